@@ -1,0 +1,97 @@
+//! `yardstick`: the command-line front end. It parses flags and wires the library crates together; the work
+//! itself lives in the crates (`yardstick-verity`, `yardstick-snp`, `yardstick-pe`, `yardstick-tpm`, ...).
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+mod cmd;
+mod ui;
+
+const ABOUT: &str = "Build trust into Confidential Containers OS images";
+
+const LONG_ABOUT: &str = "\
+yardstick computes, offline and bit-exact, the reference values a relying
+party needs to trust a Confidential Containers guest image, along its three
+trust paths:
+
+  launch measurement  SEV/SEV-ES/SEV-SNP launch digests (snp)
+  dm-verity           hash trees, root hashes, FEC, signatures (verity)
+  vTPM measured boot  UKIs, PCR prediction, event logs (uki, pcr, eventlog)
+
+and ties them together (image, refvals, verify).";
+
+const AFTER_HELP: &str = "\
+Exit status:
+  0  success (for checks: everything verified)
+  1  a check failed (corruption found, evidence rejected, values differ)
+  2  error: bad usage, unreadable or malformed input
+
+Examples:
+  yardstick verity format rootfs.img rootfs.hash
+  yardstick verity verify rootfs.img rootfs.hash <root-hash>
+  yardstick completions bash > /etc/bash_completion.d/yardstick
+  yardstick man --out-dir /usr/local/share/man/man1";
+
+#[derive(Debug, Parser)]
+#[command(name = "yardstick", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+#[command(propagate_version = true, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    #[command(flatten)]
+    Path(cmd::PathCommand),
+    /// Print a shell completion script to stdout
+    #[command(
+        after_help = "Examples:\n  yardstick completions bash > /etc/bash_completion.d/yardstick\n  \
+                            yardstick completions zsh > ~/.zfunc/_yardstick"
+    )]
+    Completions {
+        /// Shell to generate for
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages (yardstick.1 and one per subcommand) generated from this command line
+    #[command(after_help = "Example:\n  yardstick man --out-dir /usr/local/share/man/man1")]
+    Man {
+        /// Directory to write the pages into (created if missing)
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out_dir: std::path::PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Path(c) => cmd::run(c),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "yardstick",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { out_dir } => write_man_pages(&out_dir).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            ui::print_error(&e);
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn write_man_pages(dir: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create directory", dir.display()))?;
+    clap_mangen::generate_to(Cli::command(), dir)
+        .with_context(|| format!("{}: cannot write man pages", dir.display()))?;
+    Ok(())
+}

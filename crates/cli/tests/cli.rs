@@ -1,0 +1,70 @@
+//! The command line itself: version, help, completions, man pages, exit codes.
+
+mod support;
+
+use support::*;
+
+#[test]
+fn version_and_help() {
+    let v = run_ok(yardstick().arg("--version"));
+    assert_eq!(v.trim(), format!("yardstick {}", env!("CARGO_PKG_VERSION")));
+    let h = run_ok(yardstick().arg("--help"));
+    assert!(h.contains("Exit status:"), "{h}");
+    assert!(h.contains("Examples:"), "{h}");
+}
+
+#[test]
+fn completions_for_every_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let s = run_ok(yardstick().args(["completions", shell]));
+        assert!(s.contains("yardstick"), "{shell}: {s}");
+    }
+}
+
+#[test]
+fn man_pages_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    run_ok(yardstick().args(["man", "--out-dir"]).arg(dir.path()));
+    let page = std::fs::read_to_string(dir.path().join("yardstick.1")).unwrap();
+    assert!(page.contains(".TH yardstick"), "{page}");
+}
+
+#[test]
+fn every_subcommand_has_examples_in_help() {
+    // Walk the whole command tree through `help` output: every leaf command documents an example.
+    fn walk(path: &mut Vec<String>, bad: &mut Vec<String>) {
+        let out = run_ok(yardstick().args(path.iter()).arg("--help"));
+        let subs: Vec<String> = out
+            .split("Commands:")
+            .nth(1)
+            .map(|rest| {
+                rest.lines()
+                    .skip(1)
+                    .take_while(|l| l.starts_with("  "))
+                    .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+                    .filter(|n| n != "help")
+                    .collect()
+            })
+            .unwrap_or_default();
+        if subs.is_empty() && !out.contains("Example") {
+            bad.push(path.join(" "));
+        }
+        for s in subs {
+            path.push(s);
+            walk(path, bad);
+            path.pop();
+        }
+    }
+    let mut bad = Vec::new();
+    walk(&mut Vec::new(), &mut bad);
+    assert!(
+        bad.is_empty(),
+        "commands without examples in --help: {bad:?}"
+    );
+}
+
+#[test]
+fn usage_error_exits_2() {
+    let out = run(yardstick().arg("no-such-command"));
+    assert_eq!(out.status.code(), Some(2));
+}

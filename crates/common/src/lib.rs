@@ -1,0 +1,18 @@
+//! Shared services for the yardstick crates.
+//!
+//! * [`hash`]: the one place that knows the digest algorithms used across the three trust paths (dm-verity,
+//!   SEV-SNP, TPM event logs), their names, sizes and TPM algorithm ids.
+//! * [`hex`]: strict hex encoding and decoding with errors a user can act on.
+//! * [`fs`]: output files that appear whole or not at all (write to a temporary file, then rename), and
+//!   sparse-file extents (`SEEK_DATA`/`SEEK_HOLE`) so that holes cost no reading.
+//!
+//! ```
+//! use yardstick_common::hash::Algorithm;
+//! let d = Algorithm::Sha256.digest(b"abc");
+//! assert_eq!(yardstick_common::hex::encode(&d)[..8], *"ba7816bf");
+//! ```
+
+pub mod fs;
+pub mod hash;
+pub mod hex;
+pub mod progress;

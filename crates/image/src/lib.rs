@@ -1,0 +1,1 @@
+//! Trusted disk image assembly: root filesystem, dm-verity partitions, UKI on an ESP, reference values.

@@ -1,0 +1,1 @@
+//! Reference-value manifests tying the three trust paths together, and their export to Trustee RVPS and systemd-pcrlock.

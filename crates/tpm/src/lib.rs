@@ -1,0 +1,1 @@
+//! vTPM measured boot (trust path 3): PCR banks, TCG event logs, PCR prediction for UKIs booted by OVMF.

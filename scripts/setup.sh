@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Idempotent installer for everything yardstick's tests, benchmarks and demos need on a fresh Debian 12 machine.
+# Run as root. Safe to run again: every step checks before it acts.
+#
+# Installs:
+#   apt:  peer tools (veritysetup, QEMU, OVMF, swtpm, tpm2-tools, sbsigntool, mkfs tools, busybox) and systemd-stub 252
+#   .tools/ (in the checkout, git-ignored):
+#         venv/            Python venv with sev-snp-measure 0.0.13 (the SNP oracle) and pefile (for ukify)
+#         systemd-254/     bookworm-backports systemd + systemd-boot-efi 254 unpacked (systemd-measure, ukify, stub)
+#         kernel/          Debian's linux-image (bzImage + modules) for guest boots
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools="${YARDSTICK_TOOLS:-$root/.tools}"
+mkdir -p "$tools"
+export DEBIAN_FRONTEND=noninteractive
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+apt_updated=0
+apt_update() {
+  if [ "$apt_updated" = 0 ]; then
+    apt-get update -q >/dev/null
+    apt_updated=1
+  fi
+}
+
+# --- apt sources: bookworm-backports gives QEMU 10 and systemd 254 ---------------------------------------------
+if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  log "adding bookworm-backports"
+  echo 'deb http://deb.debian.org/debian bookworm-backports main' >/etc/apt/sources.list.d/yardstick-backports.list
+fi
+
+# --- apt packages --------------------------------------------------------------------------------------------------
+pkgs=(
+  cryptsetup-bin        # veritysetup 2.6.1: dm-verity oracle
+  ovmf                  # OVMF firmware + snakeoil Secure Boot VARS and key
+  swtpm swtpm-tools     # software TPM for guest boots and quotes
+  tpm2-tools            # tpm2_eventlog, tpm2_quote, ... (oracles and quote generation)
+  sbsigntool            # signs UKIs for the Secure Boot boot test
+  openssl               # keys and PKCS#7 for root-hash signatures
+  busybox-static        # guest userspace
+  mtools dosfstools     # FAT ESP cross-checks
+  erofs-utils squashfs-tools e2fsprogs fdisk   # root filesystems, partition table checks
+  systemd-boot-efi      # systemd-stub 252 (Debian 12)
+  python3-venv python3-pip
+  time hyperfine        # benchmarks (peak RSS, timing)
+  xxd                   # test scripts
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ! command -v qemu-system-x86_64 >/dev/null; then
+  apt_update
+  log "installing qemu-system-x86 from bookworm-backports"
+  apt-get install -y -q -t bookworm-backports qemu-system-x86 >/dev/null
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  apt_update
+  log "installing ${missing[*]}"
+  apt-get install -y -q "${missing[@]}" >/dev/null
+fi
+
+# --- Python venv: sev-snp-measure (SNP oracle), pefile (ukify 254) -----------------------------------------------
+venv="$tools/venv"
+if [ ! -x "$venv/bin/sev-snp-measure" ] || ! "$venv/bin/python" -c 'import pefile' 2>/dev/null; then
+  log "creating $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q 'sev-snp-measure==0.0.13' 'pefile'
+fi
+
+# --- systemd 254 from bookworm-backports, unpacked (not installed) -----------------------------------------------
+sd="$tools/systemd-254"
+if [ ! -x "$sd/lib/systemd/systemd-measure" ] || ! ls "$sd"/usr/lib/x86_64-linux-gnu/systemd/libsystemd-shared-254*.so >/dev/null 2>&1 || [ ! -f "$sd/usr/lib/systemd/boot/efi/linuxx64.efi.stub" ]; then
+  apt_update
+  log "unpacking systemd 254 into $sd"
+  tmp=$(mktemp -d); chmod 755 "$tmp"
+  (cd "$tmp" && apt-get download -q -t bookworm-backports systemd systemd-boot-efi libsystemd-shared >/dev/null)
+  rm -rf "$sd"; mkdir -p "$sd"
+  for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$sd"; done
+  rm -rf "$tmp"
+fi
+
+# --- Debian kernel for guests (bzImage + modules), unpacked --------------------------------------------------------
+kdir="$tools/kernel"
+if [ ! -f "$kdir/vmlinuz" ]; then
+  apt_update
+  kpkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/{print $2; exit}')
+  log "unpacking $kpkg into $kdir"
+  tmp=$(mktemp -d); chmod 755 "$tmp"
+  (cd "$tmp" && apt-get download -q "$kpkg" >/dev/null)
+  rm -rf "$kdir"; mkdir -p "$kdir/root"
+  dpkg-deb -x "$tmp"/*.deb "$kdir/root"
+  kver=${kpkg#linux-image-}
+  cp "$kdir/root/boot/vmlinuz-$kver" "$kdir/vmlinuz.tmp" && mv "$kdir/vmlinuz.tmp" "$kdir/vmlinuz"
+  echo "$kver" >"$kdir/version"
+  rm -rf "$tmp"
+fi
+
+log "ok ($tools)"

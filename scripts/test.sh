@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: install peers, then format, lint, unit, differential and end-to-end tests.
+# Usage: scripts/test.sh [extra cargo test args, e.g. a test name filter]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo -E"
+$sudo scripts/setup.sh
+
+export YARDSTICK_TOOLS="${YARDSTICK_TOOLS:-$PWD/.tools}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --workspace --locked "$@"
