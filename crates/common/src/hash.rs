@@ -41,7 +41,7 @@ impl Algorithm {
     ];
 
     /// Digest length in bytes.
-    pub const fn len(self) -> usize {
+    pub const fn digest_len(self) -> usize {
         match self {
             Algorithm::Sha1 => 20,
             Algorithm::Sha256 => 32,
@@ -199,13 +199,13 @@ pub struct Digest {
 impl Digest {
     fn from_ring(alg: Algorithm, d: ring::digest::Digest) -> Digest {
         let mut bytes = [0; MAX_DIGEST_LEN];
-        bytes[..alg.len()].copy_from_slice(d.as_ref());
+        bytes[..alg.digest_len()].copy_from_slice(d.as_ref());
         Digest { alg, bytes }
     }
 
     /// Builds a digest from raw bytes; `None` if the length does not match the algorithm.
     pub fn from_bytes(alg: Algorithm, raw: &[u8]) -> Option<Digest> {
-        if raw.len() != alg.len() {
+        if raw.len() != alg.digest_len() {
             return None;
         }
         let mut bytes = [0; MAX_DIGEST_LEN];
@@ -226,7 +226,7 @@ impl Digest {
 
 impl AsRef<[u8]> for Digest {
     fn as_ref(&self) -> &[u8] {
-        &self.bytes[..self.alg.len()]
+        &self.bytes[..self.alg.digest_len()]
     }
 }
 
@@ -278,7 +278,7 @@ mod tests {
         for alg in Algorithm::ALL {
             assert_eq!(alg.name().parse::<Algorithm>().unwrap(), alg);
             assert_eq!(Algorithm::from_tpm_alg_id(alg.tpm_alg_id()), Some(alg));
-            assert_eq!(alg.digest(b"").len(), alg.len());
+            assert_eq!(alg.digest(b"").len(), alg.digest_len());
         }
         assert_eq!("SHA-256".parse::<Algorithm>().unwrap(), Algorithm::Sha256);
         assert!("md5".parse::<Algorithm>().is_err());
