@@ -1,0 +1,12 @@
+//! `yardstick verity`: placeholder until this group lands.
+
+use std::process::ExitCode;
+
+/// Subcommands of this group.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {}
+
+/// Runs a subcommand of this group.
+pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
+    match cmd {}
+}
