@@ -1,12 +1,257 @@
-//! `yardstick uki`: placeholder until this group lands.
+//! `yardstick uki`: build and inspect Unified Kernel Images.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Subcommands of this group.
-#[derive(Debug, clap::Subcommand)]
-pub enum Command {}
+use anyhow::Context as _;
+use yardstick_common::hash::Algorithm;
+use yardstick_pe::uki::{Uki, UkiInputs, build::normalize_cmdline_text, build_uki};
 
-/// Runs a subcommand of this group.
+use crate::ui;
+
+/// Subcommands of `yardstick uki`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Build a UKI from systemd-stub, a kernel, initrds and metadata (byte-identical to ukify 254)
+    Build(BuildArgs),
+    /// Show a UKI's sections, their SHA-256, the stub version and the command line
+    Inspect(InspectArgs),
+}
+
+const BUILD_EXAMPLES: &str = "\
+Examples:
+  yardstick uki build --stub /usr/lib/systemd/boot/efi/linuxx64.efi.stub \\
+      --linux vmlinuz --initrd initrd.img --cmdline 'console=ttyS0 quiet' \\
+      --os-release @/etc/os-release --output uki.efi
+  yardstick uki build --stub linuxx64.efi.stub --linux vmlinuz --initrd a.cpio --initrd b.cpio \\
+      --cmdline @cmdline.txt --uname '' --sbat @extra.sbat --output uki.efi
+
+Layout: sections are added as ukify 254 does (.osrel .cmdline .dtb .uname .splash
+.initrd, the merged .sbat in place of the stub's, .linux last; VirtualSize = exact
+length). The output depends only on the inputs. Differences from ukify: the build
+host's /etc/os-release is never used implicitly, and SBAT texts without an 'sbat,'
+header line are an error. Without --uname the kernel release is read from the
+kernel's setup header; --uname '' leaves .uname out.";
+
+/// Flags of `yardstick uki build`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = BUILD_EXAMPLES)]
+pub struct BuildArgs {
+    /// systemd-stub EFI binary (linuxx64.efi.stub)
+    #[arg(long, value_name = "STUB")]
+    stub: PathBuf,
+    /// Kernel image (EFI-stub bzImage)
+    #[arg(long, value_name = "KERNEL")]
+    linux: PathBuf,
+    /// Initrd; repeat to concatenate several (each padded to 4 bytes)
+    #[arg(long, value_name = "FILE")]
+    initrd: Vec<PathBuf>,
+    /// Kernel command line: TEXT (whitespace normalized) or @FILE (verbatim)
+    #[arg(long, value_name = "TEXT|@FILE")]
+    cmdline: Option<String>,
+    /// os-release contents: TEXT or @FILE
+    #[arg(long, value_name = "TEXT|@FILE")]
+    os_release: Option<String>,
+    /// Kernel release for .uname (default: read from the kernel; '' for none)
+    #[arg(long, value_name = "TEXT")]
+    uname: Option<String>,
+    /// Boot splash image (BMP) for .splash
+    #[arg(long, value_name = "FILE")]
+    splash: Option<PathBuf>,
+    /// Device tree blob for .dtb
+    #[arg(long, value_name = "FILE")]
+    dtb: Option<PathBuf>,
+    /// SBAT text or @FILE merged into .sbat (default: the uki,1 line ukify uses); may be repeated
+    #[arg(long, value_name = "TEXT|@FILE")]
+    sbat: Vec<String>,
+    /// Where to write the UKI (written atomically)
+    #[arg(long, value_name = "UKI")]
+    output: PathBuf,
+}
+
+/// Flags of `yardstick uki inspect`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  yardstick uki inspect uki.efi\n  yardstick uki inspect --json uki.efi | jq '.sections[].name'"
+)]
+pub struct InspectArgs {
+    /// The UKI to inspect
+    uki: PathBuf,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs a `yardstick uki` subcommand.
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
-    match cmd {}
+    match cmd {
+        Command::Build(a) => build(a),
+        Command::Inspect(a) => inspect(a),
+    }
+}
+
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
+}
+
+/// `TEXT` or `@FILE`: the file's bytes, or the text as given (after `text_fn`).
+fn text_or_file(arg: &str, text_fn: impl Fn(&str) -> Vec<u8>) -> anyhow::Result<Vec<u8>> {
+    match arg.strip_prefix('@') {
+        Some(p) => read(Path::new(p)),
+        None => Ok(text_fn(arg)),
+    }
+}
+
+fn build(a: BuildArgs) -> anyhow::Result<ExitCode> {
+    let mut inputs = UkiInputs {
+        stub: read(&a.stub)?,
+        linux: read(&a.linux)?,
+        uname: a.uname.clone(),
+        ..Default::default()
+    };
+    for i in &a.initrd {
+        inputs.initrds.push(read(i)?);
+    }
+    if let Some(c) = &a.cmdline {
+        inputs.cmdline = Some(text_or_file(c, normalize_cmdline_text)?);
+    }
+    if let Some(o) = &a.os_release {
+        inputs.os_release = Some(text_or_file(o, |t| t.as_bytes().to_vec())?);
+    }
+    if let Some(s) = &a.splash {
+        inputs.splash = Some(read(s)?);
+    }
+    if let Some(d) = &a.dtb {
+        inputs.dtb = Some(read(d)?);
+    }
+    for s in &a.sbat {
+        let bytes = text_or_file(s, |t| t.as_bytes().to_vec())?;
+        let text = String::from_utf8(bytes).with_context(|| format!("{s}: SBAT is not UTF-8"))?;
+        inputs.sbat.push(text);
+    }
+    // Name the input at fault: the stub or the kernel.
+    let uki = build_uki(&inputs).map_err(|e| match &e {
+        yardstick_pe::UkiError::Input { what: "kernel", .. } => {
+            anyhow::anyhow!("{}: {e}", a.linux.display())
+        }
+        yardstick_pe::UkiError::Input { .. }
+        | yardstick_pe::UkiError::SignedStub
+        | yardstick_pe::UkiError::Layout(_) => anyhow::anyhow!("{}: {e}", a.stub.display()),
+        _ => anyhow::anyhow!("{}: {e}", a.output.display()),
+    })?;
+    yardstick_common::fs::write_atomic(&a.output, &uki)
+        .with_context(|| format!("{}: cannot write", a.output.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(serde::Serialize)]
+struct InspectSection {
+    name: String,
+    file_offset: u32,
+    raw_size: u32,
+    virtual_address: u32,
+    virtual_size: u32,
+    measured_into_pcr11: bool,
+    sha256: String,
+}
+
+#[derive(serde::Serialize)]
+struct InspectOut {
+    file: String,
+    size: usize,
+    stub_version: Option<String>,
+    stub_generation: String,
+    pcr11_order: Vec<String>,
+    authenticode_sha256: String,
+    signed: bool,
+    cmdline: Option<String>,
+    uname: Option<String>,
+    sections: Vec<InspectSection>,
+}
+
+fn inspect(a: InspectArgs) -> anyhow::Result<ExitCode> {
+    let data = read(&a.uki)?;
+    let uki = Uki::parse(&data).with_context(|| format!("{}", a.uki.display()))?;
+    let sections = uki
+        .sections()
+        .into_iter()
+        .map(|s| {
+            let sha = uki
+                .section_bytes(&s.name)
+                .map(|b| Algorithm::Sha256.digest(&b).to_hex())
+                .unwrap_or_default();
+            InspectSection {
+                name: s.name,
+                file_offset: s.file_offset,
+                raw_size: s.raw_size,
+                virtual_address: s.virtual_address,
+                virtual_size: s.virtual_size,
+                measured_into_pcr11: s.measured,
+                sha256: sha,
+            }
+        })
+        .collect::<Vec<_>>();
+    let present: Vec<&str> = sections.iter().map(|s| s.name.as_str()).collect();
+    let out = InspectOut {
+        file: a.uki.display().to_string(),
+        size: data.len(),
+        stub_version: uki.stub_version().map(str::to_string),
+        stub_generation: uki.generation().to_string(),
+        pcr11_order: uki
+            .generation()
+            .measured_sections()
+            .filter(|r| present.contains(&r.name))
+            .map(|r| r.name.to_string())
+            .collect(),
+        authenticode_sha256: yardstick_pe::authenticode::authenticode_digest_with(
+            &data,
+            uki.headers(),
+            Algorithm::Sha256,
+        )
+        .with_context(|| format!("{}", a.uki.display()))?
+        .to_hex(),
+        signed: uki.headers().security_dir().is_some(),
+        cmdline: uki.cmdline(),
+        uname: uki.section_text(".uname"),
+        sections,
+    };
+    if a.json {
+        ui::print_json(&out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("file:        {} ({} bytes)", out.file, out.size);
+    println!(
+        "stub:        systemd-stub {} (section table {})",
+        out.stub_version.as_deref().unwrap_or("?"),
+        out.stub_generation
+    );
+    println!(
+        "authenticode sha256: {}{}",
+        out.authenticode_sha256,
+        if out.signed { " (signed)" } else { "" }
+    );
+    if let Some(u) = &out.uname {
+        println!("uname:       {u}");
+    }
+    if let Some(c) = &out.cmdline {
+        println!("cmdline:     {}", c.trim_end());
+    }
+    println!("PCR 11 order: {}", out.pcr11_order.join(" "));
+    println!(
+        "{:<9} {:>10} {:>10} {:>10} {:>10}  {:<3} sha256",
+        "section", "offset", "raw size", "vaddr", "vsize", "m11"
+    );
+    for s in &out.sections {
+        println!(
+            "{:<9} {:>#10x} {:>10} {:>#10x} {:>10}  {:<3} {}",
+            s.name,
+            s.file_offset,
+            s.raw_size,
+            s.virtual_address,
+            s.virtual_size,
+            if s.measured_into_pcr11 { "yes" } else { "-" },
+            s.sha256
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

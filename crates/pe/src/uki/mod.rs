@@ -1,0 +1,222 @@
+//! Unified Kernel Images: building ([`build_uki`]), reading ([`Uki`]) and the per-stub section tables
+//! ([`StubGeneration`]) that say which sections the stub measures into PCR 11 and in which order.
+
+pub mod build;
+pub mod sbat;
+pub mod table;
+
+pub use build::{UkiInputs, build_uki};
+pub use table::{SectionRule, StubGeneration};
+
+use yardstick_common::hash::{Algorithm, Digest};
+
+use crate::pe::{PeError, PeHeaders, loaded_section_bytes};
+
+/// Why a UKI could not be built or read.
+#[derive(Debug, thiserror::Error)]
+pub enum UkiError {
+    /// An input is not a valid PE file.
+    #[error("{what}: {source}")]
+    Input {
+        /// Which input.
+        what: &'static str,
+        /// The PE problem.
+        source: PeError,
+    },
+    /// The UKI itself is not a valid PE file.
+    #[error(transparent)]
+    Pe(#[from] PeError),
+    /// A PE file without a `.linux` section is not a UKI.
+    #[error("not a UKI: no .linux section")]
+    NoLinux,
+    /// The stub version could not be read from `.sdmagic`.
+    #[error("cannot tell the systemd-stub version: {0}")]
+    UnknownStub(String),
+    /// The stub already carries an Authenticode signature (ukify refuses it too).
+    #[error("the stub is signed; sign the finished UKI instead")]
+    SignedStub,
+    /// The sections do not fit the way ukify lays them out.
+    #[error("cannot lay out the UKI: {0}")]
+    Layout(String),
+    /// Bad SBAT input.
+    #[error("SBAT: {0}")]
+    Sbat(String),
+}
+
+/// A section of a UKI as the firmware loads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UkiSection {
+    /// PE section name.
+    pub name: String,
+    /// File offset of the stored bytes.
+    pub file_offset: u32,
+    /// Stored size (`SizeOfRawData`).
+    pub raw_size: u32,
+    /// RVA.
+    pub virtual_address: u32,
+    /// Mapped size (`VirtualSize`): the number of bytes systemd-stub measures.
+    pub virtual_size: u32,
+    /// Whether this stub generation measures the section into PCR 11.
+    pub measured: bool,
+}
+
+/// A parsed UKI: the PE headers, the stub generation and access to section contents as loaded in memory.
+#[derive(Debug, Clone)]
+pub struct Uki<'a> {
+    data: &'a [u8],
+    headers: PeHeaders,
+    stub_version: Option<String>,
+    generation: StubGeneration,
+}
+
+/// The systemd version string in a stub's `.sdmagic` ("#### LoaderInfo: systemd-stub 254.26-1~bpo12+1 ####").
+pub fn stub_version_from_sdmagic(sdmagic: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(sdmagic);
+    let rest = text.split("systemd-stub ").nth(1)?;
+    let v: String = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '#' && *c != '\0')
+        .collect();
+    (!v.is_empty()).then_some(v)
+}
+
+fn major_of(version: &str) -> Option<u32> {
+    version
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|m| m.parse().ok())
+}
+
+impl<'a> Uki<'a> {
+    /// Parses a UKI, detecting the stub generation from `.sdmagic`.
+    pub fn parse(data: &'a [u8]) -> Result<Uki<'a>, UkiError> {
+        Self::parse_with(data, None)
+    }
+
+    /// Parses a UKI; `generation` overrides the detection from `.sdmagic`.
+    pub fn parse_with(
+        data: &'a [u8],
+        generation: Option<StubGeneration>,
+    ) -> Result<Uki<'a>, UkiError> {
+        let headers = PeHeaders::parse(data)?;
+        if headers.section(".linux").is_none() {
+            return Err(UkiError::NoLinux);
+        }
+        let stub_version = headers
+            .sections
+            .iter()
+            .position(|s| s.name == ".sdmagic")
+            .and_then(|i| loaded_section_bytes(data, &headers, i))
+            .and_then(|b| stub_version_from_sdmagic(&b));
+        let generation = match generation {
+            Some(g) => g,
+            None => {
+                let v = stub_version.as_deref().ok_or_else(|| {
+                    UkiError::UnknownStub("no systemd-stub version in .sdmagic".into())
+                })?;
+                let major = major_of(v)
+                    .ok_or_else(|| UkiError::UnknownStub(format!("unparsable version {v:?}")))?;
+                StubGeneration::from_systemd_version(major).ok_or_else(|| {
+                    UkiError::UnknownStub(format!(
+                        "systemd-stub {v} predates 252 (different PCR 11 scheme, not supported)"
+                    ))
+                })?
+            }
+        };
+        Ok(Uki {
+            data,
+            headers,
+            stub_version,
+            generation,
+        })
+    }
+
+    /// The whole file.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// The PE headers.
+    pub fn headers(&self) -> &PeHeaders {
+        &self.headers
+    }
+
+    /// The systemd-stub version string from `.sdmagic`, if any.
+    pub fn stub_version(&self) -> Option<&str> {
+        self.stub_version.as_deref()
+    }
+
+    /// The section table in force.
+    pub fn generation(&self) -> StubGeneration {
+        self.generation
+    }
+
+    /// Every section in file-table order, with whether this generation measures it.
+    pub fn sections(&self) -> Vec<UkiSection> {
+        self.headers
+            .sections
+            .iter()
+            .map(|s| UkiSection {
+                name: s.name.clone(),
+                file_offset: s.pointer_to_raw_data,
+                raw_size: s.size_of_raw_data,
+                virtual_address: s.virtual_address,
+                virtual_size: s.virtual_size,
+                measured: self.generation.rule(&s.name).is_some_and(|r| r.measured),
+            })
+            .collect()
+    }
+
+    /// The bytes of the first section named `name` as loaded in memory (`VirtualSize` long, zero-filled past the
+    /// stored bytes, later overlapping sections applied), i.e. what systemd-stub measures and uses.
+    pub fn section_bytes(&self, name: &str) -> Option<Vec<u8>> {
+        let i = self.headers.sections.iter().position(|s| s.name == name)?;
+        loaded_section_bytes(self.data, &self.headers, i)
+    }
+
+    /// The `.cmdline` section as text (lossy UTF-8, up to the first NUL).
+    pub fn cmdline(&self) -> Option<String> {
+        self.section_text(".cmdline")
+    }
+
+    /// A section as text (lossy UTF-8, up to the first NUL).
+    pub fn section_text(&self, name: &str) -> Option<String> {
+        let b = self.section_bytes(name)?;
+        let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+        Some(String::from_utf8_lossy(&b[..end]).into_owned())
+    }
+
+    /// The PCR 11 events the stub logs, in order: for each measured section present, `(name, H(name\0))` then
+    /// `(name, H(contents))`. Sections are looked up by name in the stub's measurement order, not file order.
+    pub fn pcr11_events(&self, alg: Algorithm) -> Vec<(String, Digest)> {
+        let mut out = Vec::new();
+        for rule in self.generation.measured_sections() {
+            let Some(bytes) = self.section_bytes(rule.name) else {
+                continue;
+            };
+            // systemd skips sections of size zero.
+            if bytes.is_empty() {
+                continue;
+            }
+            let mut name = rule.name.as_bytes().to_vec();
+            name.push(0);
+            out.push((rule.name.to_string(), alg.digest(&name)));
+            out.push((rule.name.to_string(), alg.digest(&bytes)));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sdmagic_versions() {
+        let v = stub_version_from_sdmagic(b"#### LoaderInfo: systemd-stub 254.26-1~bpo12+1 ####\0");
+        assert_eq!(v.as_deref(), Some("254.26-1~bpo12+1"));
+        assert_eq!(major_of("254.26-1~bpo12+1"), Some(254));
+        assert_eq!(major_of("252.39-1~deb12u2"), Some(252));
+        assert_eq!(stub_version_from_sdmagic(b"garbage"), None);
+    }
+}
