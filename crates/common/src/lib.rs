@@ -3,6 +3,7 @@
 //! * [`hash`]: the one place that knows the digest algorithms used across the three trust paths (dm-verity,
 //!   SEV-SNP, TPM event logs), their names, sizes and TPM algorithm ids.
 //! * [`hex`]: strict hex encoding and decoding with errors a user can act on.
+//! * [`cpio`]: a reproducible newc cpio writer (initramfs archives).
 //! * [`fs`]: output files that appear whole or not at all (write to a temporary file, then rename), and
 //!   sparse-file extents (`SEEK_DATA`/`SEEK_HOLE`) so that holes cost no reading.
 //!
@@ -12,6 +13,7 @@
 //! assert_eq!(yardstick_common::hex::encode(&d)[..8], *"ba7816bf");
 //! ```
 
+pub mod cpio;
 pub mod fs;
 pub mod hash;
 pub mod hex;

@@ -1,13 +1,100 @@
-//! `yardstick pcr predict`: placeholder until it lands.
+//! `yardstick pcr predict`: the PCRs a UKI booted by OVMF produces, computed offline.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Flags.
+use anyhow::Context as _;
+use yardstick_common::hash::Algorithm;
+use yardstick_tpm::predict::{PREDICTED_PCRS, Platform, SecureBootVars, predict};
+
+use crate::ui;
+
+const EXAMPLES: &str = "\
+Examples:
+  yardstick pcr predict --uki uki.efi
+  yardstick pcr predict --uki uki.efi --bank sha256 --json
+  yardstick pcr predict --uki uki.signed.efi \\
+      --secure-boot-vars /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd
+
+Predicted: PCR 4 (boot application events, Authenticode of the UKI and of
+.linux), 7 (Secure Boot variables and the db authority), 9 (Linux EFI stub:
+command line and initrd), 11 (systemd-stub sections; after each boot phase in
+pcr11_phases), 12 and 13 (zero: no loader command line, credentials, sysexts).
+
+Platform defaults match Debian's OVMF (OVMF_CODE_4M.fd + OVMF_VARS_4M.fd, no
+keys, Secure Boot off) on QEMU q35 with the boot disk at bootindex=0. Without
+bootindex, q35 OVMF first tries the DVD drive: use --boot-retries 1.";
+
+/// Flags of `yardstick pcr predict`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  (not implemented yet)")]
-pub struct Args {}
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    /// The UKI (as installed on the ESP, signed if Secure Boot is on)
+    #[arg(long, value_name = "UKI")]
+    uki: PathBuf,
+    /// PCR banks, comma separated
+    #[arg(
+        long,
+        value_name = "BANKS",
+        value_delimiter = ',',
+        default_value = "sha1,sha256,sha384"
+    )]
+    bank: Vec<Algorithm>,
+    /// OVMF VARS file whose Secure Boot variables (PK, KEK, db, dbx, SecureBootEnable) the firmware measures
+    #[arg(long, value_name = "VARS.fd")]
+    secure_boot_vars: Option<PathBuf>,
+    /// Boot options the firmware tried and returned from before reaching the UKI
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    boot_retries: u32,
+    /// Print JSON: {"<bank>": {"<pcr>": "<hex>"}, "pcr11_phases": {"<bank>": {"<phase>": "<hex>"}}}
+    #[arg(long)]
+    json: bool,
+}
 
 /// Runs the command.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let uki = std::fs::read(&a.uki).with_context(|| format!("{}: cannot read", a.uki.display()))?;
+    let mut platform = Platform {
+        boot_retries: a.boot_retries,
+        ..Platform::default()
+    };
+    if let Some(v) = &a.secure_boot_vars {
+        let fd = std::fs::read(v).with_context(|| format!("{}: cannot read", v.display()))?;
+        platform.secure_boot =
+            SecureBootVars::from_vars_fd(&fd).with_context(|| format!("{}", v.display()))?;
+    }
+    let mut banks = a.bank.clone();
+    banks.sort();
+    banks.dedup();
+    let p = predict(&uki, &platform, &banks).with_context(|| format!("{}", a.uki.display()))?;
+    if a.json {
+        let mut v = serde_json::to_value(&p.pcrs)?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert(
+                "pcr11_phases".into(),
+                serde_json::to_value(p.phases_json())?,
+            );
+        }
+        ui::print_json(&v)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "# systemd-stub section table {}, Secure Boot {}",
+        p.stub_generation,
+        if p.secure_boot { "on" } else { "off" }
+    );
+    for &alg in &banks {
+        println!("{alg}:");
+        for pcr in PREDICTED_PCRS {
+            if let Some(d) = p.pcrs.get(alg, pcr) {
+                println!("  {pcr:>2}: 0x{}", d.to_hex().to_uppercase());
+            }
+        }
+        if let Some(phases) = p.pcr11_phases.get(&alg) {
+            for (phase, d) in phases {
+                println!("  11 after {phase}: 0x{}", d.to_hex().to_uppercase());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,424 @@
+//! Offline PCR prediction for a UKI booted directly by OVMF (QEMU q35), with systemd-stub and the Linux EFI
+//! stub doing their measurements. The result is the values a `tpm2_pcrread` in the guest would show for
+//! PCRs 4, 7, 9, 11, 12 and 13, plus PCR 11 after each systemd boot phase.
+//!
+//! What contributes (see `shared/notes/measured-boot.md`; every item below was checked against real
+//! QEMU + OVMF + swtpm boots by `crates/cli/tests/boot_uki.rs`):
+//!
+//! | PCR | events, in order |
+//! |---|---|
+//! | 4 | `EV_EFI_ACTION` "Calling EFI Application from Boot Option"; `EV_SEPARATOR`; per failed boot option before the UKI ("boot retries") "Returning from EFI Application from Boot Option" + "Calling ..." again; `EV_EFI_BOOT_SERVICES_APPLICATION` = Authenticode(UKI); with Secure Boot off, Authenticode(`.linux` as loaded) when systemd-stub hands the kernel to `LoadImage` (with Secure Boot on, its security override skips the firmware's measurement) |
+//! | 7 | `EV_EFI_VARIABLE_DRIVER_CONFIG` for SecureBoot, PK, KEK, db, dbx; `EV_SEPARATOR`; with Secure Boot on, `EV_EFI_VARIABLE_AUTHORITY` = the db entry that verified the UKI |
+//! | 9 | Linux EFI stub `EV_EVENT_TAG`s: the load options (the UKI's `.cmdline` after systemd-stub's whitespace mangling, UTF-16LE with NUL) and the initrd as handed over |
+//! | 11 | systemd-stub: per measured section in the stub's order, H(name\0) then H(contents); then the boot phases |
+//! | 12, 13 | untouched (zero) for a plain OVMF boot: no loader command line, credentials, sysexts or addons on the ESP |
+
+pub mod authority;
+pub mod ovmf_vars;
+
+use std::collections::BTreeMap;
+
+use yardstick_common::hash::{Algorithm, Digest};
+use yardstick_pe::authenticode::authenticode_digests;
+use yardstick_pe::uki::{StubGeneration, Uki, UkiError};
+
+use crate::pcr::PcrBanks;
+pub use ovmf_vars::SecureBootVars;
+
+/// Why a prediction could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PredictError {
+    /// The UKI is not usable.
+    #[error(transparent)]
+    Uki(#[from] UkiError),
+    /// The OVMF VARS file is not usable.
+    #[error("OVMF VARS: {0}")]
+    Vars(String),
+    /// The UKI's signature could not be read.
+    #[error("Authenticode signature: {0}")]
+    Signature(String),
+    /// With Secure Boot on, nothing in db would let the firmware start this UKI.
+    #[error(
+        "Secure Boot is on but no db entry verifies the UKI ({0}); the firmware would refuse to boot it"
+    )]
+    NotAuthorized(&'static str),
+}
+
+/// TCG PC Client event types used here.
+pub mod event_type {
+    /// `EV_IPL` (systemd-stub's PCR 11 events).
+    pub const EV_IPL: u32 = 0x0000_000d;
+    /// `EV_SEPARATOR`.
+    pub const EV_SEPARATOR: u32 = 0x0000_0004;
+    /// `EV_EVENT_TAG` (Linux EFI stub's PCR 9 events).
+    pub const EV_EVENT_TAG: u32 = 0x0000_0006;
+    /// `EV_EFI_VARIABLE_DRIVER_CONFIG`.
+    pub const EV_EFI_VARIABLE_DRIVER_CONFIG: u32 = 0x8000_0001;
+    /// `EV_EFI_BOOT_SERVICES_APPLICATION`.
+    pub const EV_EFI_BOOT_SERVICES_APPLICATION: u32 = 0x8000_0003;
+    /// `EV_EFI_ACTION`.
+    pub const EV_EFI_ACTION: u32 = 0x8000_0007;
+    /// `EV_EFI_VARIABLE_AUTHORITY`.
+    pub const EV_EFI_VARIABLE_AUTHORITY: u32 = 0x8000_00e0;
+}
+use event_type::*;
+
+/// The systemd boot phases systemd-pcrphase extends into PCR 11, in order (systemd-measure's default phase
+/// paths are the prefixes of this list).
+pub const PHASES: [&str; 4] = ["enter-initrd", "leave-initrd", "sysinit", "ready"];
+
+/// The PCRs [`predict`] predicts.
+pub const PREDICTED_PCRS: [u32; 6] = [4, 7, 9, 11, 12, 13];
+
+/// What the platform contributes. `Platform::default()` is Debian's OVMF (`OVMF_CODE_4M.fd` +
+/// `OVMF_VARS_4M.fd`) on QEMU q35 with the boot disk first in the boot order (`bootindex=0`).
+#[derive(Debug, Clone, Default)]
+pub struct Platform {
+    /// Secure Boot variables (default: none enrolled, Secure Boot off).
+    pub secure_boot: SecureBootVars,
+    /// Boot options the firmware tried and returned from before the UKI (0 with `bootindex=0`; 1 on default
+    /// q35 OVMF, which tries the DVD drive first).
+    pub boot_retries: u32,
+    /// Override the section table detected from `.sdmagic`.
+    pub stub_generation: Option<StubGeneration>,
+}
+
+/// One predicted event log entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PredictedEvent {
+    /// PCR index.
+    pub pcr: u32,
+    /// TCG event type.
+    pub event_type: u32,
+    /// What it is ("Authenticode of the UKI", "section .linux", ...).
+    pub description: String,
+    /// The extended digest, one per requested bank (same order as the banks).
+    pub digests: Vec<Digest>,
+}
+
+/// A prediction: final PCR values, PCR 11 after each boot phase, and the events that make them.
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    /// PCRs 4, 7, 9, 11 (stub-only value), 12, 13 per bank.
+    pub pcrs: PcrBanks,
+    /// PCR 11 after each of [`PHASES`], per bank.
+    pub pcr11_phases: BTreeMap<Algorithm, Vec<(&'static str, Digest)>>,
+    /// The events, in log order per PCR.
+    pub events: Vec<PredictedEvent>,
+    /// The stub section table used.
+    pub stub_generation: StubGeneration,
+    /// Whether Secure Boot was on.
+    pub secure_boot: bool,
+}
+
+impl Prediction {
+    /// The `pcr11_phases` object of the JSON output: `{"<bank>": {"<phase>": "<hex>"}}`.
+    pub fn phases_json(&self) -> BTreeMap<String, BTreeMap<&'static str, String>> {
+        self.pcr11_phases
+            .iter()
+            .map(|(alg, v)| {
+                (
+                    alg.name().to_string(),
+                    v.iter().map(|(p, d)| (*p, d.to_hex())).collect(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// systemd-stub's `mangle_stub_cmdline()`: leading whitespace/control characters dropped, inner ones turned
+/// into spaces (one for one), trailing ones dropped.
+pub fn mangle_stub_cmdline(cmdline: &str) -> String {
+    let ws = |c: char| (c as u32) <= 0x20 || c as u32 == 0x7f;
+    let trimmed = cmdline.trim_start_matches(ws).trim_end_matches(ws);
+    trimmed
+        .chars()
+        .map(|c| if ws(c) { ' ' } else { c })
+        .collect()
+}
+
+/// UTF-16LE with a terminating NUL, as EFI load options carry a command line.
+pub fn utf16le_nul(s: &str) -> Vec<u8> {
+    let mut out: Vec<u8> = s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    out.extend_from_slice(&[0, 0]);
+    out
+}
+
+fn action(pcr: u32, text: &str, banks: &[Algorithm]) -> PredictedEvent {
+    PredictedEvent {
+        pcr,
+        event_type: EV_EFI_ACTION,
+        description: text.to_string(),
+        digests: banks.iter().map(|a| a.digest(text.as_bytes())).collect(),
+    }
+}
+
+fn data_event(
+    pcr: u32,
+    event_type: u32,
+    description: String,
+    data: &[u8],
+    banks: &[Algorithm],
+) -> PredictedEvent {
+    PredictedEvent {
+        pcr,
+        event_type,
+        description,
+        digests: banks.iter().map(|a| a.digest(data)).collect(),
+    }
+}
+
+/// Predicts the PCRs for the UKI `uki` (the file's bytes) on `platform`, in each of `banks`.
+pub fn predict(
+    uki: &[u8],
+    platform: &Platform,
+    banks: &[Algorithm],
+) -> Result<Prediction, PredictError> {
+    let parsed = Uki::parse_with(uki, platform.stub_generation)?;
+    let generation = parsed.generation();
+    let sb = &platform.secure_boot;
+    let mut events: Vec<PredictedEvent> = Vec::new();
+
+    // The big hashes (Authenticode of UKI and kernel, section contents) run in parallel with each other.
+    let kernel = parsed.section_bytes(".linux").ok_or(UkiError::NoLinux)?;
+    let (uki_auth, kernel_auth, pcr11, uki_sha256) = std::thread::scope(|s| {
+        let a = s.spawn(|| authenticode_digests(uki, banks));
+        let k = s.spawn(|| authenticode_digests(&kernel, banks));
+        let p = s.spawn(|| {
+            banks
+                .iter()
+                .map(|&b| parsed.pcr11_events(b))
+                .collect::<Vec<_>>()
+        });
+        let u = if sb.secure_boot {
+            authenticode_digests(uki, &[Algorithm::Sha256]).map(Some)
+        } else {
+            Ok(None)
+        };
+        (
+            a.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            k.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            p.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            u,
+        )
+    });
+    let uki_auth = uki_auth.map_err(UkiError::from)?;
+    let uki_sha256 = uki_sha256.map_err(UkiError::from)?;
+
+    // PCR 7: Secure Boot configuration (Tcg2Dxe MeasureAllSecureVariables), then the separator.
+    let sb_byte = [u8::from(sb.secure_boot)];
+    for (name, vendor, data) in [
+        ("SecureBoot", &ovmf_vars::EFI_GLOBAL_VARIABLE, &sb_byte[..]),
+        ("PK", &ovmf_vars::EFI_GLOBAL_VARIABLE, &sb.pk[..]),
+        ("KEK", &ovmf_vars::EFI_GLOBAL_VARIABLE, &sb.kek[..]),
+        ("db", &ovmf_vars::EFI_IMAGE_SECURITY_DATABASE, &sb.db[..]),
+        ("dbx", &ovmf_vars::EFI_IMAGE_SECURITY_DATABASE, &sb.dbx[..]),
+    ] {
+        let d = ovmf_vars::uefi_variable_data(vendor, name, data);
+        events.push(data_event(
+            7,
+            EV_EFI_VARIABLE_DRIVER_CONFIG,
+            format!("variable {name}"),
+            &d,
+            banks,
+        ));
+    }
+    let separator = [0u8; 4];
+    events.push(data_event(
+        7,
+        EV_SEPARATOR,
+        "separator".into(),
+        &separator,
+        banks,
+    ));
+
+    // PCR 4: BDS at ReadyToBoot (Tcg2Dxe OnReadyToBoot), then the images.
+    events.push(action(4, "Calling EFI Application from Boot Option", banks));
+    events.push(data_event(
+        4,
+        EV_SEPARATOR,
+        "separator".into(),
+        &separator,
+        banks,
+    ));
+    for _ in 0..platform.boot_retries {
+        events.push(action(
+            4,
+            "Returning from EFI Application from Boot Option",
+            banks,
+        ));
+        events.push(action(4, "Calling EFI Application from Boot Option", banks));
+    }
+
+    if sb.secure_boot {
+        let db = ovmf_vars::signature_entries(&sb.db)?;
+        let sigs = match parsed.headers().security_dir() {
+            Some(d) => {
+                let start = d.address as usize;
+                let table = uki
+                    .get(start..start.saturating_add(d.size as usize))
+                    .ok_or_else(|| {
+                        PredictError::Signature("certificate table outside the file".into())
+                    })?;
+                authority::pkcs7_signatures(table)
+            }
+            None => return Err(PredictError::NotAuthorized("the UKI is not signed")),
+        };
+        let digest = uki_sha256
+            .as_ref()
+            .and_then(|v| v.first())
+            .map(|d| d.to_vec())
+            .unwrap_or_default();
+        let entry = authority::find_authority(&db, &sigs, &digest)?
+            .ok_or(PredictError::NotAuthorized("signer not in db"))?;
+        let d = ovmf_vars::uefi_variable_data(
+            &ovmf_vars::EFI_IMAGE_SECURITY_DATABASE,
+            "db",
+            &entry.data,
+        );
+        events.push(data_event(
+            7,
+            EV_EFI_VARIABLE_AUTHORITY,
+            "db entry that verified the UKI".into(),
+            &d,
+            banks,
+        ));
+    }
+    events.push(PredictedEvent {
+        pcr: 4,
+        event_type: EV_EFI_BOOT_SERVICES_APPLICATION,
+        description: "Authenticode of the UKI".into(),
+        digests: uki_auth,
+    });
+
+    // PCR 11: systemd-stub's section measurements.
+    let n_pcr11 = pcr11.first().map_or(0, Vec::len);
+    for i in 0..n_pcr11 {
+        let name = pcr11[0][i].0.clone();
+        events.push(PredictedEvent {
+            pcr: 11,
+            event_type: EV_IPL,
+            description: if i % 2 == 0 {
+                format!("section name {name}")
+            } else {
+                format!("section {name}")
+            },
+            digests: pcr11.iter().map(|v| v[i].1).collect(),
+        });
+    }
+
+    // PCR 4: the kernel, loaded by systemd-stub through LoadImage. Under Secure Boot the stub's security
+    // override approves the embedded kernel itself and the firmware's measurement handler is not called.
+    if !sb.secure_boot {
+        events.push(PredictedEvent {
+            pcr: 4,
+            event_type: EV_EFI_BOOT_SERVICES_APPLICATION,
+            description: "Authenticode of .linux".into(),
+            digests: kernel_auth.map_err(UkiError::from)?,
+        });
+    }
+
+    // PCR 9: the Linux EFI stub measures its load options and the initrd it loads through LoadFile2.
+    if let Some(cmdline) = parsed.cmdline() {
+        let lo = utf16le_nul(&mangle_stub_cmdline(&cmdline));
+        events.push(data_event(
+            9,
+            EV_EVENT_TAG,
+            "LOADED_IMAGE::LoadOptions".into(),
+            &lo,
+            banks,
+        ));
+    }
+    if let Some(initrd) = parsed.section_bytes(".initrd").filter(|i| !i.is_empty()) {
+        events.push(data_event(
+            9,
+            EV_EVENT_TAG,
+            "Linux initrd".into(),
+            &initrd,
+            banks,
+        ));
+    }
+
+    let mut pcrs = PcrBanks::new();
+    for &alg in banks {
+        for pcr in PREDICTED_PCRS {
+            pcrs.set(pcr, alg.zero());
+        }
+    }
+    for e in &events {
+        for d in &e.digests {
+            pcrs.extend(e.pcr, d);
+        }
+    }
+    let mut pcr11_phases = BTreeMap::new();
+    for &alg in banks {
+        let mut v = *pcrs.get(alg, 11).unwrap_or(&alg.zero());
+        let mut list = Vec::new();
+        for p in PHASES {
+            v = alg.extend(&v, &alg.digest(p.as_bytes()));
+            list.push((p, v));
+        }
+        pcr11_phases.insert(alg, list);
+    }
+    Ok(Prediction {
+        pcrs,
+        pcr11_phases,
+        events,
+        stub_generation: generation,
+        secure_boot: sb.secure_boot,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cmdline_mangling_like_systemd_stub() {
+        assert_eq!(
+            mangle_stub_cmdline("  console=ttyS0 quiet\n"),
+            "console=ttyS0 quiet"
+        );
+        assert_eq!(mangle_stub_cmdline("a\tb\n\nc"), "a b  c");
+        assert_eq!(mangle_stub_cmdline("\n"), "");
+    }
+
+    /// UTF-16LE("console=ttyS0\0") hashes to the digest seen in a real boot's PCR 9 LoadOptions event.
+    #[test]
+    fn load_options_encoding() {
+        let d = Algorithm::Sha256.digest(&utf16le_nul("console=ttyS0"));
+        assert_eq!(
+            d.to_hex(),
+            "884260a63f4a899f7d02781f726818e187e6e9554e4c418f08e38cc37fea763e"
+        );
+    }
+
+    /// PCR 7 with Debian's empty VARS (Secure Boot off, no keys): the value shared/notes/e2e.md records from a
+    /// real boot, 65caf8dd...eb3068.
+    #[test]
+    fn pcr7_default_matches_noted_boot_value() {
+        let banks = [Algorithm::Sha256];
+        let sb = SecureBootVars::debian_default();
+        let mut p = PcrBanks::new();
+        let sb_byte = [0u8];
+        for (name, vendor, data) in [
+            ("SecureBoot", &ovmf_vars::EFI_GLOBAL_VARIABLE, &sb_byte[..]),
+            ("PK", &ovmf_vars::EFI_GLOBAL_VARIABLE, &sb.pk[..]),
+            ("KEK", &ovmf_vars::EFI_GLOBAL_VARIABLE, &sb.kek[..]),
+            ("db", &ovmf_vars::EFI_IMAGE_SECURITY_DATABASE, &sb.db[..]),
+            ("dbx", &ovmf_vars::EFI_IMAGE_SECURITY_DATABASE, &sb.dbx[..]),
+        ] {
+            let e = data_event(
+                7,
+                0,
+                String::new(),
+                &ovmf_vars::uefi_variable_data(vendor, name, data),
+                &banks,
+            );
+            p.extend(7, &e.digests[0]);
+        }
+        p.extend(7, &Algorithm::Sha256.digest(&[0; 4]));
+        let v = p.get(Algorithm::Sha256, 7).unwrap().to_hex();
+        assert!(v.starts_with("65caf8dd") && v.ends_with("eb3068"), "{v}");
+    }
+}
