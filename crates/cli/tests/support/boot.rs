@@ -1,0 +1,399 @@
+//! Boot harness: boots a UKI under QEMU (TCG) + OVMF + swtpm and reads back what the guest measured.
+//!
+//! Reusable by any test that needs a real boot (UKI PCRs, dm-verity images, TPM quotes):
+//!
+//! ```ignore
+//! mod support;
+//! #[path = "support/boot.rs"]
+//! mod boot;
+//!
+//! let initrd = boot::busybox_initrd(&boot::GuestScript::default());
+//! // ... build a UKI around it with `yardstick uki build`, then:
+//! let out = boot::boot_uki(&boot::BootConfig::new(&uki_path)).unwrap();
+//! println!("PCR 11 = {}", out.pcrs.get(Algorithm::Sha256, 11).unwrap());
+//! std::fs::write("eventlog.bin", &out.event_log).unwrap();
+//! ```
+//!
+//! The guest's busybox `/init` prints every PCR 0-15 of the sha1, sha256 and sha384 banks from
+//! `/sys/class/tpm/tpm0/pcr-<bank>/N` (lines `YS-PCR <bank> <n> <HEX>`), the base64 of
+//! `/sys/kernel/security/tpm0/binary_bios_measurements` between `YS-LOG-BEGIN` and `YS-LOG-END`, runs the
+//! caller's extra shell commands, and powers off. swtpm and QEMU are children of the test and are killed
+//! when the boot ends, fails or times out; all files live in a temporary directory.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use yardstick_common::cpio::CpioWriter;
+use yardstick_common::hash::{Algorithm, Digest};
+use yardstick_tpm::PcrBanks;
+
+use super::support::peer;
+
+/// One boot at a time per test binary: TCG emulation is CPU bound and the machine has two cores.
+static BOOT_LOCK: Mutex<()> = Mutex::new(());
+
+/// The banks the guest prints.
+pub const GUEST_BANKS: [Algorithm; 3] = [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha384];
+
+/// What the guest's `/init` does besides reporting PCRs and the event log.
+#[derive(Debug, Clone, Default)]
+pub struct GuestScript {
+    /// Shell commands (busybox sh) run after the report, before `poweroff -f`. `/bin` has busybox applets.
+    pub extra: String,
+}
+
+/// The guest's `/init`.
+pub fn init_script(script: &GuestScript) -> String {
+    format!(
+        r#"#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t securityfs securityfs /sys/kernel/security
+echo YS-BEGIN
+for b in sha1 sha256 sha384; do
+  for i in 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
+    echo "YS-PCR $b $i $(cat /sys/class/tpm/tpm0/pcr-$b/$i)"
+  done
+done
+echo YS-LOG-BEGIN
+base64 /sys/kernel/security/tpm0/binary_bios_measurements
+echo YS-LOG-END
+{extra}
+echo YS-END
+poweroff -f
+"#,
+        extra = script.extra
+    )
+}
+
+/// A newc initrd with static busybox as `/bin/busybox` and the reporting `/init` (built with yardstick's own
+/// reproducible cpio writer).
+pub fn busybox_initrd(script: &GuestScript) -> Vec<u8> {
+    busybox_initrd_with(script, &[])
+}
+
+/// Like [`busybox_initrd`], plus extra files `(path in the archive, contents, mode)`; parent directories of
+/// extra files must be listed as entries with empty contents and mode `0o040755`.
+pub fn busybox_initrd_with(script: &GuestScript, extra: &[(&str, Vec<u8>, u32)]) -> Vec<u8> {
+    let busybox = std::fs::read(peer("busybox")).expect("read busybox");
+    let mut w = CpioWriter::new(Vec::new());
+    for d in ["bin", "dev", "proc", "sys", "tmp"] {
+        w.dir(d, 0o755).unwrap();
+    }
+    w.char_device("dev/console", 0o600, 5, 1).unwrap();
+    w.file("bin/busybox", 0o755, &busybox).unwrap();
+    w.file("init", 0o755, init_script(script).as_bytes())
+        .unwrap();
+    for (path, data, mode) in extra {
+        if mode & 0o170000 == 0o040000 {
+            w.dir(path, mode & 0o7777).unwrap();
+        } else {
+            w.file(path, mode & 0o7777, data).unwrap();
+        }
+    }
+    w.finish().unwrap()
+}
+
+/// Firmware and machine settings for one boot.
+#[derive(Debug, Clone)]
+pub struct BootConfig {
+    /// The UKI, installed as `\EFI\BOOT\BOOTX64.EFI` on a FAT ESP (a whole-disk FAT image, first in boot order).
+    pub uki: PathBuf,
+    /// OVMF code (read-only pflash).
+    pub ovmf_code: PathBuf,
+    /// OVMF VARS template (copied fresh for every boot).
+    pub ovmf_vars: PathBuf,
+    /// Secure-Boot-capable firmware: SMM on and the pflash secure (needed by `OVMF_CODE_4M.secboot.fd`).
+    pub smm: bool,
+    /// Extra raw disks (virtio-blk, read-only snapshot), e.g. a dm-verity image: `/dev/vdb`, `/dev/vdc`, ...
+    pub extra_disks: Vec<PathBuf>,
+    /// Guest memory in MiB.
+    pub memory_mib: u32,
+    /// Give up after this long.
+    pub timeout: Duration,
+}
+
+impl BootConfig {
+    /// Debian's OVMF without Secure Boot (`OVMF_CODE_4M.fd` + `OVMF_VARS_4M.fd`), 1 GiB, 10 minutes.
+    pub fn new(uki: &Path) -> BootConfig {
+        BootConfig {
+            uki: uki.to_path_buf(),
+            ovmf_code: "/usr/share/OVMF/OVMF_CODE_4M.fd".into(),
+            ovmf_vars: "/usr/share/OVMF/OVMF_VARS_4M.fd".into(),
+            smm: false,
+            extra_disks: Vec::new(),
+            memory_mib: 1024,
+            timeout: Duration::from_secs(600),
+        }
+    }
+
+    /// Debian's Secure Boot firmware with the snakeoil keys enrolled (Secure Boot on).
+    pub fn snakeoil_secure_boot(uki: &Path) -> BootConfig {
+        BootConfig {
+            ovmf_code: "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd".into(),
+            ovmf_vars: "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd".into(),
+            smm: true,
+            ..BootConfig::new(uki)
+        }
+    }
+}
+
+/// What a boot produced.
+#[derive(Debug, Clone)]
+pub struct BootOutput {
+    /// PCRs 0-15 of sha1, sha256, sha384 as read in the guest.
+    pub pcrs: PcrBanks,
+    /// The guest's `binary_bios_measurements`.
+    pub event_log: Vec<u8>,
+    /// The whole serial console output.
+    pub serial: String,
+    /// Wall time from QEMU start to exit.
+    pub duration: Duration,
+}
+
+/// Kills and reaps a child process when dropped.
+struct Reaper(Option<Child>);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn run_tool(cmd: &mut Command) -> Result<(), String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
+}
+
+/// Makes a whole-disk FAT image holding `uki` as `\EFI\BOOT\BOOTX64.EFI` (mkfs.vfat + mtools).
+pub fn make_esp(uki: &Path, esp: &Path) -> Result<(), String> {
+    let len = std::fs::metadata(uki)
+        .map_err(|e| format!("{}: {e}", uki.display()))?
+        .len();
+    let kib = (len / 1024) * 5 / 4 + 4096;
+    run_tool(
+        Command::new(peer("mkfs.vfat"))
+            .arg("-C")
+            .arg(esp)
+            .arg(kib.to_string()),
+    )?;
+    run_tool(
+        Command::new(peer("mmd"))
+            .arg("-i")
+            .arg(esp)
+            .args(["::/EFI", "::/EFI/BOOT"]),
+    )?;
+    run_tool(
+        Command::new(peer("mcopy"))
+            .arg("-i")
+            .arg(esp)
+            .arg(uki)
+            .arg("::/EFI/BOOT/BOOTX64.EFI"),
+    )
+}
+
+/// Boots `cfg.uki` and returns what the guest reported. Errors carry the tail of the serial log.
+pub fn boot_uki(cfg: &BootConfig) -> Result<BootOutput, String> {
+    let _serial = BOOT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let w = dir.path();
+    let esp = w.join("esp.img");
+    make_esp(&cfg.uki, &esp)?;
+    let vars = w.join("vars.fd");
+    std::fs::copy(&cfg.ovmf_vars, &vars)
+        .map_err(|e| format!("{}: {e}", cfg.ovmf_vars.display()))?;
+    std::fs::create_dir(w.join("tpm")).map_err(|e| e.to_string())?;
+    let sock = w.join("swtpm.sock");
+    let serial = w.join("serial.log");
+
+    let swtpm = Command::new(peer("swtpm"))
+        .args(["socket", "--tpm2", "--tpmstate"])
+        .arg(format!("dir={}", w.join("tpm").display()))
+        .arg("--ctrl")
+        .arg(format!("type=unixio,path={}", sock.display()))
+        .arg("--terminate")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start swtpm: {e}"))?;
+    let mut swtpm = Reaper(Some(swtpm));
+    // QEMU fails with "TPM result for CMD_INIT: 0x9" if it connects before swtpm listens.
+    let t0 = Instant::now();
+    while !sock.exists() {
+        if let Some(Ok(Some(st))) = swtpm.0.as_mut().map(|c| c.try_wait()) {
+            return Err(format!("swtpm exited early: {st}"));
+        }
+        if t0.elapsed() > Duration::from_secs(20) {
+            return Err("swtpm socket did not appear within 20 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let mut qemu = Command::new(peer("qemu-system-x86_64"));
+    qemu.args(["-accel", "tcg", "-machine"])
+        .arg(if cfg.smm { "q35,smm=on" } else { "q35,smm=off" })
+        .args(["-m", &cfg.memory_mib.to_string()]);
+    if cfg.smm {
+        qemu.args(["-global", "driver=cfi.pflash01,property=secure,value=on"]);
+    }
+    qemu.arg("-drive")
+        .arg(format!(
+            "if=pflash,format=raw,unit=0,readonly=on,file={}",
+            cfg.ovmf_code.display()
+        ))
+        .arg("-drive")
+        .arg(format!(
+            "if=pflash,format=raw,unit=1,file={}",
+            vars.display()
+        ))
+        .arg("-chardev")
+        .arg(format!("socket,id=chrtpm,path={}", sock.display()))
+        .args([
+            "-tpmdev",
+            "emulator,id=tpm0,chardev=chrtpm",
+            "-device",
+            "tpm-tis,tpmdev=tpm0",
+        ])
+        .arg("-drive")
+        .arg(format!("if=none,id=esp,format=raw,file={}", esp.display()))
+        .args(["-device", "virtio-blk-pci,drive=esp,bootindex=0"]);
+    for (i, d) in cfg.extra_disks.iter().enumerate() {
+        qemu.arg("-drive")
+            .arg(format!(
+                "if=none,id=disk{i},format=raw,snapshot=on,file={}",
+                d.display()
+            ))
+            .arg("-device")
+            .arg(format!("virtio-blk-pci,drive=disk{i}"));
+    }
+    qemu.args([
+        "-nic",
+        "none",
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-no-reboot",
+    ])
+    .arg("-serial")
+    .arg(format!("file:{}", serial.display()))
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    let start = Instant::now();
+    let child = qemu
+        .spawn()
+        .map_err(|e| format!("cannot start qemu: {e}"))?;
+    let mut qemu = Reaper(Some(child));
+    let status = loop {
+        match qemu.0.as_mut().map(|c| c.try_wait()) {
+            Some(Ok(Some(st))) => break st,
+            Some(Ok(None)) => {}
+            Some(Err(e)) => return Err(format!("waiting for qemu: {e}")),
+            None => return Err("qemu handle lost".into()),
+        }
+        if start.elapsed() > cfg.timeout {
+            let tail = read_tail(&serial);
+            return Err(format!(
+                "boot timed out after {:?}; serial tail:\n{tail}",
+                cfg.timeout
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let duration = start.elapsed();
+    let qemu_stderr = qemu
+        .0
+        .take()
+        .and_then(|c| c.wait_with_output().ok())
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .unwrap_or_default();
+    drop(swtpm.0.take().map(|mut c| {
+        let _ = c.kill();
+        c.wait()
+    }));
+    let text = String::from_utf8_lossy(&std::fs::read(&serial).unwrap_or_default()).into_owned();
+    if !status.success() || !text.contains("YS-END") {
+        return Err(format!(
+            "guest did not finish (qemu {status}, stderr: {qemu_stderr}); serial tail:\n{}",
+            tail_of(&text)
+        ));
+    }
+    let (pcrs, event_log) = parse_serial(&text)?;
+    Ok(BootOutput {
+        pcrs,
+        event_log,
+        serial: text,
+        duration,
+    })
+}
+
+fn tail_of(s: &str) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+fn read_tail(p: &Path) -> String {
+    tail_of(&String::from_utf8_lossy(
+        &std::fs::read(p).unwrap_or_default(),
+    ))
+}
+
+/// Parses the guest's report: `YS-PCR` lines and the base64 event log.
+pub fn parse_serial(text: &str) -> Result<(PcrBanks, Vec<u8>), String> {
+    use base64::Engine as _;
+    let mut pcrs = PcrBanks::new();
+    let mut b64 = String::new();
+    let mut in_log = false;
+    for raw in text.lines() {
+        let line = raw.trim_end_matches('\r').trim();
+        if line == "YS-LOG-BEGIN" {
+            in_log = true;
+            continue;
+        }
+        if line == "YS-LOG-END" {
+            in_log = false;
+            continue;
+        }
+        if in_log {
+            b64.push_str(line);
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("YS-PCR ") {
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let [bank, idx, hex] = f[..] else {
+                return Err(format!("bad PCR line {line:?}"));
+            };
+            let alg: Algorithm = bank.parse().map_err(|e| format!("{line}: {e}"))?;
+            let idx: u32 = idx.parse().map_err(|e| format!("{line}: {e}"))?;
+            let bytes = yardstick_common::hex::decode(hex).map_err(|e| format!("{line}: {e}"))?;
+            let d =
+                Digest::from_bytes(alg, &bytes).ok_or_else(|| format!("{line}: wrong length"))?;
+            pcrs.set(idx, d);
+        }
+    }
+    let log = base64::engine::general_purpose::STANDARD
+        .decode(b64.as_bytes())
+        .map_err(|e| format!("event log base64: {e}"))?;
+    if pcrs.is_empty() || log.is_empty() {
+        return Err("guest printed no PCRs or no event log".into());
+    }
+    Ok((pcrs, log))
+}
