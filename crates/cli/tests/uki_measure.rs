@@ -1,0 +1,193 @@
+//! PCR 11 differential against systemd-measure 254 (bookworm-backports): for UKIs built by yardstick and by
+//! ukify 254 (254 stub), the sections are extracted with binutils' objcopy (an independent PE reader) and given
+//! to `systemd-measure calculate`; its stub-only value (`--phase=`) and its default phase paths
+//! (enter-initrd, enter-initrd:leave-initrd, ...:sysinit, ...:ready) must equal `yardstick pcr predict`'s
+//! PCR 11 and `pcr11_phases` in sha1, sha256 and sha384.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::*;
+
+const BANKS: [&str; 3] = ["sha1", "sha256", "sha384"];
+/// The sections systemd-measure 254 takes, each as `--<name without dot>=FILE`.
+const MEASURE_SECTIONS: [&str; 8] = [
+    ".linux", ".osrel", ".cmdline", ".initrd", ".splash", ".dtb", ".uname", ".sbat",
+];
+
+fn stub_254() -> PathBuf {
+    peer("systemd-254/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
+}
+
+fn systemd_measure() -> Command {
+    let mut c = Command::new(peer("systemd-254/lib/systemd/systemd-measure"));
+    c.env(
+        "LD_LIBRARY_PATH",
+        peer("systemd-254/usr/lib/x86_64-linux-gnu/systemd"),
+    );
+    c
+}
+
+/// `systemd-measure calculate` over the sections of `uki` (extracted with objcopy).
+fn measure_args(uki: &Path, dir: &Path) -> Vec<String> {
+    let sections = run_ok(Command::new(peer("objdump")).arg("-h").arg(uki));
+    let mut args = vec!["calculate".to_string()];
+    for s in MEASURE_SECTIONS {
+        if !sections.split_whitespace().any(|w| w == s) {
+            continue;
+        }
+        let out = dir.join(format!("section{s}"));
+        run_ok(
+            Command::new(peer("objcopy"))
+                .args(["-O", "binary", &format!("--only-section={s}")])
+                .arg(uki)
+                .arg(&out),
+        );
+        args.push(format!("--{}={}", &s[1..], out.display()));
+    }
+    for b in BANKS {
+        args.push(format!("--bank={b}"));
+    }
+    args
+}
+
+fn check(uki: &Path, label: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let args = measure_args(uki, dir.path());
+    assert!(
+        args.iter().any(|a| a.starts_with("--linux=")),
+        "{label}: no .linux"
+    );
+
+    let ours: serde_json::Value = serde_json::from_str(&run_ok(
+        yardstick()
+            .args([
+                "pcr",
+                "predict",
+                "--json",
+                "--bank",
+                "sha1,sha256,sha384",
+                "--uki",
+            ])
+            .arg(uki),
+    ))
+    .unwrap();
+
+    // Stub-only value: lines "11:<bank>=<hex>".
+    let stub_only = run_ok(systemd_measure().args(&args).arg("--phase="));
+    let mut n = 0;
+    for line in stub_only.lines().filter(|l| l.starts_with("11:")) {
+        let (bank, hex) = line["11:".len()..].split_once('=').unwrap();
+        assert_eq!(ours[bank]["11"], hex, "{label}: stub-only PCR 11 {bank}");
+        n += 1;
+    }
+    assert_eq!(n, 3, "{label}: {stub_only}");
+
+    // Default phase paths, as JSON: {"<bank>":[{"phase":"a:b","pcr":11,"hash":"..."}]}.
+    let phases: serde_json::Value =
+        serde_json::from_str(&run_ok(systemd_measure().args(&args).arg("--json=short"))).unwrap();
+    let mut m = 0;
+    for bank in BANKS {
+        for entry in phases[bank].as_array().unwrap() {
+            let path = entry["phase"].as_str().unwrap();
+            let last = path.rsplit(':').next().unwrap();
+            assert_eq!(
+                ours["pcr11_phases"][bank][last], entry["hash"],
+                "{label}: PCR 11 after phase path {path} ({bank})"
+            );
+            m += 1;
+        }
+    }
+    assert_eq!(m, 12, "{label}: {phases}");
+}
+
+fn build_inputs(dir: &Path) -> Vec<Vec<String>> {
+    let kernel = peer("kernel/vmlinuz").display().to_string();
+    let w = |name: &str, data: &[u8]| {
+        let p = dir.join(name);
+        std::fs::write(&p, data).unwrap();
+        p.display().to_string()
+    };
+    let initrd_a = w("a.cpio", &vec![0x5a; 65_537]);
+    let initrd_b = w("b.cpio", b"second initrd, odd length");
+    let cmdline = w("cmdline", b"console=ttyS0 quiet\n");
+    let osrel = w("os-release", b"ID=debian\nVERSION_ID=12\n");
+    let dtb = w("x.dtb", &[0xd0, 0x0d, 0xfe, 0xed, 1, 2, 3]);
+    vec![
+        vec![
+            "--linux".into(),
+            kernel.clone(),
+            "--initrd".into(),
+            initrd_a.clone(),
+            format!("--cmdline=@{cmdline}"),
+            format!("--os-release=@{osrel}"),
+        ],
+        vec![
+            "--linux".into(),
+            kernel.clone(),
+            "--initrd".into(),
+            initrd_a,
+            "--initrd".into(),
+            initrd_b,
+            "--cmdline=console=ttyS0  rw".into(),
+            "--os-release=ID=x\n".into(),
+            "--uname=6.1.0-x".into(),
+            "--devicetree".into(),
+            dtb,
+        ],
+        vec![
+            "--linux".into(),
+            kernel,
+            format!("--os-release=@{osrel}"),
+            "--uname=".into(),
+        ],
+    ]
+}
+
+#[test]
+fn pcr11_matches_systemd_measure_for_yardstick_ukis() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, args) in build_inputs(dir.path()).iter().enumerate() {
+        let out = dir.path().join(format!("y{i}.efi"));
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| {
+                if a == "--devicetree" {
+                    "--dtb".into()
+                } else {
+                    a.clone()
+                }
+            })
+            .collect();
+        run_ok(
+            yardstick()
+                .args(["uki", "build", "--stub"])
+                .arg(stub_254())
+                .args(&args)
+                .arg("--output")
+                .arg(&out),
+        );
+        check(&out, &format!("yardstick UKI #{i}"));
+    }
+}
+
+#[test]
+fn pcr11_matches_systemd_measure_for_ukify_ukis() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, args) in build_inputs(dir.path()).iter().enumerate() {
+        let out = dir.path().join(format!("u{i}.efi"));
+        run_ok(
+            Command::new(peer("venv/bin/python"))
+                .arg(peer("systemd-254/lib/systemd/ukify"))
+                .arg("build")
+                .arg("--stub")
+                .arg(stub_254())
+                .args(args)
+                .arg("--output")
+                .arg(&out),
+        );
+        check(&out, &format!("ukify UKI #{i}"));
+    }
+}
