@@ -1,0 +1,190 @@
+//! Bad input for `uki build`, `uki inspect` and `pcr predict`: non-PE and truncated files, a PE without
+//! `.linux`, overlapping sections, broken OVMF VARS, unsigned UKIs under Secure Boot. Each must print one line
+//! naming the file, exit 2, not panic, and never leave a half-written output.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::*;
+
+fn stub_254() -> PathBuf {
+    peer("systemd-254/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
+}
+
+/// A good UKI to damage.
+fn good_uki(dir: &Path) -> PathBuf {
+    let out = dir.join("good.efi");
+    run_ok(
+        yardstick()
+            .args(["uki", "build", "--stub"])
+            .arg(stub_254())
+            .arg("--linux")
+            .arg(peer("kernel/vmlinuz"))
+            .args([
+                "--cmdline",
+                "console=ttyS0",
+                "--os-release",
+                "ID=x\n",
+                "--output",
+            ])
+            .arg(&out),
+    );
+    out
+}
+
+fn expect_error(args: &[&str], file: &Path, needle: &str) {
+    let out = run(yardstick().args(args).arg(file));
+    let err = assert_clean_failure(&out, 2);
+    assert!(
+        err.contains(&file.display().to_string()),
+        "{args:?}: error does not name the file: {err}"
+    );
+    assert!(
+        err.to_lowercase().contains(needle),
+        "{args:?}: expected {needle:?} in: {err}"
+    );
+}
+
+fn for_both_readers(file: &Path, needle: &str) {
+    expect_error(&["uki", "inspect"], file, needle);
+    expect_error(&["pcr", "predict", "--uki"], file, needle);
+}
+
+#[test]
+fn not_a_pe_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("text.efi");
+    std::fs::write(&f, "this is not a PE file\n").unwrap();
+    for_both_readers(&f, "not a pe file");
+    let empty = dir.path().join("empty.efi");
+    std::fs::write(&empty, b"").unwrap();
+    for_both_readers(&empty, "not a pe file");
+    // MZ but no PE header behind it.
+    let mz = dir.path().join("mz.efi");
+    let mut b = vec![0u8; 256];
+    b[..2].copy_from_slice(b"MZ");
+    b[0x3c] = 0x80;
+    std::fs::write(&mz, &b).unwrap();
+    for_both_readers(&mz, "no pe signature");
+    for_both_readers(&dir.path().join("missing.efi"), "cannot read");
+}
+
+#[test]
+fn truncated_pe() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read(good_uki(dir.path())).unwrap();
+    for cut in [0x50, 0x100, 0x200, 0x1000, good.len() / 2, good.len() - 1] {
+        let f = dir.path().join(format!("cut-{cut}.efi"));
+        std::fs::write(&f, &good[..cut]).unwrap();
+        for_both_readers(&f, "truncated");
+    }
+}
+
+#[test]
+fn pe_without_linux_section() {
+    // The stub itself is a valid PE file but not a UKI.
+    for_both_readers(&stub_254(), "no .linux section");
+}
+
+#[test]
+fn overlapping_sections() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = std::fs::read(good_uki(dir.path())).unwrap();
+    // Point .cmdline's raw data at .osrel's (section headers: 40 bytes each after the optional header).
+    let pe = u32::from_le_bytes(b[0x3c..0x40].try_into().unwrap()) as usize;
+    let opt_size = u16::from_le_bytes(b[pe + 20..pe + 22].try_into().unwrap()) as usize;
+    let n = u16::from_le_bytes(b[pe + 6..pe + 8].try_into().unwrap()) as usize;
+    let table = pe + 24 + opt_size;
+    let find = |b: &[u8], name: &[u8]| {
+        (0..n)
+            .map(|i| table + i * 40)
+            .find(|&h| b[h..h + 8].starts_with(name) && (name.len() == 8 || b[h + name.len()] == 0))
+            .unwrap()
+    };
+    let osrel = find(&b, b".osrel");
+    let cmdline = find(&b, b".cmdline");
+    let ptr: [u8; 4] = b[osrel + 20..osrel + 24].try_into().unwrap();
+    b[cmdline + 20..cmdline + 24].copy_from_slice(&ptr);
+    let f = dir.path().join("overlap.efi");
+    std::fs::write(&f, &b).unwrap();
+    for_both_readers(&f, "overlapping sections");
+}
+
+#[test]
+fn build_with_bad_inputs_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk");
+    std::fs::write(&junk, b"junk").unwrap();
+    let out = dir.path().join("out.efi");
+    // Non-PE kernel.
+    let o = run(yardstick()
+        .args(["uki", "build", "--stub"])
+        .arg(stub_254())
+        .arg("--linux")
+        .arg(&junk)
+        .arg("--output")
+        .arg(&out));
+    let err = assert_clean_failure(&o, 2);
+    assert!(
+        err.contains(&junk.display().to_string()) && err.contains("kernel"),
+        "{err}"
+    );
+    // Non-PE stub.
+    let o = run(yardstick()
+        .args(["uki", "build", "--stub"])
+        .arg(&junk)
+        .arg("--linux")
+        .arg(peer("kernel/vmlinuz"))
+        .arg("--output")
+        .arg(&out));
+    let err = assert_clean_failure(&o, 2);
+    assert!(
+        err.contains(&junk.display().to_string()) && err.contains("stub"),
+        "{err}"
+    );
+    // Bad SBAT text.
+    let o = run(yardstick()
+        .args(["uki", "build", "--stub"])
+        .arg(stub_254())
+        .arg("--linux")
+        .arg(peer("kernel/vmlinuz"))
+        .args(["--sbat", "no header line", "--output"])
+        .arg(&out));
+    assert_clean_failure(&o, 2);
+    assert!(!out.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "temporary files left behind"
+    );
+}
+
+#[test]
+fn bad_secure_boot_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let uki = good_uki(dir.path());
+    // Not a VARS file.
+    let junk = dir.path().join("vars.fd");
+    std::fs::write(&junk, vec![0u8; 4096]).unwrap();
+    let o = run(yardstick()
+        .args(["pcr", "predict", "--uki"])
+        .arg(&uki)
+        .arg("--secure-boot-vars")
+        .arg(&junk));
+    let err = assert_clean_failure(&o, 2);
+    assert!(
+        err.contains(&junk.display().to_string()) && err.contains("_FVH"),
+        "{err}"
+    );
+    // Secure Boot on but the UKI is unsigned: the firmware would refuse it.
+    let o = run(yardstick()
+        .args(["pcr", "predict", "--uki"])
+        .arg(&uki)
+        .args([
+            "--secure-boot-vars",
+            "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd",
+        ]));
+    let err = assert_clean_failure(&o, 2);
+    assert!(err.contains("not signed"), "{err}");
+}
