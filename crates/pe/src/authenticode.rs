@@ -61,7 +61,8 @@ pub fn hashed_ranges(
     let len = data.len();
     let soh = headers.size_of_headers as usize;
     let checksum = headers.checksum_offset();
-    let mut ranges = vec![0..checksum];
+    let mut ranges = Vec::with_capacity(headers.sections.len() + 4);
+    ranges.push(0..checksum);
     match headers.security_dir_offset() {
         Some(sec) => {
             ranges.push(checksum + 4..sec);

@@ -13,7 +13,7 @@ use crate::ui;
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Build a UKI from systemd-stub, a kernel, initrds and metadata (byte-identical to ukify 254)
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Show a UKI's sections, their SHA-256, the stub version and the command line
     Inspect(InspectArgs),
 }
@@ -85,7 +85,7 @@ pub struct InspectArgs {
 /// Runs a `yardstick uki` subcommand.
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
-        Command::Build(a) => build(a),
+        Command::Build(a) => build(*a),
         Command::Inspect(a) => inspect(a),
     }
 }

@@ -19,7 +19,7 @@
 //! `/sys/kernel/security/tpm0/binary_bios_measurements` between `YS-LOG-BEGIN` and `YS-LOG-END`, runs the
 //! caller's extra shell commands, and powers off. swtpm and QEMU are children of the test and are killed
 //! when the boot ends, fails or times out; all files live in a temporary directory.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -100,8 +100,14 @@ fn cert_names(der: &[u8]) -> Result<CertNames<'_>, PredictError> {
     })
 }
 
-/// The certificates of a PKCS#7 SignedData and its first signer's (issuer, serial).
-fn pkcs7_certs_and_signer(p7: &[u8]) -> Result<(Vec<&[u8]>, &[u8], &[u8]), PredictError> {
+/// The certificates of a PKCS#7 SignedData and its first signer's issuer and serial (raw DER).
+struct SignedDataView<'a> {
+    certs: Vec<&'a [u8]>,
+    signer_issuer: &'a [u8],
+    signer_serial: &'a [u8],
+}
+
+fn pkcs7_certs_and_signer(p7: &[u8]) -> Result<SignedDataView<'_>, PredictError> {
     let (ci, _) = tlv(p7)?;
     let ci = children(ci.body)?;
     let explicit = ci
@@ -136,7 +142,11 @@ fn pkcs7_certs_and_signer(p7: &[u8]) -> Result<(Vec<&[u8]>, &[u8], &[u8]), Predi
         .get(1)
         .ok_or_else(|| bad("bad issuerAndSerialNumber"))?
         .whole;
-    Ok((certs, issuer, serial))
+    Ok(SignedDataView {
+        certs,
+        signer_issuer: issuer,
+        signer_serial: serial,
+    })
 }
 
 /// The PKCS#7 blobs of a PE certificate table (`WIN_CERTIFICATE`s of type `WIN_CERT_TYPE_PKCS_SIGNED_DATA`).
@@ -169,7 +179,11 @@ pub fn find_authority(
     authenticode_sha256: &[u8],
 ) -> Result<Option<SignatureEntry>, PredictError> {
     for p7 in signatures {
-        let (certs, signer_issuer, signer_serial) = pkcs7_certs_and_signer(p7)?;
+        let SignedDataView {
+            certs,
+            signer_issuer,
+            signer_serial,
+        } = pkcs7_certs_and_signer(p7)?;
         let parsed: Vec<CertNames<'_>> = certs.iter().filter_map(|c| cert_names(c).ok()).collect();
         // Walk the chain from the signer up through the embedded certificates.
         let mut chain: Vec<&CertNames<'_>> = Vec::new();

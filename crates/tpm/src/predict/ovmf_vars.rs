@@ -121,7 +121,7 @@ impl SecureBootVars {
         let pk = get("PK", &EFI_GLOBAL_VARIABLE).unwrap_or_default();
         // EDK2 AuthVariableLib: SecureBoot = 1 in user mode (PK present) unless SecureBootEnable says disabled.
         let enable = get("SecureBootEnable", &SECURE_BOOT_ENABLE_GUID);
-        let secure_boot = !pk.is_empty() && enable.map_or(true, |e| e.first() == Some(&1));
+        let secure_boot = !pk.is_empty() && enable.is_none_or(|e| e.first() == Some(&1));
         Ok(SecureBootVars {
             secure_boot,
             pk,
