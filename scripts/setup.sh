@@ -46,6 +46,7 @@ pkgs=(
   python3-venv python3-pip
   time hyperfine        # benchmarks (peak RSS, timing)
   xxd                   # test scripts
+  binutils              # objcopy/objdump: independent PE section extraction for the systemd-measure tests
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -63,31 +63,48 @@ fn sign_snakeoil(uki: &Path, out: &Path, work: &Path) {
     );
 }
 
-fn boot_case(case: &str, stub: &Path, secure_boot: bool) {
+/// One boot: which stub, Secure Boot, the UKI's `.cmdline` (None: no section), the ESP first in boot order.
+struct Case<'a> {
+    name: &'a str,
+    stub: &'a Path,
+    secure_boot: bool,
+    cmdline: Option<&'a str>,
+    boot_index: bool,
+}
+
+fn boot_case(c: Case<'_>) {
+    let Case {
+        name: case,
+        stub,
+        secure_boot,
+        cmdline: cmdline_text,
+        boot_index,
+    } = c;
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     let initrd = w.join("initrd.cpio");
     std::fs::write(&initrd, boot::busybox_initrd(&boot::GuestScript::default())).unwrap();
-    // A file command line with a trailing newline: the stub's whitespace mangling is part of what PCR 9 proves.
-    let cmdline = w.join("cmdline");
-    std::fs::write(&cmdline, "console=ttyS0 panic=-1\n").unwrap();
     let uki = w.join("uki.efi");
-    run_ok(
-        yardstick()
-            .args(["uki", "build", "--stub"])
-            .arg(stub)
-            .arg("--linux")
-            .arg(peer("kernel/vmlinuz"))
-            .arg("--initrd")
-            .arg(&initrd)
-            .arg(format!("--cmdline=@{}", cmdline.display()))
-            .args([
-                "--os-release",
-                "ID=yardstick-test\nVERSION_ID=1\n",
-                "--output",
-            ])
-            .arg(&uki),
-    );
+    let mut build = yardstick();
+    build
+        .args(["uki", "build", "--stub"])
+        .arg(stub)
+        .arg("--linux")
+        .arg(peer("kernel/vmlinuz"))
+        .arg("--initrd")
+        .arg(&initrd)
+        .args([
+            "--os-release",
+            "ID=yardstick-test\nVERSION_ID=1\n",
+            "--output",
+        ])
+        .arg(&uki);
+    if let Some(text) = cmdline_text {
+        let cmdline = w.join("cmdline");
+        std::fs::write(&cmdline, text).unwrap();
+        build.arg(format!("--cmdline=@{}", cmdline.display()));
+    }
+    run_ok(&mut build);
     let (boot_uki, cfg) = if secure_boot {
         let signed = w.join("uki.signed.efi");
         sign_snakeoil(&uki, &signed, w);
@@ -96,12 +113,17 @@ fn boot_case(case: &str, stub: &Path, secure_boot: bool) {
     } else {
         (uki.clone(), boot::BootConfig::new(&uki))
     };
+    let cfg = boot::BootConfig { boot_index, ..cfg };
     let mut predict = yardstick();
     predict
         .args(["pcr", "predict", "--json", "--uki"])
         .arg(&boot_uki);
     if secure_boot {
         predict.args(["--secure-boot-vars", SNAKEOIL_VARS]);
+    }
+    if !boot_index {
+        // q35 OVMF tries the (empty) default CD-ROM first.
+        predict.args(["--boot-retries", "1"]);
     }
     let predicted_json = run_ok(&mut predict);
     let predicted: PcrBanks = {
@@ -170,22 +192,73 @@ fn boot_case(case: &str, stub: &Path, secure_boot: bool) {
     );
 }
 
+/// A file command line with a trailing newline: the stub's whitespace mangling is part of what PCR 9 proves.
+const CMDLINE: &str = "console=ttyS0 panic=-1\n";
+
 #[test]
 fn boot_stub252_secure_boot_off() {
-    boot_case("stub252", Path::new(STUB_252), false);
+    boot_case(Case {
+        name: "stub252",
+        stub: Path::new(STUB_252),
+        secure_boot: false,
+        cmdline: Some(CMDLINE),
+        boot_index: true,
+    });
 }
 
 #[test]
 fn boot_stub254_secure_boot_off() {
-    boot_case("stub254", &stub_254(), false);
+    boot_case(Case {
+        name: "stub254",
+        stub: &stub_254(),
+        secure_boot: false,
+        cmdline: Some(CMDLINE),
+        boot_index: true,
+    });
 }
 
 #[test]
 fn boot_stub254_secure_boot_on() {
-    boot_case("stub254-secureboot", &stub_254(), true);
+    boot_case(Case {
+        name: "stub254-secureboot",
+        stub: &stub_254(),
+        secure_boot: true,
+        cmdline: Some(CMDLINE),
+        boot_index: true,
+    });
 }
 
 #[test]
 fn boot_stub252_secure_boot_on() {
-    boot_case("stub252-secureboot", Path::new(STUB_252), true);
+    boot_case(Case {
+        name: "stub252-secureboot",
+        stub: Path::new(STUB_252),
+        secure_boot: true,
+        cmdline: Some(CMDLINE),
+        boot_index: true,
+    });
+}
+
+/// Default q35 boot order (no bootindex): the firmware's failed CD-ROM attempt adds the boot-retry events.
+#[test]
+fn boot_stub254_default_boot_order() {
+    boot_case(Case {
+        name: "stub254-boot-retry",
+        stub: &stub_254(),
+        secure_boot: false,
+        cmdline: Some(CMDLINE),
+        boot_index: false,
+    });
+}
+
+/// A UKI without `.cmdline`: what the stub and the kernel measure when the command line comes from the loader.
+#[test]
+fn boot_stub254_without_cmdline() {
+    boot_case(Case {
+        name: "stub254-no-cmdline",
+        stub: &stub_254(),
+        secure_boot: false,
+        cmdline: None,
+        boot_index: true,
+    });
 }

@@ -55,6 +55,8 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t securityfs securityfs /sys/kernel/security
+# Report on the serial port whatever the kernel console is (the UKI may carry no console= at all).
+[ -c /dev/ttyS0 ] && exec >/dev/ttyS0 2>&1
 echo YS-BEGIN
 for b in sha1 sha256 sha384; do
   for i in 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
@@ -115,6 +117,9 @@ pub struct BootConfig {
     pub extra_disks: Vec<PathBuf>,
     /// Guest memory in MiB.
     pub memory_mib: u32,
+    /// Put the ESP first in the boot order (`bootindex=0`). Without it q35 OVMF tries other boot options
+    /// first and logs "Returning from EFI Application from Boot Option" + another "Calling ..." in PCR 4.
+    pub boot_index: bool,
     /// Give up after this long.
     pub timeout: Duration,
 }
@@ -129,6 +134,7 @@ impl BootConfig {
             smm: false,
             extra_disks: Vec::new(),
             memory_mib: 1024,
+            boot_index: true,
             timeout: Duration::from_secs(600),
         }
     }
@@ -273,7 +279,12 @@ pub fn boot_uki(cfg: &BootConfig) -> Result<BootOutput, String> {
         ])
         .arg("-drive")
         .arg(format!("if=none,id=esp,format=raw,file={}", esp.display()))
-        .args(["-device", "virtio-blk-pci,drive=esp,bootindex=0"]);
+        .arg("-device")
+        .arg(if cfg.boot_index {
+            "virtio-blk-pci,drive=esp,bootindex=0"
+        } else {
+            "virtio-blk-pci,drive=esp"
+        });
     for (i, d) in cfg.extra_disks.iter().enumerate() {
         qemu.arg("-drive")
             .arg(format!(
