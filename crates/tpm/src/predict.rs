@@ -111,18 +111,42 @@ pub struct Prediction {
     pub secure_boot: bool,
 }
 
-impl Prediction {
-    /// The `pcr11_phases` object of the JSON output: `{"<bank>": {"<phase>": "<hex>"}}`.
-    pub fn phases_json(&self) -> BTreeMap<String, BTreeMap<&'static str, String>> {
-        self.pcr11_phases
-            .iter()
-            .map(|(alg, v)| {
-                (
-                    alg.name().to_string(),
-                    v.iter().map(|(p, d)| (*p, d.to_hex())).collect(),
-                )
-            })
-            .collect()
+/// JSON: `{"<bank>": {"<pcr>": "<hex>", ...}, "pcr11_phases": {"<bank>": {"<phase>": "<hex>"}}}`, banks and
+/// PCRs in ascending order, phases in boot order.
+impl serde::Serialize for Prediction {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Phases<'a>(&'a [(&'static str, Digest)]);
+        impl serde::Serialize for Phases<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(self.0.len()))?;
+                for (p, d) in self.0 {
+                    m.serialize_entry(p, &d.to_hex())?;
+                }
+                m.end()
+            }
+        }
+        struct AllPhases<'a>(&'a BTreeMap<Algorithm, Vec<(&'static str, Digest)>>);
+        impl serde::Serialize for AllPhases<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(self.0.len()))?;
+                for (alg, v) in self.0 {
+                    m.serialize_entry(alg.name(), &Phases(v))?;
+                }
+                m.end()
+            }
+        }
+        #[derive(serde::Serialize)]
+        struct Shape<'a> {
+            #[serde(flatten)]
+            pcrs: &'a PcrBanks,
+            pcr11_phases: AllPhases<'a>,
+        }
+        Shape {
+            pcrs: &self.pcrs,
+            pcr11_phases: AllPhases(&self.pcr11_phases),
+        }
+        .serialize(s)
     }
 }
 

@@ -13,6 +13,7 @@ const EXAMPLES: &str = "\
 Examples:
   yardstick pcr predict --uki uki.efi
   yardstick pcr predict --uki uki.efi --bank sha256 --json
+  yardstick pcr predict --uki uki.efi --bank sha256 --events
   yardstick pcr predict --uki uki.signed.efi \\
       --secure-boot-vars /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd
 
@@ -47,8 +48,11 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 0)]
     boot_retries: u32,
     /// Print JSON: {"<bank>": {"<pcr>": "<hex>"}, "pcr11_phases": {"<bank>": {"<phase>": "<hex>"}}}
-    #[arg(long)]
+    #[arg(long, conflicts_with = "events")]
     json: bool,
+    /// Also list the predicted event log entries (PCR, type, what, digest in the first bank)
+    #[arg(long)]
+    events: bool,
 }
 
 /// Runs the command.
@@ -68,15 +72,23 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     banks.dedup();
     let p = predict(&uki, &platform, &banks).with_context(|| format!("{}", a.uki.display()))?;
     if a.json {
-        let mut v = serde_json::to_value(&p.pcrs)?;
-        if let Some(obj) = v.as_object_mut() {
-            obj.insert(
-                "pcr11_phases".into(),
-                serde_json::to_value(p.phases_json())?,
+        ui::print_json(&p)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if a.events {
+        println!(
+            "# predicted events (digest in {}):",
+            banks.first().map_or("-", |b| b.name())
+        );
+        for e in &p.events {
+            println!(
+                "  PCR {:>2}  {:<34} {:<38} {}",
+                e.pcr,
+                event_type_name(e.event_type),
+                e.description,
+                e.digests.first().map(|d| d.to_hex()).unwrap_or_default()
             );
         }
-        ui::print_json(&v)?;
-        return Ok(ExitCode::SUCCESS);
     }
     println!(
         "# systemd-stub section table {}, Secure Boot {}",
@@ -97,4 +109,18 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn event_type_name(t: u32) -> &'static str {
+    use yardstick_tpm::predict::event_type::*;
+    match t {
+        EV_IPL => "EV_IPL",
+        EV_SEPARATOR => "EV_SEPARATOR",
+        EV_EVENT_TAG => "EV_EVENT_TAG",
+        EV_EFI_VARIABLE_DRIVER_CONFIG => "EV_EFI_VARIABLE_DRIVER_CONFIG",
+        EV_EFI_BOOT_SERVICES_APPLICATION => "EV_EFI_BOOT_SERVICES_APPLICATION",
+        EV_EFI_ACTION => "EV_EFI_ACTION",
+        EV_EFI_VARIABLE_AUTHORITY => "EV_EFI_VARIABLE_AUTHORITY",
+        _ => "?",
+    }
 }
