@@ -375,6 +375,36 @@ impl PeHeaders {
     }
 }
 
+/// Like [`loaded_section_bytes`], but borrows from the file when the mapped bytes are exactly stored bytes (no
+/// zero fill, no later section overlapping), which is the case for every section ukify writes.
+pub fn loaded_section<'a>(
+    data: &'a [u8],
+    headers: &PeHeaders,
+    index: usize,
+) -> Option<std::borrow::Cow<'a, [u8]>> {
+    let t = headers.sections.get(index)?;
+    let (start, end) = (
+        t.virtual_address as u64,
+        t.virtual_address as u64 + t.virtual_size as u64,
+    );
+    let overlapped = headers.sections.iter().enumerate().any(|(j, s)| {
+        j != index && {
+            let (s0, s1) = (
+                s.virtual_address as u64,
+                s.virtual_address as u64 + s.loaded_file_len() as u64,
+            );
+            s0 < end && start < s1
+        }
+    });
+    if !overlapped && t.virtual_size <= t.size_of_raw_data {
+        let p = t.pointer_to_raw_data as usize;
+        return data
+            .get(p..p + t.virtual_size as usize)
+            .map(std::borrow::Cow::Borrowed);
+    }
+    loaded_section_bytes(data, headers, index).map(std::borrow::Cow::Owned)
+}
+
 /// A section's bytes as the firmware loader maps them: the image is laid out in memory by copying each
 /// section's stored bytes (`min(VirtualSize, SizeOfRawData)`) to its RVA in table order, the rest zero-filled.
 /// When virtual ranges overlap, a later section overwrites an earlier one, exactly as EDK2's PE loader does.

@@ -19,6 +19,7 @@ pub mod ovmf_vars;
 use std::collections::BTreeMap;
 
 use yardstick_common::hash::{Algorithm, Digest};
+use yardstick_pe::PeError;
 use yardstick_pe::authenticode::authenticode_digests;
 use yardstick_pe::uki::{StubGeneration, Uki, UkiError};
 
@@ -192,6 +193,13 @@ fn data_event(
     }
 }
 
+/// The per-bank results of the expensive hashes.
+struct BankDigests {
+    uki_auth: Digest,
+    kernel_auth: Option<Digest>,
+    pcr11: Vec<(String, Digest)>,
+}
+
 /// Predicts the PCRs for the UKI `uki` (the file's bytes) on `platform`, in each of `banks`.
 pub fn predict(
     uki: &[u8],
@@ -203,31 +211,50 @@ pub fn predict(
     let sb = &platform.secure_boot;
     let mut events: Vec<PredictedEvent> = Vec::new();
 
-    // The big hashes (Authenticode of UKI and kernel, section contents) run in parallel with each other.
+    // The big hashes run one thread per bank: Authenticode of the UKI, of the kernel (measured only with
+    // Secure Boot off), and the PCR 11 section digests (whose `.initrd` digest PCR 9 reuses).
     let kernel = parsed.section_bytes(".linux").ok_or(UkiError::NoLinux)?;
-    let (uki_auth, kernel_auth, pcr11, uki_sha256) = std::thread::scope(|s| {
-        let a = s.spawn(|| authenticode_digests(uki, banks));
-        let k = s.spawn(|| authenticode_digests(&kernel, banks));
-        let p = s.spawn(|| {
-            banks
-                .iter()
-                .map(|&b| parsed.pcr11_events(b))
-                .collect::<Vec<_>>()
-        });
-        let u = if sb.secure_boot {
-            authenticode_digests(uki, &[Algorithm::Sha256]).map(Some)
-        } else {
-            Ok(None)
-        };
-        (
-            a.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
-            k.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
-            p.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
-            u,
-        )
+    let kernel_measured = !sb.secure_boot;
+    let per_bank: Vec<Result<BankDigests, PeError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = banks
+            .iter()
+            .map(|&alg| {
+                let (parsed, kernel) = (&parsed, &kernel);
+                s.spawn(move || -> Result<BankDigests, PeError> {
+                    let uki_auth = authenticode_digests(uki, &[alg])?.remove(0);
+                    let kernel_auth = if kernel_measured {
+                        Some(authenticode_digests(kernel, &[alg])?.remove(0))
+                    } else {
+                        None
+                    };
+                    let pcr11 = parsed.pcr11_events(alg);
+                    Ok(BankDigests {
+                        uki_auth,
+                        kernel_auth,
+                        pcr11,
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
     });
-    let uki_auth = uki_auth.map_err(UkiError::from)?;
-    let uki_sha256 = uki_sha256.map_err(UkiError::from)?;
+    let per_bank = per_bank
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(UkiError::from)?;
+    let uki_sha256 = if sb.secure_boot {
+        match banks.iter().position(|&b| b == Algorithm::Sha256) {
+            Some(i) => Some(per_bank[i].uki_auth),
+            None => {
+                Some(authenticode_digests(uki, &[Algorithm::Sha256]).map_err(UkiError::from)?[0])
+            }
+        }
+    } else {
+        None
+    };
 
     // PCR 7: Secure Boot configuration (Tcg2Dxe MeasureAllSecureVariables), then the separator.
     let sb_byte = [u8::from(sb.secure_boot)];
@@ -288,11 +315,7 @@ pub fn predict(
             }
             None => return Err(PredictError::NotAuthorized("the UKI is not signed")),
         };
-        let digest = uki_sha256
-            .as_ref()
-            .and_then(|v| v.first())
-            .map(|d| d.to_vec())
-            .unwrap_or_default();
+        let digest = uki_sha256.map(|d| d.to_vec()).unwrap_or_default();
         let entry = authority::find_authority(&db, &sigs, &digest)?
             .ok_or(PredictError::NotAuthorized("signer not in db"))?;
         let d = ovmf_vars::uefi_variable_data(
@@ -312,13 +335,13 @@ pub fn predict(
         pcr: 4,
         event_type: EV_EFI_BOOT_SERVICES_APPLICATION,
         description: "Authenticode of the UKI".into(),
-        digests: uki_auth,
+        digests: per_bank.iter().map(|b| b.uki_auth).collect(),
     });
 
     // PCR 11: systemd-stub's section measurements.
-    let n_pcr11 = pcr11.first().map_or(0, Vec::len);
+    let n_pcr11 = per_bank.first().map_or(0, |b| b.pcr11.len());
     for i in 0..n_pcr11 {
-        let name = pcr11[0][i].0.clone();
+        let name = per_bank[0].pcr11[i].0.clone();
         events.push(PredictedEvent {
             pcr: 11,
             event_type: EV_IPL,
@@ -327,7 +350,7 @@ pub fn predict(
             } else {
                 format!("section {name}")
             },
-            digests: pcr11.iter().map(|v| v[i].1).collect(),
+            digests: per_bank.iter().map(|b| b.pcr11[i].1).collect(),
         });
     }
 
@@ -338,7 +361,7 @@ pub fn predict(
             pcr: 4,
             event_type: EV_EFI_BOOT_SERVICES_APPLICATION,
             description: "Authenticode of .linux".into(),
-            digests: kernel_auth.map_err(UkiError::from)?,
+            digests: per_bank.iter().filter_map(|b| b.kernel_auth).collect(),
         });
     }
 
@@ -354,13 +377,25 @@ pub fn predict(
         ));
     }
     if let Some(initrd) = parsed.section_bytes(".initrd").filter(|i| !i.is_empty()) {
-        events.push(data_event(
-            9,
-            EV_EVENT_TAG,
-            "Linux initrd".into(),
-            &initrd,
-            banks,
-        ));
+        // Same bytes as the `.initrd` PCR 11 event (every stub table measures `.initrd`): reuse its digests.
+        let from_pcr11: Option<Vec<Digest>> = per_bank
+            .iter()
+            .map(|b| {
+                b.pcr11
+                    .iter()
+                    .filter(|(n, _)| n == ".initrd")
+                    .nth(1)
+                    .map(|(_, d)| *d)
+            })
+            .collect();
+        let digests =
+            from_pcr11.unwrap_or_else(|| banks.iter().map(|a| a.digest(&initrd)).collect());
+        events.push(PredictedEvent {
+            pcr: 9,
+            event_type: EV_EVENT_TAG,
+            description: "Linux initrd".into(),
+            digests,
+        });
     }
 
     let mut pcrs = PcrBanks::new();

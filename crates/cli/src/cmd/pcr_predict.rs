@@ -44,6 +44,9 @@ pub struct Args {
     /// OVMF VARS file whose Secure Boot variables (PK, KEK, db, dbx, SecureBootEnable) the firmware measures
     #[arg(long, value_name = "VARS.fd")]
     secure_boot_vars: Option<PathBuf>,
+    /// Section table to use instead of the one detected from the stub's .sdmagic (252, 254, current)
+    #[arg(long, value_name = "GEN")]
+    stub_generation: Option<yardstick_pe::StubGeneration>,
     /// Boot options the firmware tried and returned from before reaching the UKI
     #[arg(long, value_name = "N", default_value_t = 0)]
     boot_retries: u32,
@@ -60,6 +63,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let uki = std::fs::read(&a.uki).with_context(|| format!("{}: cannot read", a.uki.display()))?;
     let mut platform = Platform {
         boot_retries: a.boot_retries,
+        stub_generation: a.stub_generation,
         ..Platform::default()
     };
     if let Some(v) = &a.secure_boot_vars {

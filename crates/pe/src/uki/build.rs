@@ -2,6 +2,8 @@
 //! (`pe_add_sections()` in systemd v254 `src/ukify/ukify.py`), so that the two tools' outputs can be compared
 //! directly and the result never depends on the time or the build host.
 
+use std::borrow::Cow;
+
 use crate::pe::{
     PeHeaders, SCN_CNT_CODE, SCN_CNT_INITIALIZED_DATA, SCN_MEM_READ, SECTION_HEADER_LEN,
 };
@@ -47,17 +49,17 @@ pub fn normalize_cmdline_text(text: &str) -> Vec<u8> {
 }
 
 /// ukify's `join_initrds()`: one initrd as is; several each padded with zeros to a multiple of 4 bytes.
-pub fn join_initrds(initrds: &[Vec<u8>]) -> Option<Vec<u8>> {
+pub fn join_initrds(initrds: &[Vec<u8>]) -> Option<Cow<'_, [u8]>> {
     match initrds {
         [] => None,
-        [one] => Some(one.clone()),
+        [one] => Some(Cow::Borrowed(one)),
         many => {
             let mut out = Vec::with_capacity(many.iter().map(|i| i.len() + 3).sum());
             for i in many {
                 out.extend_from_slice(i);
                 out.resize(out.len().next_multiple_of(4), 0);
             }
-            Some(out)
+            Some(Cow::Owned(out))
         }
     }
 }
@@ -176,17 +178,17 @@ pub fn build_uki(inputs: &UkiInputs) -> Result<Vec<u8>, UkiError> {
     let merged_sbat = sbat::merge(&pe_sbat, &sbat_texts)?;
     let initrd = join_initrds(&inputs.initrds);
 
-    let mut sections: Vec<(&'static str, Vec<u8>)> = Vec::new();
+    let mut sections: Vec<(&'static str, &[u8])> = Vec::new();
     for rule in ukify_file_order() {
-        let content: Option<Vec<u8>> = match rule.name {
-            ".osrel" => inputs.os_release.clone(),
-            ".cmdline" => inputs.cmdline.clone(),
-            ".dtb" => inputs.dtb.clone(),
-            ".uname" => Some(uname.clone().into_bytes()),
-            ".splash" => inputs.splash.clone(),
-            ".initrd" => initrd.clone(),
-            ".sbat" => Some(merged_sbat.clone().into_bytes()),
-            ".linux" => Some(inputs.linux.clone()),
+        let content: Option<&[u8]> = match rule.name {
+            ".osrel" => inputs.os_release.as_deref(),
+            ".cmdline" => inputs.cmdline.as_deref(),
+            ".dtb" => inputs.dtb.as_deref(),
+            ".uname" => Some(uname.as_bytes()),
+            ".splash" => inputs.splash.as_deref(),
+            ".initrd" => initrd.as_deref(),
+            ".sbat" => Some(merged_sbat.as_bytes()),
+            ".linux" => Some(&inputs.linux),
             _ => None,
         };
         // ukify skips empty contents (`if content:`), which is how `--uname ''` drops `.uname`.
@@ -201,9 +203,11 @@ pub fn build_uki(inputs: &UkiInputs) -> Result<Vec<u8>, UkiError> {
 fn add_sections(
     stub: &[u8],
     headers: &PeHeaders,
-    sections: &[(&str, Vec<u8>)],
+    sections: &[(&str, &[u8])],
 ) -> Result<Vec<u8>, UkiError> {
-    let mut data = stub.to_vec();
+    let total: usize = sections.iter().map(|(_, c)| c.len() + 4096).sum();
+    let mut data = Vec::with_capacity(stub.len() + total);
+    data.extend_from_slice(stub);
     let coff = headers.coff_offset;
     let oh = headers.optional_offset;
     let fa = headers.file_alignment as u64;
@@ -399,9 +403,9 @@ mod tests {
     #[test]
     fn cmdline_text_and_initrd_joining() {
         assert_eq!(normalize_cmdline_text("  a   b\tc \n"), b"a b c");
-        assert_eq!(join_initrds(&[b"abcde".to_vec()]).unwrap(), b"abcde");
+        assert_eq!(&*join_initrds(&[b"abcde".to_vec()]).unwrap(), b"abcde");
         assert_eq!(
-            join_initrds(&[b"abcde".to_vec(), b"xy".to_vec()]).unwrap(),
+            &*join_initrds(&[b"abcde".to_vec(), b"xy".to_vec()]).unwrap(),
             b"abcde\0\0\0xy\0\0"
         );
         assert!(join_initrds(&[]).is_none());

@@ -10,7 +10,7 @@ pub use table::{SectionRule, StubGeneration};
 
 use yardstick_common::hash::{Algorithm, Digest};
 
-use crate::pe::{PeError, PeHeaders, loaded_section_bytes};
+use crate::pe::{PeError, PeHeaders, loaded_section, loaded_section_bytes};
 
 /// Why a UKI could not be built or read.
 #[derive(Debug, thiserror::Error)]
@@ -169,9 +169,9 @@ impl<'a> Uki<'a> {
 
     /// The bytes of the first section named `name` as loaded in memory (`VirtualSize` long, zero-filled past the
     /// stored bytes, later overlapping sections applied), i.e. what systemd-stub measures and uses.
-    pub fn section_bytes(&self, name: &str) -> Option<Vec<u8>> {
+    pub fn section_bytes(&self, name: &str) -> Option<std::borrow::Cow<'a, [u8]>> {
         let i = self.headers.sections.iter().position(|s| s.name == name)?;
-        loaded_section_bytes(self.data, &self.headers, i)
+        loaded_section(self.data, &self.headers, i)
     }
 
     /// The `.cmdline` section as text (lossy UTF-8, up to the first NUL).
@@ -189,6 +189,14 @@ impl<'a> Uki<'a> {
     /// The PCR 11 events the stub logs, in order: for each measured section present, `(name, H(name\0))` then
     /// `(name, H(contents))`. Sections are looked up by name in the stub's measurement order, not file order.
     pub fn pcr11_events(&self, alg: Algorithm) -> Vec<(String, Digest)> {
+        self.pcr11_events_multi(&[alg])
+            .into_iter()
+            .map(|(n, mut d)| (n, d.remove(0)))
+            .collect()
+    }
+
+    /// [`Uki::pcr11_events`] for several banks at once (each section is mapped once).
+    pub fn pcr11_events_multi(&self, algs: &[Algorithm]) -> Vec<(String, Vec<Digest>)> {
         let mut out = Vec::new();
         for rule in self.generation.measured_sections() {
             let Some(bytes) = self.section_bytes(rule.name) else {
@@ -200,8 +208,14 @@ impl<'a> Uki<'a> {
             }
             let mut name = rule.name.as_bytes().to_vec();
             name.push(0);
-            out.push((rule.name.to_string(), alg.digest(&name)));
-            out.push((rule.name.to_string(), alg.digest(&bytes)));
+            out.push((
+                rule.name.to_string(),
+                algs.iter().map(|a| a.digest(&name)).collect(),
+            ));
+            out.push((
+                rule.name.to_string(),
+                algs.iter().map(|a| a.digest(&bytes)).collect(),
+            ));
         }
         out
     }
