@@ -38,6 +38,14 @@ pub enum PredictError {
     /// The UKI's signature could not be read.
     #[error("Authenticode signature: {0}")]
     Signature(String),
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// With Secure Boot on, nothing in db would let the firmware start this UKI.
     #[error(
         "Secure Boot is on but no db entry verifies the UKI ({0}); the firmware would refuse to boot it"
@@ -191,6 +199,20 @@ fn data_event(
         description,
         digests: banks.iter().map(|a| a.digest(data)).collect(),
     }
+}
+
+/// [`predict`] for a UKI file (e.g. the one `image build` just wrote to the ESP).
+pub fn predict_file(
+    uki: impl AsRef<std::path::Path>,
+    platform: &Platform,
+    banks: &[Algorithm],
+) -> Result<Prediction, PredictError> {
+    let path = uki.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| PredictError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    predict(&bytes, platform, banks)
 }
 
 /// The per-bank results of the expensive hashes.
