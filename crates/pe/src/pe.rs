@@ -277,11 +277,20 @@ impl PeHeaders {
                 characteristics: r32(h + 36, "section table")?,
                 header_offset: h,
             };
-            s.virtual_address
+            let vend = s
+                .virtual_address
                 .checked_add(s.virtual_size)
                 .ok_or_else(|| {
                     PeError::Malformed(format!("section {} wraps the address space", s.name))
                 })?;
+            // EDK2's PE loader refuses sections that end beyond SizeOfImage (PeCoffLoaderImageAddress returns
+            // NULL); checking it here also bounds what mapping a section can allocate.
+            if vend > size_of_image {
+                return Err(PeError::Malformed(format!(
+                    "section {} ends at RVA {vend:#x}, beyond SizeOfImage {size_of_image:#x}",
+                    s.name
+                )));
+            }
             if s.size_of_raw_data > 0 {
                 let end = s.pointer_to_raw_data as u64 + s.size_of_raw_data as u64;
                 if end > len as u64 {
@@ -448,6 +457,7 @@ pub(crate) mod tests {
         f[oh..oh + 2].copy_from_slice(&MAGIC_PE32_PLUS.to_le_bytes());
         f[oh + 32..oh + 36].copy_from_slice(&0x1000u32.to_le_bytes());
         f[oh + 36..oh + 40].copy_from_slice(&0x200u32.to_le_bytes());
+        f[oh + 56..oh + 60].copy_from_slice(&0x10_0000u32.to_le_bytes());
         f[oh + 60..oh + 64].copy_from_slice(&0x400u32.to_le_bytes());
         f[oh + 108..oh + 112].copy_from_slice(&16u32.to_le_bytes());
         let mut table = oh + 240;
@@ -500,5 +510,55 @@ pub(crate) mod tests {
         let a_ptr = h.sections[0].pointer_to_raw_data;
         g[off..off + 4].copy_from_slice(&a_ptr.to_le_bytes());
         assert!(matches!(PeHeaders::parse(&g), Err(PeError::Overlap { .. })));
+        // A VirtualSize reaching past SizeOfImage (would make the loader map gigabytes).
+        let mut v = tiny_pe(&[(".a", 0x1000, 4, b"aaaa")]);
+        let off = PeHeaders::parse(&v).unwrap().sections[0].header_offset + 8;
+        v[off..off + 4].copy_from_slice(&0xffff_0000u32.to_le_bytes());
+        assert!(matches!(PeHeaders::parse(&v), Err(PeError::Malformed(_))));
+    }
+
+    /// Mutation fuzzing: random byte flips and truncations of a valid image never panic in any reader.
+    #[test]
+    fn mutations_never_panic() {
+        let base = tiny_pe(&[
+            (".linux", 0x1000, 6, b"kernel"),
+            (
+                ".sdmagic",
+                0x2000,
+                52,
+                b"#### LoaderInfo: systemd-stub 254.1 ####",
+            ),
+        ]);
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..3000 {
+            let mut f = base.clone();
+            for _ in 0..1 + next() % 4 {
+                let i = (next() as usize) % f.len();
+                f[i] = next() as u8;
+            }
+            let cut = (next() as usize) % (f.len() + 1);
+            for data in [&f[..], &f[..cut]] {
+                if let Ok(h) = PeHeaders::parse(data) {
+                    for i in 0..h.sections.len() {
+                        let _ = loaded_section_bytes(data, &h, i);
+                        let _ = loaded_section(data, &h, i);
+                    }
+                }
+                let _ = crate::authenticode::authenticode_digest(
+                    data,
+                    yardstick_common::hash::Algorithm::Sha256,
+                );
+                if let Ok(u) = crate::uki::Uki::parse(data) {
+                    let _ = u.pcr11_events(yardstick_common::hash::Algorithm::Sha1);
+                    let _ = u.cmdline();
+                }
+            }
+        }
     }
 }

@@ -321,6 +321,64 @@ mod tests {
         assert_eq!(d[24], 1);
     }
 
+    /// A minimal authenticated variable store holding `PK` = "key" and `SecureBootEnable` = 1.
+    fn tiny_store() -> Vec<u8> {
+        let mut f = vec![0u8; 72];
+        f[16..32].copy_from_slice(&NV_DATA_FV);
+        f[40..44].copy_from_slice(b"_FVH");
+        f[48..50].copy_from_slice(&72u16.to_le_bytes());
+        let mut store = Vec::new();
+        store.extend_from_slice(&AUTH_VARIABLE_STORE);
+        store.extend_from_slice(&[0; 12]);
+        for (name, vendor, data) in [
+            ("PK", EFI_GLOBAL_VARIABLE, &b"key"[..]),
+            ("SecureBootEnable", SECURE_BOOT_ENABLE_GUID, &[1u8][..]),
+        ] {
+            let name16: Vec<u8> = name
+                .encode_utf16()
+                .chain([0])
+                .flat_map(|u| u.to_le_bytes())
+                .collect();
+            let mut h = vec![0u8; 60];
+            h[0..2].copy_from_slice(&0x55aau16.to_le_bytes());
+            h[2] = 0x3f;
+            h[36..40].copy_from_slice(&(name16.len() as u32).to_le_bytes());
+            h[40..44].copy_from_slice(&(data.len() as u32).to_le_bytes());
+            h[44..60].copy_from_slice(&vendor);
+            store.extend_from_slice(&h);
+            store.extend_from_slice(&name16);
+            store.extend_from_slice(data);
+            store.resize(store.len().next_multiple_of(4), 0xff);
+        }
+        let size = store.len() as u32 + 64;
+        store[16..20].copy_from_slice(&size.to_le_bytes());
+        f.extend_from_slice(&store);
+        f.resize(72 + size as usize, 0xff);
+        f
+    }
+
+    #[test]
+    fn parses_a_store_and_survives_mutations() {
+        let f = tiny_store();
+        let sb = SecureBootVars::from_vars_fd(&f).unwrap();
+        assert!(sb.secure_boot);
+        assert_eq!(sb.pk, b"key");
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..3000 {
+            let mut g = f.clone();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let i = (x as usize) % g.len();
+            g[i] = (x >> 32) as u8;
+            let cut = ((x >> 16) as usize) % (g.len() + 1);
+            let _ = SecureBootVars::from_vars_fd(&g);
+            let _ = SecureBootVars::from_vars_fd(&g[..cut]);
+            let _ = signature_entries(&g[72..]);
+            let _ = super::super::authority::find_authority(&[], &[&g[72..]], &[]);
+        }
+    }
+
     #[test]
     fn rejects_garbage() {
         assert!(parse_variable_store(&[0u8; 100]).is_err());
