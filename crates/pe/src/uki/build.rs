@@ -42,7 +42,9 @@ uki,1,UKI,uki,1,https://uapi-group.org/specifications/specs/unified_kernel_image
 /// ukify's handling of a command line given as text (not `@FILE`): whitespace runs become one space and
 /// leading/trailing whitespace is dropped (`' '.join(cmdline.split())`).
 pub fn normalize_cmdline_text(text: &str) -> Vec<u8> {
-    text.split_whitespace()
+    // Python's str.isspace() also counts the separators U+001C..U+001F, which Rust's is_whitespace() does not.
+    text.split(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+        .filter(|w| !w.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
         .into_bytes()
@@ -403,6 +405,7 @@ mod tests {
     #[test]
     fn cmdline_text_and_initrd_joining() {
         assert_eq!(normalize_cmdline_text("  a   b\tc \n"), b"a b c");
+        assert_eq!(normalize_cmdline_text("a\u{1f}b\u{a0}c"), b"a b c");
         assert_eq!(&*join_initrds(&[b"abcde".to_vec()]).unwrap(), b"abcde");
         assert_eq!(
             &*join_initrds(&[b"abcde".to_vec(), b"xy".to_vec()]).unwrap(),
