@@ -137,6 +137,13 @@ fn build(a: BuildArgs) -> anyhow::Result<ExitCode> {
         yardstick_pe::UkiError::Input { .. }
         | yardstick_pe::UkiError::SignedStub
         | yardstick_pe::UkiError::Layout(_) => anyhow::anyhow!("{}: {e}", a.stub.display()),
+        yardstick_pe::UkiError::Sbat(m) if m.starts_with("stub:") => {
+            anyhow::anyhow!("{}: {e}", a.stub.display())
+        }
+        yardstick_pe::UkiError::Sbat(m) if m.starts_with("kernel:") => {
+            anyhow::anyhow!("{}: {e}", a.linux.display())
+        }
+        yardstick_pe::UkiError::Sbat(_) => anyhow::anyhow!("--sbat: {e}"),
         _ => anyhow::anyhow!("{}: {e}", a.output.display()),
     })?;
     yardstick_common::fs::write_atomic(&a.output, &uki)
