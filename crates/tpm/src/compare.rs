@@ -10,6 +10,14 @@
 //! guest's log leaves a reference log ("first differing event: #42 EV_IPL ..."), and [`explain_value`]
 //! says how a quoted or expected value relates to a log.
 //!
+//! How `yardstick verify tpm --eventlog` is meant to use it:
+//! 1. `compare(&PcrSource::from_log(guest_log), &PcrSource::List(quoted))`: every PCR the log replays must
+//!    agree with the quote; a [`Explanation::ListIsLogPrefix`] means the quote predates the log's last
+//!    events, anything else means the log does not describe this TPM and must not be trusted;
+//! 2. against a reference log (a golden boot): [`first_divergence`] on the two replays gives event numbers,
+//!    and `log.event(n).map(Event::summary)` the words: `#42 EV_IPL "grub_cmd: linux /vmlinuz ..."`;
+//!    against reference values only, [`explain_value`].
+//!
 //! ```
 //! use yardstick_tpm::compare::{compare, PcrSource};
 //! use yardstick_tpm::pcrlist;
@@ -23,6 +31,8 @@
 
 use yardstick_common::hash::{Algorithm, Digest};
 
+#[cfg(doc)]
+use crate::eventlog::Event;
 use crate::eventlog::{EventLog, ParseError};
 use crate::pcr::PcrBanks;
 use crate::pcrlist::{self, PcrListError};
@@ -516,6 +526,117 @@ fn align<T: PartialEq>(a: &[T], b: &[T]) -> Vec<Op> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::agile_log;
+
+    fn sha256(d: &[u8]) -> Vec<u8> {
+        Algorithm::Sha256.digest(d).as_ref().to_vec()
+    }
+
+    /// A sha256-only log: header, optional StartupLocality, then one EV_EFI_ACTION per text into `pcr`.
+    fn log_of(pcr: u32, texts: &[&str], locality: Option<u8>) -> EventLog {
+        let mut events = Vec::new();
+        if let Some(l) = locality {
+            let mut d = b"StartupLocality\0".to_vec();
+            d.push(l);
+            events.push((0, 3, vec![(0x0b, vec![0; 32])], d));
+        }
+        for t in texts {
+            events.push((
+                pcr,
+                0x8000_0007,
+                vec![(0x0b, sha256(t.as_bytes()))],
+                t.as_bytes().to_vec(),
+            ));
+        }
+        EventLog::parse(&agile_log(&[(0x0b, 32)], &events)).unwrap()
+    }
+
+    #[test]
+    fn divergence_names_events() {
+        let a = log_of(4, &["a", "b", "c"], None);
+        let b = log_of(4, &["a", "x", "c", "d"], None);
+        let (ra, rb) = (replay(&a), replay(&b));
+        let d = first_divergence(&ra, &rb, Algorithm::Sha256, 4).unwrap();
+        assert_eq!(
+            d,
+            Divergence {
+                position: 1,
+                a_event: Some(2),
+                b_event: Some(2)
+            }
+        );
+        assert_eq!(
+            a.event(2).map(crate::eventlog::Event::summary).unwrap(),
+            "#2 EV_EFI_ACTION \"b\""
+        );
+        assert_eq!(first_divergence(&ra, &ra, Algorithm::Sha256, 4), None);
+        let hunks = diff_events(&ra, &rb, Algorithm::Sha256, 4);
+        assert_eq!(hunks.len(), 2);
+        assert_eq!(
+            (hunks[0].a_events.as_slice(), hunks[0].b_events.as_slice()),
+            (&[2][..], &[2][..])
+        );
+        assert_eq!(
+            (hunks[1].a_events.as_slice(), hunks[1].b_events.as_slice()),
+            (&[][..], &[4][..])
+        );
+        // Same digests, different StartupLocality.
+        let l3 = log_of(0, &["a"], Some(3));
+        let l0 = log_of(0, &["a"], None);
+        let c = compare(&PcrSource::from_log(l3), &PcrSource::from_log(l0));
+        let d: Vec<_> = c.differing().collect();
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            d[0].explanation,
+            Some(Explanation::StartupLocalityDiffers {
+                a: Some(3),
+                b: None
+            })
+        );
+    }
+
+    #[test]
+    fn values_against_a_log() {
+        let log = log_of(0, &["a", "b"], Some(3));
+        let r = replay(&log);
+        let alg = Algorithm::Sha256;
+        let after_first = r.steps(alg, 0)[0].value;
+        assert_eq!(
+            explain_value(&log, &r, alg, 0, &after_first, Side::A),
+            Explanation::ListIsLogPrefix {
+                log: Side::A,
+                after_event: Some(2),
+                later_events: vec![3]
+            }
+        );
+        let from_zero = r.replay_from(alg, 0, alg.zero()).unwrap();
+        assert_eq!(
+            explain_value(&log, &r, alg, 0, &from_zero, Side::B),
+            Explanation::StartupLocalityIgnored {
+                log: Side::B,
+                locality: 3
+            }
+        );
+        // tpm2-tools 5.4: the StartupLocality record's zero digest extended like any event, from zero.
+        let mut v = alg.extend(&alg.zero(), &alg.zero());
+        for t in ["a", "b"] {
+            v = alg.extend(&v, &alg.digest(t.as_bytes()));
+        }
+        assert_eq!(
+            explain_value(&log, &r, alg, 0, &v, Side::A),
+            Explanation::NoActionExtended {
+                log: Side::A,
+                no_action_events: vec![1]
+            }
+        );
+        assert_eq!(
+            explain_value(&log, &r, alg, 0, &alg.digest(b"?"), Side::A),
+            Explanation::Unexplained {
+                log: Side::A,
+                events: vec![2, 3]
+            }
+        );
+    }
 
     #[test]
     fn alignment() {

@@ -55,7 +55,7 @@ pub enum EventData {
         /// Length in bytes.
         length: u64,
     },
-    /// `UEFI_PLATFORM_FIRMWARE_BLOB2` (PFP §10.3.4): the same, with a description ("Fv(<guid>)", "POST CODE").
+    /// `UEFI_PLATFORM_FIRMWARE_BLOB2` (PFP §10.3.4): the same, with a description (`Fv(<guid>)`, `POST CODE`).
     FirmwareBlob2 {
         /// The blob's description.
         description: String,

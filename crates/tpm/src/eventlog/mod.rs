@@ -472,9 +472,14 @@ impl EventLog {
         self.spec_id.as_ref()
     }
 
-    /// Every record, header included.
+    /// Every record, header included; the index is the event number.
     pub fn events(&self) -> &[Event] {
         &self.events
+    }
+
+    /// Event number `n`.
+    pub fn event(&self, n: usize) -> Option<&Event> {
+        self.events.get(n)
     }
 
     /// The banks the log carries: SHA-1 for a legacy log, the header's algorithms otherwise.
