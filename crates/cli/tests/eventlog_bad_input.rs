@@ -351,3 +351,58 @@ fn pcr_compare_bad_inputs() {
     );
     assert!(err.contains("no PCR in common"), "{err}");
 }
+
+/// TDX CCEL areas (fixtures/tdx-ccel, from confidential-containers/trustee) are 64 KiB with the unused rest
+/// erased to 0xFF: the records before it parse, the padding is reported, not taken for a corrupt record.
+#[test]
+fn ccel_area_padding() {
+    for name in ["CCEL_data_ovmf", "CCEL_data_grub"] {
+        let p = fixture(&format!("tdx-ccel/{name}"));
+        let raw = std::fs::read(&p).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&run_ok(
+            yardstick().args(["eventlog", "show", "--json"]).arg(&p),
+        ))
+        .unwrap();
+        let events = v["events"].as_array().unwrap();
+        let last = events.last().unwrap();
+        let end = last["offset"].as_u64().unwrap() as usize
+            + 4
+            + 4
+            + 4
+            + (2 + 48)
+            + 4
+            + last["data_size"].as_u64().unwrap() as usize;
+        assert!(raw[end..].iter().all(|b| *b == 0xff), "{name}");
+        assert_eq!(v["trailing_padding"], raw.len() - end, "{name}");
+        assert_eq!(v["banks"], serde_json::json!(["sha384"]));
+        run_ok(yardstick().args(["eventlog", "replay"]).arg(&p));
+    }
+}
+
+/// `show | head` closes stdout early: no error message. (The JSON of this log is 180 KB, more than a pipe
+/// buffer holds, so the write does hit the closed pipe.)
+#[test]
+fn broken_pipe_is_quiet() {
+    use std::io::Read as _;
+    let mut child = yardstick()
+        .args(["eventlog", "show", "--json"])
+        .arg(fixture("eventlogs/go-attestation/option_rom_eventlog"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

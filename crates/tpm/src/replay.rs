@@ -62,7 +62,7 @@ pub enum Note {
         /// The bank.
         alg: Algorithm,
     },
-    /// An event carries a digest for a bank the header does not declare: ignored.
+    /// An event carries a digest for a bank the header does not declare: ignored (noted once per algorithm).
     #[error("event #{event} has a {alg} digest the Spec ID header does not declare: ignored")]
     UndeclaredDigest {
         /// The event.
@@ -70,7 +70,7 @@ pub enum Note {
         /// The algorithm.
         alg: AlgorithmId,
     },
-    /// An event carries several digests of one bank: the first is used.
+    /// An event carries several digests of one bank: the first is used (noted once per algorithm).
     #[error("event #{event} has {count} {alg} digests: the first one was used")]
     DuplicateDigest {
         /// The event.
@@ -153,6 +153,8 @@ pub fn replay(log: &EventLog) -> Replay {
     let mut pcr0_extended = false;
     let mut steps: BTreeMap<(Algorithm, u32), Vec<Step>> = BTreeMap::new();
     let mut broken: BTreeSet<(Algorithm, u32)> = BTreeSet::new();
+    let mut noted_undeclared: BTreeSet<AlgorithmId> = BTreeSet::new();
+    let mut noted_duplicate: BTreeSet<AlgorithmId> = BTreeSet::new();
 
     for ev in log.events() {
         if !ev.is_extended() {
@@ -165,8 +167,10 @@ pub fn replay(log: &EventLog) -> Replay {
             }
             continue;
         }
+        // One note per algorithm for these, at the first event showing it: a firmware that does it once
+        // does it for every event.
         for d in ev.digests() {
-            if !declared.contains(&d.algorithm()) {
+            if !declared.contains(&d.algorithm()) && noted_undeclared.insert(d.algorithm()) {
                 notes.push(Note::UndeclaredDigest {
                     event: ev.number(),
                     alg: d.algorithm(),
@@ -175,7 +179,7 @@ pub fn replay(log: &EventLog) -> Replay {
         }
         for id in &declared {
             let count = ev.digests().iter().filter(|d| d.algorithm() == *id).count();
-            if count > 1 {
+            if count > 1 && noted_duplicate.insert(*id) {
                 notes.push(Note::DuplicateDigest {
                     event: ev.number(),
                     alg: *id,

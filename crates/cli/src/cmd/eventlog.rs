@@ -109,6 +109,24 @@ pub(crate) fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// `yardstick eventlog show log | head` closes the pipe early: that is not an error worth a message.
+pub(crate) fn quiet_broken_pipe(r: anyhow::Result<()>) -> anyhow::Result<()> {
+    match r {
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .map(std::io::Error::kind)
+                .or_else(|| {
+                    e.downcast_ref::<serde_json::Error>()
+                        .and_then(serde_json::Error::io_error_kind)
+                })
+                == Some(std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 /// Prints replay notes as warnings on stderr.
 pub(crate) fn print_notes(path: &Path, notes: &[yardstick_tpm::replay::Note]) {
     let mut err = std::io::stderr().lock();
@@ -125,11 +143,14 @@ fn show(a: ShowArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .filter(|e| a.pcr.is_empty() || a.pcr.contains(&e.pcr()))
         .collect();
-    if a.json {
-        ui::print_json(&show_json(&a.log, &log, &selected, a.bank, error.as_ref()))?;
+    let printed = if a.json {
+        ui::print_json(&show_json(&a.log, &log, &selected, a.bank, error.as_ref()))
     } else if error.is_none() || !log.events().is_empty() {
-        print_show_text(&a.log, &log, &selected, a.bank)?;
-    }
+        print_show_text(&a.log, &log, &selected, a.bank)
+    } else {
+        Ok(())
+    };
+    quiet_broken_pipe(printed)?;
     if let Some(e) = error {
         return Err(anyhow::Error::new(e).context(format!("{}", a.log.display())));
     }
@@ -186,11 +207,11 @@ fn print_show_text(
             writeln!(out, "        ! digest is not the hash of the event data")?;
         }
     }
-    if log.trailing_zeros() > 0 {
+    if log.trailing_padding() > 0 {
         writeln!(
             out,
-            "({} zero bytes of padding after the last event ignored)",
-            log.trailing_zeros()
+            "({} bytes of padding after the last event ignored)",
+            log.trailing_padding()
         )?;
     }
     Ok(())
@@ -239,7 +260,7 @@ fn show_json(
         "spec_id": log.spec_id(),
         "event_count": log.events().len(),
         "events": events.iter().map(|e| event_json(e, bank)).collect::<Vec<_>>(),
-        "trailing_zeros": log.trailing_zeros(),
+        "trailing_padding": log.trailing_padding(),
         "error": error.map(|e| e.to_string()),
     })
 }
@@ -269,12 +290,14 @@ fn replay_cmd(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             a.log.display()
         );
     }
-    if a.json {
-        ui::print_json(r.pcrs())?;
+    let printed = if a.json {
+        ui::print_json(r.pcrs())
     } else {
         std::io::stdout()
             .lock()
-            .write_all(pcrread_text(r.pcrs()).as_bytes())?;
-    }
+            .write_all(pcrread_text(r.pcrs()).as_bytes())
+            .map_err(anyhow::Error::from)
+    };
+    quiet_broken_pipe(printed)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -10,7 +10,7 @@ use yardstick_common::hash::Algorithm;
 use yardstick_tpm::compare::{Comparison, Explanation, PcrComparison, PcrSource, Side, compare};
 use yardstick_tpm::eventlog::EventLog;
 
-use super::eventlog::{event_json, print_notes, read_input};
+use super::eventlog::{event_json, print_notes, quiet_broken_pipe, read_input};
 use crate::ui;
 
 /// Flags.
@@ -77,12 +77,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             inventory(b.pcrs())
         );
     }
-    if args.json {
-        ui::print_json(&to_json(&args, &a, &b, &cmp))?;
+    let printed = if args.json {
+        ui::print_json(&to_json(&args, &a, &b, &cmp))
     } else {
         let text = to_text(&args, &a, &b, &cmp);
-        std::io::stdout().lock().write_all(text.as_bytes())?;
-    }
+        std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .map_err(anyhow::Error::from)
+    };
+    quiet_broken_pipe(printed)?;
     Ok(if cmp.all_agree() {
         ExitCode::SUCCESS
     } else {

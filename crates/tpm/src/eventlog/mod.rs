@@ -286,7 +286,7 @@ pub struct EventLog {
     format: LogFormat,
     spec_id: Option<SpecIdEvent>,
     events: Vec<Event>,
-    trailing_zeros: usize,
+    trailing_padding: usize,
 }
 
 /// The result of [`EventLog::parse_partial`]: the events read before any error, and the error.
@@ -387,7 +387,7 @@ impl EventLog {
             format: LogFormat::Sha1Legacy,
             spec_id: None,
             events: Vec::new(),
-            trailing_zeros: 0,
+            trailing_padding: 0,
         };
         let error = log.parse_into(bytes).err();
         PartialLog { log, error }
@@ -441,9 +441,11 @@ impl EventLog {
         }
         self.events.push(first);
         while !r.is_empty() {
-            // Logs copied from the ACPI TPM2/TCPA area carry the unused rest of that area as zeros.
-            if r.rest().iter().all(|b| *b == 0) {
-                self.trailing_zeros = r.remaining();
+            // Logs copied whole from their firmware area carry its unused rest: zeros (ACPI TPM2/TCPA log
+            // area) or 0xFF (erased memory, e.g. a TDX CCEL area). No record consists only of either.
+            let rest = r.rest();
+            if rest.iter().all(|b| *b == 0) || rest.iter().all(|b| *b == 0xff) {
+                self.trailing_padding = r.remaining();
                 break;
             }
             let number = self.events.len();
@@ -493,9 +495,10 @@ impl EventLog {
         }
     }
 
-    /// Zero bytes after the last record (padding of a log read from the ACPI table area), ignored.
-    pub fn trailing_zeros(&self) -> usize {
-        self.trailing_zeros
+    /// Padding bytes (all 0x00 or all 0xFF) after the last record of a log copied whole from its firmware
+    /// area; ignored.
+    pub fn trailing_padding(&self) -> usize {
+        self.trailing_padding
     }
 
     /// The events extended into one PCR, in log order.

@@ -168,13 +168,19 @@ fn not_a_log() {
 }
 
 #[test]
-fn trailing_zero_padding_is_ignored() {
+fn trailing_padding_is_ignored() {
+    for pad in [0u8, 0xff] {
+        let mut raw = two_event_log();
+        let n = EventLog::parse(&raw).unwrap().events().len();
+        raw.extend([pad; 1000]);
+        let log = EventLog::parse(&raw).unwrap();
+        assert_eq!(log.events().len(), n);
+        assert_eq!(log.trailing_padding(), 1000);
+    }
+    // Mixed bytes are not padding.
     let mut raw = two_event_log();
-    let n = EventLog::parse(&raw).unwrap().events().len();
-    raw.extend([0u8; 1000]);
-    let log = EventLog::parse(&raw).unwrap();
-    assert_eq!(log.events().len(), n);
-    assert_eq!(log.trailing_zeros(), 1000);
+    raw.extend([0, 0xff, 0, 0]);
+    assert!(EventLog::parse(&raw).is_err());
 }
 
 /// A legacy log whose first event is an EV_NO_ACTION shorter than a Spec ID header (go-attestation's
