@@ -19,12 +19,12 @@ const MAX_INPUT: u64 = 256 << 20;
 pub enum Command {
     /// Print every event: number, PCR, type, digests and what its data says
     #[command(after_help = "\
-Events are numbered from 0 in file order, the Spec ID header of a crypto-agile log being #0, as tpm2_eventlog
-numbers them. Digests of EV_NO_ACTION events (never extended) are not printed. A line starting with `!` marks
-an event whose digest should be the hash of its data (separators, EV_EFI_ACTION, Secure Boot variables) but is
+Events are numbered from 0 in file order, the Spec ID header of a crypto-agile log being #0, as tpm2_eventlog \
+numbers them. Digests of EV_NO_ACTION events (never extended) are not printed. A line starting with `!` marks \
+an event whose digest should be the hash of its data (separators, EV_EFI_ACTION, Secure Boot variables) but is \
 not: its description cannot be trusted.
 
-A truncated or corrupt log prints the events before the damage, then one error line naming the event and byte
+A truncated or corrupt log prints the events before the damage, then one error line naming the event and byte \
 offset where parsing stopped (exit status 2).
 
 Examples:
@@ -34,18 +34,19 @@ Examples:
     Show(ShowArgs),
     /// Replay the log: the final PCR values per bank
     #[command(after_help = "\
-Extends every event except EV_NO_ACTION into its PCR, per bank, starting from zero; PCR 0 starts at the
-locality of a StartupLocality event if the log has one (TPM2_Startup from locality 3 on GCE). Banks the log
-declares but yardstick cannot hash (SM3, SHA-3), and PCRs whose events lack a digest of some bank, are left out
+Extends every event except EV_NO_ACTION into its PCR, per bank, starting from zero; PCR 0 starts at the \
+locality of a StartupLocality event if the log has one (TPM2_Startup from locality 3 on GCE). Banks the log \
+declares but yardstick cannot hash (SM3, SHA-3), and PCRs whose events lack a digest of some bank, are left out \
 with a note on stderr.
 
-The text output has tpm2_pcrread's exact format, so `grep -F -x -f` against a tpm2_pcrread output works, and
+The text output has tpm2_pcrread's exact format, so `grep -F -x -f` against a tpm2_pcrread output works, and \
 `yardstick pcr compare` reads it back. --json prints {\"<bank>\": {\"<pcr>\": \"<hex>\"}}.
 
 Examples:
   yardstick eventlog replay /sys/kernel/security/tpm0/binary_bios_measurements
   yardstick eventlog replay boot.log --json
-  tpm2_pcrread > now.txt; yardstick eventlog replay boot.log > replayed.txt; grep -F -x -f replayed.txt now.txt")]
+  yardstick eventlog replay boot.log > replayed.txt
+  tpm2_pcrread | grep -F -x -f replayed.txt")]
     Replay(ReplayArgs),
 }
 

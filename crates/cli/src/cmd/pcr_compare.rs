@@ -18,21 +18,21 @@ use crate::ui;
 #[command(after_help = "\
 A and B are each a PCR list or a binary event log, told apart by content:
   - tpm2_pcrread output (tpm2-tools 3, 4 or 5; several banks), or the `pcrs:` part of tpm2_eventlog output;
-  - JSON {\"<bank>\": {\"<pcr>\": \"<hex>\"}} (pcr predict, eventlog replay; pcr11_phases is ignored),
+  - JSON {\"<bank>\": {\"<pcr>\": \"<hex>\"}} (pcr predict, eventlog replay; pcr11_phases is ignored), \
     {\"<bank>\": [\"<hex>\", ...]} or [\"<hex>\", ...];
   - a TCG event log (binary_bios_measurements), which is replayed.
 
-Prints, per bank, which PCRs agree and which differ (what `grep -F -x -f A B` on two tpm2_pcrread outputs
-told), then for each difference the events that explain it: with logs on both sides, the first differing,
-extra or missing events; with a log and a list, where the list's value occurs in the log's history (a quote
-taken before the last events) or that it is the replay without the log's StartupLocality event. Only PCRs both
+Prints, per bank, which PCRs agree and which differ (what `grep -F -x -f A B` on two tpm2_pcrread outputs \
+told), then for each difference the events that explain it: with logs on both sides, the first differing, \
+extra or missing events; with a log and a list, where the list's value occurs in the log's history (a quote \
+taken before the last events) or that it is the replay without the log's StartupLocality event. Only PCRs both \
 sides have are compared; the others are listed as not compared.
 
 Exit status: 0 all compared PCRs agree, 1 some differ, 2 error (including no PCR in common).
 
 Examples:
   yardstick pcr compare expected.json <(tpm2_pcrread)
-  yardstick pcr compare golden/binary_bios_measurements /sys/kernel/security/tpm0/binary_bios_measurements
+  yardstick pcr compare golden.log /sys/kernel/security/tpm0/binary_bios_measurements
   yardstick pcr compare boot.log pcrread.txt --bank sha256 --pcr 0,4,7,9
   yardstick pcr compare a.log b.log --json")]
 pub struct Args {
