@@ -41,6 +41,8 @@ fn every_subcommand_has_examples_in_help() {
                 rest.lines()
                     .skip(1)
                     .take_while(|l| l.starts_with("  "))
+                    // A wrapped description continues on a more deeply indented line: not a command.
+                    .filter(|l| !l.starts_with("   "))
                     .filter_map(|l| l.split_whitespace().next().map(str::to_string))
                     .filter(|n| n != "help")
                     .collect()

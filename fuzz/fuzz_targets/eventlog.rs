@@ -1,0 +1,29 @@
+//! Event-log parsing, decoding, replay and comparison on arbitrary bytes: nothing may panic, and parsing
+//! must be consistent (a full parse equals the partial parse without error).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use yardstick_tpm::compare::{PcrSource, compare};
+use yardstick_tpm::eventlog::EventLog;
+use yardstick_tpm::replay::replay;
+
+fuzz_target!(|data: &[u8]| {
+    let partial = EventLog::parse_partial(data);
+    match EventLog::parse(data) {
+        Ok(log) => assert!(partial.error.is_none() && partial.log == log),
+        Err(e) => assert_eq!(partial.error.as_ref(), Some(&e)),
+    }
+    let log = partial.log;
+    for e in log.events() {
+        let _ = e.summary();
+        let _ = e.data_digest_matches();
+    }
+    let r = replay(&log);
+    for n in r.notes() {
+        let _ = n.to_string();
+    }
+    let src = PcrSource::from_log(log);
+    let c = compare(&src, &src);
+    assert!(c.differing().next().is_none());
+    let _ = PcrSource::from_bytes(data);
+});
