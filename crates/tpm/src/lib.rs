@@ -3,3 +3,4 @@
 pub mod pcr;
 
 pub use pcr::PcrBanks;
+pub mod tpm2;
