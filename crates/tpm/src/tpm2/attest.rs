@@ -1,8 +1,8 @@
 //! `TPMS_ATTEST` for a quote (Part 2 §10.12.12): what `tpm2_quote -m` writes and what the TPM signs.
 
+use super::Tpm2Error;
 use super::reader::Reader;
 use super::selection::PcrSelection;
-use super::Tpm2Error;
 
 /// `TPM_GENERATED_VALUE`: only the TPM itself produces structures starting with it (Part 2 §6.2), so a
 /// restricted signing key cannot be made to sign a forged attestation.
@@ -126,12 +126,18 @@ mod tests {
     fn rejects_bad_magic_type_and_sizes() {
         let mut b = yardstick_common::hex::decode(SWTPM_QUOTE).unwrap();
         b[0] = 0;
-        assert!(matches!(Attest::parse_quote(&b), Err(Tpm2Error::BadMagic(_))));
+        assert!(matches!(
+            Attest::parse_quote(&b),
+            Err(Tpm2Error::BadMagic(_))
+        ));
         let mut b = yardstick_common::hex::decode(SWTPM_QUOTE).unwrap();
         b[5] = 0x17;
         assert_eq!(Attest::parse_quote(&b), Err(Tpm2Error::NotAQuote(0x8017)));
         let mut b = yardstick_common::hex::decode(SWTPM_QUOTE).unwrap();
         b[6] = 0xff; // qualifiedSigner size 0xff22
-        assert!(matches!(Attest::parse_quote(&b), Err(Tpm2Error::TooLarge { .. })));
+        assert!(matches!(
+            Attest::parse_quote(&b),
+            Err(Tpm2Error::TooLarge { .. })
+        ));
     }
 }

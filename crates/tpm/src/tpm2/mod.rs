@@ -123,7 +123,9 @@ pub enum Tpm2Error {
     #[error("{0} trailing bytes after the structure")]
     Trailing(usize),
     /// `TPMS_ATTEST.magic` is not `TPM_GENERATED_VALUE`.
-    #[error("magic is 0x{0:08x}, not TPM_GENERATED_VALUE 0xff544347 (not a TPM-generated attestation)")]
+    #[error(
+        "magic is 0x{0:08x}, not TPM_GENERATED_VALUE 0xff544347 (not a TPM-generated attestation)"
+    )]
     BadMagic(u32),
     /// `TPMS_ATTEST.type` is not `TPM_ST_ATTEST_QUOTE`.
     #[error("attestation type is 0x{0:04x}, not TPM_ST_ATTEST_QUOTE 0x8018")]

@@ -11,9 +11,9 @@
 
 use yardstick_common::hash::Digest;
 
+use super::Tpm2Error;
 use super::reader::Reader;
 use super::selection::{MAX_BANKS, MAX_SELECT_BYTES, PcrSelection};
-use super::Tpm2Error;
 use crate::PcrBanks;
 
 const SER_SELECTION: usize = 4 + MAX_BANKS * 8;
@@ -45,7 +45,10 @@ pub struct QuotePcrs {
 
 impl QuotePcrs {
     /// Parses a PCR file. `quote_selection` (from the quote) is needed only for the `values` format.
-    pub fn parse(bytes: &[u8], quote_selection: Option<&PcrSelection>) -> Result<QuotePcrs, Tpm2Error> {
+    pub fn parse(
+        bytes: &[u8],
+        quote_selection: Option<&PcrSelection>,
+    ) -> Result<QuotePcrs, Tpm2Error> {
         if let Some(p) = parse_serialized(bytes)? {
             return Ok(p);
         }
@@ -189,7 +192,11 @@ fn split_values(sel: &PcrSelection, bytes: &[u8]) -> Result<Vec<Vec<u8>>, Tpm2Er
     Ok(out)
 }
 
-fn assign(selection: PcrSelection, digests: Vec<Vec<u8>>, format: Format) -> Result<QuotePcrs, Tpm2Error> {
+fn assign(
+    selection: PcrSelection,
+    digests: Vec<Vec<u8>>,
+    format: Format,
+) -> Result<QuotePcrs, Tpm2Error> {
     let selected = selection.selected()?;
     if selected.len() != digests.len() {
         return Err(Tpm2Error::Invalid(format!(
@@ -251,7 +258,10 @@ mod tests {
         let p = QuotePcrs::parse(&b, None).unwrap();
         assert_eq!(p.format, Format::Serialized);
         assert_eq!(p.selection.to_string(), "sha256:0,1,2,3,4,5,6,7,16,17");
-        assert_eq!(p.values.get(Algorithm::Sha256, 17).unwrap().as_ref(), &[9u8; 32]);
+        assert_eq!(
+            p.values.get(Algorithm::Sha256, 17).unwrap().as_ref(),
+            &[9u8; 32]
+        );
         // Fewer values than selected PCRs is an error.
         let b = serialized(0x000b, [0xff, 0, 0x07], &vals);
         assert!(QuotePcrs::parse(&b, None).is_err());
@@ -265,7 +275,10 @@ mod tests {
         assert!(QuotePcrs::parse(&b, None).is_err());
         let p = QuotePcrs::parse(&b, Some(&sel)).unwrap();
         assert_eq!(p.format, Format::Values);
-        assert_eq!(p.values.get(Algorithm::Sha256, 7).unwrap().as_ref(), &[7u8; 32]);
+        assert_eq!(
+            p.values.get(Algorithm::Sha256, 7).unwrap().as_ref(),
+            &[7u8; 32]
+        );
     }
 
     #[test]
@@ -278,7 +291,10 @@ mod tests {
         }
         let p = QuotePcrs::parse(&b, None).unwrap();
         assert_eq!(p.format, Format::Marshaled);
-        assert_eq!(p.values.get(Algorithm::Sha256, 7).unwrap().as_ref(), &[4u8; 32]);
+        assert_eq!(
+            p.values.get(Algorithm::Sha256, 7).unwrap().as_ref(),
+            &[4u8; 32]
+        );
         assert!(QuotePcrs::parse(&b[..b.len() - 1], None).is_err());
     }
 }

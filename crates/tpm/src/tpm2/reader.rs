@@ -32,7 +32,10 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub(crate) fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], Tpm2Error> {
+    pub(crate) fn array<const N: usize>(
+        &mut self,
+        what: &'static str,
+    ) -> Result<[u8; N], Tpm2Error> {
         let s = self.bytes(N, what)?;
         let mut out = [0u8; N];
         out.copy_from_slice(s);

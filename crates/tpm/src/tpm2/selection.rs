@@ -138,7 +138,11 @@ impl PcrSelection {
     }
 
     /// The digest TPM2_Quote computes over the selected PCRs, with hash `alg` (the signing scheme's hash).
-    pub fn digest(&self, alg: Algorithm, values: &PcrBanks) -> Result<Result<Digest, MissingPcr>, Tpm2Error> {
+    pub fn digest(
+        &self,
+        alg: Algorithm,
+        values: &PcrBanks,
+    ) -> Result<Result<Digest, MissingPcr>, Tpm2Error> {
         let mut h = alg.hasher();
         for (bank, pcr) in self.selected()? {
             match values.get(bank, pcr) {

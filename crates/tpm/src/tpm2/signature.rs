@@ -71,10 +71,22 @@ impl Signature {
     /// True if `bytes` starts like a `TPMT_SIGNATURE` (a signature scheme id, then a hash id), which a raw
     /// signature does only by chance (about 1 in 2^30 for random bytes).
     pub fn looks_like(bytes: &[u8]) -> bool {
-        let id = |i: usize| bytes.get(i..i + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+        let id = |i: usize| {
+            bytes
+                .get(i..i + 2)
+                .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        };
         let scheme_ok = matches!(
             id(0),
-            Some(alg::RSASSA | alg::RSAPSS | alg::ECDSA | alg::ECDAA | alg::SM2 | alg::ECSCHNORR | alg::HMAC)
+            Some(
+                alg::RSASSA
+                    | alg::RSAPSS
+                    | alg::ECDSA
+                    | alg::ECDAA
+                    | alg::SM2
+                    | alg::ECSCHNORR
+                    | alg::HMAC
+            )
         );
         let hash_ok = matches!(
             id(2),
@@ -86,7 +98,9 @@ impl Signature {
     /// The scheme's `TPMI_ALG_HASH`.
     pub fn hash(&self) -> u16 {
         match self {
-            Signature::RsaSsa { hash, .. } | Signature::RsaPss { hash, .. } | Signature::Ecdsa { hash, .. } => *hash,
+            Signature::RsaSsa { hash, .. }
+            | Signature::RsaPss { hash, .. }
+            | Signature::Ecdsa { hash, .. } => *hash,
         }
     }
 
@@ -116,7 +130,10 @@ mod tests {
         );
         assert!(Signature::looks_like(&b));
         b.truncate(8);
-        assert!(matches!(Signature::parse(&b), Err(Tpm2Error::Truncated { .. })));
+        assert!(matches!(
+            Signature::parse(&b),
+            Err(Tpm2Error::Truncated { .. })
+        ));
         let e = [0x00, 0x18, 0x00, 0x0b, 0x00, 0x01, 7, 0x00, 0x02, 8, 9];
         assert_eq!(
             Signature::parse(&e).unwrap(),
