@@ -125,6 +125,41 @@ pub mod vcek_oid {
     pub const HW_ID: Oid = Oid::new_unwrap("1.3.6.1.4.1.3704.1.4");
 }
 
+/// The TCB and hardware-id extensions of a VCEK (or VLEK, which has no hwID), as far as present and well-formed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VcekExtensions {
+    /// FMC SPL (Turin and later).
+    pub fmc: Option<u8>,
+    /// Bootloader SPL.
+    pub bootloader: Option<u8>,
+    /// TEE SPL.
+    pub tee: Option<u8>,
+    /// SNP firmware SPL.
+    pub snp: Option<u8>,
+    /// Microcode SPL.
+    pub microcode: Option<u8>,
+    /// Hardware id (64 bytes; 8 on Turin and later).
+    pub hw_id: Option<Vec<u8>>,
+}
+
+impl VcekExtensions {
+    /// Reads the extensions; the hwID is taken as `hw_id_len` bytes (64, or 8 for Turin).
+    pub fn read(cert: &Cert, hw_id_len: usize) -> VcekExtensions {
+        let spl = |id| cert.extension(id).and_then(spl_value);
+        VcekExtensions {
+            fmc: spl(&vcek_oid::FMC),
+            bootloader: spl(&vcek_oid::BOOTLOADER),
+            tee: spl(&vcek_oid::TEE),
+            snp: spl(&vcek_oid::SNP),
+            microcode: spl(&vcek_oid::MICROCODE),
+            hw_id: cert
+                .extension(&vcek_oid::HW_ID)
+                .and_then(|e| hw_id_value(e, hw_id_len))
+                .map(<[u8]>::to_vec),
+        }
+    }
+}
+
 /// A VCEK SPL extension: a DER INTEGER 0..=255 (`02 01 73`, or `02 02 00 db` above 127).
 pub(crate) fn spl_value(ext: &[u8]) -> Option<u8> {
     match ext {

@@ -2,7 +2,7 @@
 //! signature, TCB, policy, bindings, reference values.
 
 use super::report::AttestationReport;
-use super::{Product, hw_id_value, spl_value, vcek_oid};
+use super::{Product, VcekExtensions, vcek_oid};
 use crate::appraisal::Appraisal;
 use crate::keys::{Key, Scheme, Sig};
 use crate::x509::Cert;
@@ -280,18 +280,18 @@ pub fn verify_report(
         },
     );
 
+    let len = if product == Product::Turin { 8 } else { 64 };
+    let ext = VcekExtensions::read(vek, len);
     if !is_vlek {
-        let len = if product == Product::Turin { 8 } else { 64 };
         if report.chip_id_masked() {
             a.note("CHIP_ID is masked (MASK_CHIP_ID): VCEK hwID not compared");
         } else {
-            let hw = vek
-                .extension(&vcek_oid::HW_ID)
-                .and_then(|e| hw_id_value(e, len));
             let chip = report.chip_id.get(..len).unwrap_or_default();
             a.equal(
                 "VCEK hwID = report CHIP_ID",
-                hw.map(hex::encode)
+                ext.hw_id
+                    .as_deref()
+                    .map(hex::encode)
                     .unwrap_or_else(|| "hwID extension missing or malformed".into()),
                 hex::encode(chip),
             );
@@ -299,8 +299,7 @@ pub fn verify_report(
     }
 
     let tcb = report.reported_tcb(product);
-    let mut spl = |name: &str, id: &der::asn1::ObjectIdentifier, actual: u8| {
-        let want = vek.extension(id).and_then(spl_value);
+    let mut spl = |name: &str, id: &der::asn1::ObjectIdentifier, want: Option<u8>, actual: u8| {
         a.equal(
             format!("VCEK {name} SPL = REPORTED_TCB"),
             want.map(|v| v.to_string())
@@ -309,12 +308,22 @@ pub fn verify_report(
         );
     };
     if let Some(fmc) = tcb.fmc {
-        spl("fmc", &vcek_oid::FMC, fmc);
+        spl("fmc", &vcek_oid::FMC, ext.fmc, fmc);
     }
-    spl("bootloader", &vcek_oid::BOOTLOADER, tcb.bootloader);
-    spl("tee", &vcek_oid::TEE, tcb.tee);
-    spl("snp", &vcek_oid::SNP, tcb.snp);
-    spl("microcode", &vcek_oid::MICROCODE, tcb.microcode);
+    spl(
+        "bootloader",
+        &vcek_oid::BOOTLOADER,
+        ext.bootloader,
+        tcb.bootloader,
+    );
+    spl("tee", &vcek_oid::TEE, ext.tee, tcb.tee);
+    spl("snp", &vcek_oid::SNP, ext.snp, tcb.snp);
+    spl(
+        "microcode",
+        &vcek_oid::MICROCODE,
+        ext.microcode,
+        tcb.microcode,
+    );
     a.note(format!("reported TCB ({product} layout): {tcb}"));
 
     check_policy(&mut a, report, policy);
@@ -389,6 +398,50 @@ fn report_signature(key: &Key, signed: &[u8], r_le: &[u8], s_le: &[u8]) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// GUEST_POLICY bits 16 (SMT), 18 (MIGRATE_MA), 19 (DEBUG) against the relying party's flags.
+    #[test]
+    fn policy_flags() {
+        let mut b = vec![0u8; super::super::REPORT_LEN];
+        b[0] = 2;
+        let bits: u64 = (1 << 19) | (1 << 18) | (1 << 17) | (1 << 16);
+        b[8..16].copy_from_slice(&bits.to_le_bytes());
+        b[0x30] = 1; // VMPL 1
+        let r = AttestationReport::parse(&b).unwrap();
+        let failed = |p: &SnpPolicy| {
+            let mut a = Appraisal::new();
+            check_policy(&mut a, &r, p);
+            a.failures().map(|c| c.name.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            failed(&SnpPolicy::default()),
+            [
+                "guest policy: debug",
+                "guest policy: migration agent",
+                "VMPL"
+            ]
+        );
+        let relaxed = SnpPolicy {
+            allow_debug: true,
+            allow_migration_agent: true,
+            allow_smt: false,
+            vmpl: Some(1),
+            ..SnpPolicy::default()
+        };
+        assert_eq!(failed(&relaxed), ["guest policy: SMT"]);
+        let with_ref = SnpPolicy {
+            reference: Some(SnpReference {
+                measurements: vec![[1; 48], [0; 48]],
+                source: "test".into(),
+            }),
+            ..relaxed
+        };
+        assert_eq!(
+            failed(&with_ref),
+            ["guest policy: SMT"],
+            "second reference value matches"
+        );
+    }
 
     #[test]
     fn iso_dates() {

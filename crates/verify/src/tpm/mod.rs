@@ -316,7 +316,7 @@ pub fn verify_quote(
                     a.check(name, true, expected, v);
                 }
                 Some(v) => {
-                    let mut actual = format!("quoted {v}");
+                    let mut actual = v.to_hex();
                     if let (Some(log), Some(ev)) = (&policy.eventlog, r.events.get(&(*bank, *pcr)))
                     {
                         if let Some(d) = first_divergence(*bank, *pcr, ev, &log.events) {
