@@ -2,6 +2,10 @@
 //! (`snp-reports/report_milan.hex`), its VCEK (`vcek_milan.der`) and AMD's KDS certificates
 //! (`amd-kds/<product>/{ark,ask}.pem`). Peers: openssl (fingerprints, DER conversion, foreign certificates).
 
+// Test helpers panic on a broken fixture or peer, like the tests themselves (clippy.toml allows unwrap
+// only inside #[test] functions).
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::path::{Path, PathBuf};

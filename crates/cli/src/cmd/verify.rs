@@ -71,13 +71,13 @@ Examples:
 pub enum Command {
     /// Verify a SEV-SNP attestation report with its VCEK and AMD's ASK/ARK
     #[command(after_help = SNP_HELP)]
-    Snp(SnpArgs),
+    Snp(Box<SnpArgs>),
     /// Verify a TPM 2.0 quote: AK signature, nonce, PCR digest, reference PCRs
     #[command(after_help = TPM_HELP)]
-    Tpm(TpmArgs),
+    Tpm(Box<TpmArgs>),
     /// Verify Azure confidential-VM vTPM evidence (Trustee az-snp-vtpm / az-tdx-vtpm)
     #[command(after_help = AZURE_HELP)]
-    Azure(AzureArgs),
+    Azure(Box<AzureArgs>),
 }
 
 /// Guest-policy requirements shared by `snp` and `azure`.

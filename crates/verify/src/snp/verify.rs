@@ -74,8 +74,8 @@ pub(crate) fn check_validity(a: &mut Appraisal, what: &str, cert: &Cert, now: u6
     a.check(
         format!("{what} validity"),
         nb <= now && now <= na,
-        format!("{} ≤ now ≤ {}", iso(nb), iso(na)),
-        iso(now),
+        format!("valid {} to {}", iso(nb), iso(na)),
+        format!("checked at {}", iso(now)),
     );
 }
 
