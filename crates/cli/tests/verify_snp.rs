@@ -93,6 +93,70 @@ fn pem_to_der(pem: &Path, dir: &Path, name: &str) -> PathBuf {
     out
 }
 
+/// DER `ECDSA-Sig-Value` from the report's little-endian 72-byte R and S (ABI spec signature format).
+fn der_signature(report: &[u8]) -> Vec<u8> {
+    let int = |le: &[u8]| -> Vec<u8> {
+        let mut be: Vec<u8> = le.iter().rev().copied().skip_while(|b| *b == 0).collect();
+        if be.first().is_some_and(|b| *b >= 0x80) {
+            be.insert(0, 0);
+        }
+        let mut out = vec![0x02, be.len() as u8];
+        out.extend(be);
+        out
+    };
+    let (r, s) = (
+        int(&report[0x2a0..0x2a0 + 72]),
+        int(&report[0x2a0 + 72..0x2a0 + 144]),
+    );
+    let mut out = vec![0x30, (r.len() + s.len()) as u8];
+    out.extend(r);
+    out.extend(s);
+    out
+}
+
+/// openssl's verdict on the report signature: `openssl dgst -sha384 -verify <VCEK key>` over bytes 0..0x2A0.
+fn openssl_report_verdict(report: &[u8], vcek_pub: &Path, dir: &Path) -> bool {
+    let (signed, sig) = (dir.join("signed.bin"), dir.join("sig.der"));
+    std::fs::write(&signed, &report[..0x2a0]).unwrap();
+    std::fs::write(&sig, der_signature(report)).unwrap();
+    run(Command::new(peer("openssl"))
+        .args(["dgst", "-sha384", "-verify"])
+        .arg(vcek_pub)
+        .arg("-signature")
+        .arg(&sig)
+        .arg(&signed))
+    .status
+    .success()
+}
+
+fn vcek_public_key(vcek_der: &Path, dir: &Path) -> PathBuf {
+    let out = dir.join("vcek-pub.pem");
+    openssl(&[
+        "x509",
+        "-inform",
+        "der",
+        "-in",
+        vcek_der.to_str().unwrap(),
+        "-pubkey",
+        "-noout",
+        "-out",
+        out.to_str().unwrap(),
+    ]);
+    out
+}
+
+/// openssl's verdict on the chain: `openssl verify -CAfile ARK -untrusted ASK VCEK`.
+fn openssl_chain_verdict(vcek_pem: &Path, ask: &Path, ark: &Path) -> bool {
+    run(Command::new(peer("openssl"))
+        .args(["verify", "-CAfile"])
+        .arg(ark)
+        .arg("-untrusted")
+        .arg(ask)
+        .arg(vcek_pem))
+    .status
+    .success()
+}
+
 #[test]
 fn milan_report_verifies_hex_and_binary_pem_and_der() {
     let m = milan();
@@ -140,6 +204,17 @@ fn milan_report_verifies_hex_and_binary_pem_and_der() {
     ]);
     let o = verify(&bin, &vcek_pem, &ask, &ark, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+
+    // The peer agrees: openssl verifies the chain and the report signature.
+    assert!(
+        openssl_chain_verdict(&vcek_pem, &m.ask, &m.ark),
+        "openssl rejects the Milan chain"
+    );
+    let key = vcek_public_key(&m.vcek, dir.path());
+    assert!(
+        openssl_report_verdict(&report_bytes(), &key, dir.path()),
+        "openssl rejects the report signature"
+    );
 }
 
 /// The pinned fingerprints are what openssl computes for AMD's published ARKs, and the ARK/ASK built into
@@ -259,9 +334,24 @@ fn json_appraisal_and_bindings() {
 #[test]
 fn wrong_products_ark_or_chain_is_rejected() {
     let m = milan();
+    let dir = tempfile::tempdir().unwrap();
+    let vcek_pem = dir.path().join("vcek.pem");
+    openssl(&[
+        "x509",
+        "-inform",
+        "der",
+        "-in",
+        m.vcek.to_str().unwrap(),
+        "-out",
+        vcek_pem.to_str().unwrap(),
+    ]);
     for other in ["genoa", "turin"] {
         let ark = fixture(&format!("amd-kds/{other}/ark.pem"));
         let ask = fixture(&format!("amd-kds/{other}/ask.pem"));
+        assert!(
+            !openssl_chain_verdict(&vcek_pem, &m.ask, &ark),
+            "openssl accepts the {other} ARK"
+        );
         let o = verify(&m.report, &m.vcek, &m.ask, &ark, &[]);
         assert_eq!(o.status.code(), Some(1), "{other} ARK");
         assert!(
@@ -296,6 +386,7 @@ fn any_changed_report_byte_is_rejected() {
     let raw = report_bytes();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("report.bin");
+    let key = vcek_public_key(&m.vcek, dir.path());
     let positions = (0..0x2a0)
         .step_by(5)
         .chain((0x2a0..0x2a0 + 144).step_by(3))
@@ -310,6 +401,13 @@ fn any_changed_report_byte_is_rejected() {
         // Only a version outside 2..=5 makes the report unreadable; any other change is a failed check.
         if !(1..4).contains(&pos) {
             assert_eq!(o.status.code(), Some(1), "report byte {pos:#x}");
+        }
+        // openssl agrees wherever the signature covers the change (R, S and the signed bytes).
+        if pos < 0x2a0 + 144 {
+            assert!(
+                !openssl_report_verdict(&b, &key, dir.path()),
+                "openssl accepts report byte {pos:#x} changed"
+            );
         }
         n += 1;
     }

@@ -58,7 +58,6 @@ pub fn verify_azure(ev: &AzureEvidence, policy: &AzurePolicy) -> Result<Appraisa
         let alg = Algorithm::ALL
             .into_iter()
             .find(|a| a.digest_len() == v.len())
-            .filter(|a| *a != Algorithm::Sha1 || v.len() == 20)
             .ok_or_else(|| {
                 Error::Malformed(format!(
                     "evidence: PCR {i} is {} bytes, not a digest",
