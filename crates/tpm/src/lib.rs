@@ -30,3 +30,4 @@ pub mod replay;
 mod testutil;
 
 pub use pcr::PcrBanks;
+pub mod tpm2;

@@ -1,1 +1,62 @@
-//! Relying-party checks: SEV-SNP reports, TPM quotes and Azure vTPM evidence against reference values.
+//! Relying-party checks, offline: SEV-SNP attestation reports, TPM 2.0 quotes and Azure confidential-VM vTPM
+//! evidence, each checked against vendor roots compiled into this crate and against reference values.
+//!
+//! Every verdict is an [`Appraisal`]: named checks with the expected and the actual value, so a failure
+//! explains itself. Errors ([`Error`]) are for input that cannot be checked at all (not a report, a
+//! certificate with an unexpected algorithm, truncated TPM structures).
+//!
+//! ```
+//! use yardstick_verify::Appraisal;
+//! let mut a = Appraisal::new();
+//! a.equal("PCR 11 sha256", "0a1b", "9f8e");
+//! assert!(!a.passed());
+//! assert_eq!(a.failures().next().unwrap().actual, "9f8e");
+//! ```
+
+pub mod appraisal;
+pub mod azure;
+pub mod keys;
+pub mod snp;
+pub mod tpm;
+pub mod x509;
+
+pub use appraisal::{Appraisal, Check, Status};
+
+pub(crate) use yardstick_common::hex;
+
+/// Input that cannot be verified at all (as opposed to evidence that fails a check).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A certificate is unusable.
+    #[error("{which} certificate: {source}")]
+    Cert {
+        /// Which certificate (`VCEK`, `ASK`, `ARK`, `PCK`).
+        which: &'static str,
+        /// Why.
+        source: x509::CertError,
+    },
+    /// The SEV-SNP report is malformed.
+    #[error(transparent)]
+    Report(#[from] snp::ReportError),
+    /// A TPM structure is malformed.
+    #[error("{what}: {source}")]
+    Tpm2 {
+        /// Which input (`quote`, `signature`, `AK`, `PCR file`).
+        what: &'static str,
+        /// Why.
+        source: yardstick_tpm::tpm2::Tpm2Error,
+    },
+    /// Anything else malformed in the evidence, described.
+    #[error("{0}")]
+    Malformed(String),
+}
+
+impl Error {
+    pub(crate) fn cert(which: &'static str, source: x509::CertError) -> Error {
+        Error::Cert { which, source }
+    }
+
+    pub(crate) fn tpm2(what: &'static str, source: yardstick_tpm::tpm2::Tpm2Error) -> Error {
+        Error::Tpm2 { what, source }
+    }
+}

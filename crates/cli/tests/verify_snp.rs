@@ -1,0 +1,630 @@
+//! `yardstick verify snp` on real evidence: the Milan attestation report of virtee/sev's test data
+//! (`snp-reports/report_milan.hex`), its VCEK (`vcek_milan.der`) and AMD's KDS certificates
+//! (`amd-kds/<product>/{ark,ask}.pem`). Peers: openssl (fingerprints, DER conversion, foreign certificates).
+
+// Test helpers panic on a broken fixture or peer, like the tests themselves (clippy.toml allows unwrap
+// only inside #[test] functions).
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use support::*;
+use yardstick_common::hex;
+
+struct Milan {
+    report: PathBuf,
+    vcek: PathBuf,
+    ask: PathBuf,
+    ark: PathBuf,
+}
+
+fn milan() -> Milan {
+    Milan {
+        report: fixture("snp-reports/report_milan.hex"),
+        vcek: fixture("snp-reports/vcek_milan.der"),
+        ask: fixture("amd-kds/milan/ask.pem"),
+        ark: fixture("amd-kds/milan/ark.pem"),
+    }
+}
+
+/// The report's bytes, decoded from the fixture's hex.
+fn report_bytes() -> Vec<u8> {
+    let text = std::fs::read_to_string(fixture("snp-reports/report_milan.hex")).unwrap();
+    hex::decode(text.trim()).unwrap()
+}
+
+fn verify(report: &Path, vcek: &Path, ask: &Path, ark: &Path, extra: &[&str]) -> Output {
+    run(yardstick()
+        .args(["verify", "snp", "--report"])
+        .arg(report)
+        .arg("--vcek")
+        .arg(vcek)
+        .arg("--ask")
+        .arg(ask)
+        .arg("--ark")
+        .arg(ark)
+        .args(extra))
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Asserts rejection: exit 1 with a FAIL line, or exit 2 with one clean error line; never 0, never a panic.
+fn assert_rejected(o: &Output, what: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{what}: panic: {err}");
+    match o.status.code() {
+        Some(1) => assert!(
+            stdout(o).contains("FAIL"),
+            "{what}: exit 1 without a FAIL line"
+        ),
+        Some(2) => {
+            assert_clean_failure(o, 2);
+        }
+        c => panic!("{what}: accepted or crashed ({c:?}):\n{}\n{err}", stdout(o)),
+    }
+}
+
+fn openssl(args: &[&str]) -> Vec<u8> {
+    let out = run(Command::new(peer("openssl")).args(args));
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn pem_to_der(pem: &Path, dir: &Path, name: &str) -> PathBuf {
+    let out = dir.join(name);
+    openssl(&[
+        "x509",
+        "-in",
+        pem.to_str().unwrap(),
+        "-outform",
+        "der",
+        "-out",
+        out.to_str().unwrap(),
+    ]);
+    out
+}
+
+/// DER `ECDSA-Sig-Value` from the report's little-endian 72-byte R and S (ABI spec signature format).
+fn der_signature(report: &[u8]) -> Vec<u8> {
+    let int = |le: &[u8]| -> Vec<u8> {
+        let mut be: Vec<u8> = le.iter().rev().copied().skip_while(|b| *b == 0).collect();
+        if be.first().is_some_and(|b| *b >= 0x80) {
+            be.insert(0, 0);
+        }
+        let mut out = vec![0x02, be.len() as u8];
+        out.extend(be);
+        out
+    };
+    let (r, s) = (
+        int(&report[0x2a0..0x2a0 + 72]),
+        int(&report[0x2a0 + 72..0x2a0 + 144]),
+    );
+    let mut out = vec![0x30, (r.len() + s.len()) as u8];
+    out.extend(r);
+    out.extend(s);
+    out
+}
+
+/// openssl's verdict on the report signature: `openssl dgst -sha384 -verify <VCEK key>` over bytes 0..0x2A0.
+fn openssl_report_verdict(report: &[u8], vcek_pub: &Path, dir: &Path) -> bool {
+    let (signed, sig) = (dir.join("signed.bin"), dir.join("sig.der"));
+    std::fs::write(&signed, &report[..0x2a0]).unwrap();
+    std::fs::write(&sig, der_signature(report)).unwrap();
+    run(Command::new(peer("openssl"))
+        .args(["dgst", "-sha384", "-verify"])
+        .arg(vcek_pub)
+        .arg("-signature")
+        .arg(&sig)
+        .arg(&signed))
+    .status
+    .success()
+}
+
+fn vcek_public_key(vcek_der: &Path, dir: &Path) -> PathBuf {
+    let out = dir.join("vcek-pub.pem");
+    openssl(&[
+        "x509",
+        "-inform",
+        "der",
+        "-in",
+        vcek_der.to_str().unwrap(),
+        "-pubkey",
+        "-noout",
+        "-out",
+        out.to_str().unwrap(),
+    ]);
+    out
+}
+
+/// openssl's verdict on the chain: `openssl verify -CAfile ARK -untrusted ASK VCEK`.
+fn openssl_chain_verdict(vcek_pem: &Path, ask: &Path, ark: &Path) -> bool {
+    run(Command::new(peer("openssl"))
+        .args(["verify", "-CAfile"])
+        .arg(ark)
+        .arg("-untrusted")
+        .arg(ask)
+        .arg(vcek_pem))
+    .status
+    .success()
+}
+
+#[test]
+fn milan_report_verifies_hex_and_binary_pem_and_der() {
+    let m = milan();
+    let o = verify(&m.report, &m.vcek, &m.ask, &m.ark, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = stdout(&o);
+    assert!(out.contains("affirming"), "{out}");
+    for name in [
+        "ARK is an AMD root",
+        "ASK signed by ARK",
+        "VCEK signed by ASK",
+        "report signature (VCEK, ECDSA P-384 SHA-384)",
+        "VCEK hwID = report CHIP_ID",
+        "VCEK microcode SPL = REPORTED_TCB",
+        "guest policy: debug",
+        "VMPL",
+    ] {
+        assert!(
+            out.contains(&format!("ok    {name}")),
+            "{name} missing:\n{out}"
+        );
+    }
+
+    // Binary report, DER ARK/ASK, PEM VCEK: the same verdict.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("report.bin");
+    std::fs::write(&bin, report_bytes()).unwrap();
+    let ask = pem_to_der(&m.ask, dir.path(), "ask.der");
+    let ark = pem_to_der(&m.ark, dir.path(), "ark.der");
+    let vcek_pem = dir.path().join("vcek.pem");
+    openssl(&[
+        "x509",
+        "-inform",
+        "der",
+        "-in",
+        m.vcek.to_str().unwrap(),
+        "-out",
+        vcek_pem.to_str().unwrap(),
+    ]);
+    let o = verify(&bin, &vcek_pem, &ask, &ark, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+
+    // The peer agrees: openssl verifies the chain and the report signature.
+    assert!(
+        openssl_chain_verdict(&vcek_pem, &m.ask, &m.ark),
+        "openssl rejects the Milan chain"
+    );
+    let key = vcek_public_key(&m.vcek, dir.path());
+    assert!(
+        openssl_report_verdict(&report_bytes(), &key, dir.path()),
+        "openssl rejects the report signature"
+    );
+}
+
+/// The pinned fingerprints are what openssl computes for AMD's published ARKs, and the ARK/ASK built into
+/// the binary (for evidence that carries only a VCEK) are byte-for-byte the KDS certificates.
+#[test]
+fn ark_pins_match_openssl_fingerprints() {
+    for (product, pinned) in yardstick_verify::snp::PINNED_ARKS {
+        let dir = product.name().to_lowercase();
+        let ark = fixture(&format!("amd-kds/{dir}/ark.pem"));
+        let out = String::from_utf8(openssl(&[
+            "x509",
+            "-in",
+            ark.to_str().unwrap(),
+            "-noout",
+            "-fingerprint",
+            "-sha256",
+        ]))
+        .unwrap();
+        let fp: String = out
+            .trim()
+            .rsplit('=')
+            .next()
+            .unwrap()
+            .replace(':', "")
+            .to_lowercase();
+        assert_eq!(fp, pinned, "{product}");
+        for which in ["ark", "ask"] {
+            let built_in = workspace().join(format!("crates/verify/src/snp/amd/{dir}_{which}.pem"));
+            assert_eq!(
+                std::fs::read(&built_in).unwrap(),
+                std::fs::read(fixture(&format!("amd-kds/{dir}/{which}.pem"))).unwrap(),
+                "{}",
+                built_in.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn json_appraisal_and_bindings() {
+    let m = milan();
+    let raw = report_bytes();
+    let measurement = hex::encode(&raw[0x90..0xc0]);
+    let report_data = hex::encode(&raw[0x50..0x90]);
+
+    let o = verify(
+        &m.report,
+        &m.vcek,
+        &m.ask,
+        &m.ark,
+        &[
+            "--json",
+            "--measurement",
+            &measurement,
+            "--report-data",
+            &report_data,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["status"], "affirming");
+    let checks = j["checks"].as_array().unwrap();
+    assert!(
+        checks
+            .iter()
+            .all(|c| c["ok"] == true && c["name"].is_string())
+    );
+    let m_check = checks
+        .iter()
+        .find(|c| c["name"] == "launch measurement (--measurement)")
+        .expect("measurement compared");
+    assert_eq!(m_check["actual"], measurement);
+
+    // A different measurement, report_data or host_data is named with both values.
+    let mut wrong = raw[0x90..0xc0].to_vec();
+    wrong[47] ^= 1;
+    let wrong = hex::encode(&wrong);
+    let o = verify(
+        &m.report,
+        &m.vcek,
+        &m.ask,
+        &m.ark,
+        &["--json", "--measurement", &wrong, "--report-data", "00"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["status"], "contraindicated");
+    let failed: Vec<&serde_json::Value> = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .collect();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert_eq!(failed[0]["name"], "report_data");
+    assert_eq!(failed[0]["expected"], "0".repeat(128));
+    assert_eq!(failed[0]["actual"], report_data);
+    assert_eq!(failed[1]["expected"], wrong);
+    assert_eq!(failed[1]["actual"], measurement);
+
+    // The report's policy allows SMT (0x30000): --no-smt refuses it.
+    let o = verify(&m.report, &m.vcek, &m.ask, &m.ark, &["--no-smt"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("FAIL  guest policy: SMT: expected disallowed, actual allowed"),
+        "{}",
+        stdout(&o)
+    );
+    let o = verify(&m.report, &m.vcek, &m.ask, &m.ark, &["--vmpl", "1"]);
+    assert!(
+        stdout(&o).contains("FAIL  VMPL: expected 1, actual 0"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn wrong_products_ark_or_chain_is_rejected() {
+    let m = milan();
+    let dir = tempfile::tempdir().unwrap();
+    let vcek_pem = dir.path().join("vcek.pem");
+    openssl(&[
+        "x509",
+        "-inform",
+        "der",
+        "-in",
+        m.vcek.to_str().unwrap(),
+        "-out",
+        vcek_pem.to_str().unwrap(),
+    ]);
+    for other in ["genoa", "turin"] {
+        let ark = fixture(&format!("amd-kds/{other}/ark.pem"));
+        let ask = fixture(&format!("amd-kds/{other}/ask.pem"));
+        assert!(
+            !openssl_chain_verdict(&vcek_pem, &m.ask, &ark),
+            "openssl accepts the {other} ARK"
+        );
+        let o = verify(&m.report, &m.vcek, &m.ask, &ark, &[]);
+        assert_eq!(o.status.code(), Some(1), "{other} ARK");
+        assert!(
+            stdout(&o).contains("FAIL  ASK signed by ARK"),
+            "{}",
+            stdout(&o)
+        );
+        let o = verify(&m.report, &m.vcek, &ask, &ark, &[]);
+        assert_eq!(o.status.code(), Some(1), "{other} chain");
+        assert!(
+            stdout(&o).contains("FAIL  VCEK signed by ASK"),
+            "{}",
+            stdout(&o)
+        );
+    }
+    // The Turin VCEK did not sign the Milan report.
+    let o = verify(
+        &m.report,
+        &fixture("snp-reports/vcek_turin.der"),
+        &m.ask,
+        &m.ark,
+        &[],
+    );
+    assert_rejected(&o, "Turin VCEK");
+}
+
+/// Every single-byte change of the signed part and of the signature is rejected (one position in five of
+/// the 672 signed bytes, one in three of R and S, and the unsigned reserved tail).
+#[test]
+fn any_changed_report_byte_is_rejected() {
+    let m = milan();
+    let raw = report_bytes();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.bin");
+    let key = vcek_public_key(&m.vcek, dir.path());
+    let positions = (0..0x2a0)
+        .step_by(5)
+        .chain((0x2a0..0x2a0 + 144).step_by(3))
+        .chain([0x2a0 + 144, 0x300, 0x400, 0x49f]);
+    let mut n = 0;
+    for pos in positions {
+        let mut b = raw.clone();
+        b[pos] ^= 0x01;
+        std::fs::write(&path, &b).unwrap();
+        let o = verify(&path, &m.vcek, &m.ask, &m.ark, &[]);
+        assert_rejected(&o, &format!("report byte {pos:#x}"));
+        // Only a version outside 2..=5 makes the report unreadable; any other change is a failed check.
+        if !(1..4).contains(&pos) {
+            assert_eq!(o.status.code(), Some(1), "report byte {pos:#x}");
+        }
+        // openssl agrees wherever the signature covers the change (R, S and the signed bytes).
+        if pos < 0x2a0 + 144 {
+            assert!(
+                !openssl_report_verdict(&b, &key, dir.path()),
+                "openssl accepts report byte {pos:#x} changed"
+            );
+        }
+        n += 1;
+    }
+    assert!(n > 180, "{n}");
+}
+
+/// Every single-byte change of a certificate is rejected: as unparseable (exit 2) or as a failed chain,
+/// pin or signature check (exit 1).
+#[test]
+fn any_changed_certificate_byte_is_rejected() {
+    let m = milan();
+    let dir = tempfile::tempdir().unwrap();
+    let certs = [
+        ("vcek", std::fs::read(&m.vcek).unwrap(), 7),
+        (
+            "ask",
+            std::fs::read(pem_to_der(&m.ask, dir.path(), "ask.der")).unwrap(),
+            11,
+        ),
+        (
+            "ark",
+            std::fs::read(pem_to_der(&m.ark, dir.path(), "ark.der")).unwrap(),
+            11,
+        ),
+    ];
+    for (which, der, step) in certs {
+        let path = dir.path().join(format!("{which}-changed.der"));
+        for pos in (0..der.len()).step_by(step) {
+            let mut b = der.clone();
+            b[pos] ^= 0x01;
+            std::fs::write(&path, &b).unwrap();
+            let (vcek, ask, ark) = match which {
+                "vcek" => (path.as_path(), m.ask.as_path(), m.ark.as_path()),
+                "ask" => (m.vcek.as_path(), path.as_path(), m.ark.as_path()),
+                _ => (m.vcek.as_path(), m.ask.as_path(), path.as_path()),
+            };
+            assert_rejected(
+                &verify(&m.report, vcek, ask, ark, &[]),
+                &format!("{which} byte {pos}"),
+            );
+        }
+    }
+}
+
+/// Turin: the TCB_VERSION layout is `[fmc, bl, tee, snp, 0, 0, 0, ucode]` and the hwID 8 bytes. No signed
+/// Turin report is public, so this builds a version-3 report with Turin's CPUID (family 1Ah) that claims the
+/// TCB of the real Turin VCEK (values read by openssl asn1parse): the chain and every TCB check pass, only
+/// the signature fails.
+#[test]
+fn turin_tcb_layout_against_a_real_turin_vcek() {
+    let vcek = fixture("snp-reports/vcek_turin.der");
+    let dump = String::from_utf8(openssl(&[
+        "asn1parse",
+        "-inform",
+        "der",
+        "-in",
+        vcek.to_str().unwrap(),
+    ]))
+    .unwrap();
+    let lines: Vec<&str> = dump.lines().collect();
+    let ext = |oid: &str| -> Vec<u8> {
+        let i = lines
+            .iter()
+            .position(|l| l.ends_with(&format!(":{oid}")))
+            .unwrap_or_else(|| panic!("{oid}"));
+        hex::decode(lines[i + 1].rsplit(':').next().unwrap()).unwrap()
+    };
+    let spl = |n: u32| -> u8 { *ext(&format!("1.3.6.1.4.1.3704.1.3.{n}")).last().unwrap() };
+    let hw_id = ext("1.3.6.1.4.1.3704.1.4");
+    assert_eq!(hw_id.len(), 8);
+
+    let mut r = vec![0u8; 0x4a0];
+    r[0] = 3;
+    r[8..16].copy_from_slice(&0x30000u64.to_le_bytes());
+    r[0x34] = 1;
+    r[0x180..0x188].copy_from_slice(&[spl(9), spl(1), spl(2), spl(3), 0, 0, 0, spl(8)]);
+    r[0x188] = 0x1a;
+    r[0x189] = 0x02;
+    r[0x1a0..0x1a8].copy_from_slice(&hw_id);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("turin.bin");
+    std::fs::write(&path, &r).unwrap();
+    let o = verify(
+        &path,
+        &vcek,
+        &fixture("amd-kds/turin/ask.pem"),
+        &fixture("amd-kds/turin/ark.pem"),
+        &["--json"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let failed: Vec<&str> = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["report signature (VCEK, ECDSA P-384 SHA-384)"]);
+    let names: Vec<&str> = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"VCEK fmc SPL = REPORTED_TCB"), "{names:?}");
+    assert!(
+        names.contains(&"product (report CPUID vs ARK)"),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    let m = milan();
+    let raw = report_bytes();
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+
+    std::fs::write(p("short.bin"), &raw[..1000]).unwrap();
+    let e = assert_clean_failure(&verify(&p("short.bin"), &m.vcek, &m.ask, &m.ark, &[]), 2);
+    assert!(e.contains("short.bin") && e.contains("1000 bytes"), "{e}");
+
+    let mut v = raw.clone();
+    v[0] = 9;
+    std::fs::write(p("v9.bin"), &v).unwrap();
+    let e = assert_clean_failure(&verify(&p("v9.bin"), &m.vcek, &m.ask, &m.ark, &[]), 2);
+    assert!(e.contains("unknown attestation report version 9"), "{e}");
+
+    std::fs::write(p("odd.hex"), "0200000").unwrap();
+    assert_clean_failure(&verify(&p("odd.hex"), &m.vcek, &m.ask, &m.ark, &[]), 2);
+
+    std::fs::write(p("junk.pem"), "this is not a certificate\n").unwrap();
+    let e = assert_clean_failure(&verify(&m.report, &p("junk.pem"), &m.ask, &m.ark, &[]), 2);
+    assert!(e.contains("junk.pem") && e.contains("X.509"), "{e}");
+
+    // Certificates with algorithms AMD does not use: an ECDSA-signed ARK, an RSA PKCS#1-signed VCEK.
+    let key = p("ec.key");
+    openssl(&[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-noout",
+        "-out",
+        key.to_str().unwrap(),
+    ]);
+    openssl(&[
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        key.to_str().unwrap(),
+        "-subj",
+        "/CN=ARK-Milan",
+        "-days",
+        "2",
+        "-out",
+        p("ec-ark.pem").to_str().unwrap(),
+    ]);
+    let e = assert_clean_failure(
+        &verify(&m.report, &m.vcek, &m.ask, &p("ec-ark.pem"), &[]),
+        2,
+    );
+    assert!(
+        e.contains("ec-ark.pem") && e.contains("unexpected algorithm"),
+        "{e}"
+    );
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        p("rsa.key").to_str().unwrap(),
+        "-subj",
+        "/CN=SEV-VCEK",
+        "-days",
+        "2",
+        "-out",
+        p("rsa-vcek.pem").to_str().unwrap(),
+    ]);
+    let e = assert_clean_failure(
+        &verify(&m.report, &p("rsa-vcek.pem"), &m.ask, &m.ark, &[]),
+        2,
+    );
+    assert!(
+        e.contains("rsa-vcek.pem") && e.contains("unexpected algorithm"),
+        "{e}"
+    );
+
+    let e = assert_clean_failure(&verify(&p("missing.bin"), &m.vcek, &m.ask, &m.ark, &[]), 2);
+    assert!(
+        e.contains("missing.bin") && e.contains("cannot read"),
+        "{e}"
+    );
+    let e = assert_clean_failure(
+        &verify(
+            &m.report,
+            &m.vcek,
+            &m.ask,
+            &m.ark,
+            &["--report-data", &"00".repeat(65)],
+        ),
+        2,
+    );
+    assert!(e.contains("--report-data"), "{e}");
+    let e = assert_clean_failure(
+        &verify(
+            &m.report,
+            &m.vcek,
+            &m.ask,
+            &m.ark,
+            &["--measurement", "abcd"],
+        ),
+        2,
+    );
+    assert!(e.contains("--measurement"), "{e}");
+}

@@ -1,0 +1,545 @@
+//! `yardstick verify tpm` on real TPM 2.0 quotes made during the test: a private swtpm per test (own state
+//! directory, own loopback ports), driven by tpm2-tools (`tpm2_startup`, `tpm2_createek`, `tpm2_createak`,
+//! `tpm2_pcrextend`, `tpm2_quote`, `tpm2_readpublic`, `tpm2_pcrread`), with RSASSA, RSA-PSS and ECDSA P-256
+//! attestation keys. Every quote must verify; a wrong nonce, a changed PCR value, a changed message, a
+//! truncated signature and another AK must not.
+
+// Test helpers panic on a broken fixture or peer, like the tests themselves (clippy.toml allows unwrap
+// only inside #[test] functions).
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::*;
+
+/// A running swtpm, killed on drop.
+struct Swtpm {
+    child: Child,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+fn free_port_pair() -> Option<u16> {
+    // Ask the kernel for a free port, then check its neighbour (swtpm's control channel) is free too.
+    let l = TcpListener::bind("127.0.0.1:0").ok()?;
+    let port = l.local_addr().ok()?.port();
+    let next = port.checked_add(1)?;
+    let l2 = TcpListener::bind(("127.0.0.1", next)).ok()?;
+    drop((l, l2));
+    Some(port)
+}
+
+impl Swtpm {
+    fn start() -> Swtpm {
+        let swtpm = peer("swtpm");
+        for _ in 0..10 {
+            let Some(port) = free_port_pair() else {
+                continue;
+            };
+            let dir = tempfile::tempdir().unwrap();
+            let mut child = Command::new(&swtpm)
+                .args(["socket", "--tpm2", "--flags", "not-need-init"])
+                .arg("--server")
+                .arg(format!("type=tcp,port={port},bindaddr=127.0.0.1"))
+                .arg("--ctrl")
+                .arg(format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1))
+                .arg("--tpmstate")
+                .arg(format!("dir={}", dir.path().display()))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start swtpm");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // lost the port race; try another
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    let t = Swtpm { child, dir, port };
+                    t.tool("tpm2_startup", &["-c"]);
+                    return t;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("swtpm did not start");
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn tool(&self, name: &str, args: &[&str]) -> Output {
+        let out = run(Command::new(peer(name))
+            .env(
+                "TPM2TOOLS_TCTI",
+                format!("swtpm:host=127.0.0.1,port={}", self.port),
+            )
+            .current_dir(self.dir.path())
+            .args(args));
+        assert!(
+            out.status.success(),
+            "{name} {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // swtpm has no resource manager: free transient objects after every command.
+        if name != "tpm2_flushcontext" {
+            let _ = run(Command::new(peer("tpm2_flushcontext"))
+                .env(
+                    "TPM2TOOLS_TCTI",
+                    format!("swtpm:host=127.0.0.1,port={}", self.port),
+                )
+                .current_dir(self.dir.path())
+                .arg("-t"));
+        }
+        out
+    }
+
+    /// Creates an EK and an AK named `name` (`ak.ctx`, `ak.pub` = TPM2B_PUBLIC, `ak.pem`).
+    fn create_ak(&self, name: &str, key: &str, scheme: &str) {
+        if !self.path("ek.ctx").exists() {
+            self.tool(
+                "tpm2_createek",
+                &["-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub"],
+            );
+        }
+        let (ctx, public, pem) = (
+            format!("{name}.ctx"),
+            format!("{name}.pub"),
+            format!("{name}.pem"),
+        );
+        self.tool(
+            "tpm2_createak",
+            &[
+                "-C",
+                "ek.ctx",
+                "-c",
+                &ctx,
+                "-G",
+                key,
+                "-g",
+                "sha256",
+                "-s",
+                scheme,
+                "-u",
+                &public,
+                "-n",
+                &format!("{name}.name"),
+            ],
+        );
+        self.tool("tpm2_readpublic", &["-c", &ctx, "-f", "pem", "-o", &pem]);
+    }
+}
+
+impl Drop for Swtpm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn verify(t: &Swtpm, files: [&str; 4], extra: &[&str]) -> Output {
+    let [quote, sig, ak, pcrs] = files;
+    run(yardstick()
+        .args(["verify", "tpm", "--quote"])
+        .arg(t.path(quote))
+        .arg("--signature")
+        .arg(t.path(sig))
+        .arg("--ak")
+        .arg(t.path(ak))
+        .arg("--pcrs")
+        .arg(t.path(pcrs))
+        .args(extra))
+}
+
+/// The peer's verdict: `tpm2_checkquote` (tpm2-tools) on the same files.
+fn checkquote(t: &Swtpm, files: [&str; 4], nonce: &str) -> bool {
+    let [quote, sig, ak, pcrs] = files;
+    run(Command::new(peer("tpm2_checkquote"))
+        .current_dir(t.dir.path())
+        .args([
+            "-u", ak, "-m", quote, "-s", sig, "-f", pcrs, "-g", "sha256", "-q", nonce,
+        ]))
+    .status
+    .success()
+}
+
+/// Runs yardstick and tpm2_checkquote on the same quote; both must reach `accept`. tpm2_checkquote 5.4
+/// (Debian 12) cannot check RSA-PSS signatures (upstream added that later, commit b4687c3f "Add rsapss
+/// padding"), so for PSS quotes only yardstick runs; the TPM that made them is then the reference.
+fn both(t: &Swtpm, files: [&str; 4], nonce: &str, accept: bool, what: &str) -> Output {
+    let o = verify(t, files, &[&format!("--nonce={nonce}")]);
+    assert_eq!(
+        o.status.code() == Some(0),
+        accept,
+        "yardstick on {what}:\n{}{}",
+        stdout(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    if !what.contains("rsapss") {
+        assert_eq!(
+            checkquote(t, files, nonce),
+            accept,
+            "tpm2_checkquote on {what}"
+        );
+    }
+    o
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn assert_ok(o: &Output, what: &str) {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{what}:\n{}{}",
+        stdout(o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn assert_fails(o: &Output, check: &str, what: &str) {
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{what}:\n{}{}",
+        stdout(o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout(o).contains(&format!("FAIL  {check}")),
+        "{what}: no FAIL {check}:\n{}",
+        stdout(o)
+    );
+}
+
+fn write(path: &Path, bytes: &[u8]) {
+    std::fs::write(path, bytes).unwrap();
+}
+
+const NONCE: &str = "5eed0f0ddba11c0ffee0123456789abc";
+const QUOTED: &str = "sha256:0,1,7,16,23";
+
+/// The whole cycle for one AK type.
+fn quote_cycle(key: &str, scheme: &str) {
+    let t = Swtpm::start();
+    t.create_ak("ak", key, scheme);
+    t.create_ak("other", key, scheme);
+    // Measure something into PCR 16 and 23 (resettable debug/application PCRs), sha256 bank.
+    t.tool(
+        "tpm2_pcrextend",
+        &["16:sha256=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"],
+    );
+    t.tool(
+        "tpm2_pcrextend",
+        &["23:sha256=ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"],
+    );
+    t.tool(
+        "tpm2_quote",
+        &[
+            "-c", "ak.ctx", "-q", NONCE, "-l", QUOTED, "-g", "sha256", "--scheme", scheme, "-m",
+            "q.msg", "-s", "q.sig", "-o", "q.pcrs",
+        ],
+    );
+    t.tool(
+        "tpm2_quote",
+        &[
+            "-c", "ak.ctx", "-q", NONCE, "-l", QUOTED, "-g", "sha256", "--scheme", scheme, "-m",
+            "r.msg", "-s", "r.sig", "-f", "plain", "-o", "r.pcrs", "-F", "values",
+        ],
+    );
+    // The peer's own reading of PCR 16, for the reference-value comparison.
+    t.tool("tpm2_pcrread", &["sha256:16", "-o", "pcr16.bin"]);
+    let pcr16 = yardstick_common::hex::encode(&std::fs::read(t.path("pcr16.bin")).unwrap());
+    assert_eq!(pcr16.len(), 64);
+    let n = format!("--nonce={NONCE}");
+    let what = format!("{key}/{scheme}");
+
+    // Accepted: TPMT_SIGNATURE + TPM2B_PUBLIC, + PEM AK (tpm2_checkquote agrees); raw signature + values PCR
+    // file.
+    let o = both(
+        &t,
+        ["q.msg", "q.sig", "ak.pub", "q.pcrs"],
+        NONCE,
+        true,
+        &what,
+    );
+    let out = stdout(&o);
+    for check in [
+        "AK is a restricted signing key",
+        "quote signature (AK,",
+        "quote nonce (extraData)",
+        "PCR digest",
+    ] {
+        assert!(
+            out.contains(&format!("ok    {check}")),
+            "{what}: {check}:\n{out}"
+        );
+    }
+    assert_ok(
+        &verify(&t, ["q.msg", "q.sig", "ak.pem", "q.pcrs"], &[&n]),
+        &what,
+    );
+    assert_ok(
+        &verify(&t, ["r.msg", "r.sig", "ak.pem", "r.pcrs"], &[&n]),
+        &format!("{what} raw"),
+    );
+    assert_ok(
+        &verify(&t, ["r.msg", "r.sig", "ak.pub", "q.pcrs"], &[&n]),
+        &format!("{what} raw + TPM2B"),
+    );
+
+    // PCR JSON from tpm2_pcrread values (the `pcr predict` shape).
+    t.tool("tpm2_pcrread", &[QUOTED, "-o", "all.bin"]);
+    let all = std::fs::read(t.path("all.bin")).unwrap();
+    let mut bank = serde_json::Map::new();
+    for (i, pcr) in [0, 1, 7, 16, 23].iter().enumerate() {
+        bank.insert(
+            pcr.to_string(),
+            yardstick_common::hex::encode(&all[i * 32..i * 32 + 32]).into(),
+        );
+    }
+    let json = serde_json::json!({ "sha256": bank });
+    write(&t.path("pcrs.json"), json.to_string().as_bytes());
+    assert_ok(
+        &verify(&t, ["q.msg", "q.sig", "ak.pub", "pcrs.json"], &[&n]),
+        &format!("{what} JSON"),
+    );
+
+    // Reference values: PCR 16 as tpm2_pcrread reads it passes; another value, or a PCR the quote does not
+    // cover, fails with both values named.
+    write(
+        &t.path("ref.json"),
+        format!(r#"{{"sha256": {{"16": "{pcr16}"}}}}"#).as_bytes(),
+    );
+    let refs = t.path("ref.json").display().to_string();
+    assert_ok(
+        &verify(
+            &t,
+            ["q.msg", "q.sig", "ak.pub", "q.pcrs"],
+            &[&n, "--expected-pcrs", &refs],
+        ),
+        &what,
+    );
+    let bad16 = format!(
+        "{}{}",
+        &pcr16[..63],
+        if pcr16.ends_with('0') { "1" } else { "0" }
+    );
+    write(
+        &t.path("bad.json"),
+        format!(r#"{{"sha256": {{"16": "{bad16}"}}}}"#).as_bytes(),
+    );
+    let bad = t.path("bad.json").display().to_string();
+    let o = verify(
+        &t,
+        ["q.msg", "q.sig", "ak.pub", "q.pcrs"],
+        &[&n, "--expected-pcrs", &bad],
+    );
+    assert_fails(&o, "PCR 16 sha256", &what);
+    assert!(
+        stdout(&o).contains(&format!("expected {bad16}, actual {pcr16}")),
+        "{}",
+        stdout(&o)
+    );
+    write(
+        &t.path("pcr5.json"),
+        format!(r#"{{"sha256": {{"5": "{pcr16}"}}}}"#).as_bytes(),
+    );
+    let p5 = t.path("pcr5.json").display().to_string();
+    let o = verify(
+        &t,
+        ["q.msg", "q.sig", "ak.pub", "q.pcrs"],
+        &[&n, "--expected-pcrs", &p5],
+    );
+    assert_fails(&o, "PCR 5 sha256", &what);
+    assert!(
+        stdout(&o).contains("not covered by the quote"),
+        "{}",
+        stdout(&o)
+    );
+
+    // Wrong nonce.
+    assert_fails(
+        &verify(
+            &t,
+            ["q.msg", "q.sig", "ak.pub", "q.pcrs"],
+            &["--nonce", "00"],
+        ),
+        "quote nonce",
+        &what,
+    );
+
+    // A changed PCR value, in every quoted PCR (serialized file: 136-byte header, values at 4 + 66 i + 2).
+    let pcrs = std::fs::read(t.path("q.pcrs")).unwrap();
+    for i in 0..5 {
+        let mut b = pcrs.clone();
+        b[136 + 4 + 66 * i + 2 + 31] ^= 1;
+        write(&t.path("changed.pcrs"), &b);
+        assert_fails(
+            &verify(&t, ["q.msg", "q.sig", "ak.pub", "changed.pcrs"], &[&n]),
+            "PCR digest",
+            &what,
+        );
+    }
+    let mut json = json.clone();
+    json["sha256"]["7"] = pcr16.clone().into();
+    write(&t.path("changed.json"), json.to_string().as_bytes());
+    assert_fails(
+        &verify(&t, ["q.msg", "q.sig", "ak.pub", "changed.json"], &[&n]),
+        "PCR digest",
+        &what,
+    );
+
+    // Any changed byte of the quote message.
+    let msg = std::fs::read(t.path("q.msg")).unwrap();
+    for pos in 0..msg.len() {
+        let mut b = msg.clone();
+        b[pos] ^= 1;
+        write(&t.path("changed.msg"), &b);
+        let o = verify(&t, ["changed.msg", "q.sig", "ak.pub", "q.pcrs"], &[&n]);
+        assert_ne!(
+            o.status.code(),
+            Some(0),
+            "{what}: message byte {pos} changed, still accepted"
+        );
+        if o.status.code() == Some(2) {
+            assert_clean_failure(&o, 2);
+        }
+    }
+
+    // Truncated signatures: a TPMT_SIGNATURE is then malformed (exit 2), a raw one fails to verify.
+    let sig = std::fs::read(t.path("q.sig")).unwrap();
+    for len in [sig.len() - 1, sig.len() / 2, 5] {
+        write(&t.path("short.sig"), &sig[..len]);
+        let o = verify(&t, ["q.msg", "short.sig", "ak.pub", "q.pcrs"], &[&n]);
+        assert!(
+            !checkquote(&t, ["q.msg", "short.sig", "ak.pub", "q.pcrs"], NONCE),
+            "tpm2_checkquote: short sig"
+        );
+        let e = assert_clean_failure(&o, 2);
+        assert!(e.contains("short.sig") && e.contains("truncated"), "{e}");
+    }
+    let raw = std::fs::read(t.path("r.sig")).unwrap();
+    write(&t.path("short.raw"), &raw[..raw.len() - 1]);
+    let o = verify(&t, ["r.msg", "short.raw", "ak.pub", "r.pcrs"], &[&n]);
+    assert_ne!(
+        o.status.code(),
+        Some(0),
+        "{what}: truncated raw signature accepted"
+    );
+
+    // Another AK.
+    assert_fails(
+        &verify(&t, ["q.msg", "q.sig", "other.pub", "q.pcrs"], &[&n]),
+        "quote signature",
+        &what,
+    );
+    assert_fails(
+        &verify(&t, ["r.msg", "r.sig", "other.pem", "r.pcrs"], &[&n]),
+        "quote signature",
+        &what,
+    );
+}
+
+#[test]
+fn rsa_rsassa_quotes() {
+    quote_cycle("rsa", "rsassa");
+}
+
+#[test]
+fn rsa_pss_quotes() {
+    quote_cycle("rsa", "rsapss");
+}
+
+#[test]
+fn ecc_p256_ecdsa_quotes() {
+    quote_cycle("ecc", "ecdsa");
+}
+
+#[test]
+fn bad_tpm_input_exits_2_with_one_line() {
+    let t = Swtpm::start();
+    t.create_ak("ak", "rsa", "rsassa");
+    t.tool(
+        "tpm2_quote",
+        &[
+            "-c", "ak.ctx", "-q", NONCE, "-l", "sha256:0", "-m", "q.msg", "-s", "q.sig", "-o",
+            "q.pcrs",
+        ],
+    );
+    let msg = std::fs::read(t.path("q.msg")).unwrap();
+
+    // Absurd sizes in TPMS_ATTEST: qualifiedSigner of 0xffff bytes, a PCR selection of 2^32-1 banks.
+    let mut b = msg.clone();
+    b[6] = 0xff;
+    b[7] = 0xff;
+    write(&t.path("big.msg"), &b);
+    let e = assert_clean_failure(
+        &verify(&t, ["big.msg", "q.sig", "ak.pub", "q.pcrs"], &[]),
+        2,
+    );
+    assert!(
+        e.contains("big.msg") && e.contains("qualifiedSigner"),
+        "{e}"
+    );
+    let sel = msg.len() - 2 - 32 - 4 - 3 - 4; // count field of TPML_PCR_SELECTION
+    let mut b = msg.clone();
+    b[sel..sel + 4].copy_from_slice(&[0xff; 4]);
+    write(&t.path("banks.msg"), &b);
+    let e = assert_clean_failure(
+        &verify(&t, ["banks.msg", "q.sig", "ak.pub", "q.pcrs"], &[]),
+        2,
+    );
+    assert!(e.contains("TPML_PCR_SELECTION.count"), "{e}");
+    let mut b = msg.clone();
+    b[0] = 0;
+    write(&t.path("magic.msg"), &b);
+    let e = assert_clean_failure(
+        &verify(&t, ["magic.msg", "q.sig", "ak.pub", "q.pcrs"], &[]),
+        2,
+    );
+    assert!(e.contains("magic"), "{e}");
+    write(&t.path("trunc.msg"), &msg[..msg.len() - 3]);
+    assert_clean_failure(
+        &verify(&t, ["trunc.msg", "q.sig", "ak.pub", "q.pcrs"], &[]),
+        2,
+    );
+
+    write(&t.path("junk.pub"), b"\x01\x02\x03junk");
+    let e = assert_clean_failure(
+        &verify(&t, ["q.msg", "q.sig", "junk.pub", "q.pcrs"], &[]),
+        2,
+    );
+    assert!(e.contains("junk.pub"), "{e}");
+    write(&t.path("junk.pcrs"), &[7u8; 100]);
+    let e = assert_clean_failure(
+        &verify(&t, ["q.msg", "q.sig", "ak.pub", "junk.pcrs"], &[]),
+        2,
+    );
+    assert!(e.contains("junk.pcrs"), "{e}");
+    write(&t.path("short.json"), br#"{"sha256": {"0": "00"}}"#);
+    let e = assert_clean_failure(
+        &verify(&t, ["q.msg", "q.sig", "ak.pub", "short.json"], &[]),
+        2,
+    );
+    assert!(e.contains("short.json"), "{e}");
+    let e = assert_clean_failure(
+        &verify(
+            &t,
+            ["q.msg", "q.sig", "ak.pub", "q.pcrs"],
+            &["--nonce", "xyz"],
+        ),
+        2,
+    );
+    assert!(e.contains("--nonce"), "{e}");
+}

@@ -1,0 +1,150 @@
+//! The result of a verification: a list of named checks, each with the expected and the actual value, and
+//! notes on what was deliberately not checked.
+
+use std::fmt::Display;
+
+/// One check: what was compared, whether it held, and both sides of the comparison.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Check {
+    /// Short, stable name (`"report signature (VCEK, ECDSA P-384)"`, `"PCR 11 sha256"`).
+    pub name: String,
+    /// True if the evidence satisfied this check.
+    pub ok: bool,
+    /// What a trustworthy platform shows.
+    pub expected: String,
+    /// What the evidence shows.
+    pub actual: String,
+}
+
+/// Overall verdict, named as in the IETF RATS AR4SI trustworthiness claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every check passed.
+    Affirming,
+    /// At least one check failed (or nothing was checked).
+    Contraindicated,
+}
+
+/// An ordered list of checks plus notes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Appraisal {
+    checks: Vec<Check>,
+    notes: Vec<String>,
+}
+
+impl Appraisal {
+    /// An empty appraisal.
+    pub fn new() -> Appraisal {
+        Appraisal::default()
+    }
+
+    /// Records a check.
+    pub fn check(
+        &mut self,
+        name: impl Into<String>,
+        ok: bool,
+        expected: impl Display,
+        actual: impl Display,
+    ) -> bool {
+        self.checks.push(Check {
+            name: name.into(),
+            ok,
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        });
+        ok
+    }
+
+    /// Records an equality check: passes if both sides print the same.
+    pub fn equal(
+        &mut self,
+        name: impl Into<String>,
+        expected: impl Display,
+        actual: impl Display,
+    ) -> bool {
+        let (e, a) = (expected.to_string(), actual.to_string());
+        let ok = e == a;
+        self.check(name, ok, e, a)
+    }
+
+    /// Records something not checked, and why.
+    pub fn note(&mut self, note: impl Into<String>) {
+        self.notes.push(note.into());
+    }
+
+    /// Appends another appraisal's checks and notes.
+    pub fn extend(&mut self, other: Appraisal) {
+        self.checks.extend(other.checks);
+        self.notes.extend(other.notes);
+    }
+
+    /// The checks, in the order they ran.
+    pub fn checks(&self) -> &[Check] {
+        &self.checks
+    }
+
+    /// The notes.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// The failed checks.
+    pub fn failures(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| !c.ok)
+    }
+
+    /// Affirming if at least one check ran and all passed.
+    pub fn status(&self) -> Status {
+        if !self.checks.is_empty() && self.checks.iter().all(|c| c.ok) {
+            Status::Affirming
+        } else {
+            Status::Contraindicated
+        }
+    }
+
+    /// True if [`Appraisal::status`] is affirming.
+    pub fn passed(&self) -> bool {
+        self.status() == Status::Affirming
+    }
+
+    /// True if a check with this name exists and passed.
+    pub fn passed_check(&self, name: &str) -> bool {
+        self.checks.iter().any(|c| c.name == name && c.ok)
+    }
+}
+
+impl serde::Serialize for Appraisal {
+    /// `{"status": "affirming"|"contraindicated", "checks": [...], "notes": [...]}`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Appraisal", 3)?;
+        st.serialize_field("status", &self.status())?;
+        st.serialize_field("checks", &self.checks)?;
+        st.serialize_field("notes", &self.notes)?;
+        st.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_and_json() {
+        let mut a = Appraisal::new();
+        assert_eq!(
+            a.status(),
+            Status::Contraindicated,
+            "nothing checked is not affirming"
+        );
+        a.equal("x", "01", "01");
+        assert!(a.passed());
+        a.equal("y", "01", "02");
+        assert!(!a.passed());
+        let j = serde_json::to_value(&a).unwrap();
+        assert_eq!(j["status"], "contraindicated");
+        assert_eq!(j["checks"][1]["expected"], "01");
+        assert_eq!(j["checks"][1]["ok"], false);
+    }
+}

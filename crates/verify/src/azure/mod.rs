@@ -1,0 +1,185 @@
+//! Azure confidential-VM vTPM evidence as Trustee's `az-snp-vtpm` / `az-tdx-vtpm` attesters produce it
+//! (evidence versions 0, 1 and 2): a TPM quote signed by the vTPM's attestation key, the HCL report whose
+//! runtime data holds that key, and the hardware evidence binding the runtime data: an SEV-SNP report with its
+//! VCEK, or a TDX quote.
+//!
+//! Chain of trust: hardware root (AMD ARK / Intel SGX Root CA) → hardware report → REPORT_DATA = H(runtime
+//! data) → AK → TPM quote → PCRs.
+
+mod evidence;
+mod hcl;
+mod tdx;
+
+pub use evidence::{AzureEvidence, Hardware, TpmQuoteParts};
+pub use hcl::{HclReport, HwKind};
+pub use tdx::{INTEL_SGX_ROOT_CA_SHA256, TdQuote, verify_td_quote};
+
+use yardstick_common::hash::{Algorithm, Digest};
+use yardstick_tpm::PcrBanks;
+
+use crate::appraisal::Appraisal;
+use crate::snp::{AttestationReport, Product, SnpPolicy, verify_report};
+use crate::tpm::{Ak, PcrReference, QuoteInput, QuoteSignature, TpmPolicy, verify_quote};
+use crate::x509::Cert;
+use crate::{Error, hex};
+
+/// What the relying party requires of Azure evidence.
+#[derive(Debug, Clone, Default)]
+pub struct AzurePolicy {
+    /// The nonce the TPM quote (and, for v2 evidence, the HCL user-data) must carry.
+    pub nonce: Option<Vec<u8>>,
+    /// Reference PCR values.
+    pub pcrs: Option<PcrReference>,
+    /// SEV-SNP requirements (guest policy, reference launch digests). The VMPL is always 0: the HCL requests
+    /// the report from VMPL 0.
+    pub snp: SnpPolicy,
+}
+
+/// Verifies Azure vTPM evidence end to end.
+pub fn verify_azure(ev: &AzureEvidence, policy: &AzurePolicy) -> Result<Appraisal, Error> {
+    let mut a = Appraisal::new();
+    let hcl = HclReport::parse(&ev.hcl_report)?;
+    let want_kind = match ev.hardware {
+        Hardware::Snp { .. } => HwKind::Snp,
+        Hardware::Tdx { .. } => HwKind::Tdx,
+    };
+    if hcl.kind != want_kind {
+        return Err(Error::Malformed(format!(
+            "HCL report holds a {:?} report but the evidence is {:?} evidence",
+            hcl.kind, want_kind
+        )));
+    }
+
+    // 1. The TPM quote, with the AK from the runtime data.
+    let ak = Ak::from_jwk(&hcl.ak_jwk()?)?;
+    let sig = QuoteSignature::parse(&ev.tpm_quote.signature)?;
+    let mut pcrs = PcrBanks::new();
+    for (i, v) in ev.tpm_quote.pcrs.iter().enumerate() {
+        let alg = Algorithm::ALL
+            .into_iter()
+            .find(|a| a.digest_len() == v.len())
+            .ok_or_else(|| {
+                Error::Malformed(format!(
+                    "evidence: PCR {i} is {} bytes, not a digest",
+                    v.len()
+                ))
+            })?;
+        let d = Digest::from_bytes(alg, v)
+            .ok_or_else(|| Error::Malformed(format!("evidence: PCR {i}")))?;
+        pcrs.set(i as u32, d);
+    }
+    let tpm_policy = TpmPolicy {
+        nonce: policy.nonce.clone(),
+        reference: policy.pcrs.clone(),
+        eventlog: None,
+    };
+    let (quote_checks, attest) = verify_quote(
+        QuoteInput {
+            message: &ev.tpm_quote.message,
+            signature: &sig,
+            ak: &ak,
+            pcrs: &pcrs,
+        },
+        &tpm_policy,
+    )?;
+    a.extend(quote_checks);
+
+    // 2. The runtime data (and so the AK) is bound into the hardware report's REPORT_DATA.
+    let rt_hash = hcl.hash.digest(hcl.runtime_data());
+    let hw_report_data: Vec<u8> = match &ev.hardware {
+        Hardware::Snp { .. } => AttestationReport::parse(hcl.hw_report())?
+            .report_data
+            .to_vec(),
+        Hardware::Tdx { td_quote } => TdQuote::parse(td_quote)?.report_data().to_vec(),
+    };
+    a.equal(
+        format!(
+            "{} report_data = {}(HCL runtime data)",
+            if want_kind == HwKind::Snp {
+                "SNP"
+            } else {
+                "TD quote"
+            },
+            hcl.hash
+        ),
+        rt_hash.to_hex(),
+        hex::encode(hw_report_data.get(..rt_hash.len()).unwrap_or_default()),
+    );
+
+    // 3. Version 2 evidence also carries the nonce in the runtime data's user-data.
+    let runtime = hcl.runtime_json()?;
+    if ev.version >= 2 {
+        let ud = runtime
+            .get("user-data")
+            .and_then(|u| u.as_str())
+            .ok_or_else(|| {
+                Error::Malformed("v2 evidence: HCL runtime data has no \"user-data\"".into())
+            })?;
+        let ud = hex::decode(ud).map_err(|e| Error::Malformed(format!("HCL user-data: {e}")))?;
+        let mut want = attest.extra_data.clone();
+        want.resize(ud.len().max(want.len()), 0);
+        a.equal(
+            "HCL user-data = quote nonce (evidence v2)",
+            hex::encode(&want),
+            hex::encode(&ud),
+        );
+    }
+    if let Some(cfg) = runtime.get("vm-configuration") {
+        a.note(format!("HCL vm-configuration: {cfg}"));
+    }
+
+    // 4. The hardware evidence itself.
+    match &ev.hardware {
+        Hardware::Snp { vcek } => {
+            let report = AttestationReport::parse(hcl.hw_report())?;
+            let vcek = Cert::load_first(vcek).map_err(|e| Error::cert("VCEK", e))?;
+            let product = match report.product_from_cpuid() {
+                Some(Ok(p)) => p,
+                _ => Product::ALL
+                    .into_iter()
+                    .find(|p| vcek.issuer_cn() == format!("SEV-{p}"))
+                    .ok_or_else(|| {
+                        Error::Malformed(format!(
+                            "cannot tell the AMD product: report version {} without CPUID, VCEK issuer {:?}",
+                            report.version,
+                            vcek.issuer_cn()
+                        ))
+                    })?,
+            };
+            let (ark, ask) = product.builtin_chain();
+            let mut snp = policy.snp.clone();
+            snp.vmpl = Some(0);
+            snp.report_data = None;
+            a.extend(verify_report(&report, &vcek, &ask, &ark, &snp)?);
+        }
+        Hardware::Tdx { td_quote } => {
+            let q = TdQuote::parse(td_quote)?;
+            let now = policy.snp.now.unwrap_or_else(crate::snp::now_secs);
+            a.extend(verify_td_quote(&q, now)?);
+            // The HCL's TDREPORT is what the quote was made from: its SEAM, TD and REPORTDATA fields must be
+            // the quoted ones. (Its MAC only the CPU can check; the signed quote is what counts.)
+            let tr = hcl.hw_report();
+            let same = tr.get(264..384) == Some(q.seam_fields())
+                && tr.get(512..912) == Some(q.td_fields())
+                && tr.get(128..192) == Some(q.report_data());
+            a.check(
+                "HCL TDREPORT = TD quote body (SEAM, TDINFO, REPORTDATA)",
+                same,
+                "identical fields",
+                if same {
+                    "identical fields"
+                } else {
+                    "fields differ"
+                },
+            );
+            if let Some(r) = &policy.snp.reference {
+                a.note(format!(
+                    "SNP reference values ({}) do not apply to TDX evidence",
+                    r.source
+                ));
+            }
+        }
+    }
+    a.note(format!("Azure evidence version {}", ev.version));
+    Ok(a)
+}

@@ -1,0 +1,387 @@
+//! Intel TDX quotes (Intel "TDX DCAP Quote Generation Library and Quote Verification Library" spec, quote
+//! versions 4 and 5) and the checks that need no Intel collateral: the quote signature by the attestation
+//! key, the QE report binding that key, the QE report signature by the PCK certificate, and the PCK chain to
+//! the Intel SGX Root CA, whose fingerprint is pinned here.
+//!
+//! Not checkable offline: the TCB level of the platform and QE (TCB Info and QE Identity for the FMSPC) and
+//! revocation (PCK and Root CA CRLs), all of which come signed from Intel's PCS at verification time.
+
+use crate::appraisal::Appraisal;
+use crate::keys::{Key, Scheme, Sig};
+use crate::x509::Cert;
+use crate::{Error, hex};
+use yardstick_common::hash::Algorithm;
+
+/// SHA-256 fingerprint of the Intel SGX Root CA certificate (CN "Intel SGX Root CA", valid 2018-2049), the
+/// root of every PCK chain; the same certificate as google/go-tdx-guest `verify/trusted_root.pem`.
+pub const INTEL_SGX_ROOT_CA_SHA256: &str =
+    "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3";
+/// QE_VENDOR_ID of Intel's quoting enclave.
+pub const INTEL_QE_VENDOR_ID: &str = "939a7233f79c4ca9940a0db3957f0607";
+
+const HEADER_LEN: usize = 48;
+/// TD 1.0 quote body (TDX module 1.0 REPORT fields).
+const TD10_BODY: usize = 584;
+/// TD 1.5 quote body (adds TEE_TCB_SVN2 and MRSERVICETD).
+const TD15_BODY: usize = 648;
+const QE_REPORT_LEN: usize = 384;
+
+/// A parsed TD quote.
+#[derive(Debug, Clone)]
+pub struct TdQuote {
+    bytes: Vec<u8>,
+    /// Quote version (4 or 5).
+    pub version: u16,
+    signed: std::ops::Range<usize>,
+    body: std::ops::Range<usize>,
+    /// ECDSA signature `r || s` over header and body.
+    pub signature: Vec<u8>,
+    /// The attestation key, `x || y`.
+    pub attest_key: Vec<u8>,
+    /// The QE's SGX report (384 bytes).
+    pub qe_report: Vec<u8>,
+    /// Its signature by the PCK key, `r || s`.
+    pub qe_report_sig: Vec<u8>,
+    /// QE authentication data.
+    pub qe_auth: Vec<u8>,
+    /// The PCK certificate chain, PEM.
+    pub pck_chain: Vec<u8>,
+}
+
+struct R<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> R<'a> {
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], Error> {
+        let s = self
+            .pos
+            .checked_add(n)
+            .and_then(|e| self.b.get(self.pos..e))
+            .ok_or_else(|| {
+                Error::Malformed(format!(
+                    "TD quote: truncated {what}: needs {n} bytes at offset {}, {} left",
+                    self.pos,
+                    self.b.len().saturating_sub(self.pos)
+                ))
+            })?;
+        self.pos += n;
+        Ok(s)
+    }
+    fn u16(&mut self, what: &str) -> Result<u16, Error> {
+        let s = self.take(2, what)?;
+        Ok(u16::from_le_bytes([s[0], s[1]]))
+    }
+    fn u32(&mut self, what: &str) -> Result<u32, Error> {
+        let s = self.take(4, what)?;
+        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    }
+}
+
+impl TdQuote {
+    /// Parses a TD quote (v4 or v5, ECDSA P-256 attestation key, QE report certification data).
+    pub fn parse(bytes: &[u8]) -> Result<TdQuote, Error> {
+        let bad = |m: String| Error::Malformed(format!("TD quote: {m}"));
+        let mut r = R { b: bytes, pos: 0 };
+        let version = r.u16("version")?;
+        let key_type = r.u16("attestation key type")?;
+        let tee_type = r.u32("TEE type")?;
+        if !(4..=5).contains(&version) {
+            return Err(bad(format!("version {version}, expected 4 or 5")));
+        }
+        if key_type != 2 {
+            return Err(bad(format!(
+                "attestation key type {key_type}, expected 2 (ECDSA P-256)"
+            )));
+        }
+        if tee_type != 0x81 {
+            return Err(bad(format!("TEE type 0x{tee_type:x}, expected 0x81 (TDX)")));
+        }
+        r.take(HEADER_LEN - 8, "header")?;
+        let body_len = if version == 4 {
+            TD10_BODY
+        } else {
+            let ty = r.u16("body type")?;
+            let size = r.u32("body size")? as usize;
+            match (ty, size) {
+                (2, TD10_BODY) | (3, TD15_BODY) => size,
+                _ => {
+                    return Err(bad(format!(
+                        "body type {ty} of {size} bytes is not a TD report"
+                    )));
+                }
+            }
+        };
+        let body_start = r.pos;
+        r.take(body_len, "body")?;
+        let signed = 0..r.pos;
+        let body = body_start..r.pos;
+        let sig_len = r.u32("signature data length")? as usize;
+        let sig_end = r
+            .pos
+            .checked_add(sig_len)
+            .filter(|e| *e <= bytes.len())
+            .ok_or_else(|| {
+                bad(format!(
+                    "signature data of {sig_len} bytes overruns the {}-byte quote",
+                    bytes.len()
+                ))
+            })?;
+        // Azure pads quotes with zeros after the signature data.
+        if bytes
+            .get(sig_end..)
+            .unwrap_or_default()
+            .iter()
+            .any(|b| *b != 0)
+        {
+            return Err(bad("non-zero bytes after the signature data".into()));
+        }
+        let mut s = R {
+            b: bytes.get(..sig_end).unwrap_or_default(),
+            pos: r.pos,
+        };
+        let signature = s.take(64, "quote signature")?.to_vec();
+        let attest_key = s.take(64, "attestation key")?.to_vec();
+        let cert_type = s.u16("certification data type")?;
+        let cert_len = s.u32("certification data size")? as usize;
+        if cert_type != 6 {
+            return Err(bad(format!(
+                "certification data type {cert_type}, expected 6 (QE report certification data)"
+            )));
+        }
+        let mut c = R {
+            b: s.take(cert_len, "certification data")?,
+            pos: 0,
+        };
+        let qe_report = c.take(QE_REPORT_LEN, "QE report")?.to_vec();
+        let qe_report_sig = c.take(64, "QE report signature")?.to_vec();
+        let auth_len = usize::from(c.u16("QE authentication data size")?);
+        let qe_auth = c.take(auth_len, "QE authentication data")?.to_vec();
+        let inner_type = c.u16("PCK certification data type")?;
+        let inner_len = c.u32("PCK certification data size")? as usize;
+        if inner_type != 5 {
+            return Err(bad(format!(
+                "PCK certification data type {inner_type}, expected 5 (PEM PCK certificate chain)"
+            )));
+        }
+        let pck_chain = c.take(inner_len, "PCK certificate chain")?.to_vec();
+        Ok(TdQuote {
+            bytes: bytes.to_vec(),
+            version,
+            signed,
+            body,
+            signature,
+            attest_key,
+            qe_report,
+            qe_report_sig,
+            qe_auth,
+            pck_chain,
+        })
+    }
+
+    fn header(&self) -> &[u8] {
+        self.bytes.get(..HEADER_LEN).unwrap_or_default()
+    }
+
+    /// The TD report fields of the body (TD 1.0 layout; TD 1.5 appends fields).
+    pub fn body(&self) -> &[u8] {
+        self.bytes.get(self.body.clone()).unwrap_or_default()
+    }
+
+    fn body_field(&self, at: usize, len: usize) -> &[u8] {
+        self.body().get(at..at + len).unwrap_or_default()
+    }
+
+    /// QE_VENDOR_ID.
+    pub fn qe_vendor_id(&self) -> &[u8] {
+        self.header().get(12..28).unwrap_or_default()
+    }
+
+    /// TEE_TCB_SVN, MRSEAM, MRSIGNERSEAM, SEAMATTRIBUTES (body 0..120).
+    pub fn seam_fields(&self) -> &[u8] {
+        self.body_field(0, 120)
+    }
+
+    /// TDATTRIBUTES .. RTMR3 (body 120..520), the TDINFO fields.
+    pub fn td_fields(&self) -> &[u8] {
+        self.body_field(120, 400)
+    }
+
+    /// TDATTRIBUTES.
+    pub fn td_attributes(&self) -> u64 {
+        let b = self.body_field(120, 8);
+        b.try_into().map(u64::from_le_bytes).unwrap_or(0)
+    }
+
+    /// MRTD.
+    pub fn mrtd(&self) -> &[u8] {
+        self.body_field(136, 48)
+    }
+
+    /// RTMR `i` (0..=3).
+    pub fn rtmr(&self, i: usize) -> &[u8] {
+        self.body_field(328 + 48 * i, 48)
+    }
+
+    /// REPORTDATA.
+    pub fn report_data(&self) -> &[u8] {
+        self.body_field(520, 64)
+    }
+}
+
+fn intel_key(c: &Cert, who: &'static str) -> Result<Key, Error> {
+    let alg = c.signature_algorithm().map_err(|e| Error::cert(who, e))?;
+    if alg.scheme != Scheme::Ecdsa || alg.hash != Algorithm::Sha256 {
+        return Err(Error::cert(
+            who,
+            crate::x509::CertError::Algorithm(format!("{alg}, expected ECDSA sha256")),
+        ));
+    }
+    match c.public_key().map_err(|e| Error::cert(who, e))? {
+        k @ Key::P256(_) => Ok(k),
+        k => Err(Error::cert(
+            who,
+            crate::x509::CertError::Algorithm(format!(
+                "{} key, expected ECDSA P-256",
+                k.describe()
+            )),
+        )),
+    }
+}
+
+/// Runs the offline checks on a TD quote.
+pub fn verify_td_quote(q: &TdQuote, now: u64) -> Result<Appraisal, Error> {
+    let mut a = Appraisal::new();
+    a.equal(
+        "TD quote QE vendor is Intel",
+        INTEL_QE_VENDOR_ID,
+        hex::encode(q.qe_vendor_id()),
+    );
+
+    let signed = q.bytes.get(q.signed.clone()).unwrap_or_default();
+    let ak = match Key::ec_xy(
+        256,
+        q.attest_key.get(..32).unwrap_or_default(),
+        q.attest_key.get(32..).unwrap_or_default(),
+    ) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            a.check(
+                "TD quote signature (attestation key, ECDSA P-256 SHA-256)",
+                false,
+                "valid attestation key",
+                e.0,
+            );
+            None
+        }
+    };
+    if let Some(ak) = ak {
+        let r = ak.verify(
+            Scheme::Ecdsa,
+            Algorithm::Sha256,
+            signed,
+            Sig::Bytes(&q.signature),
+        );
+        a.check(
+            "TD quote signature (attestation key, ECDSA P-256 SHA-256)",
+            r.is_ok(),
+            "signature by the attestation key in the quote",
+            r.err().unwrap_or_else(|| "signature verifies".into()),
+        );
+    }
+
+    // QE REPORTDATA = SHA-256(attestation key || QE authentication data) || 32 zero bytes.
+    let mut want = Algorithm::Sha256
+        .digest_parts(&[&q.attest_key, &q.qe_auth])
+        .to_vec();
+    want.extend([0u8; 32]);
+    a.equal(
+        "QE report binds the attestation key",
+        hex::encode(&want),
+        hex::encode(q.qe_report.get(320..384).unwrap_or_default()),
+    );
+
+    let text = String::from_utf8_lossy(&q.pck_chain);
+    let certs = Cert::load_all(text.trim_end_matches('\0').as_bytes())
+        .map_err(|e| Error::cert("PCK", e))?;
+    let (Some(pck), Some(root)) = (certs.first(), certs.last()) else {
+        return Err(Error::Malformed(
+            "TD quote: empty PCK certificate chain".into(),
+        ));
+    };
+    if certs.len() < 2 {
+        return Err(Error::Malformed(
+            "TD quote: PCK chain has no issuer certificate".into(),
+        ));
+    }
+    let root_fp = root.fingerprint_sha256();
+    a.check(
+        "Intel SGX Root CA (SHA-256 pin)",
+        root_fp == INTEL_SGX_ROOT_CA_SHA256,
+        format!("Intel SGX Root CA {INTEL_SGX_ROOT_CA_SHA256}"),
+        format!("{} {root_fp}", root.subject_cn()),
+    );
+    let keys: Vec<Key> = certs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| intel_key(c, if i == 0 { "PCK" } else { "PCK issuer" }))
+        .collect::<Result<_, _>>()?;
+    for (i, c) in certs.iter().enumerate() {
+        let issuer_i = (i + 1).min(certs.len() - 1);
+        let (issuer, key) = (&certs[issuer_i], &keys[issuer_i]);
+        let sig = c.verify_signature(key).map_err(|e| Error::cert("PCK", e))?;
+        let names = c.issued_by_name(issuer);
+        a.check(
+            format!("{} signed by {}", c.subject_cn(), issuer.subject_cn()),
+            sig.is_ok() && names,
+            format!("signature by {} (ECDSA P-256 SHA-256)", issuer.subject_cn()),
+            match (sig, names) {
+                (Ok(()), true) => "signature verifies".to_string(),
+                (Err(e), _) => e,
+                (Ok(()), false) => format!("issuer is {:?}", c.issuer_cn()),
+            },
+        );
+        crate::snp::check_validity(&mut a, &c.subject_cn(), c, now);
+    }
+    let r = keys
+        .first()
+        .map(|k| {
+            k.verify(
+                Scheme::Ecdsa,
+                Algorithm::Sha256,
+                &q.qe_report,
+                Sig::Bytes(&q.qe_report_sig),
+            )
+        })
+        .unwrap_or_else(|| Err("no PCK key".into()));
+    a.check(
+        "QE report signature (PCK certificate, ECDSA P-256 SHA-256)",
+        r.is_ok(),
+        format!("signature by {}", pck.subject_cn()),
+        r.err().unwrap_or_else(|| "signature verifies".into()),
+    );
+
+    // TDATTRIBUTES bit 0 (DEBUG): the TD runs in debug mode, its state is visible to the host.
+    let attrs = q.td_attributes();
+    a.equal(
+        "TD attributes: debug",
+        "disabled",
+        if attrs & 1 == 0 {
+            "disabled"
+        } else {
+            "enabled"
+        },
+    );
+    a.note(format!(
+        "TD quote v{}: MRTD {}, RTMR0 {}",
+        q.version,
+        hex::encode(q.mrtd()),
+        hex::encode(q.rtmr(0))
+    ));
+    a.note(
+        "not checked offline: the TDX platform and QE TCB levels (Intel PCS TCB Info and QE Identity for the \
+         PCK's FMSPC) and revocation (PCK and Root CA CRLs) need Intel collateral fetched at verification time",
+    );
+    Ok(a)
+}

@@ -1,0 +1,452 @@
+//! The SEV-SNP relying-party checks, in the order a reader would do them by hand: root pin, chain, report
+//! signature, TCB, policy, bindings, reference values.
+
+use super::report::AttestationReport;
+use super::{Product, VcekExtensions, vcek_oid};
+use crate::appraisal::Appraisal;
+use crate::keys::{Key, Scheme, Sig};
+use crate::x509::Cert;
+use crate::{Error, hex};
+use yardstick_common::hash::Algorithm;
+
+/// Reference values for the launch: the report's MEASUREMENT must equal one of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnpReference {
+    /// Acceptable launch digests.
+    pub measurements: Vec<[u8; 48]>,
+    /// Where they came from (`--measurement`, a manifest path), for messages.
+    pub source: String,
+}
+
+/// What the relying party requires beyond a genuine report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnpPolicy {
+    /// Accept guests whose policy allows debugging (the hypervisor can then read guest memory).
+    pub allow_debug: bool,
+    /// Accept guests whose policy allows a migration agent.
+    pub allow_migration_agent: bool,
+    /// Accept guests whose policy allows SMT.
+    pub allow_smt: bool,
+    /// Required VMPL of the report request, if any.
+    pub vmpl: Option<u32>,
+    /// Required REPORT_DATA (a nonce or a hash binding a key), if any.
+    pub report_data: Option<[u8; 64]>,
+    /// Required HOST_DATA, if any.
+    pub host_data: Option<[u8; 32]>,
+    /// Reference launch digests, if any.
+    pub reference: Option<SnpReference>,
+    /// Time for certificate validity, Unix seconds (`None` = now).
+    pub now: Option<u64>,
+}
+
+impl Default for SnpPolicy {
+    /// Debug and migration agent refused, SMT allowed, VMPL 0, no bindings, no reference values.
+    fn default() -> SnpPolicy {
+        SnpPolicy {
+            allow_debug: false,
+            allow_migration_agent: false,
+            allow_smt: true,
+            vmpl: Some(0),
+            report_data: None,
+            host_data: None,
+            reference: None,
+            now: None,
+        }
+    }
+}
+
+pub(crate) fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn short(hex: &str) -> String {
+    hex.get(..8)
+        .map(|h| format!("{h}…"))
+        .unwrap_or_else(|| hex.to_string())
+}
+
+/// Checks a certificate's validity period at `now` and records it.
+pub(crate) fn check_validity(a: &mut Appraisal, what: &str, cert: &Cert, now: u64) {
+    let (nb, na) = cert.validity();
+    a.check(
+        format!("{what} validity"),
+        nb <= now && now <= na,
+        format!("valid {} to {}", iso(nb), iso(na)),
+        format!("checked at {}", iso(now)),
+    );
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds (civil-from-days, proleptic Gregorian).
+pub(crate) fn iso(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Verifies an AMD certificate chain ARK → ASK → VEK (VCEK or VLEK) and returns the pinned product.
+pub(crate) fn verify_amd_chain(
+    a: &mut Appraisal,
+    vek: &Cert,
+    ask: &Cert,
+    ark: &Cert,
+    now: u64,
+) -> Result<Option<Product>, Error> {
+    let ark_fp = ark.fingerprint_sha256();
+    let pinned = Product::from_ark_fingerprint(&ark_fp);
+    let pins: Vec<String> = super::PINNED_ARKS
+        .iter()
+        .map(|(p, f)| format!("ARK-{p} {}", short(f)))
+        .collect();
+    a.check(
+        "ARK is an AMD root (SHA-256 pin)",
+        pinned.is_some(),
+        pins.join(" | "),
+        format!("{} {}", ark.subject_cn(), ark_fp),
+    );
+
+    // AMD signs all three certificates with RSASSA-PSS, SHA-384, MGF1-SHA-384, 48-byte salt.
+    let amd_alg = |who: &'static str, c: &Cert| -> Result<(), Error> {
+        let alg = c.signature_algorithm().map_err(|e| Error::cert(who, e))?;
+        if alg.scheme != (Scheme::RsaPss { salt_len: Some(48) }) || alg.hash != Algorithm::Sha384 {
+            return Err(Error::cert(
+                who,
+                crate::x509::CertError::Algorithm(format!(
+                    "{alg}, expected RSA-PSS sha384 salt 48"
+                )),
+            ));
+        }
+        Ok(())
+    };
+    amd_alg("ARK", ark)?;
+    amd_alg("ASK", ask)?;
+    amd_alg("VCEK", vek)?;
+    let rsa_key = |who: &'static str, c: &Cert| -> Result<Key, Error> {
+        match c.public_key().map_err(|e| Error::cert(who, e))? {
+            k @ Key::Rsa(_) => Ok(k),
+            k => Err(Error::cert(
+                who,
+                crate::x509::CertError::Algorithm(format!("{} key, expected RSA", k.describe())),
+            )),
+        }
+    };
+    let ark_key = rsa_key("ARK", ark)?;
+    let ask_key = rsa_key("ASK", ask)?;
+
+    let signed = |a: &mut Appraisal,
+                  name: &str,
+                  child: &Cert,
+                  issuer: &Cert,
+                  key: &Key,
+                  who: &'static str| {
+        let sig = child
+            .verify_signature(key)
+            .map_err(|e| Error::cert(who, e))?;
+        let names = child.issued_by_name(issuer);
+        let actual = match (&sig, names) {
+            (Ok(()), true) => "signature verifies".to_string(),
+            (Err(e), _) => e.clone(),
+            (Ok(()), false) => format!(
+                "issuer {:?} is not {:?}",
+                child.issuer_cn(),
+                issuer.subject_cn()
+            ),
+        };
+        a.check(
+            name,
+            sig.is_ok() && names,
+            format!("signed by {} (RSA-PSS SHA-384)", issuer.subject_cn()),
+            actual,
+        );
+        Ok::<(), Error>(())
+    };
+    signed(a, "ARK self-signature", ark, ark, &ark_key, "ARK")?;
+    signed(a, "ASK signed by ARK", ask, ark, &ark_key, "ASK")?;
+    signed(a, "VCEK signed by ASK", vek, ask, &ask_key, "VCEK")?;
+    check_validity(a, "ARK", ark, now);
+    check_validity(a, "ASK", ask, now);
+    check_validity(a, "VCEK", vek, now);
+    Ok(pinned)
+}
+
+/// Verifies `report` against its VCEK (or VLEK), the AMD chain and `policy`.
+///
+/// `Err` means the input could not be checked at all (a certificate with an unexpected algorithm or key);
+/// every verdict on the evidence itself is a check in the returned [`Appraisal`].
+pub fn verify_report(
+    report: &AttestationReport,
+    vek: &Cert,
+    ask: &Cert,
+    ark: &Cert,
+    policy: &SnpPolicy,
+) -> Result<Appraisal, Error> {
+    let now = policy.now.unwrap_or_else(now_secs);
+    let mut a = Appraisal::new();
+    let pinned = verify_amd_chain(&mut a, vek, ask, ark, now)?;
+
+    // The TCB layout depends on the product: from CPUID (v3+), else from the pinned root.
+    let from_cpuid = report.product_from_cpuid();
+    let product = match (from_cpuid, pinned) {
+        (Some(Ok(p)), pinned) => {
+            if let Some(q) = pinned {
+                a.equal("product (report CPUID vs ARK)", q, p);
+            }
+            p
+        }
+        (Some(Err((fam, model))), _) => {
+            a.check(
+                "product (report CPUID)",
+                false,
+                "Milan, Genoa or Turin",
+                format!("family {fam:#x} model {model:#x}"),
+            );
+            pinned.unwrap_or(Product::Milan)
+        }
+        (None, Some(p)) => {
+            a.note(format!(
+                "report version {} has no CPUID fields: product {p} taken from the ARK",
+                report.version
+            ));
+            p
+        }
+        (None, None) => Product::Milan,
+    };
+
+    a.equal(
+        "report signature algorithm",
+        "1 (ECDSA P-384 SHA-384)",
+        match report.signature_algo {
+            1 => "1 (ECDSA P-384 SHA-384)".to_string(),
+            n => n.to_string(),
+        },
+    );
+    let vek_cn = vek.subject_cn();
+    let is_vlek = vek_cn.contains("VLEK");
+    a.equal(
+        "signing key (report KEY_INFO vs certificate)",
+        if is_vlek { "1 (VLEK)" } else { "0 (VCEK)" },
+        match report.signing_key() {
+            0 => "0 (VCEK)".to_string(),
+            1 => "1 (VLEK)".to_string(),
+            n => format!("{n} (none)"),
+        },
+    );
+
+    let vek_key = match vek.public_key().map_err(|e| Error::cert("VCEK", e))? {
+        k @ Key::P384(_) => k,
+        k => {
+            return Err(Error::cert(
+                "VCEK",
+                crate::x509::CertError::Algorithm(format!(
+                    "{} key, expected ECDSA P-384",
+                    k.describe()
+                )),
+            ));
+        }
+    };
+    let (r_le, s_le, reserved) = report.signature_le();
+    let sig_result = report_signature(&vek_key, report.signed_bytes(), r_le, s_le);
+    a.check(
+        "report signature (VCEK, ECDSA P-384 SHA-384)",
+        sig_result.is_ok(),
+        format!("signature by {vek_cn} {}", short(&vek_key.fingerprint())),
+        sig_result
+            .err()
+            .unwrap_or_else(|| "signature verifies".into()),
+    );
+    a.check(
+        "unsigned reserved bytes after the signature are zero",
+        reserved.iter().all(|b| *b == 0),
+        "zero",
+        match reserved.iter().position(|b| *b != 0) {
+            None => "zero".to_string(),
+            Some(i) => format!("non-zero at offset {:#x}", super::SIGNED_LEN + 144 + i),
+        },
+    );
+
+    let len = if product == Product::Turin { 8 } else { 64 };
+    let ext = VcekExtensions::read(vek, len);
+    if !is_vlek {
+        if report.chip_id_masked() {
+            a.note("CHIP_ID is masked (MASK_CHIP_ID): VCEK hwID not compared");
+        } else {
+            let chip = report.chip_id.get(..len).unwrap_or_default();
+            a.equal(
+                "VCEK hwID = report CHIP_ID",
+                ext.hw_id
+                    .as_deref()
+                    .map(hex::encode)
+                    .unwrap_or_else(|| "hwID extension missing or malformed".into()),
+                hex::encode(chip),
+            );
+        }
+    }
+
+    let tcb = report.reported_tcb(product);
+    let mut spl = |name: &str, id: &der::asn1::ObjectIdentifier, want: Option<u8>, actual: u8| {
+        a.equal(
+            format!("VCEK {name} SPL = REPORTED_TCB"),
+            want.map(|v| v.to_string())
+                .unwrap_or_else(|| format!("extension {id} missing or malformed")),
+            actual,
+        );
+    };
+    if let Some(fmc) = tcb.fmc {
+        spl("fmc", &vcek_oid::FMC, ext.fmc, fmc);
+    }
+    spl(
+        "bootloader",
+        &vcek_oid::BOOTLOADER,
+        ext.bootloader,
+        tcb.bootloader,
+    );
+    spl("tee", &vcek_oid::TEE, ext.tee, tcb.tee);
+    spl("snp", &vcek_oid::SNP, ext.snp, tcb.snp);
+    spl(
+        "microcode",
+        &vcek_oid::MICROCODE,
+        ext.microcode,
+        tcb.microcode,
+    );
+    a.note(format!("reported TCB ({product} layout): {tcb}"));
+
+    check_policy(&mut a, report, policy);
+    Ok(a)
+}
+
+/// Guest policy, VMPL and the bindings and reference values of `policy`.
+pub(crate) fn check_policy(a: &mut Appraisal, report: &AttestationReport, policy: &SnpPolicy) {
+    let p = report.policy;
+    let onoff = |b: bool| if b { "allowed" } else { "disallowed" };
+    if !policy.allow_debug {
+        a.equal("guest policy: debug", onoff(false), onoff(p.debug()));
+    }
+    if !policy.allow_migration_agent {
+        a.equal(
+            "guest policy: migration agent",
+            onoff(false),
+            onoff(p.migrate_ma()),
+        );
+    }
+    if !policy.allow_smt {
+        a.equal("guest policy: SMT", onoff(false), onoff(p.smt_allowed()));
+    }
+    if let Some(v) = policy.vmpl {
+        a.equal("VMPL", v, report.vmpl);
+    }
+    if let Some(rd) = &policy.report_data {
+        a.equal(
+            "report_data",
+            hex::encode(rd),
+            hex::encode(&report.report_data),
+        );
+    }
+    if let Some(hd) = &policy.host_data {
+        a.equal("host_data", hex::encode(hd), hex::encode(&report.host_data));
+    }
+    let m = hex::encode(&report.measurement);
+    match &policy.reference {
+        Some(r) if !r.measurements.is_empty() => {
+            let ok = r.measurements.contains(&report.measurement);
+            let want: Vec<String> = r.measurements.iter().map(|x| hex::encode(x)).collect();
+            a.check(
+                format!("launch measurement ({})", r.source),
+                ok,
+                want.join(" or "),
+                m,
+            );
+        }
+        _ => a.note(format!(
+            "launch measurement {m} not compared: no reference value given"
+        )),
+    }
+}
+
+/// ECDSA P-384 over SHA-384 of the signed bytes; R and S are 72-byte little-endian in the report.
+fn report_signature(key: &Key, signed: &[u8], r_le: &[u8], s_le: &[u8]) -> Result<(), String> {
+    let be = |le: &[u8], what: &str| -> Result<Vec<u8>, String> {
+        if le.len() != 72 || le.get(48..).is_some_and(|hi| hi.iter().any(|b| *b != 0)) {
+            return Err(format!("signature {what} is larger than 384 bits"));
+        }
+        Ok(le.iter().take(48).rev().copied().collect())
+    };
+    let (r, s) = (be(r_le, "R")?, be(s_le, "S")?);
+    key.verify(
+        Scheme::Ecdsa,
+        Algorithm::Sha384,
+        signed,
+        Sig::Scalars { r: &r, s: &s },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// GUEST_POLICY bits 16 (SMT), 18 (MIGRATE_MA), 19 (DEBUG) against the relying party's flags.
+    #[test]
+    fn policy_flags() {
+        let mut b = vec![0u8; super::super::REPORT_LEN];
+        b[0] = 2;
+        let bits: u64 = (1 << 19) | (1 << 18) | (1 << 17) | (1 << 16);
+        b[8..16].copy_from_slice(&bits.to_le_bytes());
+        b[0x30] = 1; // VMPL 1
+        let r = AttestationReport::parse(&b).unwrap();
+        let failed = |p: &SnpPolicy| {
+            let mut a = Appraisal::new();
+            check_policy(&mut a, &r, p);
+            a.failures().map(|c| c.name.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            failed(&SnpPolicy::default()),
+            [
+                "guest policy: debug",
+                "guest policy: migration agent",
+                "VMPL"
+            ]
+        );
+        let relaxed = SnpPolicy {
+            allow_debug: true,
+            allow_migration_agent: true,
+            allow_smt: false,
+            vmpl: Some(1),
+            ..SnpPolicy::default()
+        };
+        assert_eq!(failed(&relaxed), ["guest policy: SMT"]);
+        let with_ref = SnpPolicy {
+            reference: Some(SnpReference {
+                measurements: vec![[1; 48], [0; 48]],
+                source: "test".into(),
+            }),
+            ..relaxed
+        };
+        assert_eq!(
+            failed(&with_ref),
+            ["guest policy: SMT"],
+            "second reference value matches"
+        );
+    }
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(iso(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(iso(1_680_549_823), "2023-04-03T19:23:43Z");
+    }
+}

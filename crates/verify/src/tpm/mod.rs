@@ -1,0 +1,341 @@
+//! TPM 2.0 quotes: the signature by the attestation key, freshness (the nonce in `extraData`), the PCR values
+//! the quote commits to, and those values against reference PCRs and an event log.
+
+mod ak;
+mod reference;
+
+pub use ak::Ak;
+pub use reference::{EventLogEvidence, ExpectedEvent, LoggedEvent, PcrReference, first_divergence};
+
+use yardstick_common::hash::{Algorithm, Digest};
+use yardstick_tpm::PcrBanks;
+use yardstick_tpm::tpm2::{Attest, PcrSelection, QuotePcrs, Signature, alg, public::attr};
+
+use crate::appraisal::Appraisal;
+use crate::keys::{Key, Scheme, Sig};
+use crate::{Error, hex};
+
+/// A quote signature: a `TPMT_SIGNATURE` (`tpm2_quote -s`, default `-f tss`) or the bare signature bytes
+/// (`-f plain`; Azure evidence).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QuoteSignature {
+    /// A parsed `TPMT_SIGNATURE`.
+    Tpmt(Signature),
+    /// Raw bytes: an RSA signature, or ECDSA as DER or `r || s`.
+    Raw(Vec<u8>),
+}
+
+impl QuoteSignature {
+    /// Detects the encoding: bytes that start like a `TPMT_SIGNATURE` must parse as one completely.
+    pub fn parse(bytes: &[u8]) -> Result<QuoteSignature, Error> {
+        if Signature::looks_like(bytes) {
+            return Signature::parse(bytes)
+                .map(QuoteSignature::Tpmt)
+                .map_err(|e| Error::tpm2("TPMT_SIGNATURE", e));
+        }
+        if bytes.is_empty() {
+            return Err(Error::Malformed("empty signature".into()));
+        }
+        Ok(QuoteSignature::Raw(bytes.to_vec()))
+    }
+}
+
+/// Reads PCR values: the JSON shape of `pcr predict` (`{"sha256": {"0": "<hex>"}}`) or a `tpm2_quote -o` file
+/// (`serialized`, `marshaled`, or `values` in the order of `quote_selection`).
+pub fn parse_pcr_values(
+    bytes: &[u8],
+    quote_selection: Option<&PcrSelection>,
+) -> Result<PcrBanks, Error> {
+    let text = std::str::from_utf8(bytes).ok().map(str::trim_start);
+    match text {
+        Some(t) if t.starts_with('{') => serde_json::from_str::<PcrBanks>(t)
+            .map_err(|e| Error::Malformed(format!("PCR JSON: {e}"))),
+        Some(t) if t.starts_with("sha") || t.starts_with("---") => Err(Error::Malformed(
+            "tpm2_pcrread YAML is not yet supported: pass the `tpm2_quote -o` file or PCR JSON"
+                .into(),
+        )),
+        _ => QuotePcrs::parse(bytes, quote_selection)
+            .map(|p| p.values)
+            .map_err(|e| Error::tpm2("PCR file", e)),
+    }
+}
+
+/// What the relying party requires of a quote.
+#[derive(Debug, Clone, Default)]
+pub struct TpmPolicy {
+    /// The nonce the quote's `extraData` must equal.
+    pub nonce: Option<Vec<u8>>,
+    /// Reference PCR values.
+    pub reference: Option<PcrReference>,
+    /// A replayed event log that came with the quote.
+    pub eventlog: Option<EventLogEvidence>,
+}
+
+/// A quote and what comes with it.
+#[derive(Debug, Clone, Copy)]
+pub struct QuoteInput<'a> {
+    /// The marshalled `TPMS_ATTEST` (`tpm2_quote -m`).
+    pub message: &'a [u8],
+    /// Its signature.
+    pub signature: &'a QuoteSignature,
+    /// The attestation key.
+    pub ak: &'a Ak,
+    /// PCR values claimed for the quoted PCRs.
+    pub pcrs: &'a PcrBanks,
+}
+
+fn hash_alg(id: u16) -> Result<Algorithm, Error> {
+    Algorithm::from_tpm_alg_id(id)
+        .ok_or_else(|| Error::Malformed(format!("unsupported signature hash {}", alg::name(id))))
+}
+
+fn scheme_name(s: Scheme) -> &'static str {
+    match s {
+        Scheme::RsaPkcs1v15 => "rsassa",
+        Scheme::RsaPss { .. } => "rsapss",
+        Scheme::Ecdsa => "ecdsa",
+    }
+}
+
+/// The (scheme, hash) pairs to try for a raw signature: the AK's own scheme if its `TPMT_PUBLIC` names one,
+/// else the usual ones for its key type, SHA-256 first (what tpm2-tools, go-tpm and Azure use).
+fn raw_candidates(ak: &Ak) -> Result<Vec<(Scheme, Algorithm)>, Error> {
+    if let Some((s, h)) = ak.public.as_ref().and_then(|p| p.scheme) {
+        let scheme = match s {
+            alg::RSASSA => Scheme::RsaPkcs1v15,
+            alg::RSAPSS => Scheme::RsaPss { salt_len: None },
+            alg::ECDSA => Scheme::Ecdsa,
+            other => {
+                return Err(Error::Malformed(format!(
+                    "unsupported AK signing scheme {}",
+                    alg::name(other)
+                )));
+            }
+        };
+        return Ok(vec![(scheme, hash_alg(h)?)]);
+    }
+    let hashes = [Algorithm::Sha256, Algorithm::Sha384, Algorithm::Sha512];
+    Ok(match ak.key {
+        Key::Rsa(_) => hashes
+            .iter()
+            .flat_map(|h| {
+                [
+                    (Scheme::RsaPkcs1v15, *h),
+                    (Scheme::RsaPss { salt_len: None }, *h),
+                ]
+            })
+            .collect(),
+        Key::P256(_) => hashes.iter().map(|h| (Scheme::Ecdsa, *h)).collect(),
+        Key::P384(_) => [Algorithm::Sha384, Algorithm::Sha256, Algorithm::Sha512]
+            .iter()
+            .map(|h| (Scheme::Ecdsa, *h))
+            .collect(),
+    })
+}
+
+/// Verifies a quote. Returns the checks and the parsed `TPMS_ATTEST`.
+///
+/// `Err` means the input could not be checked (malformed `TPMS_ATTEST`, unsupported scheme); a signature that
+/// does not verify, a wrong nonce or PCR values that do not match are failed checks.
+pub fn verify_quote(
+    input: QuoteInput<'_>,
+    policy: &TpmPolicy,
+) -> Result<(Appraisal, Attest), Error> {
+    let attest = Attest::parse_quote(input.message).map_err(|e| Error::tpm2("TPMS_ATTEST", e))?;
+    let mut a = Appraisal::new();
+    let ak = input.ak;
+
+    if let Some(p) = &ak.public {
+        let need = attr::RESTRICTED | attr::SIGN | attr::FIXED_TPM;
+        let ok = p.attributes & need == need && p.attributes & attr::DECRYPT == 0;
+        let mut have = Vec::new();
+        for (bit, name) in [
+            (attr::FIXED_TPM, "fixedTPM"),
+            (attr::RESTRICTED, "restricted"),
+            (attr::SIGN, "sign"),
+            (attr::DECRYPT, "decrypt"),
+        ] {
+            if p.attributes & bit != 0 {
+                have.push(name);
+            }
+        }
+        a.check(
+            "AK is a restricted signing key (TPMA_OBJECT)",
+            ok,
+            "fixedTPM restricted sign",
+            format!("{} (0x{:08x})", have.join(" "), p.attributes),
+        );
+    } else {
+        a.note(format!(
+            "AK given as {}: its TPM attributes (restricted signing key) cannot be checked",
+            ak.format
+        ));
+    }
+
+    // The signature over H(TPMS_ATTEST).
+    let (candidates, sig_bytes): (Vec<(Scheme, Algorithm)>, Vec<Sig<'_>>) = match input.signature {
+        QuoteSignature::Tpmt(s) => {
+            let h = hash_alg(s.hash())?;
+            match s {
+                Signature::RsaSsa { sig, .. } => {
+                    (vec![(Scheme::RsaPkcs1v15, h)], vec![Sig::Bytes(sig)])
+                }
+                Signature::RsaPss { sig, .. } => (
+                    vec![(Scheme::RsaPss { salt_len: None }, h)],
+                    vec![Sig::Bytes(sig)],
+                ),
+                Signature::Ecdsa { r, s, .. } => {
+                    (vec![(Scheme::Ecdsa, h)], vec![Sig::Scalars { r, s }])
+                }
+            }
+        }
+        QuoteSignature::Raw(b) => {
+            let c = raw_candidates(ak)?;
+            let n = c.len();
+            (c, vec![Sig::Bytes(b); n])
+        }
+    };
+    let mut first_err = None;
+    let mut verified = None;
+    for ((scheme, hash), sig) in candidates.iter().zip(sig_bytes.iter()) {
+        match ak.key.verify(*scheme, *hash, input.message, *sig) {
+            Ok(()) => {
+                verified = Some((*scheme, *hash));
+                break;
+            }
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    let (scheme, sig_hash) = verified
+        .or(candidates.first().copied())
+        .unwrap_or((Scheme::Ecdsa, Algorithm::Sha256));
+    let scheme_desc = match input.signature {
+        QuoteSignature::Tpmt(_) => format!("{} {sig_hash}", scheme_name(scheme)),
+        QuoteSignature::Raw(_) if verified.is_some() => {
+            format!("{} {sig_hash}, raw signature", scheme_name(scheme))
+        }
+        QuoteSignature::Raw(_) => "raw signature".to_string(),
+    };
+    a.check(
+        format!("quote signature (AK, {scheme_desc})"),
+        verified.is_some(),
+        format!(
+            "signature by AK {} {}…",
+            ak.key.describe(),
+            ak.key.fingerprint().get(..16).unwrap_or("")
+        ),
+        match verified {
+            Some(_) => "signature verifies".to_string(),
+            None => first_err.unwrap_or_else(|| "no signature scheme to try".into()),
+        },
+    );
+
+    match &policy.nonce {
+        Some(n) => {
+            a.equal(
+                "quote nonce (extraData)",
+                hex::encode(n),
+                hex::encode(&attest.extra_data),
+            );
+        }
+        None => a.note(format!(
+            "quote extraData {} not compared: no nonce given, so freshness is not checked",
+            hex::encode(&attest.extra_data)
+        )),
+    }
+
+    // TPM2_Quote hashes the selected PCRs with the signing scheme's hash; fall back to the digest's length
+    // when the signature did not tell.
+    let digest_alg = if verified.is_some() || matches!(input.signature, QuoteSignature::Tpmt(_)) {
+        sig_hash
+    } else {
+        Algorithm::ALL
+            .into_iter()
+            .find(|x| x.digest_len() == attest.pcr_digest.len())
+            .unwrap_or(Algorithm::Sha256)
+    };
+    let selection = &attest.pcr_select;
+    if selection.is_empty() {
+        a.check(
+            "quote selects PCRs",
+            false,
+            "at least one PCR",
+            "empty selection",
+        );
+    }
+    let computed = selection
+        .digest(digest_alg, input.pcrs)
+        .map_err(|e| Error::tpm2("TPMS_ATTEST", e))?;
+    a.check(
+        format!("PCR digest of the supplied values = quoted ({selection}, {digest_alg})"),
+        computed
+            .as_ref()
+            .is_ok_and(|d| d.as_ref() == attest.pcr_digest.as_slice()),
+        hex::encode(&attest.pcr_digest),
+        match &computed {
+            Ok(d) => d.to_hex(),
+            Err(m) => m.to_string(),
+        },
+    );
+
+    let quoted: Vec<(Algorithm, u32)> = selection
+        .selected()
+        .map_err(|e| Error::tpm2("TPMS_ATTEST", e))?;
+    let quoted_value = |alg: Algorithm, pcr: u32| -> Option<&Digest> {
+        quoted
+            .contains(&(alg, pcr))
+            .then(|| input.pcrs.get(alg, pcr))
+            .flatten()
+    };
+
+    if let Some(log) = &policy.eventlog {
+        for (bank, pcr, replayed) in log.replayed.iter() {
+            if let Some(q) = quoted_value(bank, pcr) {
+                a.equal(format!("event log replay PCR {pcr} {bank}"), q, replayed);
+            }
+        }
+    }
+
+    if let Some(r) = &policy.reference {
+        for ((bank, pcr), want) in &r.values {
+            let name = format!("PCR {pcr} {bank} ({})", r.source);
+            let expected: Vec<String> = want.iter().map(Digest::to_hex).collect();
+            let expected = expected.join(" or ");
+            match quoted_value(*bank, *pcr) {
+                None => {
+                    a.check(
+                        name,
+                        false,
+                        expected,
+                        format!("not covered by the quote ({selection})"),
+                    );
+                }
+                Some(v) if want.contains(v) => {
+                    a.check(name, true, expected, v);
+                }
+                Some(v) => {
+                    let mut actual = v.to_hex();
+                    if let (Some(log), Some(ev)) = (&policy.eventlog, r.events.get(&(*bank, *pcr)))
+                    {
+                        if let Some(d) = first_divergence(*bank, *pcr, ev, &log.events) {
+                            actual.push_str("; ");
+                            actual.push_str(&d);
+                        }
+                    }
+                    a.check(name, false, expected, actual);
+                }
+            }
+        }
+    }
+
+    a.note(format!(
+        "quote: {} PCRs selected ({selection}), resetCount {}, restartCount {}, clock {} ms",
+        quoted.len(),
+        attest.clock_info.reset_count,
+        attest.clock_info.restart_count,
+        attest.clock_info.clock
+    ));
+    Ok((a, attest))
+}
