@@ -1,1 +1,5 @@
 //! Trusted disk image assembly: root filesystem, dm-verity partitions, UKI on an ESP, reference values.
+pub mod fat;
+pub mod gpt;
+pub mod guid;
+pub mod mbr;
