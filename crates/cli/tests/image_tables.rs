@@ -47,7 +47,11 @@ fn gpt_is_byte_identical_to_sfdisk() {
         (100 << 20, &[(2048, 20480), (22528, 40960), (63488, 2048)]),
         (
             3 << 30,
-            &[(2048, 1 << 20), ((1 << 20) + 2048, 4 << 20), ((5 << 20) + 2048, 65536)],
+            &[
+                (2048, 1 << 20),
+                ((1 << 20) + 2048, 4 << 20),
+                ((5 << 20) + 2048, 65536),
+            ],
         ),
         (1 << 20 << 12, &[(4096, 8)]),
     ];
@@ -92,7 +96,13 @@ fn gpt_is_byte_identical_to_sfdisk() {
         assert_eq!(std::fs::metadata(&ours).unwrap().len(), *size);
         // And sfdisk reads our table back as the same layout.
         let dump = run_ok(Command::new(peer("sfdisk")).arg("--dump").arg(&ours));
-        assert!(dump.contains(&format!("label-id: {}", disk_guid.to_string().to_uppercase())), "{dump}");
+        assert!(
+            dump.contains(&format!(
+                "label-id: {}",
+                disk_guid.to_string().to_uppercase()
+            )),
+            "{dump}"
+        );
     }
 }
 
@@ -103,8 +113,14 @@ fn mbr_is_byte_identical_to_sfdisk() {
     let dir = tempfile::tempdir().unwrap();
     let cases: &[(u64, &[(u32, u32, bool)])] = &[
         (10 << 20, &[(2048, 4096, false)]),
-        (3000 << 20, &[(2048, 20480, true), (22528, 6_000_000, false)]),
-        (20 << 30, &[(2048, 20_000_000, true), (20_002_048, 2_000_000, false)]),
+        (
+            3000 << 20,
+            &[(2048, 20480, true), (22528, 6_000_000, false)],
+        ),
+        (
+            20 << 30,
+            &[(2048, 20_000_000, true), (20_002_048, 2_000_000, false)],
+        ),
     ];
     for (n, (size, parts)) in cases.iter().enumerate() {
         let sig = 0x1234_5600 + n as u32;
@@ -147,21 +163,27 @@ fn mtools(tool: &str) -> Command {
 #[test]
 fn fat32_passes_fsck_and_mtools_reads_it_back() {
     let dir = tempfile::tempdir().unwrap();
-    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 + i / 4096) as u8).collect();
+    let big: Vec<u8> = (0..3_000_000u32)
+        .map(|i| (i * 7 + i / 4096) as u8)
+        .collect();
     let bigf = dir.path().join("big");
     std::fs::write(&bigf, &big).unwrap();
     for size in [33u64 << 20, 64 << 20, 260 << 20, 261 << 20] {
         let mut fat = FatBuilder::new(0xdead_beef, "yardstick").epoch(1_700_000_000);
         fat.add_file("EFI/BOOT/BOOTX64.EFI", FileSource::Path(bigf.clone()))
             .unwrap();
-        fat.add_file("EFI/BOOT/EMPTY.TXT", FileSource::Bytes(vec![])).unwrap();
+        fat.add_file("EFI/BOOT/EMPTY.TXT", FileSource::Bytes(vec![]))
+            .unwrap();
         fat.add_file("LOADER/A.CFG", FileSource::Bytes(b"timeout 0\n".to_vec()))
             .unwrap();
         let mut many = Vec::new();
         for i in 0..40 {
             // enough entries to need a second directory cluster at 512-byte clusters
-            fat.add_file(&format!("MANY/F{i:02}.BIN"), FileSource::Bytes(vec![i as u8; i * 100]))
-                .unwrap();
+            fat.add_file(
+                &format!("MANY/F{i:02}.BIN"),
+                FileSource::Bytes(vec![i as u8; i * 100]),
+            )
+            .unwrap();
             many.push(i);
         }
         let img = dir.path().join(format!("esp{size}"));
@@ -183,11 +205,26 @@ fn fat32_passes_fsck_and_mtools_reads_it_back() {
         assert!(label.contains("YARDSTICK"), "{label}");
         let back = dir.path().join("back");
         let _ = std::fs::remove_file(&back);
-        run_ok(mtools("mcopy").args(["-n", "-i"]).arg(&img).arg("::/EFI/BOOT/BOOTX64.EFI").arg(&back));
-        assert!(std::fs::read(&back).unwrap() == big, "BOOTX64.EFI differs after mcopy");
+        run_ok(
+            mtools("mcopy")
+                .args(["-n", "-i"])
+                .arg(&img)
+                .arg("::/EFI/BOOT/BOOTX64.EFI")
+                .arg(&back),
+        );
+        assert!(
+            std::fs::read(&back).unwrap() == big,
+            "BOOTX64.EFI differs after mcopy"
+        );
         for i in many {
             let _ = std::fs::remove_file(&back);
-            run_ok(mtools("mcopy").args(["-n", "-i"]).arg(&img).arg(format!("::/MANY/F{i:02}.BIN")).arg(&back));
+            run_ok(
+                mtools("mcopy")
+                    .args(["-n", "-i"])
+                    .arg(&img)
+                    .arg(format!("::/MANY/F{i:02}.BIN"))
+                    .arg(&back),
+            );
             assert_eq!(std::fs::read(&back).unwrap(), vec![i as u8; i * 100]);
         }
     }

@@ -100,9 +100,8 @@ pub struct FatBuilder {
 
 /// Formats `name` as the 11-byte directory-entry name, or `None` if it is not upper-case 8.3.
 fn short_name(name: &str) -> Option<[u8; 11]> {
-    let ok = |c: u8| {
-        c.is_ascii_uppercase() || c.is_ascii_digit() || b"$%'-_@~`!(){}^#&".contains(&c)
-    };
+    let ok =
+        |c: u8| c.is_ascii_uppercase() || c.is_ascii_digit() || b"$%'-_@~`!(){}^#&".contains(&c);
     let (base, ext) = match name.split_once('.') {
         Some((b, e)) => (b, e),
         None => (name, ""),
@@ -161,7 +160,9 @@ fn fat_datetime(epoch: u64) -> (u16, u16) {
         return ((127 << 9) | (12 << 5) | 31, (23 << 11) | (59 << 5) | 29);
     }
     let date = (((y - 1980) as u16) << 9) | ((m as u16) << 5) | d as u16;
-    let time = (((secs / 3600) as u16) << 11) | ((((secs / 60) % 60) as u16) << 5) | ((secs % 60) / 2) as u16;
+    let time = (((secs / 3600) as u16) << 11)
+        | ((((secs / 60) % 60) as u16) << 5)
+        | ((secs % 60) / 2) as u16;
     (date, time)
 }
 
@@ -244,14 +245,12 @@ impl FatBuilder {
     pub fn add_file(&mut self, path: &str, source: FileSource) -> Result<(), FatError> {
         let size = match &source {
             FileSource::Bytes(b) => b.len() as u64,
-            FileSource::Path(p) => {
-                std::fs::metadata(p)
-                    .map_err(|e| FatError::Source {
-                        path: p.display().to_string(),
-                        source: e,
-                    })?
-                    .len()
-            }
+            FileSource::Path(p) => std::fs::metadata(p)
+                .map_err(|e| FatError::Source {
+                    path: p.display().to_string(),
+                    source: e,
+                })?
+                .len(),
         };
         if size >= 1 << 32 {
             return Err(FatError::TooLarge(path.to_string()));
@@ -304,10 +303,7 @@ impl FatBuilder {
             // Grow by about 1/8 each step, in whole MiB.
             size = (size + size / 8).div_ceil(1 << 20) * (1 << 20);
             if size > u64::from(u32::MAX) * SECTOR {
-                return Err(FatError::NoSpace {
-                    size,
-                    needed: size,
-                });
+                return Err(FatError::NoSpace { size, needed: size });
             }
         }
     }
@@ -332,7 +328,11 @@ impl FatBuilder {
         let mut alloc = |n: u64, fat: &mut Vec<u32>| -> u64 {
             let first = next_free;
             for c in first..first + n {
-                let v = if c + 1 < first + n { (c + 1) as u32 } else { EOC };
+                let v = if c + 1 < first + n {
+                    (c + 1) as u32
+                } else {
+                    EOC
+                };
                 if let Some(slot) = fat.get_mut(c as usize) {
                     *slot = v;
                 }
@@ -524,7 +524,15 @@ mod tests {
     fn names() {
         assert_eq!(&short_name("BOOTX64.EFI").unwrap(), b"BOOTX64 EFI");
         assert_eq!(&short_name("EFI").unwrap(), b"EFI        ");
-        for bad in ["bootx64.efi", "TOOLONGNAME.EFI", "A.EFIX", ".EFI", "A B", "A.B.C", ""] {
+        for bad in [
+            "bootx64.efi",
+            "TOOLONGNAME.EFI",
+            "A.EFIX",
+            ".EFI",
+            "A B",
+            "A.B.C",
+            "",
+        ] {
             assert!(short_name(bad).is_none(), "{bad}");
         }
     }
@@ -554,7 +562,8 @@ mod tests {
     #[test]
     fn rejects_bad_input() {
         let mut f = FatBuilder::new(1, "x");
-        f.add_file("EFI/BOOT/A.EFI", FileSource::Bytes(vec![1])).unwrap();
+        f.add_file("EFI/BOOT/A.EFI", FileSource::Bytes(vec![1]))
+            .unwrap();
         assert!(matches!(
             f.add_file("EFI/BOOT/A.EFI", FileSource::Bytes(vec![])),
             Err(FatError::Duplicate(_))
@@ -569,6 +578,9 @@ mod tests {
         ));
         let dir = tempfile::tempdir().unwrap();
         let out = File::create(dir.path().join("v")).unwrap();
-        assert!(matches!(f.write(&out, 0, 1 << 20), Err(FatError::NoSpace { .. })));
+        assert!(matches!(
+            f.write(&out, 0, 1 << 20),
+            Err(FatError::NoSpace { .. })
+        ));
     }
 }

@@ -61,7 +61,9 @@ pub enum GptError {
     #[error("{0} partitions, a GPT here holds at most 128")]
     TooMany(usize),
     /// A partition outside the usable area, or empty.
-    #[error("partition {index} (LBA {first}..={last}) is outside the usable LBAs {usable_first}..={usable_last}")]
+    #[error(
+        "partition {index} (LBA {first}..={last}) is outside the usable LBAs {usable_first}..={usable_last}"
+    )]
     OutOfRange {
         /// 1-based partition number.
         index: usize,
@@ -146,7 +148,10 @@ impl Gpt {
     /// The partition entry array (16 KiB).
     fn entry_array(&self) -> Vec<u8> {
         let mut a = vec![0u8; (ENTRIES * ENTRY_SIZE) as usize];
-        for (e, p) in a.chunks_exact_mut(ENTRY_SIZE as usize).zip(&self.partitions) {
+        for (e, p) in a
+            .chunks_exact_mut(ENTRY_SIZE as usize)
+            .zip(&self.partitions)
+        {
             e[0..16].copy_from_slice(&p.type_guid.to_mixed_endian());
             e[16..32].copy_from_slice(&p.uuid.to_mixed_endian());
             e[32..40].copy_from_slice(&p.first_lba.to_le_bytes());
@@ -257,7 +262,10 @@ mod tests {
         let size = 8 << 20;
         let mut g = Gpt::new(Guid::NIL);
         g.partitions.push(part(100, 4095));
-        assert!(matches!(g.write(&f, size), Err(GptError::OutOfRange { index: 1, .. })));
+        assert!(matches!(
+            g.write(&f, size),
+            Err(GptError::OutOfRange { index: 1, .. })
+        ));
         g.partitions = vec![part(2048, 4095), part(4000, 5000)];
         assert!(matches!(g.write(&f, size), Err(GptError::Overlap(1, 2))));
         g.partitions = vec![part(2048, 4095)];

@@ -41,12 +41,8 @@ impl Guid {
     /// SHA-256(`yardstick-guid\0` || purpose || `\0` || seed), made an RFC 4122 version 4 / variant 1 UUID
     /// (as systemd's `sd_id128_make_v4_uuid` does) so tools that check the version accept it.
     pub fn derive(seed: &[u8], purpose: &str) -> Guid {
-        let d = Algorithm::Sha256.digest_parts(&[
-            b"yardstick-guid\0",
-            purpose.as_bytes(),
-            b"\0",
-            seed,
-        ]);
+        let d =
+            Algorithm::Sha256.digest_parts(&[b"yardstick-guid\0", purpose.as_bytes(), b"\0", seed]);
         let mut b = [0u8; 16];
         b.copy_from_slice(d.get(..16).unwrap_or(&[0; 16]));
         b[6] = (b[6] & 0x0f) | 0x40;
@@ -97,8 +93,7 @@ impl FromStr for Guid {
     fn from_str(s: &str) -> Result<Guid, BadGuid> {
         let bad = || BadGuid(s.to_string());
         let parts: Vec<&str> = s.split('-').collect();
-        if parts.len() != 5
-            || parts.iter().map(|p| p.len()).collect::<Vec<_>>() != [8, 4, 4, 4, 12]
+        if parts.len() != 5 || parts.iter().map(|p| p.len()).collect::<Vec<_>>() != [8, 4, 4, 4, 12]
         {
             return Err(bad());
         }
@@ -119,19 +114,23 @@ pub mod types {
 
     /// EFI System Partition `c12a7328-f81f-11d2-ba4b-00a0c93ec93b`.
     pub const ESP: Guid = g([
-        0xc1, 0x2a, 0x73, 0x28, 0xf8, 0x1f, 0x11, 0xd2, 0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b,
+        0xc1, 0x2a, 0x73, 0x28, 0xf8, 0x1f, 0x11, 0xd2, 0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9,
+        0x3b,
     ]);
     /// Root partition (x86-64) `4f68bce3-e8cd-4db1-96e7-fbcaf984b709`.
     pub const ROOT_X86_64: Guid = g([
-        0x4f, 0x68, 0xbc, 0xe3, 0xe8, 0xcd, 0x4d, 0xb1, 0x96, 0xe7, 0xfb, 0xca, 0xf9, 0x84, 0xb7, 0x09,
+        0x4f, 0x68, 0xbc, 0xe3, 0xe8, 0xcd, 0x4d, 0xb1, 0x96, 0xe7, 0xfb, 0xca, 0xf9, 0x84, 0xb7,
+        0x09,
     ]);
     /// Root verity partition (x86-64) `2c7357ed-ebd2-46d9-aec1-23d437ec2bf5`.
     pub const ROOT_VERITY_X86_64: Guid = g([
-        0x2c, 0x73, 0x57, 0xed, 0xeb, 0xd2, 0x46, 0xd9, 0xae, 0xc1, 0x23, 0xd4, 0x37, 0xec, 0x2b, 0xf5,
+        0x2c, 0x73, 0x57, 0xed, 0xeb, 0xd2, 0x46, 0xd9, 0xae, 0xc1, 0x23, 0xd4, 0x37, 0xec, 0x2b,
+        0xf5,
     ]);
     /// Root verity signature partition (x86-64) `41092b05-9fc8-4523-994f-2def0408b176`.
     pub const ROOT_VERITY_SIG_X86_64: Guid = g([
-        0x41, 0x09, 0x2b, 0x05, 0x9f, 0xc8, 0x45, 0x23, 0x99, 0x4f, 0x2d, 0xef, 0x04, 0x08, 0xb1, 0x76,
+        0x41, 0x09, 0x2b, 0x05, 0x9f, 0xc8, 0x45, 0x23, 0x99, 0x4f, 0x2d, 0xef, 0x04, 0x08, 0xb1,
+        0x76,
     ]);
 }
 
@@ -151,10 +150,17 @@ mod tests {
         );
         assert_eq!(Guid::from_mixed_endian(g.to_mixed_endian()), g);
         assert_eq!(
-            "C12A7328-F81F-11D2-BA4B-00A0C93EC93B".parse::<Guid>().unwrap(),
+            "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+                .parse::<Guid>()
+                .unwrap(),
             g
         );
-        for bad in ["", "c12a7328f81f11d2ba4b00a0c93ec93b", "c12a7328-f81f-11d2-ba4b-00a0c93ec93", "g12a7328-f81f-11d2-ba4b-00a0c93ec93b"] {
+        for bad in [
+            "",
+            "c12a7328f81f11d2ba4b00a0c93ec93b",
+            "c12a7328-f81f-11d2-ba4b-00a0c93ec93",
+            "g12a7328-f81f-11d2-ba4b-00a0c93ec93b",
+        ] {
             assert!(bad.parse::<Guid>().is_err(), "{bad}");
         }
         assert_eq!(

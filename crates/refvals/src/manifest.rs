@@ -26,7 +26,9 @@ pub enum ManifestError {
     #[error("not a yardstick manifest: {0}")]
     Json(#[from] serde_json::Error),
     /// A `version` this build does not know.
-    #[error("manifest version {found} is not supported (this yardstick reads version {MANIFEST_VERSION})")]
+    #[error(
+        "manifest version {found} is not supported (this yardstick reads version {MANIFEST_VERSION})"
+    )]
     UnsupportedVersion {
         /// The version found.
         found: u32,
@@ -220,10 +222,7 @@ impl ImageInfo {
                 if end.is_none_or(|e| e > self.size) {
                     return Err(invalid(
                         format!("image.partition_table.partitions[{i}]"),
-                        format!(
-                            "extends past the end of the {}-byte image",
-                            self.size
-                        ),
+                        format!("extends past the end of the {}-byte image", self.size),
                     ));
                 }
             }
@@ -622,7 +621,10 @@ mod tests {
         let mut m = sample();
         m.version = 2;
         let e = Manifest::from_json(serde_json::to_vec(&m).unwrap().as_slice()).unwrap_err();
-        assert!(matches!(e, ManifestError::UnsupportedVersion { found: 2 }), "{e}");
+        assert!(
+            matches!(e, ManifestError::UnsupportedVersion { found: 2 }),
+            "{e}"
+        );
 
         let mut m = sample();
         if let Some(v) = m.verity.as_mut() {

@@ -125,11 +125,7 @@ mod tests {
     #[test]
     fn matches_systemd_350_action_efi_application() {
         let m = manifest(vec![
-            event(
-                4,
-                "firmware",
-                b"Calling EFI Application from Boot Option",
-            ),
+            event(4, "firmware", b"Calling EFI Application from Boot Option"),
             event(11, "uki", b".linux\0"),
         ]);
         let f = pcrlock_file(&m, Some("firmware")).unwrap();
