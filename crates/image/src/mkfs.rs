@@ -4,7 +4,7 @@
 //! | type | tool (package) | reproducibility |
 //! |---|---|---|
 //! | erofs | `mkfs.erofs` (erofs-utils) | `-T <epoch>` (build time and every inode time), `-U <uuid>`, `-E noinline_data` |
-//! | ext4 | `mkfs.ext4 -d` (e2fsprogs) | `E2FSPROGS_FAKE_TIME=<epoch>` (1 for epoch 0), `-U <uuid>`, `-E hash_seed=<uuid>`, a fixed mke2fs.conf; file times are the tree's |
+//! | ext4 | `mkfs.ext4 -d` (e2fsprogs) | `E2FSPROGS_FAKE_TIME=<epoch>` (1 for epoch 0), `-U <uuid>`, `-E hash_seed=<uuid>`, a fixed mke2fs.conf, then every inode time rewritten ([`crate::ext4times`]) |
 //! | squashfs | `mksquashfs` (squashfs-tools) | `-mkfs-time <epoch> -all-time <epoch>`, `-noappend` |
 //!
 //! `-E noinline_data` matters for dm-verity: erofs otherwise stores small files inside their inode block, so
@@ -83,7 +83,8 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// mke2fs configuration: e2fsprogs 1.47's ext4 defaults, fixed here. Every usage type mke2fs may pick by size
+/// mke2fs configuration: e2fsprogs 1.47's ext4 defaults without `metadata_csum` (so that [`crate::ext4times`]
+/// can rewrite inode times without recomputing checksums; dm-verity covers every block anyway), fixed here. Every usage type mke2fs may pick by size
 /// is defined (empty) so that it does not warn.
 const MKE2FS_CONF: &str = "[defaults]
 \tbase_features = sparse_super,large_file,filetype,resize_inode,dir_index,ext_attr
@@ -94,7 +95,7 @@ const MKE2FS_CONF: &str = "[defaults]
 
 [fs_types]
 \text4 = {
-\t\tfeatures = has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize
+\t\tfeatures = has_journal,extent,huge_file,flex_bg,64bit,dir_nlink,extra_isize
 \t}
 \tfloppy = {
 \t}
@@ -185,8 +186,9 @@ pub fn mkfs(fs: FsType, src: &Path, out: &Path, opts: &MkfsOptions) -> Result<()
         FsType::Squashfs => {
             run(
                 name,
+                // mksquashfs refuses SOURCE_DATE_EPOCH together with the time options: pass the options only.
                 Command::new(&prog)
-                    .env("SOURCE_DATE_EPOCH", &epoch)
+                    .env_remove("SOURCE_DATE_EPOCH")
                     .arg(src)
                     .arg(out)
                     .args(["-noappend", "-no-progress", "-quiet"])
@@ -243,7 +245,16 @@ pub fn mkfs(fs: FsType, src: &Path, out: &Path, opts: &MkfsOptions) -> Result<()
                         .arg(out),
                 );
                 match r {
-                    Ok(()) => break,
+                    Ok(()) => {
+                        let f = std::fs::OpenOptions::new()
+                            .read(true)
+                            .write(true)
+                            .open(out)
+                            .map_err(|e| io_err(out, e))?;
+                        crate::ext4times::set_all_inode_times(&f, opts.epoch)
+                            .map_err(|e| io_err(out, e))?;
+                        break;
+                    }
                     Err(MkfsError::Failed { .. }) if attempt < 4 => {
                         attempt += 1;
                         size = (size + size / 2).div_ceil(1 << 20) * (1 << 20);
