@@ -24,7 +24,7 @@ die() { printf 'example-guest: %s\n' "$*" >&2; exit 2; }
 kver=$(cat "$tools/kernel/version")
 mods="$tools/kernel/root/lib/modules/$kver/kernel"
 busybox=/bin/busybox
-file -L "$busybox" 2>/dev/null | grep -q 'statically linked' || [ -x "$busybox" ] || die "busybox-static missing"
+[ -x "$busybox" ] || die "$busybox missing: apt-get install busybox-static"
 dmsetup=$(command -v dmsetup || echo /sbin/dmsetup)
 [ -x "$dmsetup" ] || die "dmsetup missing: apt-get install dmsetup"
 

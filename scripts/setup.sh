@@ -46,6 +46,9 @@ pkgs=(
   python3-venv python3-pip
   time hyperfine        # benchmarks (peak RSS, timing)
   xxd                   # test scripts
+  dmsetup               # copied into the example guest's initrd (scripts/example-guest.sh)
+  binutils              # objcopy: image tests read the UKI's .cmdline section
+  bc                    # benchmark arithmetic (scripts/bench-image.sh)
 )
 missing=()
 for p in "${pkgs[@]}"; do

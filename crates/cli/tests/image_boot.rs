@@ -9,6 +9,9 @@
 //! the `uki` layout's UKI through OVMF + swtpm, with the guest's PCRs compared to the manifest, comes with the
 //! `uki` branch's boot harness.
 
+// Test helpers unwrap freely: a failure is a test failure with its backtrace.
+#![allow(clippy::unwrap_used)]
+
 mod image_guest;
 mod support;
 

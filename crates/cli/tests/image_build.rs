@@ -1,6 +1,9 @@
 //! `yardstick image build` without booting: reproducibility, the layouts checked with the real tools
 //! (sfdisk, veritysetup, fsck.vfat, mtools, busybox cpio), and bad input.
 
+// Test helpers unwrap freely: a failure is a test failure with its backtrace.
+#![allow(clippy::unwrap_used)]
+
 mod image_guest;
 mod support;
 

@@ -2,6 +2,9 @@
 //! systemd-repart uses) must write byte-identical GPT and MBR tables for the same layout; fsck.vfat and
 //! mtools must accept the FAT32 volume and read every file back unchanged.
 
+// Test helpers unwrap freely: a failure is a test failure with its backtrace.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::fs::File;
@@ -111,7 +114,8 @@ fn gpt_is_byte_identical_to_sfdisk() {
 #[test]
 fn mbr_is_byte_identical_to_sfdisk() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: &[(u64, &[(u32, u32, bool)])] = &[
+    type Layout<'a> = &'a [(u32, u32, bool)];
+    let cases: &[(u64, Layout)] = &[
         (10 << 20, &[(2048, 4096, false)]),
         (
             3000 << 20,

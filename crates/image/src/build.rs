@@ -173,22 +173,41 @@ fn component(name: &str, p: &Path) -> Result<Component, BuildError> {
     Component::from_reader(name, file_name(p).as_deref(), f).map_err(io_err(p))
 }
 
-/// Copies `src` into `dst` at `offset`, reading only the data extents (holes stay holes).
+/// Copies `src` into `dst` at `offset`, only the data extents (holes stay holes), with copy_file_range so the
+/// kernel moves the bytes (or shares them, on filesystems with reflinks); read/write where that is refused.
 fn copy_into(src: &Path, dst: &File, offset: u64) -> Result<u64, BuildError> {
     let f = File::open(src).map_err(io_err(src))?;
     let len = f.metadata().map_err(io_err(src))?.len();
-    let mut buf = vec![0u8; 4 * MIB as usize];
+    let out_err = |e: std::io::Error| BuildError::Io {
+        path: "output".into(),
+        source: e,
+    };
+    let mut buf: Vec<u8> = Vec::new();
     for (start, end) in yardstick_common::fs::data_extents(&f, 0, len).map_err(io_err(src))? {
         let mut pos = start;
         while pos < end {
+            let want = ((end - pos) as usize).min(1 << 30);
+            let mut off_in = pos;
+            let mut off_out = offset + pos;
+            match rustix::fs::copy_file_range(&f, Some(&mut off_in), dst, Some(&mut off_out), want)
+            {
+                Ok(n) if n > 0 => {
+                    pos += n as u64;
+                    continue;
+                }
+                Ok(_) => {}
+                Err(rustix::io::Errno::XDEV)
+                | Err(rustix::io::Errno::INVAL)
+                | Err(rustix::io::Errno::NOSYS)
+                | Err(rustix::io::Errno::OPNOTSUPP) => {}
+                Err(e) => return Err(out_err(e.into())),
+            }
+            // Fallback: plain reads and writes.
+            buf.resize(4 * MIB as usize, 0);
             let n = ((end - pos) as usize).min(buf.len());
             let chunk = buf.get_mut(..n).unwrap_or_default();
             f.read_exact_at(chunk, pos).map_err(io_err(src))?;
-            dst.write_all_at(chunk, offset + pos)
-                .map_err(|e| BuildError::Io {
-                    path: "output".into(),
-                    source: e,
-                })?;
+            dst.write_all_at(chunk, offset + pos).map_err(out_err)?;
             pos += n as u64;
         }
     }
@@ -406,7 +425,11 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
                 manifest.components.push(component("os-release", r)?);
             }
             manifest.components.push(cmdline_component.clone());
-            manifest.components.push(component("uki", &uki)?);
+            // Named as it is on the ESP, not by the scratch file it was built in.
+            let f = File::open(&uki).map_err(io_err(&uki))?;
+            manifest
+                .components
+                .push(Component::from_reader("uki", Some("BOOTX64.EFI"), f).map_err(io_err(&uki))?);
             manifest.tpm = steps::predict_pcrs(&uki)?;
 
             t.phase("esp");

@@ -183,10 +183,10 @@ impl Geometry {
         }
         // fatgen103's FAT32 cluster-size table.
         let sectors_per_cluster = match total_sectors {
-            ..=532_480 => 1,
-            ..=16_777_216 => 8,
-            ..=33_554_432 => 16,
-            ..=67_108_864 => 32,
+            0..=532_480 => 1,
+            532_481..=16_777_216 => 8,
+            16_777_217..=33_554_432 => 16,
+            33_554_433..=67_108_864 => 32,
             _ => 64,
         };
         // fatgen103's FAT size computation (RootDirSectors = 0 on FAT32).

@@ -15,7 +15,7 @@ use crate::ui;
 pub enum Command {
     /// Build a disk image with a dm-verity root filesystem (or an initrd) and its reference-value manifest
     #[command(after_help = BUILD_EXAMPLES)]
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
 }
 
 const BUILD_EXAMPLES: &str = "\
@@ -170,7 +170,7 @@ fn parse_u64(s: &str) -> Result<u64, String> {
 /// Runs a `yardstick image` subcommand.
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
-        Command::Build(a) => run_build(a),
+        Command::Build(a) => run_build(*a),
     }
 }
 
