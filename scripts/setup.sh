@@ -46,7 +46,9 @@ pkgs=(
   python3-venv python3-pip
   time hyperfine        # benchmarks (peak RSS, timing)
   xxd                   # test scripts
-  binutils              # objcopy/objdump: independent PE section extraction for the systemd-measure tests
+  dmsetup               # copied into the example guest's initrd (scripts/example-guest.sh)
+  binutils              # objcopy/objdump: independent PE section extraction (systemd-measure, image tests)
+  bc                    # benchmark arithmetic (scripts/bench-image.sh)
 )
 missing=()
 for p in "${pkgs[@]}"; do

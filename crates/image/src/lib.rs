@@ -1,1 +1,40 @@
 //! Trusted disk image assembly: root filesystem, dm-verity partitions, UKI on an ESP, reference values.
+//!
+//! [`build::build`] is `yardstick image build`: a root filesystem (directory or tar, [`rootfs`]) becomes a
+//! filesystem image ([`mkfs`]), gets a dm-verity hash tree, and is laid out with a UKI on a FAT32 ESP ([`fat`])
+//! behind a GPT ([`gpt`]), behind an MBR for Kata ([`mbr`]), or packed into a newc initrd ([`newc`]); the
+//! reference values land in a [`yardstick_refvals::Manifest`]. The steps other crates own (verity, UKI, PCR
+//! prediction, SNP launch digest) are called through [`steps`]. Everything is reproducible: timestamps come
+//! from `SOURCE_DATE_EPOCH`, identifiers from a seed.
+//!
+//! ```
+//! use yardstick_image::gpt::{Gpt, GptPartition};
+//! use yardstick_image::guid::{Guid, types};
+//!
+//! // A 16 MiB disk with one root partition whose UUID is the first 128 bits of a root hash, as
+//! // systemd-veritysetup-generator expects.
+//! let root_hash = [0x17u8; 32];
+//! let mut gpt = Gpt::new(Guid::derive(b"seed", "disk"));
+//! gpt.partitions.push(GptPartition {
+//!     type_guid: types::ROOT_X86_64,
+//!     uuid: Guid::from_prefix(&root_hash).unwrap(),
+//!     name: "root-x86-64".into(),
+//!     first_lba: 2048,
+//!     last_lba: 4095,
+//!     attributes: 1 << 60,
+//! });
+//! let disk = tempfile::tempfile().unwrap();
+//! disk.set_len(16 << 20).unwrap();
+//! gpt.write(&disk, 16 << 20).unwrap();
+//! ```
+
+pub mod build;
+pub mod ext4times;
+pub mod fat;
+pub mod gpt;
+pub mod guid;
+pub mod mbr;
+pub mod mkfs;
+pub mod newc;
+pub mod rootfs;
+pub mod steps;

@@ -1,1 +1,29 @@
-//! Reference-value manifests tying the three trust paths together, and their export to Trustee RVPS and systemd-pcrlock.
+//! Reference-value manifests tying the three trust paths together, and their export to Trustee RVPS and
+//! systemd-pcrlock.
+//!
+//! A [`Manifest`] is one JSON document per image (schema: `docs/manifest.md`): the dm-verity parameters of its
+//! root filesystem, SEV-SNP launch digests with the parameters that produced them, predicted PCRs with the
+//! measurements behind them, and SHA-256/384 of every component. [`rvps::rvps_message`] turns it into a
+//! Trustee RVPS registration message; [`pcrlock::pcrlock_file`] into a systemd `.pcrlock` file.
+//!
+//! ```
+//! use yardstick_refvals::{Component, Manifest};
+//!
+//! let mut m = Manifest::new();
+//! m.components.push(Component::from_bytes("cmdline", None, b"console=ttyS0"));
+//! let json = m.to_json();
+//! let back = Manifest::from_json(json.as_bytes()).unwrap();
+//! assert_eq!(back.component("cmdline").unwrap().size, 13);
+//! ```
+
+pub mod hexfmt;
+pub mod manifest;
+pub mod pcrlock;
+pub mod rvps;
+
+pub use hexfmt::{HexArray, HexBytes};
+pub use manifest::{
+    Component, FsType, GENERATOR, ImageInfo, Layout, MANIFEST_VERSION, Manifest, ManifestError,
+    MeasuredEvent, Partition, PartitionRole, PartitionTable, PhaseValue, SnpLaunch, SnpMode,
+    TableKind, TpmRefs, VerityKernelParams, VerityRefs, VmmType,
+};

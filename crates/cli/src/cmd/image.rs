@@ -1,12 +1,312 @@
-//! `yardstick image`: placeholder until this group lands.
+//! `yardstick image`: assemble a trusted disk image (or initrd) from a root filesystem, with its manifest.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Subcommands of this group.
-#[derive(Debug, clap::Subcommand)]
-pub enum Command {}
+use anyhow::Context as _;
+use yardstick_image::build::{BuildOptions, build};
+use yardstick_image::steps::SnpParams;
+use yardstick_refvals::{FsType, Layout, SnpMode, VmmType};
 
-/// Runs a subcommand of this group.
+use crate::ui;
+
+/// Subcommands of `yardstick image`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Build a disk image with a dm-verity root filesystem (or an initrd) and its reference-value manifest
+    #[command(after_help = BUILD_EXAMPLES)]
+    Build(Box<BuildArgs>),
+}
+
+const BUILD_EXAMPLES: &str = "\
+Layouts:
+  uki     GPT: ESP with the UKI at /EFI/BOOT/BOOTX64.EFI (roothash= in its cmdline), root and
+          root-verity partitions with Discoverable Partitions type GUIDs and the partition UUIDs
+          systemd derives from the root hash (systemd-veritysetup-generator finds them)
+  kata    MBR: rootfs partition and hash partition (no superblock), dm-mod.create= on the cmdline
+          and Kata's kernel_verity_params in the manifest
+  initrd  the tree packed into a reproducible newc cpio (no disk)
+
+Reproducible: every timestamp is $SOURCE_DATE_EPOCH (0 when unset) and every generated identifier
+derives from --seed, so the same inputs give byte-identical outputs.
+
+Examples:
+  yardstick image build rootfs/ --kernel vmlinuz --initrd initrd.img \\
+      --stub /usr/lib/systemd/boot/efi/linuxx64.efi.stub --cmdline 'console=ttyS0' \\
+      --output disk.img
+  yardstick image build rootfs.tar --layout kata --fs ext4 --output kata.img --json
+  yardstick image build initrd-tree/ --layout initrd --output initrd.cpio
+  yardstick image build rootfs/ --layout kata --kernel vmlinuz --ovmf OVMF.fd --vcpus 2 \\
+      --vcpu-type EPYC-v4 --output kata.img";
+
+/// Root filesystem type.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum FsArg {
+    /// EROFS (mkfs.erofs, erofs-utils)
+    Erofs,
+    /// ext4 (mkfs.ext4 -d, e2fsprogs)
+    Ext4,
+    /// SquashFS (mksquashfs, squashfs-tools)
+    Squashfs,
+}
+
+/// Disk layout.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LayoutArg {
+    /// GPT + ESP with a UKI + root + root-verity (systemd)
+    Uki,
+    /// MBR + rootfs + hash partition (Kata Containers)
+    Kata,
+    /// newc cpio of the tree
+    Initrd,
+}
+
+/// SEV launch type.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SnpModeArg {
+    /// SEV-SNP (SHA-384 digest)
+    Snp,
+    /// SEV-ES
+    SevEs,
+    /// SEV
+    Sev,
+}
+
+/// Hypervisor type.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum VmmArg {
+    /// QEMU
+    Qemu,
+    /// AWS EC2
+    Ec2,
+}
+
+/// Flags of `image build`.
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// Root filesystem: a directory or an uncompressed tar archive
+    #[arg(value_name = "ROOTFS")]
+    pub rootfs: PathBuf,
+    /// Output disk image (the cpio for --layout initrd)
+    #[arg(long, short, value_name = "DISK")]
+    pub output: PathBuf,
+    /// Where to write the manifest [default: DISK.manifest.json]
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Disk layout
+    #[arg(long, value_enum, default_value = "uki")]
+    pub layout: LayoutArg,
+    /// Root filesystem type
+    #[arg(long, value_enum, default_value = "erofs")]
+    pub fs: FsArg,
+    /// Kernel (bzImage); required for --layout uki
+    #[arg(long, value_name = "FILE")]
+    pub kernel: Option<PathBuf>,
+    /// Initrd for the UKI (uki) or for direct boot (kata)
+    #[arg(long, value_name = "FILE")]
+    pub initrd: Option<PathBuf>,
+    /// systemd-stub (linuxx64.efi.stub); required for --layout uki
+    #[arg(long, value_name = "FILE")]
+    pub stub: Option<PathBuf>,
+    /// os-release file for the UKI's .osrel section
+    #[arg(long, value_name = "FILE")]
+    pub os_release: Option<PathBuf>,
+    /// Kernel command line; the verity parameters are appended to it
+    #[arg(long, value_name = "STRING", default_value = "")]
+    pub cmdline: String,
+    /// OVMF firmware: also compute the SEV-SNP launch digest
+    #[arg(long, value_name = "FILE", help_heading = "SEV-SNP launch digest")]
+    pub ovmf: Option<PathBuf>,
+    /// Launch type
+    #[arg(
+        long,
+        value_enum,
+        default_value = "snp",
+        help_heading = "SEV-SNP launch digest"
+    )]
+    pub snp_mode: SnpModeArg,
+    /// Number of vCPUs
+    #[arg(long, default_value_t = 1, help_heading = "SEV-SNP launch digest")]
+    pub vcpus: u32,
+    /// vCPU model (QEMU -cpu name, e.g. EPYC-v4)
+    #[arg(long, value_name = "NAME", help_heading = "SEV-SNP launch digest")]
+    pub vcpu_type: Option<String>,
+    /// vCPU signature (CPUID 1 EAX), instead of --vcpu-type
+    #[arg(long, value_name = "N", value_parser = parse_u64, help_heading = "SEV-SNP launch digest")]
+    pub vcpu_sig: Option<u64>,
+    /// Hypervisor
+    #[arg(
+        long,
+        value_enum,
+        default_value = "qemu",
+        help_heading = "SEV-SNP launch digest"
+    )]
+    pub vmm_type: VmmArg,
+    /// SEV features of the VMSAs (guest features)
+    #[arg(long, value_name = "N", default_value = "0x1", value_parser = parse_u64, help_heading = "SEV-SNP launch digest")]
+    pub guest_features: u64,
+    /// Seed for every generated identifier (disk GUID, UUIDs, salt)
+    #[arg(long, default_value = "")]
+    pub seed: String,
+    /// dm-verity salt in hex ('-' for none) [default: derived from --seed]
+    #[arg(long, value_name = "HEX")]
+    pub salt: Option<String>,
+    /// The guest's name for this disk, used in the kata dm table
+    #[arg(long, value_name = "DEV", default_value = "/dev/vda")]
+    pub disk_device: String,
+    /// Print a JSON summary on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_u64(s: &str) -> Result<u64, String> {
+    let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => s.parse(),
+    };
+    r.map_err(|_| format!("{s:?} is not a number (decimal or 0x-hex)"))
+}
+
+/// Runs a `yardstick image` subcommand.
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
-    match cmd {}
+    match cmd {
+        Command::Build(a) => run_build(*a),
+    }
+}
+
+fn source_date_epoch() -> anyhow::Result<u64> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .with_context(|| format!("SOURCE_DATE_EPOCH: {v:?} is not a number of seconds")),
+        _ => Ok(0),
+    }
+}
+
+fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
+    let epoch = source_date_epoch()?;
+    let salt = match a.salt.as_deref() {
+        None => None,
+        Some("-") => Some(Vec::new()),
+        Some(h) => Some(yardstick_common::hex::decode(h).with_context(|| format!("--salt {h:?}"))?),
+    };
+    if salt.as_ref().is_some_and(|s| s.len() > 256) {
+        anyhow::bail!("--salt: longer than 256 bytes");
+    }
+    let vcpu_sig = a
+        .vcpu_sig
+        .map(|v| u32::try_from(v).context("--vcpu-sig: larger than 32 bits"))
+        .transpose()?;
+    let snp = a.ovmf.clone().map(|ovmf| SnpParams {
+        ovmf,
+        mode: match a.snp_mode {
+            SnpModeArg::Snp => SnpMode::Snp,
+            SnpModeArg::SevEs => SnpMode::SevEs,
+            SnpModeArg::Sev => SnpMode::Sev,
+        },
+        vcpus: a.vcpus,
+        vcpu_type: a.vcpu_type.clone(),
+        vcpu_sig,
+        vmm_type: match a.vmm_type {
+            VmmArg::Qemu => VmmType::Qemu,
+            VmmArg::Ec2 => VmmType::Ec2,
+        },
+        guest_features: a.guest_features,
+    });
+    let opts = BuildOptions {
+        rootfs: a.rootfs.clone(),
+        layout: match a.layout {
+            LayoutArg::Uki => Layout::Uki,
+            LayoutArg::Kata => Layout::Kata,
+            LayoutArg::Initrd => Layout::Initrd,
+        },
+        fs: match a.fs {
+            FsArg::Erofs => FsType::Erofs,
+            FsArg::Ext4 => FsType::Ext4,
+            FsArg::Squashfs => FsType::Squashfs,
+        },
+        kernel: a.kernel.clone(),
+        initrd: a.initrd.clone(),
+        stub: a.stub.clone(),
+        os_release: a.os_release.clone(),
+        cmdline: a.cmdline.clone(),
+        snp,
+        output: a.output.clone(),
+        source_date_epoch: epoch,
+        seed: a.seed.clone(),
+        salt,
+        disk_device: a.disk_device.clone(),
+        allow_devices: yardstick_image::rootfs::privileged(),
+    };
+    let manifest_path = a.manifest.clone().unwrap_or_else(|| {
+        let mut p = a.output.clone().into_os_string();
+        p.push(".manifest.json");
+        PathBuf::from(p)
+    });
+    let bar = ui::Bar::bytes("image");
+    let built = build(&opts, &bar);
+    bar.finish();
+    let built = built.map_err(anyhow::Error::from)?;
+    let manifest = built.manifest.clone();
+    let cmdline = built.cmdline.clone();
+    let timings = built.timings.clone();
+    built.commit(&manifest_path)?;
+
+    let image = manifest.image.as_ref();
+    let root_hash = manifest.verity.as_ref().map(|v| v.root_hash.to_hex());
+    if a.json {
+        let t: serde_json::Map<String, serde_json::Value> = timings
+            .iter()
+            .map(|(n, d)| ((*n).to_string(), serde_json::json!(d.as_secs_f64())))
+            .collect();
+        ui::print_json(&serde_json::json!({
+            "output": a.output,
+            "manifest": manifest_path,
+            "layout": image.map(|i| i.layout),
+            "filesystem": image.and_then(|i| i.filesystem),
+            "size": image.map(|i| i.size),
+            "root_hash": root_hash,
+            "cmdline": cmdline,
+            "seconds": t,
+        }))?;
+    } else {
+        if let Some(i) = image {
+            let fs = i
+                .filesystem
+                .map(|f| {
+                    format!(
+                        ", {}",
+                        serde_json::to_value(f)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default()
+                    )
+                })
+                .unwrap_or_default();
+            println!(
+                "output:    {} ({} bytes, layout {}{fs})",
+                a.output.display(),
+                i.size,
+                serde_json::to_value(i.layout)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            );
+        }
+        println!("manifest:  {}", manifest_path.display());
+        if let Some(r) = &root_hash {
+            println!("root hash: {r}");
+        }
+        if let Some(c) = &cmdline {
+            println!("cmdline:   {c}");
+        }
+        let total: f64 = timings.iter().map(|(_, d)| d.as_secs_f64()).sum();
+        let parts: Vec<String> = timings
+            .iter()
+            .map(|(n, d)| format!("{n} {:.2}s", d.as_secs_f64()))
+            .collect();
+        println!("time:      {total:.2}s ({})", parts.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
 }

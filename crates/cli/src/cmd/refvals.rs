@@ -1,12 +1,219 @@
-//! `yardstick refvals`: placeholder until this group lands.
+//! `yardstick refvals`: show a reference-value manifest, export it for Trustee RVPS or systemd-pcrlock.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Subcommands of this group.
-#[derive(Debug, clap::Subcommand)]
-pub enum Command {}
+use anyhow::Context as _;
+use yardstick_refvals::{Manifest, pcrlock, rvps};
 
-/// Runs a subcommand of this group.
+use crate::ui;
+
+/// Subcommands of `yardstick refvals`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Validate a manifest and print what it covers
+    #[command(after_help = "\
+Examples:
+  yardstick refvals show disk.img.manifest.json
+  yardstick refvals show disk.img.manifest.json --json")]
+    Show {
+        /// Manifest written by `yardstick image build`
+        #[arg(value_name = "MANIFEST")]
+        manifest: PathBuf,
+        /// Print the validated manifest as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export a manifest as a Trustee RVPS registration message or a systemd-pcrlock file
+    #[command(after_help = "\
+Formats:
+  rvps     {\"version\":\"0.1.0\",\"type\":\"sample\",\"payload\":<base64>} for `rvps-tool register`;
+           names as Trustee's default policy queries them: snp_launch_measurement,
+           snp_pcr11, tdx_pcr11, tpm_pcr11
+  pcrlock  {\"records\":[{\"pcr\":N,\"digests\":[{\"hashAlg\":...,\"digest\":...}]}]} for
+           /var/lib/pcrlock.d/; --component uki gives what `systemd-pcrlock lock-uki` writes
+
+Examples:
+  yardstick refvals export disk.img.manifest.json --format rvps > message.json
+  rvps-tool register --path message.json
+  yardstick refvals export disk.img.manifest.json --format pcrlock --component uki \\
+      --output /var/lib/pcrlock.d/650-uki.pcrlock")]
+    Export {
+        /// Manifest written by `yardstick image build`
+        #[arg(value_name = "MANIFEST")]
+        manifest: PathBuf,
+        /// Output format
+        #[arg(long, value_enum)]
+        format: Format,
+        /// pcrlock: only the measurements of this component (uki, firmware, phase, ...)
+        #[arg(long, value_name = "NAME")]
+        component: Option<String>,
+        /// Write to this file instead of stdout
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    /// Trustee RVPS registration message (sample provenance)
+    Rvps,
+    /// systemd-pcrlock record file (CEL-JSON subset)
+    Pcrlock,
+}
+
+fn load(path: &PathBuf) -> anyhow::Result<Manifest> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+    Manifest::from_json(&bytes).with_context(|| format!("{}", path.display()))
+}
+
+/// Runs a `yardstick refvals` subcommand.
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
-    match cmd {}
+    match cmd {
+        Command::Show { manifest, json } => {
+            let m = load(&manifest)?;
+            if json {
+                ui::print_json(&m)?;
+            } else {
+                print!("{}", describe(&m));
+            }
+        }
+        Command::Export {
+            manifest,
+            format,
+            component,
+            output,
+        } => {
+            let m = load(&manifest)?;
+            let text = match format {
+                Format::Rvps => {
+                    let msg = rvps::rvps_message(&m)
+                        .with_context(|| format!("{}", manifest.display()))?;
+                    serde_json::to_string_pretty(&msg)?
+                }
+                Format::Pcrlock => {
+                    let f = pcrlock::pcrlock_file(&m, component.as_deref())
+                        .with_context(|| format!("{}", manifest.display()))?;
+                    serde_json::to_string(&f)?
+                }
+            } + "\n";
+            match output {
+                Some(p) => yardstick_common::fs::write_atomic(&p, text.as_bytes())
+                    .with_context(|| format!("{}", p.display()))?,
+                None => print!("{text}"),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn name_of<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A human-readable summary of a manifest.
+fn describe(m: &Manifest) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(s, "manifest   version {} ({})", m.version, m.generator);
+    if let Some(i) = &m.image {
+        let _ = writeln!(
+            s,
+            "image      layout {}, {}{} bytes, SOURCE_DATE_EPOCH {}",
+            name_of(&i.layout),
+            i.filesystem
+                .map(|f| format!("{}, ", name_of(&f)))
+                .unwrap_or_default(),
+            i.size,
+            i.source_date_epoch
+        );
+        if let Some(t) = &i.partition_table {
+            let _ = writeln!(s, "table      {} {}", name_of(&t.kind), t.disk_id);
+            for p in &t.partitions {
+                let _ = writeln!(
+                    s,
+                    "  {} {:<16} type {:<36} {} offset {} size {}",
+                    p.number,
+                    name_of(&p.role),
+                    p.type_id,
+                    p.uuid
+                        .as_deref()
+                        .map(|u| format!("uuid {u}"))
+                        .unwrap_or_default(),
+                    p.offset,
+                    p.size
+                );
+            }
+        }
+    }
+    if let Some(v) = &m.verity {
+        let _ = writeln!(s, "verity     {} root hash {}", v.algorithm, v.root_hash);
+        let _ = writeln!(
+            s,
+            "           salt {}, {} data blocks of {}, hash blocks of {}, hash start {}{}",
+            if v.salt.is_empty() {
+                "-".to_string()
+            } else {
+                v.salt.to_hex()
+            },
+            v.data_blocks,
+            v.data_block_size,
+            v.hash_block_size,
+            v.hash_start_block,
+            if v.superblock {
+                ", superblock"
+            } else {
+                ", no superblock"
+            }
+        );
+        let _ = writeln!(s, "           cmdline {}", v.kernel_params.cmdline);
+        if let Some(k) = &v.kernel_params.kata_verity_params {
+            let _ = writeln!(s, "           kernel_verity_params {k}");
+        }
+    }
+    for l in &m.snp {
+        let _ = writeln!(
+            s,
+            "snp        {} {} ({} vCPU{}, {}, guest features {:#x}{})",
+            name_of(&l.mode),
+            l.measurement,
+            l.vcpus,
+            l.vcpu_type
+                .as_deref()
+                .map(|t| format!(" {t}"))
+                .unwrap_or_default(),
+            name_of(&l.vmm_type),
+            l.guest_features,
+            if l.kernel_hashes {
+                ", kernel hashes"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(t) = &m.tpm {
+        for (alg, pcr, v) in t.pcrs.iter() {
+            let _ = writeln!(s, "pcr        {alg} {pcr:>2} {v}");
+        }
+        for p in &t.pcr11_phases {
+            for (alg, _, v) in p.pcrs.iter() {
+                let _ = writeln!(s, "pcr11      {alg} {:<40} {v}", format!("{:?}", p.phase));
+            }
+        }
+    }
+    for c in &m.components {
+        let _ = writeln!(
+            s,
+            "component  {:<10} {:>10} bytes  sha256 {}  {}",
+            c.name,
+            c.size,
+            c.sha256,
+            c.file.as_deref().unwrap_or("")
+        );
+    }
+    s
 }

@@ -1,0 +1,639 @@
+//! `image build`: from a root filesystem to a disk image (or initrd) and its reference-value manifest.
+//!
+//! Every identifier the build invents (disk GUID, ESP UUID and volume id, filesystem UUID, verity salt and
+//! superblock UUID, MBR signature) is derived from `seed`, and every timestamp is `source_date_epoch`, so the
+//! same inputs give the same bytes. The verity partitions' UUIDs are derived from the root hash as
+//! systemd-repart does (data = first 128 bits, hash = last 128 bits), which is how
+//! systemd-veritysetup-generator finds them from `roothash=`.
+
+use std::fs::File;
+use std::io::{Seek as _, Write as _};
+use std::os::unix::fs::FileExt as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use yardstick_common::fs::AtomicFile;
+use yardstick_common::hash::Algorithm;
+use yardstick_common::progress::Progress;
+use yardstick_refvals::{
+    Component, FsType, ImageInfo, Layout, Manifest, Partition, PartitionRole, PartitionTable,
+    TableKind, VerityRefs,
+};
+
+use crate::fat::{FatBuilder, FileSource};
+use crate::gpt::{Gpt, GptPartition};
+use crate::guid::{Guid, types};
+use crate::mbr::{Mbr, MbrPartition, SECTOR};
+use crate::mkfs::{MkfsOptions, mkfs};
+use crate::rootfs::RootfsSource;
+use crate::steps::{self, DirectBoot, SnpParams, UkiInputs, VerityParams};
+
+const MIB: u64 = 1 << 20;
+/// GPT attribute bit 60: read-only (Discoverable Partitions Specification).
+const GPT_READ_ONLY: u64 = 1 << 60;
+/// Smallest ESP written (comfortably above FAT32's minimum, room for a second UKI).
+const MIN_ESP: u64 = 64 * MIB;
+
+/// Everything `image build` takes.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Root filesystem: a directory or an uncompressed tar archive.
+    pub rootfs: PathBuf,
+    /// Layout.
+    pub layout: Layout,
+    /// Root filesystem type (ignored for `initrd`).
+    pub fs: FsType,
+    /// Kernel (required for `uki`).
+    pub kernel: Option<PathBuf>,
+    /// Initrd to put into the UKI / measure for direct boot.
+    pub initrd: Option<PathBuf>,
+    /// systemd-stub (required for `uki`).
+    pub stub: Option<PathBuf>,
+    /// os-release for the UKI's `.osrel`.
+    pub os_release: Option<PathBuf>,
+    /// Kernel command line before the verity parameters are appended.
+    pub cmdline: String,
+    /// SEV-SNP launch parameters, if a launch digest is wanted.
+    pub snp: Option<SnpParams>,
+    /// Output file (disk image, or the cpio for `initrd`).
+    pub output: PathBuf,
+    /// Timestamp written everywhere (SOURCE_DATE_EPOCH, 0 if unset).
+    pub source_date_epoch: u64,
+    /// Seed for every generated identifier.
+    pub seed: String,
+    /// dm-verity salt; derived from the seed if `None`.
+    pub salt: Option<Vec<u8>>,
+    /// The guest's name for the disk (`/dev/vda`), used in the kata dm table.
+    pub disk_device: String,
+    /// Allow device nodes in a tar rootfs (needs root).
+    pub allow_devices: bool,
+}
+
+/// Why a build failed. Each variant's message names the file involved.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// Inconsistent options.
+    #[error("{0}")]
+    Usage(String),
+    /// The root filesystem input.
+    #[error(transparent)]
+    Rootfs(#[from] crate::rootfs::RootfsError),
+    /// Making the filesystem.
+    #[error(transparent)]
+    Mkfs(#[from] crate::mkfs::MkfsError),
+    /// A step owned by another crate.
+    #[error(transparent)]
+    Step(#[from] steps::StepError),
+    /// The ESP.
+    #[error("ESP: {0}")]
+    Fat(#[from] crate::fat::FatError),
+    /// The GPT.
+    #[error("GPT: {0}")]
+    Gpt(#[from] crate::gpt::GptError),
+    /// The MBR.
+    #[error("MBR: {0}")]
+    Mbr(#[from] crate::mbr::MbrError),
+    /// Reading or writing a file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+}
+
+fn io_err(p: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
+    move |e| BuildError::Io {
+        path: p.display().to_string(),
+        source: e,
+    }
+}
+
+/// A finished build whose output is not yet visible: [`Built::commit`] writes the manifest and renames both
+/// into place; dropping it leaves nothing behind.
+#[derive(Debug)]
+pub struct Built {
+    /// The reference values.
+    pub manifest: Manifest,
+    /// The final kernel command line (with the verity parameters), if there is one.
+    pub cmdline: Option<String>,
+    /// Wall time per step, in order.
+    pub timings: Vec<(&'static str, Duration)>,
+    output: AtomicFile,
+}
+
+impl Built {
+    /// Writes the manifest to `manifest_path` and moves the output and the manifest into place.
+    pub fn commit(self, manifest_path: &Path) -> Result<(), BuildError> {
+        let mut m = AtomicFile::create(manifest_path).map_err(io_err(manifest_path))?;
+        m.write_all(self.manifest.to_json().as_bytes())
+            .map_err(io_err(manifest_path))?;
+        let out = self.output.dest().to_path_buf();
+        self.output.commit().map_err(io_err(&out))?;
+        m.commit().map_err(io_err(manifest_path))
+    }
+}
+
+struct Timer<'a> {
+    progress: &'a dyn Progress,
+    timings: Vec<(&'static str, Duration)>,
+    current: Option<(&'static str, Instant)>,
+}
+
+impl Timer<'_> {
+    fn phase(&mut self, name: &'static str) {
+        self.end();
+        self.progress.set_phase(name);
+        self.current = Some((name, Instant::now()));
+    }
+    fn end(&mut self) {
+        if let Some((n, t)) = self.current.take() {
+            self.timings.push((n, t.elapsed()));
+        }
+    }
+}
+
+fn derive_bytes(seed: &str, purpose: &str, n: usize) -> Vec<u8> {
+    let d = Algorithm::Sha256.digest_parts(&[
+        b"yardstick-seed\0",
+        purpose.as_bytes(),
+        b"\0",
+        seed.as_bytes(),
+    ]);
+    d.iter().copied().take(n).collect()
+}
+
+fn file_name(p: &Path) -> Option<String> {
+    p.file_name().map(|n| n.to_string_lossy().into_owned())
+}
+
+fn component(name: &str, p: &Path) -> Result<Component, BuildError> {
+    let f = File::open(p).map_err(io_err(p))?;
+    Component::from_reader(name, file_name(p).as_deref(), f).map_err(io_err(p))
+}
+
+/// Copies `src` into `dst` at `offset`, only the data extents (holes stay holes), with copy_file_range so the
+/// kernel moves the bytes (or shares them, on filesystems with reflinks); read/write where that is refused.
+fn copy_into(src: &Path, dst: &File, offset: u64) -> Result<u64, BuildError> {
+    let f = File::open(src).map_err(io_err(src))?;
+    let len = f.metadata().map_err(io_err(src))?.len();
+    let out_err = |e: std::io::Error| BuildError::Io {
+        path: "output".into(),
+        source: e,
+    };
+    let mut buf: Vec<u8> = Vec::new();
+    for (start, end) in yardstick_common::fs::data_extents(&f, 0, len).map_err(io_err(src))? {
+        let mut pos = start;
+        while pos < end {
+            let want = ((end - pos) as usize).min(1 << 30);
+            let mut off_in = pos;
+            let mut off_out = offset + pos;
+            match rustix::fs::copy_file_range(&f, Some(&mut off_in), dst, Some(&mut off_out), want)
+            {
+                Ok(n) if n > 0 => {
+                    pos += n as u64;
+                    continue;
+                }
+                Ok(_) => {}
+                Err(rustix::io::Errno::XDEV)
+                | Err(rustix::io::Errno::INVAL)
+                | Err(rustix::io::Errno::NOSYS)
+                | Err(rustix::io::Errno::OPNOTSUPP) => {}
+                Err(e) => return Err(out_err(e.into())),
+            }
+            // Fallback: plain reads and writes.
+            buf.resize(4 * MIB as usize, 0);
+            let n = ((end - pos) as usize).min(buf.len());
+            let chunk = buf.get_mut(..n).unwrap_or_default();
+            f.read_exact_at(chunk, pos).map_err(io_err(src))?;
+            dst.write_all_at(chunk, offset + pos).map_err(out_err)?;
+            pos += n as u64;
+        }
+    }
+    Ok(len)
+}
+
+fn round_up(v: u64, to: u64) -> u64 {
+    v.div_ceil(to) * to
+}
+
+/// Runs the whole build. Progress phases: `rootfs`, `mkfs`, `verity`, `uki`, `esp`, `disk`, `snp`.
+pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildError> {
+    let mut t = Timer {
+        progress,
+        timings: Vec::new(),
+        current: None,
+    };
+    // Checks that need no work first, so bad input fails fast.
+    let source = RootfsSource::detect(&o.rootfs)?;
+    for bad in ["roothash=", "usrhash=", "dm-mod.create="] {
+        if o.cmdline.split_whitespace().any(|w| w.starts_with(bad)) {
+            return Err(BuildError::Usage(format!(
+                "--cmdline already contains {bad}; yardstick adds the verity parameters itself"
+            )));
+        }
+    }
+    if o.layout == Layout::Uki {
+        let (Some(_), Some(stub)) = (&o.kernel, &o.stub) else {
+            return Err(BuildError::Usage(
+                "--layout uki needs --kernel and --stub".into(),
+            ));
+        };
+        steps::check_stub(stub)?;
+    }
+    if let Some(k) = &o.kernel {
+        steps::check_kernel(k)?;
+    }
+    for p in [&o.initrd, &o.os_release].into_iter().flatten() {
+        File::open(p).map_err(io_err(p))?;
+    }
+    if let Some(s) = &o.snp {
+        File::open(&s.ovmf).map_err(io_err(&s.ovmf))?;
+        if o.kernel.is_none() && o.layout != Layout::Uki {
+            return Err(BuildError::Usage(
+                "an SEV-SNP launch digest for direct boot needs --kernel".into(),
+            ));
+        }
+    }
+
+    let out_dir = o
+        .output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let work = tempfile::Builder::new()
+        .prefix(".yardstick-build.")
+        .tempdir_in(&out_dir)
+        .map_err(io_err(&out_dir))?;
+    let mut output = AtomicFile::create(&o.output).map_err(io_err(&o.output))?;
+
+    t.phase("rootfs");
+    let staged = source.stage(work.path(), o.allow_devices)?;
+
+    let mut manifest = Manifest::new();
+    let mut cmdline = o.cmdline.trim().to_string();
+    let epoch = o.source_date_epoch;
+
+    if o.layout == Layout::Initrd {
+        t.phase("cpio");
+        let epoch32 = u32::try_from(epoch).map_err(|_| {
+            BuildError::Usage("SOURCE_DATE_EPOCH does not fit the 32-bit cpio mtime".into())
+        })?;
+        let w = std::io::BufWriter::new(output.file());
+        let (mut w, _) =
+            crate::newc::pack_tree(staged.path(), epoch32, w).map_err(io_err(staged.path()))?;
+        w.flush().map_err(io_err(&o.output))?;
+        drop(w);
+        let size = output.file().metadata().map_err(io_err(&o.output))?.len();
+        output
+            .file()
+            .seek(std::io::SeekFrom::Start(0))
+            .map_err(io_err(&o.output))?;
+        let c = Component::from_reader("initrd", file_name(&o.output).as_deref(), output.file())
+            .map_err(io_err(&o.output))?;
+        if let Some(k) = &o.kernel {
+            manifest.components.push(component("kernel", k)?);
+        }
+        manifest.components.push(c);
+        if o.kernel.is_some() {
+            let mut c = Component::from_bytes("cmdline", None, cmdline.as_bytes());
+            c.text = Some(cmdline.clone());
+            manifest.components.push(c);
+        }
+        if let Some(s) = &o.snp {
+            t.phase("snp");
+            if let Some(k) = &o.kernel {
+                manifest
+                    .components
+                    .insert(0, component("firmware", &s.ovmf)?);
+                // The digest covers the initrd being written: measure a copy of the temporary file.
+                let tmp_initrd = work.path().join("initrd.cpio");
+                copy_into_file(output.file(), &tmp_initrd)?;
+                let boot = DirectBoot {
+                    kernel: k,
+                    initrd: Some(&tmp_initrd),
+                    cmdline: &cmdline,
+                };
+                manifest.snp.push(steps::snp_launch(s, Some(&boot))?);
+            }
+        }
+        manifest.image = Some(ImageInfo {
+            layout: Layout::Initrd,
+            filesystem: None,
+            filesystem_uuid: None,
+            size,
+            source_date_epoch: epoch,
+            partition_table: None,
+        });
+        t.end();
+        let cmdline = o.kernel.as_ref().map(|_| cmdline);
+        return Ok(Built {
+            manifest,
+            cmdline,
+            timings: t.timings,
+            output,
+        });
+    }
+
+    t.phase("mkfs");
+    let fs_uuid = Guid::derive(o.seed.as_bytes(), "rootfs-filesystem");
+    let fs_img = work.path().join("rootfs.img");
+    mkfs(
+        o.fs,
+        staged.path(),
+        &fs_img,
+        &MkfsOptions {
+            epoch,
+            uuid: fs_uuid,
+            label: "root".into(),
+        },
+    )?;
+    drop(staged);
+
+    t.phase("verity");
+    let vparams = VerityParams {
+        algorithm: Algorithm::Sha256,
+        data_block_size: 4096,
+        hash_block_size: 4096,
+        salt: o
+            .salt
+            .clone()
+            .unwrap_or_else(|| derive_bytes(&o.seed, "verity-salt", 32)),
+        // Kata formats with --no-superblock (its kernel_verity_params carry everything); systemd reads the
+        // superblock.
+        superblock: o.layout == Layout::Uki,
+        uuid: Guid::derive(o.seed.as_bytes(), "verity-superblock"),
+    };
+    let hash_img = work.path().join("rootfs.hash");
+    let outcome = steps::verity_format(&fs_img, &hash_img, &vparams)?;
+    let kparams = steps::verity_kernel_params(o.layout, &o.disk_device, &vparams, &outcome);
+    cmdline = format!("{cmdline} {}", kparams.cmdline).trim().to_string();
+    manifest.verity = Some(VerityRefs {
+        root_hash: outcome.root_hash.clone().into(),
+        salt: vparams.salt.clone().into(),
+        algorithm: vparams.algorithm,
+        hash_type: 1,
+        data_block_size: vparams.data_block_size,
+        hash_block_size: vparams.hash_block_size,
+        data_blocks: outcome.data_blocks,
+        hash_offset: 0,
+        hash_start_block: outcome.hash_start_block,
+        superblock: vparams.superblock,
+        uuid: vparams.superblock.then(|| vparams.uuid.to_string()),
+        kernel_params: kparams,
+    });
+
+    let fs_len = std::fs::metadata(&fs_img).map_err(io_err(&fs_img))?.len();
+    let hash_len = std::fs::metadata(&hash_img)
+        .map_err(io_err(&hash_img))?
+        .len();
+    let cmdline_component = {
+        let mut c = Component::from_bytes("cmdline", None, cmdline.as_bytes());
+        c.text = Some(cmdline.clone());
+        c
+    };
+    if let Some(k) = &o.kernel {
+        manifest.components.push(component("kernel", k)?);
+    }
+    if let Some(i) = &o.initrd {
+        manifest.components.push(component("initrd", i)?);
+    }
+
+    let table = match o.layout {
+        Layout::Uki => {
+            let (Some(kernel), Some(stub)) = (&o.kernel, &o.stub) else {
+                return Err(BuildError::Usage(
+                    "--layout uki needs --kernel and --stub".into(),
+                ));
+            };
+            t.phase("uki");
+            let uki = work.path().join("uki.efi");
+            steps::build_uki(
+                &UkiInputs {
+                    stub,
+                    kernel,
+                    initrd: o.initrd.as_deref(),
+                    cmdline: &cmdline,
+                    os_release: o.os_release.as_deref(),
+                },
+                &uki,
+            )?;
+            manifest.components.push(component("stub", stub)?);
+            if let Some(r) = &o.os_release {
+                manifest.components.push(component("os-release", r)?);
+            }
+            manifest.components.push(cmdline_component.clone());
+            // Named as it is on the ESP, not by the scratch file it was built in.
+            let f = File::open(&uki).map_err(io_err(&uki))?;
+            manifest
+                .components
+                .push(Component::from_reader("uki", Some("BOOTX64.EFI"), f).map_err(io_err(&uki))?);
+            manifest.tpm = steps::predict_pcrs(&uki)?;
+
+            t.phase("esp");
+            let vol_id = derive_bytes(&o.seed, "esp-volume-id", 4);
+            let mut fat = FatBuilder::new(
+                u32::from_le_bytes([vol_id[0], vol_id[1], vol_id[2], vol_id[3]]),
+                "ESP",
+            )
+            .epoch(epoch);
+            fat.add_file("EFI/BOOT/BOOTX64.EFI", FileSource::Path(uki.clone()))?;
+            let esp_size = round_up(fat.min_size()? + fat.min_size()? / 10, MIB).max(MIN_ESP);
+
+            t.phase("disk");
+            let root_hash = &outcome.root_hash;
+            let data_uuid = Guid::from_prefix(root_hash).unwrap_or(Guid::NIL);
+            let hash_uuid = Guid::from_suffix(root_hash).unwrap_or(Guid::NIL);
+            let esp_off = MIB;
+            let root_off = esp_off + esp_size;
+            let root_size = round_up(fs_len, MIB);
+            let hash_off = root_off + root_size;
+            let hash_size = round_up(hash_len, MIB);
+            let disk_size = hash_off + hash_size + MIB;
+            let parts = [
+                (
+                    PartitionRole::Esp,
+                    types::ESP,
+                    Guid::derive(o.seed.as_bytes(), "esp"),
+                    "esp",
+                    esp_off,
+                    esp_size,
+                    0,
+                ),
+                (
+                    PartitionRole::Root,
+                    types::ROOT_X86_64,
+                    data_uuid,
+                    "root-x86-64",
+                    root_off,
+                    root_size,
+                    GPT_READ_ONLY,
+                ),
+                (
+                    PartitionRole::RootVerity,
+                    types::ROOT_VERITY_X86_64,
+                    hash_uuid,
+                    "root-x86-64-verity",
+                    hash_off,
+                    hash_size,
+                    GPT_READ_ONLY,
+                ),
+            ];
+            let mut gpt = Gpt::new(Guid::derive(o.seed.as_bytes(), "disk"));
+            for (_, ty, uuid, name, off, size, attrs) in &parts {
+                gpt.partitions.push(GptPartition {
+                    type_guid: *ty,
+                    uuid: *uuid,
+                    name: (*name).into(),
+                    first_lba: off / SECTOR,
+                    last_lba: (off + size) / SECTOR - 1,
+                    attributes: *attrs,
+                });
+            }
+            let f = output.file();
+            f.set_len(disk_size).map_err(io_err(&o.output))?;
+            gpt.write(f, disk_size)?;
+            fat.write(f, esp_off, esp_size)?;
+            copy_into(&fs_img, f, root_off)?;
+            copy_into(&hash_img, f, hash_off)?;
+            PartitionTable {
+                kind: TableKind::Gpt,
+                disk_id: gpt.disk_guid.to_string(),
+                sector_size: SECTOR as u32,
+                partitions: parts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (role, ty, uuid, name, off, size, _))| Partition {
+                        number: i as u32 + 1,
+                        role: *role,
+                        type_id: ty.to_string(),
+                        uuid: Some(uuid.to_string()),
+                        label: Some((*name).into()),
+                        offset: *off,
+                        size: *size,
+                    })
+                    .collect(),
+            }
+        }
+        Layout::Kata => {
+            manifest.components.push(cmdline_component.clone());
+            t.phase("disk");
+            let root_off = MIB;
+            let root_size = round_up(fs_len, MIB);
+            let hash_off = root_off + root_size;
+            let hash_size = round_up(hash_len, MIB);
+            let disk_size = hash_off + hash_size;
+            let sig = derive_bytes(&o.seed, "mbr-signature", 4);
+            let sectors = |v: u64| {
+                u32::try_from(v / SECTOR).map_err(|_| {
+                    BuildError::Usage("the kata layout's MBR cannot address past 2 TiB".into())
+                })
+            };
+            let mbr = Mbr {
+                disk_signature: u32::from_le_bytes([sig[0], sig[1], sig[2], sig[3]]),
+                partitions: vec![
+                    // kata's image_builder.sh: "set 1 boot on".
+                    MbrPartition {
+                        bootable: true,
+                        type_id: 0x83,
+                        first_lba: sectors(root_off)?,
+                        sectors: sectors(root_size)?,
+                    },
+                    MbrPartition {
+                        bootable: false,
+                        type_id: 0x83,
+                        first_lba: sectors(hash_off)?,
+                        sectors: sectors(hash_size)?,
+                    },
+                ],
+            };
+            let f = output.file();
+            f.set_len(disk_size).map_err(io_err(&o.output))?;
+            f.write_all_at(&mbr.to_sector()?, 0)
+                .map_err(io_err(&o.output))?;
+            copy_into(&fs_img, f, root_off)?;
+            copy_into(&hash_img, f, hash_off)?;
+            PartitionTable {
+                kind: TableKind::Mbr,
+                disk_id: format!("{:#010x}", mbr.disk_signature),
+                sector_size: SECTOR as u32,
+                partitions: vec![
+                    Partition {
+                        number: 1,
+                        role: PartitionRole::Root,
+                        type_id: "0x83".into(),
+                        uuid: None,
+                        label: None,
+                        offset: root_off,
+                        size: root_size,
+                    },
+                    Partition {
+                        number: 2,
+                        role: PartitionRole::RootVerity,
+                        type_id: "0x83".into(),
+                        uuid: None,
+                        label: None,
+                        offset: hash_off,
+                        size: hash_size,
+                    },
+                ],
+            }
+        }
+        Layout::Initrd => unreachable_layout()?,
+    };
+
+    if let Some(s) = &o.snp {
+        t.phase("snp");
+        manifest
+            .components
+            .insert(0, component("firmware", &s.ovmf)?);
+        let launch = match (o.layout, &o.kernel) {
+            // The UKI is loaded from disk by the firmware: the launch digest covers the firmware only.
+            (Layout::Uki, _) | (_, None) => steps::snp_launch(s, None)?,
+            (_, Some(k)) => steps::snp_launch(
+                s,
+                Some(&DirectBoot {
+                    kernel: k,
+                    initrd: o.initrd.as_deref(),
+                    cmdline: &cmdline,
+                }),
+            )?,
+        };
+        manifest.snp.push(launch);
+    }
+
+    let size = output.file().metadata().map_err(io_err(&o.output))?.len();
+    manifest.image = Some(ImageInfo {
+        layout: o.layout,
+        filesystem: Some(o.fs),
+        filesystem_uuid: (o.fs != FsType::Squashfs).then(|| fs_uuid.to_string()),
+        size,
+        source_date_epoch: epoch,
+        partition_table: Some(table),
+    });
+    t.end();
+    manifest
+        .validate()
+        .map_err(|e| BuildError::Usage(format!("internal error: manifest invalid: {e}")))?;
+    Ok(Built {
+        manifest,
+        cmdline: Some(cmdline),
+        timings: t.timings,
+        output,
+    })
+}
+
+fn unreachable_layout() -> Result<PartitionTable, BuildError> {
+    Err(BuildError::Usage(
+        "internal error: initrd layout reached the disk step".into(),
+    ))
+}
+
+fn copy_into_file(src: &mut File, dst: &Path) -> Result<(), BuildError> {
+    src.seek(std::io::SeekFrom::Start(0)).map_err(io_err(dst))?;
+    let mut out = File::create(dst).map_err(io_err(dst))?;
+    std::io::copy(src, &mut out).map_err(io_err(dst))?;
+    Ok(())
+}

@@ -1,0 +1,609 @@
+//! The root filesystem input: a directory used as it is, or a tar archive extracted safely into a scratch
+//! directory.
+//!
+//! Extraction never leaves the scratch directory: every path is walked one component at a time with
+//! `openat(O_NOFOLLOW | O_DIRECTORY)`, so a symlink or a non-directory on the way is an error rather than
+//! something followed; absolute paths and `..` components are rejected outright; device nodes are rejected
+//! unless the caller may create them (root). Symlinks themselves are stored as they are, whatever they point
+//! at: they are data in the image, never followed here.
+
+use std::fs::File;
+use std::io::{self, Read as _};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, Timespec, Timestamps};
+
+/// Where the root filesystem comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootfsSource {
+    /// A directory tree, used in place.
+    Dir(PathBuf),
+    /// An uncompressed tar archive (ustar, GNU or PAX).
+    Tar(PathBuf),
+}
+
+/// Why the root filesystem could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum RootfsError {
+    /// The path does not exist or cannot be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The input path.
+        path: String,
+        /// What went wrong.
+        source: io::Error,
+    },
+    /// Neither a directory nor a tar archive.
+    #[error("{0}: not a directory or an uncompressed tar archive")]
+    NotRootfs(String),
+    /// A compressed archive.
+    #[error("{path}: {format}-compressed; decompress it first (e.g. `{tool} -dk`)")]
+    Compressed {
+        /// The archive.
+        path: String,
+        /// Compression format.
+        format: &'static str,
+        /// Tool that decompresses it.
+        tool: &'static str,
+    },
+    /// A member that would land outside the tree or cannot be created safely.
+    #[error("{archive}: member {member:?}: {reason}")]
+    Unsafe {
+        /// The archive.
+        archive: String,
+        /// The member's path as stored.
+        member: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A malformed archive.
+    #[error("{archive}: {reason}")]
+    BadArchive {
+        /// The archive.
+        archive: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A root filesystem tree ready to be packed; removes its scratch directory when dropped.
+#[derive(Debug)]
+pub struct StagedRoot {
+    path: PathBuf,
+    _scratch: Option<tempfile::TempDir>,
+}
+
+impl StagedRoot {
+    /// The directory holding the tree.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl RootfsSource {
+    /// Classifies `path`: a directory, or a file that must be an uncompressed tar archive.
+    pub fn detect(path: &Path) -> Result<RootfsSource, RootfsError> {
+        let io_err = |e| RootfsError::Io {
+            path: path.display().to_string(),
+            source: e,
+        };
+        let meta = std::fs::metadata(path).map_err(io_err)?;
+        if meta.is_dir() {
+            return Ok(RootfsSource::Dir(path.to_path_buf()));
+        }
+        if !meta.is_file() {
+            return Err(RootfsError::NotRootfs(path.display().to_string()));
+        }
+        let mut head = [0u8; 512];
+        let n = read_up_to(&mut File::open(path).map_err(io_err)?, &mut head).map_err(io_err)?;
+        let compressed: &[(&[u8], &str, &str)] = &[
+            (b"\x1f\x8b", "gzip", "gzip"),
+            (b"\xfd7zXZ\0", "xz", "xz"),
+            (b"\x28\xb5\x2f\xfd", "zstd", "zstd"),
+            (b"BZh", "bzip2", "bzip2"),
+        ];
+        for (magic, format, tool) in compressed {
+            if head.get(..n).is_some_and(|h| h.starts_with(magic)) {
+                return Err(RootfsError::Compressed {
+                    path: path.display().to_string(),
+                    format,
+                    tool,
+                });
+            }
+        }
+        // ustar magic at offset 257 ("ustar\0" POSIX, "ustar  " GNU).
+        if n == 512 && &head[257..262] == b"ustar" {
+            return Ok(RootfsSource::Tar(path.to_path_buf()));
+        }
+        Err(RootfsError::NotRootfs(path.display().to_string()))
+    }
+
+    /// A tree for the mkfs tools: the directory itself, or the archive extracted under `scratch_parent`.
+    /// `allow_devices` permits character and block device members (creating them needs CAP_MKNOD).
+    pub fn stage(
+        &self,
+        scratch_parent: &Path,
+        allow_devices: bool,
+    ) -> Result<StagedRoot, RootfsError> {
+        match self {
+            RootfsSource::Dir(p) => Ok(StagedRoot {
+                path: p.clone(),
+                _scratch: None,
+            }),
+            RootfsSource::Tar(archive) => {
+                let scratch = tempfile::Builder::new()
+                    .prefix(".yardstick-rootfs.")
+                    .tempdir_in(scratch_parent)
+                    .map_err(|e| RootfsError::Io {
+                        path: scratch_parent.display().to_string(),
+                        source: e,
+                    })?;
+                extract_tar(archive, scratch.path(), allow_devices)?;
+                Ok(StagedRoot {
+                    path: scratch.path().to_path_buf(),
+                    _scratch: Some(scratch),
+                })
+            }
+        }
+    }
+}
+
+fn read_up_to(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(buf.get_mut(n..).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// True when this process may create device nodes and set owners (effective uid 0).
+pub fn privileged() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// Splits a member path into validated components; `Err(reason)` for absolute paths and `..`.
+fn components(raw: &[u8]) -> Result<Vec<&[u8]>, String> {
+    if raw.first() == Some(&b'/') {
+        return Err("absolute path".into());
+    }
+    let mut out = Vec::new();
+    for c in raw.split(|b| *b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => return Err("path contains \"..\"".into()),
+            c if c.contains(&0) => return Err("NUL in path".into()),
+            c => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+fn os(c: &[u8]) -> &std::ffi::OsStr {
+    use std::os::unix::ffi::OsStrExt as _;
+    std::ffi::OsStr::from_bytes(c)
+}
+
+/// Opens directory `dirs` below `root` one component at a time without following symlinks; creates missing
+/// components (mode 0755) when `create`.
+fn walk(root: &OwnedFd, dirs: &[&[u8]], create: bool) -> Result<OwnedFd, String> {
+    let mut cur = rustix::fs::openat(
+        root,
+        ".",
+        OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| e.to_string())?;
+    for d in dirs {
+        let flags = OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::RDONLY | OFlags::CLOEXEC;
+        let next = match rustix::fs::openat(&cur, os(d), flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::NOENT) if create => {
+                rustix::fs::mkdirat(&cur, os(d), Mode::from_raw_mode(0o755))
+                    .map_err(|e| e.to_string())?;
+                rustix::fs::openat(&cur, os(d), flags, Mode::empty()).map_err(|e| e.to_string())?
+            }
+            Err(rustix::io::Errno::LOOP) | Err(rustix::io::Errno::NOTDIR) => {
+                return Err(format!(
+                    "{:?} on its path is a symlink or not a directory; refusing to follow it",
+                    String::from_utf8_lossy(d)
+                ));
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        cur = next;
+    }
+    Ok(cur)
+}
+
+/// Removes whatever is at `name` in `dir` (keeping a directory if `keep_dir`); returns true if a directory
+/// was kept.
+fn clear(dir: &OwnedFd, name: &[u8], keep_dir: bool) -> Result<bool, String> {
+    match rustix::fs::statat(dir, os(name), AtFlags::SYMLINK_NOFOLLOW) {
+        Err(rustix::io::Errno::NOENT) => Ok(false),
+        Err(e) => Err(e.to_string()),
+        Ok(st) => {
+            let is_dir = FileType::from_raw_mode(st.st_mode) == FileType::Directory;
+            if is_dir && keep_dir {
+                return Ok(true);
+            }
+            let flags = if is_dir {
+                AtFlags::REMOVEDIR
+            } else {
+                AtFlags::empty()
+            };
+            rustix::fs::unlinkat(dir, os(name), flags).map_err(|e| {
+                if is_dir {
+                    format!("replaces a non-empty directory: {e}")
+                } else {
+                    e.to_string()
+                }
+            })?;
+            Ok(false)
+        }
+    }
+}
+
+fn extract_tar(archive: &Path, dest: &Path, allow_devices: bool) -> Result<(), RootfsError> {
+    let aname = archive.display().to_string();
+    let unsafe_err = |member: &[u8], reason: String| RootfsError::Unsafe {
+        archive: aname.clone(),
+        member: String::from_utf8_lossy(member).into_owned(),
+        reason,
+    };
+    let bad = |reason: String| RootfsError::BadArchive {
+        archive: aname.clone(),
+        reason,
+    };
+    let file = File::open(archive).map_err(|e| RootfsError::Io {
+        path: aname.clone(),
+        source: e,
+    })?;
+    let root: OwnedFd = File::open(dest)
+        .map_err(|e| RootfsError::Io {
+            path: dest.display().to_string(),
+            source: e,
+        })?
+        .into();
+    let owners = privileged();
+    let mut ar = tar::Archive::new(io::BufReader::new(file));
+    // Directory mtimes are set last: creating entries inside a directory changes its mtime.
+    let mut dir_times: Vec<(Vec<Vec<u8>>, u64)> = Vec::new();
+    let entries = ar.entries().map_err(|e| bad(e.to_string()))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| bad(e.to_string()))?;
+        let raw_path = entry.path_bytes().into_owned();
+        let parts = components(&raw_path).map_err(|r| unsafe_err(&raw_path, r))?;
+        let header = entry.header().clone();
+        let kind = header.entry_type();
+        let mode = header.mode().map_err(|e| bad(e.to_string()))? & 0o7777;
+        let mtime = header.mtime().unwrap_or(0);
+        let Some((name, dirs)) = parts.split_last() else {
+            // "./" itself: the root directory's own metadata.
+            if kind.is_dir() {
+                rustix::fs::chmodat(&root, ".", Mode::from_raw_mode(mode), AtFlags::empty())
+                    .map_err(|e| unsafe_err(&raw_path, e.to_string()))?;
+                dir_times.push((Vec::new(), mtime));
+            }
+            continue;
+        };
+        let dir = walk(&root, dirs, true).map_err(|r| unsafe_err(&raw_path, r))?;
+        let fail = |e: rustix::io::Errno| unsafe_err(&raw_path, e.to_string());
+        match kind {
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                clear(&dir, name, false).map_err(|r| unsafe_err(&raw_path, r))?;
+                let fd = rustix::fs::openat(
+                    &dir,
+                    os(name),
+                    OFlags::CREATE
+                        | OFlags::EXCL
+                        | OFlags::WRONLY
+                        | OFlags::NOFOLLOW
+                        | OFlags::CLOEXEC,
+                    Mode::from_raw_mode(0o600),
+                )
+                .map_err(fail)?;
+                let mut f = File::from(fd);
+                io::copy(&mut entry, &mut f).map_err(|e| {
+                    bad(format!(
+                        "member {:?}: {e}",
+                        String::from_utf8_lossy(&raw_path)
+                    ))
+                })?;
+                rustix::fs::fchmod(&f, Mode::from_raw_mode(mode)).map_err(fail)?;
+            }
+            tar::EntryType::Directory => {
+                if !clear(&dir, name, true).map_err(|r| unsafe_err(&raw_path, r))? {
+                    rustix::fs::mkdirat(&dir, os(name), Mode::from_raw_mode(0o700))
+                        .map_err(fail)?;
+                }
+                rustix::fs::chmodat(&dir, os(name), Mode::from_raw_mode(mode), AtFlags::empty())
+                    .map_err(fail)?;
+                dir_times.push((parts.iter().map(|c| c.to_vec()).collect(), mtime));
+            }
+            tar::EntryType::Symlink => {
+                let target = entry
+                    .link_name_bytes()
+                    .ok_or_else(|| unsafe_err(&raw_path, "symlink without a target".into()))?
+                    .into_owned();
+                clear(&dir, name, false).map_err(|r| unsafe_err(&raw_path, r))?;
+                rustix::fs::symlinkat(os(&target), &dir, os(name)).map_err(fail)?;
+            }
+            tar::EntryType::Link => {
+                let target = entry
+                    .link_name_bytes()
+                    .ok_or_else(|| unsafe_err(&raw_path, "hard link without a target".into()))?
+                    .into_owned();
+                let tparts = components(&target)
+                    .map_err(|r| unsafe_err(&raw_path, format!("hard link target: {r}")))?;
+                let (tname, tdirs) = tparts
+                    .split_last()
+                    .ok_or_else(|| unsafe_err(&raw_path, "hard link to the root".into()))?;
+                let tdir = walk(&root, tdirs, false)
+                    .map_err(|r| unsafe_err(&raw_path, format!("hard link target: {r}")))?;
+                clear(&dir, name, false).map_err(|r| unsafe_err(&raw_path, r))?;
+                rustix::fs::linkat(&tdir, os(tname), &dir, os(name), AtFlags::empty())
+                    .map_err(|e| unsafe_err(&raw_path, format!("hard link target: {e}")))?;
+                continue; // shares the target's inode and metadata
+            }
+            tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
+                let ft = match kind {
+                    tar::EntryType::Char => FileType::CharacterDevice,
+                    tar::EntryType::Block => FileType::BlockDevice,
+                    _ => FileType::Fifo,
+                };
+                if ft != FileType::Fifo && !allow_devices {
+                    return Err(unsafe_err(
+                        &raw_path,
+                        "device node; creating it needs root (extract as root, or drop device nodes \
+                         from the archive: /dev is populated at boot)"
+                            .into(),
+                    ));
+                }
+                let major = header.device_major().ok().flatten().unwrap_or(0);
+                let minor = header.device_minor().ok().flatten().unwrap_or(0);
+                clear(&dir, name, false).map_err(|r| unsafe_err(&raw_path, r))?;
+                rustix::fs::mknodat(
+                    &dir,
+                    os(name),
+                    ft,
+                    Mode::from_raw_mode(mode),
+                    rustix::fs::makedev(major, minor),
+                )
+                .map_err(fail)?;
+                rustix::fs::chmodat(&dir, os(name), Mode::from_raw_mode(mode), AtFlags::empty())
+                    .map_err(fail)?;
+            }
+            tar::EntryType::XGlobalHeader => continue,
+            other => {
+                return Err(unsafe_err(
+                    &raw_path,
+                    format!("unsupported member type {other:?}"),
+                ));
+            }
+        }
+        if owners {
+            let uid = header
+                .uid()
+                .ok()
+                .and_then(|u| u32::try_from(u).ok())
+                .unwrap_or(0);
+            let gid = header
+                .gid()
+                .ok()
+                .and_then(|g| u32::try_from(g).ok())
+                .unwrap_or(0);
+            // SYMLINK_NOFOLLOW: a symlink member gets its own owner; its target is never touched.
+            rustix::fs::chownat(
+                &dir,
+                os(name),
+                Some(rustix::fs::Uid::from_raw(uid)),
+                Some(rustix::fs::Gid::from_raw(gid)),
+                AtFlags::SYMLINK_NOFOLLOW,
+            )
+            .map_err(fail)?;
+            if kind == tar::EntryType::Regular && mode & 0o6000 != 0 {
+                // chown clears set-id bits; restore them.
+                rustix::fs::chmodat(&dir, os(name), Mode::from_raw_mode(mode), AtFlags::empty())
+                    .map_err(fail)?;
+            }
+        }
+        set_mtime(&dir, name, mtime).map_err(fail)?;
+    }
+    dir_times.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+    for (parts, mtime) in dir_times {
+        let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        let r = match refs.split_last() {
+            Some((name, dirs)) => walk(&root, dirs, false)
+                .map_err(io::Error::other)
+                .and_then(|d| set_mtime(&d, name, mtime).map_err(io::Error::from)),
+            None => set_mtime(&root, b".", mtime).map_err(io::Error::from),
+        };
+        r.map_err(|e| bad(format!("setting directory times: {e}")))?;
+    }
+    Ok(())
+}
+
+fn set_mtime(dir: &impl AsFd, name: &[u8], mtime: u64) -> rustix::io::Result<()> {
+    let t = Timespec {
+        tv_sec: mtime.min(i64::MAX as u64) as i64,
+        tv_nsec: 0,
+    };
+    rustix::fs::utimensat(
+        dir,
+        os(name),
+        &Timestamps {
+            last_access: t,
+            last_modification: t,
+        },
+        AtFlags::SYMLINK_NOFOLLOW,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn component_rules() {
+        assert_eq!(components(b"./a/b/").unwrap(), vec![&b"a"[..], b"b"]);
+        assert!(components(b"/etc/passwd").is_err());
+        assert!(components(b"a/../../x").is_err());
+        assert!(components(b"..").is_err());
+        assert!(components(b"./").unwrap().is_empty());
+    }
+
+    fn tar_with(build: impl FnOnce(&mut tar::Builder<Vec<u8>>)) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        build(&mut b);
+        b.into_inner().unwrap()
+    }
+
+    fn header(kind: tar::EntryType, path: &str, size: u64) -> tar::Header {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        // set_path refuses ".." and absolute paths; write the name bytes directly like a hostile archive.
+        let name = &mut h.as_old_mut().name;
+        name.fill(0);
+        name[..path.len()].copy_from_slice(path.as_bytes());
+        h.set_size(size);
+        h.set_mode(0o644);
+        h.set_mtime(1000);
+        h.set_cksum();
+        h
+    }
+
+    fn extract(
+        bytes: &[u8],
+        allow_devices: bool,
+    ) -> (tempfile::TempDir, Result<StagedRoot, RootfsError>) {
+        let dir = tempfile::tempdir().unwrap();
+        let ar = dir.path().join("a.tar");
+        std::fs::write(&ar, bytes).unwrap();
+        let src = RootfsSource::detect(&ar).unwrap();
+        let r = src.stage(dir.path(), allow_devices);
+        (dir, r)
+    }
+
+    #[test]
+    fn extracts_files_links_and_times() {
+        let bytes = tar_with(|b| {
+            b.append(&header(tar::EntryType::Directory, "./etc/", 0), &[][..])
+                .unwrap();
+            b.append(
+                &header(tar::EntryType::Regular, "etc/hello", 5),
+                &b"hello"[..],
+            )
+            .unwrap();
+            let mut l = header(tar::EntryType::Symlink, "etc/abs", 0);
+            l.set_link_name("/etc/hello").unwrap();
+            l.set_cksum();
+            b.append(&l, &[][..]).unwrap();
+            let mut h = header(tar::EntryType::Link, "hard", 0);
+            h.set_link_name("etc/hello").unwrap();
+            h.set_cksum();
+            b.append(&h, &[][..]).unwrap();
+            b.append(&header(tar::EntryType::Regular, "deep/er/f", 1), &b"x"[..])
+                .unwrap();
+        });
+        let (_d, r) = extract(&bytes, false);
+        let st = r.unwrap();
+        let p = st.path();
+        assert_eq!(std::fs::read(p.join("etc/hello")).unwrap(), b"hello");
+        assert_eq!(
+            std::fs::read_link(p.join("etc/abs")).unwrap(),
+            Path::new("/etc/hello")
+        );
+        assert_eq!(std::fs::read(p.join("hard")).unwrap(), b"hello");
+        use std::os::unix::fs::MetadataExt as _;
+        assert_eq!(std::fs::metadata(p.join("etc")).unwrap().mtime(), 1000);
+        assert_eq!(
+            std::fs::metadata(p.join("etc/hello")).unwrap().mtime(),
+            1000
+        );
+        assert_eq!(std::fs::read(p.join("deep/er/f")).unwrap(), b"x");
+    }
+
+    #[test]
+    fn refuses_escapes() {
+        for bad in ["/etc/passwd", "../x", "a/../../x"] {
+            let bytes = tar_with(|b| {
+                b.append(&header(tar::EntryType::Regular, bad, 1), &b"x"[..])
+                    .unwrap();
+            });
+            let (_d, r) = extract(&bytes, false);
+            assert!(matches!(r, Err(RootfsError::Unsafe { .. })), "{bad}: {r:?}");
+        }
+        // A symlink to the outside, then a file "through" it: must not be written outside.
+        let outside = tempfile::tempdir().unwrap();
+        let bytes = tar_with(|b| {
+            let mut l = header(tar::EntryType::Symlink, "esc", 0);
+            l.set_link_name(outside.path()).unwrap();
+            l.set_cksum();
+            b.append(&l, &[][..]).unwrap();
+            b.append(&header(tar::EntryType::Regular, "esc/owned", 1), &b"x"[..])
+                .unwrap();
+        });
+        let (_d, r) = extract(&bytes, false);
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("symlink"), "{e}");
+        assert!(!outside.path().join("owned").exists());
+        // A hard link to a file outside through a symlinked directory.
+        let bytes = tar_with(|b| {
+            let mut l = header(tar::EntryType::Symlink, "esc", 0);
+            l.set_link_name("/etc").unwrap();
+            l.set_cksum();
+            b.append(&l, &[][..]).unwrap();
+            let mut h = header(tar::EntryType::Link, "pw", 0);
+            h.set_link_name("esc/passwd").unwrap();
+            h.set_cksum();
+            b.append(&h, &[][..]).unwrap();
+        });
+        let (_d, r) = extract(&bytes, false);
+        assert!(matches!(r, Err(RootfsError::Unsafe { .. })), "{r:?}");
+    }
+
+    #[test]
+    fn device_nodes_need_permission() {
+        let bytes = tar_with(|b| {
+            let mut h = header(tar::EntryType::Char, "dev/null", 0);
+            h.set_device_major(1).unwrap();
+            h.set_device_minor(3).unwrap();
+            h.set_cksum();
+            b.append(&h, &[][..]).unwrap();
+        });
+        let (_d, r) = extract(&bytes, false);
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("device node"), "{e}");
+    }
+
+    #[test]
+    fn detects_formats() {
+        let dir = tempfile::tempdir().unwrap();
+        let gz = dir.path().join("x.tar.gz");
+        std::fs::write(&gz, b"\x1f\x8b\x08\0rest").unwrap();
+        assert!(matches!(
+            RootfsSource::detect(&gz),
+            Err(RootfsError::Compressed { format: "gzip", .. })
+        ));
+        let junk = dir.path().join("junk");
+        std::fs::write(&junk, vec![1u8; 1000]).unwrap();
+        assert!(matches!(
+            RootfsSource::detect(&junk),
+            Err(RootfsError::NotRootfs(_))
+        ));
+        assert!(matches!(
+            RootfsSource::detect(&dir.path().join("missing")),
+            Err(RootfsError::Io { .. })
+        ));
+        assert_eq!(
+            RootfsSource::detect(dir.path()).unwrap(),
+            RootfsSource::Dir(dir.path().to_path_buf())
+        );
+    }
+}

@@ -1,0 +1,202 @@
+//! Export to a Trustee RVPS registration message (sample provenance).
+//!
+//! Trustee's Reference Value Provider Service accepts `{"version": "0.1.0", "type": "sample", "payload":
+//! <base64>}` where the payload, base64-decoded (standard alphabet, padded), is a JSON object mapping a
+//! reference-value name to the list of accepted values (trustee `rvps/README.md`,
+//! `rvps/src/extractors/extractor_modules/sample/`). The attestation service's default policy
+//! (`attestation-service/src/ear_token/ear_default_policy_cpu.rego`) looks the values up by name with
+//! `query_reference_value(<name>)`; the names this exporter writes are the ones that policy uses:
+//!
+//! | name | policy rule | from the manifest |
+//! |---|---|---|
+//! | `snp_launch_measurement` | `input.snp.evidence.measurement` (bare-metal SNP) | every `snp[]` digest with mode `snp` |
+//! | `snp_pcr11` | `input["az-snp-vtpm"].tpm.pcr11` | PCR 11 (sha256) after each phase path |
+//! | `tdx_pcr11` | `input["az-tdx-vtpm"].tpm.pcr11` | the same values |
+//! | `tpm_pcr11` | `input.tpm.pcr11` | the same values |
+//!
+//! PCR 11 values are listed for every phase path because the PCR read at attestation time depends on how far
+//! the guest has booted; a policy accepts any listed value.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use yardstick_common::hash::Algorithm;
+
+use crate::manifest::{Manifest, SnpMode};
+
+/// The message version Trustee's RVPS requires (`MESSAGE_VERSION` in `rvps/src/lib.rs`).
+pub const RVPS_MESSAGE_VERSION: &str = "0.1.0";
+
+/// Reference-value names, as Trustee's default attestation policy queries them.
+pub mod names {
+    /// Bare-metal SEV-SNP launch measurement.
+    pub const SNP_LAUNCH_MEASUREMENT: &str = "snp_launch_measurement";
+    /// PCR 11 of an Azure SEV-SNP CVM's vTPM.
+    pub const SNP_PCR11: &str = "snp_pcr11";
+    /// PCR 11 of an Azure TDX CVM's vTPM.
+    pub const TDX_PCR11: &str = "tdx_pcr11";
+    /// PCR 11 of a plain (v)TPM.
+    pub const TPM_PCR11: &str = "tpm_pcr11";
+}
+
+/// An RVPS registration message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RvpsMessage {
+    /// Always [`RVPS_MESSAGE_VERSION`].
+    pub version: String,
+    /// Provenance type: `sample`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Base64 of the JSON object `{name: [value, ...]}`.
+    pub payload: String,
+}
+
+/// The manifest holds nothing Trustee's default policy could use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the manifest has no value for Trustee's default policy (no SEV-SNP launch digest and no PCR 11 prediction)"
+)]
+pub struct NothingToExport;
+
+/// The `{name: [hex values]}` map an RVPS sample provenance carries. Names and values are sorted and
+/// de-duplicated, so equal manifests give byte-identical messages.
+pub fn reference_values(m: &Manifest) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut push = |name: &str, v: String| {
+        let list = out.entry(name.to_string()).or_default();
+        if !list.contains(&v) {
+            list.push(v);
+        }
+    };
+    for s in m.snp.iter().filter(|s| s.mode == SnpMode::Snp) {
+        push(names::SNP_LAUNCH_MEASUREMENT, s.measurement.to_hex());
+    }
+    if let Some(t) = &m.tpm {
+        // Attesters report the sha256 bank (trustee's az-snp-vtpm / az-tdx-vtpm / tpm verifiers).
+        let mut pcr11: Vec<String> = Vec::new();
+        if let Some(v) = t.pcrs.get(Algorithm::Sha256, 11) {
+            pcr11.push(v.to_hex());
+        }
+        for p in &t.pcr11_phases {
+            if let Some(v) = p.pcrs.get(Algorithm::Sha256, 11) {
+                pcr11.push(v.to_hex());
+            }
+        }
+        for v in pcr11 {
+            for name in [names::SNP_PCR11, names::TDX_PCR11, names::TPM_PCR11] {
+                push(name, v.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Builds the registration message for `m`.
+pub fn rvps_message(m: &Manifest) -> Result<RvpsMessage, NothingToExport> {
+    let values = reference_values(m);
+    if values.is_empty() {
+        return Err(NothingToExport);
+    }
+    // A BTreeMap of strings always serializes.
+    let payload = serde_json::to_vec(&values).unwrap_or_default();
+    Ok(RvpsMessage {
+        version: RVPS_MESSAGE_VERSION.to_string(),
+        kind: "sample".to_string(),
+        payload: base64::engine::general_purpose::STANDARD.encode(payload),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hexfmt::HexBytes;
+    use crate::manifest::{PhaseValue, SnpLaunch, TpmRefs, VmmType};
+    use yardstick_tpm::PcrBanks;
+
+    fn manifest() -> Manifest {
+        let mut m = Manifest::new();
+        m.snp.push(SnpLaunch {
+            mode: SnpMode::Snp,
+            measurement: HexBytes(vec![0x11; 48]),
+            vcpus: 1,
+            vcpu_type: Some("EPYC-v4".into()),
+            vcpu_sig: 0x00a00f11,
+            vmm_type: VmmType::Qemu,
+            guest_features: 1,
+            kernel_hashes: true,
+            components: vec!["firmware".into()],
+        });
+        let mut pcrs = PcrBanks::new();
+        pcrs.set(11, Algorithm::Sha256.digest(b"stub"));
+        pcrs.set(4, Algorithm::Sha256.digest(b"pcr4"));
+        let mut ready = PcrBanks::new();
+        ready.set(11, Algorithm::Sha256.digest(b"ready"));
+        let mut stub = PcrBanks::new();
+        stub.set(11, Algorithm::Sha256.digest(b"stub"));
+        m.tpm = Some(TpmRefs {
+            pcrs,
+            pcr11_phases: vec![
+                PhaseValue {
+                    phase: String::new(),
+                    pcrs: stub,
+                },
+                PhaseValue {
+                    phase: "enter-initrd:leave-initrd:sysinit:ready".into(),
+                    pcrs: ready,
+                },
+            ],
+            events: vec![],
+            assumptions: vec![],
+        });
+        m
+    }
+
+    /// Decodes a message the way Trustee does: `Message` (version must be "0.1.0"), then the sample
+    /// extractor's base64 STANDARD decode into `HashMap<String, serde_json::Value>`.
+    fn trustee_decode(msg_json: &str) -> BTreeMap<String, Vec<String>> {
+        let v: serde_json::Value = serde_json::from_str(msg_json).unwrap();
+        let obj = v.as_object().unwrap();
+        let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["payload", "type", "version"]);
+        assert_eq!(obj["version"], "0.1.0");
+        assert_eq!(obj["type"], "sample");
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(obj["payload"].as_str().unwrap())
+            .unwrap();
+        serde_json::from_slice(&raw).unwrap()
+    }
+
+    /// Shape of the registration message in trustee `rvps/README.md` ("Create a test message in sample
+    /// format"): `{"version": "0.1.0", "type": "sample", "payload": "<base64 of {name: [values]}>"}`.
+    #[test]
+    fn message_shape_matches_trustee_readme() {
+        let msg = rvps_message(&manifest()).unwrap();
+        let json = serde_json::to_string(&msg).unwrap();
+        let rv = trustee_decode(&json);
+        let stub = Algorithm::Sha256.digest(b"stub").to_hex();
+        let ready = Algorithm::Sha256.digest(b"ready").to_hex();
+        assert_eq!(rv["snp_launch_measurement"], vec!["11".repeat(48)]);
+        for n in ["snp_pcr11", "tdx_pcr11", "tpm_pcr11"] {
+            assert_eq!(rv[n], vec![stub.clone(), ready.clone()], "{n}");
+        }
+        assert_eq!(rv.len(), 4);
+    }
+
+    /// The names are the ones `ear_default_policy_cpu.rego` (trustee attestation-service) passes to
+    /// `query_reference_value`: `snp_launch_measurement` (SNP section), `snp_pcr11` (az-snp-vtpm),
+    /// `tdx_pcr11` (az-tdx-vtpm), `tpm_pcr11` (TPM section).
+    #[test]
+    fn names_match_default_policy() {
+        assert_eq!(names::SNP_LAUNCH_MEASUREMENT, "snp_launch_measurement");
+        assert_eq!(names::SNP_PCR11, "snp_pcr11");
+        assert_eq!(names::TDX_PCR11, "tdx_pcr11");
+        assert_eq!(names::TPM_PCR11, "tpm_pcr11");
+    }
+
+    #[test]
+    fn empty_manifest_is_an_error() {
+        assert_eq!(rvps_message(&Manifest::new()), Err(NothingToExport));
+    }
+}
