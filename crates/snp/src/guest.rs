@@ -206,10 +206,10 @@ pub enum MeasureError {
         vars_size: u64,
     },
     /// The firmware could not be read while measuring.
-    #[error("{0}")]
+    #[error(transparent)]
     Firmware(OvmfError),
     /// The SVSM image could not be read while measuring.
-    #[error("{0}")]
+    #[error(transparent)]
     SvsmRead(OvmfError),
     /// A kernel or initrd could not be read.
     #[error(transparent)]

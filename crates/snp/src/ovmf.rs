@@ -220,7 +220,7 @@ impl MetadataSection {
 #[derive(Debug, thiserror::Error)]
 pub enum OvmfError {
     /// The file could not be read.
-    #[error("cannot read: {0}")]
+    #[error("cannot read")]
     Io(#[from] io::Error),
     /// Too short to hold a footer table.
     #[error("{0} bytes is too small for an OVMF image (a footer table alone needs 50 bytes)")]

@@ -84,7 +84,7 @@ pub struct SevHashes {
 
 /// A file that could not be hashed.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: cannot read {what}: {source}", path.display())]
+#[error("{}: cannot read {what}", path.display())]
 pub struct ReadError {
     /// "kernel" or "initrd".
     pub what: &'static str,

@@ -22,19 +22,20 @@ use yardstick_snp::vmm_types::VmmType;
 use crate::ui;
 
 const MEASURE_AFTER_HELP: &str = "\
-Choosing --guest-features (SEV_FEATURES in every VMSA): it must equal what the HOST kernel's KVM enables,
-which depends on the host kernel version, not on the guest:
+Choosing --guest-features (SEV_FEATURES in every VMSA): it must equal what the HOST
+kernel's KVM enables, which depends on the host kernel version, not on the guest:
   host Linux before 6.6   0x1   (SNP active only)
   host Linux 6.6 to 6.9   0x21  (SNP active + DebugSwap, which KVM turned on by default)
-  host Linux 6.10 and on  0x1   (DebugSwap is opt-in again via QEMU's sev-snp-guest object)
-When in doubt, compare with the SEV_FEATURES of a real attestation report from that host.
+  host Linux 6.10 and on  0x1   (KVM_SEV_INIT2: the VMM picks features; QEMU adds none)
+When in doubt, compare with SEV_FEATURES in a real attestation report from that host.
 
-Which firmware: SEV-SNP needs an OVMF with SEV metadata; measuring --kernel/--initrd/--append needs the
-AmdSev build (edk2 OvmfPkg/AmdSev/AmdSevX64.dsc), which has the kernel-hashes section. Debian's
-/usr/share/ovmf/OVMF.fd has SEV metadata but no hashes section; OVMF_CODE_4M.fd has no SEV metadata.
-QEMU 7.2 broke kernel hashes (measure with machine type pc-q35-7.1 or use QEMU >= 8.0).
+Which firmware: SEV-SNP needs an OVMF with SEV metadata; measuring --kernel/--initrd/--append
+needs the AmdSev build (edk2 OvmfPkg/AmdSev/AmdSevX64.dsc), which has the kernel-hashes
+section. Debian's /usr/share/ovmf/OVMF.fd has SEV metadata but no hashes section;
+OVMF_CODE_4M.fd has no SEV metadata. QEMU 7.2 broke kernel hashes (measure with machine type
+pc-q35-7.1 or use QEMU >= 8.0).
 
-Output: only the digest on stdout, like sev-snp-measure (--json for the digest and every input hash).
+Output: only the digest on stdout, like sev-snp-measure (--json: the digest and every input).
 Exit status: 0 ok, 2 bad input or usage (one line on stderr).
 
 Examples:
@@ -48,10 +49,10 @@ Examples:
   yardstick snp measure --mode seves --vcpus 2 --vcpu-sig 0xa00f11 --ovmf OVMF.fd --dump-vmsa";
 
 const METADATA_AFTER_HELP: &str = "\
-Prints the firmware's SEV metadata sections (table order, which is measurement order), the SEV-ES AP reset
-EIP and the SEV hashes table address, as JSON. Together with the SNP OVMF hash
-(`measure --mode snp:ovmf-hash`) this is all `measure --ovmf-metadata` needs to compute digests without
-the firmware file.
+Prints the firmware's SEV metadata sections (in table order, which is measurement order),
+the SEV-ES AP reset EIP and the SEV hashes table address, as JSON. Together with the SNP OVMF
+hash (`measure --mode snp:ovmf-hash`) this is all `measure --ovmf-metadata` needs to compute
+digests without the firmware file.
 
 Examples:
   yardstick snp ovmf-metadata --ovmf OVMF.fd > ovmf.json
@@ -98,23 +99,23 @@ pub struct MeasureArgs {
     #[arg(long, value_name = "MODE")]
     mode: String,
     /// Number of guest vCPUs (required except in modes sev and snp:ovmf-hash)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     vcpus: Option<String>,
     /// Guest vCPU type (EPYC, EPYC-v1..v4, EPYC-IBPB, EPYC-Rome[-v1..v3], EPYC-Milan[-v1,-v2],
     /// EPYC-Genoa[-v1], EPYC-Turin)
     #[arg(long, value_name = "CPUTYPE")]
     vcpu_type: Option<String>,
     /// Guest vCPU signature value (CPUID Fn0000_0001_EAX; 0x prefix for hex)
-    #[arg(long, value_name = "VALUE")]
+    #[arg(long, value_name = "VALUE", allow_negative_numbers = true)]
     vcpu_sig: Option<String>,
     /// Guest vCPU family (with --vcpu-model and --vcpu-stepping)
-    #[arg(long, value_name = "FAMILY")]
+    #[arg(long, value_name = "FAMILY", allow_negative_numbers = true)]
     vcpu_family: Option<String>,
     /// Guest vCPU model
-    #[arg(long, value_name = "MODEL")]
+    #[arg(long, value_name = "MODEL", allow_negative_numbers = true)]
     vcpu_model: Option<String>,
     /// Guest vCPU stepping
-    #[arg(long, value_name = "STEPPING")]
+    #[arg(long, value_name = "STEPPING", allow_negative_numbers = true)]
     vcpu_stepping: Option<String>,
     /// Type of VMM: QEMU, ec2, gce
     #[arg(long, value_name = "VMMTYPE", default_value = "QEMU")]
@@ -141,7 +142,12 @@ pub struct MeasureArgs {
     #[arg(long, value_name = "CMDLINE", allow_hyphen_values = true)]
     append: Option<OsString>,
     /// SEV_FEATURES of the VMSAs (0x prefix for hex); see below for the value your host kernel needs
-    #[arg(long, value_name = "VALUE", default_value = "0x1")]
+    #[arg(
+        long,
+        value_name = "VALUE",
+        default_value = "0x1",
+        allow_negative_numbers = true
+    )]
     guest_features: String,
     /// Measurement output format: hex or base64
     #[arg(long, value_name = "FORMAT", default_value = "hex")]
@@ -156,7 +162,12 @@ pub struct MeasureArgs {
     #[arg(long, value_name = "PATH")]
     svsm: Option<PathBuf>,
     /// Size of the OVMF_VARS file in bytes (mode snp:svsm)
-    #[arg(long, value_name = "SIZE", conflicts_with = "vars_file")]
+    #[arg(
+        long,
+        value_name = "SIZE",
+        conflicts_with = "vars_file",
+        allow_negative_numbers = true
+    )]
     vars_size: Option<String>,
     /// OVMF_VARS file, whose size is used (mode snp:svsm)
     #[arg(long, value_name = "PATH")]
@@ -182,7 +193,7 @@ pub struct IdBlockArgs {
     #[arg(long, value_name = "PATH")]
     authorkey: PathBuf,
     /// Guest policy (default 0x30000, snp-create-id-block's)
-    #[arg(long, value_name = "VALUE")]
+    #[arg(long, value_name = "VALUE", allow_negative_numbers = true)]
     policy: Option<String>,
     /// Family ID, 32 hex digits (default zeros)
     #[arg(long, value_name = "HEX")]
@@ -191,7 +202,7 @@ pub struct IdBlockArgs {
     #[arg(long, value_name = "HEX")]
     image_id: Option<String>,
     /// Guest SVN (default 0)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     guest_svn: Option<String>,
     /// Print JSON instead of snp-create-id-block's text
     #[arg(long)]
@@ -520,10 +531,7 @@ fn measure(a: &MeasureArgs) -> anyhow::Result<ExitCode> {
             Subject::Svsm => a.svsm.as_ref().map(|p| p.display().to_string()),
             Subject::Blob | Subject::Parameters => None,
         };
-        let e: anyhow::Error = match e {
-            MeasureError::Read(r) => anyhow::Error::msg(r.to_string()),
-            other => other.into(),
-        };
+        let e = anyhow::Error::from(e);
         match ctx {
             Some(c) => e.context(c),
             None => e,
