@@ -16,7 +16,9 @@ use yardstick_common::progress::Progress;
 
 use crate::gctx::{Gctx, LaunchDigest, NotPageMultiple};
 use crate::ovmf::{Ovmf, OvmfError, OvmfMetadata, PAGE_SIZE, SectionType};
-use crate::sev_hashes::{Blob, PADDED_TABLE_LEN, ReadError, SevHashes, TableCrossesPage};
+use crate::sev_hashes::{
+    Blob, PADDED_TABLE_LEN, ReadError, SevHashes, Sha256, TableCrossesPage, resolve,
+};
 use crate::sev_mode::SevMode;
 use crate::stream::CHUNK;
 use crate::vmm_types::VmmType;
@@ -305,21 +307,15 @@ pub fn measure(guest: &Guest<'_>, progress: &dyn Progress) -> Result<Measurement
     progress.set_total(total);
 
     std::thread::scope(|s| {
-        let hashes_job = guest.direct_boot.as_ref().map(|d| {
-            s.spawn(move || SevHashes::compute(&d.kernel, d.initrd.as_ref(), d.cmdline, progress))
-        });
-        let join = |job: Option<
-            std::thread::ScopedJoinHandle<'_, Result<SevHashes, ReadError>>,
-        >| {
-            match job {
-                None => Ok(None),
-                Some(j) => match j.join() {
-                    Ok(r) => r.map(Some).map_err(MeasureError::from),
-                    Err(_) => Err(MeasureError::Firmware(OvmfError::Io(
-                        std::io::Error::other("hashing thread panicked"),
-                    ))),
-                },
-            }
+        // The larger kernel/initrd file is hashed on its own thread from the start; the firmware and then the
+        // smaller file on this one (two busy threads: the SHA-256 of the larger file is the critical path).
+        let hashes_job = guest
+            .direct_boot
+            .as_ref()
+            .map(|d| BootHashing::start(s, d, progress));
+        let join = |job: Option<BootHashing<'_, '_>>| match job {
+            None => Ok(None),
+            Some(j) => j.finish(progress).map(Some),
         };
         match guest.mode {
             SevMode::Sev | SevMode::SevEs => {
@@ -334,8 +330,8 @@ pub fn measure(guest: &Guest<'_>, progress: &dyn Progress) -> Result<Measurement
                     h.update(c);
                     progress.advance(c.len() as u64);
                 });
-                let hashes = join(hashes_job)?;
                 fw_result.map_err(MeasureError::Firmware)?;
+                let hashes = join(hashes_job)?;
                 sev_digest(guest, fw, h, hashes)
             }
             SevMode::SevSnp => {
@@ -344,7 +340,8 @@ pub fn measure(guest: &Guest<'_>, progress: &dyn Progress) -> Result<Measurement
                         let mut g = Gctx::new();
                         let r = add_image_pages(&mut g, fw, fw.gpa(), progress);
                         if let Err(e) = r {
-                            let _ = join(hashes_job);
+                            // The scope still waits for the spawned hash; nothing more is started.
+                            drop(hashes_job);
                             return Err(MeasureError::Firmware(e));
                         }
                         g
@@ -400,6 +397,83 @@ pub fn measure(guest: &Guest<'_>, progress: &dyn Progress) -> Result<Measurement
             }
         }
     })
+}
+
+/// Direct-boot hashes being computed: one file on a scoped thread, the rest on the caller's thread.
+struct BootHashing<'scope, 'a> {
+    boot: &'a DirectBoot<'a>,
+    /// The spawned job and whether it is the initrd (else the kernel).
+    spawned: Option<(
+        bool,
+        std::thread::ScopedJoinHandle<'scope, Result<Sha256, ReadError>>,
+    )>,
+}
+
+impl<'scope, 'a: 'scope> BootHashing<'scope, 'a> {
+    fn start<'env>(
+        s: &'scope std::thread::Scope<'scope, 'env>,
+        boot: &'a DirectBoot<'a>,
+        progress: &'a dyn Progress,
+    ) -> Self
+    where
+        'a: 'env,
+    {
+        let file_len = |b: &Blob| match b {
+            Blob::File(_) => Some(blob_len(b)),
+            Blob::Sha256(_) => None,
+        };
+        let kernel = file_len(&boot.kernel);
+        let initrd = boot.initrd.as_ref().and_then(file_len);
+        let spawn_initrd = match (kernel, initrd) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(k), Some(i)) => i >= k,
+        };
+        let spawned = match (spawn_initrd, &boot.initrd) {
+            (true, Some(b)) => Some((true, s.spawn(move || resolve("initrd", b, progress)))),
+            _ if kernel.is_some() => Some((
+                false,
+                s.spawn(move || resolve("kernel", &boot.kernel, progress)),
+            )),
+            _ => None,
+        };
+        BootHashing { boot, spawned }
+    }
+
+    fn finish(self, progress: &dyn Progress) -> Result<SevHashes, MeasureError> {
+        let joined = |j: std::thread::ScopedJoinHandle<'_, Result<Sha256, ReadError>>| {
+            j.join().unwrap_or_else(|_| {
+                Err(ReadError {
+                    what: "kernel or initrd",
+                    path: std::path::PathBuf::new(),
+                    source: std::io::Error::other("hashing thread panicked"),
+                })
+            })
+        };
+        let no_initrd = || Ok(SevHashes::no_initrd_hash());
+        let (kernel, initrd) = match self.spawned {
+            Some((true, j)) => (resolve("kernel", &self.boot.kernel, progress), joined(j)),
+            Some((false, j)) => {
+                let initrd = match &self.boot.initrd {
+                    Some(b) => resolve("initrd", b, progress),
+                    None => no_initrd(),
+                };
+                (joined(j), initrd)
+            }
+            None => (
+                resolve("kernel", &self.boot.kernel, progress),
+                match &self.boot.initrd {
+                    Some(b) => resolve("initrd", b, progress),
+                    None => no_initrd(),
+                },
+            ),
+        };
+        Ok(SevHashes {
+            kernel: kernel?,
+            initrd: initrd?,
+            cmdline: SevHashes::cmdline_hash(self.boot.cmdline),
+        })
+    }
 }
 
 /// Every check that does not need the large files, so that bad combinations fail before any hashing.

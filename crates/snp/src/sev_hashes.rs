@@ -187,7 +187,12 @@ impl Writer<'_> {
     }
 }
 
-fn resolve(what: &'static str, blob: &Blob, progress: &dyn Progress) -> Result<Sha256, ReadError> {
+/// The SHA-256 of a blob: hashes the file, or returns the given value.
+pub(crate) fn resolve(
+    what: &'static str,
+    blob: &Blob,
+    progress: &dyn Progress,
+) -> Result<Sha256, ReadError> {
     match blob {
         Blob::File(p) => hash_file(what, p, progress),
         Blob::Sha256(h) => Ok(*h),
