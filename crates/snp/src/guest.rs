@@ -293,8 +293,8 @@ pub fn snp_ovmf_hash(fw: &Ovmf, progress: &dyn Progress) -> Result<LaunchDigest,
     Ok(g.ld())
 }
 
-/// Computes the launch measurement of `guest`. Kernel and initrd are hashed on their own threads while the
-/// firmware is measured.
+/// Computes the launch measurement of `guest`. The larger of kernel and initrd is hashed on its own thread while
+/// this one measures the firmware and then hashes the other file.
 pub fn measure(guest: &Guest<'_>, progress: &dyn Progress) -> Result<Measurement, MeasureError> {
     check(guest)?;
     let total = match guest.firmware {
