@@ -299,12 +299,41 @@ fn boot_case(c: Case<'_>) {
     // reflected in PCR 7 (differs from the no-keys value exactly when Secure Boot is on).
     let zero = Algorithm::Sha256.zero();
     assert_ne!(out.pcrs.get(Algorithm::Sha256, 11), Some(&zero));
+
+    // `yardstick eventlog replay` of the guest's own log gives the PCRs the guest read (0-15 but IMA's 10).
+    assert_replay_equals_guest(case, &dir.join("eventlog.bin"), &out.pcrs);
     let pcr7 = out.pcrs.get(Algorithm::Sha256, 7).unwrap().to_hex();
     assert_eq!(
         pcr7.starts_with("65caf8dd"),
         !secure_boot,
         "{case}: PCR 7 {pcr7}"
     );
+}
+
+/// Runs `yardstick eventlog replay --json` on a guest's event log and requires PCRs 0-15 (except PCR 10, which
+/// IMA extends from its own log) to equal the values the guest read from sysfs, in every guest bank.
+fn assert_replay_equals_guest(case: &str, log: &Path, guest: &PcrBanks) {
+    let json = run_ok(yardstick().args(["eventlog", "replay", "--json"]).arg(log));
+    let replayed: PcrBanks = serde_json::from_str(&json).unwrap();
+    let mut compared = 0;
+    for alg in boot::GUEST_BANKS {
+        for pcr in (0..16).filter(|&p| p != 10) {
+            let want = guest
+                .get(alg, pcr)
+                .unwrap_or_else(|| panic!("{case}: guest did not report {alg} PCR {pcr}"));
+            // A PCR no event extended is not listed by the replay: it holds its reset value, zero.
+            let got = replayed
+                .get(alg, pcr)
+                .copied()
+                .unwrap_or_else(|| alg.zero());
+            assert_eq!(
+                &got, want,
+                "{case}: eventlog replay {alg} PCR {pcr} differs from the guest"
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 15 * boot::GUEST_BANKS.len());
 }
 
 /// A file command line with a trailing newline: the stub's whitespace mangling is part of what PCR 9 proves.
@@ -413,6 +442,11 @@ fn captured_boot_logs_replay_to_the_guest_pcrs() {
         }
         replay.retain_pcrs(&not_ima);
         assert_eq!(replay, guest, "{}", dir.display());
+        assert_replay_equals_guest(
+            &dir.display().to_string(),
+            &dir.join("eventlog.bin"),
+            &guest,
+        );
         cases += 1;
     }
     assert_eq!(cases, 6);
