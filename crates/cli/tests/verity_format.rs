@@ -3,6 +3,8 @@
 //! byte-identical hash devices (and FEC devices, and data files where the tree lives in the same file) and
 //! identical stdout. Each test prints how many combinations it checked.
 
+#![allow(clippy::unwrap_used)] // test helpers, like the tests themselves (clippy.toml)
+
 mod support;
 mod verity_util;
 
@@ -320,24 +322,18 @@ fn fec_grid_matches_veritysetup() {
                 args.push(s("--no-superblock"));
             }
             let data_end = blocks * bs;
-            let files: Vec<&'static str>;
-            match layout {
+            let files: Vec<&'static str> = match layout {
                 "separate" => {
                     args.extend([s("--fec-device"), s("fec")]);
-                    files = vec!["hash", "fec"];
+                    vec!["hash", "fec"]
                 }
                 "separate-offset" => {
                     args.extend([s("--fec-device"), s("fec"), s("--fec-offset"), s(8192)]);
-                    files = vec!["hash", "fec"];
+                    vec!["hash", "fec"]
                 }
                 "in-hash" => {
-                    args.extend([
-                        s("--fec-device"),
-                        s("hash"),
-                        s("--fec-offset"),
-                        s(1 << 20),
-                    ]);
-                    files = vec!["hash"];
+                    args.extend([s("--fec-device"), s("hash"), s("--fec-offset"), s(1 << 20)]);
+                    vec!["hash"]
                 }
                 _ => {
                     let hash_off = data_end + 4096;
@@ -349,9 +345,9 @@ fn fec_grid_matches_veritysetup() {
                         s("--fec-offset"),
                         s(hash_off + 65536),
                     ]);
-                    files = vec!["data"];
+                    vec!["data"]
                 }
-            }
+            };
             // FEC inside the hash file covers it up to the FEC offset: the file must reach that far
             // (veritysetup fails to read otherwise), so it exists beforehand, and its bytes outside what
             // is written must survive.
@@ -387,7 +383,11 @@ fn dump_matches_veritysetup() {
     let mut n = 0;
     for (alg, blocks, extra) in [
         ("sha256", 256u64, vec![]),
-        ("sha1", 17, vec![s("--fec-device"), s("fec"), s("--fec-roots"), s(5)]),
+        (
+            "sha1",
+            17,
+            vec![s("--fec-device"), s("fec"), s("--fec-roots"), s(5)],
+        ),
         ("sha512", 1, vec![]),
     ] {
         let dir = tempfile::tempdir().unwrap();

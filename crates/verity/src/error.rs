@@ -109,7 +109,7 @@ pub enum Error {
         needed: u64,
     },
     /// The superblock is missing or invalid.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Superblock {
         /// Hash device.
         path: PathBuf,
@@ -126,7 +126,7 @@ pub enum Error {
     #[error("cannot get random bytes from the system")]
     Random,
     /// An I/O error on a named file.
-    #[error("{path}: {what}: {source}")]
+    #[error("{path}: {what}")]
     Io {
         /// The file.
         path: PathBuf,

@@ -43,8 +43,8 @@ impl Gf {
         let mut exp = [0u8; 512];
         let mut log = [0u8; 256];
         let mut x: u32 = 1;
-        for i in 0..255 {
-            exp[i] = x as u8;
+        for (i, e) in exp.iter_mut().enumerate().take(255) {
+            *e = x as u8;
             log[x as usize] = i as u8;
             x <<= 1;
             if x & 0x100 != 0 {
@@ -377,6 +377,9 @@ impl FecInput<'_> {
     }
 }
 
+/// Receives parity pieces: byte offset within the parity area, bytes.
+type Sink<'s> = dyn FnMut(u64, &[u8]) -> Result<(), Error> + 's;
+
 /// Parity layout for an input.
 struct Plan {
     bs: usize,
@@ -420,7 +423,7 @@ impl Plan {
         k: Kernel,
         n0: u64,
         progress: &dyn Progress,
-        sink: &mut dyn FnMut(u64, &[u8]) -> Result<(), Error>,
+        sink: &mut Sink<'_>,
     ) -> Result<(), Error> {
         let g = self.group.min(self.rounds - n0) as usize;
         let (bs, roots) = (self.bs, self.roots);

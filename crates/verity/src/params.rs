@@ -126,7 +126,7 @@ impl VerityParams {
                 return Err(Error::BadBlockSize { which, size });
             }
         }
-        if self.hash_offset % 512 != 0 {
+        if !self.hash_offset.is_multiple_of(512) {
             return Err(Error::MisalignedOffset {
                 which: "hash",
                 offset: self.hash_offset,

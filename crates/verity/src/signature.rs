@@ -187,8 +187,10 @@ pub enum SigningKey {
 impl SigningKey {
     /// Loads an unencrypted key: PEM (`PRIVATE KEY`, `RSA PRIVATE KEY`, `EC PRIVATE KEY`) or DER (PKCS#8).
     pub fn from_bytes(bytes: &[u8]) -> Result<SigningKey, SignatureError> {
-        if let Ok(text) = std::str::from_utf8(bytes) {
-            if text.contains("-----BEGIN") {
+        if let Ok(text) = std::str::from_utf8(bytes)
+            && text.contains("-----BEGIN")
+        {
+            {
                 if let Ok(k) = rsa::PrivateKey::from_pkcs8_pem(text) {
                     return Ok(SigningKey::Rsa(Box::new(k)));
                 }

@@ -28,6 +28,19 @@ use crate::params::{Geometry, HashType, VerityParams};
 /// Bytes of child blocks one window reads and hashes.
 const WINDOW_BYTES: usize = 4 << 20;
 
+/// The data and hash devices of a tree.
+#[derive(Clone, Copy)]
+pub struct Devices<'a> {
+    /// Data device.
+    pub data: &'a File,
+    /// Its path, for messages.
+    pub data_path: &'a Path,
+    /// Hash device.
+    pub hash: &'a File,
+    /// Its path.
+    pub hash_path: &'a Path,
+}
+
 /// One input to a tree level: consecutive equal-size blocks of a file.
 struct Source<'a> {
     file: &'a File,
@@ -82,11 +95,11 @@ fn digest_window(
     let bytes = out.len() * bs;
     let off = src.start + first * bs as u64;
     progress.advance(bytes as u64);
-    if let (Some(ext), Some(zero)) = (src.extents, src.zero) {
-        if !overlaps(ext, off, off + bytes as u64) {
-            out.fill(zero);
-            return Ok(());
-        }
+    if let (Some(ext), Some(zero)) = (src.extents, src.zero)
+        && !overlaps(ext, off, off + bytes as u64)
+    {
+        out.fill(zero);
+        return Ok(());
     }
     WINDOW.with(|w| {
         let mut buf = w.borrow_mut();
@@ -162,22 +175,23 @@ fn level_source<'a>(
     p: &VerityParams,
     geo: &Geometry,
     i: usize,
-    data: (&'a File, &'a Path, Option<&'a [(u64, u64)]>, Digest),
-    hash: (&'a File, &'a Path),
+    dev: Devices<'a>,
+    extents: &'a [(u64, u64)],
+    zero: Digest,
 ) -> Source<'a> {
     if i == 0 {
         Source {
-            file: data.0,
-            path: data.1,
+            file: dev.data,
+            path: dev.data_path,
             start: 0,
             block_size: p.data_block_size as usize,
-            extents: data.2,
-            zero: Some(data.3),
+            extents: Some(extents),
+            zero: Some(zero),
         }
     } else {
         Source {
-            file: hash.0,
-            path: hash.1,
+            file: dev.hash,
+            path: dev.hash_path,
             start: geo.levels[i - 1].first_block * u64::from(p.hash_block_size),
             block_size: p.hash_block_size as usize,
             extents: None,
@@ -204,12 +218,15 @@ pub fn work_bytes(p: &VerityParams, geo: &Geometry) -> u64 {
 pub fn build(
     p: &VerityParams,
     geo: &Geometry,
-    data: &File,
-    data_path: &Path,
-    hash: &File,
-    hash_path: &Path,
+    dev: Devices<'_>,
     progress: &dyn Progress,
 ) -> Result<Digest, Error> {
+    let Devices {
+        data,
+        data_path,
+        hash,
+        hash_path,
+    } = dev;
     let dbs = p.data_block_size as usize;
     let hbs = p.hash_block_size as usize;
     let extents = data_extents(p, data, data_path)?;
@@ -217,13 +234,7 @@ pub fn build(
     let zero = data_hasher.digest_one(&vec![0u8; dbs]);
     let hash_hasher = block_hasher(p, hbs);
     for (i, level) in geo.levels.iter().enumerate() {
-        let src = level_source(
-            p,
-            geo,
-            i,
-            (data, data_path, Some(&extents), zero),
-            (hash, hash_path),
-        );
+        let src = level_source(p, geo, i, dev, &extents, zero);
         let hasher = if i == 0 { &data_hasher } else { &hash_hasher };
         let per_task = blocks_per_task(geo, src.block_size);
         let tasks = level.blocks.div_ceil(per_task);
@@ -238,19 +249,18 @@ pub fn build(
                 .map_err(Error::io(hash_path, "cannot write"))
         })?;
     }
-    root_digest(p, geo, data, data_path, hash, hash_path)
+    root_digest(p, geo, dev)
 }
 
 /// The root hash from what is on the devices now: the digest of the top hash block, or of the only data
 /// block when there is no tree.
-pub fn root_digest(
-    p: &VerityParams,
-    geo: &Geometry,
-    data: &File,
-    data_path: &Path,
-    hash: &File,
-    hash_path: &Path,
-) -> Result<Digest, Error> {
+pub fn root_digest(p: &VerityParams, geo: &Geometry, dev: Devices<'_>) -> Result<Digest, Error> {
+    let Devices {
+        data,
+        data_path,
+        hash,
+        hash_path,
+    } = dev;
     match geo.levels.last() {
         None => {
             let mut b = vec![0u8; p.data_block_size as usize];
@@ -383,13 +393,16 @@ fn spare_defects(
 pub fn verify(
     p: &VerityParams,
     geo: &Geometry,
-    data: &File,
-    data_path: &Path,
-    hash: &File,
-    hash_path: &Path,
+    dev: Devices<'_>,
     root: &[u8],
     progress: &dyn Progress,
 ) -> Result<Verification, Error> {
+    let Devices {
+        data,
+        data_path,
+        hash,
+        hash_path,
+    } = dev;
     let dbs = p.data_block_size as usize;
     let hbs = p.hash_block_size as usize;
     let extents = data_extents(p, data, data_path)?;
@@ -398,13 +411,7 @@ pub fn verify(
     let hash_hasher = block_hasher(p, hbs);
     let mut checks: Vec<LevelCheck> = Vec::with_capacity(geo.levels.len());
     for (i, level) in geo.levels.iter().enumerate() {
-        let src = level_source(
-            p,
-            geo,
-            i,
-            (data, data_path, Some(&extents), zero),
-            (hash, hash_path),
-        );
+        let src = level_source(p, geo, i, dev, &extents, zero);
         let hasher = if i == 0 { &data_hasher } else { &hash_hasher };
         let per_task = blocks_per_task(geo, src.block_size);
         let tasks = level.blocks.div_ceil(per_task);
@@ -447,7 +454,7 @@ pub fn verify(
         c.dirty_spare.sort_unstable();
         checks.push(c);
     }
-    let actual_root = root_digest(p, geo, data, data_path, hash, hash_path)?;
+    let actual_root = root_digest(p, geo, dev)?;
     let root_ok = actual_root[..] == *root;
     Ok(blame(p, geo, &checks, root_ok))
 }

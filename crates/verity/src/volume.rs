@@ -55,6 +55,17 @@ pub struct Volume<'a> {
     pub fec: Option<FecSetup<'a>>,
 }
 
+impl<'a> Volume<'a> {
+    fn tree_devices(&self) -> tree::Devices<'a> {
+        tree::Devices {
+            data: self.data.file,
+            data_path: self.data.path,
+            hash: self.hash.file,
+            hash_path: self.hash.path,
+        }
+    }
+}
+
 /// The result of [`format`].
 #[derive(Debug, Clone)]
 pub struct Formatted {
@@ -77,7 +88,7 @@ fn check_fec(p: &VerityParams, fec: Option<&FecSetup<'_>>, geo: &Geometry) -> Re
     if !(fec::MIN_ROOTS..=fec::MAX_ROOTS).contains(&f.roots) {
         return Err(Error::FecRoots(f.roots));
     }
-    if f.offset % 512 != 0 {
+    if !f.offset.is_multiple_of(512) {
         return Err(Error::MisalignedOffset {
             which: "FEC",
             offset: f.offset,
@@ -193,10 +204,10 @@ pub fn report(
         _ => None,
     };
     let mut verity_blocks = p.hash_start_block() + geo.hash_blocks;
-    if let (Some(f), Some(r)) = (fec, &fec_report) {
-        if f.same_as_hash {
-            verity_blocks += r.blocks;
-        }
+    if let (Some(f), Some(r)) = (fec, &fec_report)
+        && f.same_as_hash
+    {
+        verity_blocks += r.blocks;
     }
     Ok(Report {
         device: hash.path.display().to_string(),
@@ -225,15 +236,7 @@ pub fn format(
     let geo = precheck(p, v)?;
     progress.set_phase("hashing");
     progress.set_total(tree::work_bytes(p, &geo));
-    let root = tree::build(
-        p,
-        &geo,
-        v.data.file,
-        v.data.path,
-        v.hash.file,
-        v.hash.path,
-        progress,
-    )?;
+    let root = tree::build(p, &geo, v.tree_devices(), progress)?;
     if let Some(f) = &v.fec {
         let input = fec_input(p, v, f)?;
         progress.set_phase("FEC");
@@ -277,7 +280,7 @@ pub fn format(
 
 /// Parameters read from the superblock at `offset`, plus the raw bytes (for reserved-byte checks).
 pub fn read_superblock(hash: Dev<'_>, offset: u64) -> Result<(Superblock, [u8; 512]), Error> {
-    if offset % 512 != 0 {
+    if !offset.is_multiple_of(512) {
         return Err(Error::MisalignedOffset {
             which: "hash",
             offset,
@@ -352,16 +355,7 @@ pub fn verify(
     }
     progress.set_phase("verifying");
     progress.set_total(tree::work_bytes(p, &geo));
-    let tree = tree::verify(
-        p,
-        &geo,
-        v.data.file,
-        v.data.path,
-        v.hash.file,
-        v.hash.path,
-        root,
-        progress,
-    )?;
+    let tree = tree::verify(p, &geo, v.tree_devices(), root, progress)?;
     let superblock_reserved = raw_superblock
         .map(|b| {
             Superblock::nonzero_reserved(b)

@@ -27,22 +27,22 @@ use crate::ui;
 pub enum Command {
     /// Compute a hash tree (and FEC parity), exactly like `veritysetup format`
     #[command(after_help = FORMAT_EXAMPLES)]
-    Format(FormatArgs),
-    /// Check a data device against its hash tree and root hash, naming every bad block
+    Format(Box<FormatArgs>),
+    /// Check data against a hash tree and root hash, naming every bad block
     #[command(after_help = VERIFY_EXAMPLES)]
-    Verify(VerifyArgs),
+    Verify(Box<VerifyArgs>),
     /// Print the superblock of a hash device, exactly like `veritysetup dump`
     #[command(after_help = DUMP_EXAMPLES)]
-    Dump(DumpArgs),
-    /// Sign a root hash: detached PKCS#7 for `veritysetup --root-hash-signature` and the kernel
+    Dump(Box<DumpArgs>),
+    /// Sign a root hash (detached PKCS#7, for `veritysetup --root-hash-signature`)
     #[command(after_help = SIGN_EXAMPLES)]
-    Sign(SignArgs),
+    Sign(Box<SignArgs>),
     /// Check a root-hash signature against a certificate (as the kernel does)
     #[command(after_help = CHECK_EXAMPLES)]
-    CheckSignature(CheckSignatureArgs),
+    CheckSignature(Box<CheckSignatureArgs>),
     /// Print the kernel command-line forms of a root hash: Kata, dm-mod.create, systemd
     #[command(after_help = KERNEL_EXAMPLES)]
-    KernelParams(KernelParamsArgs),
+    KernelParams(Box<KernelParamsArgs>),
 }
 
 const FORMAT_EXAMPLES: &str = "\
@@ -285,12 +285,12 @@ pub struct KernelParamsArgs {
 /// Runs a subcommand.
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
-        Command::Format(a) => format(a),
-        Command::Verify(a) => verify(a),
-        Command::Dump(a) => dump(a),
-        Command::Sign(a) => sign(a),
-        Command::CheckSignature(a) => check_signature(a),
-        Command::KernelParams(a) => kernel_params(a),
+        Command::Format(a) => format(*a),
+        Command::Verify(a) => verify(*a),
+        Command::Dump(a) => dump(*a),
+        Command::Sign(a) => sign(*a),
+        Command::CheckSignature(a) => check_signature(*a),
+        Command::KernelParams(a) => kernel_params(*a),
     }
 }
 
@@ -628,13 +628,16 @@ fn root_hash_arg(
     Ok(bytes)
 }
 
+/// A superblock and its raw bytes.
+type ReadSuperblock = (superblock::Superblock, [u8; 512]);
+
 /// Parameters of an existing tree: from its superblock, or from the command line with --no-superblock.
 fn existing_params(
     t: &TreeOpts,
     l: &LayoutOpts,
     hash: Dev<'_>,
     data_size: Option<u64>,
-) -> anyhow::Result<(VerityParams, Option<(superblock::Superblock, [u8; 512])>)> {
+) -> anyhow::Result<(VerityParams, Option<ReadSuperblock>)> {
     if l.no_superblock {
         let p = params_from_opts(t, l, data_size, hash.path, false)?;
         return Ok((p, None));

@@ -1,5 +1,5 @@
 //! Helpers for the dm-verity tests: deterministic images and running veritysetup and yardstick side by side.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -210,10 +210,9 @@ impl BatchHasher {
     /// `buf[i * msg_len..(i + 1) * msg_len]`). Processes `min(out.len(), buf.len() / msg_len)` messages and
     /// returns that count.
     pub fn digest_chunks(&self, buf: &[u8], out: &mut [Digest]) -> usize {
-        let count = if self.msg_len == 0 {
-            out.len()
-        } else {
-            out.len().min(buf.len() / self.msg_len)
+        let count = match buf.len().checked_div(self.msg_len) {
+            Some(n) => out.len().min(n),
+            None => out.len(),
         };
         let Some(simd) = &self.simd else {
             for (i, o) in out.iter_mut().enumerate().take(count) {
@@ -225,11 +224,10 @@ impl BatchHasher {
             return count;
         };
         // Gather offsets are 32-bit: keep each window well inside i32 range.
-        let per_window = if self.msg_len == 0 {
-            count.max(1)
-        } else {
-            ((1usize << 30) / self.msg_len).max(1)
-        };
+        let per_window = (1usize << 30)
+            .checked_div(self.msg_len)
+            .unwrap_or(count)
+            .max(1);
         let mut done = 0;
         while done < count {
             let n = per_window.min(count - done);
