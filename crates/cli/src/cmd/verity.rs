@@ -775,10 +775,11 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
             checked: &checked,
         })?;
     } else if ok {
+        let plural = |n: u64, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
         println!(
-            "Verification succeeded: {} data blocks and {} hash blocks match root hash {}.",
-            checked.tree.data_blocks,
-            checked.tree.hash_blocks,
+            "Verification succeeded: {} and {} match root hash {}.",
+            plural(checked.tree.data_blocks, "data block"),
+            plural(checked.tree.hash_blocks, "hash block"),
             yardstick_common::hex::encode(&root)
         );
     } else {
