@@ -276,6 +276,64 @@ fn layouts_match_veritysetup() {
             );
         }
     }
+    // The largest block sizes (512 KiB): huge hash blocks, huge data blocks over tiny hash blocks, and FEC.
+    for (dbs, hbs, blocks, fec) in [
+        (65536u64, 524288u64, 40u64, false),
+        (524288, 512, 40, false),
+        (524288, 524288, 10, true),
+    ] {
+        n += 1;
+        let mut args = vec![
+            s("format"),
+            s("data"),
+            s("hash"),
+            s("--data-block-size"),
+            s(dbs),
+            s("--hash-block-size"),
+            s(hbs),
+            s("--salt"),
+            s("1234"),
+            s("--uuid"),
+            s(UUID),
+        ];
+        if fec {
+            args.extend([s("--fec-device"), s("fec"), s("--fec-roots"), s(3)]);
+        }
+        check(
+            &Case {
+                args,
+                files: vec!["hash", "fec"],
+                size: blocks * dbs,
+                seed: 123 + dbs,
+                pre: vec![],
+            },
+            "512 KiB blocks",
+        );
+    }
+    // Algorithm names as users spell them: veritysetup prints them verbatim and stores them lower-cased.
+    for alg in ["SHA256", "SHA-512", "Sha1"] {
+        n += 1;
+        check(
+            &Case {
+                args: vec![
+                    s("format"),
+                    s("data"),
+                    s("hash"),
+                    s("--hash"),
+                    s(alg),
+                    s("--salt"),
+                    s("77"),
+                    s("--uuid"),
+                    s(UUID),
+                ],
+                files: vec!["hash"],
+                size: 300 * 4096,
+                seed: 99,
+                pre: vec![],
+            },
+            "algorithm spelling",
+        );
+    }
     println!("layouts: {n} parameter combinations byte-identical with veritysetup");
 }
 

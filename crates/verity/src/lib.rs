@@ -34,7 +34,7 @@
 //!     hash_is_data: false,
 //!     fec: None,
 //! };
-//! let f = volume::format(&p, &vol, None, &NoProgress)?;
+//! let f = volume::format(&p, &vol, None, None, &NoProgress)?;
 //! // 64 digests fit one hash block: the root hash is the digest of that block.
 //! assert_eq!(f.report.hash_blocks, 1);
 //! let checked = volume::verify(&p, &vol, &f.root, None, &NoProgress)?;

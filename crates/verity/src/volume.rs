@@ -226,13 +226,17 @@ pub fn report(
 }
 
 /// Formats a volume like `veritysetup format`: writes the tree (and FEC parity, and the superblock) and returns
-/// the root hash and the report. `uuid` is the UUID string to print (as given) and its bytes.
+/// the root hash and the report. `uuid` is the UUID string to print (as given) and its bytes; `algorithm_name`
+/// the algorithm as the user spelled it (veritysetup prints it verbatim and stores it lower-cased), or `None`
+/// for the canonical name.
 pub fn format(
     p: &VerityParams,
     v: &Volume<'_>,
     uuid: Option<(String, [u8; 16])>,
+    algorithm_name: Option<&str>,
     progress: &dyn Progress,
 ) -> Result<Formatted, Error> {
+    let algorithm_name = algorithm_name.unwrap_or(p.algorithm.name());
     let geo = precheck(p, v)?;
     progress.set_phase("hashing");
     progress.set_total(tree::work_bytes(p, &geo));
@@ -249,7 +253,7 @@ pub fn format(
                 hash_type: p.hash_type,
                 uuid: *bytes,
                 algorithm: p.algorithm,
-                algorithm_name: p.algorithm.name().to_string(),
+                algorithm_name: algorithm_name.to_string(),
                 data_block_size: p.data_block_size,
                 hash_block_size: p.hash_block_size,
                 data_blocks: p.data_blocks,
@@ -268,7 +272,7 @@ pub fn format(
         v.fec.as_ref(),
         &geo,
         uuid_text,
-        p.algorithm.name(),
+        algorithm_name,
         Some(&root),
     )?;
     Ok(Formatted {

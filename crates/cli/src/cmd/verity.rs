@@ -387,6 +387,9 @@ impl Output {
                 .with_context(|| format!("{}: cannot open for writing", dest.display()))?;
             return Ok(Output::InPlace(f));
         }
+        // Write through a symlink, as veritysetup does, instead of replacing it.
+        let real = std::fs::canonicalize(dest).unwrap_or_else(|_| dest.to_path_buf());
+        let dest = real.as_path();
         let mut a = AtomicFile::create(dest).with_context(|| {
             format!(
                 "{}: cannot create a temporary file beside it",
@@ -561,7 +564,7 @@ fn format(a: FormatArgs) -> anyhow::Result<ExitCode> {
         fec,
     };
     let bar = ui::Bar::bytes("hashing");
-    let result = volume::format(&p, &vol, uuid, &bar);
+    let result = volume::format(&p, &vol, uuid, Some(&a.tree.hash_alg), &bar);
     bar.finish();
     let formatted = result.map_err(at(&a.hash))?;
     if let Some(o) = hash_out {
