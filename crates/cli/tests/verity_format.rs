@@ -89,6 +89,25 @@ fn check(case: &Case, label: &str) {
     );
     assert_eq!(vout, yout, "{label}: stdout differs for {:?}", case.args);
     assert_same_files(&vd, &yd, &case.files, &format!("{label} {:?}", case.args));
+    // The tree also verifies with yardstick's own checker (no false alarms on any shape): same options,
+    // minus the format-only ones.
+    let root = field(&yout, "Root hash:");
+    let mut vargs = vec![s("verity"), s("verify"), case.args[1].clone(), case.args[2].clone(), root];
+    let mut rest = case.args[3..].iter();
+    while let Some(a) = rest.next() {
+        if a == "--uuid" || a == "--root-hash-file" {
+            rest.next();
+        } else {
+            vargs.push(a.clone());
+        }
+    }
+    let out = support::run(support::yardstick().args(&vargs).current_dir(&yd));
+    assert!(
+        out.status.success(),
+        "{label}: yardstick {vargs:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Hash trees: formats 0/1 × sha1/sha256/sha384/sha512 × equal and different block sizes × image shapes
