@@ -92,7 +92,13 @@ fn check(case: &Case, label: &str) {
     // The tree also verifies with yardstick's own checker (no false alarms on any shape): same options,
     // minus the format-only ones.
     let root = field(&yout, "Root hash:");
-    let mut vargs = vec![s("verity"), s("verify"), case.args[1].clone(), case.args[2].clone(), root];
+    let mut vargs = vec![
+        s("verity"),
+        s("verify"),
+        case.args[1].clone(),
+        case.args[2].clone(),
+        root,
+    ];
     let mut rest = case.args[3..].iter();
     while let Some(a) = rest.next() {
         if a == "--uuid" || a == "--root-hash-file" {

@@ -312,7 +312,7 @@ pub enum BadBlock {
     },
 }
 
-/// What [`verify`] found.
+/// What [`verify()`] found.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Verification {
     /// Whether the top hash block (or the only data block) matches the root hash.

@@ -66,7 +66,7 @@ impl<'a> Volume<'a> {
     }
 }
 
-/// The result of [`format`].
+/// The result of [`format()`].
 #[derive(Debug, Clone)]
 pub struct Formatted {
     /// Root hash.
@@ -311,7 +311,7 @@ pub fn params_from_superblock(sb: &Superblock, offset: u64) -> VerityParams {
     }
 }
 
-/// What [`verify`] found.
+/// What [`verify()`] found.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Checked {
     /// The tree.

@@ -439,14 +439,6 @@ mod x86 {
         for (l, o) in offs.iter_mut().enumerate() {
             *o = ((first + l.min(n - 1)) * frame.msg_len) as i32;
         }
-        let lane_base = _mm512_loadu_epi32_arr(&offs);
-        let staged_idx = {
-            let mut v = [0i32; 16];
-            for (l, o) in v.iter_mut().enumerate() {
-                *o = (l * 64) as i32;
-            }
-            _mm512_loadu_epi32_arr(&v)
-        };
         let bswap = _mm512_broadcast_i32x4(_mm_loadu_si128_arr(&BSWAP));
         let mut st = [_mm512_setzero_si512(); 8];
         for (s, &h) in st.iter_mut().zip(midstate) {
@@ -454,17 +446,15 @@ mod x86 {
         }
         let mut staging = [0u8; 16 * 64];
         for j in 0..frame.blocks {
-            let mut w = [_mm512_setzero_si512(); 16];
+            let mut rows = [_mm512_setzero_si512(); 16];
             match frame.direct(j) {
                 Some(moff) if !buf.is_empty() => {
-                    let idx = _mm512_add_epi32(lane_base, _mm512_set1_epi32(moff as i32));
-                    for (t, wt) in w.iter_mut().enumerate() {
-                        let it = _mm512_add_epi32(idx, _mm512_set1_epi32(4 * t as i32));
-                        // SAFETY: every lane reads 4 bytes at `lane offset + moff + 4t`, and
-                        // `lane offset + moff + 64 <= (first + n) * msg_len <= buf.len()` because block `j` lies
-                        // inside the message (`Frame::direct`) and the caller passes `first + n` messages.
-                        let g = unsafe { _mm512_i32gather_epi32::<1>(it, buf.as_ptr().cast()) };
-                        *wt = _mm512_shuffle_epi8(g, bswap);
+                    for (l, row) in rows.iter_mut().enumerate() {
+                        let at = offs[l] as usize + moff;
+                        let src = &buf[at..at + 64];
+                        // SAFETY: `src` is a 64-byte slice: block `j` lies inside each lane's message
+                        // (`Frame::direct`), which lies inside `buf`.
+                        *row = unsafe { _mm512_loadu_si512(src.as_ptr().cast()) };
                     }
                 }
                 _ => {
@@ -473,14 +463,15 @@ mod x86 {
                         let msg = buf.get(m..m + frame.msg_len).unwrap_or(&[]);
                         frame.fill(j, msg, dst);
                     }
-                    for (t, wt) in w.iter_mut().enumerate() {
-                        let it = _mm512_add_epi32(staged_idx, _mm512_set1_epi32(4 * t as i32));
-                        // SAFETY: indices are `l*64 + 4t + [0,4)` with l < 16, t < 16: inside the 1024-byte
-                        // staging array.
-                        let g = unsafe { _mm512_i32gather_epi32::<1>(it, staging.as_ptr().cast()) };
-                        *wt = _mm512_shuffle_epi8(g, bswap);
+                    for (row, src) in rows.iter_mut().zip(staging.chunks_exact(64)) {
+                        // SAFETY: `src` is a 64-byte slice of the staging array.
+                        *row = unsafe { _mm512_loadu_si512(src.as_ptr().cast()) };
                     }
                 }
+            }
+            let mut w = transpose16(&rows);
+            for wt in w.iter_mut() {
+                *wt = _mm512_shuffle_epi8(*wt, bswap);
             }
             compress16(&mut st, &mut w);
         }
@@ -495,11 +486,36 @@ mod x86 {
         }
     }
 
+    /// Rows (one 64-byte message block per lane) to columns (word `t` of every lane), a 16×16 transpose of
+    /// 32-bit words: two unpack stages within 128-bit lanes, then two 128-bit lane shuffles.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    fn _mm512_loadu_epi32_arr(v: &[i32; 16]) -> __m512i {
-        // SAFETY: `[i32; 16]` and `__m512i` are both 64 bytes of plain data.
-        unsafe { core::mem::transmute::<[i32; 16], __m512i>(*v) }
+    fn transpose16(r: &[__m512i; 16]) -> [__m512i; 16] {
+        let mut t = [_mm512_setzero_si512(); 16];
+        for i in 0..8 {
+            t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+        }
+        // u[4j + k], 128-bit lane L: word 4L + k of rows 4j..4j+3.
+        let mut u = [_mm512_setzero_si512(); 16];
+        for j in 0..4 {
+            u[4 * j] = _mm512_unpacklo_epi64(t[4 * j], t[4 * j + 2]);
+            u[4 * j + 1] = _mm512_unpackhi_epi64(t[4 * j], t[4 * j + 2]);
+            u[4 * j + 2] = _mm512_unpacklo_epi64(t[4 * j + 1], t[4 * j + 3]);
+            u[4 * j + 3] = _mm512_unpackhi_epi64(t[4 * j + 1], t[4 * j + 3]);
+        }
+        let mut w = [_mm512_setzero_si512(); 16];
+        for k in 0..4 {
+            let v0 = _mm512_shuffle_i32x4::<0x44>(u[k], u[4 + k]);
+            let v1 = _mm512_shuffle_i32x4::<0xEE>(u[k], u[4 + k]);
+            let v2 = _mm512_shuffle_i32x4::<0x44>(u[8 + k], u[12 + k]);
+            let v3 = _mm512_shuffle_i32x4::<0xEE>(u[8 + k], u[12 + k]);
+            w[k] = _mm512_shuffle_i32x4::<0x88>(v0, v2);
+            w[4 + k] = _mm512_shuffle_i32x4::<0xDD>(v0, v2);
+            w[8 + k] = _mm512_shuffle_i32x4::<0x88>(v1, v3);
+            w[12 + k] = _mm512_shuffle_i32x4::<0xDD>(v1, v3);
+        }
+        w
     }
 
     #[inline]
