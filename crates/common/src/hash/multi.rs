@@ -7,7 +7,8 @@
 //! does exactly that for a batch of messages framed as `prefix || message || suffix`:
 //!
 //! * the whole 64-byte blocks of the common prefix are compressed once (a "midstate") and shared by all lanes;
-//! * message blocks that lie entirely inside the message are gathered straight from the caller's buffer;
+//! * message blocks that lie entirely inside the message are read straight from the caller's buffer (AVX-512:
+//!   16 row loads and a 16×16 word transpose; AVX2: gathers);
 //! * the few blocks that mix prefix, message, suffix and padding are assembled in a small staging area.
 //!
 //! Backend choice, made once at run time ([`Backend::detect`]): SHA-NI present → ring (its SHA-NI code beats
@@ -411,7 +412,7 @@ fn compress_scalar(state: &mut [u32; 8], block: &[u8; 64]) {
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod x86 {
-    //! The SIMD kernels. Every `unsafe` here is a memory access through a raw pointer (gather, store) whose
+    //! The SIMD kernels. Every `unsafe` here is a memory access through a raw pointer (load, gather) whose
     //! bounds are established right before it; the arithmetic intrinsics are safe inside `#[target_feature]`
     //! functions.
 
