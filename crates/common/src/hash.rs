@@ -7,6 +7,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+pub mod multi;
+
 /// A digest algorithm, named as veritysetup, the TPM and the TCG event log name it.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,

@@ -39,7 +39,7 @@ pub fn encode(bytes: &[u8]) -> String {
 /// Decodes a hex string (either case). Surrounding whitespace is not accepted: trim first.
 pub fn decode(s: &str) -> Result<Vec<u8>, HexError> {
     let bytes = s.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(HexError::OddLength(bytes.len()));
     }
     let nibble = |pos: usize| -> Result<u8, HexError> {

@@ -18,7 +18,7 @@ pub mod verity;
 /// The subcommand groups, by trust path.
 #[derive(Debug, Subcommand)]
 pub enum PathCommand {
-    /// dm-verity: hash trees, verification, signatures, kernel parameters
+    /// dm-verity: hash trees, verification, root-hash signatures, kernel parameters
     #[command(subcommand)]
     Verity(verity::Command),
     /// SEV / SEV-ES / SEV-SNP launch measurement of OVMF + kernel + initrd + cmdline

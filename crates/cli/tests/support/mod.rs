@@ -49,8 +49,10 @@ pub fn peer(name_or_rel: &str) -> PathBuf {
     if candidate.exists() {
         return candidate;
     }
-    if !name_or_rel.contains('/') {
-        if let Some(paths) = std::env::var_os("PATH") {
+    if !name_or_rel.contains('/')
+        && let Some(paths) = std::env::var_os("PATH")
+    {
+        {
             for dir in std::env::split_paths(&paths)
                 .chain(["/usr/sbin", "/sbin"].iter().map(PathBuf::from))
             {

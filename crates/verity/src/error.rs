@@ -1,0 +1,160 @@
+//! Errors a caller can match on.
+
+use std::path::PathBuf;
+
+use crate::superblock::SuperblockError;
+
+/// Why a dm-verity operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A block size is not a power of two between 512 bytes and 512 KiB.
+    #[error("{which} block size {size} is not a power of two between 512 and 524288 bytes")]
+    BadBlockSize {
+        /// "data" or "hash".
+        which: &'static str,
+        /// The rejected size.
+        size: u32,
+    },
+    /// The hash block cannot hold two digests.
+    #[error("hash block size {size} cannot hold two {digest}-byte digests")]
+    HashBlockTooSmall {
+        /// Hash block size.
+        size: u32,
+        /// Digest length.
+        digest: usize,
+    },
+    /// An offset is not a multiple of 512 bytes.
+    #[error("{which} offset {offset} is not a multiple of 512 bytes")]
+    MisalignedOffset {
+        /// "hash" or "FEC".
+        which: &'static str,
+        /// The rejected offset.
+        offset: u64,
+    },
+    /// The salt is not valid hex.
+    #[error("invalid salt: {0}")]
+    BadSalt(yardstick_common::hex::HexError),
+    /// The salt is longer than the superblock can hold.
+    #[error("salt is {0} bytes, at most 256 are allowed")]
+    SaltTooLong(usize),
+    /// Zero data blocks to protect.
+    #[error("no data blocks to protect (the data is smaller than one block)")]
+    NoDataBlocks,
+    /// The data device is smaller than the data area.
+    #[error(
+        "{path}: data device is {size} bytes, smaller than {blocks} blocks of {block_size} bytes"
+    )]
+    DataTooSmall {
+        /// Data device.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// Data blocks requested.
+        blocks: u64,
+        /// Data block size.
+        block_size: u32,
+    },
+    /// Sizes or offsets overflow 64 bits.
+    #[error("sizes or offsets overflow 64 bits")]
+    Overflow,
+    /// Hash area and data area overlap on a shared device.
+    #[error(
+        "hash area at byte {hash_offset} overlaps the data area (which ends at byte {data_end}); use --hash-offset >= {data_end}"
+    )]
+    HashOverlapsData {
+        /// Hash area start.
+        hash_offset: u64,
+        /// End of the data area.
+        data_end: u64,
+    },
+    /// The FEC area overlaps the hash or data area on a shared device.
+    #[error("FEC area at byte {fec_offset} overlaps the {what} area (which ends at byte {end})")]
+    FecOverlap {
+        /// "hash" or "data".
+        what: &'static str,
+        /// FEC area start.
+        fec_offset: u64,
+        /// End of the overlapped area.
+        end: u64,
+    },
+    /// FEC needs equal data and hash block sizes.
+    #[error("FEC needs equal data and hash block sizes (got {data} and {hash})")]
+    FecBlockSizes {
+        /// Data block size.
+        data: u32,
+        /// Hash block size.
+        hash: u32,
+    },
+    /// FEC roots out of range.
+    #[error("FEC roots must be between 2 and 24 (got {0})")]
+    FecRoots(u32),
+    /// The hash device is too small for the tree (verify) or for the FEC coverage.
+    #[error("{path}: hash device is {size} bytes, the hash tree needs {needed}")]
+    HashTooSmall {
+        /// Hash device.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// Size needed.
+        needed: u64,
+    },
+    /// The FEC device is too small to hold the parity being checked.
+    #[error("{path}: FEC device is {size} bytes, the parity needs {needed}")]
+    FecTooSmall {
+        /// FEC device.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// Size needed.
+        needed: u64,
+    },
+    /// The superblock is missing or invalid.
+    #[error("{path}")]
+    Superblock {
+        /// Hash device.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: SuperblockError,
+    },
+    /// A root hash of the wrong length or not hex.
+    #[error("invalid root hash: {0}")]
+    BadRootHash(String),
+    /// A UUID not in the 8-4-4-4-12 hex form.
+    #[error("invalid UUID {0:?} (expected 8-4-4-4-12 hex digits)")]
+    BadUuid(String),
+    /// The system random number generator failed.
+    #[error("cannot get random bytes from the system")]
+    Random,
+    /// An I/O error on a named file.
+    #[error("{path}: {what}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What was being done.
+        what: &'static str,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Whether the message already names the file concerned (so callers need not add it).
+    pub fn names_file(&self) -> bool {
+        matches!(
+            self,
+            Error::Io { .. }
+                | Error::DataTooSmall { .. }
+                | Error::HashTooSmall { .. }
+                | Error::FecTooSmall { .. }
+                | Error::Superblock { .. }
+        )
+    }
+
+    pub(crate) fn io(
+        path: &std::path::Path,
+        what: &'static str,
+    ) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, what, source }
+    }
+}

@@ -1,0 +1,203 @@
+//! The three ways a root hash reaches a measured kernel command line.
+//!
+//! * **Kata Containers** `kernel_verity_params`: `root_hash=<hex>,salt=<hex>,data_blocks=<n>,
+//!   data_block_size=<n>,hash_block_size=<n>`, the line Kata's image builder
+//!   (`tools/osbuilder/image-builder`) derives from `veritysetup format --no-superblock` output. Kata's runtime
+//!   turns it into `dm-mod.create="dm-verity,,,ro,0 <sectors> verity 1 /dev/vda1 /dev/vda2 <dbs> <hbs> <n> 0
+//!   sha256 <root> <salt>"` (runtime-rs `kernel_param.rs`), hard-coding format 1, SHA-256 and hash start 0,
+//!   so it only describes trees made that way; for others it is `None`.
+//! * **device-mapper** `dm-mod.create=` (Linux `Documentation/admin-guide/device-mapper/dm-init.rst`) with the
+//!   verity table libcryptsetup would load (`get_dm_verity_params()` in `lib/libdevmapper.c`):
+//!   `<format> <data_dev> <hash_dev> <data_bs> <hash_bs> <data_blocks> <hash_start> <alg> <root> <salt|->`
+//!   then optional arguments such as `use_fec_from_device <dev> fec_start <blk> fec_blocks <n> fec_roots <r>`.
+//! * **systemd**: `roothash=<hex>` (systemd-veritysetup-generator). With GPT auto-discovery, systemd finds the
+//!   data and hash partitions by partition UUID: systemd-repart (`partition_format_verity_hash()` in
+//!   `src/partition/repart.c`, v253 through v255+) copies the *first* 16 bytes of the root hash verbatim into
+//!   the data partition's UUID and the *last* 16 bytes into the hash partition's UUID (`memcpy`, no UUID
+//!   version/variant bits are set), and `dissect_image()` in `src/shared/dissect-image.c` matches them the same
+//!   way. The test suite checks this against systemd-repart 254 itself. Needs a digest of at least 32 bytes
+//!   (repart asserts it).
+
+use yardstick_common::hash::Algorithm;
+
+use crate::params::{HashType, VerityParams};
+use crate::superblock::format_uuid;
+
+/// Device paths for the dm table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DmDevices {
+    /// Data device as the guest sees it (Kata: `/dev/vda1`).
+    pub data: String,
+    /// Hash device (Kata: `/dev/vda2`).
+    pub hash: String,
+    /// FEC device, when FEC is used.
+    pub fec: Option<String>,
+}
+
+impl Default for DmDevices {
+    fn default() -> Self {
+        DmDevices {
+            data: "/dev/vda1".into(),
+            hash: "/dev/vda2".into(),
+            fec: None,
+        }
+    }
+}
+
+/// FEC arguments of the dm table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DmFec {
+    /// Parity bytes per codeword.
+    pub roots: u32,
+    /// First FEC block on the FEC device (`fec_offset / hash_block_size`).
+    pub start_block: u64,
+    /// Blocks covered by FEC (data plus hash area).
+    pub blocks: u64,
+}
+
+/// Every command-line form of one verity device.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KernelParams {
+    /// Kata's `kernel_verity_params`, when the tree has the shape Kata's runtime assumes.
+    pub kata_verity_params: Option<String>,
+    /// The dm-verity target line: `0 <sectors> verity <args>`.
+    pub dm_table: String,
+    /// `dm-mod.create="<name>,,,ro,<table>"` (boot with `root=/dev/dm-0`).
+    pub dm_mod_create: String,
+    /// `roothash=<hex>` for systemd-veritysetup-generator.
+    pub systemd_roothash: String,
+    /// GPT partition UUID systemd expects on the data partition.
+    pub systemd_data_partuuid: Option<String>,
+    /// GPT partition UUID systemd expects on the hash partition.
+    pub systemd_hash_partuuid: Option<String>,
+}
+
+/// The dm-verity target arguments (after `verity`).
+pub fn verity_args(
+    p: &VerityParams,
+    root_hex: &str,
+    dev: &DmDevices,
+    fec: Option<DmFec>,
+) -> String {
+    let mut s = format!(
+        "{} {} {} {} {} {} {} {} {} {}",
+        p.hash_type.number(),
+        dev.data,
+        dev.hash,
+        p.data_block_size,
+        p.hash_block_size,
+        p.data_blocks,
+        p.hash_start_block(),
+        p.algorithm.name(),
+        root_hex,
+        p.salt.display()
+    );
+    if let (Some(f), Some(fec_dev)) = (fec, &dev.fec) {
+        s += &format!(
+            " 8 use_fec_from_device {fec_dev} fec_start {} fec_blocks {} fec_roots {}",
+            f.start_block, f.blocks, f.roots
+        );
+    }
+    s
+}
+
+/// Builds every form for a tree with parameters `p` and root hash `root`.
+pub fn kernel_params(
+    p: &VerityParams,
+    root: &[u8],
+    dev: &DmDevices,
+    fec: Option<DmFec>,
+    dm_name: &str,
+) -> KernelParams {
+    let root_hex = yardstick_common::hex::encode(root);
+    let sectors = p.data_blocks.saturating_mul(u64::from(p.data_block_size)) / 512;
+    let dm_table = format!("0 {sectors} verity {}", verity_args(p, &root_hex, dev, fec));
+    let kata_ok = p.hash_type == HashType::Normal
+        && p.algorithm == Algorithm::Sha256
+        && p.hash_start_block() == 0;
+    let kata_verity_params = kata_ok.then(|| {
+        format!(
+            "root_hash={root_hex},salt={},data_blocks={},data_block_size={},hash_block_size={}",
+            p.salt.display(),
+            p.data_blocks,
+            p.data_block_size,
+            p.hash_block_size
+        )
+    });
+    let uuid = |bytes: &[u8]| {
+        let mut u = [0u8; 16];
+        u.copy_from_slice(bytes);
+        format_uuid(&u)
+    };
+    let (data_uuid, hash_uuid) = if root.len() >= 32 {
+        (
+            Some(uuid(&root[..16])),
+            Some(uuid(&root[root.len() - 16..])),
+        )
+    } else {
+        (None, None)
+    };
+    KernelParams {
+        kata_verity_params,
+        dm_mod_create: format!("dm-mod.create=\"{dm_name},,,ro,{dm_table}\""),
+        dm_table,
+        systemd_roothash: format!("roothash={root_hex}"),
+        systemd_data_partuuid: data_uuid,
+        systemd_hash_partuuid: hash_uuid,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::Salt;
+
+    /// Kata's shape: --no-superblock, sha256, 4 KiB blocks, rootfs on vda1 and tree on vda2. The expected
+    /// strings follow the format strings of Kata's image builder and runtime-rs `kernel_param.rs`.
+    #[test]
+    fn kata_shape() {
+        let p = VerityParams {
+            hash_type: HashType::Normal,
+            algorithm: Algorithm::Sha256,
+            data_block_size: 4096,
+            hash_block_size: 4096,
+            data_blocks: 25600,
+            salt: Salt::new(vec![0xab; 32]).unwrap(),
+            hash_offset: 0,
+            superblock: false,
+        };
+        let root = [0x11u8; 32];
+        let k = kernel_params(&p, &root, &DmDevices::default(), None, "dm-verity");
+        let r = "11".repeat(32);
+        let salt = "ab".repeat(32);
+        assert_eq!(
+            k.kata_verity_params.as_deref(),
+            Some(
+                format!(
+                    "root_hash={r},salt={salt},data_blocks=25600,data_block_size=4096,hash_block_size=4096"
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(
+            k.dm_mod_create,
+            format!(
+                "dm-mod.create=\"dm-verity,,,ro,0 204800 verity 1 /dev/vda1 /dev/vda2 4096 4096 25600 0 sha256 {r} {salt}\""
+            )
+        );
+        assert_eq!(
+            k.systemd_data_partuuid.as_deref(),
+            Some("11111111-1111-1111-1111-111111111111")
+        );
+        // A superblock moves the tree to block 1: Kata's fixed "0" hash start would be wrong.
+        let with_sb = VerityParams {
+            superblock: true,
+            ..p
+        };
+        assert!(
+            kernel_params(&with_sb, &root, &DmDevices::default(), None, "v")
+                .kata_verity_params
+                .is_none()
+        );
+    }
+}

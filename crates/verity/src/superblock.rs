@@ -1,0 +1,367 @@
+//! The 512-byte verity superblock: parsing, serializing, writing (cryptsetup `lib/verity/verity.c`,
+//! `struct verity_sb`, `VERITY_read_sb`, `VERITY_write_sb`).
+//!
+//! | offset | field |
+//! |---|---|
+//! | 0 | signature `verity\0\0` |
+//! | 8 | u32 version = 1 |
+//! | 12 | u32 hash_type (0 Chrome OS, 1 normal) |
+//! | 16 | uuid, 16 bytes |
+//! | 32 | algorithm name, 32 bytes, NUL padded |
+//! | 64 | u32 data_block_size |
+//! | 68 | u32 hash_block_size |
+//! | 72 | u64 data_blocks |
+//! | 80 | u16 salt_size |
+//! | 82 | 6 bytes padding |
+//! | 88 | salt, 256 bytes |
+//! | 344 | 168 bytes padding |
+//!
+//! All integers little-endian. The root hash, FEC parameters and offsets are not stored.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt as _;
+
+use yardstick_common::hash::Algorithm;
+
+use crate::params::{HashType, MAX_SALT_LEN, SUPERBLOCK_SIZE, Salt, block_size_ok};
+
+const SIGNATURE: &[u8; 8] = b"verity\0\0";
+
+/// Why 512 bytes are not a usable verity superblock. The variants follow `VERITY_read_sb`'s checks, in order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SuperblockError {
+    /// The device is shorter than offset + 512 bytes.
+    #[error("no verity superblock at byte {offset}: the device is only {size} bytes")]
+    Truncated {
+        /// Superblock offset.
+        offset: u64,
+        /// Device size.
+        size: u64,
+    },
+    /// The first 8 bytes are not `verity\0\0`.
+    #[error("not a verity superblock at byte {offset} (no \"verity\" signature)")]
+    BadSignature {
+        /// Superblock offset.
+        offset: u64,
+    },
+    /// Version other than 1.
+    #[error("unsupported verity superblock version {0}")]
+    Version(u32),
+    /// Hash type other than 0 or 1.
+    #[error("unsupported verity hash type {0}")]
+    HashType(u32),
+    /// A block size veritysetup rejects.
+    #[error("unsupported {which} block size {size} in the superblock")]
+    BlockSize {
+        /// "data" or "hash".
+        which: &'static str,
+        /// The value found.
+        size: u32,
+    },
+    /// An algorithm name yardstick does not implement.
+    #[error("unsupported hash algorithm {0:?} in the superblock")]
+    Algorithm(String),
+    /// Salt size over 256.
+    #[error("verity superblock corrupted: salt size {0} exceeds 256")]
+    SaltSize(u16),
+}
+
+/// A parsed superblock. The algorithm name is kept as stored (veritysetup prints it verbatim).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Superblock {
+    /// Format.
+    pub hash_type: HashType,
+    /// UUID of the hash device.
+    pub uuid: [u8; 16],
+    /// Algorithm.
+    pub algorithm: Algorithm,
+    /// Algorithm name as stored.
+    pub algorithm_name: String,
+    /// Data block size.
+    pub data_block_size: u32,
+    /// Hash block size.
+    pub hash_block_size: u32,
+    /// Data blocks.
+    pub data_blocks: u64,
+    /// Salt.
+    pub salt: Salt,
+}
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(a)
+}
+
+impl Superblock {
+    /// Parses and validates 512 bytes read at byte `offset` (used in messages only).
+    pub fn parse(b: &[u8; 512], offset: u64) -> Result<Superblock, SuperblockError> {
+        if &b[0..8] != SIGNATURE {
+            return Err(SuperblockError::BadSignature { offset });
+        }
+        let version = le32(b, 8);
+        if version != 1 {
+            return Err(SuperblockError::Version(version));
+        }
+        let ht = le32(b, 12);
+        let hash_type = HashType::from_number(ht).ok_or(SuperblockError::HashType(ht))?;
+        let data_block_size = le32(b, 64);
+        let hash_block_size = le32(b, 68);
+        for (which, size) in [("data", data_block_size), ("hash", hash_block_size)] {
+            if !block_size_ok(size) {
+                return Err(SuperblockError::BlockSize { which, size });
+            }
+        }
+        let mut db = [0u8; 8];
+        db.copy_from_slice(&b[72..80]);
+        let data_blocks = u64::from_le_bytes(db);
+        let name_field = &b[32..64];
+        let name_len = name_field.iter().position(|&c| c == 0).unwrap_or(32);
+        let algorithm_name = String::from_utf8_lossy(&name_field[..name_len]).into_owned();
+        let algorithm = algorithm_name
+            .parse::<Algorithm>()
+            .map_err(|_| SuperblockError::Algorithm(algorithm_name.clone()))?;
+        let salt_size = u16::from_le_bytes([b[80], b[81]]);
+        if usize::from(salt_size) > MAX_SALT_LEN {
+            return Err(SuperblockError::SaltSize(salt_size));
+        }
+        let salt = Salt::new(b[88..88 + usize::from(salt_size)].to_vec())
+            .map_err(|_| SuperblockError::SaltSize(salt_size))?;
+        let mut uuid = [0u8; 16];
+        uuid.copy_from_slice(&b[16..32]);
+        Ok(Superblock {
+            hash_type,
+            uuid,
+            algorithm,
+            algorithm_name,
+            data_block_size,
+            hash_block_size,
+            data_blocks,
+            salt,
+        })
+    }
+
+    /// The 512 bytes veritysetup writes: the algorithm name lower-cased, unused bytes zero.
+    pub fn to_bytes(&self) -> [u8; 512] {
+        let mut b = [0u8; 512];
+        b[0..8].copy_from_slice(SIGNATURE);
+        b[8..12].copy_from_slice(&1u32.to_le_bytes());
+        b[12..16].copy_from_slice(&self.hash_type.number().to_le_bytes());
+        b[16..32].copy_from_slice(&self.uuid);
+        let name = self.algorithm_name.to_ascii_lowercase();
+        let n = name.len().min(31);
+        b[32..32 + n].copy_from_slice(&name.as_bytes()[..n]);
+        b[64..68].copy_from_slice(&self.data_block_size.to_le_bytes());
+        b[68..72].copy_from_slice(&self.hash_block_size.to_le_bytes());
+        b[72..80].copy_from_slice(&self.data_blocks.to_le_bytes());
+        let salt = self.salt.as_bytes();
+        b[80..82].copy_from_slice(&(salt.len() as u16).to_le_bytes());
+        b[88..88 + salt.len()].copy_from_slice(salt);
+        b
+    }
+
+    /// UUID in the 8-4-4-4-12 lower-case form `uuid_unparse()` prints.
+    pub fn uuid_string(&self) -> String {
+        format_uuid(&self.uuid)
+    }
+
+    /// Byte ranges (relative to the superblock start) of bytes veritysetup always writes as zero but finds
+    /// non-zero here: the padding fields and the salt area past `salt_size`. veritysetup ignores them when
+    /// reading; `verify` reports them.
+    pub fn nonzero_reserved(b: &[u8; 512]) -> Vec<(usize, usize)> {
+        let salt_size = usize::from(u16::from_le_bytes([b[80], b[81]])).min(MAX_SALT_LEN);
+        let name_len = b[32..64].iter().position(|&c| c == 0).unwrap_or(32);
+        let ranges = [
+            (32 + name_len, 64),
+            (82, 88),
+            (88 + salt_size, 344),
+            (344, 512),
+        ];
+        ranges
+            .into_iter()
+            .filter(|&(s, e)| s < e && b[s..e].iter().any(|&c| c != 0))
+            .collect()
+    }
+}
+
+/// Formats 16 bytes as an 8-4-4-4-12 lower-case UUID.
+pub fn format_uuid(u: &[u8; 16]) -> String {
+    let h = yardstick_common::hex::encode(u);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// Parses a UUID the way libuuid's `uuid_parse()` does: exactly 36 characters, hex digits of either case,
+/// dashes at positions 8, 13, 18 and 23.
+pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
+    let b = s.as_bytes();
+    if b.len() != 36 {
+        return None;
+    }
+    let mut hex = String::with_capacity(32);
+    for (i, &c) in b.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if c != b'-' {
+                return None;
+            }
+        } else if c.is_ascii_hexdigit() {
+            hex.push(c as char);
+        } else {
+            return None;
+        }
+    }
+    yardstick_common::hex::decode_array::<16>(&hex).ok()
+}
+
+/// A random (version 4) UUID, as libuuid's `uuid_generate()` makes for veritysetup.
+pub fn random_uuid() -> Result<[u8; 16], crate::Error> {
+    use ring::rand::SecureRandom as _;
+    let mut u = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut u)
+        .map_err(|_| crate::Error::Random)?;
+    u[6] = (u[6] & 0x0f) | 0x40;
+    u[8] = (u[8] & 0x3f) | 0x80;
+    Ok(u)
+}
+
+/// Reads and parses the superblock at `offset`.
+pub fn read(
+    file: &File,
+    offset: u64,
+    size: u64,
+) -> Result<(Superblock, [u8; 512]), SuperblockError> {
+    let mut b = [0u8; 512];
+    if size < offset.saturating_add(SUPERBLOCK_SIZE) || file.read_exact_at(&mut b, offset).is_err()
+    {
+        return Err(SuperblockError::Truncated { offset, size });
+    }
+    Ok((Superblock::parse(&b, offset)?, b))
+}
+
+/// The granularity of veritysetup's superblock write (`VERITY_write_sb` → `write_lseek_blockwise`): the
+/// device's I/O block size (file system block size for files, at most a page; logical sector size for block
+/// devices), capped at the hash block size.
+pub fn write_granularity(file: &File, hash_block_size: u32) -> u64 {
+    let page = rustix::param::page_size() as u64;
+    let dev = match rustix::fs::fstat(file) {
+        Ok(st)
+            if rustix::fs::FileType::from_raw_mode(st.st_mode)
+                == rustix::fs::FileType::BlockDevice =>
+        {
+            rustix::fs::ioctl_blksszget(file)
+                .map(u64::from)
+                .unwrap_or(page)
+        }
+        _ => match rustix::fs::fstatvfs(file) {
+            Ok(v) if v.f_bsize > 0 && v.f_bsize <= page => v.f_bsize,
+            _ => page,
+        },
+    };
+    dev.min(u64::from(hash_block_size)).max(512)
+}
+
+/// Writes `sb` at `offset` the way veritysetup does: the whole aligned block of `granularity` bytes around it
+/// is read, patched and written back, so a short file grows to the end of that block.
+pub fn write(file: &File, offset: u64, sb: &Superblock, granularity: u64) -> std::io::Result<()> {
+    let start = offset / granularity * granularity;
+    let mut block = vec![0u8; granularity as usize];
+    let mut got = 0;
+    while got < block.len() {
+        match file.read_at(&mut block[got..], start + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let at = (offset - start) as usize;
+    block[at..at + 512].copy_from_slice(&sb.to_bytes());
+    file.write_all_at(&block, start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Superblock {
+        Superblock {
+            hash_type: HashType::Normal,
+            uuid: *b"0123456789abcdef",
+            algorithm: Algorithm::Sha256,
+            algorithm_name: "SHA256".into(),
+            data_block_size: 4096,
+            hash_block_size: 512,
+            data_blocks: 12345,
+            salt: Salt::new(vec![0xaa; 256]).unwrap(),
+        }
+    }
+
+    #[test]
+    fn round_trip_and_layout() {
+        let sb = sample();
+        let b = sb.to_bytes();
+        assert_eq!(&b[0..8], b"verity\0\0");
+        assert_eq!(&b[32..39], b"sha256\0", "name lower-cased like _to_lower()");
+        assert_eq!(u16::from_le_bytes([b[80], b[81]]), 256);
+        let back = Superblock::parse(&b, 0).unwrap();
+        assert_eq!(back.algorithm_name, "sha256");
+        assert_eq!(back.salt, sb.salt);
+        assert!(Superblock::nonzero_reserved(&b).is_empty());
+    }
+
+    #[test]
+    fn rejects_like_veritysetup() {
+        let good = sample().to_bytes();
+        let mut b = good;
+        b[0] = b'V';
+        assert_eq!(
+            Superblock::parse(&b, 4096),
+            Err(SuperblockError::BadSignature { offset: 4096 })
+        );
+        let mut b = good;
+        b[8] = 2;
+        assert_eq!(Superblock::parse(&b, 0), Err(SuperblockError::Version(2)));
+        let mut b = good;
+        b[12] = 7;
+        assert_eq!(Superblock::parse(&b, 0), Err(SuperblockError::HashType(7)));
+        let mut b = good;
+        b[64..68].copy_from_slice(&1000u32.to_le_bytes());
+        assert!(matches!(
+            Superblock::parse(&b, 0),
+            Err(SuperblockError::BlockSize {
+                which: "data",
+                size: 1000
+            })
+        ));
+        let mut b = good;
+        b[32..38].copy_from_slice(b"md5\0\0\0");
+        assert!(matches!(
+            Superblock::parse(&b, 0),
+            Err(SuperblockError::Algorithm(_))
+        ));
+        let mut b = good;
+        b[80..82].copy_from_slice(&257u16.to_le_bytes());
+        assert_eq!(
+            Superblock::parse(&b, 0),
+            Err(SuperblockError::SaltSize(257))
+        );
+        let mut b = good;
+        b[400] = 1;
+        assert_eq!(Superblock::nonzero_reserved(&b), vec![(344, 512)]);
+    }
+
+    #[test]
+    fn uuids() {
+        let u = parse_uuid("12345678-1234-1234-1234-123456789ABC").unwrap();
+        assert_eq!(format_uuid(&u), "12345678-1234-1234-1234-123456789abc");
+        assert!(parse_uuid("12345678123412341234123456789abc").is_none());
+        assert!(parse_uuid("12345678-1234-1234-1234-123456789abg").is_none());
+    }
+}
