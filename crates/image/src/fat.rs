@@ -295,10 +295,10 @@ impl FatBuilder {
     pub fn min_size(&self) -> Result<u64, FatError> {
         let mut size = MIN_SIZE;
         loop {
-            if let Some(g) = Geometry::for_size(size) {
-                if self.clusters_needed(g.cluster_bytes()) <= g.clusters {
-                    return Ok(size);
-                }
+            if let Some(g) = Geometry::for_size(size)
+                && self.clusters_needed(g.cluster_bytes()) <= g.clusters
+            {
+                return Ok(size);
             }
             // Grow by about 1/8 each step, in whole MiB.
             size = (size + size / 8).div_ceil(1 << 20) * (1 << 20);

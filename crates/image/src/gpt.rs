@@ -106,7 +106,7 @@ impl Gpt {
     }
 
     fn check(&self, disk_size: u64) -> Result<u64, GptError> {
-        if disk_size % SECTOR != 0 {
+        if !disk_size.is_multiple_of(SECTOR) {
             return Err(GptError::Unaligned(disk_size));
         }
         let last_usable =

@@ -410,7 +410,7 @@ impl VerityRefs {
                 ));
             }
         }
-        if self.hash_offset % 512 != 0 {
+        if !self.hash_offset.is_multiple_of(512) {
             return Err(invalid("verity.hash_offset", "not a multiple of 512"));
         }
         Ok(())

@@ -89,7 +89,7 @@ impl Gctx {
 
     /// Measured pages: `data` placed at `gpa`, one `PAGE_INFO` per 4 KiB.
     pub fn update_normal_pages(&mut self, gpa: u64, data: &[u8]) -> Result<(), NotPageMultiple> {
-        if data.len() % PAGE != 0 {
+        if !data.len().is_multiple_of(PAGE) {
             return Err(NotPageMultiple(data.len() as u64));
         }
         for (i, page) in data.chunks_exact(PAGE).enumerate() {
@@ -130,7 +130,7 @@ impl Gctx {
     }
 
     fn repeat(&mut self, t: PageType, gpa: u64, len: u64) -> Result<(), NotPageMultiple> {
-        if len % PAGE as u64 != 0 {
+        if !len.is_multiple_of(PAGE as u64) {
             return Err(NotPageMultiple(len));
         }
         for i in 0..len / PAGE as u64 {

@@ -285,7 +285,7 @@ impl Measurement {
 
 /// Computes the SNP OVMF hash: the launch digest after the firmware pages, before anything else.
 pub fn snp_ovmf_hash(fw: &Ovmf, progress: &dyn Progress) -> Result<LaunchDigest, MeasureError> {
-    if fw.len() % PAGE_SIZE != 0 {
+    if !fw.len().is_multiple_of(PAGE_SIZE) {
         return Err(MeasureError::FirmwareNotPageMultiple(fw.len()));
     }
     let mut g = Gctx::new();
@@ -506,10 +506,10 @@ fn check(guest: &Guest<'_>) -> Result<(), MeasureError> {
             }
         }
         SevMode::SevSnp => {
-            if let Firmware::Image(fw) = guest.firmware {
-                if fw.len() % PAGE_SIZE != 0 {
-                    return Err(MeasureError::FirmwareNotPageMultiple(fw.len()));
-                }
+            if let Firmware::Image(fw) = guest.firmware
+                && fw.len() % PAGE_SIZE != 0
+            {
+                return Err(MeasureError::FirmwareNotPageMultiple(fw.len()));
             }
             if !meta.has_sev_metadata() {
                 return Err(MeasureError::NoSevMetadata);

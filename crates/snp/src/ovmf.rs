@@ -375,19 +375,18 @@ impl OvmfMetadata {
         let mut order: Vec<usize> = (0..sections.len()).collect();
         order.sort_by_key(|&i| sections.get(i).map(|s| s.gpa));
         for w in order.windows(2) {
-            if let (Some(&ia), Some(&ib)) = (w.first(), w.get(1)) {
-                if let (Some(a), Some(b)) = (sections.get(ia), sections.get(ib)) {
-                    if a.end() > u64::from(b.gpa) {
-                        return Err(OvmfError::SectionsOverlap {
-                            a: ia,
-                            a_gpa: a.gpa,
-                            a_size: a.size,
-                            b: ib,
-                            b_gpa: b.gpa,
-                            b_size: b.size,
-                        });
-                    }
-                }
+            if let (Some(&ia), Some(&ib)) = (w.first(), w.get(1))
+                && let (Some(a), Some(b)) = (sections.get(ia), sections.get(ib))
+                && a.end() > u64::from(b.gpa)
+            {
+                return Err(OvmfError::SectionsOverlap {
+                    a: ia,
+                    a_gpa: a.gpa,
+                    a_size: a.size,
+                    b: ib,
+                    b_gpa: b.gpa,
+                    b_size: b.size,
+                });
             }
         }
         Ok(OvmfMetadata {

@@ -361,13 +361,13 @@ pub fn explain_value(
         }
         None => {}
     }
-    if let Some(l) = r.startup_locality().filter(|l| *l != 0) {
-        if r.replay_from(alg, pcr, alg.zero()).as_ref() == Some(value) {
-            return Explanation::StartupLocalityIgnored {
-                log: log_side,
-                locality: l,
-            };
-        }
+    if let Some(l) = r.startup_locality().filter(|l| *l != 0)
+        && r.replay_from(alg, pcr, alg.zero()).as_ref() == Some(value)
+    {
+        return Explanation::StartupLocalityIgnored {
+            log: log_side,
+            locality: l,
+        };
     }
     let no_action: Vec<&crate::eventlog::Event> = log
         .events()

@@ -253,15 +253,15 @@ pub fn replay(log: &EventLog) -> Replay {
 /// last byte is the locality.
 pub fn initial_value(alg: Algorithm, pcr: u32, startup_locality: Option<u8>) -> Digest {
     let mut bytes = alg.zero();
-    if pcr == 0 {
-        if let Some(l) = startup_locality {
-            let mut raw = bytes.as_ref().to_vec();
-            if let Some(last) = raw.last_mut() {
-                *last = l;
-            }
-            if let Some(d) = Digest::from_bytes(alg, &raw) {
-                bytes = d;
-            }
+    if pcr == 0
+        && let Some(l) = startup_locality
+    {
+        let mut raw = bytes.as_ref().to_vec();
+        if let Some(last) = raw.last_mut() {
+            *last = l;
+        }
+        if let Some(d) = Digest::from_bytes(alg, &raw) {
+            bytes = d;
         }
     }
     bytes

@@ -279,10 +279,10 @@ fn no_action(data: &[u8]) -> Option<EventData> {
             locality: *data.get(16)?,
         });
     }
-    if data.starts_with(b"SP800-155 Event") {
-        if let Some(e) = sp800155(data) {
-            return Some(EventData::Sp800155(e));
-        }
+    if data.starts_with(b"SP800-155 Event")
+        && let Some(e) = sp800155(data)
+    {
+        return Some(EventData::Sp800155(e));
     }
     let sig = data.get(..data.len().min(16))?;
     let sig = sig.split(|b| *b == 0).next()?;
@@ -388,7 +388,7 @@ fn variable_value(ty: EventType, guid: &Guid, name: &str, v: &[u8]) -> VariableV
         "SecureBoot" | "SetupMode" | "AuditMode" | "DeployedMode" if v.len() == 1 => {
             VariableValue::Byte { value: v[0] }
         }
-        "BootOrder" if v.len() % 2 == 0 => VariableValue::BootOrder {
+        "BootOrder" if v.len().is_multiple_of(2) => VariableValue::BootOrder {
             order: v
                 .chunks_exact(2)
                 .map(|c| u16::from_le_bytes([c[0], c[1]]))
@@ -702,12 +702,11 @@ pub(crate) fn text(data: &[u8]) -> Option<String> {
             .collect();
         let end = units.iter().position(|u| *u == 0).unwrap_or(units.len());
         // Only trailing NULs are allowed after the text.
-        if units.get(end..).is_some_and(|t| t.iter().all(|u| *u == 0)) {
-            if let Ok(s) = String::from_utf16(units.get(..end)?) {
-                if printable(&s) {
-                    return Some(s);
-                }
-            }
+        if units.get(end..).is_some_and(|t| t.iter().all(|u| *u == 0))
+            && let Ok(s) = String::from_utf16(units.get(..end)?)
+            && printable(&s)
+        {
+            return Some(s);
         }
     }
     let end = data

@@ -657,7 +657,7 @@ pub(crate) fn parse_spec_id(data: &[u8]) -> Result<SpecIdEvent, ParseErrorKind> 
 
 /// UTF-16LE up to the first NUL (or the end). `None` for an odd length or invalid UTF-16.
 pub(crate) fn utf16_to_string(b: &[u8]) -> Option<String> {
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return None;
     }
     let units: Vec<u16> = b

@@ -84,7 +84,8 @@ fn le32(b: &[u8], at: usize) -> Option<u32> {
 
 /// `Ok(None)` when the size does not fit the serialized layout at all (so another format may apply).
 fn parse_serialized(b: &[u8]) -> Result<Option<QuotePcrs>, Tpm2Error> {
-    if b.len() < SER_SELECTION + 4 || (b.len() - SER_SELECTION - 4) % SER_DIGEST_LIST != 0 {
+    if b.len() < SER_SELECTION + 4 || !(b.len() - SER_SELECTION - 4).is_multiple_of(SER_DIGEST_LIST)
+    {
         return Ok(None);
     }
     let count = le32(b, 0).unwrap_or(u32::MAX) as usize;

@@ -318,11 +318,10 @@ pub fn verify_quote(
                 Some(v) => {
                     let mut actual = v.to_hex();
                     if let (Some(log), Some(ev)) = (&policy.eventlog, r.events.get(&(*bank, *pcr)))
+                        && let Some(d) = first_divergence(*bank, *pcr, ev, &log.events)
                     {
-                        if let Some(d) = first_divergence(*bank, *pcr, ev, &log.events) {
-                            actual.push_str("; ");
-                            actual.push_str(&d);
-                        }
+                        actual.push_str("; ");
+                        actual.push_str(&d);
                     }
                     a.check(name, false, expected, actual);
                 }
