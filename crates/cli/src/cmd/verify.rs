@@ -332,8 +332,7 @@ fn verification_time(t: &Option<String>) -> anyhow::Result<Option<u64>> {
 }
 
 fn load_eventlog(path: &Path) -> anyhow::Result<EventLogEvidence> {
-    let log = EventLog::parse(&read(path)?)
-        .with_context(|| format!("{}: not a usable TCG event log", path.display()))?;
+    let log = EventLog::parse(&read(path)?).with_context(|| path.display().to_string())?;
     Ok(EventLogEvidence::from_log(log))
 }
 
