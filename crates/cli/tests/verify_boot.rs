@@ -440,7 +440,7 @@ fn uki_boot_quote_verifies_against_its_manifest_only() {
     assert!(
         l.contains(&format!(
             "after event #{} EV_IPL",
-            records.iter().filter(|r| r.pcr == 11).last().unwrap().index
+            records.iter().rfind(|r| r.pcr == 11).unwrap().index
         )) && l.contains(&format!("#{} EV_IPL", records.len() + 1)),
         "{l}"
     );

@@ -60,7 +60,7 @@ log (/sys/kernel/security/tpm0/binary_bios_measurements).
 Exit status: 0 all checks passed, 1 evidence rejected, 2 bad usage or input.
 
 Examples:
-  tpm2_quote -c ak.ctx -q $NONCE -l sha256:0-15 -m quote.msg -s quote.sig -o quote.pcrs
+  tpm2_quote -c ak.ctx -q $NONCE -l sha256:0,4,7,9,11 -m quote.msg -s quote.sig -o quote.pcrs
   yardstick verify tpm --quote quote.msg --signature quote.sig --ak ak.pub \\
       --pcrs quote.pcrs --nonce $NONCE --eventlog eventlog.bin \\
       --refvals disk.img.manifest.json
