@@ -19,11 +19,20 @@ const CHALLENGE: &str = "6368616c6c656e6765";
 const V2_NONCE: &str = "982f5c6e45df0ed3f10b6f60b02f0c8390e281300f3805e2279c16168cd6ae9aa398f647caa2338748cd0fd9f5f819ef";
 const GENOA_NONCE: &str = "0218488bae25d2509232bf676f1a66a30d7372add909109b36016ef136f2938ca05475f8b46094de6b64270ea35d950f";
 
+/// The verification time of these tests: inside the validity of every certificate the evidence carries or
+/// chains to (the Genoa VCEK from 2025-01-24, the Milan VCEK and the TDX PCK certificate until 2030), so that
+/// the tests keep testing the evidence after its certificates expire.
+const FIXTURE_TIME: &str = "2026-06-01T00:00:00Z";
+
 fn verify(evidence: &Path, extra: &[&str]) -> Output {
-    run(yardstick()
-        .args(["verify", "azure", "--evidence"])
+    let mut cmd = yardstick();
+    cmd.args(["verify", "azure", "--evidence"])
         .arg(evidence)
-        .args(extra))
+        .args(extra);
+    if !extra.contains(&"--time") {
+        cmd.args(["--time", FIXTURE_TIME]);
+    }
+    run(&mut cmd)
 }
 
 fn stdout(o: &Output) -> String {
@@ -304,4 +313,254 @@ fn bad_evidence_exits_2_with_one_line() {
     std::fs::write(&p, b"\x00\x01 not json").unwrap();
     let e = assert_clean_failure(&verify(&p, &[]), 2);
     assert!(e.contains("not.json") && e.contains("not JSON"), "{e}");
+}
+
+/// Certificates past their validity: the VCEK inside the v1 SNP evidence is valid 2025-01-28T16:26:55Z to
+/// 2032-01-28T16:26:55Z (checked here with openssl), the TDX evidence's PCK certificate until 2030-09-13.
+#[test]
+fn expired_certificates_are_rejected() {
+    use base64::Engine as _;
+    let file = fixture("azure-vtpm/snp/evidence-v1.json");
+    let der = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(
+            load("azure-vtpm/snp/evidence-v1.json")["vcek"]
+                .as_str()
+                .unwrap()
+                .trim_end_matches('='),
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let vcek = dir.path().join("vcek.der");
+    std::fs::write(&vcek, der).unwrap();
+    let dates = run_ok(
+        std::process::Command::new(peer("openssl"))
+            .args([
+                "x509",
+                "-inform",
+                "der",
+                "-noout",
+                "-startdate",
+                "-enddate",
+                "-in",
+            ])
+            .arg(&vcek),
+    );
+    assert!(
+        dates.contains("notBefore=Jan 28 16:26:55 2025 GMT")
+            && dates.contains("notAfter=Jan 28 16:26:55 2032 GMT"),
+        "{dates}"
+    );
+    let o = verify(&file, &["--time", "2032-01-28T16:26:56Z"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let fails: Vec<String> = stdout(&o)
+        .lines()
+        .filter(|l| l.starts_with("FAIL"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(fails.len(), 1, "{fails:?}");
+    assert!(
+        fails[0].starts_with(
+            "FAIL  VCEK validity: expected valid 2025-01-28T16:26:55Z to 2032-01-28T16:26:55Z"
+        ),
+        "{fails:?}"
+    );
+    for ok in ["2032-01-28T16:26:55Z", "2025-01-28T16:26:55Z"] {
+        let o = verify(&file, &["--time", ok]);
+        assert_eq!(o.status.code(), Some(0), "{ok}: {}", stdout(&o));
+    }
+    let o = verify(&file, &["--time", "2025-01-28T16:26:54Z"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let o = verify(
+        &fixture("azure-vtpm/tdx/evidence-v1.json"),
+        &["--time", "2031-01-01T00:00:00Z"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("FAIL  Intel SGX PCK Certificate validity"),
+        "{}",
+        stdout(&o)
+    );
+    let e = assert_clean_failure(
+        &verify(
+            &fixture("azure-vtpm/tdx/evidence-v1.json"),
+            &["--time", "now"],
+        ),
+        2,
+    );
+    assert!(e.contains("--time"), "{e}");
+}
+
+/// The SNP report inside v1 evidence's HCL report (base64url; the report follows the 32-byte HCL header) and
+/// its MEASUREMENT (report bytes 0x90..0xC0), and the evidence's PCR 11, independently of yardstick.
+fn snp_measurement_and_pcr11(rel: &str) -> (String, String) {
+    use base64::Engine as _;
+    let ev = load(rel);
+    let hcl = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(ev["hcl_report"].as_str().unwrap().trim_end_matches('='))
+        .unwrap();
+    (
+        yardstick_common::hex::encode(&hcl[32 + 0x90..32 + 0xc0]),
+        ev["tpm_quote"]["pcrs"][11].as_str().unwrap().to_string(),
+    )
+}
+
+fn write_manifest(dir: &Path, name: &str, m: &Value) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, m.to_string()).unwrap();
+    p.display().to_string()
+}
+
+/// `--refvals`: PCR 11 of the vTPM against the manifest's (any phase value), as Trustee's default policy
+/// compares `snp_pcr11` / `tdx_pcr11`; other PCRs only with `--refvals-pcrs`; the SNP launch measurement
+/// against the manifest's SEV-SNP digests when it lists any.
+#[test]
+fn evidence_against_a_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let snp = "azure-vtpm/snp/evidence-v1.json";
+    let (measurement, pcr11) = snp_measurement_and_pcr11(snp);
+    let other = "ab".repeat(32);
+    let launch = |m: &str| {
+        serde_json::json!({"mode": "snp", "measurement": m, "vcpus": 2, "vcpu_sig": 0, "vmm_type": "qemu",
+            "guest_features": 1, "kernel_hashes": false, "components": ["firmware"]})
+    };
+    let manifest = |pcrs: Value, phases: Value, snp: Vec<Value>| {
+        serde_json::json!({"version": 1, "generator": "test", "components": [], "snp": snp,
+            "tpm": {"pcrs": pcrs, "pcr11_phases": phases}})
+    };
+
+    // PCR 11 and the launch digest match; the manifest's PCR 4 (an OVMF prediction) is not compared.
+    let good = write_manifest(
+        d,
+        "good.json",
+        &manifest(
+            serde_json::json!({"sha256": {"4": other, "11": pcr11}}),
+            serde_json::json!([]),
+            vec![launch(&"cd".repeat(48)), launch(&measurement)],
+        ),
+    );
+    let o = verify(&fixture(snp), &["--nonce", CHALLENGE, "--refvals", &good]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains(&format!("ok    PCR 11 sha256 ({good}): {pcr11}")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("ok    launch measurement ({good}): {measurement}")),
+        "{out}"
+    );
+    assert!(out.contains("only PCR 11 compared"), "{out}");
+    assert!(!out.contains("PCR 4 sha256 ("), "{out}");
+    // ... unless asked for.
+    let o = verify(
+        &fixture(snp),
+        &["--refvals", &good, "--refvals-pcrs", "4,11"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let pcr4 = load(snp)["tpm_quote"]["pcrs"][4]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        stdout(&o).contains(&format!(
+            "FAIL  PCR 4 sha256 ({good}): expected {other}, actual {pcr4}"
+        )),
+        "{}",
+        stdout(&o)
+    );
+
+    // Another PCR 11, unless a phase value matches; another launch digest.
+    let wrong = write_manifest(
+        d,
+        "wrong.json",
+        &manifest(
+            serde_json::json!({"sha256": {"11": other}}),
+            serde_json::json!([]),
+            vec![launch(&"cd".repeat(48))],
+        ),
+    );
+    let o = verify(&fixture(snp), &["--refvals", &wrong]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "FAIL  PCR 11 sha256 ({wrong}): expected {other}, actual {pcr11}"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "FAIL  launch measurement ({wrong}): expected {}, actual {measurement}",
+            "cd".repeat(48)
+        )),
+        "{out}"
+    );
+    let phased = write_manifest(
+        d,
+        "phased.json",
+        &manifest(
+            serde_json::json!({"sha256": {"11": other}}),
+            serde_json::json!([{"phase": "", "pcrs": {"sha256": {"11": other}}},
+                               {"phase": "enter-initrd", "pcrs": {"sha256": {"11": pcr11}}}]),
+            vec![],
+        ),
+    );
+    let o = verify(&fixture(snp), &["--refvals", &phased]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("launch measurement") && stdout(&o).contains("not compared"),
+        "{}",
+        stdout(&o)
+    );
+
+    // TDX evidence: PCR 11 compared, SNP digests noted as not applicable.
+    let tdx = "azure-vtpm/tdx/evidence-v1.json";
+    let tdx_pcr11 = load(tdx)["tpm_quote"]["pcrs"][11]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let t = write_manifest(
+        d,
+        "tdx.json",
+        &manifest(
+            serde_json::json!({"sha256": {"11": tdx_pcr11}}),
+            serde_json::json!([]),
+            vec![launch(&measurement)],
+        ),
+    );
+    let o = verify(&fixture(tdx), &["--refvals", &t]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("ok    PCR 11 sha256 (") && out.contains("do not apply to TDX evidence"),
+        "{out}"
+    );
+
+    // Unusable: nothing to compare, --expected-pcrs together with --refvals, an unknown version.
+    let empty = write_manifest(
+        d,
+        "empty.json",
+        &serde_json::json!({"version": 1, "generator": "t"}),
+    );
+    let e = assert_clean_failure(&verify(&fixture(snp), &["--refvals", &empty]), 2);
+    assert!(
+        e.contains("empty.json") && e.contains("neither a tpm section"),
+        "{e}"
+    );
+    let v9 = write_manifest(
+        d,
+        "v9.json",
+        &serde_json::json!({"version": 9, "generator": "t"}),
+    );
+    let e = assert_clean_failure(&verify(&fixture(snp), &["--refvals", &v9]), 2);
+    assert!(
+        e.contains("v9.json") && e.contains("manifest version 9 is not supported"),
+        "{e}"
+    );
+    let o = verify(
+        &fixture(snp),
+        &["--refvals", &good, "--expected-pcrs", &good],
+    );
+    assert_eq!(o.status.code(), Some(2));
 }

@@ -36,9 +36,15 @@ fn report_bytes() -> Vec<u8> {
     hex::decode(text.trim()).unwrap()
 }
 
+/// The verification time of these tests: inside the validity of every fixture certificate (the Milan VCEK
+/// is valid 2023-04-03 to 2030-04-03), so that the tests keep testing the evidence after its certificates
+/// expire. `openssl verify -attime` gets the same instant.
+const FIXTURE_TIME: &str = "2026-06-01T00:00:00Z";
+const FIXTURE_EPOCH: &str = "1780272000";
+
 fn verify(report: &Path, vcek: &Path, ask: &Path, ark: &Path, extra: &[&str]) -> Output {
-    run(yardstick()
-        .args(["verify", "snp", "--report"])
+    let mut cmd = yardstick();
+    cmd.args(["verify", "snp", "--report"])
         .arg(report)
         .arg("--vcek")
         .arg(vcek)
@@ -46,7 +52,11 @@ fn verify(report: &Path, vcek: &Path, ask: &Path, ark: &Path, extra: &[&str]) ->
         .arg(ask)
         .arg("--ark")
         .arg(ark)
-        .args(extra))
+        .args(extra);
+    if !extra.contains(&"--time") {
+        cmd.args(["--time", FIXTURE_TIME]);
+    }
+    run(&mut cmd)
 }
 
 fn stdout(o: &Output) -> String {
@@ -148,7 +158,7 @@ fn vcek_public_key(vcek_der: &Path, dir: &Path) -> PathBuf {
 /// openssl's verdict on the chain: `openssl verify -CAfile ARK -untrusted ASK VCEK`.
 fn openssl_chain_verdict(vcek_pem: &Path, ask: &Path, ark: &Path) -> bool {
     run(Command::new(peer("openssl"))
-        .args(["verify", "-CAfile"])
+        .args(["verify", "-attime", FIXTURE_EPOCH, "-CAfile"])
         .arg(ark)
         .arg("-untrusted")
         .arg(ask)
@@ -627,4 +637,277 @@ fn bad_input_exits_2_with_one_line() {
         2,
     );
     assert!(e.contains("--measurement"), "{e}");
+}
+
+/// Certificates are checked at `--time` (RFC 3339): past the Milan VCEK's notAfter, or before its notBefore,
+/// the report is rejected naming the VCEK's validity (and openssl, asked about the same instant, rejects the
+/// chain too); the boundaries are inclusive, as in RFC 5280 §4.1.2.5.
+#[test]
+fn verification_time_and_expired_certificates() {
+    let m = milan();
+    let dir = tempfile::tempdir().unwrap();
+    let vcek_pem = dir.path().join("vcek.pem");
+    openssl(&[
+        "x509",
+        "-inform",
+        "der",
+        "-in",
+        m.vcek.to_str().unwrap(),
+        "-out",
+        vcek_pem.to_str().unwrap(),
+    ]);
+    // The validity window as openssl prints it ("notAfter=Apr  3 19:23:43 2030 GMT").
+    let dates = String::from_utf8(openssl(&[
+        "x509",
+        "-in",
+        vcek_pem.to_str().unwrap(),
+        "-noout",
+        "-startdate",
+        "-enddate",
+    ]))
+    .unwrap();
+    assert!(
+        dates.contains("notBefore=Apr  3 19:23:43 2023 GMT"),
+        "{dates}"
+    );
+    assert!(
+        dates.contains("notAfter=Apr  3 19:23:43 2030 GMT"),
+        "{dates}"
+    );
+
+    for (time, epoch, ok) in [
+        ("2030-04-03T19:23:43Z", "1901474623", true),
+        ("2023-04-03T19:23:43Z", "1680549823", true),
+        ("2030-04-03T19:23:44Z", "1901474624", false),
+        ("2031-01-01T00:00:00+01:00", "1924988400", false),
+        ("2023-04-03T19:23:42Z", "1680549822", false),
+    ] {
+        let o = verify(&m.report, &m.vcek, &m.ask, &m.ark, &["--time", time]);
+        let out = stdout(&o);
+        if ok {
+            assert_eq!(o.status.code(), Some(0), "{time}:\n{out}");
+        } else {
+            assert_eq!(o.status.code(), Some(1), "{time}:\n{out}");
+            let fails: Vec<&str> = out.lines().filter(|l| l.starts_with("FAIL")).collect();
+            assert_eq!(fails.len(), 1, "{time}: {fails:?}");
+            assert!(
+                fails[0].starts_with(
+                    "FAIL  VCEK validity: expected valid 2023-04-03T19:23:43Z to 2030-04-03T19:23:43Z, actual checked at"
+                ),
+                "{}",
+                fails[0]
+            );
+            assert!(out.contains("ok    ARK validity"), "{out}");
+        }
+        if epoch != "1901474623" && epoch != "1680549823" {
+            let peer_ok = run(Command::new(peer("openssl"))
+                .args(["verify", "-attime", epoch, "-CAfile"])
+                .arg(&m.ark)
+                .arg("-untrusted")
+                .arg(&m.ask)
+                .arg(&vcek_pem))
+            .status
+            .success();
+            assert_eq!(peer_ok, ok, "openssl verify -attime {epoch}");
+        }
+    }
+
+    for bad in ["2031-01-01", "tomorrow", "2031-02-30T00:00:00Z", ""] {
+        let e = assert_clean_failure(
+            &verify(&m.report, &m.vcek, &m.ask, &m.ark, &["--time", bad]),
+            2,
+        );
+        assert!(e.contains("--time"), "{e}");
+    }
+}
+
+fn manifest_with_snp(dir: &Path, name: &str, entries: &[(&str, String)]) -> PathBuf {
+    let snp: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|(mode, m)| {
+            serde_json::json!({
+                "mode": mode, "measurement": m, "vcpus": 1, "vcpu_sig": 10489617, "vmm_type": "qemu",
+                "guest_features": 1, "kernel_hashes": true,
+                "components": ["firmware", "kernel", "initrd", "cmdline"]
+            })
+        })
+        .collect();
+    let p = dir.join(name);
+    let m = serde_json::json!({"version": 1, "generator": "test", "components": [], "snp": snp});
+    std::fs::write(&p, m.to_string()).unwrap();
+    p
+}
+
+/// `--refvals`: the report's MEASUREMENT (bytes 0x90..0xC0 of the report, ABI spec table 21) must be one of
+/// the manifest's SEV-SNP digests; SEV-ES digests do not count; `--measurement` adds values.
+#[test]
+fn launch_measurement_against_the_manifest() {
+    let m = milan();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let raw = report_bytes();
+    let measurement = hex::encode(&raw[0x90..0xc0]);
+    let mut other = raw[0x90..0xc0].to_vec();
+    other[0] ^= 0x80;
+    let other = hex::encode(&other);
+
+    let one = manifest_with_snp(d, "one.json", &[("snp", measurement.clone())]);
+    let o = verify(
+        &m.report,
+        &m.vcek,
+        &m.ask,
+        &m.ark,
+        &["--refvals", one.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "ok    launch measurement ({}): {measurement}",
+            one.display()
+        )),
+        "{}",
+        stdout(&o)
+    );
+    let two = manifest_with_snp(
+        d,
+        "two.json",
+        &[("snp", other.clone()), ("snp", measurement.clone())],
+    );
+    let o = verify(
+        &m.report,
+        &m.vcek,
+        &m.ask,
+        &m.ark,
+        &["--refvals", two.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+
+    let wrong = manifest_with_snp(d, "wrong.json", &[("snp", other.clone())]);
+    let o = verify(
+        &m.report,
+        &m.vcek,
+        &m.ask,
+        &m.ark,
+        &["--refvals", wrong.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "FAIL  launch measurement ({}): expected {other}, actual {measurement}",
+            wrong.display()
+        )),
+        "{}",
+        stdout(&o)
+    );
+    // --measurement and the manifest together: either value is accepted.
+    let o = verify(
+        &m.report,
+        &m.vcek,
+        &m.ask,
+        &m.ark,
+        &[
+            "--refvals",
+            wrong.to_str().unwrap(),
+            "--measurement",
+            &measurement,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+
+    // A manifest without an SEV-SNP digest cannot answer the question: bad input.
+    let es = manifest_with_snp(d, "es.json", &[("sev-es", "ab".repeat(32))]);
+    let e = assert_clean_failure(
+        &verify(
+            &m.report,
+            &m.vcek,
+            &m.ask,
+            &m.ark,
+            &["--refvals", es.to_str().unwrap()],
+        ),
+        2,
+    );
+    assert!(
+        e.contains("es.json") && e.contains("no SEV-SNP launch digest"),
+        "{e}"
+    );
+}
+
+/// Manifests that are not usable: exit 2 with one line naming the file and the problem.
+#[test]
+fn bad_manifests_exit_2_with_one_line() {
+    let m = milan();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let measurement = hex::encode(&report_bytes()[0x90..0xc0]);
+    let good = manifest_with_snp(d, "good.json", &[("snp", measurement)]);
+    let good_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&good).unwrap()).unwrap();
+    let mut cases: Vec<(&str, String, &str)> = vec![
+        (
+            "notjson.json",
+            "this is not json".into(),
+            "not a yardstick manifest",
+        ),
+        ("empty.json", String::new(), "not a yardstick manifest"),
+        (
+            "version-only.json",
+            r#"{"version": 1}"#.into(),
+            "missing field",
+        ),
+        (
+            "no-version.json",
+            r#"{"generator": "x"}"#.into(),
+            "missing field `version`",
+        ),
+        ("array.json", "[]".into(), "not a yardstick manifest"),
+    ];
+    let mut v2 = good_json.clone();
+    v2["version"] = 2.into();
+    cases.push((
+        "v2.json",
+        v2.to_string(),
+        "manifest version 2 is not supported",
+    ));
+    let mut short = good_json.clone();
+    short["snp"][0]["measurement"] = "ab".repeat(47).into();
+    cases.push(("short.json", short.to_string(), "snp[0].measurement"));
+    let mut badhex = good_json.clone();
+    badhex["snp"][0]["measurement"] = "zz".into();
+    cases.push((
+        "badhex.json",
+        badhex.to_string(),
+        "not a yardstick manifest",
+    ));
+    let mut nomode = good_json.clone();
+    nomode["snp"][0].as_object_mut().unwrap().remove("mode");
+    cases.push(("nomode.json", nomode.to_string(), "missing field `mode`"));
+    for (name, text, want) in cases {
+        let p = d.join(name);
+        std::fs::write(&p, text).unwrap();
+        let e = assert_clean_failure(
+            &verify(
+                &m.report,
+                &m.vcek,
+                &m.ask,
+                &m.ark,
+                &["--refvals", p.to_str().unwrap()],
+            ),
+            2,
+        );
+        assert!(e.contains(name) && e.contains(want), "{name}: {e}");
+    }
+    let e = assert_clean_failure(
+        &verify(
+            &m.report,
+            &m.vcek,
+            &m.ask,
+            &m.ark,
+            &["--refvals", d.join("missing.json").to_str().unwrap()],
+        ),
+        2,
+    );
+    assert!(
+        e.contains("missing.json") && e.contains("cannot read"),
+        "{e}"
+    );
 }

@@ -315,6 +315,23 @@ fn quote_cycle(key: &str, scheme: &str) {
         &format!("{what} JSON"),
     );
 
+    // tpm2_pcrread's own output (YAML-like text) as the PCR file.
+    let yaml = stdout(&t.tool("tpm2_pcrread", &[QUOTED]));
+    assert!(yaml.contains("sha256:"), "{yaml}");
+    write(&t.path("pcrs.yaml"), yaml.as_bytes());
+    assert_ok(
+        &verify(&t, ["q.msg", "q.sig", "ak.pub", "pcrs.yaml"], &[&n]),
+        &format!("{what} tpm2_pcrread"),
+    );
+    let changed = yaml.replacen("0x0", "0x1", 1);
+    assert_ne!(changed, yaml);
+    write(&t.path("changed.yaml"), changed.as_bytes());
+    assert_fails(
+        &verify(&t, ["q.msg", "q.sig", "ak.pub", "changed.yaml"], &[&n]),
+        "PCR digest",
+        &format!("{what} changed tpm2_pcrread"),
+    );
+
     // Reference values: PCR 16 as tpm2_pcrread reads it passes; another value, or a PCR the quote does not
     // cover, fails with both values named.
     write(
@@ -542,4 +559,228 @@ fn bad_tpm_input_exits_2_with_one_line() {
         2,
     );
     assert!(e.contains("--nonce"), "{e}");
+}
+
+/// A real boot's measurements (the committed capture `tests/data/boot-uki/stub254`: event log, the PCRs the
+/// guest read, `pcr predict` of its UKI) replayed into a fresh swtpm with `tpm2_pcrextend`, event by event,
+/// then quoted: the swtpm's PCRs 0-15 (but IMA's 10) equal the guest's, so the quote is the quote that guest's
+/// TPM would give. `verify tpm --eventlog --refvals` accepts it against a manifest holding the prediction;
+/// a quote taken one event early is explained as such; reference banks the quote does not select are left
+/// out with a note; reference PCRs a quoted bank lacks fail.
+#[test]
+fn captured_boot_replayed_into_swtpm() {
+    let capture = workspace().join("crates/cli/tests/data/boot-uki/stub254");
+    let log_path = capture.join("eventlog.bin");
+    let t = Swtpm::start();
+    t.create_ak("ak", "ecc", "ecdsa");
+    let shown: serde_json::Value = serde_json::from_str(&run_ok(
+        yardstick()
+            .args(["eventlog", "show", "--json"])
+            .arg(&log_path),
+    ))
+    .unwrap();
+    let events: Vec<&serde_json::Value> = shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["extended"] == true)
+        .collect();
+    let last_pcr9 = events.iter().rev().find(|e| e["pcr"] == 9).unwrap()["number"]
+        .as_u64()
+        .unwrap();
+    let extend = |e: &serde_json::Value| {
+        let digests: Vec<String> = e["digests"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(alg, d)| format!("{alg}={}", d.as_str().unwrap()))
+            .collect();
+        t.tool(
+            "tpm2_pcrextend",
+            &[&format!("{}:{}", e["pcr"], digests.join(","))],
+        );
+    };
+    for e in events.iter().filter(|e| e["number"] != last_pcr9) {
+        extend(e);
+    }
+    let nonce = format!("--nonce={NONCE}");
+    let all = "sha1:0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15+sha256:0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15+sha384:0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15";
+    let quote = |sel: &str| {
+        t.tool(
+            "tpm2_quote",
+            &[
+                "-c", "ak.ctx", "-q", NONCE, "-l", sel, "-g", "sha256", "-m", "q.msg", "-s",
+                "q.sig", "-o", "q.pcrs",
+            ],
+        );
+    };
+
+    // The manifest: the capture's prediction as tpm.pcrs.
+    let mut predicted: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(capture.join("predicted.json")).unwrap()).unwrap();
+    predicted.as_object_mut().unwrap().remove("pcr11_phases");
+    let manifest = t.path("m.json");
+    write(
+        &manifest,
+        serde_json::json!({"version": 1, "generator": "test", "components": [], "tpm": {"pcrs": predicted}})
+            .to_string()
+            .as_bytes(),
+    );
+    let (log, m) = (
+        log_path.to_str().unwrap().to_string(),
+        manifest.to_str().unwrap().to_string(),
+    );
+    let files = ["q.msg", "q.sig", "ak.pub", "q.pcrs"];
+
+    // One event short: the quote predates the log's last PCR 9 event, and PCR 9 is not the manifest's.
+    quote(all);
+    let o = verify(&t, files, &[&nonce, "--eventlog", &log, "--refvals", &m]);
+    assert_fails(&o, "event log replay PCR 9 sha256 = quoted", "early quote");
+    let out = stdout(&o);
+    let l = out
+        .lines()
+        .find(|l| l.starts_with("FAIL  event log replay PCR 9 sha384"))
+        .unwrap();
+    assert!(
+        l.contains(&format!(
+            "the log has later events the quote does not cover (#{last_pcr9} EV_EVENT_TAG)"
+        )),
+        "{l}"
+    );
+    assert!(out.contains("FAIL  PCR 9 sha1 ("), "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("FAIL")).count(),
+        6,
+        "{out}"
+    );
+
+    // All events: the swtpm now holds what the guest read.
+    extend(events.iter().find(|e| e["number"] == last_pcr9).unwrap());
+    let read = stdout(&t.tool("tpm2_pcrread", &[all]));
+    let tpm = yardstick_tpm::pcrlist::parse(&read).unwrap().pcrs;
+    let mut guest: yardstick_tpm::PcrBanks =
+        serde_json::from_slice(&std::fs::read(capture.join("guest-pcrs.json")).unwrap()).unwrap();
+    let not_ima: Vec<u32> = (0..16).filter(|p| *p != 10).collect();
+    guest.retain_pcrs(&not_ima);
+    let mut tpm_not_ima = tpm.clone();
+    tpm_not_ima.retain_pcrs(&not_ima);
+    assert_eq!(
+        tpm_not_ima, guest,
+        "swtpm after replaying the log vs the guest"
+    );
+    write(&t.path("pcrs.yaml"), read.as_bytes());
+
+    quote(all);
+    for pcrs in ["q.pcrs", "pcrs.yaml"] {
+        let o = verify(
+            &t,
+            ["q.msg", "q.sig", "ak.pub", pcrs],
+            &[&nonce, "--eventlog", &log, "--refvals", &m],
+        );
+        assert_ok(&o, pcrs);
+        let out = stdout(&o);
+        for bank in ["sha1", "sha256", "sha384"] {
+            for pcr in [0, 1, 2, 3, 4, 5, 6, 7, 9, 11] {
+                assert!(
+                    out.contains(&format!("ok    event log replay PCR {pcr} {bank} = quoted")),
+                    "{pcr} {bank}:\n{out}"
+                );
+            }
+            for pcr in [4, 7, 9, 11, 12, 13] {
+                assert!(out.contains(&format!("ok    PCR {pcr} {bank} (")), "{out}");
+            }
+        }
+    }
+    // --refvals-pcrs: only those.
+    let out = stdout(&verify(
+        &t,
+        files,
+        &[&nonce, "--refvals", &m, "--refvals-pcrs", "7,11"],
+    ));
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.starts_with("ok    PCR ") && l.contains("m.json"))
+            .count(),
+        6,
+        "{out}"
+    );
+
+    // Only the sha256 bank quoted: the other banks' reference values are noted, not failed.
+    quote("sha256:0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15");
+    let o = verify(&t, files, &[&nonce, "--eventlog", &log, "--refvals", &m]);
+    assert_ok(&o, "sha256 quote");
+    assert!(
+        stdout(&o).contains(
+            "note  reference PCRs of banks the quote does not select, not compared: sha1:4 sha1:7"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    // A quote of PCRs 0 and 7 only: the manifest's PCR 4, 9, 11, 12, 13 are not covered.
+    quote("sha256:0,7");
+    let o = verify(&t, files, &[&nonce, "--refvals", &m]);
+    assert_fails(&o, "PCR 4 sha256", "PCR 0,7 quote");
+    assert!(
+        stdout(&o).contains("not covered by the quote (sha256:0,7)"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("ok    PCR 7 sha256 ("),
+        "{}",
+        stdout(&o)
+    );
+    // Another boot's log (stub 252) does not describe this TPM.
+    quote(all);
+    let other = workspace().join("crates/cli/tests/data/boot-uki/stub252/eventlog.bin");
+    let o = verify(&t, files, &[&nonce, "--eventlog", other.to_str().unwrap()]);
+    assert_fails(&o, "event log replay PCR 4 sha256 = quoted", "other log");
+    assert!(
+        stdout(&o).contains("ok    event log replay PCR 7 sha256 = quoted"),
+        "{}",
+        stdout(&o)
+    );
+
+    // Unusable manifests and logs: exit 2, one line naming the file.
+    write(
+        &t.path("no-tpm.json"),
+        br#"{"version": 1, "generator": "test", "components": []}"#,
+    );
+    let p = t.path("no-tpm.json").display().to_string();
+    let e = assert_clean_failure(&verify(&t, files, &["--refvals", &p]), 2);
+    assert!(
+        e.contains("no-tpm.json") && e.contains("no tpm section"),
+        "{e}"
+    );
+    let mut bad = serde_json::json!({"version": 1, "generator": "t", "components": [],
+        "tpm": {"pcrs": {"sha256": {"4": "00"}}}});
+    write(&t.path("bad-pcr.json"), bad.to_string().as_bytes());
+    let p = t.path("bad-pcr.json").display().to_string();
+    let e = assert_clean_failure(&verify(&t, files, &["--refvals", &p]), 2);
+    assert!(e.contains("bad-pcr.json"), "{e}");
+    bad["tpm"]["pcrs"] = serde_json::json!({});
+    bad["tpm"]["events"] = serde_json::json!([{"pcr": 24, "component": "uki", "description": "x", "digests": {"sha256": "00".repeat(32)}}]);
+    write(&t.path("bad-event.json"), bad.to_string().as_bytes());
+    let p = t.path("bad-event.json").display().to_string();
+    let e = assert_clean_failure(&verify(&t, files, &["--refvals", &p]), 2);
+    assert!(
+        e.contains("bad-event.json") && e.contains("tpm.events[0].pcr"),
+        "{e}"
+    );
+    let e = assert_clean_failure(
+        &verify(&t, files, &["--refvals", &m, "--refvals-pcrs", "8"]),
+        2,
+    );
+    assert!(e.contains("none of the PCRs asked for (8)"), "{e}");
+    let truncated = t.path("truncated.bin");
+    let bytes = std::fs::read(&log_path).unwrap();
+    write(&truncated, &bytes[..bytes.len() / 2]);
+    let p = truncated.display().to_string();
+    let e = assert_clean_failure(&verify(&t, files, &["--eventlog", &p]), 2);
+    assert!(e.contains("truncated.bin"), "{e}");
+    let e = assert_clean_failure(&verify(&t, files, &["--eventlog", &m]), 2);
+    assert!(
+        e.contains("m.json") && e.contains("not a TCG event log"),
+        "{e}"
+    );
 }

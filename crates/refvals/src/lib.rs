@@ -5,6 +5,7 @@
 //! root filesystem, SEV-SNP launch digests with the parameters that produced them, predicted PCRs with the
 //! measurements behind them, and SHA-256/384 of every component. [`rvps::rvps_message`] turns it into a
 //! Trustee RVPS registration message; [`pcrlock::pcrlock_file`] into a systemd `.pcrlock` file.
+//! [`TpmRefs::from_prediction`] fills the `tpm` section from `yardstick_tpm`'s PCR prediction.
 //!
 //! ```
 //! use yardstick_refvals::{Component, Manifest};
@@ -20,6 +21,7 @@ pub mod hexfmt;
 pub mod manifest;
 pub mod pcrlock;
 pub mod rvps;
+mod tpm;
 
 pub use hexfmt::{HexArray, HexBytes};
 pub use manifest::{

@@ -22,9 +22,10 @@ pub const GENERATOR: &str = concat!("yardstick ", env!("CARGO_PKG_VERSION"));
 /// Why a manifest was rejected.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    /// Not JSON, or a field of the wrong type.
+    /// Not JSON, or a field of the wrong type. (Not a `#[source]`: the message already carries it, and
+    /// error chains printed with `{:#}` would repeat it.)
     #[error("not a yardstick manifest: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
     /// A `version` this build does not know.
     #[error(
         "manifest version {found} is not supported (this yardstick reads version {MANIFEST_VERSION})"
@@ -41,6 +42,12 @@ pub enum ManifestError {
         /// What is wrong with it.
         reason: String,
     },
+}
+
+impl From<serde_json::Error> for ManifestError {
+    fn from(e: serde_json::Error) -> ManifestError {
+        ManifestError::Json(e)
+    }
 }
 
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ManifestError {
@@ -493,9 +500,13 @@ impl SnpLaunch {
             return Err(invalid(
                 format!("{field}.measurement"),
                 format!(
-                    "{} bytes, {:?} launch digests have {}",
+                    "{} bytes, {} launch digests have {}",
                     self.measurement.0.len(),
-                    self.mode,
+                    match self.mode {
+                        SnpMode::Sev => "SEV",
+                        SnpMode::SevEs => "SEV-ES",
+                        SnpMode::Snp => "SEV-SNP",
+                    },
                     self.mode.digest_len()
                 ),
             ));

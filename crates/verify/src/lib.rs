@@ -16,7 +16,9 @@
 pub mod appraisal;
 pub mod azure;
 pub mod keys;
+pub mod refvals;
 pub mod snp;
+pub mod time;
 pub mod tpm;
 pub mod x509;
 

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use yardstick_refvals::{Manifest, pcrlock, rvps};
+use yardstick_common::hash::Algorithm;
+use yardstick_refvals::{Component, Manifest, TpmRefs, pcrlock, rvps};
+use yardstick_tpm::predict::{Platform, SecureBootVars, predict};
 
 use crate::ui;
 
@@ -52,6 +54,46 @@ Examples:
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Write a manifest for a UKI you built yourself: its digests and predicted PCRs
+    #[command(after_help = "\
+The manifest has the UKI as component `uki` and a tpm section with the PCRs
+`yardstick pcr predict` computes for it (PCR 4, 7, 9, 11, 12, 13; PCR 11 after
+each boot phase) and every predicted measurement, as `image build` writes it
+for the images it makes. `verify tpm --refvals` and `refvals export` read it.
+
+Examples:
+  yardstick refvals create --uki uki.efi --output uki.manifest.json
+  yardstick refvals create --uki uki.signed.efi \\
+      --secure-boot-vars /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd --output m.json")]
+    Create(CreateArgs),
+}
+
+/// Flags of `yardstick refvals create`.
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    /// The UKI (as installed on the ESP, signed if Secure Boot is on)
+    #[arg(long, value_name = "UKI")]
+    uki: PathBuf,
+    /// PCR banks, comma separated
+    #[arg(
+        long,
+        value_name = "BANKS",
+        value_delimiter = ',',
+        default_value = "sha1,sha256,sha384"
+    )]
+    bank: Vec<Algorithm>,
+    /// OVMF VARS file whose Secure Boot variables the firmware measures (default: none, Secure Boot off)
+    #[arg(long, value_name = "VARS.fd")]
+    secure_boot_vars: Option<PathBuf>,
+    /// Section table to use instead of the one detected from the stub's .sdmagic (252, 254, current)
+    #[arg(long, value_name = "GEN")]
+    stub_generation: Option<yardstick_pe::StubGeneration>,
+    /// Boot options the firmware tried and returned from before reaching the UKI
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    boot_retries: u32,
+    /// Write the manifest here instead of stdout
+    #[arg(long, short, value_name = "MANIFEST")]
+    output: Option<PathBuf>,
 }
 
 /// Export formats.
@@ -104,8 +146,46 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 None => print!("{text}"),
             }
         }
+        Command::Create(a) => create(&a)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn create(a: &CreateArgs) -> anyhow::Result<()> {
+    let uki = std::fs::read(&a.uki).with_context(|| format!("{}: cannot read", a.uki.display()))?;
+    let mut platform = Platform {
+        boot_retries: a.boot_retries,
+        stub_generation: a.stub_generation,
+        ..Platform::default()
+    };
+    if let Some(v) = &a.secure_boot_vars {
+        let fd = std::fs::read(v).with_context(|| format!("{}: cannot read", v.display()))?;
+        platform.secure_boot =
+            SecureBootVars::from_vars_fd(&fd).with_context(|| format!("{}", v.display()))?;
+    }
+    let mut banks = a.bank.clone();
+    banks.sort();
+    banks.dedup();
+    let p = predict(&uki, &platform, &banks).with_context(|| format!("{}", a.uki.display()))?;
+    let mut tpm = TpmRefs::from_prediction(&p);
+    tpm.assumptions.push(format!(
+        "{} boot option(s) tried before the UKI (0: the boot disk has bootindex=0)",
+        a.boot_retries
+    ));
+    let file = a.uki.file_name().map(|f| f.to_string_lossy().into_owned());
+    let mut m = Manifest::new();
+    m.components
+        .push(Component::from_bytes("uki", file.as_deref(), &uki));
+    m.tpm = Some(tpm);
+    m.validate()
+        .with_context(|| format!("{}: manifest", a.uki.display()))?;
+    let text = m.to_json();
+    match &a.output {
+        Some(o) => yardstick_common::fs::write_atomic(o, text.as_bytes())
+            .with_context(|| format!("{}", o.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(())
 }
 
 fn name_of<T: serde::Serialize>(v: &T) -> String {

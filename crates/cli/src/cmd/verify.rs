@@ -7,11 +7,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use yardstick_common::hex;
+use yardstick_refvals::Manifest;
 use yardstick_tpm::PcrBanks;
+use yardstick_tpm::eventlog::EventLog;
 use yardstick_verify::azure::{AzureEvidence, AzurePolicy, verify_azure};
 use yardstick_verify::snp::{AttestationReport, SnpPolicy, SnpReference, verify_report};
 use yardstick_verify::tpm::{
-    Ak, PcrReference, QuoteInput, QuoteSignature, TpmPolicy, parse_pcr_values, verify_quote,
+    Ak, EventLogEvidence, PcrReference, QuoteInput, QuoteSignature, TpmPolicy, parse_pcr_values,
+    verify_quote,
 };
 use yardstick_verify::x509::Cert;
 use yardstick_verify::{Appraisal, Error};
@@ -23,34 +26,46 @@ Checks, in order: the ARK is one of AMD's roots (SHA-256 pins built in), the
 ASK and VCEK chain to it (RSA-PSS SHA-384), the report's ECDSA P-384 signature
 by the VCEK, the VCEK's hwID and TCB extensions against the report, the guest
 policy (debug and migration agent refused unless allowed), VMPL, and
-report_data / host_data / the launch measurement when given.
+report_data / host_data / the launch measurement when given. With --refvals
+the launch measurement must be one of the manifest's SEV-SNP digests (snp[]
+entries of mode snp), or one given by --measurement. Certificates are checked
+for validity now, or at --time.
 
 Exit status: 0 all checks passed, 1 evidence rejected, 2 bad usage or input.
 
 Examples:
   yardstick verify snp --report report.bin --vcek vcek.der \\
+      --ask milan/ask.pem --ark milan/ark.pem --refvals disk.img.manifest.json
+  yardstick verify snp --report report.bin --vcek vcek.der \\
       --ask milan/ask.pem --ark milan/ark.pem --measurement 7a1e5c26...841f
   yardstick verify snp --report report.hex --vcek vcek.pem --ask ask.pem \\
-      --ark ark.pem --report-data d447b55d... --json";
+      --ark ark.pem --report-data d447b55d... --time 2026-01-01T00:00:00Z --json";
 
 const TPM_HELP: &str = "\
 Checks the quote's TPMS_ATTEST (magic, type), its signature by the AK
 (RSASSA, RSA-PSS or ECDSA; TPMT_SIGNATURE or raw), the nonce in extraData, that
-the supplied PCR values hash to the quote's PCR digest, and the quoted PCRs
-against reference values when given.
+the supplied PCR values hash to the quote's PCR digest, that the event log (when
+given) replays to the quoted PCRs, and the quoted PCRs against the manifest's
+tpm.pcrs (--refvals; PCR 11 after any boot phase too) or --expected-pcrs. A
+PCR that differs from the manifest names the first event of the log that
+differs from the manifest's expected events. Reference PCRs of a bank the
+quote does not select are noted, not compared.
 
-PCRS is the file `tpm2_quote -o` writes (serialized, marshaled or values) or
-the JSON of `yardstick pcr predict` ({\"sha256\": {\"11\": \"<hex>\"}}).
-AK_PUB is PEM or DER SubjectPublicKeyInfo, TPM2B_PUBLIC or TPMT_PUBLIC.
+PCRS is the file `tpm2_quote -o` writes (serialized, marshaled or values),
+`tpm2_pcrread` output, or the JSON of `yardstick pcr predict`
+({\"sha256\": {\"11\": \"<hex>\"}}). AK_PUB is PEM or DER
+SubjectPublicKeyInfo, TPM2B_PUBLIC or TPMT_PUBLIC. LOG is a binary TCG event
+log (/sys/kernel/security/tpm0/binary_bios_measurements).
 
 Exit status: 0 all checks passed, 1 evidence rejected, 2 bad usage or input.
 
 Examples:
-  tpm2_quote -c ak.ctx -q $NONCE -l sha256:0,4,7,11 -m quote.msg -s quote.sig -o quote.pcrs
+  tpm2_quote -c ak.ctx -q $NONCE -l sha256:0,4,7,9,11 -m quote.msg -s quote.sig -o quote.pcrs
   yardstick verify tpm --quote quote.msg --signature quote.sig --ak ak.pub \\
-      --pcrs quote.pcrs --nonce $NONCE
+      --pcrs quote.pcrs --nonce $NONCE --eventlog eventlog.bin \\
+      --refvals disk.img.manifest.json
   yardstick verify tpm --quote quote.msg --signature quote.sig --ak ak.pem \\
-      --pcrs quote.pcrs --nonce $NONCE --expected-pcrs predicted.json --json";
+      --pcrs pcrread.yaml --nonce $NONCE --expected-pcrs predicted.json --json";
 
 const AZURE_HELP: &str = "\
 Verifies Trustee's Azure SNP/TDX vTPM evidence (versions 0, 1, 2): the TPM
@@ -60,11 +75,18 @@ TDX the TD quote signature, QE report and PCK chain to the pinned Intel SGX Root
 CA. TDX TCB status and revocation need Intel collateral and are not checked
 offline (said in the output).
 
+With --refvals: the vTPM's PCR 11 against the manifest's (any boot phase), as
+Trustee's default policy compares snp_pcr11 / tdx_pcr11 (--refvals-pcrs picks
+other PCRs), and for SEV-SNP evidence the launch measurement against the
+manifest's SEV-SNP digests if it lists any.
+
 Exit status: 0 all checks passed, 1 evidence rejected, 2 bad usage or input.
 
 Examples:
   yardstick verify azure --evidence evidence.json --nonce 6368616c6c656e6765
-  yardstick verify azure --evidence evidence.json --expected-pcrs pcrs.json --json";
+  yardstick verify azure --evidence evidence.json --refvals disk.img.manifest.json
+  yardstick verify azure --evidence evidence.json --expected-pcrs pcrs.json \\
+      --time 2026-01-01T00:00:00Z --json";
 
 /// Subcommands of this group.
 #[derive(Debug, clap::Subcommand)]
@@ -115,6 +137,9 @@ pub struct SnpArgs {
     /// Expected launch measurement (48-byte hex); repeat to accept several
     #[arg(long, value_name = "HEX")]
     measurement: Vec<String>,
+    /// Check certificate validity at this time (RFC 3339, e.g. 2026-01-01T00:00:00Z) instead of now
+    #[arg(long, value_name = "RFC3339")]
+    time: Option<String>,
     /// Expected REPORT_DATA (hex, up to 64 bytes, zero-padded)
     #[arg(long, value_name = "HEX")]
     report_data: Option<String>,
@@ -152,11 +177,14 @@ pub struct TpmArgs {
     /// Expected nonce (the quote's extraData), hex
     #[arg(long, value_name = "HEX")]
     nonce: Option<String>,
-    /// Reference-value manifest with expected PCRs
+    /// Reference-value manifest with expected PCRs (tpm.pcrs, tpm.events)
     #[arg(long, value_name = "MANIFEST")]
     refvals: Option<PathBuf>,
+    /// Compare only these PCRs of the manifest (comma-separated; default: all it lists)
+    #[arg(long, value_name = "PCRS", value_delimiter = ',', requires = "refvals")]
+    refvals_pcrs: Option<Vec<u32>>,
     /// Expected PCR values as JSON (`yardstick pcr predict` output)
-    #[arg(long, value_name = "JSON")]
+    #[arg(long, value_name = "JSON", conflicts_with = "refvals")]
     expected_pcrs: Option<PathBuf>,
     /// Print the appraisal as JSON
     #[arg(long)]
@@ -175,12 +203,18 @@ pub struct AzureArgs {
     /// Reference-value manifest with expected PCRs and launch measurements
     #[arg(long, value_name = "MANIFEST")]
     refvals: Option<PathBuf>,
+    /// Compare these PCRs of the manifest (comma-separated; default: 11, as Trustee's policy does)
+    #[arg(long, value_name = "PCRS", value_delimiter = ',', requires = "refvals")]
+    refvals_pcrs: Option<Vec<u32>>,
     /// Expected PCR values as JSON (`yardstick pcr predict` output)
-    #[arg(long, value_name = "JSON")]
+    #[arg(long, value_name = "JSON", conflicts_with = "refvals")]
     expected_pcrs: Option<PathBuf>,
     /// Expected SEV-SNP launch measurement (48-byte hex); repeat to accept several
     #[arg(long, value_name = "HEX")]
     measurement: Vec<String>,
+    /// Check certificate validity at this time (RFC 3339, e.g. 2026-01-01T00:00:00Z) instead of now
+    #[arg(long, value_name = "RFC3339")]
+    time: Option<String>,
     #[command(flatten)]
     policy: GuestPolicyArgs,
     /// Print the appraisal as JSON
@@ -234,15 +268,72 @@ fn measurements(flags: &[String]) -> anyhow::Result<Option<SnpReference>> {
     }))
 }
 
-fn refvals_unsupported(p: &Option<PathBuf>) -> anyhow::Result<()> {
-    if let Some(p) = p {
+fn load_manifest(path: &Path) -> anyhow::Result<Manifest> {
+    Manifest::from_json(&read(path)?).with_context(|| path.display().to_string())
+}
+
+/// Launch digests from `--measurement` and the manifest's SEV-SNP entries, one reference.
+fn snp_reference(
+    flags: &[String],
+    manifest: Option<(&Path, &Manifest)>,
+    required: bool,
+) -> anyhow::Result<Option<SnpReference>> {
+    let mut r = measurements(flags)?;
+    if let Some((path, m)) = manifest {
+        match yardstick_verify::refvals::snp_reference(m, &path.display().to_string()) {
+            Some(from_m) => {
+                r = Some(match r {
+                    None => from_m,
+                    Some(mut f) => {
+                        f.measurements.extend(from_m.measurements);
+                        f.source = format!("{} + {}", f.source, from_m.source);
+                        f
+                    }
+                });
+            }
+            None if required => bail!(
+                "{}: the manifest has no SEV-SNP launch digest (snp[] entry of mode snp) to compare",
+                path.display()
+            ),
+            None => {}
+        }
+    }
+    Ok(r)
+}
+
+fn pcr_reference(path: &Path, m: &Manifest, only: Option<&[u32]>) -> anyhow::Result<PcrReference> {
+    if m.tpm.is_none() {
         bail!(
-            "{}: --refvals is not yet supported by verify (waiting for the manifest format); use --measurement / \
-             --expected-pcrs",
-            p.display()
+            "{}: the manifest has no tpm section (predicted PCRs) to compare",
+            path.display()
         );
     }
-    Ok(())
+    if let Some(p) = only.and_then(|o| o.iter().find(|p| **p > yardstick_tpm::pcr::MAX_PCR)) {
+        bail!("--refvals-pcrs: {p} is not a PCR index (0-23)");
+    }
+    yardstick_verify::refvals::pcr_reference(m, &path.display().to_string(), only).ok_or_else(
+        || {
+            anyhow::anyhow!(
+                "{}: the manifest predicts none of the PCRs asked for ({})",
+                path.display(),
+                only.map(|o| o.iter().map(u32::to_string).collect::<Vec<_>>().join(","))
+                    .unwrap_or_default()
+            )
+        },
+    )
+}
+
+fn verification_time(t: &Option<String>) -> anyhow::Result<Option<u64>> {
+    t.as_deref()
+        .map(|s| {
+            yardstick_verify::time::parse_rfc3339(s).map_err(|e| anyhow::anyhow!("--time: {e}"))
+        })
+        .transpose()
+}
+
+fn load_eventlog(path: &Path) -> anyhow::Result<EventLogEvidence> {
+    let log = EventLog::parse(&read(path)?).with_context(|| path.display().to_string())?;
+    Ok(EventLogEvidence::from_log(log))
 }
 
 fn expected_pcrs(p: &Option<PathBuf>) -> anyhow::Result<Option<PcrReference>> {
@@ -268,7 +359,13 @@ fn load_cert(path: &Path, what: &str) -> anyhow::Result<Cert> {
 }
 
 fn snp(a: &SnpArgs) -> anyhow::Result<Appraisal> {
-    refvals_unsupported(&a.refvals)?;
+    let manifest = a.refvals.as_deref().map(load_manifest).transpose()?;
+    let reference = snp_reference(
+        &a.measurement,
+        a.refvals.as_deref().zip(manifest.as_ref()),
+        true,
+    )?;
+    let now = verification_time(&a.time)?;
     let report = AttestationReport::parse_any(&read(&a.report)?)
         .with_context(|| a.report.display().to_string())?;
     let vcek = load_cert(&a.vcek, "VCEK")?;
@@ -291,8 +388,8 @@ fn snp(a: &SnpArgs) -> anyhow::Result<Appraisal> {
             .map(|s| hex_arg("--host-data", s, 32, true))
             .transpose()?
             .map(|b| b.try_into().unwrap_or([0; 32])),
-        reference: measurements(&a.measurement)?,
-        now: None,
+        reference,
+        now,
     };
     verify_report(&report, &vcek, &ask, &ark, &policy).map_err(|e| {
         let path = match &e {
@@ -306,13 +403,15 @@ fn snp(a: &SnpArgs) -> anyhow::Result<Appraisal> {
 }
 
 fn tpm(a: &TpmArgs) -> anyhow::Result<Appraisal> {
-    refvals_unsupported(&a.refvals)?;
-    if let Some(p) = &a.eventlog {
-        bail!(
-            "{}: --eventlog is not yet supported by verify (waiting for the event-log parser)",
-            p.display()
-        );
-    }
+    let reference = match &a.refvals {
+        Some(p) => Some(pcr_reference(
+            p,
+            &load_manifest(p)?,
+            a.refvals_pcrs.as_deref(),
+        )?),
+        None => expected_pcrs(&a.expected_pcrs)?,
+    };
+    let eventlog = a.eventlog.as_deref().map(load_eventlog).transpose()?;
     let message = read(&a.quote)?;
     let attest = yardstick_tpm::tpm2::Attest::parse_quote(&message)
         .with_context(|| format!("{}: not a TPM quote (TPMS_ATTEST)", a.quote.display()))?;
@@ -327,8 +426,8 @@ fn tpm(a: &TpmArgs) -> anyhow::Result<Appraisal> {
             .as_deref()
             .map(|s| hex_arg("--nonce", s, 64, false))
             .transpose()?,
-        reference: expected_pcrs(&a.expected_pcrs)?,
-        eventlog: None,
+        reference,
+        eventlog,
     };
     let input = QuoteInput {
         message: &message,
@@ -342,7 +441,23 @@ fn tpm(a: &TpmArgs) -> anyhow::Result<Appraisal> {
 }
 
 fn azure(a: &AzureArgs) -> anyhow::Result<Appraisal> {
-    refvals_unsupported(&a.refvals)?;
+    let manifest = a.refvals.as_deref().map(load_manifest).transpose()?;
+    let pcrs =
+        match (&a.refvals, &manifest) {
+            (Some(p), Some(m)) if m.tpm.is_some() || a.refvals_pcrs.is_some() => Some(
+                pcr_reference(p, m, Some(a.refvals_pcrs.as_deref().unwrap_or(&[11])))?,
+            ),
+            (Some(p), Some(m)) if m.snp.is_empty() => bail!(
+                "{}: the manifest has neither a tpm section nor SEV-SNP launch digests to compare",
+                p.display()
+            ),
+            _ => expected_pcrs(&a.expected_pcrs)?,
+        };
+    let reference = snp_reference(
+        &a.measurement,
+        a.refvals.as_deref().zip(manifest.as_ref()),
+        false,
+    )?;
     let ev = AzureEvidence::parse(&read(&a.evidence)?)
         .with_context(|| a.evidence.display().to_string())?;
     let policy = AzurePolicy {
@@ -351,16 +466,27 @@ fn azure(a: &AzureArgs) -> anyhow::Result<Appraisal> {
             .as_deref()
             .map(|s| hex_arg("--nonce", s, 64, false))
             .transpose()?,
-        pcrs: expected_pcrs(&a.expected_pcrs)?,
+        pcrs,
         snp: SnpPolicy {
             allow_debug: a.policy.allow_debug,
             allow_migration_agent: a.policy.allow_migration_agent,
             allow_smt: !a.policy.no_smt,
-            reference: measurements(&a.measurement)?,
+            reference,
+            now: verification_time(&a.time)?,
             ..SnpPolicy::default()
         },
     };
-    verify_azure(&ev, &policy).with_context(|| a.evidence.display().to_string())
+    let mut appraisal =
+        verify_azure(&ev, &policy).with_context(|| a.evidence.display().to_string())?;
+    if let (Some(p), Some(m)) = (&a.refvals, &manifest) {
+        if m.tpm.is_some() && a.refvals_pcrs.is_none() {
+            appraisal.note(format!(
+                "{}: only PCR 11 compared (the manifest's other PCRs describe an OVMF platform, not Azure's firmware); --refvals-pcrs selects others",
+                p.display()
+            ));
+        }
+    }
+    Ok(appraisal)
 }
 
 /// Prints the appraisal; exit 0 if affirming, 1 if not.

@@ -19,6 +19,9 @@
 //! `/sys/kernel/security/tpm0/binary_bios_measurements` between `YS-LOG-BEGIN` and `YS-LOG-END`, runs the
 //! caller's extra shell commands, and powers off. swtpm and QEMU are children of the test and are killed
 //! when the boot ends, fails or times out; all files live in a temporary directory.
+//!
+//! [`boot_uki_keep_tpm`] keeps the guest's TPM instead: a relying party can then quote the PCRs the guest
+//! left (tpm2-tools on the host, through the returned [`TpmServer`]).
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -43,6 +46,9 @@ pub const GUEST_BANKS: [Algorithm; 3] = [Algorithm::Sha1, Algorithm::Sha256, Alg
 pub struct GuestScript {
     /// Shell commands (busybox sh) run after the report, before `poweroff -f`. `/bin` has busybox applets.
     pub extra: String,
+    /// Stay up after the report instead of powering off, for [`boot_uki_keep_tpm`], which stops QEMU
+    /// itself: a guest that powers off makes QEMU send swtpm `CMD_SHUTDOWN`, which ends the TPM.
+    pub hold: bool,
 }
 
 /// The guest's `/init`.
@@ -68,9 +74,14 @@ base64 /sys/kernel/security/tpm0/binary_bios_measurements
 echo YS-LOG-END
 {extra}
 echo YS-END
-poweroff -f
+{end}
 "#,
-        extra = script.extra
+        extra = script.extra,
+        end = if script.hold {
+            "while true; do sleep 3600; done"
+        } else {
+            "poweroff -f"
+        }
     )
 }
 
@@ -215,8 +226,118 @@ pub fn make_esp(uki: &Path, esp: &Path) -> Result<(), String> {
     )
 }
 
+/// A swtpm holding the TPM state a guest left behind (PCRs as the guest saw them, not reset), serving the
+/// TPM command protocol on loopback TCP for tpm2-tools (`TPM2TOOLS_TCTI=swtpm:...`). Killed on drop.
+pub struct TpmServer {
+    child: Child,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl TpmServer {
+    /// The tpm2-tools TCTI string for this TPM.
+    pub fn tcti(&self) -> String {
+        format!("swtpm:host=127.0.0.1,port={}", self.port)
+    }
+
+    /// A scratch directory for files the caller makes with the TPM (keys, quotes); removed on drop.
+    pub fn work_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs a tpm2-tools command against this TPM in [`TpmServer::work_dir`], then flushes transient
+    /// objects (swtpm has no resource manager). Returns stdout, or stderr on failure.
+    pub fn tool(&self, name: &str, args: &[&str]) -> Result<String, String> {
+        let out = Command::new(peer(name))
+            .env("TPM2TOOLS_TCTI", self.tcti())
+            .current_dir(self.dir.path())
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run {name}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{name} {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let _ = Command::new(peer("tpm2_flushcontext"))
+            .env("TPM2TOOLS_TCTI", self.tcti())
+            .current_dir(self.dir.path())
+            .arg("-t")
+            .output();
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+impl Drop for TpmServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts swtpm on `state` (a directory holding `tpm2-00.permall` and `tpm2-00.volatilestate`) serving TCP;
+/// `not-need-init` makes it initialise at once, which resumes the saved volatile state (PCRs included).
+fn serve_tpm_state(state: tempfile::TempDir) -> Result<TpmServer, String> {
+    use std::net::{TcpListener, TcpStream};
+    for _ in 0..10 {
+        // A free port whose neighbour (the control channel) is free too.
+        let Some(port) = TcpListener::bind("127.0.0.1:0")
+            .ok()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
+            .filter(|p| *p < u16::MAX && TcpListener::bind(("127.0.0.1", p + 1)).is_ok())
+        else {
+            continue;
+        };
+        let mut child = Command::new(peer("swtpm"))
+            .args(["socket", "--tpm2", "--flags", "not-need-init"])
+            .arg("--server")
+            .arg(format!("type=tcp,port={port},bindaddr=127.0.0.1"))
+            .arg("--ctrl")
+            .arg(format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1))
+            .arg("--tpmstate")
+            .arg(format!("dir={}", state.path().display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start swtpm: {e}"))?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                break; // lost the port race: try another
+            }
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(TpmServer {
+                    child,
+                    dir: state,
+                    port,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    Err("swtpm did not start on the saved TPM state".into())
+}
+
+/// Boots `cfg.uki` (whose initrd must come from a [`GuestScript`] with `hold: true`) and, once the guest
+/// has reported, stops QEMU with SIGKILL so that it cannot send swtpm `CMD_SHUTDOWN`; then has swtpm store
+/// its volatile state (`swtpm_ioctl -v`: PCRs, loaded objects, the Startup state), ends it (`-s`) and starts
+/// a new swtpm on that state, serving TCP. The returned server's PCRs are the guest's.
+pub fn boot_uki_keep_tpm(cfg: &BootConfig) -> Result<(BootOutput, TpmServer), String> {
+    let (out, tpm) = boot(cfg, true)?;
+    let tpm = tpm.ok_or("no TPM state kept")?;
+    Ok((out, tpm))
+}
+
 /// Boots `cfg.uki` and returns what the guest reported. Errors carry the tail of the serial log.
 pub fn boot_uki(cfg: &BootConfig) -> Result<BootOutput, String> {
+    boot(cfg, false).map(|(out, _)| out)
+}
+
+fn boot(cfg: &BootConfig, keep_tpm: bool) -> Result<(BootOutput, Option<TpmServer>), String> {
     let _serial = BOOT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let w = dir.path();
@@ -229,12 +350,16 @@ pub fn boot_uki(cfg: &BootConfig) -> Result<BootOutput, String> {
     let sock = w.join("swtpm.sock");
     let serial = w.join("serial.log");
 
-    let swtpm = Command::new(peer("swtpm"))
+    let mut swtpm = Command::new(peer("swtpm"));
+    swtpm
         .args(["socket", "--tpm2", "--tpmstate"])
         .arg(format!("dir={}", w.join("tpm").display()))
         .arg("--ctrl")
-        .arg(format!("type=unixio,path={}", sock.display()))
-        .arg("--terminate")
+        .arg(format!("type=unixio,path={}", sock.display()));
+    if !keep_tpm {
+        swtpm.arg("--terminate");
+    }
+    let swtpm = swtpm
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -313,12 +438,19 @@ pub fn boot_uki(cfg: &BootConfig) -> Result<BootOutput, String> {
         .spawn()
         .map_err(|e| format!("cannot start qemu: {e}"))?;
     let mut qemu = Reaper(Some(child));
+    let mut killed = false;
     let status = loop {
         match qemu.0.as_mut().map(|c| c.try_wait()) {
             Some(Ok(Some(st))) => break st,
             Some(Ok(None)) => {}
             Some(Err(e)) => return Err(format!("waiting for qemu: {e}")),
             None => return Err("qemu handle lost".into()),
+        }
+        if keep_tpm && read_tail(&serial).contains("YS-END") {
+            if let Some(c) = qemu.0.as_mut() {
+                let _ = c.kill();
+            }
+            killed = true;
         }
         if start.elapsed() > cfg.timeout {
             let tail = read_tail(&serial);
@@ -336,24 +468,50 @@ pub fn boot_uki(cfg: &BootConfig) -> Result<BootOutput, String> {
         .and_then(|c| c.wait_with_output().ok())
         .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
         .unwrap_or_default();
+    let kept = if keep_tpm && killed {
+        let ioctl = |flag: &str| {
+            run_tool(
+                Command::new(peer("swtpm_ioctl"))
+                    .arg("--unix")
+                    .arg(&sock)
+                    .arg(flag),
+            )
+        };
+        ioctl("-v")?;
+        ioctl("-s")?;
+        if let Some(mut c) = swtpm.0.take() {
+            let _ = c.wait();
+        }
+        let state = tempfile::tempdir().map_err(|e| e.to_string())?;
+        for f in ["tpm2-00.permall", "tpm2-00.volatilestate"] {
+            std::fs::copy(w.join("tpm").join(f), state.path().join(f))
+                .map_err(|e| format!("swtpm state {f}: {e}"))?;
+        }
+        Some(serve_tpm_state(state)?)
+    } else {
+        None
+    };
     drop(swtpm.0.take().map(|mut c| {
         let _ = c.kill();
         c.wait()
     }));
     let text = String::from_utf8_lossy(&std::fs::read(&serial).unwrap_or_default()).into_owned();
-    if !status.success() || !text.contains("YS-END") {
+    if !(status.success() || killed) || !text.contains("YS-END") {
         return Err(format!(
             "guest did not finish (qemu {status}, stderr: {qemu_stderr}); serial tail:\n{}",
             tail_of(&text)
         ));
     }
     let (pcrs, event_log) = parse_serial(&text)?;
-    Ok(BootOutput {
-        pcrs,
-        event_log,
-        serial: text,
-        duration,
-    })
+    Ok((
+        BootOutput {
+            pcrs,
+            event_log,
+            serial: text,
+            duration,
+        },
+        kept,
+    ))
 }
 
 fn tail_of(s: &str) -> String {

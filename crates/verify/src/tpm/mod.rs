@@ -40,20 +40,28 @@ impl QuoteSignature {
     }
 }
 
-/// Reads PCR values: the JSON shape of `pcr predict` (`{"sha256": {"0": "<hex>"}}`) or a `tpm2_quote -o` file
-/// (`serialized`, `marshaled`, or `values` in the order of `quote_selection`).
+/// Reads PCR values: `tpm2_pcrread` output (tpm2-tools 3-5, several banks), the JSON shape of `pcr predict`
+/// (`{"sha256": {"0": "<hex>"}}`) or the other PCR lists [`yardstick_tpm::pcrlist`] reads, or a
+/// `tpm2_quote -o` file (`serialized`, `marshaled`, or `values` in the order of `quote_selection`).
+///
+/// Text is told from the binary `tpm2_quote -o` formats by its first non-blank character: `{`, `[` or a
+/// letter (`sha256:`, `pcrs:`) start a PCR list; the binary formats start with a count or a digest, which
+/// would also have to be valid UTF-8 throughout to be taken for text.
 pub fn parse_pcr_values(
     bytes: &[u8],
     quote_selection: Option<&PcrSelection>,
 ) -> Result<PcrBanks, Error> {
-    let text = std::str::from_utf8(bytes).ok().map(str::trim_start);
+    let text = std::str::from_utf8(bytes)
+        .ok()
+        .map(|t| t.trim_start_matches('\u{feff}').trim_start());
     match text {
-        Some(t) if t.starts_with('{') => serde_json::from_str::<PcrBanks>(t)
-            .map_err(|e| Error::Malformed(format!("PCR JSON: {e}"))),
-        Some(t) if t.starts_with("sha") || t.starts_with("---") => Err(Error::Malformed(
-            "tpm2_pcrread YAML is not yet supported: pass the `tpm2_quote -o` file or PCR JSON"
-                .into(),
-        )),
+        Some(t)
+            if t.starts_with(['{', '[']) || t.starts_with(|c: char| c.is_ascii_alphabetic()) =>
+        {
+            yardstick_tpm::pcrlist::parse(t)
+                .map(|l| l.pcrs)
+                .map_err(|e| Error::Malformed(format!("PCR list: {e}")))
+        }
         _ => QuotePcrs::parse(bytes, quote_selection)
             .map(|p| p.values)
             .map_err(|e| Error::tpm2("PCR file", e)),
@@ -131,6 +139,38 @@ fn raw_candidates(ak: &Ak) -> Result<Vec<(Scheme, Algorithm)>, Error> {
             .map(|h| (Scheme::Ecdsa, *h))
             .collect(),
     })
+}
+
+/// The systemd-pcrphase path (`enter-initrd:leave-initrd`) that takes PCR 11 from `from` to `to`: each
+/// phase extends H(word) (systemd `src/pcrextend/pcrextend.c`), in the order of
+/// [`yardstick_tpm::predict::PHASES`].
+pub fn phase_path(alg: Algorithm, from: &Digest, to: &Digest) -> Option<String> {
+    let mut v = *from;
+    for (i, word) in yardstick_tpm::predict::PHASES.iter().enumerate() {
+        v = alg.extend(&v, &alg.digest(word.as_bytes()));
+        if &v == to {
+            return Some(yardstick_tpm::predict::PHASES.get(..=i)?.join(":"));
+        }
+    }
+    None
+}
+
+/// `sha1:4,7+sha256:4,7` for a set of PCR values.
+fn banks_and_pcrs(p: &PcrBanks) -> String {
+    let keys: Vec<(Algorithm, u32)> = p.iter().map(|(alg, pcr, _)| (alg, pcr)).collect();
+    banks_and_pcrs_of(keys.iter())
+}
+
+fn banks_and_pcrs_of<'a>(keys: impl Iterator<Item = &'a (Algorithm, u32)>) -> String {
+    let mut by_bank: std::collections::BTreeMap<Algorithm, Vec<String>> = Default::default();
+    for (alg, pcr) in keys {
+        by_bank.entry(*alg).or_default().push(pcr.to_string());
+    }
+    by_bank
+        .iter()
+        .map(|(alg, pcrs)| format!("{alg}:{}", pcrs.join(",")))
+        .collect::<Vec<_>>()
+        .join("+")
 }
 
 /// Verifies a quote. Returns the checks and the parsed `TPMS_ATTEST`.
@@ -291,15 +331,81 @@ pub fn verify_quote(
     };
 
     if let Some(log) = &policy.eventlog {
+        // The log is only evidence if it reproduces every quoted PCR it covers; a PCR it has no event for
+        // (IMA's PCR 10, a bootloader's PCR 8/9 without a log) is not described by it.
+        let mut replayed_any = false;
         for (bank, pcr, replayed) in log.replayed.iter() {
             if let Some(q) = quoted_value(bank, pcr) {
-                a.equal(format!("event log replay PCR {pcr} {bank}"), q, replayed);
+                replayed_any = true;
+                let mut actual = q.to_hex();
+                // systemd-pcrphase extends PCR 11 from userspace after the firmware log ends (its events go
+                // to systemd's own log): a quoted PCR 11 that is the replay followed by a phase path is
+                // consistent with the log.
+                let phases = (pcr == 11 && q != replayed)
+                    .then(|| phase_path(bank, replayed, q))
+                    .flatten();
+                if let Some(path) = &phases {
+                    actual = format!("{actual} (the log's events, then systemd-pcrphase {path})");
+                } else if q != replayed {
+                    if let Some(why) = log.explain_quoted(bank, pcr, q) {
+                        actual = format!("{actual} quoted; {why}");
+                    }
+                }
+                a.check(
+                    format!("event log replay PCR {pcr} {bank} = quoted"),
+                    q == replayed || phases.is_some(),
+                    replayed,
+                    actual,
+                );
             }
+        }
+        if !replayed_any {
+            a.check(
+                "event log covers a quoted PCR",
+                false,
+                format!("events for at least one of {selection}"),
+                format!(
+                    "the log replays {}",
+                    if log.replayed.is_empty() {
+                        "no PCR".to_string()
+                    } else {
+                        banks_and_pcrs(&log.replayed)
+                    }
+                ),
+            );
+        }
+        let unlogged: Vec<String> = quoted
+            .iter()
+            .filter(|(alg, pcr)| {
+                log.replayed.get(*alg, *pcr).is_none()
+                    && quoted_value(*alg, *pcr).is_some_and(|v| *v != alg.zero())
+            })
+            .map(|(alg, pcr)| format!("{alg}:{pcr}"))
+            .collect();
+        if !unlogged.is_empty() {
+            a.note(format!(
+                "quoted PCRs with no event in the log (not checked against it): {}",
+                unlogged.join(" ")
+            ));
+        }
+        for n in &log.notes {
+            a.note(format!("event log: {n}"));
         }
     }
 
     if let Some(r) = &policy.reference {
+        // A bank the quote does not select at all is left out (a quote of the sha256 bank attests the
+        // platform; the reference's sha1 values add nothing); within a quoted bank every reference PCR must
+        // be covered.
+        let quoted_banks: Vec<Algorithm> = quoted.iter().map(|(alg, _)| *alg).collect();
+        let mut skipped: Vec<String> = Vec::new();
+        let mut compared = 0usize;
         for ((bank, pcr), want) in &r.values {
+            if !quoted_banks.contains(bank) {
+                skipped.push(format!("{bank}:{pcr}"));
+                continue;
+            }
+            compared += 1;
             let name = format!("PCR {pcr} {bank} ({})", r.source);
             let expected: Vec<String> = want.iter().map(Digest::to_hex).collect();
             let expected = expected.join(" or ");
@@ -327,6 +433,19 @@ pub fn verify_quote(
                 }
             }
         }
+        if compared == 0 {
+            a.check(
+                format!("quote covers the reference PCRs ({})", r.source),
+                false,
+                banks_and_pcrs_of(r.values.keys()),
+                format!("{selection}"),
+            );
+        } else if !skipped.is_empty() {
+            a.note(format!(
+                "reference PCRs of banks the quote does not select, not compared: {}",
+                skipped.join(" ")
+            ));
+        }
     }
 
     a.note(format!(
@@ -337,4 +456,25 @@ pub fn verify_quote(
         attest.clock_info.clock
     ));
     Ok((a, attest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// PCR 11 after `enter-initrd` then `leave-initrd`, extended by hand as systemd-pcrphase does.
+    #[test]
+    fn phase_paths() {
+        let a = Algorithm::Sha256;
+        let stub = a.digest(b"stub");
+        let one = a.extend(&stub, &a.digest(b"enter-initrd"));
+        let two = a.extend(&one, &a.digest(b"leave-initrd"));
+        assert_eq!(phase_path(a, &stub, &one).as_deref(), Some("enter-initrd"));
+        assert_eq!(
+            phase_path(a, &stub, &two).as_deref(),
+            Some("enter-initrd:leave-initrd")
+        );
+        assert_eq!(phase_path(a, &stub, &stub), None, "no phase is not a path");
+        assert_eq!(phase_path(a, &one, &stub), None);
+    }
 }
