@@ -478,13 +478,14 @@ fn azure(a: &AzureArgs) -> anyhow::Result<Appraisal> {
     };
     let mut appraisal =
         verify_azure(&ev, &policy).with_context(|| a.evidence.display().to_string())?;
-    if let (Some(p), Some(m)) = (&a.refvals, &manifest) {
-        if m.tpm.is_some() && a.refvals_pcrs.is_none() {
-            appraisal.note(format!(
+    if let (Some(p), Some(m)) = (&a.refvals, &manifest)
+        && m.tpm.is_some()
+        && a.refvals_pcrs.is_none()
+    {
+        appraisal.note(format!(
                 "{}: only PCR 11 compared (the manifest's other PCRs describe an OVMF platform, not Azure's firmware); --refvals-pcrs selects others",
                 p.display()
             ));
-        }
     }
     Ok(appraisal)
 }

@@ -346,10 +346,10 @@ pub fn verify_quote(
                     .flatten();
                 if let Some(path) = &phases {
                     actual = format!("{actual} (the log's events, then systemd-pcrphase {path})");
-                } else if q != replayed {
-                    if let Some(why) = log.explain_quoted(bank, pcr, q) {
-                        actual = format!("{actual} quoted; {why}");
-                    }
+                } else if q != replayed
+                    && let Some(why) = log.explain_quoted(bank, pcr, q)
+                {
+                    actual = format!("{actual} quoted; {why}");
                 }
                 a.check(
                     format!("event log replay PCR {pcr} {bank} = quoted"),
