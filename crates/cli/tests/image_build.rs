@@ -221,6 +221,68 @@ fn uki_layout_checks_out_with_sfdisk_veritysetup_and_mtools() {
             .ends_with(&format!("roothash={root}")),
         "{c:?}"
     );
+    assert_pcr11_matches_systemd_measure(&uki, &m, dir.path());
+}
+
+/// The manifest's PCR 11 (stub-only, `tpm.pcrs`) and its phase paths (`tpm.pcr11_phases`) equal what
+/// systemd-measure 254 computes from the sections of the UKI on the ESP (extracted with objcopy), in sha1,
+/// sha256 and sha384. (PCRs 4, 7 and 9 are checked against a real OVMF + swtpm boot in image_boot.rs.)
+fn assert_pcr11_matches_systemd_measure(uki: &Path, m: &serde_json::Value, dir: &Path) {
+    let sections = run_ok(Command::new(peer("objdump")).arg("-h").arg(uki));
+    let mut args = vec!["calculate".to_string()];
+    for s in [".linux", ".osrel", ".cmdline", ".initrd", ".uname", ".sbat"] {
+        if !sections.split_whitespace().any(|w| w == s) {
+            continue;
+        }
+        let out = dir.join(format!("section{s}"));
+        run_ok(
+            Command::new(peer("objcopy"))
+                .args(["-O", "binary", &format!("--only-section={s}")])
+                .arg(uki)
+                .arg(&out),
+        );
+        args.push(format!("--{}={}", &s[1..], out.display()));
+    }
+    for b in ["sha1", "sha256", "sha384"] {
+        args.push(format!("--bank={b}"));
+    }
+    let measure = || {
+        let mut c = Command::new(peer("systemd-254/lib/systemd/systemd-measure"));
+        c.env(
+            "LD_LIBRARY_PATH",
+            peer("systemd-254/usr/lib/x86_64-linux-gnu/systemd"),
+        )
+        .args(&args);
+        c
+    };
+    let tpm = &m["tpm"];
+    let stub_only = run_ok(measure().arg("--phase="));
+    let mut n = 0;
+    for line in stub_only.lines().filter(|l| l.starts_with("11:")) {
+        let (bank, hex) = line["11:".len()..].split_once('=').unwrap();
+        assert_eq!(tpm["pcrs"][bank]["11"], hex, "stub-only PCR 11 {bank}");
+        assert_eq!(tpm["pcr11_phases"][0]["phase"], "");
+        assert_eq!(tpm["pcr11_phases"][0]["pcrs"][bank]["11"], hex);
+        n += 1;
+    }
+    assert_eq!(n, 3, "{stub_only}");
+    let phases: serde_json::Value =
+        serde_json::from_str(&run_ok(measure().arg("--json=short"))).unwrap();
+    let mut n = 0;
+    for bank in ["sha1", "sha256", "sha384"] {
+        for entry in phases[bank].as_array().unwrap() {
+            let path = entry["phase"].as_str().unwrap();
+            let ours = tpm["pcr11_phases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["phase"] == path)
+                .unwrap_or_else(|| panic!("no phase path {path:?} in the manifest"));
+            assert_eq!(ours["pcrs"][bank]["11"], entry["hash"], "{path} {bank}");
+            n += 1;
+        }
+    }
+    assert_eq!(n, 12, "{phases}");
 }
 
 /// kata layout (ext4): e2fsck -fn accepts the filesystem; the hash partition is exactly what `veritysetup format --no-superblock` writes for the rootfs
@@ -495,6 +557,57 @@ fn bad_input_is_one_clear_error_and_leaves_nothing() {
     let args = uki(k.to_str().unwrap(), "console=ttyS0");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     assert_rejected(&args, &ok_tree, "not a systemd-stub", false);
+    // Not a PE image at all, and systemd-boot (a PE image with .sdmagic, but not systemd-stub).
+    let args = uki(junk.to_str().unwrap(), "console=ttyS0");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_rejected(&args, &ok_tree, "not a systemd-stub: not a PE image", false);
+    let args = uki(
+        "/usr/lib/systemd/boot/efi/systemd-bootx64.efi",
+        "console=ttyS0",
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_rejected(&args, &ok_tree, "names no systemd-stub version", false);
+    // A bzImage setup header without the PE/EFI stub: fine for direct boot, not for a UKI.
+    let mut bz = vec![0u8; 8192];
+    bz[0x202..0x206].copy_from_slice(b"HdrS");
+    let bz = write("bzimage-no-efi", &bz);
+    let mut args = uki(s.to_str().unwrap(), "console=ttyS0");
+    args[3] = bz.to_str().unwrap().into();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_rejected(&args, &ok_tree, "bzImage without an EFI stub", false);
+    // An unknown CPU model for the launch digest fails before any work.
+    let ovmf = fixture("snp/ovmf_AmdSev_suffix.bin");
+    assert_rejected(
+        &[
+            "--layout",
+            "kata",
+            "--kernel",
+            k.to_str().unwrap(),
+            "--ovmf",
+            ovmf.to_str().unwrap(),
+            "--vcpu-type",
+            "Pentium-4",
+        ],
+        &ok_tree,
+        "unknown vCPU type \"Pentium-4\"",
+        false,
+    );
+    // A firmware without SEV metadata (Debian's plain OVMF) fails before any work too.
+    assert_rejected(
+        &[
+            "--layout",
+            "kata",
+            "--kernel",
+            k.to_str().unwrap(),
+            "--ovmf",
+            "/usr/share/OVMF/OVMF_CODE_4M.fd",
+            "--vcpu-type",
+            "EPYC-v4",
+        ],
+        &ok_tree,
+        "OVMF_CODE_4M.fd: no SEV metadata",
+        false,
+    );
     let args = uki(s.to_str().unwrap(), "console=ttyS0 roothash=00");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     assert_rejected(&args, &ok_tree, "already contains roothash=", false);

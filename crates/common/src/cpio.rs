@@ -3,7 +3,9 @@
 //!
 //! Every header field that could carry build-host state is fixed: mtime 0, uid/gid 0, inode numbers counted
 //! from 1 in the order entries are added, no device numbers for the archive itself. The same entries in the
-//! same order always give the same bytes.
+//! same order always give the same bytes. [`CpioWriter::entry`] writes a member with caller-chosen owner,
+//! mode and mtime (an image packed from a tree keeps its owners and sets every mtime to
+//! `SOURCE_DATE_EPOCH`); inode numbers and the archive's own device numbers stay fixed.
 //!
 //! ```
 //! use yardstick_common::cpio::CpioWriter;
@@ -24,6 +26,23 @@ const S_IFLNK: u32 = 0o120000;
 const S_IFCHR: u32 = 0o020000;
 const TRAILER: &str = "TRAILER!!!";
 
+/// A member with explicit metadata, for [`CpioWriter::entry`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry<'a> {
+    /// Path inside the archive, without a leading `/`.
+    pub name: &'a str,
+    /// `st_mode`: file type and permission bits.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Modification time in seconds.
+    pub mtime: u32,
+    /// Device number (major, minor) of a character or block device member; `(0, 0)` otherwise.
+    pub rdev: (u32, u32),
+}
+
 /// Writes a newc archive entry by entry; call [`CpioWriter::finish`] to append the trailer.
 #[derive(Debug)]
 pub struct CpioWriter<W: Write> {
@@ -35,6 +54,9 @@ pub struct CpioWriter<W: Write> {
 struct Header<'a> {
     ino: u32,
     mode: u32,
+    uid: u32,
+    gid: u32,
+    mtime: u32,
     nlink: u32,
     size: u32,
     rdev_major: u32,
@@ -75,10 +97,10 @@ impl<W: Write> CpioWriter<W> {
         let fields = [
             h.ino,
             h.mode,
-            0, // uid
-            0, // gid
+            h.uid,
+            h.gid,
             h.nlink,
-            0, // mtime
+            h.mtime,
             h.size,
             0, // devmajor
             0, // devminor
@@ -104,12 +126,53 @@ impl<W: Write> CpioWriter<W> {
         i
     }
 
+    /// Any member (directory, file, symlink, device, fifo, socket) with the metadata in `e`: `data` must yield
+    /// exactly `size` bytes (a symlink's target; nothing for members other than files and symlinks). Directories
+    /// get a link count of 2, everything else 1.
+    pub fn entry(&mut self, e: &Entry<'_>, size: u64, data: &mut dyn Read) -> io::Result<()> {
+        let size32 = u32::try_from(size).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{}: newc entries are limited to 4 GiB", e.name),
+            )
+        })?;
+        let ino = self.ino();
+        self.header(Header {
+            ino,
+            mode: e.mode,
+            uid: e.uid,
+            gid: e.gid,
+            mtime: e.mtime,
+            nlink: if e.mode & 0o170000 == S_IFDIR { 2 } else { 1 },
+            size: size32,
+            rdev_major: e.rdev.0,
+            rdev_minor: e.rdev.1,
+            name: e.name,
+        })?;
+        self.data(e.name, size, data)
+    }
+
+    fn data(&mut self, path: &str, len: u64, r: &mut dyn Read) -> io::Result<()> {
+        let copied = io::copy(&mut r.take(len), &mut self.out)?;
+        if copied != len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("{path}: expected {len} bytes, got {copied}"),
+            ));
+        }
+        self.written += len;
+        self.pad()
+    }
+
     /// A directory. Parents must be added before their children (the kernel does not create them).
     pub fn dir(&mut self, path: &str, perm: u32) -> io::Result<()> {
         let ino = self.ino();
         self.header(Header {
             ino,
             mode: S_IFDIR | (perm & 0o7777),
+            uid: 0,
+            gid: 0,
+            mtime: 0,
             nlink: 2,
             size: 0,
             rdev_major: 0,
@@ -141,21 +204,16 @@ impl<W: Write> CpioWriter<W> {
         self.header(Header {
             ino,
             mode: S_IFREG | (perm & 0o7777),
+            uid: 0,
+            gid: 0,
+            mtime: 0,
             nlink: 1,
             size,
             rdev_major: 0,
             rdev_minor: 0,
             name: path,
         })?;
-        let copied = io::copy(&mut r.take(len), &mut self.out)?;
-        if copied != len {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("{path}: expected {len} bytes, got {copied}"),
-            ));
-        }
-        self.written += len;
-        self.pad()
+        self.data(path, len, r)
     }
 
     /// A symbolic link to `target`.
@@ -164,6 +222,9 @@ impl<W: Write> CpioWriter<W> {
         self.header(Header {
             ino,
             mode: S_IFLNK | 0o777,
+            uid: 0,
+            gid: 0,
+            mtime: 0,
             nlink: 1,
             size: target.len() as u32,
             rdev_major: 0,
@@ -180,6 +241,9 @@ impl<W: Write> CpioWriter<W> {
         self.header(Header {
             ino,
             mode: S_IFCHR | (perm & 0o7777),
+            uid: 0,
+            gid: 0,
+            mtime: 0,
             nlink: 1,
             size: 0,
             rdev_major: major,
@@ -193,6 +257,9 @@ impl<W: Write> CpioWriter<W> {
         self.header(Header {
             ino: 0,
             mode: 0,
+            uid: 0,
+            gid: 0,
+            mtime: 0,
             nlink: 1,
             size: 0,
             rdev_major: 0,
@@ -228,6 +295,48 @@ mod tests {
         assert_eq!(&a[trailer_at..trailer_at + 6], b"070701");
         assert_eq!(&a[trailer_at + 110..trailer_at + 120], b"TRAILER!!!");
         assert_eq!(a.len() % 4, 0);
+    }
+
+    /// `entry` writes the metadata given (owner, mtime, device numbers) and the same bytes as the typed
+    /// helpers when that metadata is the helpers' fixed one.
+    #[test]
+    fn entry_with_metadata() {
+        let mut w = CpioWriter::new(Vec::new());
+        let e = Entry {
+            name: "dev/sda",
+            mode: 0o060640,
+            uid: 1000,
+            gid: 6,
+            mtime: 0x5f5e100,
+            rdev: (8, 0),
+        };
+        w.entry(&e, 0, &mut io::empty()).unwrap();
+        let a = w.finish().unwrap();
+        let h = std::str::from_utf8(&a[..110]).unwrap();
+        assert_eq!(&h[14..22], "000061A0"); // S_IFBLK | 0640
+        assert_eq!(&h[22..30], "000003E8"); // uid 1000
+        assert_eq!(&h[30..38], "00000006"); // gid
+        assert_eq!(&h[46..54], "05F5E100"); // mtime
+        assert_eq!(&h[78..86], "00000008"); // rdevmajor
+        let mut typed = CpioWriter::new(Vec::new());
+        typed.file("f", 0o644, b"abc").unwrap();
+        typed.symlink("l", "f").unwrap();
+        let mut generic = CpioWriter::new(Vec::new());
+        let meta = |name, mode| Entry {
+            name,
+            mode,
+            uid: 0,
+            gid: 0,
+            mtime: 0,
+            rdev: (0, 0),
+        };
+        generic
+            .entry(&meta("f", S_IFREG | 0o644), 3, &mut &b"abc"[..])
+            .unwrap();
+        generic
+            .entry(&meta("l", S_IFLNK | 0o777), 1, &mut &b"f"[..])
+            .unwrap();
+        assert_eq!(typed.finish().unwrap(), generic.finish().unwrap());
     }
 
     #[test]

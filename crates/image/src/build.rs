@@ -27,6 +27,7 @@ use crate::mbr::{Mbr, MbrPartition, SECTOR};
 use crate::mkfs::{MkfsOptions, mkfs};
 use crate::rootfs::RootfsSource;
 use crate::steps::{self, DirectBoot, SnpParams, UkiInputs, VerityParams};
+use yardstick_pe::uki::build::normalize_cmdline_text;
 
 const MIB: u64 = 1 << 20;
 /// GPT attribute bit 60: read-only (Discoverable Partitions Specification).
@@ -218,7 +219,8 @@ fn round_up(v: u64, to: u64) -> u64 {
     v.div_ceil(to) * to
 }
 
-/// Runs the whole build. Progress phases: `rootfs`, `mkfs`, `verity`, `uki`, `esp`, `disk`, `snp`.
+/// Runs the whole build. Progress phases: `rootfs`, `mkfs`, `verity`, `uki`, `pcrs`, `esp`, `disk`, `snp`
+/// (`rootfs`, `cpio`, `snp` for the initrd layout).
 pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildError> {
     let mut t = Timer {
         progress,
@@ -234,17 +236,20 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
             )));
         }
     }
-    if o.layout == Layout::Uki {
-        let (Some(_), Some(stub)) = (&o.kernel, &o.stub) else {
+    // The stub and the kernel are read once here and kept for the UKI.
+    let stub_bytes = match (o.layout, &o.kernel, &o.stub) {
+        (Layout::Uki, Some(_), Some(stub)) => Some(steps::check_stub(stub)?.0),
+        (Layout::Uki, _, _) => {
             return Err(BuildError::Usage(
                 "--layout uki needs --kernel and --stub".into(),
             ));
-        };
-        steps::check_stub(stub)?;
-    }
-    if let Some(k) = &o.kernel {
-        steps::check_kernel(k)?;
-    }
+        }
+        _ => None,
+    };
+    let kernel_bytes = match &o.kernel {
+        Some(k) => Some(steps::check_kernel(k, o.layout == Layout::Uki)?),
+        None => None,
+    };
     for p in [&o.initrd, &o.os_release].into_iter().flatten() {
         File::open(p).map_err(io_err(p))?;
     }
@@ -255,6 +260,7 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
                 "an SEV-SNP launch digest for direct boot needs --kernel".into(),
             ));
         }
+        steps::snp_preflight(s, o.layout != Layout::Uki)?;
     }
 
     let out_dir = o
@@ -273,7 +279,9 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
     let staged = source.stage(work.path(), o.allow_devices)?;
 
     let mut manifest = Manifest::new();
-    let mut cmdline = o.cmdline.trim().to_string();
+    // Whitespace normalized as ukify writes a `--cmdline TEXT` into `.cmdline`, so that the manifest's
+    // cmdline is byte for byte what the kernel is given, for every layout.
+    let mut cmdline = String::from_utf8_lossy(&normalize_cmdline_text(&o.cmdline)).into_owned();
     let epoch = o.source_date_epoch;
 
     if o.layout == Layout::Initrd {
@@ -316,7 +324,9 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
                     initrd: Some(&tmp_initrd),
                     cmdline: &cmdline,
                 };
-                manifest.snp.push(steps::snp_launch(s, Some(&boot))?);
+                manifest
+                    .snp
+                    .push(steps::snp_launch(s, Some(&boot), progress)?);
             }
         }
         manifest.image = Some(ImageInfo {
@@ -367,8 +377,8 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         uuid: Guid::derive(o.seed.as_bytes(), "verity-superblock"),
     };
     let hash_img = work.path().join("rootfs.hash");
-    let outcome = steps::verity_format(&fs_img, &hash_img, &vparams)?;
-    let kparams = steps::verity_kernel_params(o.layout, &o.disk_device, &vparams, &outcome);
+    let outcome = steps::verity_format(&fs_img, &hash_img, &vparams, progress)?;
+    let (kforms, kparams) = steps::verity_kernel_params(o.layout, &o.disk_device, &outcome);
     cmdline = format!("{cmdline} {}", kparams.cmdline).trim().to_string();
     manifest.verity = Some(VerityRefs {
         root_hash: outcome.root_hash.clone().into(),
@@ -403,34 +413,34 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
 
     let table = match o.layout {
         Layout::Uki => {
-            let (Some(kernel), Some(stub)) = (&o.kernel, &o.stub) else {
+            let (Some(kernel), Some(stub), Some(stub_bytes), Some(kernel_bytes)) =
+                (&o.kernel, &o.stub, stub_bytes, kernel_bytes)
+            else {
                 return Err(BuildError::Usage(
                     "--layout uki needs --kernel and --stub".into(),
                 ));
             };
             t.phase("uki");
-            let uki = work.path().join("uki.efi");
-            steps::build_uki(
-                &UkiInputs {
-                    stub,
-                    kernel,
-                    initrd: o.initrd.as_deref(),
-                    cmdline: &cmdline,
-                    os_release: o.os_release.as_deref(),
-                },
-                &uki,
-            )?;
+            let uki = steps::build_uki(UkiInputs {
+                stub: stub_bytes,
+                stub_path: stub,
+                kernel: kernel_bytes,
+                kernel_path: kernel,
+                initrd: o.initrd.as_deref(),
+                cmdline: &cmdline,
+                os_release: o.os_release.as_deref(),
+            })?;
             manifest.components.push(component("stub", stub)?);
             if let Some(r) = &o.os_release {
                 manifest.components.push(component("os-release", r)?);
             }
             manifest.components.push(cmdline_component.clone());
             // Named as it is on the ESP, not by the scratch file it was built in.
-            let f = File::open(&uki).map_err(io_err(&uki))?;
             manifest
                 .components
-                .push(Component::from_reader("uki", Some("BOOTX64.EFI"), f).map_err(io_err(&uki))?);
-            manifest.tpm = steps::predict_pcrs(&uki)?;
+                .push(Component::from_bytes("uki", Some("BOOTX64.EFI"), &uki));
+            t.phase("pcrs");
+            manifest.tpm = Some(steps::predict_pcrs(&uki)?);
 
             t.phase("esp");
             let vol_id = derive_bytes(&o.seed, "esp-volume-id", 4);
@@ -439,13 +449,23 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
                 "ESP",
             )
             .epoch(epoch);
-            fat.add_file("EFI/BOOT/BOOTX64.EFI", FileSource::Path(uki.clone()))?;
+            fat.add_file("EFI/BOOT/BOOTX64.EFI", FileSource::Bytes(uki))?;
             let esp_size = round_up(fat.min_size()? + fat.min_size()? / 10, MIB).max(MIN_ESP);
 
             t.phase("disk");
-            let root_hash = &outcome.root_hash;
-            let data_uuid = Guid::from_prefix(root_hash).unwrap_or(Guid::NIL);
-            let hash_uuid = Guid::from_suffix(root_hash).unwrap_or(Guid::NIL);
+            // The partition UUIDs systemd-veritysetup-generator looks for, from the same formatter as
+            // `roothash=` (first / last 128 bits of the root hash).
+            let partuuid = |u: &Option<String>| -> Result<Guid, BuildError> {
+                u.as_deref()
+                    .and_then(|s| s.parse::<Guid>().ok())
+                    .ok_or_else(|| {
+                        BuildError::Usage(
+                            "internal error: no systemd partition UUID for this root hash".into(),
+                        )
+                    })
+            };
+            let data_uuid = partuuid(&kforms.systemd_data_partuuid)?;
+            let hash_uuid = partuuid(&kforms.systemd_hash_partuuid)?;
             let esp_off = MIB;
             let root_off = esp_off + esp_size;
             let root_size = round_up(fs_len, MIB);
@@ -591,7 +611,7 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
             .insert(0, component("firmware", &s.ovmf)?);
         let launch = match (o.layout, &o.kernel) {
             // The UKI is loaded from disk by the firmware: the launch digest covers the firmware only.
-            (Layout::Uki, _) | (_, None) => steps::snp_launch(s, None)?,
+            (Layout::Uki, _) | (_, None) => steps::snp_launch(s, None, progress)?,
             (_, Some(k)) => steps::snp_launch(
                 s,
                 Some(&DirectBoot {
@@ -599,6 +619,7 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
                     initrd: o.initrd.as_deref(),
                     cmdline: &cmdline,
                 }),
+                progress,
             )?,
         };
         manifest.snp.push(launch);

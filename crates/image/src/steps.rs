@@ -1,17 +1,20 @@
-//! The steps of an image build that other yardstick crates own: dm-verity (`yardstick-verity`), the UKI
-//! (`yardstick-pe`), PCR prediction (`yardstick-tpm`) and the SEV-SNP launch digest (`yardstick-snp`).
-//!
-//! PHASE-1 STAND-INS. Until those crates are merged, [`verity_format`] runs `veritysetup format`,
-//! [`build_uki`] runs systemd's `ukify`, [`snp_launch`] runs `sev-snp-measure`, and [`predict_pcrs`] predicts
-//! nothing. Every stand-in is marked `STAND-IN(phase 2)` and must be replaced by the crate call named in its
-//! comment; none may remain in a release. The signatures here are the seams: the build pipeline only calls
-//! these functions.
+//! The steps of an image build that other yardstick crates own, behind one narrow seam each: dm-verity
+//! ([`verity_format`], [`verity_kernel_params`]: `yardstick-verity`), the kernel and stub checks and the UKI
+//! ([`check_kernel`], [`check_stub`], [`build_uki`]: `yardstick-pe`), the PCR prediction ([`predict_pcrs`]:
+//! `yardstick-tpm`) and the SEV-SNP launch digest ([`snp_launch`]: `yardstick-snp`). The build pipeline only
+//! calls these functions; each error names the file at fault.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use yardstick_common::hash::Algorithm;
+use yardstick_common::progress::Progress;
+use yardstick_pe::pe::{PeHeaders, loaded_section_bytes};
+use yardstick_pe::uki::{StubGeneration, stub_version_from_sdmagic};
 use yardstick_refvals::{Layout, SnpLaunch, SnpMode, TpmRefs, VerityKernelParams, VmmType};
+use yardstick_verity::kernel::{DmDevices, KernelParams};
+use yardstick_verity::params::{HashType, Salt};
+use yardstick_verity::volume::{self, Dev, Volume};
 
 use crate::guid::Guid;
 
@@ -21,7 +24,7 @@ use crate::guid::Guid;
 pub struct StepError {
     /// Which step.
     pub step: &'static str,
-    /// Why.
+    /// Why (starting with the file at fault, when there is one).
     pub reason: String,
 }
 
@@ -58,261 +61,246 @@ pub struct VerityOutcome {
     pub data_blocks: u64,
     /// First tree block on the hash device (the dm table's `hash_start`).
     pub hash_start_block: u64,
+    /// The validated parameters the tree was built with (the input of the kernel-parameter formatter).
+    pub params: yardstick_verity::params::VerityParams,
 }
 
-/// A program under `$YARDSTICK_TOOLS` (the checkout's `.tools`, made by scripts/setup.sh) or on `PATH`.
-fn stand_in_tool(rel: &str, name: &str) -> Option<PathBuf> {
-    let tools = std::env::var_os("YARDSTICK_TOOLS").map(PathBuf::from);
-    tools
-        .filter(|_| !rel.is_empty())
-        .map(|t| t.join(rel))
-        .filter(|p| p.is_file())
-        .or_else(|| crate::mkfs::find_program(name))
-}
-
-fn run_tool(step: &'static str, cmd: &mut Command) -> Result<String, StepError> {
-    let out = cmd
-        .output()
-        .map_err(|e| step_err(step, format!("cannot run {:?}: {e}", cmd.get_program())))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let last = err
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        return Err(step_err(
-            step,
-            format!("{:?} failed ({}): {last}", cmd.get_program(), out.status),
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Formats the hash tree of `data` into the new file `hash`.
-///
-/// STAND-IN(phase 2): replace with `yardstick_verity` formatting (same parameters, in-process, multi-core).
+/// Formats the hash tree of `data` (whole data blocks: the filesystem image is a multiple of the block size)
+/// into the new file `hash`, in-process and on all cores, byte-identical with `veritysetup format`.
 pub fn verity_format(
     data: &Path,
     hash: &Path,
     p: &VerityParams,
+    progress: &dyn Progress,
 ) -> Result<VerityOutcome, StepError> {
     const STEP: &str = "verity format";
-    let prog = stand_in_tool("", "veritysetup")
-        .ok_or_else(|| step_err(STEP, "veritysetup not found: install cryptsetup-bin"))?;
-    std::fs::File::create(hash).map_err(|e| step_err(STEP, format!("{}: {e}", hash.display())))?;
-    let mut cmd = Command::new(prog);
-    cmd.arg("format")
-        .arg(format!("--hash={}", p.algorithm))
-        .arg(format!("--data-block-size={}", p.data_block_size))
-        .arg(format!("--hash-block-size={}", p.hash_block_size))
-        .arg(format!(
-            "--salt={}",
-            if p.salt.is_empty() {
-                "-".to_string()
-            } else {
-                yardstick_common::hex::encode(&p.salt)
-            }
-        ));
-    if p.superblock {
-        cmd.arg(format!("--uuid={}", p.uuid));
-    } else {
-        cmd.arg("--no-superblock");
-    }
-    let out = run_tool(STEP, cmd.arg(data).arg(hash))?;
-    let field = |label: &str| {
-        out.lines()
-            .find_map(|l| l.strip_prefix(label).map(|v| v.trim().to_string()))
-            .ok_or_else(|| step_err(STEP, format!("no {label:?} in veritysetup output")))
+    let at =
+        |path: &Path, e: &dyn std::fmt::Display| step_err(STEP, format!("{}: {e}", path.display()));
+    let data_file = File::open(data).map_err(|e| at(data, &e))?;
+    let size = yardstick_verity::device_size(&data_file, data).map_err(|e| at(data, &e))?;
+    let hash_file = File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(hash)
+        .map_err(|e| at(hash, &e))?;
+    let params = yardstick_verity::params::VerityParams {
+        hash_type: HashType::Normal,
+        algorithm: p.algorithm,
+        data_block_size: p.data_block_size,
+        hash_block_size: p.hash_block_size,
+        data_blocks: size / u64::from(p.data_block_size.max(1)),
+        salt: Salt::new(p.salt.clone()).map_err(|e| step_err(STEP, e.to_string()))?,
+        hash_offset: 0,
+        superblock: p.superblock,
     };
-    let root_hash = yardstick_common::hex::decode(&field("Root hash:")?)
-        .map_err(|e| step_err(STEP, e.to_string()))?;
-    let data_blocks: u64 = field("Data blocks:")?
-        .parse()
-        .map_err(|_| step_err(STEP, "bad data block count"))?;
-    // With a superblock the tree starts at the hash block after it (veritysetup: hash_offset 0).
-    let hash_start_block = if p.superblock {
-        512u64.div_ceil(u64::from(p.hash_block_size))
-    } else {
-        0
+    let vol = Volume {
+        data: Dev {
+            file: &data_file,
+            path: data,
+        },
+        hash: Dev {
+            file: &hash_file,
+            path: hash,
+        },
+        hash_is_data: false,
+        fec: None,
     };
+    let uuid = p.superblock.then(|| (p.uuid.to_string(), p.uuid.0));
+    let f = volume::format(&params, &vol, uuid, None, progress).map_err(|e| at(data, &e))?;
     Ok(VerityOutcome {
-        root_hash,
-        data_blocks,
-        hash_start_block,
+        root_hash: f.root.to_vec(),
+        data_blocks: params.data_blocks,
+        hash_start_block: params.hash_start_block(),
+        params,
     })
 }
 
-/// Kernel command-line fragments for the verity device of a layout: for `uki`, systemd's `roothash=`; for
-/// `kata`, the dm table as `dm-mod.create=` with `root=/dev/dm-0` and Kata's `kernel_verity_params`.
-/// `disk` is the guest's name for the disk (`/dev/vda`).
-///
-/// STAND-IN(phase 2): replace with `yardstick_verity`'s kernel-parameter builders so there is one formatter.
-pub fn verity_kernel_params(
-    layout: Layout,
-    disk: &str,
-    p: &VerityParams,
-    o: &VerityOutcome,
-) -> VerityKernelParams {
-    let root = yardstick_common::hex::encode(&o.root_hash);
-    let salt = if p.salt.is_empty() {
-        "-".to_string()
-    } else {
-        yardstick_common::hex::encode(&p.salt)
-    };
-    let (data_dev, hash_dev) = match layout {
+/// The guest's device names of a layout's data and hash partitions (`disk` is the guest's name for the disk,
+/// `/dev/vda`).
+pub fn dm_devices(layout: Layout, disk: &str) -> DmDevices {
+    let (data, hash) = match layout {
         Layout::Kata => (format!("{disk}1"), format!("{disk}2")),
         _ => (format!("{disk}2"), format!("{disk}3")),
     };
-    let sectors = o.data_blocks * u64::from(p.data_block_size) / 512;
-    let dm_table = format!(
-        "0 {sectors} verity 1 {data_dev} {hash_dev} {} {} {} {} {} {root} {salt}",
-        p.data_block_size, p.hash_block_size, o.data_blocks, o.hash_start_block, p.algorithm
+    DmDevices {
+        data,
+        hash,
+        fec: None,
+    }
+}
+
+/// Every kernel command-line form of the verity device (`yardstick_verity`'s one formatter), and the part the
+/// manifest records: for `uki`, systemd's `roothash=`; for `kata`, the dm table as `dm-mod.create=` with
+/// `root=/dev/dm-0`, and Kata's `kernel_verity_params`.
+pub fn verity_kernel_params(
+    layout: Layout,
+    disk: &str,
+    o: &VerityOutcome,
+) -> (KernelParams, VerityKernelParams) {
+    let k = yardstick_verity::kernel::kernel_params(
+        &o.params,
+        &o.root_hash,
+        &dm_devices(layout, disk),
+        None,
+        "dm-verity",
     );
-    match layout {
+    let refs = match layout {
         Layout::Kata => VerityKernelParams {
-            cmdline: format!("dm-mod.create=\"dm-verity,,,ro,{dm_table}\" root=/dev/dm-0"),
-            dm_table,
-            kata_verity_params: Some(format!(
-                "root_hash={root},salt={},data_blocks={},data_block_size={},hash_block_size={}",
-                if p.salt.is_empty() { "" } else { salt.as_str() },
-                o.data_blocks,
-                p.data_block_size,
-                p.hash_block_size
-            )),
+            dm_table: k.dm_table.clone(),
+            cmdline: format!("{} root=/dev/dm-0", k.dm_mod_create),
+            kata_verity_params: k.kata_verity_params.clone(),
         },
         _ => VerityKernelParams {
-            cmdline: format!("roothash={root}"),
-            dm_table,
+            dm_table: k.dm_table.clone(),
+            cmdline: k.systemd_roothash.clone(),
             kata_verity_params: None,
         },
-    }
+    };
+    (k, refs)
 }
 
-/// Checks that `path` looks like a Linux kernel: a bzImage (`HdrS` at 0x202) or a PE image (`MZ`).
-pub fn check_kernel(path: &Path) -> Result<(), StepError> {
+fn read_file(step: &'static str, path: &Path) -> Result<Vec<u8>, StepError> {
+    std::fs::read(path).map_err(|e| step_err(step, format!("{}: {e}", path.display())))
+}
+
+/// Whether `bytes` carry an x86 boot protocol setup header (`HdrS` at 0x202: a bzImage).
+fn is_bzimage(bytes: &[u8]) -> bool {
+    bytes.get(0x202..0x206) == Some(b"HdrS".as_slice())
+}
+
+/// Checks that `path` is a Linux kernel and returns its bytes: a bzImage or a PE image for direct boot
+/// (`need_pe: false`); an EFI-stub kernel (a PE image, which Debian's bzImages are) when systemd-stub is to
+/// start it from a UKI (`need_pe: true`).
+pub fn check_kernel(path: &Path, need_pe: bool) -> Result<Vec<u8>, StepError> {
     const STEP: &str = "kernel";
-    let mut head = [0u8; 0x206];
-    let mut f = std::fs::File::open(path)
-        .map_err(|e| step_err(STEP, format!("{}: {e}", path.display())))?;
-    let n = std::io::Read::read(&mut f, &mut head)
-        .map_err(|e| step_err(STEP, format!("{}: {e}", path.display())))?;
-    if n >= 0x206 && &head[0x202..0x206] == b"HdrS" || n >= 2 && &head[..2] == b"MZ" {
-        return Ok(());
-    }
-    Err(step_err(
-        STEP,
-        format!(
-            "{}: not a Linux kernel (no bzImage \"HdrS\" header, not a PE image)",
-            path.display()
-        ),
-    ))
-}
-
-/// Section names of a PE image, or `None` if it is not one.
-///
-/// STAND-IN(phase 2): use `yardstick_pe`'s parser (and its stub-generation table) instead.
-fn pe_section_names(bytes: &[u8]) -> Option<Vec<String>> {
-    let u16_at = |o: usize| {
-        bytes
-            .get(o..o + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
-    };
-    let u32_at = |o: usize| {
-        bytes
-            .get(o..o + 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    if bytes.get(..2)? != b"MZ" {
-        return None;
-    }
-    let pe = u32_at(0x3c)? as usize;
-    if bytes.get(pe..pe + 4)? != b"PE\0\0" {
-        return None;
-    }
-    let nsect = u16_at(pe + 6)? as usize;
-    let opt = u16_at(pe + 20)? as usize;
-    let table = pe.checked_add(24)?.checked_add(opt)?;
-    (0..nsect)
-        .map(|i| {
-            let h = bytes.get(table + 40 * i..table + 40 * i + 8)?;
-            let end = h.iter().position(|b| *b == 0).unwrap_or(8);
-            Some(String::from_utf8_lossy(&h[..end]).into_owned())
-        })
-        .collect()
-}
-
-/// Checks that `path` is a systemd-stub (a PE image with a `.sdmagic` section).
-pub fn check_stub(path: &Path) -> Result<(), StepError> {
-    const STEP: &str = "stub";
-    let bytes =
-        std::fs::read(path).map_err(|e| step_err(STEP, format!("{}: {e}", path.display())))?;
-    match pe_section_names(&bytes) {
-        Some(names) if names.iter().any(|n| n == ".sdmagic") => Ok(()),
-        Some(_) => Err(step_err(
+    let bytes = read_file(STEP, path)?;
+    let pe = PeHeaders::parse(&bytes);
+    match (&pe, is_bzimage(&bytes)) {
+        (Ok(_), _) => Ok(bytes),
+        (Err(_), true) if !need_pe => Ok(bytes),
+        (Err(e), true) => Err(step_err(
             STEP,
             format!(
-                "{}: a PE image but not a systemd-stub (no .sdmagic section)",
+                "{}: a bzImage without an EFI stub (not a PE image: {e}); systemd-stub can only start an EFI-stub kernel",
                 path.display()
             ),
         )),
-        None => Err(step_err(
+        (Err(e), false) => Err(step_err(
             STEP,
-            format!("{}: not a PE image", path.display()),
+            format!(
+                "{}: not a Linux kernel (no bzImage setup header \"HdrS\" at 0x202, not a PE image: {e})",
+                path.display()
+            ),
         )),
     }
 }
 
-/// Inputs of a UKI.
+/// Checks that `path` is a bare systemd-stub with a PCR 11 section table yardstick knows, with `yardstick_pe`'s
+/// parser and stub table: a PE image with a `.sdmagic` section naming `systemd-stub <version>` of systemd 252 or
+/// later, and no `.linux` section yet. Returns its bytes and section-table generation.
+pub fn check_stub(path: &Path) -> Result<(Vec<u8>, StubGeneration), StepError> {
+    const STEP: &str = "stub";
+    let bytes = read_file(STEP, path)?;
+    let not = |why: String| {
+        step_err(
+            STEP,
+            format!("{}: not a systemd-stub: {why}", path.display()),
+        )
+    };
+    let headers = PeHeaders::parse(&bytes).map_err(|e| not(format!("not a PE image ({e})")))?;
+    let Some(i) = headers.sections.iter().position(|s| s.name == ".sdmagic") else {
+        return Err(not("a PE image without a .sdmagic section".into()));
+    };
+    let version = loaded_section_bytes(&bytes, &headers, i)
+        .and_then(|b| stub_version_from_sdmagic(&b))
+        .ok_or_else(|| {
+            not("its .sdmagic names no systemd-stub version (systemd-boot or another systemd EFI binary?)".into())
+        })?;
+    if headers.section(".linux").is_some() {
+        return Err(not("already a UKI (it has a .linux section)".into()));
+    }
+    let major = version
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|m| m.parse::<u32>().ok())
+        .ok_or_else(|| not(format!("unparsable systemd-stub version {version:?}")))?;
+    let generation = StubGeneration::from_systemd_version(major).ok_or_else(|| {
+        step_err(
+            STEP,
+            format!(
+                "{}: systemd-stub {version} predates 252 (a different PCR 11 scheme, not supported)",
+                path.display()
+            ),
+        )
+    })?;
+    Ok((bytes, generation))
+}
+
+/// Inputs of a UKI: the bytes of the stub and kernel (as checked by [`check_stub`] and [`check_kernel`]) and
+/// the paths of the other inputs, for messages.
 #[derive(Debug, Clone)]
 pub struct UkiInputs<'a> {
-    /// systemd-stub.
-    pub stub: &'a Path,
-    /// Kernel.
-    pub kernel: &'a Path,
+    /// systemd-stub bytes.
+    pub stub: Vec<u8>,
+    /// Where the stub came from.
+    pub stub_path: &'a Path,
+    /// Kernel bytes.
+    pub kernel: Vec<u8>,
+    /// Where the kernel came from.
+    pub kernel_path: &'a Path,
     /// Initrd, if any.
     pub initrd: Option<&'a Path>,
-    /// Kernel command line for `.cmdline`.
+    /// `.cmdline` contents, as ukify writes a `--cmdline TEXT` (already whitespace-normalized).
     pub cmdline: &'a str,
     /// os-release for `.osrel`, if any.
     pub os_release: Option<&'a Path>,
 }
 
-/// Builds a UKI at `out`.
-///
-/// STAND-IN(phase 2): replace with `yardstick_pe`'s UKI builder (reproducible, section layout as ukify).
-pub fn build_uki(u: &UkiInputs<'_>, out: &Path) -> Result<(), StepError> {
+/// Builds the UKI with `yardstick_pe` (sections laid out as ukify 254 does, `.uname` from the kernel, ukify's
+/// default SBAT); the result depends only on the inputs.
+pub fn build_uki(u: UkiInputs<'_>) -> Result<Vec<u8>, StepError> {
     const STEP: &str = "uki build";
-    let ukify = stand_in_tool("systemd-254/lib/systemd/ukify", "ukify").ok_or_else(|| {
-        step_err(
-            STEP,
-            "ukify not found (phase-1 stand-in; run scripts/setup.sh)",
-        )
-    })?;
-    let python = stand_in_tool("venv/bin/python", "python3")
-        .ok_or_else(|| step_err(STEP, "python3 not found"))?;
-    let mut cmd = Command::new(python);
-    cmd.arg(ukify)
-        .arg("build")
-        .arg(format!("--linux={}", u.kernel.display()))
-        .arg(format!("--stub={}", u.stub.display()))
-        .arg(format!("--cmdline={}", u.cmdline))
-        .arg(format!("--output={}", out.display()));
+    let mut inputs = yardstick_pe::UkiInputs {
+        stub: u.stub,
+        linux: u.kernel,
+        cmdline: Some(u.cmdline.as_bytes().to_vec()).filter(|c| !c.is_empty()),
+        ..Default::default()
+    };
     if let Some(i) = u.initrd {
-        cmd.arg(format!("--initrd={}", i.display()));
+        inputs.initrds.push(read_file(STEP, i)?);
     }
     if let Some(o) = u.os_release {
-        cmd.arg(format!("--os-release=@{}", o.display()));
+        inputs.os_release = Some(read_file(STEP, o)?);
     }
-    run_tool(STEP, &mut cmd).map(|_| ())
+    yardstick_pe::build_uki(&inputs).map_err(|e| {
+        use yardstick_pe::UkiError;
+        let who = match &e {
+            UkiError::Input { what: "kernel", .. } => u.kernel_path,
+            UkiError::Sbat(m) if m.starts_with("kernel:") => u.kernel_path,
+            _ => u.stub_path,
+        };
+        step_err(STEP, format!("{}: {e}", who.display()))
+    })
 }
 
-/// Predicts the PCRs OVMF + the UKI produce, with the measurements behind them.
-///
-/// STAND-IN(phase 2): replace with `yardstick_tpm`'s prediction (PCR 4, 7, 9, 11 + phases, 12, 13 and the
-/// ordered events). Until then the manifest has no `tpm` section.
-pub fn predict_pcrs(_uki: &Path) -> Result<Option<TpmRefs>, StepError> {
-    Ok(None)
+/// Predicts the PCRs (sha1, sha256, sha384) that Debian's OVMF without Secure Boot keys, booting the disk
+/// first (`bootindex=0`), and the UKI's stubs produce, with the measurements behind them.
+pub fn predict_pcrs(uki: &[u8]) -> Result<TpmRefs, StepError> {
+    let platform = yardstick_tpm::predict::Platform::default();
+    let banks = [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha384];
+    let p = yardstick_tpm::predict::predict(uki, &platform, &banks)
+        .map_err(|e| step_err("pcr prediction", format!("BOOTX64.EFI: {e}")))?;
+    let mut refs = TpmRefs::from_prediction(&p);
+    refs.assumptions.push(
+        "OVMF as Debian 12 ships it (OVMF_CODE_4M.fd + OVMF_VARS_4M.fd) on QEMU q35; PCR 4 and 7 do not depend on its build"
+            .into(),
+    );
+    refs.assumptions.push(
+        "the disk is first in the boot order (bootindex=0): the firmware tries no other boot option before the UKI"
+            .into(),
+    );
+    Ok(refs)
 }
 
 /// SEV-SNP launch parameters.
@@ -334,6 +322,32 @@ pub struct SnpParams {
     pub guest_features: u64,
 }
 
+/// The vCPU signature and canonical model name that go into the VMSAs: `--vcpu-sig` as given, or the
+/// signature of the `--vcpu-type` CPU model from `yardstick_snp`'s table (QEMU's models, as sev-snp-measure
+/// lists them). EC2 puts a fixed 0x600 in RDX and plain SEV measures no VMSAs.
+pub fn resolve_vcpu(p: &SnpParams) -> Result<(u32, Option<String>), StepError> {
+    const STEP: &str = "snp launch digest";
+    let named = p
+        .vcpu_type
+        .as_deref()
+        .map(yardstick_snp::vcpu_types::lookup)
+        .transpose()
+        .map_err(|e| step_err(STEP, format!("--vcpu-type: {e}")))?;
+    let name = named.map(|v| v.name.to_string());
+    Ok(match (p.mode, p.vmm_type, p.vcpu_sig, named) {
+        (SnpMode::Sev, _, _, _) => (0, None),
+        (_, VmmType::Ec2, _, _) => (0x600, name),
+        (_, VmmType::Qemu, Some(sig), _) => (sig, None),
+        (_, VmmType::Qemu, None, Some(v)) => (v.sig(), name),
+        (_, VmmType::Qemu, None, None) => {
+            return Err(step_err(
+                STEP,
+                "QEMU puts the vCPU signature into every VMSA: give --vcpu-type or --vcpu-sig",
+            ));
+        }
+    })
+}
+
 /// What a launch measures besides the firmware (direct boot with kernel hashes).
 #[derive(Debug, Clone)]
 pub struct DirectBoot<'a> {
@@ -345,54 +359,84 @@ pub struct DirectBoot<'a> {
     pub cmdline: &'a str,
 }
 
-/// Computes the launch digest.
-///
-/// STAND-IN(phase 2): replace with `yardstick_snp`'s launch digest.
-pub fn snp_launch(p: &SnpParams, boot: Option<&DirectBoot<'_>>) -> Result<SnpLaunch, StepError> {
+/// Checks every SEV-SNP parameter against the firmware before the build does any work (a firmware without
+/// SEV metadata, or without the kernel-hashes table a direct boot needs, fails here, not after mkfs): measures
+/// once with placeholder kernel/initrd/cmdline digests, which costs one pass over the firmware.
+pub fn snp_preflight(p: &SnpParams, direct_boot: bool) -> Result<(), StepError> {
+    snp_measure(
+        p,
+        direct_boot.then_some(Boot::Placeholder),
+        &yardstick_common::progress::NoProgress,
+    )
+    .map(|_| ())
+}
+
+enum Boot<'a> {
+    Placeholder,
+    Files(&'a DirectBoot<'a>),
+}
+
+/// Computes the launch digest with `yardstick_snp` (bit-exact with sev-snp-measure 0.0.13).
+pub fn snp_launch(
+    p: &SnpParams,
+    boot: Option<&DirectBoot<'_>>,
+    progress: &dyn Progress,
+) -> Result<SnpLaunch, StepError> {
+    snp_measure(p, boot.map(Boot::Files), progress)
+}
+
+fn snp_measure(
+    p: &SnpParams,
+    boot: Option<Boot<'_>>,
+    progress: &dyn Progress,
+) -> Result<SnpLaunch, StepError> {
+    use yardstick_snp::guest::{self, Firmware, Guest};
+    use yardstick_snp::sev_hashes::Blob;
+    use yardstick_snp::sev_mode::SevMode;
     const STEP: &str = "snp launch digest";
-    let prog = stand_in_tool("venv/bin/sev-snp-measure", "sev-snp-measure").ok_or_else(|| {
-        step_err(
-            STEP,
-            "sev-snp-measure not found (phase-1 stand-in; run scripts/setup.sh)",
-        )
-    })?;
+    let (vcpu_sig, vcpu_type) = resolve_vcpu(p)?;
+    let fw = yardstick_snp::ovmf::Ovmf::open(&p.ovmf)
+        .map_err(|e| step_err(STEP, format!("{}: {e}", p.ovmf.display())))?;
     let mode = match p.mode {
-        SnpMode::Sev => "sev",
-        SnpMode::SevEs => "seves",
-        SnpMode::Snp => "snp",
+        SnpMode::Sev => SevMode::Sev,
+        SnpMode::SevEs => SevMode::SevEs,
+        SnpMode::Snp => SevMode::SevSnp,
     };
-    let mut cmd = Command::new(prog);
-    cmd.args(["--mode", mode, "--output-format", "hex"])
-        .arg("--vcpus")
-        .arg(p.vcpus.to_string())
-        .arg("--ovmf")
-        .arg(&p.ovmf)
-        .arg("--vmm-type")
-        .arg(match p.vmm_type {
-            VmmType::Qemu => "QEMU",
-            VmmType::Ec2 => "ec2",
-        })
-        .arg("--guest-features")
-        .arg(format!("{:#x}", p.guest_features));
-    if let Some(t) = &p.vcpu_type {
-        cmd.arg("--vcpu-type").arg(t);
-    } else if let Some(s) = p.vcpu_sig {
-        cmd.arg("--vcpu-sig").arg(s.to_string());
-    }
-    if let Some(b) = boot {
-        cmd.arg("--kernel")
-            .arg(b.kernel)
-            .arg("--append")
-            .arg(b.cmdline);
-        if let Some(i) = b.initrd {
-            cmd.arg("--initrd").arg(i);
-        }
-    }
-    let out = run_tool(STEP, &mut cmd)?;
-    let measurement = yardstick_common::hex::decode(out.trim())
-        .map_err(|e| step_err(STEP, format!("unexpected output {out:?}: {e}")))?;
+    let vmm = match p.vmm_type {
+        VmmType::Qemu => yardstick_snp::vmm_types::VmmType::Qemu,
+        VmmType::Ec2 => yardstick_snp::vmm_types::VmmType::Ec2,
+    };
+    let g = Guest {
+        mode,
+        vcpus: p.vcpus,
+        vcpu_sig: u64::from(vcpu_sig),
+        vmm,
+        guest_features: p.guest_features,
+        firmware: Firmware::Image(&fw),
+        direct_boot: boot.as_ref().map(|b| match b {
+            Boot::Files(b) => guest::DirectBoot {
+                kernel: Blob::File(b.kernel.to_path_buf()),
+                initrd: b.initrd.map(|i| Blob::File(i.to_path_buf())),
+                cmdline: Some(b.cmdline.as_bytes()),
+            },
+            Boot::Placeholder => guest::DirectBoot {
+                kernel: Blob::Sha256([0; 32]),
+                initrd: None,
+                cmdline: None,
+            },
+        }),
+        svsm: None,
+    };
+    let m = guest::measure(&g, progress).map_err(|e| {
+        let who = match e.subject() {
+            guest::Subject::Firmware | guest::Subject::Svsm => format!("{}: ", p.ovmf.display()),
+            guest::Subject::Blob | guest::Subject::Parameters => String::new(),
+        };
+        step_err(STEP, format!("{who}{e}"))
+    })?;
+    let kernel_hashes = boot.is_some();
     let mut components = vec!["firmware".to_string()];
-    if let Some(b) = boot {
+    if let Some(Boot::Files(b)) = boot {
         components.push("kernel".into());
         if b.initrd.is_some() {
             components.push("initrd".into());
@@ -401,14 +445,17 @@ pub fn snp_launch(p: &SnpParams, boot: Option<&DirectBoot<'_>>) -> Result<SnpLau
     }
     Ok(SnpLaunch {
         mode: p.mode,
-        measurement: measurement.into(),
+        measurement: m.digest.into(),
         vcpus: p.vcpus,
-        vcpu_type: p.vcpu_type.clone(),
-        // STAND-IN(phase 2): yardstick_snp resolves the signature of a named CPU model.
-        vcpu_sig: p.vcpu_sig.unwrap_or(0),
+        vcpu_type,
+        vcpu_sig,
         vmm_type: p.vmm_type,
-        guest_features: p.guest_features,
-        kernel_hashes: boot.is_some(),
+        // What the VMSAs carry: SEV-ES always 0, plain SEV has no VMSAs.
+        guest_features: match p.mode {
+            SnpMode::Snp => p.guest_features,
+            SnpMode::Sev | SnpMode::SevEs => 0,
+        },
+        kernel_hashes,
         components,
     })
 }
@@ -416,57 +463,109 @@ pub fn snp_launch(p: &SnpParams, boot: Option<&DirectBoot<'_>>) -> Result<SnpLau
 #[cfg(test)]
 mod tests {
     use super::*;
+    use yardstick_common::progress::NoProgress;
 
+    /// The kata and uki forms, from yardstick-verity's formatter: Kata's dm table has hash start 0 on
+    /// vda1/vda2, the uki table hash start 1 (superblock) on vda2/vda3, and Kata's string is only there for the
+    /// Kata shape. The expected strings follow Kata's runtime-rs `kernel_param.rs` format.
     #[test]
-    fn kata_params_shape() {
-        let p = VerityParams {
+    fn kernel_params_per_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::write(&data, vec![0x5au8; 10 * 4096]).unwrap();
+        let p = |superblock| VerityParams {
             algorithm: Algorithm::Sha256,
             data_block_size: 4096,
             hash_block_size: 4096,
             salt: vec![0xaa; 2],
-            superblock: false,
-            uuid: Guid::NIL,
+            superblock,
+            uuid: Guid::derive(b"t", "u"),
         };
-        let o = VerityOutcome {
-            root_hash: vec![0x11; 32],
-            data_blocks: 10,
-            hash_start_block: 0,
-        };
-        let k = verity_kernel_params(Layout::Kata, "/dev/vda", &p, &o);
+        let o = verity_format(&data, &dir.path().join("h1"), &p(false), &NoProgress).unwrap();
+        let root = yardstick_common::hex::encode(&o.root_hash);
+        let (_, k) = verity_kernel_params(Layout::Kata, "/dev/vda", &o);
         assert_eq!(
             k.dm_table,
+            format!("0 80 verity 1 /dev/vda1 /dev/vda2 4096 4096 10 0 sha256 {root} aaaa")
+        );
+        assert_eq!(
+            k.cmdline,
             format!(
-                "0 80 verity 1 /dev/vda1 /dev/vda2 4096 4096 10 0 sha256 {} aaaa",
-                "11".repeat(32)
+                "dm-mod.create=\"dm-verity,,,ro,{}\" root=/dev/dm-0",
+                k.dm_table
             )
         );
-        assert!(
-            k.cmdline
-                .starts_with("dm-mod.create=\"dm-verity,,,ro,0 80 verity")
-        );
-        assert!(k.cmdline.ends_with("\" root=/dev/dm-0"));
         assert_eq!(
             k.kata_verity_params.unwrap(),
             format!(
-                "root_hash={},salt=aaaa,data_blocks=10,data_block_size=4096,hash_block_size=4096",
-                "11".repeat(32)
+                "root_hash={root},salt=aaaa,data_blocks=10,data_block_size=4096,hash_block_size=4096"
             )
         );
-        let u = verity_kernel_params(Layout::Uki, "/dev/vda", &p, &o);
-        assert_eq!(u.cmdline, format!("roothash={}", "11".repeat(32)));
+        let o = verity_format(&data, &dir.path().join("h2"), &p(true), &NoProgress).unwrap();
+        let root = yardstick_common::hex::encode(&o.root_hash);
+        let (all, u) = verity_kernel_params(Layout::Uki, "/dev/vda", &o);
+        assert_eq!(u.cmdline, format!("roothash={root}"));
+        assert!(
+            u.dm_table
+                .contains(" /dev/vda2 /dev/vda3 4096 4096 10 1 sha256 ")
+        );
+        assert!(u.kata_verity_params.is_none());
+        assert_eq!(
+            all.systemd_data_partuuid.unwrap().replace('-', ""),
+            root[..32]
+        );
+        // The hash file exists already: never overwritten.
+        assert!(verity_format(&data, &dir.path().join("h2"), &p(true), &NoProgress).is_err());
     }
 
     #[test]
-    fn pe_names() {
-        assert!(pe_section_names(b"not a pe").is_none());
-        let mut pe = vec![0u8; 0x200];
-        pe[..2].copy_from_slice(b"MZ");
-        pe[0x3c] = 0x40;
-        pe[0x40..0x44].copy_from_slice(b"PE\0\0");
-        pe[0x46] = 2; // sections
-        pe[0x54] = 0; // optional header size
-        pe[0x58..0x60].copy_from_slice(b".text\0\0\0");
-        pe[0x80..0x88].copy_from_slice(b".sdmagic");
-        assert_eq!(pe_section_names(&pe).unwrap(), vec![".text", ".sdmagic"]);
+    fn kernel_and_stub_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk");
+        std::fs::write(&junk, [7u8; 4096]).unwrap();
+        let e = check_kernel(&junk, false).unwrap_err().to_string();
+        assert!(e.contains("not a Linux kernel"), "{e}");
+        let mut bz = vec![0u8; 0x1000];
+        bz[0x202..0x206].copy_from_slice(b"HdrS");
+        let bzp = dir.path().join("bz");
+        std::fs::write(&bzp, &bz).unwrap();
+        assert!(check_kernel(&bzp, false).is_ok());
+        let e = check_kernel(&bzp, true).unwrap_err().to_string();
+        assert!(e.contains("without an EFI stub"), "{e}");
+        let e = check_stub(&junk).unwrap_err().to_string();
+        assert!(e.contains("not a systemd-stub: not a PE image"), "{e}");
+    }
+
+    #[test]
+    fn vcpu_resolution() {
+        let p = SnpParams {
+            ovmf: PathBuf::new(),
+            mode: SnpMode::Snp,
+            vcpus: 1,
+            vcpu_type: Some("epyc-v4".into()),
+            vcpu_sig: None,
+            vmm_type: VmmType::Qemu,
+            guest_features: 1,
+        };
+        // EPYC-v4: family 23, model 1, stepping 2 (QEMU builtin_x86_defs).
+        assert_eq!(
+            resolve_vcpu(&p).unwrap(),
+            (0x800f12, Some("EPYC-v4".into()))
+        );
+        let bad = SnpParams {
+            vcpu_type: Some("Pentium".into()),
+            ..p.clone()
+        };
+        assert!(
+            resolve_vcpu(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown vCPU type")
+        );
+        let none = SnpParams {
+            vcpu_type: None,
+            ..p
+        };
+        assert!(resolve_vcpu(&none).is_err());
     }
 }

@@ -173,6 +173,9 @@ impl Boot {
 /// Boots the Debian kernel with the example initrd directly (no firmware), `disk` as virtio disk 0 (opened
 /// read-only through a snapshot), and returns the serial console once the guest powers off.
 pub fn boot_direct(disk: &Path, cmdline: &str) -> Boot {
+    // One direct boot at a time per test binary: TCG is CPU bound and the machine has two cores.
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = LOCK.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("serial.log");
     let start = Instant::now();
@@ -232,26 +235,56 @@ pub fn boot_direct(disk: &Path, cmdline: &str) -> Boot {
     }
 }
 
-/// The data block `veritysetup verify` (cryptsetup, the offline oracle) reports as failing, for a data and a
-/// hash device and the manifest's verity parameters.
-///
-/// TODO(phase 2, lead): also ask `yardstick verity verify` and require the same block.
+/// The `yardstick verity verify` / `veritysetup verify` arguments for a manifest's tree without a superblock
+/// (both take veritysetup's option names).
+fn verify_params(v: &serde_json::Value) -> Vec<String> {
+    if v["superblock"] == true {
+        return Vec::new();
+    }
+    vec![
+        "--no-superblock".into(),
+        format!("--data-blocks={}", v["data_blocks"]),
+        format!("--data-block-size={}", v["data_block_size"]),
+        format!("--hash-block-size={}", v["hash_block_size"]),
+        format!("--hash={}", v["algorithm"].as_str().unwrap()),
+        format!(
+            "--salt={}",
+            v["salt"].as_str().filter(|s| !s.is_empty()).unwrap_or("-")
+        ),
+    ]
+}
+
+/// The data block `yardstick verity verify` names as corrupted (offline, from the extracted data and hash
+/// partitions and the manifest's verity parameters). It must name exactly one bad block, a data block.
+pub fn yardstick_failing_block(data: &Path, hash: &Path, m: &serde_json::Value) -> u64 {
+    let v = &m["verity"];
+    let out = run(yardstick()
+        .args(["verity", "verify", "--json"])
+        .args(verify_params(v))
+        .arg(data)
+        .arg(hash)
+        .arg(v["root_hash"].as_str().unwrap()));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "yardstick verity verify must report the corruption (exit 1): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["ok"], false, "{j}");
+    let bad = j["tree"]["bad"].as_array().unwrap();
+    assert_eq!(bad.len(), 1, "exactly one bad block expected: {j}");
+    assert_eq!(bad[0]["kind"], "data", "{j}");
+    bad[0]["index"].as_u64().unwrap()
+}
+
+/// The data block `veritysetup verify` (cryptsetup, the second offline oracle) reports as failing, for a data
+/// and a hash device and the manifest's verity parameters.
 pub fn veritysetup_failing_block(data: &Path, hash: &Path, m: &serde_json::Value) -> u64 {
     let v = &m["verity"];
-    let mut cmd = Command::new(peer("veritysetup"));
-    cmd.arg("verify");
-    if v["superblock"] == false {
-        cmd.arg("--no-superblock")
-            .arg(format!("--data-blocks={}", v["data_blocks"]))
-            .arg(format!("--data-block-size={}", v["data_block_size"]))
-            .arg(format!("--hash-block-size={}", v["hash_block_size"]))
-            .arg(format!("--hash={}", v["algorithm"].as_str().unwrap()))
-            .arg(format!(
-                "--salt={}",
-                v["salt"].as_str().filter(|s| !s.is_empty()).unwrap_or("-")
-            ));
-    }
-    let out = run(cmd
+    let out = run(Command::new(peer("veritysetup"))
+        .arg("verify")
+        .args(verify_params(v))
         .arg(data)
         .arg(hash)
         .arg(v["root_hash"].as_str().unwrap()));

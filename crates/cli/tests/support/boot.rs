@@ -14,6 +14,9 @@
 //! std::fs::write("eventlog.bin", &out.event_log).unwrap();
 //! ```
 //!
+//! A whole disk image (`yardstick image build --layout uki`) boots the same way with
+//! [`BootConfig::disk_image`]; its own init then prints the report.
+//!
 //! The guest's busybox `/init` prints every PCR 0-15 of the sha1, sha256 and sha384 banks from
 //! `/sys/class/tpm/tpm0/pcr-<bank>/N` (lines `YS-PCR <bank> <n> <HEX>`), the base64 of
 //! `/sys/kernel/security/tpm0/binary_bios_measurements` between `YS-LOG-BEGIN` and `YS-LOG-END`, runs the
@@ -117,7 +120,13 @@ pub fn busybox_initrd_with(script: &GuestScript, extra: &[(&str, Vec<u8>, u32)])
 #[derive(Debug, Clone)]
 pub struct BootConfig {
     /// The UKI, installed as `\EFI\BOOT\BOOTX64.EFI` on a FAT ESP (a whole-disk FAT image, first in boot order).
+    /// Ignored when [`BootConfig::disk`] is set.
     pub uki: PathBuf,
+    /// A whole disk image to boot instead (e.g. `yardstick image build --layout uki`: GPT with the UKI on its
+    /// ESP), attached in place of the generated ESP (virtio-blk, read-only snapshot, `bootindex=0` with
+    /// [`BootConfig::boot_index`]). Its initrd and root filesystem must print the report
+    /// [`init_script`] prints (the `YS-PCR`, `YS-LOG-*` and `YS-END` lines).
+    pub disk: Option<PathBuf>,
     /// OVMF code (read-only pflash).
     pub ovmf_code: PathBuf,
     /// OVMF VARS template (copied fresh for every boot).
@@ -140,6 +149,7 @@ impl BootConfig {
     pub fn new(uki: &Path) -> BootConfig {
         BootConfig {
             uki: uki.to_path_buf(),
+            disk: None,
             ovmf_code: "/usr/share/OVMF/OVMF_CODE_4M.fd".into(),
             ovmf_vars: "/usr/share/OVMF/OVMF_VARS_4M.fd".into(),
             smm: false,
@@ -147,6 +157,15 @@ impl BootConfig {
             memory_mib: 1024,
             boot_index: true,
             timeout: Duration::from_secs(600),
+        }
+    }
+
+    /// Boots the whole disk image `disk` (its ESP's `\EFI\BOOT\BOOTX64.EFI`) with Debian's OVMF without
+    /// Secure Boot, the disk first in the boot order.
+    pub fn disk_image(disk: &Path) -> BootConfig {
+        BootConfig {
+            disk: Some(disk.to_path_buf()),
+            ..BootConfig::new(disk)
         }
     }
 
@@ -341,8 +360,14 @@ fn boot(cfg: &BootConfig, keep_tpm: bool) -> Result<(BootOutput, Option<TpmServe
     let _serial = BOOT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let w = dir.path();
-    let esp = w.join("esp.img");
-    make_esp(&cfg.uki, &esp)?;
+    let esp = match &cfg.disk {
+        Some(disk) => disk.clone(),
+        None => {
+            let esp = w.join("esp.img");
+            make_esp(&cfg.uki, &esp)?;
+            esp
+        }
+    };
     let vars = w.join("vars.fd");
     std::fs::copy(&cfg.ovmf_vars, &vars)
         .map_err(|e| format!("{}: {e}", cfg.ovmf_vars.display()))?;
@@ -403,7 +428,16 @@ fn boot(cfg: &BootConfig, keep_tpm: bool) -> Result<(BootOutput, Option<TpmServe
             "tpm-tis,tpmdev=tpm0",
         ])
         .arg("-drive")
-        .arg(format!("if=none,id=esp,format=raw,file={}", esp.display()))
+        .arg(format!(
+            "if=none,id=esp,format=raw{},file={}",
+            // The caller's disk is never written (the generated ESP is scratch).
+            if cfg.disk.is_some() {
+                ",snapshot=on"
+            } else {
+                ""
+            },
+            esp.display()
+        ))
         .arg("-device")
         .arg(if cfg.boot_index {
             "virtio-blk-pci,drive=esp,bootindex=0"
