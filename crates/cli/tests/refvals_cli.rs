@@ -21,9 +21,8 @@ fn manifest_path(disk: &Path) -> std::path::PathBuf {
 
 /// A kata image with an SEV-SNP launch digest (2 vCPUs, EPYC-v4) over OVMF (the AmdSev build's tail from
 /// virtee/sev-snp-measure's fixtures, which has the kernel-hashes table), the kernel, the initrd and the
-/// final cmdline. The RVPS message carries that digest as `snp_launch_measurement`, and it equals what
-/// sev-snp-measure 0.0.13 computes for the same inputs (phase 1: the build itself still uses sev-snp-measure
-/// as a stand-in, so this becomes a differential check once yardstick-snp computes the digest).
+/// final cmdline. The RVPS message carries that digest as `snp_launch_measurement` (computed by
+/// yardstick-snp inside `image build`), and it equals what sev-snp-measure 0.0.13 computes for the same inputs.
 #[test]
 fn show_and_rvps_export_of_a_built_image() {
     let dir = tempfile::tempdir().unwrap();
