@@ -293,7 +293,7 @@ pub fn predict_pcrs(uki: &[u8]) -> Result<TpmRefs, StepError> {
         .map_err(|e| step_err("pcr prediction", format!("BOOTX64.EFI: {e}")))?;
     let mut refs = TpmRefs::from_prediction(&p);
     refs.assumptions.push(
-        "OVMF as Debian 12 ships it (OVMF_CODE_4M.fd + OVMF_VARS_4M.fd) on QEMU q35; PCR 4 and 7 do not depend on its build"
+        "OVMF (EDK2) as Debian 12 ships it: OVMF_CODE_4M.fd with an empty OVMF_VARS_4M.fd, on QEMU q35"
             .into(),
     );
     refs.assumptions.push(

@@ -276,12 +276,26 @@ fn describe(m: &Manifest) -> String {
         );
     }
     if let Some(t) = &m.tpm {
-        for (alg, pcr, v) in t.pcrs.iter() {
-            let _ = writeln!(s, "pcr        {alg} {pcr:>2} {v}");
+        let _ = writeln!(
+            s,
+            "tpm        {} predicted measurements{}",
+            t.events.len(),
+            t.assumptions
+                .first()
+                .map(|a| format!("; {a}"))
+                .unwrap_or_default()
+        );
+        for a in t.assumptions.iter().skip(1) {
+            let _ = writeln!(s, "           {a}");
         }
-        for p in &t.pcr11_phases {
+        for (alg, pcr, v) in t.pcrs.iter() {
+            let _ = writeln!(s, "pcr        {:<6} {pcr:>2} {v}", alg.name());
+        }
+        // The "" phase path is PCR 11 as listed above.
+        for p in t.pcr11_phases.iter().filter(|p| !p.phase.is_empty()) {
             for (alg, _, v) in p.pcrs.iter() {
-                let _ = writeln!(s, "pcr11      {alg} {:<40} {v}", format!("{:?}", p.phase));
+                let phase = format!("11 after {}", p.phase);
+                let _ = writeln!(s, "pcr        {:<6} {phase:<48} {v}", alg.name());
             }
         }
     }
