@@ -121,7 +121,45 @@ pub struct Built {
     pub cmdline: Option<String>,
     /// Wall time per step, in order.
     pub timings: Vec<(&'static str, Duration)>,
-    output: AtomicFile,
+    output: Output,
+}
+
+/// The output file while it is not yet visible.
+#[derive(Debug)]
+enum Output {
+    /// Written under a temporary name beside the destination (the initrd).
+    Atomic(AtomicFile),
+    /// A disk assembled in the build's scratch directory, which is beside the destination (same
+    /// filesystem): renamed into place by the commit, removed with the directory otherwise.
+    Staged {
+        _work: tempfile::TempDir,
+        file: File,
+        path: PathBuf,
+        dest: PathBuf,
+    },
+}
+
+impl Output {
+    fn commit(self) -> Result<(), BuildError> {
+        match self {
+            Output::Atomic(a) => {
+                let dest = a.dest().to_path_buf();
+                a.commit().map_err(io_err(&dest))
+            }
+            Output::Staged {
+                _work,
+                file,
+                path,
+                dest,
+            } => {
+                use std::os::unix::fs::PermissionsExt as _;
+                file.set_permissions(std::fs::Permissions::from_mode(0o644))
+                    .map_err(io_err(&dest))?;
+                file.sync_data().map_err(io_err(&dest))?;
+                std::fs::rename(&path, &dest).map_err(io_err(&dest))
+            }
+        }
+    }
 }
 
 impl Built {
@@ -130,8 +168,7 @@ impl Built {
         let mut m = AtomicFile::create(manifest_path).map_err(io_err(manifest_path))?;
         m.write_all(self.manifest.to_json().as_bytes())
             .map_err(io_err(manifest_path))?;
-        let out = self.output.dest().to_path_buf();
-        self.output.commit().map_err(io_err(&out))?;
+        self.output.commit()?;
         m.commit().map_err(io_err(manifest_path))
     }
 }
@@ -273,7 +310,6 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         .prefix(".yardstick-build.")
         .tempdir_in(&out_dir)
         .map_err(io_err(&out_dir))?;
-    let mut output = AtomicFile::create(&o.output).map_err(io_err(&o.output))?;
 
     t.phase("rootfs");
     let staged = source.stage(work.path(), o.allow_devices)?;
@@ -285,6 +321,7 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
     let epoch = o.source_date_epoch;
 
     if o.layout == Layout::Initrd {
+        let mut output = AtomicFile::create(&o.output).map_err(io_err(&o.output))?;
         t.phase("cpio");
         let epoch32 = u32::try_from(epoch).map_err(|_| {
             BuildError::Usage("SOURCE_DATE_EPOCH does not fit the 32-bit cpio mtime".into())
@@ -343,7 +380,7 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
             manifest,
             cmdline,
             timings: t.timings,
-            output,
+            output: Output::Atomic(output),
         });
     }
 
@@ -377,6 +414,12 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         uuid: Guid::derive(o.seed.as_bytes(), "verity-superblock"),
     };
     let hash_img = work.path().join("rootfs.hash");
+    // The filesystem image becomes the disk's root partition and is fsynced at the commit: write it back
+    // while it is hashed (hashing reads the page cache), so that the commit finds it on disk already.
+    let writeback = {
+        let f = File::open(&fs_img).map_err(io_err(&fs_img))?;
+        std::thread::spawn(move || f.sync_data())
+    };
     let outcome = steps::verity_format(&fs_img, &hash_img, &vparams, progress)?;
     let (kforms, kparams) = steps::verity_kernel_params(o.layout, &o.disk_device, &outcome);
     cmdline = format!("{cmdline} {}", kparams.cmdline).trim().to_string();
@@ -411,6 +454,7 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         manifest.components.push(component("initrd", i)?);
     }
 
+    let mut disk: Option<(PathBuf, File)> = None;
     let table = match o.layout {
         Layout::Uki => {
             let (Some(kernel), Some(stub), Some(stub_bytes), Some(kernel_bytes)) =
@@ -512,12 +556,13 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
                     attributes: *attrs,
                 });
             }
-            let f = output.file();
+            let _ = writeback.join();
+            let (path, f) = disk_around(&fs_img, root_off, work.path())?;
             f.set_len(disk_size).map_err(io_err(&o.output))?;
-            gpt.write(f, disk_size)?;
-            fat.write(f, esp_off, esp_size)?;
-            copy_into(&fs_img, f, root_off)?;
-            copy_into(&hash_img, f, hash_off)?;
+            gpt.write(&f, disk_size)?;
+            fat.write(&f, esp_off, esp_size)?;
+            copy_into(&hash_img, &f, hash_off)?;
+            disk = Some((path, f));
             PartitionTable {
                 kind: TableKind::Gpt,
                 disk_id: gpt.disk_guid.to_string(),
@@ -569,12 +614,13 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
                     },
                 ],
             };
-            let f = output.file();
+            let _ = writeback.join();
+            let (path, f) = disk_around(&fs_img, root_off, work.path())?;
             f.set_len(disk_size).map_err(io_err(&o.output))?;
             f.write_all_at(&mbr.to_sector()?, 0)
                 .map_err(io_err(&o.output))?;
-            copy_into(&fs_img, f, root_off)?;
-            copy_into(&hash_img, f, hash_off)?;
+            copy_into(&hash_img, &f, hash_off)?;
+            disk = Some((path, f));
             PartitionTable {
                 kind: TableKind::Mbr,
                 disk_id: format!("{:#010x}", mbr.disk_signature),
@@ -625,7 +671,12 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         manifest.snp.push(launch);
     }
 
-    let size = output.file().metadata().map_err(io_err(&o.output))?.len();
+    let Some((disk_path, disk_file)) = disk else {
+        return Err(BuildError::Usage(
+            "internal error: no disk was assembled".into(),
+        ));
+    };
+    let size = disk_file.metadata().map_err(io_err(&o.output))?.len();
     manifest.image = Some(ImageInfo {
         layout: o.layout,
         filesystem: Some(o.fs),
@@ -642,8 +693,41 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         manifest,
         cmdline: Some(cmdline),
         timings: t.timings,
-        output,
+        output: Output::Staged {
+            _work: work,
+            file: disk_file,
+            path: disk_path,
+            dest: o.output.clone(),
+        },
     })
+}
+
+/// The disk file with the filesystem image at byte `head`: the image file itself with `head` bytes of hole
+/// inserted in front (`fallocate(FALLOC_FL_INSERT_RANGE)`, ext4 and XFS: the filesystem shifts its extents and
+/// no data is copied), or, where the filesystem cannot do that (tmpfs, ...), a new file the image is copied
+/// into.
+fn disk_around(fs_img: &Path, head: u64, work: &Path) -> Result<(PathBuf, File), BuildError> {
+    let f = File::options()
+        .read(true)
+        .write(true)
+        .open(fs_img)
+        .map_err(io_err(fs_img))?;
+    match rustix::fs::fallocate(&f, rustix::fs::FallocateFlags::INSERT_RANGE, 0, head) {
+        Ok(()) => return Ok((fs_img.to_path_buf(), f)),
+        Err(rustix::io::Errno::OPNOTSUPP | rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+        }
+        Err(e) => return Err(io_err(fs_img)(e.into())),
+    }
+    drop(f);
+    let path = work.join("disk.img");
+    let out = File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    copy_into(fs_img, &out, head)?;
+    Ok((path, out))
 }
 
 fn unreachable_layout() -> Result<PartitionTable, BuildError> {
@@ -657,4 +741,36 @@ fn copy_into_file(src: &mut File, dst: &Path) -> Result<(), BuildError> {
     let mut out = File::create(dst).map_err(io_err(dst))?;
     std::io::copy(src, &mut out).map_err(io_err(dst))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both ways of making the disk file give the same bytes: the image at `head`, zeros before it. The
+    /// insert path runs on the test's temporary directory (ext4 or XFS), the copy path on tmpfs
+    /// (`/dev/shm`), which cannot insert ranges.
+    #[test]
+    fn disk_around_puts_the_image_after_a_hole() {
+        let image: Vec<u8> = (0..3 * 4096u32).map(|i| (i % 251) as u8 + 1).collect();
+        let mut dirs = vec![tempfile::tempdir().unwrap()];
+        if let Ok(d) = tempfile::tempdir_in("/dev/shm") {
+            dirs.push(d);
+        }
+        for dir in dirs {
+            let fs_img = dir.path().join("fs.img");
+            std::fs::write(&fs_img, &image).unwrap();
+            let (path, f) = disk_around(&fs_img, 1 << 20, dir.path()).unwrap();
+            drop(f);
+            let disk = std::fs::read(&path).unwrap();
+            assert_eq!(
+                disk.len(),
+                (1 << 20) + image.len(),
+                "{}",
+                dir.path().display()
+            );
+            assert!(disk[..1 << 20].iter().all(|b| *b == 0));
+            assert_eq!(&disk[1 << 20..], &image[..]);
+        }
+    }
 }
