@@ -86,16 +86,17 @@ pub enum BuildError {
     #[error(transparent)]
     Step(#[from] steps::StepError),
     /// The ESP.
-    #[error("ESP: {0}")]
+    #[error("ESP")]
     Fat(#[from] crate::fat::FatError),
     /// The GPT.
-    #[error("GPT: {0}")]
+    #[error("GPT")]
     Gpt(#[from] crate::gpt::GptError),
     /// The MBR.
-    #[error("MBR: {0}")]
+    #[error("MBR")]
     Mbr(#[from] crate::mbr::MbrError),
     /// Reading or writing a file.
-    #[error("{path}: {source}")]
+    // The cause is the error's source: `{:#}` (the CLI's one-line printer) appends it after ": ".
+    #[error("{path}")]
     Io {
         /// The file.
         path: String,

@@ -71,7 +71,8 @@ pub enum FatError {
         needed: u64,
     },
     /// A source file changed size between planning and writing, or could not be read.
-    #[error("{path}: {source}")]
+    // The cause is the error's source: `{:#}` (the CLI's one-line printer) appends it after ": ".
+    #[error("{path}")]
     Source {
         /// The file.
         path: String,
@@ -79,7 +80,7 @@ pub enum FatError {
         source: std::io::Error,
     },
     /// Writing the volume failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 

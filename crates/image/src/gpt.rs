@@ -86,7 +86,7 @@ pub enum GptError {
     #[error("partition {0}: type GUID is all zero (that marks an unused entry)")]
     NilType(usize),
     /// Writing failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 

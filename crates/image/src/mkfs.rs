@@ -40,7 +40,8 @@ pub enum MkfsError {
         stderr: String,
     },
     /// Reading the tree or writing the image failed.
-    #[error("{path}: {source}")]
+    // The cause is the error's source: `{:#}` (the CLI's one-line printer) appends it after ": ".
+    #[error("{path}")]
     Io {
         /// The path involved.
         path: String,

@@ -27,7 +27,8 @@ pub enum RootfsSource {
 #[derive(Debug, thiserror::Error)]
 pub enum RootfsError {
     /// The path does not exist or cannot be read.
-    #[error("{path}: {source}")]
+    // The cause is the error's source: `{:#}` (the CLI's one-line printer) appends it after ": ".
+    #[error("{path}")]
     Io {
         /// The input path.
         path: String,
