@@ -34,9 +34,9 @@ if ! command -v cargo >/dev/null; then
 fi
 echo "demo: building yardstick (cargo build --release)" >&2
 cargo build --release --locked --quiet -p yardstick
-y=$root/target/release/yardstick
+yardstick() { "$root/target/release/yardstick" "$@"; }
 
-out=$root/target/demo
+out=target/demo
 rm -rf "$out"
 mkdir -p "$out"
 step() { printf '\n== %s\n' "$*"; }
@@ -93,16 +93,16 @@ PY
 
 step "1. The example guest (scripts/example-guest.sh): busybox initrd with dm-verity modules + dmsetup, busybox rootfs"
 scripts/example-guest.sh "$out/eg"
-show "$y" image build "$out/eg/initrd" --layout initrd --output "$out/initrd.cpio"
+show yardstick image build "$out/eg/initrd" --layout initrd --output "$out/initrd.cpio"
 
 step "2. Build the disk image: UKI on the ESP (roothash= on its measured cmdline), root + root-verity partitions"
-show "$y" image build "$out/eg/rootfs" --layout uki --fs erofs \
+show yardstick image build "$out/eg/rootfs" --layout uki --fs erofs \
   --kernel "$YARDSTICK_TOOLS/kernel/vmlinuz" --initrd "$out/initrd.cpio" \
   --stub "$YARDSTICK_TOOLS/systemd-254/usr/lib/systemd/boot/efi/linuxx64.efi.stub" \
   --cmdline 'console=ttyS0 quiet panic=-1' --output "$out/disk.img"
 
 step "3. Its reference-value manifest ($manifest)"
-show "$y" refvals show "$manifest"
+show yardstick refvals show "$manifest"
 
 step "4. Boot it: QEMU (TCG emulation) + OVMF + swtpm vTPM; OVMF starts \\EFI\\BOOT\\BOOTX64.EFI from the ESP"
 boot "$out/disk.img" "$out/boot1.log"
@@ -111,7 +111,7 @@ grep -a -q '^MARKER: CoCo' "$out/boot1.log" || { echo "demo: the guest did not r
 mq 'json.dumps(m["tpm"]["pcrs"])' >"$out/manifest-pcrs.json"
 guest_pcrs "$out/boot1.log" >"$out/guest-pcrs.json"
 echo "   The PCRs the guest read from /sys/class/tpm/tpm0 against the manifest's prediction:"
-show "$y" pcr compare "$out/manifest-pcrs.json" "$out/guest-pcrs.json"
+show yardstick pcr compare "$out/manifest-pcrs.json" "$out/guest-pcrs.json"
 
 step "5. Flip one byte of the marker inside the root partition (CoCo -> DoCo)"
 read -r roff rsize < <(mq '" ".join(str(p[k]) for p in m["image"]["partition_table"]["partitions"] if p["role"] == "root" for k in ("offset", "size"))')
@@ -134,7 +134,7 @@ echo "   byte $at of the root partition (data block $((at / 4096))) is now 'D'"
 dd if="$out/disk.img" of="$out/root.part" bs=1M iflag=skip_bytes,count_bytes skip="$roff" count="$rsize" status=none
 dd if="$out/disk.img" of="$out/root-verity.part" bs=1M iflag=skip_bytes,count_bytes skip="$hoff" count="$hsize" status=none
 echo "   Offline, the tree names the block:"
-show "$y" verity verify "$out/root.part" "$out/root-verity.part" "$(mq 'm["verity"]["root_hash"]')" || true
+show yardstick verity verify "$out/root.part" "$out/root-verity.part" "$(mq 'm["verity"]["root_hash"]')" || true
 echo
 echo "   Booted again, the guest's kernel refuses the block (the measured boot itself is unchanged):"
 boot "$out/disk.img" "$out/boot2.log"

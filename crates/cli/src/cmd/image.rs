@@ -22,7 +22,9 @@ const BUILD_EXAMPLES: &str = "\
 Layouts:
   uki     GPT: ESP with the UKI at /EFI/BOOT/BOOTX64.EFI (roothash= in its cmdline), root and
           root-verity partitions with Discoverable Partitions type GUIDs and the partition UUIDs
-          systemd derives from the root hash (systemd-veritysetup-generator finds them)
+          systemd derives from the root hash (systemd-veritysetup-generator finds them); the
+          manifest gets the PCRs 4, 7, 9, 11 (and after each boot phase), 12, 13 that OVMF
+          (no Secure Boot keys, disk first in the boot order) and the UKI's stubs produce
   kata    MBR: rootfs partition and hash partition (no superblock), dm-mod.create= on the cmdline
           and Kata's kernel_verity_params in the manifest
   initrd  the tree packed into a reproducible newc cpio (no disk)
