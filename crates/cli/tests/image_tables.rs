@@ -14,7 +14,7 @@ use std::process::Command;
 use support::*;
 use yardstick_image::fat::{FatBuilder, FileSource};
 use yardstick_image::gpt::{Gpt, GptPartition};
-use yardstick_image::guid::{Guid, types};
+use yardstick_image::guid::{self, types};
 use yardstick_image::mbr::{Mbr, MbrPartition};
 
 fn read_range(p: &Path, at: u64, len: usize) -> Vec<u8> {
@@ -61,13 +61,13 @@ fn gpt_is_byte_identical_to_sfdisk() {
     let names = ["esp", "root-x86-64", "root-x86-64-verity"];
     let type_guids = [types::ESP, types::ROOT_X86_64, types::ROOT_VERITY_X86_64];
     for (n, (size, parts)) in cases.iter().enumerate() {
-        let disk_guid = Guid::derive(&[n as u8], "disk");
+        let disk_guid = guid::derive(&[n as u8], "disk");
         let mut gpt = Gpt::new(disk_guid);
         let mut script = format!(
             "label: gpt\nlabel-id: {disk_guid}\nunit: sectors\nsector-size: 512\nfirst-lba: 2048\n\n"
         );
         for (i, (start, len)) in parts.iter().enumerate() {
-            let uuid = Guid::derive(&[n as u8, i as u8], "part");
+            let uuid = guid::derive(&[n as u8, i as u8], "part");
             gpt.partitions.push(GptPartition {
                 type_guid: type_guids[i],
                 uuid,

@@ -4,6 +4,7 @@
 //!   SEV-SNP, TPM event logs), their names, sizes and TPM algorithm ids.
 //! * [`hex`]: strict hex encoding and decoding with errors a user can act on.
 //! * [`cpio`]: a reproducible newc cpio writer (initramfs archives).
+//! * [`guid`]: the one GUID/UUID type, with its text form and the EFI on-disk byte order.
 //! * [`fs`]: output files that appear whole or not at all (write to a temporary file, then rename), and
 //!   sparse-file extents (`SEEK_DATA`/`SEEK_HOLE`) so that holes cost no reading.
 //!
@@ -15,6 +16,7 @@
 
 pub mod cpio;
 pub mod fs;
+pub mod guid;
 pub mod hash;
 pub mod hex;
 pub mod progress;

@@ -22,7 +22,7 @@ use yardstick_refvals::{
 
 use crate::fat::{FatBuilder, FileSource};
 use crate::gpt::{Gpt, GptPartition};
-use crate::guid::{Guid, types};
+use crate::guid::{self, Guid, types};
 use crate::mbr::{Mbr, MbrPartition, SECTOR};
 use crate::mkfs::{MkfsOptions, mkfs};
 use crate::rootfs::RootfsSource;
@@ -386,7 +386,7 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
     }
 
     t.phase("mkfs");
-    let fs_uuid = Guid::derive(o.seed.as_bytes(), "rootfs-filesystem");
+    let fs_uuid = guid::derive(o.seed.as_bytes(), "rootfs-filesystem");
     let fs_img = work.path().join("rootfs.img");
     mkfs(
         o.fs,
@@ -412,7 +412,7 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         // Kata formats with --no-superblock (its kernel_verity_params carry everything); systemd reads the
         // superblock.
         superblock: o.layout == Layout::Uki,
-        uuid: Guid::derive(o.seed.as_bytes(), "verity-superblock"),
+        uuid: guid::derive(o.seed.as_bytes(), "verity-superblock"),
     };
     let hash_img = work.path().join("rootfs.hash");
     // The filesystem image becomes the disk's root partition and is fsynced at the commit: write it back
@@ -521,7 +521,7 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
                 (
                     PartitionRole::Esp,
                     types::ESP,
-                    Guid::derive(o.seed.as_bytes(), "esp"),
+                    guid::derive(o.seed.as_bytes(), "esp"),
                     "esp",
                     esp_off,
                     esp_size,
@@ -546,7 +546,7 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
                     GPT_READ_ONLY,
                 ),
             ];
-            let mut gpt = Gpt::new(Guid::derive(o.seed.as_bytes(), "disk"));
+            let mut gpt = Gpt::new(guid::derive(o.seed.as_bytes(), "disk"));
             for (_, ty, uuid, name, off, size, attrs) in &parts {
                 gpt.partitions.push(GptPartition {
                     type_guid: *ty,

@@ -152,8 +152,8 @@ impl Gpt {
             .chunks_exact_mut(ENTRY_SIZE as usize)
             .zip(&self.partitions)
         {
-            e[0..16].copy_from_slice(&p.type_guid.to_mixed_endian());
-            e[16..32].copy_from_slice(&p.uuid.to_mixed_endian());
+            e[0..16].copy_from_slice(&p.type_guid.to_efi_bytes());
+            e[16..32].copy_from_slice(&p.uuid.to_efi_bytes());
             e[32..40].copy_from_slice(&p.first_lba.to_le_bytes());
             e[40..48].copy_from_slice(&p.last_lba.to_le_bytes());
             e[48..56].copy_from_slice(&p.attributes.to_le_bytes());
@@ -182,7 +182,7 @@ impl Gpt {
         h[32..40].copy_from_slice(&alternate_lba.to_le_bytes());
         h[40..48].copy_from_slice(&self.first_usable_lba.to_le_bytes());
         h[48..56].copy_from_slice(&last_usable.to_le_bytes());
-        h[56..72].copy_from_slice(&self.disk_guid.to_mixed_endian());
+        h[56..72].copy_from_slice(&self.disk_guid.to_efi_bytes());
         h[72..80].copy_from_slice(&entries_lba.to_le_bytes());
         h[80..84].copy_from_slice(&ENTRIES.to_le_bytes());
         h[84..88].copy_from_slice(&ENTRY_SIZE.to_le_bytes());
@@ -215,12 +215,12 @@ impl Gpt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::guid::types;
+    use crate::guid::{self, types};
 
     fn part(first: u64, last: u64) -> GptPartition {
         GptPartition {
             type_guid: types::ROOT_X86_64,
-            uuid: Guid::derive(b"t", "p"),
+            uuid: guid::derive(b"t", "p"),
             name: "root".into(),
             first_lba: first,
             last_lba: last,
@@ -235,7 +235,7 @@ mod tests {
         let f = File::create(&p).unwrap();
         let size = 8 << 20;
         f.set_len(size).unwrap();
-        let mut g = Gpt::new(Guid::derive(b"t", "disk"));
+        let mut g = Gpt::new(guid::derive(b"t", "disk"));
         g.partitions.push(part(2048, 4095));
         g.write(&f, size).unwrap();
         let d = std::fs::read(&p).unwrap();

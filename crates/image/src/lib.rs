@@ -9,12 +9,12 @@
 //!
 //! ```
 //! use yardstick_image::gpt::{Gpt, GptPartition};
-//! use yardstick_image::guid::{Guid, types};
+//! use yardstick_image::guid::{self, Guid, types};
 //!
 //! // A 16 MiB disk with one root partition whose UUID is the first 128 bits of a root hash, as
 //! // systemd-veritysetup-generator expects.
 //! let root_hash = [0x17u8; 32];
-//! let mut gpt = Gpt::new(Guid::derive(b"seed", "disk"));
+//! let mut gpt = Gpt::new(guid::derive(b"seed", "disk"));
 //! gpt.partitions.push(GptPartition {
 //!     type_guid: types::ROOT_X86_64,
 //!     uuid: Guid::from_prefix(&root_hash).unwrap(),

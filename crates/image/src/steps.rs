@@ -106,7 +106,7 @@ pub fn verity_format(
         hash_is_data: false,
         fec: None,
     };
-    let uuid = p.superblock.then(|| (p.uuid.to_string(), p.uuid.0));
+    let uuid = p.superblock.then(|| (p.uuid.to_string(), p.uuid));
     let f = volume::format(&params, &vol, uuid, None, progress).map_err(|e| at(data, &e))?;
     Ok(VerityOutcome {
         root_hash: f.root.to_vec(),
@@ -479,7 +479,7 @@ mod tests {
             hash_block_size: 4096,
             salt: vec![0xaa; 2],
             superblock,
-            uuid: Guid::derive(b"t", "u"),
+            uuid: crate::guid::derive(b"t", "u"),
         };
         let o = verity_format(&data, &dir.path().join("h1"), &p(false), &NoProgress).unwrap();
         let root = yardstick_common::hex::encode(&o.root_hash);

@@ -47,59 +47,8 @@ const SECTION_DESC_LEN: u64 = 12;
 /// Real firmware declares fewer than ten sections; anything beyond this is a corrupt header, not a firmware.
 const MAX_SECTIONS: u32 = 1024;
 
-/// An EFI GUID in its on-disk (mixed-endian) byte order.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Guid([u8; 16]);
-
-impl Guid {
-    /// Builds a GUID from the fields of its canonical text form `d1-d2-d3-d4[0..2]-d4[2..8]`.
-    pub const fn from_fields(d1: u32, d2: u16, d3: u16, d4: [u8; 8]) -> Guid {
-        let a = d1.to_le_bytes();
-        let b = d2.to_le_bytes();
-        let c = d3.to_le_bytes();
-        Guid([
-            a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], d4[0], d4[1], d4[2], d4[3], d4[4],
-            d4[5], d4[6], d4[7],
-        ])
-    }
-
-    /// Wraps 16 bytes in on-disk order.
-    pub const fn from_bytes(bytes: [u8; 16]) -> Guid {
-        Guid(bytes)
-    }
-
-    /// The 16 bytes in on-disk order.
-    pub const fn as_bytes(&self) -> &[u8; 16] {
-        &self.0
-    }
-}
-
-impl fmt::Display for Guid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = &self.0;
-        write!(
-            f,
-            "{:08x}-{:04x}-{:04x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-            u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-            u16::from_le_bytes([b[4], b[5]]),
-            u16::from_le_bytes([b[6], b[7]]),
-            b[8],
-            b[9],
-            b[10],
-            b[11],
-            b[12],
-            b[13],
-            b[14],
-            b[15]
-        )
-    }
-}
-
-impl fmt::Debug for Guid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
+/// The GUID type of the footer table; entries store it in EFI byte order ([`Guid::from_efi_bytes`]).
+pub use yardstick_common::guid::Guid;
 
 /// The GUIDs of the footer table entries this crate reads (edk2 `OvmfPkg/ResetVector/Ia16/ResetVectorVtf0.asm`,
 /// Coconut SVSM `stage1`).
@@ -735,7 +684,7 @@ fn parse_footer_table(source: &Source, len: u64) -> Result<FooterTable, OvmfErro
 fn entry_header(b: &[u8]) -> Option<(u16, Guid)> {
     let size = u16::from_le_bytes([*b.first()?, *b.get(1)?]);
     let guid: [u8; 16] = b.get(2..ENTRY_HEADER_LEN)?.try_into().ok()?;
-    Some((size, Guid(guid)))
+    Some((size, Guid::from_efi_bytes(guid)))
 }
 
 fn parse_sev_metadata(
@@ -822,11 +771,11 @@ pub(crate) mod tests {
         for (g, d) in entries.iter().rev() {
             table.extend_from_slice(d);
             table.extend_from_slice(&((d.len() + 18) as u16).to_le_bytes());
-            table.extend_from_slice(g.as_bytes());
+            table.extend_from_slice(&g.to_efi_bytes());
         }
         v.extend_from_slice(&table);
         v.extend_from_slice(&((table.len() + 18) as u16).to_le_bytes());
-        v.extend_from_slice(guids::FOOTER_TABLE.as_bytes());
+        v.extend_from_slice(&guids::FOOTER_TABLE.to_efi_bytes());
         v.extend_from_slice(&[0xf4; 32]);
         v
     }

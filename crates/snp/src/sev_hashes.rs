@@ -146,14 +146,14 @@ impl SevHashes {
     pub fn table(&self) -> [u8; PADDED_TABLE_LEN] {
         let mut t = [0u8; PADDED_TABLE_LEN];
         let mut w = Writer { buf: &mut t, at: 0 };
-        w.put(TABLE_HEADER_GUID.as_bytes());
+        w.put(&TABLE_HEADER_GUID.to_efi_bytes());
         w.put(&(TABLE_LEN as u16).to_le_bytes());
         for (guid, hash) in [
             (CMDLINE_ENTRY_GUID, &self.cmdline),
             (INITRD_ENTRY_GUID, &self.initrd),
             (KERNEL_ENTRY_GUID, &self.kernel),
         ] {
-            w.put(guid.as_bytes());
+            w.put(&guid.to_efi_bytes());
             w.put(&(ENTRY_LEN as u16).to_le_bytes());
             w.put(hash);
         }

@@ -21,6 +21,7 @@
 
 pub mod compare;
 pub mod eventlog;
+pub mod guids;
 pub mod pcr;
 pub mod pcrlist;
 pub mod predict;

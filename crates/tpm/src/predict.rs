@@ -23,6 +23,7 @@ use yardstick_pe::PeError;
 use yardstick_pe::authenticode::authenticode_digests;
 use yardstick_pe::uki::{StubGeneration, Uki, UkiError};
 
+use crate::guids;
 use crate::pcr::PcrBanks;
 pub use ovmf_vars::SecureBootVars;
 
@@ -281,11 +282,11 @@ pub fn predict(
     // PCR 7: Secure Boot configuration (Tcg2Dxe MeasureAllSecureVariables), then the separator.
     let sb_byte = [u8::from(sb.secure_boot)];
     for (name, vendor, data) in [
-        ("SecureBoot", &ovmf_vars::EFI_GLOBAL_VARIABLE, &sb_byte[..]),
-        ("PK", &ovmf_vars::EFI_GLOBAL_VARIABLE, &sb.pk[..]),
-        ("KEK", &ovmf_vars::EFI_GLOBAL_VARIABLE, &sb.kek[..]),
-        ("db", &ovmf_vars::EFI_IMAGE_SECURITY_DATABASE, &sb.db[..]),
-        ("dbx", &ovmf_vars::EFI_IMAGE_SECURITY_DATABASE, &sb.dbx[..]),
+        ("SecureBoot", &guids::EFI_GLOBAL_VARIABLE, &sb_byte[..]),
+        ("PK", &guids::EFI_GLOBAL_VARIABLE, &sb.pk[..]),
+        ("KEK", &guids::EFI_GLOBAL_VARIABLE, &sb.kek[..]),
+        ("db", &guids::EFI_IMAGE_SECURITY_DATABASE, &sb.db[..]),
+        ("dbx", &guids::EFI_IMAGE_SECURITY_DATABASE, &sb.dbx[..]),
     ] {
         let d = ovmf_vars::uefi_variable_data(vendor, name, data);
         events.push(data_event(
@@ -340,11 +341,8 @@ pub fn predict(
         let digest = uki_sha256.map(|d| d.to_vec()).unwrap_or_default();
         let entry = authority::find_authority(&db, &sigs, &digest)?
             .ok_or(PredictError::NotAuthorized("signer not in db"))?;
-        let d = ovmf_vars::uefi_variable_data(
-            &ovmf_vars::EFI_IMAGE_SECURITY_DATABASE,
-            "db",
-            &entry.data,
-        );
+        let d =
+            ovmf_vars::uefi_variable_data(&guids::EFI_IMAGE_SECURITY_DATABASE, "db", &entry.data);
         events.push(data_event(
             7,
             EV_EFI_VARIABLE_AUTHORITY,
@@ -483,11 +481,11 @@ mod tests {
         let mut p = PcrBanks::new();
         let sb_byte = [0u8];
         for (name, vendor, data) in [
-            ("SecureBoot", &ovmf_vars::EFI_GLOBAL_VARIABLE, &sb_byte[..]),
-            ("PK", &ovmf_vars::EFI_GLOBAL_VARIABLE, &sb.pk[..]),
-            ("KEK", &ovmf_vars::EFI_GLOBAL_VARIABLE, &sb.kek[..]),
-            ("db", &ovmf_vars::EFI_IMAGE_SECURITY_DATABASE, &sb.db[..]),
-            ("dbx", &ovmf_vars::EFI_IMAGE_SECURITY_DATABASE, &sb.dbx[..]),
+            ("SecureBoot", &guids::EFI_GLOBAL_VARIABLE, &sb_byte[..]),
+            ("PK", &guids::EFI_GLOBAL_VARIABLE, &sb.pk[..]),
+            ("KEK", &guids::EFI_GLOBAL_VARIABLE, &sb.kek[..]),
+            ("db", &guids::EFI_IMAGE_SECURITY_DATABASE, &sb.db[..]),
+            ("dbx", &guids::EFI_IMAGE_SECURITY_DATABASE, &sb.dbx[..]),
         ] {
             let e = data_event(
                 7,

@@ -21,7 +21,7 @@
 use yardstick_common::hash::Algorithm;
 
 use crate::params::{HashType, VerityParams};
-use crate::superblock::format_uuid;
+use yardstick_common::guid::Guid;
 
 /// Device paths for the dm table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,16 +124,10 @@ pub fn kernel_params(
             p.hash_block_size
         )
     });
-    let uuid = |bytes: &[u8]| {
-        let mut u = [0u8; 16];
-        u.copy_from_slice(bytes);
-        format_uuid(&u)
-    };
+    // systemd-veritysetup-generator: the data partition UUID is the root hash's first 128 bits, the hash
+    // partition's its last 128 bits (only for root hashes of at least 256 bits).
     let (data_uuid, hash_uuid) = if root.len() >= 32 {
-        (
-            Some(uuid(&root[..16])),
-            Some(uuid(&root[root.len() - 16..])),
-        )
+        (Guid::from_prefix(root), Guid::from_suffix(root))
     } else {
         (None, None)
     };
@@ -142,8 +136,8 @@ pub fn kernel_params(
         dm_mod_create: format!("dm-mod.create=\"{dm_name},,,ro,{dm_table}\""),
         dm_table,
         systemd_roothash: format!("roothash={root_hex}"),
-        systemd_data_partuuid: data_uuid,
-        systemd_hash_partuuid: hash_uuid,
+        systemd_data_partuuid: data_uuid.map(|g| g.to_string()),
+        systemd_hash_partuuid: hash_uuid.map(|g| g.to_string()),
     }
 }
 

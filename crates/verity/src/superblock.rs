@@ -21,6 +21,7 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt as _;
 
+use yardstick_common::guid::Guid;
 use yardstick_common::hash::Algorithm;
 
 use crate::params::{HashType, MAX_SALT_LEN, SUPERBLOCK_SIZE, Salt, block_size_ok};
@@ -71,8 +72,8 @@ pub enum SuperblockError {
 pub struct Superblock {
     /// Format.
     pub hash_type: HashType,
-    /// UUID of the hash device.
-    pub uuid: [u8; 16],
+    /// UUID of the hash device (stored in text byte order, as libuuid stores it).
+    pub uuid: Guid,
     /// Algorithm.
     pub algorithm: Algorithm,
     /// Algorithm name as stored.
@@ -129,6 +130,7 @@ impl Superblock {
             .map_err(|_| SuperblockError::SaltSize(salt_size))?;
         let mut uuid = [0u8; 16];
         uuid.copy_from_slice(&b[16..32]);
+        let uuid = Guid::from_bytes(uuid);
         Ok(Superblock {
             hash_type,
             uuid,
@@ -147,7 +149,7 @@ impl Superblock {
         b[0..8].copy_from_slice(SIGNATURE);
         b[8..12].copy_from_slice(&1u32.to_le_bytes());
         b[12..16].copy_from_slice(&self.hash_type.number().to_le_bytes());
-        b[16..32].copy_from_slice(&self.uuid);
+        b[16..32].copy_from_slice(self.uuid.as_bytes());
         let name = self.algorithm_name.to_ascii_lowercase();
         let n = name.len().min(31);
         b[32..32 + n].copy_from_slice(&name.as_bytes()[..n]);
@@ -158,11 +160,6 @@ impl Superblock {
         b[80..82].copy_from_slice(&(salt.len() as u16).to_le_bytes());
         b[88..88 + salt.len()].copy_from_slice(salt);
         b
-    }
-
-    /// UUID in the 8-4-4-4-12 lower-case form `uuid_unparse()` prints.
-    pub fn uuid_string(&self) -> String {
-        format_uuid(&self.uuid)
     }
 
     /// Byte ranges (relative to the superblock start) of bytes veritysetup always writes as zero but finds
@@ -184,51 +181,14 @@ impl Superblock {
     }
 }
 
-/// Formats 16 bytes as an 8-4-4-4-12 lower-case UUID.
-pub fn format_uuid(u: &[u8; 16]) -> String {
-    let h = yardstick_common::hex::encode(u);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
-/// Parses a UUID the way libuuid's `uuid_parse()` does: exactly 36 characters, hex digits of either case,
-/// dashes at positions 8, 13, 18 and 23.
-pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
-    let b = s.as_bytes();
-    if b.len() != 36 {
-        return None;
-    }
-    let mut hex = String::with_capacity(32);
-    for (i, &c) in b.iter().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            if c != b'-' {
-                return None;
-            }
-        } else if c.is_ascii_hexdigit() {
-            hex.push(c as char);
-        } else {
-            return None;
-        }
-    }
-    yardstick_common::hex::decode_array::<16>(&hex).ok()
-}
-
 /// A random (version 4) UUID, as libuuid's `uuid_generate()` makes for veritysetup.
-pub fn random_uuid() -> Result<[u8; 16], crate::Error> {
+pub fn random_uuid() -> Result<Guid, crate::Error> {
     use ring::rand::SecureRandom as _;
     let mut u = [0u8; 16];
     ring::rand::SystemRandom::new()
         .fill(&mut u)
         .map_err(|_| crate::Error::Random)?;
-    u[6] = (u[6] & 0x0f) | 0x40;
-    u[8] = (u[8] & 0x3f) | 0x80;
-    Ok(u)
+    Ok(Guid::v4_from_bytes(u))
 }
 
 /// Reads and parses the superblock at `offset`.
@@ -293,7 +253,7 @@ mod tests {
     fn sample() -> Superblock {
         Superblock {
             hash_type: HashType::Normal,
-            uuid: *b"0123456789abcdef",
+            uuid: Guid::from_bytes(*b"0123456789abcdef"),
             algorithm: Algorithm::Sha256,
             algorithm_name: "SHA256".into(),
             data_block_size: 4096,
@@ -359,9 +319,22 @@ mod tests {
 
     #[test]
     fn uuids() {
-        let u = parse_uuid("12345678-1234-1234-1234-123456789ABC").unwrap();
-        assert_eq!(format_uuid(&u), "12345678-1234-1234-1234-123456789abc");
-        assert!(parse_uuid("12345678123412341234123456789abc").is_none());
-        assert!(parse_uuid("12345678-1234-1234-1234-123456789abg").is_none());
+        let u = random_uuid().unwrap();
+        assert_eq!(u.as_bytes()[6] >> 4, 4);
+        assert_eq!(u.as_bytes()[8] >> 6, 2);
+        let mut s = sample();
+        s.uuid = "12345678-1234-1234-1234-123456789ABC".parse().unwrap();
+        let b = s.to_bytes();
+        assert_eq!(
+            b[16..32],
+            [
+                0x12, 0x34, 0x56, 0x78, 0x12, 0x34, 0x12, 0x34, 0x12, 0x34, 0x12, 0x34, 0x56, 0x78,
+                0x9a, 0xbc
+            ]
+        );
+        assert_eq!(
+            Superblock::parse(&b, 0).unwrap().uuid.to_string(),
+            "12345678-1234-1234-1234-123456789abc"
+        );
     }
 }

@@ -8,6 +8,7 @@
 use std::fs::File;
 use std::path::Path;
 
+use yardstick_common::guid::Guid;
 use yardstick_common::hash::Digest;
 use yardstick_common::progress::Progress;
 
@@ -232,7 +233,7 @@ pub fn report(
 pub fn format(
     p: &VerityParams,
     v: &Volume<'_>,
-    uuid: Option<(String, [u8; 16])>,
+    uuid: Option<(String, Guid)>,
     algorithm_name: Option<&str>,
     progress: &dyn Progress,
 ) -> Result<Formatted, Error> {
@@ -248,10 +249,10 @@ pub fn format(
         fec::encode(&input, f.roots, f.dev.file, f.dev.path, f.offset, progress)?;
     }
     let uuid_text = match (&uuid, p.superblock) {
-        (Some((text, bytes)), true) => {
+        (Some((text, guid)), true) => {
             let sb = Superblock {
                 hash_type: p.hash_type,
-                uuid: *bytes,
+                uuid: *guid,
                 algorithm: p.algorithm,
                 algorithm_name: algorithm_name.to_string(),
                 data_block_size: p.data_block_size,

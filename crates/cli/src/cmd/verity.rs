@@ -11,12 +11,13 @@ use std::process::ExitCode;
 use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, Subcommand};
 use yardstick_common::fs::AtomicFile;
+use yardstick_common::guid::Guid;
 use yardstick_common::hash::Algorithm;
 use yardstick_verity::kernel::{self, DmDevices, DmFec, KernelParams};
 use yardstick_verity::params::{Geometry, HashType, Salt, VerityParams};
 use yardstick_verity::report::Report;
 use yardstick_verity::signature::{self, SigDigest, SigningKey};
-use yardstick_verity::superblock::{self, format_uuid, parse_uuid};
+use yardstick_verity::superblock;
 use yardstick_verity::tree::BadBlock;
 use yardstick_verity::volume::{self, Dev, FecSetup, Volume};
 
@@ -494,14 +495,14 @@ fn format(a: FormatArgs) -> anyhow::Result<ExitCode> {
         Some(match &a.uuid {
             Some(u) => (
                 u.clone(),
-                parse_uuid(u).ok_or_else(|| {
+                u.parse::<Guid>().map_err(|_| {
                     anyhow!(yardstick_verity::Error::BadUuid(u.clone()))
                         .context(a.hash.display().to_string())
                 })?,
             ),
             None => {
                 let b = superblock::random_uuid().map_err(at(&a.hash))?;
-                (format_uuid(&b), b)
+                (b.to_string(), b)
             }
         })
     } else {
@@ -844,7 +845,7 @@ fn dump(a: DumpArgs) -> anyhow::Result<ExitCode> {
         dev,
         fec.as_ref(),
         &geo,
-        Some(sb.uuid_string()),
+        Some(sb.uuid.to_string()),
         &sb.algorithm_name,
         None,
     )

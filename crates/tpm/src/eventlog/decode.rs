@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use super::reader::Reader;
 use super::types::{EventType, Guid};
 use super::{SpecIdEvent, devpath, utf16_to_string};
+use crate::guids;
 
 /// Longest text kept in a one-line description; the full text stays in [`EventData`].
 const DESCRIPTION_TEXT_MAX: usize = 160;
@@ -262,7 +263,7 @@ fn decode_typed(ty: EventType, data: &[u8]) -> Option<EventData> {
         }
         EventType::EV_S_CRTM_VERSION if data.len() == 16 && text(data).is_none() => {
             EventData::Guid {
-                guid: Guid(data.try_into().ok()?),
+                guid: Guid::from_efi_bytes(data.try_into().ok()?),
             }
         }
         _ => EventData::Text { text: text(data)? },
@@ -313,7 +314,7 @@ fn sp800155(data: &[u8]) -> Option<Sp800155Event> {
     let mut e = Sp800155Event {
         signature: nul_trimmed_lossy(sig),
         platform_manufacturer_id: r.u32().ok()?,
-        reference_manifest_guid: Guid(r.array().ok()?),
+        reference_manifest_guid: Guid::from_efi_bytes(r.array().ok()?),
         platform_manufacturer: sized_str(&mut r)?,
         platform_model: sized_str(&mut r)?,
         platform_version: sized_str(&mut r)?,
@@ -341,7 +342,7 @@ fn locator(r: &mut Reader<'_>) -> Option<String> {
         1 => format!("uri {}", nul_trimmed_lossy(body)),
         2 => format!("device path {}", devpath::to_text(body)),
         3 => {
-            let guid = Guid(body.get(..16)?.try_into().ok()?);
+            let guid = Guid::read_efi(body, 0)?;
             let name = utf16_to_string(body.get(16..)?).unwrap_or_default();
             format!("UEFI variable {guid}:{name}")
         }
@@ -351,7 +352,7 @@ fn locator(r: &mut Reader<'_>) -> Option<String> {
 
 fn variable(ty: EventType, data: &[u8]) -> Option<VariableData> {
     let mut r = Reader::new(data);
-    let guid = Guid(r.array().ok()?);
+    let guid = Guid::from_efi_bytes(r.array().ok()?);
     let name_chars = r.u64().ok()?;
     let data_len = r.u64().ok()?;
     let name = r.take(name_chars.checked_mul(2)?).ok()?;
@@ -395,7 +396,7 @@ fn variable_value(ty: EventType, guid: &Guid, name: &str, v: &[u8]) -> VariableV
                 .collect(),
         },
         _ if boot_entry => load_option(v).unwrap_or(VariableValue::Other),
-        _ if sig_db || *guid == Guid::EFI_IMAGE_SECURITY_DATABASE => {
+        _ if sig_db || *guid == guids::EFI_IMAGE_SECURITY_DATABASE => {
             signature_lists(v).unwrap_or(VariableValue::Other)
         }
         _ => match text(v) {
@@ -417,7 +418,7 @@ fn authority(v: &[u8]) -> VariableValue {
         };
     }
     if v.get(16..).is_some_and(|c| c.starts_with(&DER_SEQ)) {
-        let owner = v.get(..16).and_then(|g| g.try_into().ok()).map(Guid);
+        let owner = Guid::read_efi(v, 0);
         return VariableValue::Certificate {
             subject: v.get(16..).and_then(x509_subject),
             owner,
@@ -462,7 +463,7 @@ fn signature_lists(v: &[u8]) -> Option<VariableValue> {
     let mut other_entries = 0usize;
     while !r.is_empty() {
         // EFI_SIGNATURE_LIST (UEFI 2.10 §32.4.1).
-        let sig_type = Guid(r.array().ok()?);
+        let sig_type = Guid::from_efi_bytes(r.array().ok()?);
         let list_size = r.u32().ok()?;
         let header_size = r.u32().ok()?;
         let sig_size = r.u32().ok()?;
@@ -474,13 +475,13 @@ fn signature_lists(v: &[u8]) -> Option<VariableValue> {
         }
         for entry in entries.chunks(usize::try_from(sig_size).ok()?) {
             match sig_type {
-                Guid::EFI_CERT_X509 => certificates.push(
+                guids::EFI_CERT_X509 => certificates.push(
                     entry
                         .get(16..)
                         .and_then(x509_subject)
                         .unwrap_or_else(|| "?".into()),
                 ),
-                Guid::EFI_CERT_SHA256 => sha256_hashes += 1,
+                guids::EFI_CERT_SHA256 => sha256_hashes += 1,
                 _ => other_entries += 1,
             }
         }
@@ -609,7 +610,7 @@ fn handoff(data: &[u8], with_description: bool) -> Option<EventData> {
     let count = r.u64().ok()?;
     let mut tables = Vec::new();
     for _ in 0..count {
-        tables.push(Guid(r.array().ok()?));
+        tables.push(Guid::from_efi_bytes(r.array().ok()?));
         let _table_pointer = r.u64().ok()?;
     }
     Some(EventData::HandoffTables {
@@ -625,7 +626,7 @@ fn gpt(data: &[u8]) -> Option<GptEvent> {
     if header.get(..8)? != b"EFI PART" {
         return None;
     }
-    let disk_guid = Guid(header.get(56..72)?.try_into().ok()?);
+    let disk_guid = Guid::read_efi(header, 56)?;
     let entry_size = u32::from_le_bytes(header.get(84..88)?.try_into().ok()?);
     let count = r.u64().ok()?;
     if entry_size < 128 {
@@ -634,7 +635,7 @@ fn gpt(data: &[u8]) -> Option<GptEvent> {
     let mut partitions = Vec::new();
     for _ in 0..count {
         let e = r.take(u64::from(entry_size)).ok()?;
-        let g = |a: usize| -> Option<Guid> { Some(Guid(e.get(a..a + 16)?.try_into().ok()?)) };
+        let g = |a: usize| Guid::read_efi(e, a);
         let n = |a: usize| -> Option<u64> {
             Some(u64::from_le_bytes(e.get(a..a + 8)?.try_into().ok()?))
         };
@@ -948,7 +949,7 @@ mod tests {
     /// UEFI_VARIABLE_DATA for SecureBoot = 1, as edk2's MeasureVariable builds it.
     #[test]
     fn secure_boot_variable() {
-        let mut d = Guid::EFI_GLOBAL_VARIABLE.0.to_vec();
+        let mut d = guids::EFI_GLOBAL_VARIABLE.to_efi_bytes().to_vec();
         d.extend(10u64.to_le_bytes());
         d.extend(1u64.to_le_bytes());
         d.extend(utf16("SecureBoot"));

@@ -44,11 +44,6 @@ pub fn to_text(bytes: &[u8]) -> String {
     out
 }
 
-fn guid_at(body: &[u8], at: usize) -> Option<Guid> {
-    let b: [u8; 16] = body.get(at..at + 16)?.try_into().ok()?;
-    Some(Guid(b))
-}
-
 fn node_text(ty: u8, sub: u8, body: &[u8]) -> String {
     known_node(ty, sub, body).unwrap_or_else(|| {
         format!(
@@ -156,7 +151,10 @@ fn known_node(ty: u8, sub: u8, body: &[u8]) -> Option<String> {
                     let s = u32::from_le_bytes([sig[0], sig[1], sig[2], sig[3]]);
                     format!("HD({part},MBR,{s:#010x},{start:#x},{size:#x})")
                 }
-                2 => format!("HD({part},GPT,{},{start:#x},{size:#x})", Guid(sig)),
+                2 => format!(
+                    "HD({part},GPT,{},{start:#x},{size:#x})",
+                    Guid::from_efi_bytes(sig)
+                ),
                 _ => format!("HD({part},{sig_type},0,{start:#x},{size:#x})"),
             }
         }
@@ -168,9 +166,9 @@ fn known_node(ty: u8, sub: u8, body: &[u8]) -> Option<String> {
         }
         (0x04, 0x03) => vendor("VenMedia", body)?,
         (0x04, 0x04) => utf16_to_string(body)?,
-        (0x04, 0x05) => format!("Media({})", guid_at(body, 0)?),
-        (0x04, 0x06) => format!("FvFile({})", guid_at(body, 0)?),
-        (0x04, 0x07) => format!("Fv({})", guid_at(body, 0)?),
+        (0x04, 0x05) => format!("Media({})", Guid::read_efi(body, 0)?),
+        (0x04, 0x06) => format!("FvFile({})", Guid::read_efi(body, 0)?),
+        (0x04, 0x07) => format!("Fv({})", Guid::read_efi(body, 0)?),
         (0x04, 0x08) => {
             let _reserved = r.u32().ok()?;
             let start = r.u64().ok()?;
@@ -193,7 +191,7 @@ fn known_node(ty: u8, sub: u8, body: &[u8]) -> Option<String> {
 }
 
 fn vendor(kind: &str, body: &[u8]) -> Option<String> {
-    let g = guid_at(body, 0)?;
+    let g = Guid::read_efi(body, 0)?;
     let rest = body.get(16..)?;
     let mut s = format!("{kind}({g}");
     if !rest.is_empty() {
@@ -223,7 +221,7 @@ mod tests {
         let mut hd = 1u32.to_le_bytes().to_vec();
         hd.extend(0x800u64.to_le_bytes());
         hd.extend(0x1000u64.to_le_bytes());
-        hd.extend(Guid::EFI_GLOBAL_VARIABLE.0);
+        hd.extend(crate::guids::EFI_GLOBAL_VARIABLE.to_efi_bytes());
         hd.extend([2, 2]);
         p.extend(node(4, 1, &hd));
         let path: Vec<u8> = "\\EFI\\BOOT\\BOOTX64.EFI\0"

@@ -117,103 +117,9 @@ impl fmt::Display for AlgorithmId {
     }
 }
 
-/// An EFI GUID as stored on disk (first three fields little-endian).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Guid(pub [u8; 16]);
-
-impl Guid {
-    /// `EFI_GLOBAL_VARIABLE`: SecureBoot, PK, KEK, Boot####, BootOrder.
-    pub const EFI_GLOBAL_VARIABLE: Guid = Guid::from_fields(
-        0x8be4df61,
-        0x93ca,
-        0x11d2,
-        [0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c],
-    );
-    /// `EFI_IMAGE_SECURITY_DATABASE_GUID`: db, dbx, dbt, dbr.
-    pub const EFI_IMAGE_SECURITY_DATABASE: Guid = Guid::from_fields(
-        0xd719b2cb,
-        0x3d3a,
-        0x4596,
-        [0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f],
-    );
-    /// shim's `SHIM_LOCK_GUID`: MokList, SbatLevel, the "Shim" authority.
-    pub const SHIM_LOCK: Guid = Guid::from_fields(
-        0x605dab50,
-        0xe046,
-        0x4300,
-        [0xab, 0xb6, 0x3d, 0xd8, 0x10, 0xdd, 0x8b, 0x23],
-    );
-    /// `EFI_CERT_X509_GUID` (an `EFI_SIGNATURE_LIST` of X.509 certificates).
-    pub const EFI_CERT_X509: Guid = Guid::from_fields(
-        0xa5c059a1,
-        0x94e4,
-        0x4aa7,
-        [0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72],
-    );
-    /// `EFI_CERT_SHA256_GUID` (an `EFI_SIGNATURE_LIST` of SHA-256 hashes).
-    pub const EFI_CERT_SHA256: Guid = Guid::from_fields(
-        0xc1c41626,
-        0x504c,
-        0x4092,
-        [0xac, 0xa9, 0x41, 0xf9, 0x36, 0x93, 0x43, 0x28],
-    );
-
-    /// Builds a GUID from its textual fields.
-    pub const fn from_fields(d1: u32, d2: u16, d3: u16, d4: [u8; 8]) -> Guid {
-        let a = d1.to_le_bytes();
-        let b = d2.to_le_bytes();
-        let c = d3.to_le_bytes();
-        Guid([
-            a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], d4[0], d4[1], d4[2], d4[3], d4[4],
-            d4[5], d4[6], d4[7],
-        ])
-    }
-
-    /// A short name for GUIDs that event logs commonly carry.
-    pub fn well_known_name(&self) -> Option<&'static str> {
-        match *self {
-            Guid::EFI_GLOBAL_VARIABLE => Some("EFI_GLOBAL_VARIABLE"),
-            Guid::EFI_IMAGE_SECURITY_DATABASE => Some("EFI_IMAGE_SECURITY_DATABASE"),
-            Guid::SHIM_LOCK => Some("SHIM_LOCK"),
-            Guid::EFI_CERT_X509 => Some("EFI_CERT_X509"),
-            Guid::EFI_CERT_SHA256 => Some("EFI_CERT_SHA256"),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Guid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = &self.0;
-        write!(
-            f,
-            "{:08x}-{:04x}-{:04x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-            u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-            u16::from_le_bytes([b[4], b[5]]),
-            u16::from_le_bytes([b[6], b[7]]),
-            b[8],
-            b[9],
-            b[10],
-            b[11],
-            b[12],
-            b[13],
-            b[14],
-            b[15]
-        )
-    }
-}
-
-impl fmt::Debug for Guid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Guid({self})")
-    }
-}
-
-impl serde::Serialize for Guid {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
+/// An EFI GUID; event logs store it in EFI byte order ([`Guid::from_efi_bytes`]). Well-known ones are in
+/// [`crate::guids`].
+pub use yardstick_common::guid::Guid;
 
 #[cfg(test)]
 mod tests {
@@ -228,17 +134,5 @@ mod tests {
         assert_eq!(EventType(0x4242).to_string(), "EV_UNKNOWN_0x00004242");
         assert_eq!(AlgorithmId(0x0b).name(), "sha256");
         assert_eq!(AlgorithmId(0x1234).name(), "0x1234");
-    }
-
-    /// The on-disk bytes of EFI_GLOBAL_VARIABLE as they appear in every UEFI log (e.g. go-tpm-tools
-    /// debian-10.bin, event 3), printed the way tpm2_eventlog prints them.
-    #[test]
-    fn guid_text() {
-        let g = Guid([
-            0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11, 0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03,
-            0x2b, 0x8c,
-        ]);
-        assert_eq!(g, Guid::EFI_GLOBAL_VARIABLE);
-        assert_eq!(g.to_string(), "8be4df61-93ca-11d2-aa0d-00e098032b8c");
     }
 }

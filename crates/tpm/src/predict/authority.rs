@@ -9,7 +9,8 @@
 //! signature does not verify is refused by the firmware, so there is no PCR 7 to predict for it.
 
 use super::PredictError;
-use super::ovmf_vars::{EFI_CERT_SHA256, EFI_CERT_X509, SignatureEntry};
+use super::ovmf_vars::SignatureEntry;
+use crate::guids::{EFI_CERT_SHA256, EFI_CERT_X509};
 
 /// A DER TLV: tag, full encoding, contents.
 #[derive(Debug, Clone, Copy)]

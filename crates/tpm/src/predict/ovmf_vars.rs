@@ -9,72 +9,38 @@
 
 use super::PredictError;
 
-/// An EFI GUID in its on-disk (mixed-endian) byte order.
-pub type Guid = [u8; 16];
+use yardstick_common::guid::Guid;
 
-/// `EFI_GLOBAL_VARIABLE` 8be4df61-93ca-11d2-aa0d-00e098032b8c (PK, KEK, SecureBoot).
-pub const EFI_GLOBAL_VARIABLE: Guid = guid(
-    0x8be4df61,
-    0x93ca,
-    0x11d2,
-    [0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c],
-);
-/// `EFI_IMAGE_SECURITY_DATABASE_GUID` d719b2cb-3d3a-4596-a3bc-dad00e67656f (db, dbx).
-pub const EFI_IMAGE_SECURITY_DATABASE: Guid = guid(
-    0xd719b2cb,
-    0x3d3a,
-    0x4596,
-    [0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f],
-);
+use crate::guids::{EFI_GLOBAL_VARIABLE, EFI_IMAGE_SECURITY_DATABASE};
+
 /// `EFI_SECURE_BOOT_ENABLE_DISABLE` f0a30bc7-af08-4556-99c4-001009c93a44 (OVMF's SecureBootEnable).
-pub const SECURE_BOOT_ENABLE_GUID: Guid = guid(
+pub const SECURE_BOOT_ENABLE_GUID: Guid = Guid::from_fields(
     0xf0a30bc7,
     0xaf08,
     0x4556,
     [0x99, 0xc4, 0x00, 0x10, 0x09, 0xc9, 0x3a, 0x44],
 );
-/// `EFI_CERT_X509_GUID` a5c059a1-94e4-4aa7-87b5-ab155c2bf072.
-pub const EFI_CERT_X509: Guid = guid(
-    0xa5c059a1,
-    0x94e4,
-    0x4aa7,
-    [0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72],
-);
-/// `EFI_CERT_SHA256_GUID` c1c41626-504c-4092-aca9-41f936934328.
-pub const EFI_CERT_SHA256: Guid = guid(
-    0xc1c41626,
-    0x504c,
-    0x4092,
-    [0xac, 0xa9, 0x41, 0xf9, 0x36, 0x93, 0x43, 0x28],
-);
-const NV_DATA_FV: Guid = guid(
+/// `EFI_SYSTEM_NV_DATA_FV_GUID`: the file system GUID of the variable store's firmware volume.
+const NV_DATA_FV: Guid = Guid::from_fields(
     0xfff12b8d,
     0x7696,
     0x4c8b,
     [0xa9, 0x85, 0x27, 0x47, 0x07, 0x5b, 0x4f, 0x50],
 );
-const AUTH_VARIABLE_STORE: Guid = guid(
+/// `gEfiAuthenticatedVariableGuid`: a store of authenticated variable headers.
+const AUTH_VARIABLE_STORE: Guid = Guid::from_fields(
     0xaaf32c78,
     0x947b,
     0x439a,
     [0xa1, 0x80, 0x2e, 0x14, 0x4e, 0xc3, 0x77, 0x92],
 );
-const PLAIN_VARIABLE_STORE: Guid = guid(
+/// `gEfiVariableGuid`: a store of plain variable headers.
+const PLAIN_VARIABLE_STORE: Guid = Guid::from_fields(
     0xddcf3616,
     0x3275,
     0x4164,
     [0x98, 0xb6, 0xfe, 0x85, 0x70, 0x7f, 0xfe, 0x7d],
 );
-
-const fn guid(a: u32, b: u16, c: u16, d: [u8; 8]) -> Guid {
-    let a = a.to_le_bytes();
-    let b = b.to_le_bytes();
-    let c = c.to_le_bytes();
-    [
-        a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], d[0], d[1], d[2], d[3], d[4], d[5], d[6],
-        d[7],
-    ]
-}
 
 /// One live variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,10 +110,6 @@ fn u32_at(b: &[u8], off: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(off..off + 4)?.try_into().ok()?))
 }
 
-fn guid_at(b: &[u8], off: usize) -> Option<Guid> {
-    b.get(off..off + 16)?.try_into().ok()
-}
-
 /// Every live variable of an OVMF VARS firmware volume.
 pub fn parse_variable_store(fd: &[u8]) -> Result<Vec<Variable>, PredictError> {
     if fd.get(40..44) != Some(b"_FVH") {
@@ -155,13 +117,14 @@ pub fn parse_variable_store(fd: &[u8]) -> Result<Vec<Variable>, PredictError> {
             "not an OVMF VARS file (no _FVH firmware volume signature)",
         ));
     }
-    if guid_at(fd, 16) != Some(NV_DATA_FV) {
+    if Guid::read_efi(fd, 16) != Some(NV_DATA_FV) {
         return Err(bad(
             "firmware volume is not an NV variable store (file system GUID)",
         ));
     }
     let hlen = u16_at(fd, 48).ok_or_else(|| bad("truncated firmware volume header"))? as usize;
-    let store_guid = guid_at(fd, hlen).ok_or_else(|| bad("truncated variable store header"))?;
+    let store_guid =
+        Guid::read_efi(fd, hlen).ok_or_else(|| bad("truncated variable store header"))?;
     let auth = match store_guid {
         g if g == AUTH_VARIABLE_STORE => true,
         g if g == PLAIN_VARIABLE_STORE => false,
@@ -187,7 +150,7 @@ pub fn parse_variable_store(fd: &[u8]) -> Result<Vec<Variable>, PredictError> {
         let name_size = u32_at(fd, off + name_size_off).unwrap_or(0) as usize;
         let data_size = u32_at(fd, off + name_size_off + 4).unwrap_or(0) as usize;
         let vendor =
-            guid_at(fd, off + vendor_off).ok_or_else(|| bad("truncated variable header"))?;
+            Guid::read_efi(fd, off + vendor_off).ok_or_else(|| bad("truncated variable header"))?;
         let name_start = off + hdr_len;
         let data_start = name_start
             .checked_add(name_size)
@@ -259,7 +222,8 @@ pub fn signature_entries(db: &[u8]) -> Result<Vec<SignatureEntry>, PredictError>
     let mut out = Vec::new();
     let mut off = 0usize;
     while off < db.len() {
-        let sig_type = guid_at(db, off).ok_or_else(|| bad("truncated EFI_SIGNATURE_LIST"))?;
+        let sig_type =
+            Guid::read_efi(db, off).ok_or_else(|| bad("truncated EFI_SIGNATURE_LIST"))?;
         let list_size =
             u32_at(db, off + 16).ok_or_else(|| bad("truncated EFI_SIGNATURE_LIST"))? as usize;
         let header_size =
@@ -291,7 +255,7 @@ pub fn signature_entries(db: &[u8]) -> Result<Vec<SignatureEntry>, PredictError>
 pub fn uefi_variable_data(vendor: &Guid, name: &str, data: &[u8]) -> Vec<u8> {
     let units: Vec<u16> = name.encode_utf16().collect();
     let mut out = Vec::with_capacity(32 + units.len() * 2 + data.len());
-    out.extend_from_slice(vendor);
+    out.extend_from_slice(&vendor.to_efi_bytes());
     out.extend_from_slice(&(units.len() as u64).to_le_bytes());
     out.extend_from_slice(&(data.len() as u64).to_le_bytes());
     for u in units {
@@ -308,8 +272,11 @@ mod tests {
     #[test]
     fn guid_byte_order() {
         // 8be4df61-93ca-11d2-aa0d-00e098032b8c as stored: 61 df e4 8b ca 93 d2 11 aa 0d ...
-        assert_eq!(EFI_GLOBAL_VARIABLE[..4], [0x61, 0xdf, 0xe4, 0x8b]);
-        assert_eq!(EFI_GLOBAL_VARIABLE[6..8], [0xd2, 0x11]);
+        assert_eq!(
+            EFI_GLOBAL_VARIABLE.to_efi_bytes()[..4],
+            [0x61, 0xdf, 0xe4, 0x8b]
+        );
+        assert_eq!(EFI_GLOBAL_VARIABLE.to_efi_bytes()[6..8], [0xd2, 0x11]);
     }
 
     /// SecureBoot = 0 as Debian's OVMF measures it (event seen in a real boot log: 53-byte UEFI_VARIABLE_DATA).
@@ -324,11 +291,11 @@ mod tests {
     /// A minimal authenticated variable store holding `PK` = "key" and `SecureBootEnable` = 1.
     fn tiny_store() -> Vec<u8> {
         let mut f = vec![0u8; 72];
-        f[16..32].copy_from_slice(&NV_DATA_FV);
+        f[16..32].copy_from_slice(&NV_DATA_FV.to_efi_bytes());
         f[40..44].copy_from_slice(b"_FVH");
         f[48..50].copy_from_slice(&72u16.to_le_bytes());
         let mut store = Vec::new();
-        store.extend_from_slice(&AUTH_VARIABLE_STORE);
+        store.extend_from_slice(&AUTH_VARIABLE_STORE.to_efi_bytes());
         store.extend_from_slice(&[0; 12]);
         for (name, vendor, data) in [
             ("PK", EFI_GLOBAL_VARIABLE, &b"key"[..]),
@@ -344,7 +311,7 @@ mod tests {
             h[2] = 0x3f;
             h[36..40].copy_from_slice(&(name16.len() as u32).to_le_bytes());
             h[40..44].copy_from_slice(&(data.len() as u32).to_le_bytes());
-            h[44..60].copy_from_slice(&vendor);
+            h[44..60].copy_from_slice(&vendor.to_efi_bytes());
             store.extend_from_slice(&h);
             store.extend_from_slice(&name16);
             store.extend_from_slice(data);
