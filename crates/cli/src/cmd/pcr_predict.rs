@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use yardstick_common::hash::Algorithm;
-use yardstick_tpm::predict::{PREDICTED_PCRS, Platform, SecureBootVars, predict};
+use yardstick_tpm::predict::{PREDICTED_PCRS, Platform, Prediction, SecureBootVars, predict};
 
 use crate::ui;
 
@@ -26,13 +26,13 @@ Platform defaults match Debian's OVMF (OVMF_CODE_4M.fd + OVMF_VARS_4M.fd, no
 keys, Secure Boot off) on QEMU q35 with the boot disk at bootindex=0. Without
 bootindex, q35 OVMF first tries the DVD drive: use --boot-retries 1.";
 
-/// Flags of `yardstick pcr predict`.
+/// What a PCR prediction needs: the UKI, the platform it boots on and the banks. Flattened into
+/// `pcr predict` and `refvals create`, so both take the same flags and predict the same way.
 #[derive(Debug, clap::Args)]
-#[command(after_help = EXAMPLES)]
-pub struct Args {
+pub struct PredictArgs {
     /// The UKI (as installed on the ESP, signed if Secure Boot is on)
     #[arg(long, value_name = "UKI")]
-    uki: PathBuf,
+    pub uki: PathBuf,
     /// PCR banks, comma separated
     #[arg(
         long,
@@ -40,16 +40,69 @@ pub struct Args {
         value_delimiter = ',',
         default_value = "sha1,sha256,sha384"
     )]
-    bank: Vec<Algorithm>,
+    pub bank: Vec<Algorithm>,
     /// OVMF VARS file whose Secure Boot variables (PK, KEK, db, dbx, SecureBootEnable) the firmware measures
     #[arg(long, value_name = "VARS.fd")]
-    secure_boot_vars: Option<PathBuf>,
+    pub secure_boot_vars: Option<PathBuf>,
     /// Section table to use instead of the one detected from the stub's .sdmagic (252, 254, current)
     #[arg(long, value_name = "GEN")]
-    stub_generation: Option<yardstick_pe::StubGeneration>,
+    pub stub_generation: Option<yardstick_pe::StubGeneration>,
     /// Boot options the firmware tried and returned from before reaching the UKI
     #[arg(long, value_name = "N", default_value_t = 0)]
-    boot_retries: u32,
+    pub boot_retries: u32,
+}
+
+/// A prediction and what it was made from.
+pub struct Predicted {
+    /// The UKI's bytes.
+    pub uki: Vec<u8>,
+    /// The predicted PCRs and events.
+    pub prediction: Prediction,
+    /// The banks, sorted and without repeats.
+    pub banks: Vec<Algorithm>,
+}
+
+impl PredictArgs {
+    /// The platform the flags describe (reading the Secure Boot variables of `--secure-boot-vars`) and the
+    /// banks, sorted and without repeats.
+    pub fn platform(&self) -> anyhow::Result<(Platform, Vec<Algorithm>)> {
+        let mut platform = Platform {
+            boot_retries: self.boot_retries,
+            stub_generation: self.stub_generation,
+            ..Platform::default()
+        };
+        if let Some(v) = &self.secure_boot_vars {
+            let fd = std::fs::read(v).with_context(|| format!("{}: cannot read", v.display()))?;
+            platform.secure_boot =
+                SecureBootVars::from_vars_fd(&fd).with_context(|| format!("{}", v.display()))?;
+        }
+        let mut banks = self.bank.clone();
+        banks.sort();
+        banks.dedup();
+        Ok((platform, banks))
+    }
+
+    /// Reads the UKI and predicts its PCRs on the platform.
+    pub fn predict(&self) -> anyhow::Result<Predicted> {
+        let uki = std::fs::read(&self.uki)
+            .with_context(|| format!("{}: cannot read", self.uki.display()))?;
+        let (platform, banks) = self.platform()?;
+        let prediction =
+            predict(&uki, &platform, &banks).with_context(|| format!("{}", self.uki.display()))?;
+        Ok(Predicted {
+            uki,
+            prediction,
+            banks,
+        })
+    }
+}
+
+/// Flags of `yardstick pcr predict`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    #[command(flatten)]
+    predict: PredictArgs,
     /// Print JSON: {"<bank>": {"<pcr>": "<hex>"}, "pcr11_phases": {"<bank>": {"<phase>": "<hex>"}}}
     #[arg(long, conflicts_with = "events")]
     json: bool,
@@ -60,21 +113,11 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let uki = std::fs::read(&a.uki).with_context(|| format!("{}: cannot read", a.uki.display()))?;
-    let mut platform = Platform {
-        boot_retries: a.boot_retries,
-        stub_generation: a.stub_generation,
-        ..Platform::default()
-    };
-    if let Some(v) = &a.secure_boot_vars {
-        let fd = std::fs::read(v).with_context(|| format!("{}: cannot read", v.display()))?;
-        platform.secure_boot =
-            SecureBootVars::from_vars_fd(&fd).with_context(|| format!("{}", v.display()))?;
-    }
-    let mut banks = a.bank.clone();
-    banks.sort();
-    banks.dedup();
-    let p = predict(&uki, &platform, &banks).with_context(|| format!("{}", a.uki.display()))?;
+    let Predicted {
+        prediction: p,
+        banks,
+        ..
+    } = a.predict.predict()?;
     if a.json {
         ui::print_json(&p)?;
         return Ok(ExitCode::SUCCESS);

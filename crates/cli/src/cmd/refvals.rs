@@ -4,10 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use yardstick_common::hash::Algorithm;
 use yardstick_refvals::{Component, Manifest, TpmRefs, pcrlock, rvps};
-use yardstick_tpm::predict::{Platform, SecureBootVars, predict};
 
+use super::pcr_predict::{PredictArgs, Predicted};
 use crate::ui;
 
 /// Subcommands of `yardstick refvals`.
@@ -70,27 +69,16 @@ Examples:
 
 /// Flags of `yardstick refvals create`.
 #[derive(Debug, clap::Args)]
+// The shared flags, with this command's wording of --secure-boot-vars (`mut_args`, unlike `mut_arg`, keeps the
+// flag's place in the completion scripts).
+#[command(mut_args(|a| if a.get_id() == "secure_boot_vars" {
+    a.help("OVMF VARS file whose Secure Boot variables the firmware measures (default: none, Secure Boot off)")
+} else {
+    a
+}))]
 pub struct CreateArgs {
-    /// The UKI (as installed on the ESP, signed if Secure Boot is on)
-    #[arg(long, value_name = "UKI")]
-    uki: PathBuf,
-    /// PCR banks, comma separated
-    #[arg(
-        long,
-        value_name = "BANKS",
-        value_delimiter = ',',
-        default_value = "sha1,sha256,sha384"
-    )]
-    bank: Vec<Algorithm>,
-    /// OVMF VARS file whose Secure Boot variables the firmware measures (default: none, Secure Boot off)
-    #[arg(long, value_name = "VARS.fd")]
-    secure_boot_vars: Option<PathBuf>,
-    /// Section table to use instead of the one detected from the stub's .sdmagic (252, 254, current)
-    #[arg(long, value_name = "GEN")]
-    stub_generation: Option<yardstick_pe::StubGeneration>,
-    /// Boot options the firmware tried and returned from before reaching the UKI
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    boot_retries: u32,
+    #[command(flatten)]
+    predict: PredictArgs,
     /// Write the manifest here instead of stdout
     #[arg(long, short, value_name = "MANIFEST")]
     output: Option<PathBuf>,
@@ -152,33 +140,25 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn create(a: &CreateArgs) -> anyhow::Result<()> {
-    let uki = std::fs::read(&a.uki).with_context(|| format!("{}: cannot read", a.uki.display()))?;
-    let mut platform = Platform {
-        boot_retries: a.boot_retries,
-        stub_generation: a.stub_generation,
-        ..Platform::default()
-    };
-    if let Some(v) = &a.secure_boot_vars {
-        let fd = std::fs::read(v).with_context(|| format!("{}: cannot read", v.display()))?;
-        platform.secure_boot =
-            SecureBootVars::from_vars_fd(&fd).with_context(|| format!("{}", v.display()))?;
-    }
-    let mut banks = a.bank.clone();
-    banks.sort();
-    banks.dedup();
-    let p = predict(&uki, &platform, &banks).with_context(|| format!("{}", a.uki.display()))?;
-    let mut tpm = TpmRefs::from_prediction(&p);
+    let Predicted {
+        uki, prediction, ..
+    } = a.predict.predict()?;
+    let mut tpm = TpmRefs::from_prediction(&prediction);
     tpm.assumptions.push(format!(
         "{} boot option(s) tried before the UKI (0: the boot disk has bootindex=0)",
-        a.boot_retries
+        a.predict.boot_retries
     ));
-    let file = a.uki.file_name().map(|f| f.to_string_lossy().into_owned());
+    let file = a
+        .predict
+        .uki
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned());
     let mut m = Manifest::new();
     m.components
         .push(Component::from_bytes("uki", file.as_deref(), &uki));
     m.tpm = Some(tpm);
     m.validate()
-        .with_context(|| format!("{}: manifest", a.uki.display()))?;
+        .with_context(|| format!("{}: manifest", a.predict.uki.display()))?;
     let text = m.to_json();
     match &a.output {
         Some(o) => yardstick_common::fs::write_atomic(o, text.as_bytes())

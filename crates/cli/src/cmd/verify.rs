@@ -116,6 +116,18 @@ pub struct GuestPolicyArgs {
     no_smt: bool,
 }
 
+impl GuestPolicyArgs {
+    /// The SNP policy these flags ask for; the caller fills in the rest.
+    fn snp_policy(&self) -> SnpPolicy {
+        SnpPolicy {
+            allow_debug: self.allow_debug,
+            allow_migration_agent: self.allow_migration_agent,
+            allow_smt: !self.no_smt,
+            ..SnpPolicy::default()
+        }
+    }
+}
+
 /// `verify snp` flags.
 #[derive(Debug, clap::Args)]
 pub struct SnpArgs {
@@ -250,6 +262,13 @@ fn hex_arg(flag: &str, s: &str, max: usize, pad: bool) -> anyhow::Result<Vec<u8>
     Ok(b)
 }
 
+/// `--nonce`: the quote's extraData, at most 64 bytes.
+fn nonce(flag: &Option<String>) -> anyhow::Result<Option<Vec<u8>>> {
+    flag.as_deref()
+        .map(|s| hex_arg("--nonce", s, 64, false))
+        .transpose()
+}
+
 fn measurements(flags: &[String]) -> anyhow::Result<Option<SnpReference>> {
     if flags.is_empty() {
         return Ok(None);
@@ -372,9 +391,6 @@ fn snp(a: &SnpArgs) -> anyhow::Result<Appraisal> {
     let ask = load_cert(&a.ask, "ASK")?;
     let ark = load_cert(&a.ark, "ARK")?;
     let policy = SnpPolicy {
-        allow_debug: a.policy.allow_debug,
-        allow_migration_agent: a.policy.allow_migration_agent,
-        allow_smt: !a.policy.no_smt,
         vmpl: Some(a.vmpl),
         report_data: a
             .report_data
@@ -390,6 +406,7 @@ fn snp(a: &SnpArgs) -> anyhow::Result<Appraisal> {
             .map(|b| b.try_into().unwrap_or([0; 32])),
         reference,
         now,
+        ..a.policy.snp_policy()
     };
     verify_report(&report, &vcek, &ask, &ark, &policy).map_err(|e| {
         let path = match &e {
@@ -421,11 +438,7 @@ fn tpm(a: &TpmArgs) -> anyhow::Result<Appraisal> {
     let pcrs = parse_pcr_values(&read(&a.pcrs)?, Some(&attest.pcr_select))
         .with_context(|| a.pcrs.display().to_string())?;
     let policy = TpmPolicy {
-        nonce: a
-            .nonce
-            .as_deref()
-            .map(|s| hex_arg("--nonce", s, 64, false))
-            .transpose()?,
+        nonce: nonce(&a.nonce)?,
         reference,
         eventlog,
     };
@@ -461,19 +474,12 @@ fn azure(a: &AzureArgs) -> anyhow::Result<Appraisal> {
     let ev = AzureEvidence::parse(&read(&a.evidence)?)
         .with_context(|| a.evidence.display().to_string())?;
     let policy = AzurePolicy {
-        nonce: a
-            .nonce
-            .as_deref()
-            .map(|s| hex_arg("--nonce", s, 64, false))
-            .transpose()?,
+        nonce: nonce(&a.nonce)?,
         pcrs,
         snp: SnpPolicy {
-            allow_debug: a.policy.allow_debug,
-            allow_migration_agent: a.policy.allow_migration_agent,
-            allow_smt: !a.policy.no_smt,
             reference,
             now: verification_time(&a.time)?,
-            ..SnpPolicy::default()
+            ..a.policy.snp_policy()
         },
     };
     let mut appraisal =

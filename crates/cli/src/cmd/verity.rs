@@ -174,17 +174,36 @@ pub struct FormatArgs {
     pub json: bool,
 }
 
+/// The root hash to check against: an argument, or `--root-hash-file`.
+#[derive(Debug, Args)]
+pub struct RootHashArgs {
+    /// Root hash in hex
+    pub root_hash: Option<String>,
+    /// Read the root hash from this file instead
+    #[arg(long, value_name = "PATH")]
+    pub root_hash_file: Option<PathBuf>,
+}
+
+impl RootHashArgs {
+    /// The root hash: `alg`'s digest length, or without `alg` (signing does not know the algorithm) any
+    /// supported digest length.
+    fn bytes(&self, alg: Option<Algorithm>) -> anyhow::Result<Vec<u8>> {
+        root_hash_arg(
+            self.root_hash.as_deref(),
+            self.root_hash_file.as_deref(),
+            alg,
+        )
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Data device or image file
     pub data: PathBuf,
     /// Hash device or file
     pub hash: PathBuf,
-    /// Root hash in hex
-    pub root_hash: Option<String>,
-    /// Read the root hash from this file instead
-    #[arg(long, value_name = "PATH")]
-    pub root_hash_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub root_hash: RootHashArgs,
     #[command(flatten)]
     pub tree: TreeOpts,
     #[command(flatten)]
@@ -220,11 +239,8 @@ pub struct DumpArgs {
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
-    /// Root hash in hex
-    pub root_hash: Option<String>,
-    /// Read the root hash from this file instead
-    #[arg(long, value_name = "PATH")]
-    pub root_hash_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub root_hash: RootHashArgs,
     /// Private key (PEM or DER; RSA, EC P-256 or P-384; unencrypted)
     #[arg(long, value_name = "PATH")]
     pub key: PathBuf,
@@ -249,11 +265,8 @@ pub struct SignArgs {
 pub struct CheckSignatureArgs {
     /// DER signature file
     pub signature: PathBuf,
-    /// Root hash in hex
-    pub root_hash: Option<String>,
-    /// Read the root hash from this file instead
-    #[arg(long, value_name = "PATH")]
-    pub root_hash_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub root_hash: RootHashArgs,
     /// Certificate whose key must have made the signature (PEM or DER)
     #[arg(long, value_name = "PATH")]
     pub cert: PathBuf,
@@ -602,11 +615,12 @@ fn format(a: FormatArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Root hash from the argument or `--root-hash-file`.
+/// Root hash from the argument or `--root-hash-file`: `alg`'s digest length, or without `alg` any length of a
+/// digest dm-verity supports.
 fn root_hash_arg(
     arg: Option<&str>,
     file: Option<&Path>,
-    alg: Algorithm,
+    alg: Option<Algorithm>,
 ) -> anyhow::Result<Vec<u8>> {
     let (text, origin) = match (arg, file) {
         (Some(t), None) => (t.to_string(), "root hash argument".to_string()),
@@ -619,17 +633,20 @@ fn root_hash_arg(
         }
         (None, None) => bail!("missing root hash (argument or --root-hash-file)"),
     };
-    let text = text.trim();
-    let bytes = yardstick_common::hex::decode(text)
+    let bytes = yardstick_common::hex::decode(text.trim())
         .map_err(|e| anyhow!("{origin}: invalid root hash: {e}"))?;
-    if bytes.len() != alg.digest_len() {
-        bail!(
+    match alg {
+        Some(alg) if bytes.len() != alg.digest_len() => bail!(
             "{origin}: invalid root hash: {} bytes, {alg} needs {}",
             bytes.len(),
             alg.digest_len()
-        );
+        ),
+        None if ![20, 32, 48, 64].contains(&bytes.len()) => bail!(
+            "{origin}: invalid root hash: {} bytes is no sha1/sha256/sha384/sha512 digest",
+            bytes.len()
+        ),
+        _ => Ok(bytes),
     }
-    Ok(bytes)
 }
 
 /// A superblock and its raw bytes.
@@ -706,11 +723,7 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         path: &a.hash,
     };
     let (p, sb) = existing_params(&a.tree, &a.layout, hash_dev, Some(data_size))?;
-    let root = root_hash_arg(
-        a.root_hash.as_deref(),
-        a.root_hash_file.as_deref(),
-        p.algorithm,
-    )?;
+    let root = a.root_hash.bytes(Some(p.algorithm))?;
     let fec_file = match &a.layout.fec_device {
         Some(f) => Some(open_read(f)?),
         None => None,
@@ -880,7 +893,7 @@ fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow!("{}: {e}", a.key.display()))?;
     let cert = signature::parse_certificate(&read_file(&a.cert)?)
         .map_err(|e| anyhow!("{}: {e}", a.cert.display()))?;
-    let root = root_hex_any(a.root_hash.as_deref(), a.root_hash_file.as_deref())?;
+    let root = a.root_hash.bytes(None)?;
     let text = signature::signed_text(&root);
     let der = signature::sign(text.as_bytes(), &key, &cert, digest)
         .map_err(|e| anyhow!("{}: {e}", a.key.display()))?;
@@ -917,35 +930,11 @@ fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A root hash of any supported length (signing does not know the algorithm).
-fn root_hex_any(arg: Option<&str>, file: Option<&Path>) -> anyhow::Result<Vec<u8>> {
-    let (text, origin) = match (arg, file) {
-        (Some(t), None) => (t.to_string(), "root hash argument".to_string()),
-        (None, Some(f)) => (
-            std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?,
-            f.display().to_string(),
-        ),
-        (Some(_), Some(_)) => {
-            bail!("give the root hash either as argument or with --root-hash-file, not both")
-        }
-        (None, None) => bail!("missing root hash (argument or --root-hash-file)"),
-    };
-    let bytes = yardstick_common::hex::decode(text.trim())
-        .map_err(|e| anyhow!("{origin}: invalid root hash: {e}"))?;
-    if ![20, 32, 48, 64].contains(&bytes.len()) {
-        bail!(
-            "{origin}: invalid root hash: {} bytes is no sha1/sha256/sha384/sha512 digest",
-            bytes.len()
-        );
-    }
-    Ok(bytes)
-}
-
 fn check_signature(a: CheckSignatureArgs) -> anyhow::Result<ExitCode> {
     let sig = read_file(&a.signature)?;
     let cert = signature::parse_certificate(&read_file(&a.cert)?)
         .map_err(|e| anyhow!("{}: {e}", a.cert.display()))?;
-    let root = root_hex_any(a.root_hash.as_deref(), a.root_hash_file.as_deref())?;
+    let root = a.root_hash.bytes(None)?;
     let text = signature::signed_text(&root);
     match signature::verify(text.as_bytes(), &sig, &cert) {
         Ok(info) => {
@@ -1044,7 +1033,7 @@ fn kernel_params(a: KernelParamsArgs) -> anyhow::Result<ExitCode> {
     let root = root_hash_arg(
         a.root_hash.as_deref(),
         a.root_hash_file.as_deref(),
-        p.algorithm,
+        Some(p.algorithm),
     )?;
     let k = match &report_fec {
         Some(r) => kparams(
