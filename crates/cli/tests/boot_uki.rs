@@ -26,10 +26,6 @@ const SNAKEOIL_KEY: &str = "/usr/share/ovmf/PkKek-1-snakeoil.key";
 const SNAKEOIL_CERT: &str = "/usr/share/ovmf/PkKek-1-snakeoil.pem";
 const SNAKEOIL_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd";
 
-fn stub_254() -> PathBuf {
-    peer("systemd-254/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
-}
-
 /// The extending events of a crypto-agile TCG log (TCG PC Client PFP §10.2): `(pcr, type, [(alg id, digest)])`,
 /// skipping `EV_NO_ACTION`. A deliberately small reader for this test (the event-log crate is the real one); it
 /// lets a PCR mismatch be explained event by event.
@@ -202,7 +198,7 @@ fn boot_case(c: Case<'_>) {
         .args(["uki", "build", "--stub"])
         .arg(stub)
         .arg("--linux")
-        .arg(peer("kernel/vmlinuz"))
+        .arg(kernel())
         .arg("--initrd")
         .arg(&initrd)
         .args([

@@ -45,7 +45,7 @@ fn build(rootfs: &Path, out: &Path, args: &[&str], env: &[(&str, &str)]) -> Vec<
             .arg("--initrd")
             .arg(ex.join("initrd.cpio"))
             .arg("--stub")
-            .arg(stub());
+            .arg(stub_254());
     }
     for (k, v) in env {
         cmd.env(k, v);
@@ -228,31 +228,10 @@ fn uki_layout_checks_out_with_sfdisk_veritysetup_and_mtools() {
 /// systemd-measure 254 computes from the sections of the UKI on the ESP (extracted with objcopy), in sha1,
 /// sha256 and sha384. (PCRs 4, 7 and 9 are checked against a real OVMF + swtpm boot in image_boot.rs.)
 fn assert_pcr11_matches_systemd_measure(uki: &Path, m: &serde_json::Value, dir: &Path) {
-    let sections = run_ok(Command::new(peer("objdump")).arg("-h").arg(uki));
-    let mut args = vec!["calculate".to_string()];
-    for s in [".linux", ".osrel", ".cmdline", ".initrd", ".uname", ".sbat"] {
-        if !sections.split_whitespace().any(|w| w == s) {
-            continue;
-        }
-        let out = dir.join(format!("section{s}"));
-        run_ok(
-            Command::new(peer("objcopy"))
-                .args(["-O", "binary", &format!("--only-section={s}")])
-                .arg(uki)
-                .arg(&out),
-        );
-        args.push(format!("--{}={}", &s[1..], out.display()));
-    }
-    for b in ["sha1", "sha256", "sha384"] {
-        args.push(format!("--bank={b}"));
-    }
+    let args = systemd_measure_args(uki, dir);
     let measure = || {
-        let mut c = Command::new(peer("systemd-254/lib/systemd/systemd-measure"));
-        c.env(
-            "LD_LIBRARY_PATH",
-            peer("systemd-254/usr/lib/x86_64-linux-gnu/systemd"),
-        )
-        .args(&args);
+        let mut c = systemd_measure();
+        c.args(&args);
         c
     };
     let tpm = &m["tpm"];
@@ -541,7 +520,7 @@ fn bad_input_is_one_clear_error_and_leaves_nothing() {
         false,
     );
     let k = kernel();
-    let s = stub();
+    let s = stub_254();
     let uki = |stub: &str, cmdline: &str| {
         vec![
             "--layout".to_string(),

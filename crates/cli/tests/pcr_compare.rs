@@ -11,66 +11,25 @@ mod support;
 #[path = "eventlog_support/tpm2_yaml.rs"]
 mod tpm2_yaml;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
+use support::swtpm;
 use support::*;
 use tpm2_yaml::{TheirEvent, parse_tpm2_eventlog};
 
-/// A swtpm process owned by the test, killed (by its pid) on drop.
-struct Swtpm {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
+/// A swtpm owned by the test (own state directory, own loopback ports), killed on drop.
+struct Swtpm(swtpm::Swtpm);
 
 impl Swtpm {
     fn start() -> Swtpm {
-        let dir = tempfile::tempdir().unwrap();
-        // The swtpm TCTI talks to the control channel on port + 1: find two free consecutive ports, held
-        // until swtpm is about to bind them.
-        let (port, ctrl) = (0..100)
-            .find_map(|_| {
-                let l1 = TcpListener::bind("127.0.0.1:0").ok()?;
-                let p = l1.local_addr().ok()?.port();
-                let l2 = TcpListener::bind(("127.0.0.1", p.checked_add(1)?)).ok()?;
-                drop((l1, l2));
-                Some((p, p + 1))
-            })
-            .expect("two free consecutive ports");
-        let child = Command::new(peer("swtpm"))
-            .args(["socket", "--tpm2", "--flags", "not-need-init,startup-clear"])
-            .arg("--tpmstate")
-            .arg(format!("dir={}", dir.path().display()))
-            .arg("--server")
-            .arg(format!("type=tcp,port={port}"))
-            .arg("--ctrl")
-            .arg(format!("type=tcp,port={ctrl}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("swtpm");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "swtpm did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Swtpm {
-            child,
-            port,
-            _dir: dir,
-        }
+        let t = swtpm::Swtpm::serve(tempfile::tempdir().unwrap(), "not-need-init,startup-clear")
+            .unwrap_or_else(|e| panic!("{e}"));
+        Swtpm(t)
     }
 
     fn tool(&self, name: &str) -> Command {
-        let mut c = Command::new(peer(name));
-        c.env(
-            "TPM2TOOLS_TCTI",
-            format!("swtpm:host=127.0.0.1,port={}", self.port),
-        );
-        c
+        self.0.command(name)
     }
 
     /// Extends each event's digests (one `tpm2_pcrextend` call, commands in log order).
@@ -101,13 +60,6 @@ impl Swtpm {
             String::from_utf8_lossy(&out.stderr)
         );
         std::fs::write(to, &out.stdout).unwrap();
-    }
-}
-
-impl Drop for Swtpm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

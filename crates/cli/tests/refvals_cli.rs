@@ -9,7 +9,6 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use base64::Engine as _;
 use image_guest::*;
 use support::*;
 
@@ -64,12 +63,7 @@ fn show_and_rvps_export_of_a_built_image() {
     .unwrap();
     assert_eq!(msg["version"], "0.1.0");
     assert_eq!(msg["type"], "sample");
-    let payload: serde_json::Value = serde_json::from_slice(
-        &base64::engine::general_purpose::STANDARD
-            .decode(msg["payload"].as_str().unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let payload = rvps_payload(&msg);
     let ours = payload["snp_launch_measurement"][0]
         .as_str()
         .unwrap()
@@ -164,12 +158,7 @@ fn pcrlock_export_matches_systemd_record_shape() {
             .arg(&p),
     ))
     .unwrap();
-    let payload: serde_json::Value = serde_json::from_slice(
-        &base64::engine::general_purpose::STANDARD
-            .decode(msg["payload"].as_str().unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let payload = rvps_payload(&msg);
     for n in ["snp_pcr11", "tdx_pcr11", "tpm_pcr11"] {
         assert_eq!(payload[n], serde_json::json!([digest]), "{n}");
     }

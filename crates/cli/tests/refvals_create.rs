@@ -24,11 +24,9 @@ fn build_uki(dir: &Path) -> PathBuf {
     run_ok(
         yardstick()
             .args(["uki", "build", "--stub"])
-            .arg(peer(
-                "systemd-254/usr/lib/systemd/boot/efi/linuxx64.efi.stub",
-            ))
+            .arg(stub_254())
             .arg("--linux")
-            .arg(peer("kernel/vmlinuz"))
+            .arg(kernel())
             .arg("--initrd")
             .arg(&initrd)
             .args(["--cmdline", "console=ttyS0 quiet", "--output"])
@@ -145,13 +143,7 @@ fn manifest_for_a_uki_holds_its_prediction() {
             .arg(&out),
     ))
     .unwrap();
-    use base64::Engine as _;
-    let payload: serde_json::Value = serde_json::from_slice(
-        &base64::engine::general_purpose::STANDARD
-            .decode(msg["payload"].as_str().unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let payload = rvps_payload(&msg);
     assert_eq!(payload["tpm_pcr11"].as_array().unwrap().len(), 5);
 
     // Bad input: one line, exit 2, nothing written.

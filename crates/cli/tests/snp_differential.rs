@@ -58,7 +58,7 @@ fn inputs() -> Inputs {
         debian_code_4m: PathBuf::from("/usr/share/OVMF/OVMF_CODE_4M.fd"),
         svsm_ovmf: support::fixture("snp/svsm_ovmf.fd"),
         svsm: support::fixture("snp/svsm.bin"),
-        real_kernel: support::peer("kernel/vmlinuz"),
+        real_kernel: support::kernel(),
         kernel,
         initrd,
         empty,

@@ -9,10 +9,6 @@ use std::path::{Path, PathBuf};
 
 use support::*;
 
-fn stub_254() -> PathBuf {
-    peer("systemd-254/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
-}
-
 /// A good UKI to damage.
 fn good_uki(dir: &Path) -> PathBuf {
     let out = dir.join("good.efi");
@@ -21,7 +17,7 @@ fn good_uki(dir: &Path) -> PathBuf {
             .args(["uki", "build", "--stub"])
             .arg(stub_254())
             .arg("--linux")
-            .arg(peer("kernel/vmlinuz"))
+            .arg(kernel())
             .args([
                 "--cmdline",
                 "console=ttyS0",
@@ -136,7 +132,7 @@ fn build_with_bad_inputs_writes_nothing() {
         .args(["uki", "build", "--stub"])
         .arg(&junk)
         .arg("--linux")
-        .arg(peer("kernel/vmlinuz"))
+        .arg(kernel())
         .arg("--output")
         .arg(&out));
     let err = assert_clean_failure(&o, 2);
@@ -149,7 +145,7 @@ fn build_with_bad_inputs_writes_nothing() {
         .args(["uki", "build", "--stub"])
         .arg(stub_254())
         .arg("--linux")
-        .arg(peer("kernel/vmlinuz"))
+        .arg(kernel())
         .args(["--sbat", "no header line", "--output"])
         .arg(&out));
     assert_clean_failure(&o, 2);

@@ -7,56 +7,15 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use support::*;
 
 const BANKS: [&str; 3] = ["sha1", "sha256", "sha384"];
-/// The sections systemd-measure 254 takes, each as `--<name without dot>=FILE`.
-const MEASURE_SECTIONS: [&str; 8] = [
-    ".linux", ".osrel", ".cmdline", ".initrd", ".splash", ".dtb", ".uname", ".sbat",
-];
-
-fn stub_254() -> PathBuf {
-    peer("systemd-254/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
-}
-
-fn systemd_measure() -> Command {
-    let mut c = Command::new(peer("systemd-254/lib/systemd/systemd-measure"));
-    c.env(
-        "LD_LIBRARY_PATH",
-        peer("systemd-254/usr/lib/x86_64-linux-gnu/systemd"),
-    );
-    c
-}
-
-/// `systemd-measure calculate` over the sections of `uki` (extracted with objcopy).
-fn measure_args(uki: &Path, dir: &Path) -> Vec<String> {
-    let sections = run_ok(Command::new(peer("objdump")).arg("-h").arg(uki));
-    let mut args = vec!["calculate".to_string()];
-    for s in MEASURE_SECTIONS {
-        if !sections.split_whitespace().any(|w| w == s) {
-            continue;
-        }
-        let out = dir.join(format!("section{s}"));
-        run_ok(
-            Command::new(peer("objcopy"))
-                .args(["-O", "binary", &format!("--only-section={s}")])
-                .arg(uki)
-                .arg(&out),
-        );
-        args.push(format!("--{}={}", &s[1..], out.display()));
-    }
-    for b in BANKS {
-        args.push(format!("--bank={b}"));
-    }
-    args
-}
 
 fn check(uki: &Path, label: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let args = measure_args(uki, dir.path());
+    let args = systemd_measure_args(uki, dir.path());
     assert!(
         args.iter().any(|a| a.starts_with("--linux=")),
         "{label}: no .linux"
@@ -105,7 +64,7 @@ fn check(uki: &Path, label: &str) {
 }
 
 fn build_inputs(dir: &Path) -> Vec<Vec<String>> {
-    let kernel = peer("kernel/vmlinuz").display().to_string();
+    let kernel = kernel().display().to_string();
     let w = |name: &str, data: &[u8]| {
         let p = dir.join(name);
         std::fs::write(&p, data).unwrap();
@@ -152,24 +111,7 @@ fn pcr11_matches_systemd_measure_for_yardstick_ukis() {
     let dir = tempfile::tempdir().unwrap();
     for (i, args) in build_inputs(dir.path()).iter().enumerate() {
         let out = dir.path().join(format!("y{i}.efi"));
-        let args: Vec<String> = args
-            .iter()
-            .map(|a| {
-                if a == "--devicetree" {
-                    "--dtb".into()
-                } else {
-                    a.clone()
-                }
-            })
-            .collect();
-        run_ok(
-            yardstick()
-                .args(["uki", "build", "--stub"])
-                .arg(stub_254())
-                .args(&args)
-                .arg("--output")
-                .arg(&out),
-        );
+        yardstick_uki_build(&stub_254(), args, &out);
         check(&out, &format!("yardstick UKI #{i}"));
     }
 }
@@ -179,16 +121,7 @@ fn pcr11_matches_systemd_measure_for_ukify_ukis() {
     let dir = tempfile::tempdir().unwrap();
     for (i, args) in build_inputs(dir.path()).iter().enumerate() {
         let out = dir.path().join(format!("u{i}.efi"));
-        run_ok(
-            Command::new(peer("venv/bin/python"))
-                .arg(peer("systemd-254/lib/systemd/ukify"))
-                .arg("build")
-                .arg("--stub")
-                .arg(stub_254())
-                .args(args)
-                .arg("--output")
-                .arg(&out),
-        );
+        ukify_build(&stub_254(), args, &out);
         check(&out, &format!("ukify UKI #{i}"));
     }
 }

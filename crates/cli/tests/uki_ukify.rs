@@ -12,10 +12,6 @@ use support::*;
 
 const STUB_252: &str = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub";
 
-fn stub_254() -> PathBuf {
-    peer("systemd-254/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
-}
-
 /// pefile's view of a PE file: one line per section with its header fields and the SHA-256 of its
 /// VirtualSize-long contents, plus the header fields ukify rewrites.
 fn pefile_dump(pe: &Path) -> String {
@@ -67,7 +63,7 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
 }
 
 fn cases(dir: &Path) -> Vec<Case> {
-    let kernel = peer("kernel/vmlinuz").display().to_string();
+    let kernel = kernel().display().to_string();
     let initrd_a = write(dir, "initrd-a", &noise(100_001, 1));
     let initrd_b = write(dir, "initrd-b", &noise(3_002, 2));
     let initrd_c = write(dir, "initrd-c", &noise(77, 3));
@@ -145,53 +141,6 @@ fn cases(dir: &Path) -> Vec<Case> {
     ]
 }
 
-fn ukify(case: &Case, out: &Path) {
-    // ukify names --dtb --devicetree; everything else is spelled the same.
-    let args: Vec<String> = case
-        .args
-        .iter()
-        .map(|a| {
-            if a == "--dtb" {
-                "--devicetree".into()
-            } else {
-                a.clone()
-            }
-        })
-        .collect();
-    run_ok(
-        Command::new(peer("venv/bin/python"))
-            .arg(peer("systemd-254/lib/systemd/ukify"))
-            .arg("build")
-            .arg("--stub")
-            .arg(&case.stub)
-            .args(&args)
-            .arg("--output")
-            .arg(out),
-    );
-}
-
-fn yardstick_build(case: &Case, out: &Path) {
-    let args: Vec<String> = case
-        .args
-        .iter()
-        .map(|a| {
-            if a == "--devicetree" {
-                "--dtb".into()
-            } else {
-                a.clone()
-            }
-        })
-        .collect();
-    run_ok(
-        yardstick()
-            .args(["uki", "build", "--stub"])
-            .arg(&case.stub)
-            .args(&args)
-            .arg("--output")
-            .arg(out),
-    );
-}
-
 #[test]
 fn uki_build_matches_ukify_section_by_section() {
     let dir = tempfile::tempdir().unwrap();
@@ -200,8 +149,8 @@ fn uki_build_matches_ukify_section_by_section() {
     for (i, case) in cases.iter().enumerate() {
         let ours = dir.path().join(format!("yardstick-{i}.efi"));
         let theirs = dir.path().join(format!("ukify-{i}.efi"));
-        yardstick_build(case, &ours);
-        ukify(case, &theirs);
+        yardstick_uki_build(&case.stub, &case.args, &ours);
+        ukify_build(&case.stub, &case.args, &theirs);
         let (a, b) = (pefile_dump(&ours), pefile_dump(&theirs));
         let (la, lb): (Vec<_>, Vec<_>) = (a.lines().collect(), b.lines().collect());
         assert_eq!(
@@ -228,7 +177,7 @@ fn uki_build_matches_ukify_section_by_section() {
         );
         // Reproducible: a second build gives the same bytes.
         let again = dir.path().join(format!("again-{i}.efi"));
-        yardstick_build(case, &again);
+        yardstick_uki_build(&case.stub, &case.args, &again);
         assert!(
             std::fs::read(&again).unwrap() == fa,
             "{}: not reproducible",
@@ -245,7 +194,7 @@ fn uki_inspect_agrees_with_pefile() {
     let cases = cases(dir.path());
     for (i, case) in cases.iter().enumerate() {
         let theirs = dir.path().join(format!("ukify-{i}.efi"));
-        ukify(case, &theirs);
+        ukify_build(&case.stub, &case.args, &theirs);
         let dump = pefile_dump(&theirs);
         let j: serde_json::Value = serde_json::from_str(&run_ok(
             yardstick().args(["uki", "inspect", "--json"]).arg(&theirs),

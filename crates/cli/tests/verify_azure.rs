@@ -35,25 +35,6 @@ fn verify(evidence: &Path, extra: &[&str]) -> Output {
     run(&mut cmd)
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn assert_rejected(o: &Output, what: &str) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!err.contains("panicked"), "{what}: panic: {err}");
-    match o.status.code() {
-        Some(1) => assert!(
-            stdout(o).contains("FAIL"),
-            "{what}: exit 1 without a FAIL line"
-        ),
-        Some(2) => {
-            assert_clean_failure(o, 2);
-        }
-        c => panic!("{what}: accepted or crashed ({c:?}):\n{}\n{err}", stdout(o)),
-    }
-}
-
 #[test]
 fn all_evidence_versions_verify() {
     let cases = [

@@ -103,11 +103,9 @@ fn build_uki(work: &Path, initrd: &Path, cmdline: &str, name: &str) -> PathBuf {
     run_ok(
         yardstick()
             .args(["uki", "build", "--stub"])
-            .arg(peer(
-                "systemd-254/usr/lib/systemd/boot/efi/linuxx64.efi.stub",
-            ))
+            .arg(stub_254())
             .arg("--linux")
-            .arg(peer("kernel/vmlinuz"))
+            .arg(kernel())
             .arg("--initrd")
             .arg(initrd)
             .arg(format!("--cmdline=@{}", cmdline_file.display()))
@@ -155,10 +153,6 @@ fn verify(dir: &Path, pcrs: &str, log: &Path, manifest: &Path, extra: &[&str]) -
         .arg("--refvals")
         .arg(manifest)
         .args(extra))
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn expect(o: &Output, code: i32, what: &str) -> String {

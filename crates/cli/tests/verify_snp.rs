@@ -59,26 +59,6 @@ fn verify(report: &Path, vcek: &Path, ask: &Path, ark: &Path, extra: &[&str]) ->
     run(&mut cmd)
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Asserts rejection: exit 1 with a FAIL line, or exit 2 with one clean error line; never 0, never a panic.
-fn assert_rejected(o: &Output, what: &str) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!err.contains("panicked"), "{what}: panic: {err}");
-    match o.status.code() {
-        Some(1) => assert!(
-            stdout(o).contains("FAIL"),
-            "{what}: exit 1 without a FAIL line"
-        ),
-        Some(2) => {
-            assert_clean_failure(o, 2);
-        }
-        c => panic!("{what}: accepted or crashed ({c:?}):\n{}\n{err}", stdout(o)),
-    }
-}
-
 fn openssl(args: &[&str]) -> Vec<u8> {
     let out = run(Command::new(peer("openssl")).args(args));
     assert!(

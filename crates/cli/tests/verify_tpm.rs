@@ -10,96 +10,31 @@
 
 mod support;
 
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
+use support::swtpm;
 use support::*;
 
-/// A running swtpm, killed on drop.
-struct Swtpm {
-    child: Child,
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-fn free_port_pair() -> Option<u16> {
-    // Ask the kernel for a free port, then check its neighbour (swtpm's control channel) is free too.
-    let l = TcpListener::bind("127.0.0.1:0").ok()?;
-    let port = l.local_addr().ok()?.port();
-    let next = port.checked_add(1)?;
-    let l2 = TcpListener::bind(("127.0.0.1", next)).ok()?;
-    drop((l, l2));
-    Some(port)
-}
+/// A private swtpm (own state directory, own loopback ports), started up; its tpm2-tools commands must succeed.
+struct Swtpm(swtpm::Swtpm);
 
 impl Swtpm {
     fn start() -> Swtpm {
-        let swtpm = peer("swtpm");
-        for _ in 0..10 {
-            let Some(port) = free_port_pair() else {
-                continue;
-            };
-            let dir = tempfile::tempdir().unwrap();
-            let mut child = Command::new(&swtpm)
-                .args(["socket", "--tpm2", "--flags", "not-need-init"])
-                .arg("--server")
-                .arg(format!("type=tcp,port={port},bindaddr=127.0.0.1"))
-                .arg("--ctrl")
-                .arg(format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1))
-                .arg("--tpmstate")
-                .arg(format!("dir={}", dir.path().display()))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start swtpm");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // lost the port race; try another
-                }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    let t = Swtpm { child, dir, port };
-                    t.tool("tpm2_startup", &["-c"]);
-                    return t;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("swtpm did not start");
+        let t = swtpm::Swtpm::serve(tempfile::tempdir().unwrap(), "not-need-init")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let t = Swtpm(t);
+        t.tool("tpm2_startup", &["-c"]);
+        t
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.0.path(name)
     }
 
-    fn tool(&self, name: &str, args: &[&str]) -> Output {
-        let out = run(Command::new(peer(name))
-            .env(
-                "TPM2TOOLS_TCTI",
-                format!("swtpm:host=127.0.0.1,port={}", self.port),
-            )
-            .current_dir(self.dir.path())
-            .args(args));
-        assert!(
-            out.status.success(),
-            "{name} {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // swtpm has no resource manager: free transient objects after every command.
-        if name != "tpm2_flushcontext" {
-            let _ = run(Command::new(peer("tpm2_flushcontext"))
-                .env(
-                    "TPM2TOOLS_TCTI",
-                    format!("swtpm:host=127.0.0.1,port={}", self.port),
-                )
-                .current_dir(self.dir.path())
-                .arg("-t"));
-        }
-        out
+    /// Runs a tpm2-tools command (then flushes transient objects); returns its stdout.
+    fn tool(&self, name: &str, args: &[&str]) -> String {
+        self.0.tool(name, args).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Creates an EK and an AK named `name` (`ak.ctx`, `ak.pub` = TPM2B_PUBLIC, `ak.pem`).
@@ -138,13 +73,6 @@ impl Swtpm {
     }
 }
 
-impl Drop for Swtpm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn verify(t: &Swtpm, files: [&str; 4], extra: &[&str]) -> Output {
     let [quote, sig, ak, pcrs] = files;
     run(yardstick()
@@ -163,7 +91,7 @@ fn verify(t: &Swtpm, files: [&str; 4], extra: &[&str]) -> Output {
 fn checkquote(t: &Swtpm, files: [&str; 4], nonce: &str) -> bool {
     let [quote, sig, ak, pcrs] = files;
     run(Command::new(peer("tpm2_checkquote"))
-        .current_dir(t.dir.path())
+        .current_dir(t.0.work_dir())
         .args([
             "-u", ak, "-m", quote, "-s", sig, "-f", pcrs, "-g", "sha256", "-q", nonce,
         ]))
@@ -191,10 +119,6 @@ fn both(t: &Swtpm, files: [&str; 4], nonce: &str, accept: bool, what: &str) -> O
         );
     }
     o
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn assert_ok(o: &Output, what: &str) {
@@ -316,7 +240,7 @@ fn quote_cycle(key: &str, scheme: &str) {
     );
 
     // tpm2_pcrread's own output (YAML-like text) as the PCR file.
-    let yaml = stdout(&t.tool("tpm2_pcrread", &[QUOTED]));
+    let yaml = t.tool("tpm2_pcrread", &[QUOTED]);
     assert!(yaml.contains("sha256:"), "{yaml}");
     write(&t.path("pcrs.yaml"), yaml.as_bytes());
     assert_ok(
@@ -656,7 +580,7 @@ fn captured_boot_replayed_into_swtpm() {
 
     // All events: the swtpm now holds what the guest read.
     extend(events.iter().find(|e| e["number"] == last_pcr9).unwrap());
-    let read = stdout(&t.tool("tpm2_pcrread", &[all]));
+    let read = t.tool("tpm2_pcrread", &[all]);
     let tpm = yardstick_tpm::pcrlist::parse(&read).unwrap().pcrs;
     let mut guest: yardstick_tpm::PcrBanks =
         serde_json::from_slice(&std::fs::read(capture.join("guest-pcrs.json")).unwrap()).unwrap();

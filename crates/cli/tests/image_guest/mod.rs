@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -38,16 +38,6 @@ pub fn example() -> &'static Path {
         );
         dir
     })
-}
-
-/// The Debian kernel unpacked by scripts/setup.sh.
-pub fn kernel() -> PathBuf {
-    peer("kernel/vmlinuz")
-}
-
-/// The systemd-stub 254 unpacked by scripts/setup.sh.
-pub fn stub() -> PathBuf {
-    peer("systemd-254/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
 }
 
 /// The manifest written next to `disk`.
@@ -107,7 +97,7 @@ pub fn build_example(dir: &Path, name: &str, extra: &[&str]) -> (PathBuf, serde_
         .args(extra)
         .env("YARDSTICK_TOOLS", tools());
     if extra.windows(2).any(|w| w == ["--layout", "uki"]) {
-        cmd.arg("--stub").arg(stub());
+        cmd.arg("--stub").arg(stub_254());
     }
     run_ok(&mut cmd);
     let m = manifest(&disk);
@@ -179,8 +169,8 @@ pub fn boot_direct(disk: &Path, cmdline: &str) -> Boot {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("serial.log");
     let start = Instant::now();
-    let mut child = Command::new(peer("qemu-system-x86_64"))
-        .args(["-accel", "tcg", "-machine", "q35", "-m", "512", "-smp", "1"])
+    let mut qemu = Command::new(peer("qemu-system-x86_64"));
+    qemu.args(["-accel", "tcg", "-machine", "q35", "-m", "512", "-smp", "1"])
         .arg("-kernel")
         .arg(kernel())
         .arg("-initrd")
@@ -192,21 +182,8 @@ pub fn boot_direct(disk: &Path, cmdline: &str) -> Boot {
             "if=none,id=disk,format=raw,snapshot=on,file={}",
             disk.display()
         ))
-        .args(["-device", "virtio-blk-pci,drive=disk"])
-        .args([
-            "-nic",
-            "none",
-            "-display",
-            "none",
-            "-monitor",
-            "none",
-            "-no-reboot",
-        ])
-        .arg("-serial")
-        .arg(format!("file:{}", log.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .args(["-device", "virtio-blk-pci,drive=disk"]);
+    let mut child = qemu_headless(&mut qemu, &log)
         .spawn()
         .expect("qemu-system-x86_64");
     // TCG on a shared 2-core machine: generous, but bounded.

@@ -36,7 +36,11 @@ use yardstick_common::cpio::CpioWriter;
 use yardstick_common::hash::{Algorithm, Digest};
 use yardstick_tpm::PcrBanks;
 
-use super::support::peer;
+use super::support::{peer, qemu_headless};
+
+/// A swtpm holding the TPM state a guest left behind (PCRs as the guest saw them, not reset), serving the
+/// TPM command protocol on loopback TCP for tpm2-tools (`TPM2TOOLS_TCTI=swtpm:...`). Killed on drop.
+pub use super::support::swtpm::Swtpm as TpmServer;
 
 /// One boot at a time per test binary: TCG emulation is CPU bound and the machine has two cores.
 static BOOT_LOCK: Mutex<()> = Mutex::new(());
@@ -245,102 +249,6 @@ pub fn make_esp(uki: &Path, esp: &Path) -> Result<(), String> {
     )
 }
 
-/// A swtpm holding the TPM state a guest left behind (PCRs as the guest saw them, not reset), serving the
-/// TPM command protocol on loopback TCP for tpm2-tools (`TPM2TOOLS_TCTI=swtpm:...`). Killed on drop.
-pub struct TpmServer {
-    child: Child,
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl TpmServer {
-    /// The tpm2-tools TCTI string for this TPM.
-    pub fn tcti(&self) -> String {
-        format!("swtpm:host=127.0.0.1,port={}", self.port)
-    }
-
-    /// A scratch directory for files the caller makes with the TPM (keys, quotes); removed on drop.
-    pub fn work_dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Runs a tpm2-tools command against this TPM in [`TpmServer::work_dir`], then flushes transient
-    /// objects (swtpm has no resource manager). Returns stdout, or stderr on failure.
-    pub fn tool(&self, name: &str, args: &[&str]) -> Result<String, String> {
-        let out = Command::new(peer(name))
-            .env("TPM2TOOLS_TCTI", self.tcti())
-            .current_dir(self.dir.path())
-            .args(args)
-            .output()
-            .map_err(|e| format!("cannot run {name}: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "{name} {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        let _ = Command::new(peer("tpm2_flushcontext"))
-            .env("TPM2TOOLS_TCTI", self.tcti())
-            .current_dir(self.dir.path())
-            .arg("-t")
-            .output();
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-}
-
-impl Drop for TpmServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts swtpm on `state` (a directory holding `tpm2-00.permall` and `tpm2-00.volatilestate`) serving TCP;
-/// `not-need-init` makes it initialise at once, which resumes the saved volatile state (PCRs included).
-fn serve_tpm_state(state: tempfile::TempDir) -> Result<TpmServer, String> {
-    use std::net::{TcpListener, TcpStream};
-    for _ in 0..10 {
-        // A free port whose neighbour (the control channel) is free too.
-        let Some(port) = TcpListener::bind("127.0.0.1:0")
-            .ok()
-            .and_then(|l| l.local_addr().ok())
-            .map(|a| a.port())
-            .filter(|p| *p < u16::MAX && TcpListener::bind(("127.0.0.1", p + 1)).is_ok())
-        else {
-            continue;
-        };
-        let mut child = Command::new(peer("swtpm"))
-            .args(["socket", "--tpm2", "--flags", "not-need-init"])
-            .arg("--server")
-            .arg(format!("type=tcp,port={port},bindaddr=127.0.0.1"))
-            .arg("--ctrl")
-            .arg(format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1))
-            .arg("--tpmstate")
-            .arg(format!("dir={}", state.path().display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start swtpm: {e}"))?;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                break; // lost the port race: try another
-            }
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(TpmServer {
-                    child,
-                    dir: state,
-                    port,
-                });
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    Err("swtpm did not start on the saved TPM state".into())
-}
-
 /// Boots `cfg.uki` (whose initrd must come from a [`GuestScript`] with `hold: true`) and, once the guest
 /// has reported, stops QEMU with SIGKILL so that it cannot send swtpm `CMD_SHUTDOWN`; then has swtpm store
 /// its volatile state (`swtpm_ioctl -v`: PCRs, loaded objects, the Startup state), ends it (`-s`) and starts
@@ -453,20 +361,7 @@ fn boot(cfg: &BootConfig, keep_tpm: bool) -> Result<(BootOutput, Option<TpmServe
             .arg("-device")
             .arg(format!("virtio-blk-pci,drive=disk{i}"));
     }
-    qemu.args([
-        "-nic",
-        "none",
-        "-display",
-        "none",
-        "-monitor",
-        "none",
-        "-no-reboot",
-    ])
-    .arg("-serial")
-    .arg(format!("file:{}", serial.display()))
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped());
+    qemu_headless(&mut qemu, &serial);
     let start = Instant::now();
     let child = qemu
         .spawn()
@@ -521,7 +416,8 @@ fn boot(cfg: &BootConfig, keep_tpm: bool) -> Result<(BootOutput, Option<TpmServe
             std::fs::copy(w.join("tpm").join(f), state.path().join(f))
                 .map_err(|e| format!("swtpm state {f}: {e}"))?;
         }
-        Some(serve_tpm_state(state)?)
+        // `not-need-init`: swtpm initialises at once, which resumes the saved volatile state (PCRs included).
+        Some(TpmServer::serve(state, "not-need-init")?)
     } else {
         None
     };

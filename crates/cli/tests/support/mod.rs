@@ -5,7 +5,9 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+
+pub mod swtpm;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -73,6 +75,26 @@ pub fn yardstick() -> Command {
     Command::new(env!("CARGO_BIN_EXE_yardstick"))
 }
 
+/// Finishes a QEMU command line for a test boot: no network, display or monitor, no reboot (a guest reset
+/// ends QEMU), the serial console written to `serial_log`; stdin and stdout closed, stderr piped for the
+/// error report.
+pub fn qemu_headless<'a>(qemu: &'a mut Command, serial_log: &Path) -> &'a mut Command {
+    qemu.args([
+        "-nic",
+        "none",
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-no-reboot",
+    ])
+    .arg("-serial")
+    .arg(format!("file:{}", serial_log.display()))
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+}
+
 /// Runs a command and returns its output, panicking with stderr if it could not be started.
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output()
@@ -100,4 +122,119 @@ pub fn assert_clean_failure(out: &Output, code: i32) -> String {
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "expected one error line, got: {stderr}");
     stderr
+}
+
+/// A command's stdout as text (lossy).
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Asserts that evidence was rejected: exit 1 with a FAIL line, or exit 2 with one clean error line; never
+/// 0, never a panic.
+pub fn assert_rejected(o: &Output, what: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{what}: panic: {err}");
+    match o.status.code() {
+        Some(1) => assert!(
+            stdout(o).contains("FAIL"),
+            "{what}: exit 1 without a FAIL line"
+        ),
+        Some(2) => {
+            assert_clean_failure(o, 2);
+        }
+        c => panic!("{what}: accepted or crashed ({c:?}):\n{}\n{err}", stdout(o)),
+    }
+}
+
+/// The Debian kernel unpacked by scripts/setup.sh.
+pub fn kernel() -> PathBuf {
+    peer("kernel/vmlinuz")
+}
+
+/// The systemd-stub 254 unpacked by scripts/setup.sh.
+pub fn stub_254() -> PathBuf {
+    peer("systemd-254/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
+}
+
+/// systemd-measure 254 (bookworm-backports, unpacked by scripts/setup.sh) with the library path it needs.
+pub fn systemd_measure() -> Command {
+    let mut c = Command::new(peer("systemd-254/lib/systemd/systemd-measure"));
+    c.env(
+        "LD_LIBRARY_PATH",
+        peer("systemd-254/usr/lib/x86_64-linux-gnu/systemd"),
+    );
+    c
+}
+
+/// The sections systemd-measure 254 takes, each as `--<name without dot>=FILE`.
+pub const MEASURE_SECTIONS: [&str; 8] = [
+    ".linux", ".osrel", ".cmdline", ".initrd", ".splash", ".dtb", ".uname", ".sbat",
+];
+
+/// `systemd-measure calculate` arguments for the sections of `uki` (extracted into `dir` with binutils'
+/// objcopy, an independent PE reader) and the sha1, sha256 and sha384 banks.
+pub fn systemd_measure_args(uki: &Path, dir: &Path) -> Vec<String> {
+    let sections = run_ok(Command::new(peer("objdump")).arg("-h").arg(uki));
+    let mut args = vec!["calculate".to_string()];
+    for s in MEASURE_SECTIONS {
+        if !sections.split_whitespace().any(|w| w == s) {
+            continue;
+        }
+        let out = dir.join(format!("section{s}"));
+        run_ok(
+            Command::new(peer("objcopy"))
+                .args(["-O", "binary", &format!("--only-section={s}")])
+                .arg(uki)
+                .arg(&out),
+        );
+        args.push(format!("--{}={}", &s[1..], out.display()));
+    }
+    for b in ["sha1", "sha256", "sha384"] {
+        args.push(format!("--bank={b}"));
+    }
+    args
+}
+
+/// `args` with every `from` flag spelled `to` (ukify's `--devicetree` is yardstick's `--dtb`).
+fn respell(args: &[String], from: &str, to: &str) -> Vec<String> {
+    args.iter()
+        .map(|a| if a == from { to.into() } else { a.clone() })
+        .collect()
+}
+
+/// Builds `out` with ukify 254 (`ukify build --stub STUB ARGS`); `--dtb` in `args` is passed as ukify's
+/// `--devicetree`.
+pub fn ukify_build(stub: &Path, args: &[String], out: &Path) {
+    run_ok(
+        Command::new(peer("venv/bin/python"))
+            .arg(peer("systemd-254/lib/systemd/ukify"))
+            .arg("build")
+            .arg("--stub")
+            .arg(stub)
+            .args(respell(args, "--dtb", "--devicetree"))
+            .arg("--output")
+            .arg(out),
+    );
+}
+
+/// Builds `out` with `yardstick uki build --stub STUB ARGS`; `--devicetree` in `args` is passed as `--dtb`.
+pub fn yardstick_uki_build(stub: &Path, args: &[String], out: &Path) {
+    run_ok(
+        yardstick()
+            .args(["uki", "build", "--stub"])
+            .arg(stub)
+            .args(respell(args, "--devicetree", "--dtb"))
+            .arg("--output")
+            .arg(out),
+    );
+}
+
+/// The payload of a Trustee RVPS message (`refvals export --format rvps`), base64-decoded.
+pub fn rvps_payload(msg: &serde_json::Value) -> serde_json::Value {
+    use base64::Engine as _;
+    let b64 = msg["payload"].as_str().expect("RVPS payload");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .expect("RVPS payload base64");
+    serde_json::from_slice(&bytes).expect("RVPS payload JSON")
 }
