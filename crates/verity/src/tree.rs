@@ -213,23 +213,32 @@ pub fn work_bytes(p: &VerityParams, geo: &Geometry) -> u64 {
     data.saturating_add(tree)
 }
 
-/// Builds the tree of `data` into `hash` (at the positions of `geo`) and returns the root hash.
-/// The caller has validated the parameters and checked that `data` holds the data area.
-pub fn build(
+/// One task's share of a tree level: the child digests of hash blocks `first_block..first_block + blocks` of
+/// level `level` (entries `first_entry..`, at most `blocks * per_block` of them).
+struct Task {
+    level: usize,
+    first_block: u64,
+    blocks: u64,
+    first_entry: u64,
+    digests: Vec<Digest>,
+}
+
+/// Walks the tree bottom-up, level by level (each level reads the one below it, so levels run in order), and
+/// within a level digests the children of `blocks_per_task` hash blocks per rayon task, handing each task's
+/// digests to `visit`. Holes and all-zero data blocks cost one precomputed digest.
+fn walk_levels<F>(
     p: &VerityParams,
     geo: &Geometry,
     dev: Devices<'_>,
     progress: &dyn Progress,
-) -> Result<Digest, Error> {
-    let Devices {
-        data,
-        data_path,
-        hash,
-        hash_path,
-    } = dev;
+    visit: F,
+) -> Result<(), Error>
+where
+    F: Fn(Task) -> Result<(), Error> + Sync,
+{
     let dbs = p.data_block_size as usize;
     let hbs = p.hash_block_size as usize;
-    let extents = data_extents(p, data, data_path)?;
+    let extents = data_extents(p, dev.data, dev.data_path)?;
     let data_hasher = block_hasher(p, dbs);
     let zero = data_hasher.digest_one(&vec![0u8; dbs]);
     let hash_hasher = block_hasher(p, hbs);
@@ -244,11 +253,34 @@ pub fn build(
             let c1 = ((b0 + per_task) * geo.per_block).min(level.entries);
             let mut digests = vec![p.algorithm.zero(); (c1 - c0) as usize];
             digest_range(&src, hasher, c0, &mut digests, progress)?;
-            let out = pack(geo, hbs, &digests);
-            hash.write_all_at(&out, (level.first_block + b0) * hbs as u64)
-                .map_err(Error::io(hash_path, "cannot write"))
+            visit(Task {
+                level: i,
+                first_block: b0,
+                blocks: per_task.min(level.blocks - b0),
+                first_entry: c0,
+                digests,
+            })
         })?;
     }
+    Ok(())
+}
+
+/// Builds the tree of `data` into `hash` (at the positions of `geo`) and returns the root hash.
+/// The caller has validated the parameters and checked that `data` holds the data area.
+pub fn build(
+    p: &VerityParams,
+    geo: &Geometry,
+    dev: Devices<'_>,
+    progress: &dyn Progress,
+) -> Result<Digest, Error> {
+    let hbs = p.hash_block_size as usize;
+    walk_levels(p, geo, dev, progress, |task| {
+        let out = pack(geo, hbs, &task.digests);
+        let at = (geo.levels[task.level].first_block + task.first_block) * hbs as u64;
+        dev.hash
+            .write_all_at(&out, at)
+            .map_err(Error::io(dev.hash_path, "cannot write"))
+    })?;
     root_digest(p, geo, dev)
 }
 
@@ -397,63 +429,48 @@ pub fn verify(
     root: &[u8],
     progress: &dyn Progress,
 ) -> Result<Verification, Error> {
-    let Devices {
-        data,
-        data_path,
-        hash,
-        hash_path,
-    } = dev;
-    let dbs = p.data_block_size as usize;
     let hbs = p.hash_block_size as usize;
-    let extents = data_extents(p, data, data_path)?;
-    let data_hasher = block_hasher(p, dbs);
-    let zero = data_hasher.digest_one(&vec![0u8; dbs]);
-    let hash_hasher = block_hasher(p, hbs);
-    let mut checks: Vec<LevelCheck> = Vec::with_capacity(geo.levels.len());
-    for (i, level) in geo.levels.iter().enumerate() {
-        let src = level_source(p, geo, i, dev, &extents, zero);
-        let hasher = if i == 0 { &data_hasher } else { &hash_hasher };
-        let per_task = blocks_per_task(geo, src.block_size);
-        let tasks = level.blocks.div_ceil(per_task);
-        let found = Mutex::new(LevelCheck::default());
-        (0..tasks).into_par_iter().try_for_each(|t| {
-            let b0 = t * per_task;
-            let nb = per_task.min(level.blocks - b0);
-            let c0 = b0 * geo.per_block;
-            let c1 = ((b0 + per_task) * geo.per_block).min(level.entries);
-            let mut digests = vec![p.algorithm.zero(); (c1 - c0) as usize];
-            digest_range(&src, hasher, c0, &mut digests, progress)?;
-            let mut stored = vec![0u8; nb as usize * hbs];
-            let at = (level.first_block + b0) * hbs as u64;
-            hash.read_exact_at(&mut stored, at)
-                .map_err(Error::io(hash_path, "cannot read"))?;
-            let per = geo.per_block as usize;
-            let mismatched: Vec<u64> = digests
-                .iter()
-                .enumerate()
-                .filter(|(k, d)| {
-                    let s = (k / per) * hbs + (k % per) * geo.slot_len;
-                    stored[s..s + geo.digest_len] != d[..]
-                })
-                .map(|(k, _)| c0 + k as u64)
-                .collect();
-            let spare = spare_defects(geo, hbs, &stored, b0, c0, level.entries, at);
-            let mut f = found.lock().unwrap_or_else(|e| e.into_inner());
-            f.mismatch_count += mismatched.len() as u64;
-            let room = if i == 0 {
-                MAX_LISTED.saturating_sub(f.mismatched.len())
-            } else {
-                usize::MAX
-            };
-            f.mismatched.extend(mismatched.into_iter().take(room));
-            f.dirty_spare.extend(spare);
-            Ok::<(), Error>(())
-        })?;
-        let mut c = found.into_inner().unwrap_or_else(|e| e.into_inner());
-        c.mismatched.sort_unstable();
-        c.dirty_spare.sort_unstable();
-        checks.push(c);
-    }
+    let per = geo.per_block as usize;
+    let found: Vec<Mutex<LevelCheck>> = geo.levels.iter().map(|_| Mutex::default()).collect();
+    walk_levels(p, geo, dev, progress, |task| {
+        let level = &geo.levels[task.level];
+        let mut stored = vec![0u8; task.blocks as usize * hbs];
+        let at = (level.first_block + task.first_block) * hbs as u64;
+        dev.hash
+            .read_exact_at(&mut stored, at)
+            .map_err(Error::io(dev.hash_path, "cannot read"))?;
+        let c0 = task.first_entry;
+        let mismatched: Vec<u64> = task
+            .digests
+            .iter()
+            .enumerate()
+            .filter(|(k, d)| {
+                let s = (k / per) * hbs + (k % per) * geo.slot_len;
+                stored[s..s + geo.digest_len] != d[..]
+            })
+            .map(|(k, _)| c0 + k as u64)
+            .collect();
+        let spare = spare_defects(geo, hbs, &stored, task.first_block, c0, level.entries, at);
+        let mut f = found[task.level].lock().unwrap_or_else(|e| e.into_inner());
+        f.mismatch_count += mismatched.len() as u64;
+        let room = if task.level == 0 {
+            MAX_LISTED.saturating_sub(f.mismatched.len())
+        } else {
+            usize::MAX
+        };
+        f.mismatched.extend(mismatched.into_iter().take(room));
+        f.dirty_spare.extend(spare);
+        Ok(())
+    })?;
+    let checks: Vec<LevelCheck> = found
+        .into_iter()
+        .map(|m| {
+            let mut c = m.into_inner().unwrap_or_else(|e| e.into_inner());
+            c.mismatched.sort_unstable();
+            c.dirty_spare.sort_unstable();
+            c
+        })
+        .collect();
     let actual_root = root_digest(p, geo, dev)?;
     let root_ok = actual_root[..] == *root;
     Ok(blame(p, geo, &checks, root_ok))

@@ -509,6 +509,14 @@ impl EventLog {
     }
 }
 
+/// An event's `eventSize` and `event` fields.
+fn event_data<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], ParseErrorKind> {
+    let at = r.pos();
+    let size = r.u32().map_err(truncated("event size", at))?;
+    let at = r.pos();
+    r.take(u64::from(size)).map_err(truncated("event data", at))
+}
+
 /// A legacy `TCG_PCClientPCREvent` record (also the first record of a crypto-agile log).
 fn parse_legacy(r: &mut Reader<'_>, number: usize) -> Result<Event, ParseErrorKind> {
     let offset = r.pos();
@@ -516,12 +524,7 @@ fn parse_legacy(r: &mut Reader<'_>, number: usize) -> Result<Event, ParseErrorKi
     let event_type = EventType(r.u32().map_err(truncated("event type", r.pos()))?);
     let at = r.pos();
     let digest = r.take(20).map_err(truncated("event digest", at))?;
-    let at = r.pos();
-    let size = r.u32().map_err(truncated("event size", at))?;
-    let at = r.pos();
-    let data = r
-        .take(u64::from(size))
-        .map_err(truncated("event data", at))?;
+    let data = event_data(r)?;
     Ok(Event {
         number,
         offset,
@@ -571,12 +574,7 @@ fn parse_event2(
             bytes: bytes.to_vec(),
         });
     }
-    let at = r.pos();
-    let size = r.u32().map_err(truncated("event size", at))?;
-    let at = r.pos();
-    let data = r
-        .take(u64::from(size))
-        .map_err(truncated("event data", at))?;
+    let data = event_data(r)?;
     Ok(Event {
         number,
         offset,
