@@ -65,6 +65,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -q "${missing[@]}" >/dev/null
 fi
 
+# --- Rust: the test command runs cargo fmt and cargo clippy ---------------------------------------------------------
+if ! command -v cargo >/dev/null; then
+  log "warning: cargo is not on PATH here; the tests need Rust stable with rustfmt and clippy (rustup)"
+elif command -v rustup >/dev/null && { ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; }; then
+  log "adding rustup components rustfmt and clippy"
+  rustup component add rustfmt clippy
+fi
+
 # --- Python venv: sev-snp-measure (SNP oracle), pefile (ukify 254) -----------------------------------------------
 venv="$tools/venv"
 if [ ! -x "$venv/bin/sev-snp-measure" ] || ! "$venv/bin/python" -c 'import pefile' 2>/dev/null; then

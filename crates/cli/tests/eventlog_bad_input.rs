@@ -9,6 +9,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use support::*;
+use yardstick_tpm::testutil::agile_log;
 
 fn cos101() -> Vec<u8> {
     std::fs::read(fixture("eventlogs/go-tpm-tools/cos-101-amd-sev.bin")).unwrap()
@@ -131,38 +132,6 @@ fn absurd_sizes_and_counts() {
     assert!(err.contains("4294967295 algorithms"), "{err}");
 }
 
-/// A crypto-agile log built here: header declaring `banks`, then `events`.
-#[allow(clippy::type_complexity)]
-fn agile(banks: &[(u16, u16)], events: &[(u32, u32, Vec<(u16, Vec<u8>)>, &[u8])]) -> Vec<u8> {
-    let mut spec = b"Spec ID Event03\0".to_vec();
-    spec.extend(0u32.to_le_bytes());
-    spec.extend([0, 2, 0, 2]);
-    spec.extend((banks.len() as u32).to_le_bytes());
-    for (id, size) in banks {
-        spec.extend(id.to_le_bytes());
-        spec.extend(size.to_le_bytes());
-    }
-    spec.push(0);
-    let mut out = Vec::new();
-    out.extend(0u32.to_le_bytes());
-    out.extend(3u32.to_le_bytes());
-    out.extend([0u8; 20]);
-    out.extend((spec.len() as u32).to_le_bytes());
-    out.extend(spec);
-    for (pcr, ty, digests, data) in events {
-        out.extend(pcr.to_le_bytes());
-        out.extend(ty.to_le_bytes());
-        out.extend((digests.len() as u32).to_le_bytes());
-        for (id, d) in digests {
-            out.extend(id.to_le_bytes());
-            out.extend(d);
-        }
-        out.extend((data.len() as u32).to_le_bytes());
-        out.extend(*data);
-    }
-    out
-}
-
 fn openssl_sha256(data: &[u8]) -> Vec<u8> {
     use std::io::Write as _;
     let mut c = std::process::Command::new(peer("openssl"))
@@ -182,7 +151,7 @@ fn openssl_sha256(data: &[u8]) -> Vec<u8> {
 fn unknown_algorithms() {
     let dir = tempfile::tempdir().unwrap();
     let d = openssl_sha256(b"hello");
-    let raw = agile(
+    let raw = agile_log(
         &[(0x000b, 32), (0x0012, 32)],
         &[(
             4,
@@ -213,7 +182,7 @@ fn unknown_algorithms() {
         "{shown}"
     );
 
-    let raw = agile(
+    let raw = agile_log(
         &[(0x000b, 32)],
         &[(4, 0x8000_0007, vec![(0x4242, vec![0; 32])], b"hello")],
     );
@@ -225,7 +194,7 @@ fn unknown_algorithms() {
         "{err}"
     );
 
-    let raw = agile(&[(0x000b, 20)], &[]);
+    let raw = agile_log::<&[u8]>(&[(0x000b, 20)], &[]);
     let err = replay_fails(&write(dir.path(), "badsize.bin", &raw));
     assert!(
         err.contains("sha256 declared with digest size 20, must be 32"),

@@ -7,6 +7,7 @@
 //! * [`guid`]: the one GUID/UUID type, with its text form and the EFI on-disk byte order.
 //! * [`fs`]: output files that appear whole or not at all (write to a temporary file, then rename), and
 //!   sparse-file extents (`SEEK_DATA`/`SEEK_HOLE`) so that holes cost no reading.
+//! * [`time`]: Unix time to and from calendar dates (UTC).
 //!
 //! ```
 //! use yardstick_common::hash::Algorithm;
@@ -20,3 +21,4 @@ pub mod guid;
 pub mod hash;
 pub mod hex;
 pub mod progress;
+pub mod time;

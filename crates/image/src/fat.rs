@@ -27,6 +27,8 @@ use std::io::Read as _;
 use std::os::unix::fs::FileExt as _;
 use std::path::PathBuf;
 
+use yardstick_common::time::Civil;
+
 const SECTOR: u64 = 512;
 const RESERVED_SECTORS: u64 = 32;
 const NUM_FATS: u64 = 2;
@@ -142,28 +144,15 @@ fn label_bytes(label: &str) -> [u8; 11] {
 
 /// FAT date and time of a Unix time (UTC), clamped to 1980-01-01 00:00:00 .. 2107-12-31.
 fn fat_datetime(epoch: u64) -> (u16, u16) {
-    let days = epoch / 86400;
-    let secs = epoch % 86400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    if y < 1980 {
+    let t = Civil::from_unix(epoch);
+    if t.year < 1980 {
         return ((1 << 5) | 1, 0);
     }
-    if y > 2107 {
+    if t.year > 2107 {
         return ((127 << 9) | (12 << 5) | 31, (23 << 11) | (59 << 5) | 29);
     }
-    let date = (((y - 1980) as u16) << 9) | ((m as u16) << 5) | d as u16;
-    let time = (((secs / 3600) as u16) << 11)
-        | ((((secs / 60) % 60) as u16) << 5)
-        | ((secs % 60) / 2) as u16;
+    let date = (((t.year - 1980) as u16) << 9) | ((t.month as u16) << 5) | t.day as u16;
+    let time = ((t.hour as u16) << 11) | ((t.minute as u16) << 5) | (t.second / 2) as u16;
     (date, time)
 }
 

@@ -27,8 +27,9 @@ pub mod pcrlist;
 pub mod predict;
 pub mod replay;
 
-#[cfg(test)]
-mod testutil;
+#[cfg(any(test, feature = "test-util"))]
+#[doc(hidden)]
+pub mod testutil;
 
 pub use pcr::PcrBanks;
 pub mod tpm2;

@@ -1,10 +1,11 @@
-//! Builders for synthetic event logs, shared by the unit tests.
+//! Builders for synthetic event logs, shared by the unit tests and (with the `test-util` feature) by the CLI's
+//! integration tests. Not part of the supported API.
 
 /// Builds a crypto-agile log: header with `banks` (id, size), then events (pcr, type, digests, data).
 #[allow(clippy::type_complexity)]
-pub(crate) fn agile_log(
+pub fn agile_log<D: AsRef<[u8]>>(
     banks: &[(u16, u16)],
-    events: &[(u32, u32, Vec<(u16, Vec<u8>)>, Vec<u8>)],
+    events: &[(u32, u32, Vec<(u16, Vec<u8>)>, D)],
 ) -> Vec<u8> {
     let mut spec = b"Spec ID Event03\0".to_vec();
     spec.extend(0u32.to_le_bytes());
@@ -29,6 +30,7 @@ pub(crate) fn agile_log(
             out.extend(id.to_le_bytes());
             out.extend(d);
         }
+        let data = data.as_ref();
         out.extend((data.len() as u32).to_le_bytes());
         out.extend(data);
     }
@@ -36,7 +38,7 @@ pub(crate) fn agile_log(
 }
 
 /// A legacy SHA-1 record.
-pub(crate) fn legacy_record(pcr: u32, ty: u32, digest: [u8; 20], data: &[u8]) -> Vec<u8> {
+pub fn legacy_record(pcr: u32, ty: u32, digest: [u8; 20], data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend(pcr.to_le_bytes());
     out.extend(ty.to_le_bytes());

@@ -101,7 +101,7 @@ fn absurd_sizes_and_counts() {
         "{e}"
     );
 
-    let mut raw = agile_log(&[(0x0b, 32)], &[]);
+    let mut raw = agile_log::<Vec<u8>>(&[(0x0b, 32)], &[]);
     raw.extend(4u32.to_le_bytes());
     raw.extend(5u32.to_le_bytes());
     raw.extend(u32::MAX.to_le_bytes());
@@ -144,7 +144,7 @@ fn unknown_algorithms() {
         &[(0x0b, 32), (0x0b, 32)],
         &[],
     ] {
-        let e = EventLog::parse(&agile_log(banks, &[])).unwrap_err();
+        let e = EventLog::parse(&agile_log::<Vec<u8>>(banks, &[])).unwrap_err();
         assert!(
             matches!(e.kind, ParseErrorKind::BadSpecId(_)),
             "{banks:?}: {e}"
