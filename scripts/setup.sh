@@ -44,6 +44,7 @@ pkgs=(
   erofs-utils squashfs-tools e2fsprogs fdisk   # root filesystems, partition table checks
   systemd-boot-efi      # systemd-stub 252 (Debian 12)
   python3-venv python3-pip
+  gcc libc6-dev         # linker and C compiler for cargo (ring's assembly, build scripts)
   time hyperfine        # benchmarks (peak RSS, timing)
   xxd                   # test scripts
   dmsetup               # copied into the example guest's initrd (scripts/example-guest.sh)
