@@ -55,15 +55,18 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-if ! command -v qemu-system-x86_64 >/dev/null; then
-  apt_update
-  log "installing qemu-system-x86 from bookworm-backports"
-  apt-get install -y -q -t bookworm-backports qemu-system-x86 >/dev/null
-fi
 if [ ${#missing[@]} -gt 0 ]; then
   apt_update
   log "installing ${missing[*]}"
   apt-get install -y -q "${missing[@]}" >/dev/null
+fi
+# After the bookworm packages, and only QEMU itself from backports (`pkg/release`, not `-t`): `-t` would prefer
+# backports for every dependency too and, on a minimal system, pull systemd/libudev 254 that Debian 12's udev
+# (wanted by dmsetup, cryptsetup) cannot live with.
+if ! command -v qemu-system-x86_64 >/dev/null; then
+  apt_update
+  log "installing qemu-system-x86 from bookworm-backports"
+  apt-get install -y -q qemu-system-x86/bookworm-backports >/dev/null
 fi
 
 # --- Rust: the test command runs cargo fmt and cargo clippy ---------------------------------------------------------
