@@ -603,3 +603,48 @@ fn bad_input_is_one_clear_error_and_leaves_nothing() {
         false,
     );
 }
+
+/// initrd layout with a kernel and an SEV-SNP firmware: the manifest's launch digest covers the cpio archive
+/// `image build` wrote, and equals what sev-snp-measure 0.0.13 computes from that file, the kernel and the
+/// manifest's cmdline.
+#[test]
+fn initrd_layout_snp_digest_matches_sev_snp_measure() {
+    let dir = tempfile::tempdir().unwrap();
+    let ovmf = fixture("snp/ovmf_AmdSev_suffix.bin");
+    let out = dir.path().join("i.cpio");
+    build(
+        &example().join("rootfs"),
+        &out,
+        &[
+            "--layout",
+            "initrd",
+            "--kernel",
+            kernel().to_str().unwrap(),
+            "--ovmf",
+            ovmf.to_str().unwrap(),
+            "--vcpus",
+            "2",
+            "--vcpu-type",
+            "EPYC-v4",
+        ],
+        &[],
+    );
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("i.cpio.manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let ours = m["snp"][0]["measurement"].as_str().unwrap();
+    let theirs = run_ok(
+        Command::new(peer("venv/bin/sev-snp-measure"))
+            .args(["--mode", "snp", "--vcpus", "2", "--vcpu-type", "EPYC-v4"])
+            .arg("--ovmf")
+            .arg(&ovmf)
+            .arg("--kernel")
+            .arg(kernel())
+            .arg("--initrd")
+            .arg(&out)
+            .arg("--append")
+            .arg(cmdline(&m)),
+    );
+    assert_eq!(ours, theirs.trim(), "{}", m["snp"]);
+}

@@ -339,8 +339,12 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
             .map_err(io_err(&o.output))?;
         let c = Component::from_reader("initrd", file_name(&o.output).as_deref(), output.file())
             .map_err(io_err(&o.output))?;
+        let initrd_sha256 = c.sha256.0;
+        let mut kernel_sha256 = None;
         if let Some(k) = &o.kernel {
-            manifest.components.push(component("kernel", k)?);
+            let kc = component("kernel", k)?;
+            kernel_sha256 = Some(kc.sha256.0);
+            manifest.components.push(kc);
         }
         manifest.components.push(c);
         if o.kernel.is_some() {
@@ -350,16 +354,14 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         }
         if let Some(s) = &o.snp {
             t.phase("snp");
-            if let Some(k) = &o.kernel {
+            if let Some(kernel_sha256) = kernel_sha256 {
                 manifest
                     .components
                     .insert(0, component("firmware", &s.ovmf)?);
-                // The digest covers the initrd being written: measure a copy of the temporary file.
-                let tmp_initrd = work.path().join("initrd.cpio");
-                copy_into_file(output.file(), &tmp_initrd)?;
+                // The digests of the kernel and of the initrd being written, as the components hold them.
                 let boot = DirectBoot {
-                    kernel: k,
-                    initrd: Some(&tmp_initrd),
+                    kernel_sha256,
+                    initrd_sha256: Some(initrd_sha256),
                     cmdline: &cmdline,
                 };
                 manifest
@@ -448,11 +450,17 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         c.text = Some(cmdline.clone());
         c
     };
+    let mut kernel_sha256 = None;
     if let Some(k) = &o.kernel {
-        manifest.components.push(component("kernel", k)?);
+        let c = component("kernel", k)?;
+        kernel_sha256 = Some(c.sha256.0);
+        manifest.components.push(c);
     }
+    let mut initrd_sha256 = None;
     if let Some(i) = &o.initrd {
-        manifest.components.push(component("initrd", i)?);
+        let c = component("initrd", i)?;
+        initrd_sha256 = Some(c.sha256.0);
+        manifest.components.push(c);
     }
 
     let mut disk: Option<(PathBuf, File)> = None;
@@ -656,14 +664,14 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         manifest
             .components
             .insert(0, component("firmware", &s.ovmf)?);
-        let launch = match (o.layout, &o.kernel) {
+        let launch = match (o.layout, kernel_sha256) {
             // The UKI is loaded from disk by the firmware: the launch digest covers the firmware only.
             (Layout::Uki, _) | (_, None) => steps::snp_launch(s, None, progress)?,
-            (_, Some(k)) => steps::snp_launch(
+            (_, Some(kernel_sha256)) => steps::snp_launch(
                 s,
                 Some(&DirectBoot {
-                    kernel: k,
-                    initrd: o.initrd.as_deref(),
+                    kernel_sha256,
+                    initrd_sha256,
                     cmdline: &cmdline,
                 }),
                 progress,
@@ -735,13 +743,6 @@ fn unreachable_layout() -> Result<PartitionTable, BuildError> {
     Err(BuildError::Usage(
         "internal error: initrd layout reached the disk step".into(),
     ))
-}
-
-fn copy_into_file(src: &mut File, dst: &Path) -> Result<(), BuildError> {
-    src.seek(std::io::SeekFrom::Start(0)).map_err(io_err(dst))?;
-    let mut out = File::create(dst).map_err(io_err(dst))?;
-    std::io::copy(src, &mut out).map_err(io_err(dst))?;
-    Ok(())
 }
 
 #[cfg(test)]

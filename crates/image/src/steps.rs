@@ -351,10 +351,10 @@ pub fn resolve_vcpu(p: &SnpParams) -> Result<(u32, Option<String>), StepError> {
 /// What a launch measures besides the firmware (direct boot with kernel hashes).
 #[derive(Debug, Clone)]
 pub struct DirectBoot<'a> {
-    /// Kernel.
-    pub kernel: &'a Path,
-    /// Initrd, if any.
-    pub initrd: Option<&'a Path>,
+    /// SHA-256 of the kernel file (QEMU hashes the raw file; the manifest's component already holds it).
+    pub kernel_sha256: [u8; 32],
+    /// SHA-256 of the initrd, if any.
+    pub initrd_sha256: Option<[u8; 32]>,
     /// Command line.
     pub cmdline: &'a str,
 }
@@ -415,8 +415,8 @@ fn snp_measure(
         firmware: Firmware::Image(&fw),
         direct_boot: boot.as_ref().map(|b| match b {
             Boot::Files(b) => guest::DirectBoot {
-                kernel: Blob::File(b.kernel.to_path_buf()),
-                initrd: b.initrd.map(|i| Blob::File(i.to_path_buf())),
+                kernel: Blob::Sha256(b.kernel_sha256),
+                initrd: b.initrd_sha256.map(Blob::Sha256),
                 cmdline: Some(b.cmdline.as_bytes()),
             },
             Boot::Placeholder => guest::DirectBoot {
@@ -438,7 +438,7 @@ fn snp_measure(
     let mut components = vec!["firmware".to_string()];
     if let Some(Boot::Files(b)) = boot {
         components.push("kernel".into());
-        if b.initrd.is_some() {
+        if b.initrd_sha256.is_some() {
             components.push("initrd".into());
         }
         components.push("cmdline".into());
