@@ -60,13 +60,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   apt-get install -y -q "${missing[@]}" >/dev/null
 fi
-# After the bookworm packages, and only QEMU itself from backports (`pkg/release`, not `-t`): `-t` would prefer
-# backports for every dependency too and, on a minimal system, pull systemd/libudev 254 that Debian 12's udev
-# (wanted by dmsetup, cryptsetup) cannot live with.
+# QEMU 10 from backports, after the bookworm packages and without recommends: with `-t bookworm-backports` every
+# package apt has to add comes from backports, and QEMU's recommends reach systemd, which on a minimal system
+# would bring systemd 254 and replace Debian 12's systemd-stub 252 that the tests boot.
 if ! command -v qemu-system-x86_64 >/dev/null; then
   apt_update
   log "installing qemu-system-x86 from bookworm-backports"
-  apt-get install -y -q qemu-system-x86/bookworm-backports >/dev/null
+  apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86 >/dev/null
 fi
 
 # --- Rust: the test command runs cargo fmt and cargo clippy ---------------------------------------------------------
