@@ -50,6 +50,7 @@ pkgs=(
   dmsetup               # copied into the example guest's initrd (scripts/example-guest.sh)
   binutils              # objcopy/objdump: independent PE section extraction (systemd-measure, image tests)
   bc                    # benchmark arithmetic (scripts/bench-image.sh)
+  libip4tc2             # linked by systemd 254's libsystemd-shared (systemd-measure, systemd-repart in .tools/)
 )
 missing=()
 for p in "${pkgs[@]}"; do
