@@ -26,9 +26,30 @@ apt_update() {
 }
 
 # --- apt sources: bookworm-backports gives QEMU 10 and systemd 254 ---------------------------------------------
+# The mirror is the one this machine already uses for bookworm (deb822 .sources or one-line sources.list), so a
+# local mirror or proxy keeps working; no host is named here.
+debian_mirror() {
+  local f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    # deb822: the URIs of the first stanza whose Suites name bookworm.
+    awk 'BEGIN{RS=""; FS="\n"} /(^|\n)Suites:[^\n]*[[:space:]]bookworm([[:space:]]|$)/ {
+           for (i = 1; i <= NF; i++) if ($i ~ /^URIs:/) { split($i, a, /[[:space:]]+/); print a[2]; exit } }' "$f"
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    awk '$1 == "deb" { u = ""; for (i = 2; i <= NF; i++) { if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; continue }
+           if (u == "") u = $i; else { if ($i == "bookworm") print u; break } } }' "$f"
+  done
+}
 if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-  log "adding bookworm-backports"
-  echo 'deb http://deb.debian.org/debian bookworm-backports main' >/etc/apt/sources.list.d/yardstick-backports.list
+  mirror=$(debian_mirror | head -n 1)
+  if [ -z "$mirror" ]; then
+    log "error: no apt source for bookworm found in /etc/apt (needed to add bookworm-backports from the same mirror)"
+    exit 2
+  fi
+  log "adding bookworm-backports from $mirror"
+  echo "deb $mirror bookworm-backports main" >/etc/apt/sources.list.d/yardstick-backports.list
 fi
 
 # --- apt packages --------------------------------------------------------------------------------------------------
