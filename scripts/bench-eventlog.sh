@@ -4,7 +4,7 @@
 # Usage: scripts/bench-eventlog.sh   (needs hyperfine and tpm2-tools: scripts/setup.sh installs both)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-fixtures="${YARDSTICK_FIXTURES:-$PWD/../shared/fixtures}"
+fixtures="${YARDSTICK_FIXTURES:-$PWD/tests/fixtures}"
 cargo build --release -q -p yardstick
 y="$PWD/target/release/yardstick"
 logs=$(ls "$fixtures"/eventlogs/*/* | grep -v -e option_rom_eventlog -e short_no_action_eventlog)

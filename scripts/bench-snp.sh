@@ -3,7 +3,7 @@
 #
 # Inputs (made fresh in a temp dir, deterministic content from a fixed seed):
 #   firmware  4 MiB: 4 MiB - 4 KiB of pseudo-random bytes followed by the last 4 KiB of a real edk2 AmdSevX64 build
-#             (../shared/fixtures/snp/ovmf_AmdSev_suffix.bin). Its GUIDed footer table and SEV metadata are
+#             (tests/fixtures/snp/ovmf_AmdSev_suffix.bin). Its GUIDed footer table and SEV metadata are
 #             addressed from the end of the file, so the result is a valid 4 MiB firmware with SEV metadata and a
 #             kernel-hashes section; every one of its 1024 pages is measured.
 #   kernel    12 MiB, initrd 50 MiB of pseudo-random bytes (contents do not matter to SHA-256's speed).
@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 
 runs="${1:-20}"
 tools="${YARDSTICK_TOOLS:-$PWD/.tools}"
-fixtures="${YARDSTICK_FIXTURES:-$PWD/../shared/fixtures}"
+fixtures="${YARDSTICK_FIXTURES:-$PWD/tests/fixtures}"
 upstream="$tools/venv/bin/sev-snp-measure"
 for need in hyperfine /usr/bin/time python3 "$upstream" "$fixtures/snp/ovmf_AmdSev_suffix.bin"; do
   command -v "$need" >/dev/null 2>&1 || [ -e "$need" ] || { echo "bench-snp: missing $need (run scripts/setup.sh)" >&2; exit 2; }

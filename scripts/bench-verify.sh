@@ -5,12 +5,12 @@
 # Prints the time per verification and the ratio yardstick/peer (below 1 = yardstick faster). Verification
 # is one process per piece of evidence, so this measures what a relying party's script pays per call.
 #
-# Usage: scripts/bench-verify.sh [ITERATIONS]    (env: YARDSTICK_FIXTURES, default ../shared/fixtures)
+# Usage: scripts/bench-verify.sh [ITERATIONS]    (env: YARDSTICK_FIXTURES, default tests/fixtures)
 set -euo pipefail
 
 N=${1:-200}
 root=$(cd "$(dirname "$0")/.." && pwd)
-fixtures=${YARDSTICK_FIXTURES:-$root/../shared/fixtures}
+fixtures=${YARDSTICK_FIXTURES:-$root/tests/fixtures}
 tmp=$(mktemp -d)
 swtpm_pid=
 cleanup() {

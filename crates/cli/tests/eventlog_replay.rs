@@ -1,4 +1,4 @@
-//! Replay of every event log in `shared/fixtures/eventlogs/` (go-tpm-tools 14, go-attestation 7, keylime 2),
+//! Replay of every event log in `tests/fixtures/eventlogs/` (go-tpm-tools 14, go-attestation 7, keylime 2),
 //! checked against three oracles that do not share code with yardstick:
 //!
 //! 1. the PCR values the upstream projects' own tests assert for these logs (real quoted PCRs of the machines
@@ -83,6 +83,9 @@ fn every_fixture_log_replays() {
     let mut on_disk: Vec<String> = Vec::new();
     for sub in std::fs::read_dir(&dir).unwrap() {
         let sub = sub.unwrap();
+        if !sub.path().is_dir() {
+            continue; // the directory's README.md
+        }
         for f in std::fs::read_dir(sub.path()).unwrap() {
             on_disk.push(format!(
                 "{}/{}",

@@ -1,7 +1,7 @@
 //! Differential tests: `yardstick snp measure` against sev-snp-measure 0.0.13 (the real tool from PyPI, run
 //! through its own command-line entry point) over a grid of modes × vCPU counts × vCPU types × VMM types ×
 //! guest features × kernel/initrd/cmdline variants, on the firmware fixtures from virtee/sev-snp-measure's
-//! tests (`../shared/fixtures/snp/`), Debian's OVMF builds and a synthesized 4 MiB AmdSev-style firmware.
+//! tests (`tests/fixtures/snp/`), Debian's OVMF builds and a synthesized 4 MiB AmdSev-style firmware.
 //! Every combination asserts equal stdout, and for modes with VMSAs byte-identical `--dump-vmsa` files.
 
 // Helpers outside #[test] functions unwrap too: a failed unwrap is a failed test.

@@ -17,11 +17,12 @@ pub fn workspace() -> PathBuf {
         .expect("workspace root")
 }
 
-/// `../shared/fixtures` beside the checkout, or `$YARDSTICK_FIXTURES`.
+/// The real-world fixtures: `tests/fixtures` in the checkout (see its README for provenance), or
+/// `$YARDSTICK_FIXTURES`.
 pub fn fixtures() -> PathBuf {
     let p = std::env::var_os("YARDSTICK_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared/fixtures"));
+        .unwrap_or_else(|| workspace().join("tests/fixtures"));
     assert!(
         p.is_dir(),
         "fixtures not found at {} (set YARDSTICK_FIXTURES)",
@@ -31,10 +32,38 @@ pub fn fixtures() -> PathBuf {
 }
 
 /// The fixture at `rel` under [`fixtures`]; panics if it is missing.
+///
+/// Large binary fixtures are stored gzipped (`rel` + `.gz`); those are unpacked once into
+/// `target/fixtures/` (by `gzip`, an essential Debian package) and that path is returned.
 pub fn fixture(rel: &str) -> PathBuf {
     let p = fixtures().join(rel);
-    assert!(p.exists(), "fixture {} missing", p.display());
-    p
+    if p.exists() {
+        return p;
+    }
+    let gz = fixtures().join(format!("{rel}.gz"));
+    assert!(
+        gz.exists(),
+        "fixture {} missing (nor {})",
+        p.display(),
+        gz.display()
+    );
+    let out = workspace().join("target/fixtures").join(rel);
+    if out.exists() {
+        return out;
+    }
+    let parent = out.parent().expect("fixture path has a parent");
+    std::fs::create_dir_all(parent).expect("create target/fixtures");
+    // Unpack to a private temporary file and rename: test binaries run concurrently.
+    let tmp = tempfile::NamedTempFile::new_in(parent).expect("temporary fixture file");
+    let status = Command::new("gzip")
+        .arg("-dc")
+        .arg(&gz)
+        .stdout(tmp.reopen().expect("reopen temporary fixture file"))
+        .status()
+        .expect("run gzip (Debian package gzip)");
+    assert!(status.success(), "gzip -dc {} failed", gz.display());
+    tmp.persist(&out).expect("rename unpacked fixture");
+    out
 }
 
 /// `.tools` in the checkout (made by `scripts/setup.sh`), or `$YARDSTICK_TOOLS`.
