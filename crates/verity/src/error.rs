@@ -125,6 +125,55 @@ pub enum Error {
     /// The system random number generator failed.
     #[error("cannot get random bytes from the system")]
     Random,
+    /// A hash algorithm name that is not known.
+    #[error("{path}")]
+    UnknownAlgorithm {
+        /// The device the parameters are for.
+        path: PathBuf,
+        /// The rejected name.
+        source: yardstick_common::hash::UnknownAlgorithm,
+    },
+    /// A `--format` other than 0 or 1.
+    #[error("{path}: unsupported format {format} (use 0 or 1)")]
+    UnsupportedFormat {
+        /// The device the parameters are for.
+        path: PathBuf,
+        /// The rejected number.
+        format: u32,
+    },
+    /// The root hash was given both as text and as a file.
+    #[error("give the root hash either as argument or with --root-hash-file, not both")]
+    RootHashTwice,
+    /// No root hash was given.
+    #[error("missing root hash (argument or --root-hash-file)")]
+    RootHashMissing,
+    /// A root hash that is not hex or not a digest of the right length.
+    #[error("{origin}: invalid root hash: {reason}")]
+    RootHashInput {
+        /// Where it came from: "root hash argument" or the file.
+        origin: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Options that do not go together.
+    #[error("{0}")]
+    Usage(&'static str),
+    /// Signing or checking a root-hash signature failed on a file.
+    #[error("{path}: {error}")]
+    Signing {
+        /// The file concerned.
+        path: PathBuf,
+        /// What is wrong.
+        error: crate::signature::SignatureError,
+    },
+    /// An error concerning a named file whose message does not name it.
+    #[error("{path}")]
+    At {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: Box<Error>,
+    },
     /// An I/O error on a named file.
     #[error("{path}: {what}")]
     Io {
@@ -143,11 +192,28 @@ impl Error {
         matches!(
             self,
             Error::Io { .. }
+                | Error::UnknownAlgorithm { .. }
+                | Error::UnsupportedFormat { .. }
+                | Error::RootHashInput { .. }
+                | Error::Signing { .. }
+                | Error::At { .. }
                 | Error::DataTooSmall { .. }
                 | Error::HashTooSmall { .. }
                 | Error::FecTooSmall { .. }
                 | Error::Superblock { .. }
         )
+    }
+
+    /// This error, naming `path` when its message does not name a file already.
+    pub fn at(self, path: &std::path::Path) -> Error {
+        if self.names_file() {
+            self
+        } else {
+            Error::At {
+                path: path.to_path_buf(),
+                source: Box::new(self),
+            }
+        }
     }
 
     pub(crate) fn io(

@@ -47,6 +47,7 @@ use std::path::Path;
 
 mod error;
 pub mod fec;
+mod files;
 pub mod kernel;
 pub mod params;
 pub mod report;
@@ -56,6 +57,11 @@ pub mod tree;
 pub mod volume;
 
 pub use error::Error;
+pub use files::{
+    DmNames, FecSpec, FormatOutcome, FormatRequest, KernelParamsOutcome, ParamsSpec, RootHashInput,
+    SaltDefault, SignOutcome, SignRequest, SignatureCheck, VerifyOutcome, VerifyRequest,
+    check_signature_files, dump_file, format_files, kernel_params_files, sign_files, verify_files,
+};
 
 /// Size of a regular file or block device.
 pub fn device_size(file: &File, path: &Path) -> Result<u64, Error> {

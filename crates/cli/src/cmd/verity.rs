@@ -2,24 +2,15 @@
 //! signatures and kernel command-line parameters. Flags map onto `yardstick_verity` parameters; the work and
 //! the byte layouts live in that crate.
 
-use std::fs::File;
 use std::io::Write as _;
-use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, Subcommand};
-use yardstick_common::fs::AtomicFile;
-use yardstick_common::guid::Guid;
-use yardstick_common::hash::Algorithm;
-use yardstick_verity::kernel::{self, DmDevices, DmFec, KernelParams};
-use yardstick_verity::params::{Geometry, HashType, Salt, VerityParams};
-use yardstick_verity::report::Report;
-use yardstick_verity::signature::{self, SigDigest, SigningKey};
-use yardstick_verity::superblock;
-use yardstick_verity::tree::BadBlock;
-use yardstick_verity::volume::{self, Dev, FecSetup, Volume};
+use yardstick_verity::{
+    DmNames, FecSpec, FormatRequest, ParamsSpec, RootHashInput, SignRequest, SignatureCheck,
+    VerifyRequest,
+};
 
 use crate::ui;
 
@@ -185,14 +176,50 @@ pub struct RootHashArgs {
 }
 
 impl RootHashArgs {
-    /// The root hash: `alg`'s digest length, or without `alg` (signing does not know the algorithm) any
-    /// supported digest length.
-    fn bytes(&self, alg: Option<Algorithm>) -> anyhow::Result<Vec<u8>> {
-        root_hash_arg(
-            self.root_hash.as_deref(),
-            self.root_hash_file.as_deref(),
-            alg,
-        )
+    fn input(&self) -> RootHashInput<'_> {
+        RootHashInput {
+            text: self.root_hash.as_deref(),
+            file: self.root_hash_file.as_deref(),
+        }
+    }
+}
+
+/// The tree parameters as given on the command line.
+fn spec(t: &TreeOpts, l: &LayoutOpts) -> ParamsSpec {
+    let mut s = ParamsSpec::default();
+    s.hash = t.hash_alg.clone();
+    s.data_block_size = t.data_block_size;
+    s.hash_block_size = t.hash_block_size;
+    s.data_blocks = t.data_blocks;
+    s.salt = t.salt.clone();
+    s.format = t.format;
+    s.hash_offset = l.hash_offset;
+    s.superblock = !l.no_superblock;
+    s
+}
+
+fn fec_spec(device: &Option<PathBuf>, roots: u32, offset: u64) -> Option<FecSpec> {
+    device.as_ref().map(|d| FecSpec {
+        device: d.clone(),
+        roots,
+        offset,
+    })
+}
+
+impl LayoutOpts {
+    fn fec(&self) -> Option<FecSpec> {
+        fec_spec(&self.fec_device, self.fec_roots, self.fec_offset)
+    }
+}
+
+impl DmOpts {
+    fn names(&self) -> DmNames {
+        DmNames {
+            data: self.dm_data_device.clone(),
+            hash: self.dm_hash_device.clone(),
+            fec: self.dm_fec_device.clone(),
+            name: self.dm_name.clone(),
+        }
     }
 }
 
@@ -308,497 +335,50 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Adds the file name to library errors that do not carry it already.
-fn at(path: &Path) -> impl FnOnce(yardstick_verity::Error) -> anyhow::Error + '_ {
-    move |e| {
-        if e.names_file() {
-            anyhow!(e)
-        } else {
-            anyhow!(e).context(path.display().to_string())
-        }
-    }
-}
-
-/// Identity of an existing file (device, inode), for "is this the same device" checks.
-fn identity(p: &Path) -> Option<(u64, u64)> {
-    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
-}
-
-fn is_block_device(p: &Path) -> bool {
-    std::fs::metadata(p)
-        .map(|m| m.file_type().is_block_device())
-        .unwrap_or(false)
-}
-
-fn algorithm(name: &str, file: &Path) -> anyhow::Result<Algorithm> {
-    name.parse::<Algorithm>()
-        .map_err(|e| anyhow!(e).context(file.display().to_string()))
-}
-
-fn hash_type(n: u32, file: &Path) -> anyhow::Result<HashType> {
-    HashType::from_number(n)
-        .ok_or_else(|| anyhow!("{}: unsupported format {n} (use 0 or 1)", file.display()))
-}
-
-fn open_read(p: &Path) -> anyhow::Result<File> {
-    File::open(p).with_context(|| format!("{}: cannot open", p.display()))
-}
-
-fn device_size(f: &File, p: &Path) -> anyhow::Result<u64> {
-    yardstick_verity::device_size(f, p).map_err(at(p))
-}
-
-/// Parameters from the command line (for format, and for --no-superblock elsewhere).
-fn params_from_opts(
-    t: &TreeOpts,
-    l: &LayoutOpts,
-    data_size: Option<u64>,
-    file: &Path,
-    default_salt: bool,
-) -> anyhow::Result<VerityParams> {
-    let algorithm = algorithm(&t.hash_alg, file)?;
-    let hash_type = hash_type(t.format, file)?;
-    let salt = match &t.salt {
-        Some(s) => Salt::from_hex(s).map_err(at(file))?,
-        None if default_salt => Salt::random(32).map_err(at(file))?,
-        None => Salt::default(),
-    };
-    let data_blocks = match (t.data_blocks, data_size) {
-        (Some(n), _) if n > 0 => n,
-        (_, Some(size)) => size / u64::from(t.data_block_size.max(1)),
-        _ => 0,
-    };
-    let p = VerityParams {
-        hash_type,
-        algorithm,
-        data_block_size: t.data_block_size,
-        hash_block_size: t.hash_block_size,
-        data_blocks,
-        salt,
-        hash_offset: l.hash_offset,
-        superblock: !l.no_superblock,
-    };
-    p.validate().map_err(at(file))?;
-    Ok(p)
-}
-
-/// An output file: a temporary file renamed over the destination on success, or the device itself when it must
-/// be written in place (a block device, or the data file holding the tree past its data).
-enum Output {
-    Atomic(AtomicFile),
-    InPlace(File),
-}
-
-impl Output {
-    /// Opens `dest` for writing. An existing regular file's contents are copied into the temporary file first,
-    /// so bytes outside what is written survive, exactly as when veritysetup writes the file in place.
-    fn open(dest: &Path, in_place: bool) -> anyhow::Result<Output> {
-        if in_place || is_block_device(dest) {
-            let f = File::options()
-                .read(true)
-                .write(true)
-                .open(dest)
-                .with_context(|| format!("{}: cannot open for writing", dest.display()))?;
-            return Ok(Output::InPlace(f));
-        }
-        // Write through a symlink, as veritysetup does, instead of replacing it.
-        let real = std::fs::canonicalize(dest).unwrap_or_else(|_| dest.to_path_buf());
-        let dest = real.as_path();
-        let mut a = AtomicFile::create(dest).with_context(|| {
-            format!(
-                "{}: cannot create a temporary file beside it",
-                dest.display()
-            )
-        })?;
-        if let Ok(mut old) = File::open(dest) {
-            std::io::copy(&mut old, a.file()).with_context(|| {
-                format!("{}: cannot copy the existing contents", dest.display())
-            })?;
-        }
-        Ok(Output::Atomic(a))
-    }
-
-    fn file(&mut self) -> &mut File {
-        match self {
-            Output::Atomic(a) => a.file(),
-            Output::InPlace(f) => f,
-        }
-    }
-
-    fn commit(self, dest: &Path) -> anyhow::Result<()> {
-        match self {
-            Output::Atomic(a) => a
-                .commit()
-                .with_context(|| format!("{}: cannot write", dest.display())),
-            Output::InPlace(f) => f
-                .sync_data()
-                .with_context(|| format!("{}: cannot flush", dest.display())),
-        }
-    }
-}
-
-/// The dm FEC device name: given, or the dm name of the device FEC shares.
-fn dm_fec_device(dm: &DmOpts, same_as_hash: bool, same_as_data: bool) -> String {
-    dm.dm_fec_device.clone().unwrap_or_else(|| {
-        if same_as_hash {
-            dm.dm_hash_device.clone()
-        } else if same_as_data {
-            dm.dm_data_device.clone()
-        } else {
-            "/dev/vda3".into()
-        }
-    })
-}
-
-fn kparams(
-    p: &VerityParams,
-    root: &[u8],
-    report: &Report,
-    dm: &DmOpts,
-    fec: Option<(u64, bool, bool)>,
-) -> KernelParams {
-    let dm_fec = report.fec.as_ref().zip(fec).map(|(f, (offset, sh, sd))| {
-        (
-            DmFec {
-                roots: f.roots,
-                start_block: offset / u64::from(p.hash_block_size),
-                blocks: f.covered_blocks,
-            },
-            dm_fec_device(dm, sh, sd),
-        )
-    });
-    let devices = DmDevices {
-        data: dm.dm_data_device.clone(),
-        hash: dm.dm_hash_device.clone(),
-        fec: dm_fec.as_ref().map(|(_, d)| d.clone()),
-    };
-    kernel::kernel_params(p, root, &devices, dm_fec.map(|(f, _)| f), &dm.dm_name)
-}
-
-#[derive(serde::Serialize)]
-struct FormatJson<'a> {
-    #[serde(flatten)]
-    report: &'a Report,
-    kernel_params: KernelParams,
-}
-
 fn format(a: FormatArgs) -> anyhow::Result<ExitCode> {
-    let data_id = identity(&a.data);
-    let hash_is_data = data_id.is_some() && identity(&a.hash) == data_id;
-    let fec_path = a.layout.fec_device.clone();
-    let fec_is_hash = fec_path.as_deref().is_some_and(|f| {
-        f == a.hash || (identity(f).is_some() && identity(f) == identity(&a.hash))
-    });
-    let fec_is_data = fec_path
-        .as_deref()
-        .is_some_and(|f| data_id.is_some() && identity(f) == data_id);
-    let data_rw = hash_is_data || fec_is_data;
-    let data = if data_rw {
-        File::options()
-            .read(true)
-            .write(true)
-            .open(&a.data)
-            .with_context(|| format!("{}: cannot open for writing", a.data.display()))?
-    } else {
-        open_read(&a.data)?
-    };
-    let size = device_size(&data, &a.data)?;
-    let p = params_from_opts(&a.tree, &a.layout, Some(size), &a.hash, true)?;
-    let uuid = if p.superblock {
-        Some(match &a.uuid {
-            Some(u) => (
-                u.clone(),
-                u.parse::<Guid>().map_err(|_| {
-                    anyhow!(yardstick_verity::Error::BadUuid(u.clone()))
-                        .context(a.hash.display().to_string())
-                })?,
-            ),
-            None => {
-                let b = superblock::random_uuid().map_err(at(&a.hash))?;
-                (b.to_string(), b)
-            }
-        })
-    } else {
-        None
-    };
-    // Refuse before creating anything.
-    let check_vol = Volume {
-        data: Dev {
-            file: &data,
-            path: &a.data,
-        },
-        hash: Dev {
-            file: &data,
-            path: &a.hash,
-        },
-        hash_is_data,
-        fec: None,
-    };
-    volume::precheck(&p, &check_vol).map_err(at(&a.hash))?;
-
-    let mut hash_out = if hash_is_data {
-        None
-    } else {
-        Some(Output::open(&a.hash, false)?)
-    };
-    let mut fec_out = match &fec_path {
-        Some(f) if !fec_is_hash && !fec_is_data => Some(Output::open(f, false)?),
-        _ => None,
-    };
-    let hash_file: &File = match &mut hash_out {
-        Some(o) => o.file(),
-        None => &data,
-    };
-    let fec_file: Option<&File> = match (&fec_path, &mut fec_out) {
-        (Some(_), Some(o)) => Some(o.file()),
-        (Some(_), None) if fec_is_hash => Some(hash_file),
-        (Some(_), None) => Some(&data),
-        _ => None,
-    };
-    let fec = match (&fec_path, fec_file) {
-        (Some(path), Some(file)) => Some(FecSetup {
-            dev: Dev { file, path },
-            roots: a.layout.fec_roots,
-            offset: a.layout.fec_offset,
-            same_as_hash: fec_is_hash,
-            same_as_data: fec_is_data,
-        }),
-        _ => None,
-    };
-    let vol = Volume {
-        data: Dev {
-            file: &data,
-            path: &a.data,
-        },
-        hash: Dev {
-            file: hash_file,
-            path: &a.hash,
-        },
-        hash_is_data,
-        fec,
+    let params = spec(&a.tree, &a.layout);
+    let fec = a.layout.fec();
+    let dm = a.dm.names();
+    let req = FormatRequest {
+        data: &a.data,
+        hash: &a.hash,
+        params: &params,
+        fec: fec.as_ref(),
+        uuid: a.uuid.as_deref(),
+        root_hash_file: a.root_hash_file.as_deref(),
+        dm: &dm,
     };
     let bar = ui::Bar::bytes("hashing");
-    let result = volume::format(&p, &vol, uuid, Some(&a.tree.hash_alg), &bar);
+    let result = yardstick_verity::format_files(&req, &bar);
     bar.finish();
-    let formatted = result.map_err(at(&a.hash))?;
-    if let Some(o) = hash_out {
-        o.commit(&a.hash)?;
-    }
-    if let (Some(o), Some(path)) = (fec_out, &fec_path) {
-        o.commit(path)?;
-    }
-    if data_rw {
-        data.sync_data()
-            .with_context(|| format!("{}: cannot flush", a.data.display()))?;
-    }
-    if let Some(rf) = &a.root_hash_file {
-        yardstick_common::fs::write_atomic(rf, formatted.root.to_hex().as_bytes())
-            .with_context(|| format!("{}: cannot write", rf.display()))?;
-    }
+    let formatted = result?;
     if a.json {
-        let k = kparams(
-            &p,
-            &formatted.root,
-            &formatted.report,
-            &a.dm,
-            fec_path
-                .as_ref()
-                .map(|_| (a.layout.fec_offset, fec_is_hash, fec_is_data)),
-        );
-        ui::print_json(&FormatJson {
-            report: &formatted.report,
-            kernel_params: k,
-        })?;
+        ui::print_json(&formatted)?;
     } else {
         print!("{}", formatted.report.to_veritysetup_text());
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Root hash from the argument or `--root-hash-file`: `alg`'s digest length, or without `alg` any length of a
-/// digest dm-verity supports.
-fn root_hash_arg(
-    arg: Option<&str>,
-    file: Option<&Path>,
-    alg: Option<Algorithm>,
-) -> anyhow::Result<Vec<u8>> {
-    let (text, origin) = match (arg, file) {
-        (Some(t), None) => (t.to_string(), "root hash argument".to_string()),
-        (None, Some(f)) => (
-            std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?,
-            f.display().to_string(),
-        ),
-        (Some(_), Some(_)) => {
-            bail!("give the root hash either as argument or with --root-hash-file, not both")
-        }
-        (None, None) => bail!("missing root hash (argument or --root-hash-file)"),
-    };
-    let bytes = yardstick_common::hex::decode(text.trim())
-        .map_err(|e| anyhow!("{origin}: invalid root hash: {e}"))?;
-    match alg {
-        Some(alg) if bytes.len() != alg.digest_len() => bail!(
-            "{origin}: invalid root hash: {} bytes, {alg} needs {}",
-            bytes.len(),
-            alg.digest_len()
-        ),
-        None if ![20, 32, 48, 64].contains(&bytes.len()) => bail!(
-            "{origin}: invalid root hash: {} bytes is no sha1/sha256/sha384/sha512 digest",
-            bytes.len()
-        ),
-        _ => Ok(bytes),
-    }
-}
-
-/// A superblock and its raw bytes.
-type ReadSuperblock = (superblock::Superblock, [u8; 512]);
-
-/// Parameters of an existing tree: from its superblock, or from the command line with --no-superblock.
-fn existing_params(
-    t: &TreeOpts,
-    l: &LayoutOpts,
-    hash: Dev<'_>,
-    data_size: Option<u64>,
-) -> anyhow::Result<(VerityParams, Option<ReadSuperblock>)> {
-    if l.no_superblock {
-        let p = params_from_opts(t, l, data_size, hash.path, false)?;
-        return Ok((p, None));
-    }
-    let (sb, raw) = volume::read_superblock(hash, l.hash_offset).map_err(at(hash.path))?;
-    Ok((
-        volume::params_from_superblock(&sb, l.hash_offset),
-        Some((sb, raw)),
-    ))
-}
-
-#[derive(serde::Serialize)]
-struct VerifyJson<'a> {
-    ok: bool,
-    root_hash: String,
-    #[serde(flatten)]
-    checked: &'a volume::Checked,
-}
-
-fn describe(b: &BadBlock, data: &Path, hash: &Path) -> String {
-    match b {
-        BadBlock::Data { index, offset } => {
-            format!(
-                "data block {index} at byte offset {offset} of {}: digest mismatch",
-                data.display()
-            )
-        }
-        BadBlock::Hash {
-            level,
-            index,
-            offset,
-            reason,
-            spare_at,
-        } => {
-            let spare = spare_at
-                .map(|s| format!(" (first non-zero spare byte at offset {s})"))
-                .unwrap_or_default();
-            format!(
-                "hash block {index} of level {level} at byte offset {offset} of {}: {reason}{spare}",
-                hash.display()
-            )
-        }
-        BadBlock::Parameters { superblock_offset } => match superblock_offset {
-            Some(o) => format!(
-                "superblock at byte offset {o} of {}: every digest mismatches: the salt, algorithm, format, block sizes or data block count it holds are corrupted",
-                hash.display()
-            ),
-            None => format!(
-                "{}: every digest mismatches: the salt, algorithm, format, block sizes or data block count given do not belong to this tree",
-                hash.display()
-            ),
-        },
-    }
-}
-
 fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let data = open_read(&a.data)?;
-    let hash = open_read(&a.hash)?;
-    let data_size = device_size(&data, &a.data)?;
-    let hash_dev = Dev {
-        file: &hash,
-        path: &a.hash,
-    };
-    let (p, sb) = existing_params(&a.tree, &a.layout, hash_dev, Some(data_size))?;
-    let root = a.root_hash.bytes(Some(p.algorithm))?;
-    let fec_file = match &a.layout.fec_device {
-        Some(f) => Some(open_read(f)?),
-        None => None,
-    };
-    let fec = match (&a.layout.fec_device, &fec_file) {
-        (Some(path), Some(file)) => Some(FecSetup {
-            dev: Dev { file, path },
-            roots: a.layout.fec_roots,
-            offset: a.layout.fec_offset,
-            same_as_hash: identity(path) == identity(&a.hash),
-            same_as_data: identity(path) == identity(&a.data),
-        }),
-        _ => None,
-    };
-    let vol = Volume {
-        data: Dev {
-            file: &data,
-            path: &a.data,
-        },
-        hash: hash_dev,
-        hash_is_data: identity(&a.data) == identity(&a.hash),
-        fec,
+    let params = spec(&a.tree, &a.layout);
+    let fec = a.layout.fec();
+    let req = VerifyRequest {
+        data: &a.data,
+        hash: &a.hash,
+        root_hash: a.root_hash.input(),
+        params: &params,
+        fec: fec.as_ref(),
     };
     let bar = ui::Bar::bytes("verifying");
-    let result = volume::verify(&p, &vol, &root, sb.as_ref().map(|(_, raw)| raw), &bar);
+    let result = yardstick_verity::verify_files(&req, &bar);
     bar.finish();
-    let checked = result.map_err(at(&a.hash))?;
-    let ok = checked.ok();
-    let mut lines: Vec<String> = checked
-        .tree
-        .bad
-        .iter()
-        .map(|b| describe(b, &a.data, &a.hash))
-        .collect();
-    if !checked.tree.root_ok && checked.tree.bad.is_empty() {
-        lines.push("root hash mismatch".into());
-    }
-    if checked.tree.unlisted > 0 {
-        lines.push(format!(
-            "{} more mismatching data blocks not listed",
-            checked.tree.unlisted
-        ));
-    }
-    lines.extend(checked.superblock_reserved.iter().map(|o| {
-        format!(
-            "superblock of {}: reserved byte at offset {o} is not zero",
-            a.hash.display()
-        )
-    }));
-    lines.extend(checked.fec.iter().map(|m| {
-        format!(
-            "FEC parity of round {} at byte offset {} of {}: does not match the data",
-            m.round,
-            m.offset,
-            a.layout
-                .fec_device
-                .as_deref()
-                .unwrap_or(Path::new("?"))
-                .display()
-        )
-    }));
+    let outcome = result?;
+    let lines = &outcome.findings;
     if a.json {
-        ui::print_json(&VerifyJson {
-            ok,
-            root_hash: yardstick_common::hex::encode(&root),
-            checked: &checked,
-        })?;
-    } else if ok {
-        let plural = |n: u64, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-        println!(
-            "Verification succeeded: {} and {} match root hash {}.",
-            plural(checked.tree.data_blocks, "data block"),
-            plural(checked.tree.hash_blocks, "hash block"),
-            yardstick_common::hex::encode(&root)
-        );
+        ui::print_json(&outcome)?;
+    } else if outcome.ok {
+        println!("{}", outcome.success_line());
     } else {
         let mut out = std::io::stdout().lock();
         let shown = if a.all { lines.len() } else { 1 };
@@ -813,7 +393,7 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
             )?;
         }
     }
-    if ok {
+    if outcome.ok {
         Ok(ExitCode::SUCCESS)
     } else {
         let first = lines.first().cloned().unwrap_or_default();
@@ -831,38 +411,8 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn dump(a: DumpArgs) -> anyhow::Result<ExitCode> {
-    let hash = open_read(&a.hash)?;
-    let dev = Dev {
-        file: &hash,
-        path: &a.hash,
-    };
-    let (sb, _) = volume::read_superblock(dev, a.hash_offset).map_err(at(&a.hash))?;
-    let p = volume::params_from_superblock(&sb, a.hash_offset);
-    let geo = Geometry::new(&p).map_err(at(&a.hash))?;
-    let fec_file = match &a.fec_device {
-        Some(f) => Some(open_read(f)?),
-        None => None,
-    };
-    let fec = match (&a.fec_device, &fec_file) {
-        (Some(path), Some(file)) => Some(FecSetup {
-            dev: Dev { file, path },
-            roots: a.fec_roots,
-            offset: a.fec_offset,
-            same_as_hash: identity(path) == identity(&a.hash),
-            same_as_data: false,
-        }),
-        _ => None,
-    };
-    let report = volume::report(
-        &p,
-        dev,
-        fec.as_ref(),
-        &geo,
-        Some(sb.uuid.to_string()),
-        &sb.algorithm_name,
-        None,
-    )
-    .map_err(at(&a.hash))?;
+    let fec = fec_spec(&a.fec_device, a.fec_roots, a.fec_offset);
+    let report = yardstick_verity::dump_file(&a.hash, a.hash_offset, fec.as_ref())?;
     if a.json {
         ui::print_json(&report)?;
     } else {
@@ -871,80 +421,36 @@ fn dump(a: DumpArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_file(p: &Path) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(p).with_context(|| format!("{}: cannot read", p.display()))
-}
-
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SystemdSignature {
-    root_hash: String,
-    certificate_fingerprint: String,
-    signature: String,
-}
-
 fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
-    use base64::Engine as _;
-    let digest: SigDigest = a
-        .digest
-        .parse()
-        .map_err(|e| anyhow!("{}: {e}", a.out.display()))?;
-    let key = SigningKey::from_bytes(&read_file(&a.key)?)
-        .map_err(|e| anyhow!("{}: {e}", a.key.display()))?;
-    let cert = signature::parse_certificate(&read_file(&a.cert)?)
-        .map_err(|e| anyhow!("{}: {e}", a.cert.display()))?;
-    let root = a.root_hash.bytes(None)?;
-    let text = signature::signed_text(&root);
-    let der = signature::sign(text.as_bytes(), &key, &cert, digest)
-        .map_err(|e| anyhow!("{}: {e}", a.key.display()))?;
-    yardstick_common::fs::write_atomic(&a.out, &der)
-        .with_context(|| format!("{}: cannot write", a.out.display()))?;
-    let fp = signature::certificate_fingerprint(&cert)
-        .map_err(|e| anyhow!("{}: {e}", a.cert.display()))?;
-    let sd = SystemdSignature {
-        root_hash: text.clone(),
-        certificate_fingerprint: yardstick_common::hex::encode(&fp),
-        signature: base64::engine::general_purpose::STANDARD.encode(&der),
-    };
-    if let Some(j) = &a.systemd_json {
-        let body = serde_json::to_string(&sd)?;
-        yardstick_common::fs::write_atomic(j, body.as_bytes())
-            .with_context(|| format!("{}: cannot write", j.display()))?;
-    }
+    let out = yardstick_verity::sign_files(&SignRequest {
+        root_hash: a.root_hash.input(),
+        key: &a.key,
+        cert: &a.cert,
+        out: &a.out,
+        digest: &a.digest,
+        systemd_json: a.systemd_json.as_deref(),
+    })?;
     if a.json {
-        ui::print_json(&serde_json::json!({
-            "signature_file": a.out.display().to_string(),
-            "signed_text": text,
-            "digest": digest.name(),
-            "certificate_fingerprint": sd.certificate_fingerprint,
-            "signature_base64": sd.signature,
-        }))?;
+        ui::print_json(&out)?;
     } else {
-        println!(
-            "Signed root hash {text} ({}, {} bytes of DER) -> {}",
-            digest.name(),
-            der.len(),
-            a.out.display()
-        );
+        println!("{}", out.to_text());
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn check_signature(a: CheckSignatureArgs) -> anyhow::Result<ExitCode> {
-    let sig = read_file(&a.signature)?;
-    let cert = signature::parse_certificate(&read_file(&a.cert)?)
-        .map_err(|e| anyhow!("{}: {e}", a.cert.display()))?;
-    let root = a.root_hash.bytes(None)?;
-    let text = signature::signed_text(&root);
-    match signature::verify(text.as_bytes(), &sig, &cert) {
-        Ok(info) => {
-            if a.json {
-                ui::print_json(
-                    &serde_json::json!({ "ok": true, "signed_text": text, "info": info }),
-                )?;
-            } else {
+    let check =
+        yardstick_verity::check_signature_files(&a.signature, &a.cert, a.root_hash.input())?;
+    if a.json {
+        ui::print_json(&check)?;
+    }
+    match &check {
+        SignatureCheck::Valid {
+            info, signed_text, ..
+        } => {
+            if !a.json {
                 println!(
-                    "Signature valid: {} signed root hash {text} ({}{}).",
+                    "Signature valid: {} signed root hash {signed_text} ({}{}).",
                     a.cert.display(),
                     info.digest,
                     if info.signed_attributes {
@@ -956,140 +462,32 @@ fn check_signature(a: CheckSignatureArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) if e.is_check_failure() => {
-            if a.json {
-                ui::print_json(
-                    &serde_json::json!({ "ok": false, "signed_text": text, "error": e.to_string() }),
-                )?;
-            }
+        SignatureCheck::Invalid { error, .. } => {
             let _ = writeln!(
                 std::io::stderr(),
-                "yardstick: signature check failed: {}: {e}",
+                "yardstick: signature check failed: {}: {error}",
                 a.signature.display()
             );
             Ok(ExitCode::from(1))
         }
-        Err(e) => Err(anyhow!("{}: {e}", a.signature.display())),
     }
-}
-
-#[derive(serde::Serialize)]
-struct KernelJson {
-    root_hash: String,
-    #[serde(flatten)]
-    params: KernelParams,
 }
 
 fn kernel_params(a: KernelParamsArgs) -> anyhow::Result<ExitCode> {
-    let hash_file = match &a.hash {
-        Some(h) => Some(open_read(h)?),
-        None => None,
-    };
-    let label = a
-        .hash
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("kernel-params"));
-    let (p, report_fec) = match (&a.hash, &hash_file) {
-        (Some(path), Some(file)) => {
-            let dev = Dev { file, path };
-            let (p, _) = existing_params(&a.tree, &a.layout, dev, None)?;
-            let geo = Geometry::new(&p).map_err(at(path))?;
-            let fec_file = match &a.layout.fec_device {
-                Some(f) => Some(open_read(f)?),
-                None => None,
-            };
-            let fec = match (&a.layout.fec_device, &fec_file) {
-                (Some(fp), Some(ff)) => Some(FecSetup {
-                    dev: Dev { file: ff, path: fp },
-                    roots: a.layout.fec_roots,
-                    offset: a.layout.fec_offset,
-                    same_as_hash: identity(fp) == identity(path),
-                    same_as_data: false,
-                }),
-                _ => None,
-            };
-            let r = volume::report(&p, dev, fec.as_ref(), &geo, None, p.algorithm.name(), None)
-                .map_err(at(path))?;
-            (p, Some(r))
-        }
-        _ => {
-            if !a.layout.no_superblock {
-                bail!(
-                    "give the hash device (to read its superblock), or --no-superblock with the parameters"
-                );
-            }
-            if a.layout.fec_device.is_some() {
-                bail!("--fec-device needs the hash device, to size the area FEC covers");
-            }
-            if a.tree.data_blocks.is_none() {
-                bail!("--no-superblock without a hash device needs --data-blocks");
-            }
-            (
-                params_from_opts(&a.tree, &a.layout, None, &label, false)?,
-                None,
-            )
-        }
-    };
-    let root = root_hash_arg(
-        a.root_hash.as_deref(),
-        a.root_hash_file.as_deref(),
-        Some(p.algorithm),
+    let out = yardstick_verity::kernel_params_files(
+        a.hash.as_deref(),
+        &spec(&a.tree, &a.layout),
+        a.layout.fec().as_ref(),
+        RootHashInput {
+            text: a.root_hash.as_deref(),
+            file: a.root_hash_file.as_deref(),
+        },
+        &a.dm.names(),
     )?;
-    let k = match &report_fec {
-        Some(r) => kparams(
-            &p,
-            &root,
-            r,
-            &a.dm,
-            a.layout.fec_device.as_ref().map(|f| {
-                (
-                    a.layout.fec_offset,
-                    a.hash
-                        .as_deref()
-                        .is_some_and(|h| identity(f) == identity(h)),
-                    false,
-                )
-            }),
-        ),
-        None => kernel::kernel_params(
-            &p,
-            &root,
-            &DmDevices {
-                data: a.dm.dm_data_device.clone(),
-                hash: a.dm.dm_hash_device.clone(),
-                fec: None,
-            },
-            None,
-            &a.dm.dm_name,
-        ),
-    };
     if a.json {
-        ui::print_json(&KernelJson {
-            root_hash: yardstick_common::hex::encode(&root),
-            params: k,
-        })?;
-        return Ok(ExitCode::SUCCESS);
+        ui::print_json(&out)?;
+    } else {
+        print!("{}", out.to_text());
     }
-    let na = "(not applicable)";
-    println!(
-        "Kata kernel_verity_params: {}",
-        k.kata_verity_params.as_deref().unwrap_or(
-            "(not applicable: Kata assumes --no-superblock, --hash-offset 0, format 1 and sha256)"
-        )
-    );
-    println!("dm table:                  {}", k.dm_table);
-    println!(
-        "dm-mod.create:             {} root=/dev/dm-0",
-        k.dm_mod_create
-    );
-    println!("systemd:                   {}", k.systemd_roothash);
-    println!(
-        "systemd data PARTUUID:     {}",
-        k.systemd_data_partuuid.as_deref().unwrap_or(na)
-    );
-    println!(
-        "systemd hash PARTUUID:     {}",
-        k.systemd_hash_partuuid.as_deref().unwrap_or(na)
-    );
     Ok(ExitCode::SUCCESS)
 }
