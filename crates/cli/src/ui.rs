@@ -19,6 +19,40 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints text on stdout as it is (no newline added).
+pub fn print_text(text: &str) -> anyhow::Result<()> {
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(anyhow::Error::from)
+}
+
+/// A closed pipe (`yardstick eventlog show log | head`) is not an error worth a message.
+pub fn quiet_broken_pipe(r: anyhow::Result<()>) -> anyhow::Result<()> {
+    match r {
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .map(std::io::Error::kind)
+                .or_else(|| {
+                    e.downcast_ref::<serde_json::Error>()
+                        .and_then(serde_json::Error::io_error_kind)
+                })
+                == Some(std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Prints replay notes as warnings on stderr.
+pub fn print_notes(path: &std::path::Path, notes: &[yardstick_tpm::replay::Note]) {
+    let mut err = std::io::stderr().lock();
+    for n in notes {
+        let _ = writeln!(err, "yardstick: note: {}: {n}", path.display());
+    }
+}
+
 /// A progress bar on stderr, or a hidden one when stderr is not a terminal.
 #[allow(dead_code)]
 pub struct Bar(ProgressBar);

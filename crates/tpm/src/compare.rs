@@ -31,6 +31,12 @@
 
 use yardstick_common::hash::{Algorithm, Digest};
 
+mod render;
+pub use render::{
+    BankView, CompareReport, DifferenceView, NamedSource, NothingToCompare, SourceView,
+    compare_selected, compare_text, ranges,
+};
+
 #[cfg(doc)]
 use crate::eventlog::Event;
 use crate::eventlog::{EventLog, ParseError};

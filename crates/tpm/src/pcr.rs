@@ -75,6 +75,19 @@ impl PcrBanks {
     pub fn is_empty(&self) -> bool {
         self.banks.values().all(|b| b.is_empty())
     }
+
+    /// tpm2_pcrread's text format (tpm2-tools 5: two-space bank lines, `%-2u: 0x<UPPER HEX>`), so that
+    /// line-based comparisons with its output work.
+    pub fn to_pcrread_text(&self) -> String {
+        let mut s = String::new();
+        for alg in self.algorithms() {
+            s.push_str(&format!("  {}:\n", alg.name()));
+            for (pcr, v) in self.bank(alg) {
+                s.push_str(&format!("    {pcr:<2}: 0x{}\n", v.to_hex().to_uppercase()));
+            }
+        }
+        s
+    }
 }
 
 impl serde::Serialize for PcrBanks {

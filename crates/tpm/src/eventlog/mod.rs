@@ -34,6 +34,7 @@ mod decode;
 pub mod devpath;
 mod reader;
 mod types;
+mod view;
 
 use std::fmt;
 
@@ -43,6 +44,7 @@ pub use decode::{
     EventData, GptEvent, GptPartition, ImageLoadEvent, Sp800155Event, VariableData, VariableValue,
 };
 pub use types::{AlgorithmId, EventType, Guid};
+pub use view::{EventView, LogView, ShowFilter, show_text};
 
 use reader::{Reader, Short};
 
