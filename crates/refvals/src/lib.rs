@@ -17,12 +17,15 @@
 //! assert_eq!(back.component("cmdline").unwrap().size, 13);
 //! ```
 
+mod export;
 pub mod hexfmt;
 pub mod manifest;
 pub mod pcrlock;
 pub mod rvps;
+mod text;
 mod tpm;
 
+pub use export::{ExportError, ExportFormat, export};
 pub use hexfmt::{HexArray, HexBytes};
 pub use manifest::{
     Component, FsType, GENERATOR, ImageInfo, Layout, MANIFEST_VERSION, Manifest, ManifestError,
