@@ -20,6 +20,9 @@ use support::*;
 /// (bank, pcr) -> lower-case hex.
 type Pcrs = BTreeMap<(String, u32), String>;
 
+/// (bank, PCR, hex) as an upstream test lists it.
+type Expected = (String, u32, String);
+
 /// Every fixture log, by path under `eventlogs/`.
 const ALL_LOGS: [&str; 23] = [
     "go-tpm-tools/arch-linux-workstation.bin",
@@ -128,7 +131,7 @@ fn every_fixture_log_replays() {
 /// `SP800155EventLog`, `CGKE251000`): the PCRs the machines reported, which go-tpm-tools' replay must match.
 /// The values are data copied verbatim from that file, kept in
 /// `crates/cli/tests/data/eventlog-replay/go-tpm-tools-pcrs.json`: (log file, its (bank, PCR, hex) list).
-fn go_tpm_tools_pcrs() -> Vec<(String, Vec<(String, u32, String)>)> {
+fn go_tpm_tools_pcrs() -> Vec<(String, Vec<Expected>)> {
     let v = expected_json("go-tpm-tools-pcrs.json");
     v["logs"]
         .as_array()
