@@ -257,15 +257,51 @@ fn round_up(v: u64, to: u64) -> u64 {
     v.div_ceil(to) * to
 }
 
-/// Runs the whole build. Progress phases: `rootfs`, `mkfs`, `verity`, `uki`, `pcrs`, `esp`, `disk`, `snp`
-/// (`rootfs`, `cpio`, `snp` for the initrd layout).
-pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildError> {
-    let mut t = Timer {
-        progress,
-        timings: Vec::new(),
-        current: None,
-    };
-    // Checks that need no work first, so bad input fails fast.
+/// Every identifier a build invents, derived once from the seed (see the module docs).
+struct Ids {
+    /// The root filesystem's UUID.
+    filesystem: Guid,
+    /// The verity superblock's UUID.
+    verity_superblock: Guid,
+    /// The verity salt (unless given).
+    verity_salt: Vec<u8>,
+    /// The ESP's FAT volume id.
+    esp_volume_id: u32,
+    /// The ESP partition's UUID.
+    esp_partition: Guid,
+    /// The GPT disk GUID.
+    disk: Guid,
+    /// The MBR disk signature.
+    mbr_signature: u32,
+}
+
+impl Ids {
+    fn derive(seed: &str) -> Ids {
+        let u32_of = |purpose: &str| {
+            let b = derive_bytes(seed, purpose, 4);
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+        };
+        Ids {
+            filesystem: guid::derive(seed.as_bytes(), "rootfs-filesystem"),
+            verity_superblock: guid::derive(seed.as_bytes(), "verity-superblock"),
+            verity_salt: derive_bytes(seed, "verity-salt", 32),
+            esp_volume_id: u32_of("esp-volume-id"),
+            esp_partition: guid::derive(seed.as_bytes(), "esp"),
+            disk: guid::derive(seed.as_bytes(), "disk"),
+            mbr_signature: u32_of("mbr-signature"),
+        }
+    }
+}
+
+/// The inputs checked before any work, and the stub and kernel read once (kept for the UKI).
+struct Checked {
+    source: RootfsSource,
+    stub_bytes: Option<Vec<u8>>,
+    kernel_bytes: Option<Vec<u8>>,
+}
+
+/// Checks that need no work first, so bad input fails fast.
+fn preflight(o: &BuildOptions) -> Result<Checked, BuildError> {
     let source = RootfsSource::detect(&o.rootfs)?;
     for bad in ["roothash=", "usrhash=", "dm-mod.create="] {
         if o.cmdline.split_whitespace().any(|w| w.starts_with(bad)) {
@@ -274,14 +310,9 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
             )));
         }
     }
-    // The stub and the kernel are read once here and kept for the UKI.
     let stub_bytes = match (o.layout, &o.kernel, &o.stub) {
         (Layout::Uki, Some(_), Some(stub)) => Some(steps::check_stub(stub)?.0),
-        (Layout::Uki, _, _) => {
-            return Err(BuildError::Usage(
-                "--layout uki needs --kernel and --stub".into(),
-            ));
-        }
+        (Layout::Uki, _, _) => return Err(uki_needs_kernel_and_stub()),
         _ => None,
     };
     let kernel_bytes = match &o.kernel {
@@ -300,7 +331,47 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         }
         steps::snp_preflight(s, o.layout != Layout::Uki)?;
     }
+    Ok(Checked {
+        source,
+        stub_bytes,
+        kernel_bytes,
+    })
+}
 
+fn uki_needs_kernel_and_stub() -> BuildError {
+    BuildError::Usage("--layout uki needs --kernel and --stub".into())
+}
+
+/// Adds the component of the file at `path`, if given; returns its SHA-256.
+fn push_component(
+    manifest: &mut Manifest,
+    name: &str,
+    path: Option<&Path>,
+) -> Result<Option<[u8; 32]>, BuildError> {
+    let Some(path) = path else { return Ok(None) };
+    let c = component(name, path)?;
+    let sha256 = c.sha256.0;
+    manifest.components.push(c);
+    Ok(Some(sha256))
+}
+
+/// The `cmdline` component, its text recorded.
+fn cmdline_component(cmdline: &str) -> Component {
+    let mut c = Component::from_bytes("cmdline", None, cmdline.as_bytes());
+    c.text = Some(cmdline.to_string());
+    c
+}
+
+/// Runs the whole build. Progress phases: `rootfs`, `mkfs`, `verity`, `uki`, `pcrs`, `esp`, `disk`, `snp`
+/// (`rootfs`, `cpio`, `snp` for the initrd layout).
+pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildError> {
+    let mut t = Timer {
+        progress,
+        timings: Vec::new(),
+        current: None,
+    };
+    let checked = preflight(o)?;
+    let ids = Ids::derive(&o.seed);
     let out_dir = o
         .output
         .parent()
@@ -313,350 +384,53 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         .map_err(io_err(&out_dir))?;
 
     t.phase("rootfs");
-    let staged = source.stage(work.path(), o.allow_devices)?;
-
-    let mut manifest = Manifest::new();
+    let staged = checked.source.stage(work.path(), o.allow_devices)?;
     // Whitespace normalized as ukify writes a `--cmdline TEXT` into `.cmdline`, so that the manifest's
     // cmdline is byte for byte what the kernel is given, for every layout.
-    let mut cmdline = String::from_utf8_lossy(&normalize_cmdline_text(&o.cmdline)).into_owned();
-    let epoch = o.source_date_epoch;
-
+    let cmdline = String::from_utf8_lossy(&normalize_cmdline_text(&o.cmdline)).into_owned();
     if o.layout == Layout::Initrd {
-        let mut output = AtomicFile::create(&o.output).map_err(io_err(&o.output))?;
-        t.phase("cpio");
-        let epoch32 = u32::try_from(epoch).map_err(|_| {
-            BuildError::Usage("SOURCE_DATE_EPOCH does not fit the 32-bit cpio mtime".into())
-        })?;
-        let w = std::io::BufWriter::new(output.file());
-        let (mut w, _) =
-            crate::newc::pack_tree(staged.path(), epoch32, w).map_err(io_err(staged.path()))?;
-        w.flush().map_err(io_err(&o.output))?;
-        drop(w);
-        let size = output.file().metadata().map_err(io_err(&o.output))?.len();
-        output
-            .file()
-            .seek(std::io::SeekFrom::Start(0))
-            .map_err(io_err(&o.output))?;
-        let c = Component::from_reader("initrd", file_name(&o.output).as_deref(), output.file())
-            .map_err(io_err(&o.output))?;
-        let initrd_sha256 = c.sha256.0;
-        let mut kernel_sha256 = None;
-        if let Some(k) = &o.kernel {
-            let kc = component("kernel", k)?;
-            kernel_sha256 = Some(kc.sha256.0);
-            manifest.components.push(kc);
-        }
-        manifest.components.push(c);
-        if o.kernel.is_some() {
-            let mut c = Component::from_bytes("cmdline", None, cmdline.as_bytes());
-            c.text = Some(cmdline.clone());
-            manifest.components.push(c);
-        }
-        if let Some(s) = &o.snp {
-            t.phase("snp");
-            if let Some(kernel_sha256) = kernel_sha256 {
-                manifest
-                    .components
-                    .insert(0, component("firmware", &s.ovmf)?);
-                // The digests of the kernel and of the initrd being written, as the components hold them.
-                let boot = DirectBoot {
-                    kernel_sha256,
-                    initrd_sha256: Some(initrd_sha256),
-                    cmdline: &cmdline,
-                };
-                manifest
-                    .snp
-                    .push(steps::snp_launch(s, Some(&boot), progress)?);
-            }
-        }
-        manifest.image = Some(ImageInfo {
-            layout: Layout::Initrd,
-            filesystem: None,
-            filesystem_uuid: None,
-            size,
-            source_date_epoch: epoch,
-            partition_table: None,
-        });
-        t.end();
-        let cmdline = o.kernel.as_ref().map(|_| cmdline);
-        return Ok(Built {
-            manifest,
-            cmdline,
-            timings: t.timings,
-            output: Output::Atomic(output),
-        });
+        return build_initrd(o, staged.path(), cmdline, t);
     }
 
     t.phase("mkfs");
-    let fs_uuid = guid::derive(o.seed.as_bytes(), "rootfs-filesystem");
     let fs_img = work.path().join("rootfs.img");
     mkfs(
         o.fs,
         staged.path(),
         &fs_img,
         &MkfsOptions {
-            epoch,
-            uuid: fs_uuid,
+            epoch: o.source_date_epoch,
+            uuid: ids.filesystem,
             label: "root".into(),
         },
     )?;
     drop(staged);
 
     t.phase("verity");
-    let vparams = VerityParams {
-        algorithm: Algorithm::Sha256,
-        data_block_size: 4096,
-        hash_block_size: 4096,
-        salt: o
-            .salt
-            .clone()
-            .unwrap_or_else(|| derive_bytes(&o.seed, "verity-salt", 32)),
-        // Kata formats with --no-superblock (its kernel_verity_params carry everything); systemd reads the
-        // superblock.
-        superblock: o.layout == Layout::Uki,
-        uuid: guid::derive(o.seed.as_bytes(), "verity-superblock"),
-    };
-    let hash_img = work.path().join("rootfs.hash");
-    // The filesystem image becomes the disk's root partition and is fsynced at the commit: write it back
-    // while it is hashed (hashing reads the page cache), so that the commit finds it on disk already.
-    let writeback = {
-        let f = File::open(&fs_img).map_err(io_err(&fs_img))?;
-        std::thread::spawn(move || f.sync_data())
-    };
-    let outcome = steps::verity_format(&fs_img, &hash_img, &vparams, progress)?;
-    let (kforms, kparams) = steps::verity_kernel_params(o.layout, &o.disk_device, &outcome);
-    cmdline = format!("{cmdline} {}", kparams.cmdline).trim().to_string();
-    manifest.verity = Some(VerityRefs {
-        root_hash: outcome.root_hash.clone().into(),
-        salt: vparams.salt.clone().into(),
-        algorithm: vparams.algorithm,
-        hash_type: 1,
-        data_block_size: vparams.data_block_size,
-        hash_block_size: vparams.hash_block_size,
-        data_blocks: outcome.data_blocks,
-        hash_offset: 0,
-        hash_start_block: outcome.hash_start_block,
-        superblock: vparams.superblock,
-        uuid: vparams.superblock.then(|| vparams.uuid.to_string()),
-        kernel_params: kparams,
-    });
+    let mut manifest = Manifest::new();
+    let root = verity_step(o, &ids, &fs_img, work.path(), progress)?;
+    let cmdline = format!("{cmdline} {}", root.refs.kernel_params.cmdline)
+        .trim()
+        .to_string();
+    manifest.verity = Some(root.refs.clone());
+    let kernel_sha256 = push_component(&mut manifest, "kernel", o.kernel.as_deref())?;
+    let initrd_sha256 = push_component(&mut manifest, "initrd", o.initrd.as_deref())?;
 
-    let fs_len = std::fs::metadata(&fs_img).map_err(io_err(&fs_img))?.len();
-    let hash_len = std::fs::metadata(&hash_img)
-        .map_err(io_err(&hash_img))?
-        .len();
-    let cmdline_component = {
-        let mut c = Component::from_bytes("cmdline", None, cmdline.as_bytes());
-        c.text = Some(cmdline.clone());
-        c
-    };
-    let mut kernel_sha256 = None;
-    if let Some(k) = &o.kernel {
-        let c = component("kernel", k)?;
-        kernel_sha256 = Some(c.sha256.0);
-        manifest.components.push(c);
-    }
-    let mut initrd_sha256 = None;
-    if let Some(i) = &o.initrd {
-        let c = component("initrd", i)?;
-        initrd_sha256 = Some(c.sha256.0);
-        manifest.components.push(c);
-    }
-
-    let mut disk: Option<(PathBuf, File)> = None;
-    let table = match o.layout {
+    let (disk_path, disk_file, table) = match o.layout {
         Layout::Uki => {
-            let (Some(kernel), Some(stub), Some(stub_bytes), Some(kernel_bytes)) =
-                (&o.kernel, &o.stub, stub_bytes, kernel_bytes)
+            let (Some(stub_bytes), Some(kernel_bytes)) = (checked.stub_bytes, checked.kernel_bytes)
             else {
-                return Err(BuildError::Usage(
-                    "--layout uki needs --kernel and --stub".into(),
-                ));
+                return Err(uki_needs_kernel_and_stub());
             };
-            t.phase("uki");
-            let uki = steps::build_uki(UkiInputs {
-                stub: stub_bytes,
-                stub_path: stub,
-                kernel: kernel_bytes,
-                kernel_path: kernel,
-                initrd: o.initrd.as_deref(),
-                cmdline: &cmdline,
-                os_release: o.os_release.as_deref(),
-            })?;
-            manifest.components.push(component("stub", stub)?);
-            if let Some(r) = &o.os_release {
-                manifest.components.push(component("os-release", r)?);
-            }
-            manifest.components.push(cmdline_component.clone());
-            // Named as it is on the ESP, not by the scratch file it was built in.
-            manifest
-                .components
-                .push(Component::from_bytes("uki", Some("BOOTX64.EFI"), &uki));
-            t.phase("pcrs");
-            manifest.tpm = Some(steps::predict_pcrs(&uki)?);
-
-            t.phase("esp");
-            let vol_id = derive_bytes(&o.seed, "esp-volume-id", 4);
-            let mut fat = FatBuilder::new(
-                u32::from_le_bytes([vol_id[0], vol_id[1], vol_id[2], vol_id[3]]),
-                "ESP",
-            )
-            .epoch(epoch);
-            fat.add_file("EFI/BOOT/BOOTX64.EFI", FileSource::Bytes(uki))?;
-            let esp_size = round_up(fat.min_size()? + fat.min_size()? / 10, MIB).max(MIN_ESP);
-
-            t.phase("disk");
-            // The partition UUIDs systemd-veritysetup-generator looks for, from the same formatter as
-            // `roothash=` (first / last 128 bits of the root hash).
-            let partuuid = |u: &Option<String>| -> Result<Guid, BuildError> {
-                u.as_deref()
-                    .and_then(|s| s.parse::<Guid>().ok())
-                    .ok_or_else(|| {
-                        BuildError::Usage(
-                            "internal error: no systemd partition UUID for this root hash".into(),
-                        )
-                    })
-            };
-            let data_uuid = partuuid(&kforms.systemd_data_partuuid)?;
-            let hash_uuid = partuuid(&kforms.systemd_hash_partuuid)?;
-            let esp_off = MIB;
-            let root_off = esp_off + esp_size;
-            let root_size = round_up(fs_len, MIB);
-            let hash_off = root_off + root_size;
-            let hash_size = round_up(hash_len, MIB);
-            let disk_size = hash_off + hash_size + MIB;
-            let parts = [
-                (
-                    PartitionRole::Esp,
-                    types::ESP,
-                    guid::derive(o.seed.as_bytes(), "esp"),
-                    "esp",
-                    esp_off,
-                    esp_size,
-                    0,
-                ),
-                (
-                    PartitionRole::Root,
-                    types::ROOT_X86_64,
-                    data_uuid,
-                    "root-x86-64",
-                    root_off,
-                    root_size,
-                    GPT_READ_ONLY,
-                ),
-                (
-                    PartitionRole::RootVerity,
-                    types::ROOT_VERITY_X86_64,
-                    hash_uuid,
-                    "root-x86-64-verity",
-                    hash_off,
-                    hash_size,
-                    GPT_READ_ONLY,
-                ),
-            ];
-            let mut gpt = Gpt::new(guid::derive(o.seed.as_bytes(), "disk"));
-            for (_, ty, uuid, name, off, size, attrs) in &parts {
-                gpt.partitions.push(GptPartition {
-                    type_guid: *ty,
-                    uuid: *uuid,
-                    name: (*name).into(),
-                    first_lba: off / SECTOR,
-                    last_lba: (off + size) / SECTOR - 1,
-                    attributes: *attrs,
-                });
-            }
-            let _ = writeback.join();
-            let (path, f) = disk_around(&fs_img, root_off, work.path())?;
-            f.set_len(disk_size).map_err(io_err(&o.output))?;
-            gpt.write(&f, disk_size)?;
-            fat.write(&f, esp_off, esp_size)?;
-            copy_into(&hash_img, &f, hash_off)?;
-            disk = Some((path, f));
-            PartitionTable {
-                kind: TableKind::Gpt,
-                disk_id: gpt.disk_guid.to_string(),
-                sector_size: SECTOR as u32,
-                partitions: parts
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (role, ty, uuid, name, off, size, _))| Partition {
-                        number: i as u32 + 1,
-                        role: *role,
-                        type_id: ty.to_string(),
-                        uuid: Some(uuid.to_string()),
-                        label: Some((*name).into()),
-                        offset: *off,
-                        size: *size,
-                    })
-                    .collect(),
-            }
+            let uki = uki_step(o, stub_bytes, kernel_bytes, &cmdline, &mut manifest, &mut t)?;
+            uki_disk(o, &ids, uki, root, work.path(), &mut t)?
         }
         Layout::Kata => {
-            manifest.components.push(cmdline_component.clone());
+            manifest.components.push(cmdline_component(&cmdline));
             t.phase("disk");
-            let root_off = MIB;
-            let root_size = round_up(fs_len, MIB);
-            let hash_off = root_off + root_size;
-            let hash_size = round_up(hash_len, MIB);
-            let disk_size = hash_off + hash_size;
-            let sig = derive_bytes(&o.seed, "mbr-signature", 4);
-            let sectors = |v: u64| {
-                u32::try_from(v / SECTOR).map_err(|_| {
-                    BuildError::Usage("the kata layout's MBR cannot address past 2 TiB".into())
-                })
-            };
-            let mbr = Mbr {
-                disk_signature: u32::from_le_bytes([sig[0], sig[1], sig[2], sig[3]]),
-                partitions: vec![
-                    // kata's image_builder.sh: "set 1 boot on".
-                    MbrPartition {
-                        bootable: true,
-                        type_id: 0x83,
-                        first_lba: sectors(root_off)?,
-                        sectors: sectors(root_size)?,
-                    },
-                    MbrPartition {
-                        bootable: false,
-                        type_id: 0x83,
-                        first_lba: sectors(hash_off)?,
-                        sectors: sectors(hash_size)?,
-                    },
-                ],
-            };
-            let _ = writeback.join();
-            let (path, f) = disk_around(&fs_img, root_off, work.path())?;
-            f.set_len(disk_size).map_err(io_err(&o.output))?;
-            f.write_all_at(&mbr.to_sector()?, 0)
-                .map_err(io_err(&o.output))?;
-            copy_into(&hash_img, &f, hash_off)?;
-            disk = Some((path, f));
-            PartitionTable {
-                kind: TableKind::Mbr,
-                disk_id: format!("{:#010x}", mbr.disk_signature),
-                sector_size: SECTOR as u32,
-                partitions: vec![
-                    Partition {
-                        number: 1,
-                        role: PartitionRole::Root,
-                        type_id: "0x83".into(),
-                        uuid: None,
-                        label: None,
-                        offset: root_off,
-                        size: root_size,
-                    },
-                    Partition {
-                        number: 2,
-                        role: PartitionRole::RootVerity,
-                        type_id: "0x83".into(),
-                        uuid: None,
-                        label: None,
-                        offset: hash_off,
-                        size: hash_size,
-                    },
-                ],
-            }
+            kata_disk(o, &ids, root, work.path())?
         }
-        Layout::Initrd => unreachable_layout()?,
+        Layout::Initrd => return Err(unreachable_layout()),
     };
 
     if let Some(s) = &o.snp {
@@ -664,34 +438,23 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         manifest
             .components
             .insert(0, component("firmware", &s.ovmf)?);
-        let launch = match (o.layout, kernel_sha256) {
-            // The UKI is loaded from disk by the firmware: the launch digest covers the firmware only.
-            (Layout::Uki, _) | (_, None) => steps::snp_launch(s, None, progress)?,
-            (_, Some(kernel_sha256)) => steps::snp_launch(
-                s,
-                Some(&DirectBoot {
-                    kernel_sha256,
-                    initrd_sha256,
-                    cmdline: &cmdline,
-                }),
-                progress,
-            )?,
-        };
-        manifest.snp.push(launch);
+        let boot = kernel_sha256.map(|kernel_sha256| DirectBoot {
+            kernel_sha256,
+            initrd_sha256,
+            cmdline: &cmdline,
+        });
+        // The UKI is loaded from disk by the firmware: the launch digest covers the firmware only.
+        let boot = boot.as_ref().filter(|_| o.layout != Layout::Uki);
+        manifest.snp.push(steps::snp_launch(s, boot, progress)?);
     }
 
-    let Some((disk_path, disk_file)) = disk else {
-        return Err(BuildError::Usage(
-            "internal error: no disk was assembled".into(),
-        ));
-    };
     let size = disk_file.metadata().map_err(io_err(&o.output))?.len();
     manifest.image = Some(ImageInfo {
         layout: o.layout,
         filesystem: Some(o.fs),
-        filesystem_uuid: (o.fs != FsType::Squashfs).then(|| fs_uuid.to_string()),
+        filesystem_uuid: (o.fs != FsType::Squashfs).then(|| ids.filesystem.to_string()),
         size,
-        source_date_epoch: epoch,
+        source_date_epoch: o.source_date_epoch,
         partition_table: Some(table),
     });
     t.end();
@@ -709,6 +472,366 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
             dest: o.output.clone(),
         },
     })
+}
+
+/// The initrd layout: the staged tree packed as a newc archive (written atomically to the output), its
+/// components, and the SEV-SNP launch digest of a direct boot with it.
+fn build_initrd(
+    o: &BuildOptions,
+    staged: &Path,
+    cmdline: String,
+    mut t: Timer<'_>,
+) -> Result<Built, BuildError> {
+    let mut manifest = Manifest::new();
+    let epoch = o.source_date_epoch;
+    let mut output = AtomicFile::create(&o.output).map_err(io_err(&o.output))?;
+    t.phase("cpio");
+    let epoch32 = u32::try_from(epoch).map_err(|_| {
+        BuildError::Usage("SOURCE_DATE_EPOCH does not fit the 32-bit cpio mtime".into())
+    })?;
+    let w = std::io::BufWriter::new(output.file());
+    let (mut w, _) = crate::newc::pack_tree(staged, epoch32, w).map_err(io_err(staged))?;
+    w.flush().map_err(io_err(&o.output))?;
+    drop(w);
+    let size = output.file().metadata().map_err(io_err(&o.output))?.len();
+    output
+        .file()
+        .seek(std::io::SeekFrom::Start(0))
+        .map_err(io_err(&o.output))?;
+    let c = Component::from_reader("initrd", file_name(&o.output).as_deref(), output.file())
+        .map_err(io_err(&o.output))?;
+    let initrd_sha256 = c.sha256.0;
+    let mut kernel_sha256 = None;
+    if let Some(k) = &o.kernel {
+        let kc = component("kernel", k)?;
+        kernel_sha256 = Some(kc.sha256.0);
+        manifest.components.push(kc);
+    }
+    manifest.components.push(c);
+    if o.kernel.is_some() {
+        manifest.components.push(cmdline_component(&cmdline));
+    }
+    if let Some(s) = &o.snp {
+        t.phase("snp");
+        if let Some(kernel_sha256) = kernel_sha256 {
+            manifest
+                .components
+                .insert(0, component("firmware", &s.ovmf)?);
+            // The digests of the kernel and of the initrd being written, as the components hold them.
+            let boot = DirectBoot {
+                kernel_sha256,
+                initrd_sha256: Some(initrd_sha256),
+                cmdline: &cmdline,
+            };
+            manifest
+                .snp
+                .push(steps::snp_launch(s, Some(&boot), t.progress)?);
+        }
+    }
+    manifest.image = Some(ImageInfo {
+        layout: Layout::Initrd,
+        filesystem: None,
+        filesystem_uuid: None,
+        size,
+        source_date_epoch: epoch,
+        partition_table: None,
+    });
+    t.end();
+    let cmdline = o.kernel.as_ref().map(|_| cmdline);
+    Ok(Built {
+        manifest,
+        cmdline,
+        timings: t.timings,
+        output: Output::Atomic(output),
+    })
+}
+
+/// The verity-protected root: the filesystem image, its hash tree, and what the manifest and the disk need.
+struct Root {
+    fs_img: PathBuf,
+    hash_img: PathBuf,
+    fs_len: u64,
+    hash_len: u64,
+    /// The filesystem image's writeback, started while it is hashed.
+    writeback: std::thread::JoinHandle<std::io::Result<()>>,
+    /// The kernel command-line forms (the systemd partition UUIDs).
+    forms: yardstick_verity::kernel::KernelParams,
+    /// The manifest's verity section.
+    refs: VerityRefs,
+}
+
+impl Root {
+    /// Waits for the filesystem image's writeback (its result only matters to the commit's fsync).
+    fn written_back(&mut self) {
+        let done = std::thread::spawn(|| Ok(()));
+        let _ = std::mem::replace(&mut self.writeback, done).join();
+    }
+}
+
+/// Formats the hash tree of the filesystem image (in `work`) and the kernel parameters that carry its root hash.
+fn verity_step(
+    o: &BuildOptions,
+    ids: &Ids,
+    fs_img: &Path,
+    work: &Path,
+    progress: &dyn Progress,
+) -> Result<Root, BuildError> {
+    let vparams = VerityParams {
+        algorithm: Algorithm::Sha256,
+        data_block_size: 4096,
+        hash_block_size: 4096,
+        salt: o.salt.clone().unwrap_or_else(|| ids.verity_salt.clone()),
+        // Kata formats with --no-superblock (its kernel_verity_params carry everything); systemd reads the
+        // superblock.
+        superblock: o.layout == Layout::Uki,
+        uuid: ids.verity_superblock,
+    };
+    let hash_img = work.join("rootfs.hash");
+    // The filesystem image becomes the disk's root partition and is fsynced at the commit: write it back
+    // while it is hashed (hashing reads the page cache), so that the commit finds it on disk already.
+    let writeback = {
+        let f = File::open(fs_img).map_err(io_err(fs_img))?;
+        std::thread::spawn(move || f.sync_data())
+    };
+    let outcome = steps::verity_format(fs_img, &hash_img, &vparams, progress)?;
+    let (forms, kparams) = steps::verity_kernel_params(o.layout, &o.disk_device, &outcome);
+    let refs = VerityRefs {
+        root_hash: outcome.root_hash.clone().into(),
+        salt: vparams.salt.clone().into(),
+        algorithm: vparams.algorithm,
+        hash_type: 1,
+        data_block_size: vparams.data_block_size,
+        hash_block_size: vparams.hash_block_size,
+        data_blocks: outcome.data_blocks,
+        hash_offset: 0,
+        hash_start_block: outcome.hash_start_block,
+        superblock: vparams.superblock,
+        uuid: vparams.superblock.then(|| vparams.uuid.to_string()),
+        kernel_params: kparams,
+    };
+    let fs_len = std::fs::metadata(fs_img).map_err(io_err(fs_img))?.len();
+    let hash_len = std::fs::metadata(&hash_img)
+        .map_err(io_err(&hash_img))?
+        .len();
+    Ok(Root {
+        fs_img: fs_img.to_path_buf(),
+        hash_img,
+        fs_len,
+        hash_len,
+        writeback,
+        forms,
+        refs,
+    })
+}
+
+/// Builds the UKI, records its inputs as components, and predicts its PCRs.
+fn uki_step(
+    o: &BuildOptions,
+    stub_bytes: Vec<u8>,
+    kernel_bytes: Vec<u8>,
+    cmdline: &str,
+    manifest: &mut Manifest,
+    t: &mut Timer<'_>,
+) -> Result<Vec<u8>, BuildError> {
+    let (Some(kernel), Some(stub)) = (&o.kernel, &o.stub) else {
+        return Err(uki_needs_kernel_and_stub());
+    };
+    t.phase("uki");
+    let uki = steps::build_uki(UkiInputs {
+        stub: stub_bytes,
+        stub_path: stub,
+        kernel: kernel_bytes,
+        kernel_path: kernel,
+        initrd: o.initrd.as_deref(),
+        cmdline,
+        os_release: o.os_release.as_deref(),
+    })?;
+    manifest.components.push(component("stub", stub)?);
+    if let Some(r) = &o.os_release {
+        manifest.components.push(component("os-release", r)?);
+    }
+    manifest.components.push(cmdline_component(cmdline));
+    // Named as it is on the ESP, not by the scratch file it was built in.
+    manifest
+        .components
+        .push(Component::from_bytes("uki", Some("BOOTX64.EFI"), &uki));
+    t.phase("pcrs");
+    manifest.tpm = Some(steps::predict_pcrs(&uki)?);
+    Ok(uki)
+}
+
+/// One partition of a GPT disk, as written and as the manifest records it.
+struct GptPart {
+    role: PartitionRole,
+    type_guid: Guid,
+    uuid: Guid,
+    name: &'static str,
+    offset: u64,
+    size: u64,
+    attributes: u64,
+}
+
+/// The uki layout's disk: GPT, the ESP with the UKI as `\EFI\BOOT\BOOTX64.EFI`, the root partition and its
+/// verity partition with the UUIDs systemd-veritysetup-generator looks for.
+fn uki_disk(
+    o: &BuildOptions,
+    ids: &Ids,
+    uki: Vec<u8>,
+    mut root: Root,
+    work: &Path,
+    t: &mut Timer<'_>,
+) -> Result<(PathBuf, File, PartitionTable), BuildError> {
+    t.phase("esp");
+    let mut fat = FatBuilder::new(ids.esp_volume_id, "ESP").epoch(o.source_date_epoch);
+    fat.add_file("EFI/BOOT/BOOTX64.EFI", FileSource::Bytes(uki))?;
+    let esp_size = round_up(fat.min_size()? + fat.min_size()? / 10, MIB).max(MIN_ESP);
+
+    t.phase("disk");
+    // The partition UUIDs systemd-veritysetup-generator looks for, from the same formatter as
+    // `roothash=` (first / last 128 bits of the root hash).
+    let partuuid = |u: &Option<String>| -> Result<Guid, BuildError> {
+        u.as_deref()
+            .and_then(|s| s.parse::<Guid>().ok())
+            .ok_or_else(|| {
+                BuildError::Usage(
+                    "internal error: no systemd partition UUID for this root hash".into(),
+                )
+            })
+    };
+    let esp_off = MIB;
+    let root_off = esp_off + esp_size;
+    let root_size = round_up(root.fs_len, MIB);
+    let hash_off = root_off + root_size;
+    let hash_size = round_up(root.hash_len, MIB);
+    let disk_size = hash_off + hash_size + MIB;
+    let parts = [
+        GptPart {
+            role: PartitionRole::Esp,
+            type_guid: types::ESP,
+            uuid: ids.esp_partition,
+            name: "esp",
+            offset: esp_off,
+            size: esp_size,
+            attributes: 0,
+        },
+        GptPart {
+            role: PartitionRole::Root,
+            type_guid: types::ROOT_X86_64,
+            uuid: partuuid(&root.forms.systemd_data_partuuid)?,
+            name: "root-x86-64",
+            offset: root_off,
+            size: root_size,
+            attributes: GPT_READ_ONLY,
+        },
+        GptPart {
+            role: PartitionRole::RootVerity,
+            type_guid: types::ROOT_VERITY_X86_64,
+            uuid: partuuid(&root.forms.systemd_hash_partuuid)?,
+            name: "root-x86-64-verity",
+            offset: hash_off,
+            size: hash_size,
+            attributes: GPT_READ_ONLY,
+        },
+    ];
+    let mut gpt = Gpt::new(ids.disk);
+    for p in &parts {
+        gpt.partitions.push(GptPartition {
+            type_guid: p.type_guid,
+            uuid: p.uuid,
+            name: p.name.into(),
+            first_lba: p.offset / SECTOR,
+            last_lba: (p.offset + p.size) / SECTOR - 1,
+            attributes: p.attributes,
+        });
+    }
+    root.written_back();
+    let (path, f) = disk_around(&root.fs_img, root_off, work)?;
+    f.set_len(disk_size).map_err(io_err(&o.output))?;
+    gpt.write(&f, disk_size)?;
+    fat.write(&f, esp_off, esp_size)?;
+    copy_into(&root.hash_img, &f, hash_off)?;
+    let table = PartitionTable {
+        kind: TableKind::Gpt,
+        disk_id: gpt.disk_guid.to_string(),
+        sector_size: SECTOR as u32,
+        partitions: parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Partition {
+                number: i as u32 + 1,
+                role: p.role,
+                type_id: p.type_guid.to_string(),
+                uuid: Some(p.uuid.to_string()),
+                label: Some(p.name.into()),
+                offset: p.offset,
+                size: p.size,
+            })
+            .collect(),
+    };
+    Ok((path, f, table))
+}
+
+/// The kata layout's disk: an MBR with the root partition (bootable, as kata's image_builder.sh sets it) and
+/// its verity partition.
+fn kata_disk(
+    o: &BuildOptions,
+    ids: &Ids,
+    mut root: Root,
+    work: &Path,
+) -> Result<(PathBuf, File, PartitionTable), BuildError> {
+    let root_off = MIB;
+    let root_size = round_up(root.fs_len, MIB);
+    let hash_off = root_off + root_size;
+    let hash_size = round_up(root.hash_len, MIB);
+    let disk_size = hash_off + hash_size;
+    let sectors = |v: u64| {
+        u32::try_from(v / SECTOR).map_err(|_| {
+            BuildError::Usage("the kata layout's MBR cannot address past 2 TiB".into())
+        })
+    };
+    let mbr = Mbr {
+        disk_signature: ids.mbr_signature,
+        partitions: vec![
+            // kata's image_builder.sh: "set 1 boot on".
+            MbrPartition {
+                bootable: true,
+                type_id: 0x83,
+                first_lba: sectors(root_off)?,
+                sectors: sectors(root_size)?,
+            },
+            MbrPartition {
+                bootable: false,
+                type_id: 0x83,
+                first_lba: sectors(hash_off)?,
+                sectors: sectors(hash_size)?,
+            },
+        ],
+    };
+    root.written_back();
+    let (path, f) = disk_around(&root.fs_img, root_off, work)?;
+    f.set_len(disk_size).map_err(io_err(&o.output))?;
+    f.write_all_at(&mbr.to_sector()?, 0)
+        .map_err(io_err(&o.output))?;
+    copy_into(&root.hash_img, &f, hash_off)?;
+    let part = |number: u32, role: PartitionRole, offset: u64, size: u64| Partition {
+        number,
+        role,
+        type_id: "0x83".into(),
+        uuid: None,
+        label: None,
+        offset,
+        size,
+    };
+    let table = PartitionTable {
+        kind: TableKind::Mbr,
+        disk_id: format!("{:#010x}", mbr.disk_signature),
+        sector_size: SECTOR as u32,
+        partitions: vec![
+            part(1, PartitionRole::Root, root_off, root_size),
+            part(2, PartitionRole::RootVerity, hash_off, hash_size),
+        ],
+    };
+    Ok((path, f, table))
 }
 
 /// The disk file with the filesystem image at byte `head`: the image file itself with `head` bytes of hole
@@ -739,10 +862,8 @@ fn disk_around(fs_img: &Path, head: u64, work: &Path) -> Result<(PathBuf, File),
     Ok((path, out))
 }
 
-fn unreachable_layout() -> Result<PartitionTable, BuildError> {
-    Err(BuildError::Usage(
-        "internal error: initrd layout reached the disk step".into(),
-    ))
+fn unreachable_layout() -> BuildError {
+    BuildError::Usage("internal error: initrd layout reached the disk step".into())
 }
 
 #[cfg(test)]
