@@ -98,8 +98,8 @@ fn compare_events(
                         .map(|d| yardstick_common::hex::encode(&d.1))
                 )),
                 got.get(i).map(|e| (
-                    e.event_type,
-                    &e.description,
+                    e.event_type(),
+                    e.description(),
                     e.digests.get(1).map(|d| d.to_hex())
                 ))
             )
@@ -115,7 +115,7 @@ fn compare_events(
             };
             assert_eq!(
                 w.1,
-                g.event_type,
+                g.event_type(),
                 "{case}: PCR {pcr} event {i} type\n{}",
                 show(i)
             );
@@ -128,7 +128,7 @@ fn compare_events(
                     logged,
                     Some(&d[..]),
                     "{case}: PCR {pcr} event {i} ({}) {alg}\n{}",
-                    g.description,
+                    g.description(),
                     show(i)
                 );
             }

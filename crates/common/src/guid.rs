@@ -8,10 +8,15 @@
 //! TCG event logs and the OVMF footer table all use that order, so parsers and writers of those formats go
 //! through [`Guid::from_efi_bytes`] and [`Guid::to_efi_bytes`].
 //!
+//! GUID constants are written as their text, exactly as the UEFI and UAPI specifications print them, with the
+//! [`guid!`](crate::guid!) macro: it parses at compile time (a malformed literal does not compile) with the
+//! same parser as [`str::parse`], [`Guid::try_parse`].
+//!
 //! ```
+//! use yardstick_common::guid;
 //! use yardstick_common::guid::Guid;
 //! // EFI_GLOBAL_VARIABLE, as the UEFI specification writes it.
-//! const GLOBAL: Guid = Guid::from_fields(0x8be4df61, 0x93ca, 0x11d2, [0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c]);
+//! const GLOBAL: Guid = guid!("8be4df61-93ca-11d2-aa0d-00e098032b8c");
 //! assert_eq!(GLOBAL.to_string(), "8be4df61-93ca-11d2-aa0d-00e098032b8c");
 //! assert_eq!(GLOBAL.to_efi_bytes()[..4], [0x61, 0xdf, 0xe4, 0x8b]);
 //! assert_eq!("8BE4DF61-93CA-11D2-AA0D-00E098032B8C".parse::<Guid>().unwrap(), GLOBAL);
@@ -32,6 +37,45 @@ pub struct Guid([u8; 16]);
 #[error("{0:?} is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")]
 pub struct ParseGuidError(pub String);
 
+/// The value of one hex digit of either case.
+const fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// A [`Guid`] constant written as its text form, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (either case), parsed
+/// at compile time by [`Guid::try_parse`]: a malformed literal is a compile error.
+///
+/// ```
+/// use yardstick_common::guid;
+/// use yardstick_common::guid::Guid;
+/// const ESP: Guid = guid!("c12a7328-f81f-11d2-ba4b-00a0c93ec93b");
+/// assert_eq!(ESP.to_efi_bytes()[..4], [0x28, 0x73, 0x2a, 0xc1]);
+/// ```
+///
+/// ```compile_fail
+/// const BAD: yardstick_common::guid::Guid = yardstick_common::guid!("c12a7328f81f11d2ba4b00a0c93ec93b");
+/// ```
+#[macro_export]
+macro_rules! guid {
+    ($text:literal) => {
+        const {
+            match $crate::guid::Guid::try_parse($text) {
+                ::core::option::Option::Some(g) => g,
+                ::core::option::Option::None => ::core::panic!(::core::concat!(
+                    "guid!: ",
+                    $text,
+                    " is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+                )),
+            }
+        }
+    };
+}
+
 /// Swaps between text order and EFI order: the same permutation both ways.
 const fn swap_efi(b: [u8; 16]) -> [u8; 16] {
     [
@@ -44,16 +88,35 @@ impl Guid {
     /// The all-zero GUID (an unused GPT entry).
     pub const NIL: Guid = Guid([0; 16]);
 
-    /// Builds a GUID from the fields of its text form `d1-d2-d3-d4[0..2]-d4[2..8]`, the way C sources and
-    /// specifications write GUID constants.
-    pub const fn from_fields(d1: u32, d2: u16, d3: u16, d4: [u8; 8]) -> Guid {
-        let a = d1.to_be_bytes();
-        let b = d2.to_be_bytes();
-        let c = d3.to_be_bytes();
-        Guid([
-            a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], d4[0], d4[1], d4[2], d4[3], d4[4],
-            d4[5], d4[6], d4[7],
-        ])
+    /// Parses the text form the way libuuid's `uuid_parse()` does: exactly 36 characters, hex digits of either
+    /// case, dashes at positions 8, 13, 18 and 23; `None` for anything else.
+    ///
+    /// A `const fn`, so the [`guid!`](crate::guid!) macro checks constants at compile time; [`str::parse`]
+    /// goes through it too.
+    pub const fn try_parse(text: &str) -> Option<Guid> {
+        let s = text.as_bytes();
+        if s.len() != 36 {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        let mut pos = 0;
+        let mut byte = 0;
+        while pos < 36 {
+            if matches!(pos, 8 | 13 | 18 | 23) {
+                if s[pos] != b'-' {
+                    return None;
+                }
+                pos += 1;
+                continue;
+            }
+            let (Some(hi), Some(lo)) = (hex_digit(s[pos]), hex_digit(s[pos + 1])) else {
+                return None;
+            };
+            out[byte] = (hi << 4) | lo;
+            byte += 1;
+            pos += 2;
+        }
+        Some(Guid(out))
     }
 
     /// Wraps 16 bytes in text order.
@@ -135,17 +198,9 @@ impl fmt::Debug for Guid {
 impl FromStr for Guid {
     type Err = ParseGuidError;
 
-    /// Parses the text form the way libuuid's `uuid_parse()` does: exactly 36 characters, hex digits of either
-    /// case, dashes at positions 8, 13, 18 and 23.
+    /// Parses the text form with [`Guid::try_parse`].
     fn from_str(s: &str) -> Result<Guid, ParseGuidError> {
-        let bad = || ParseGuidError(s.to_string());
-        let parts: Vec<&str> = s.split('-').collect();
-        if parts.iter().map(|p| p.len()).ne([8, 4, 4, 4, 12]) {
-            return Err(bad());
-        }
-        crate::hex::decode_array::<16>(&parts.concat())
-            .map(Guid)
-            .map_err(|_| bad())
+        Guid::try_parse(s).ok_or_else(|| ParseGuidError(s.to_string()))
     }
 }
 
@@ -168,12 +223,7 @@ mod tests {
 
     /// The ESP type GUID `c12a7328-f81f-11d2-ba4b-00a0c93ec93b`: the UEFI specification (§5.3.3) lists its
     /// on-disk bytes as `28 73 2a c1 1f f8 d2 11 ba 4b 00 a0 c9 3e c9 3b`.
-    const ESP: Guid = Guid::from_fields(
-        0xc12a7328,
-        0xf81f,
-        0x11d2,
-        [0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b],
-    );
+    const ESP: Guid = crate::guid!("c12a7328-f81f-11d2-ba4b-00a0c93ec93b");
 
     #[test]
     fn text_and_efi_order() {
@@ -230,6 +280,46 @@ mod tests {
             ParseGuidError("x".into()).to_string(),
             "\"x\" is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
         );
+    }
+
+    /// `try_parse` (and so `parse` and `guid!`) accepts exactly what the split-and-hex-decode parser it
+    /// replaced accepted: five dash-separated groups of 8, 4, 4, 4 and 12 bytes of hex digits.
+    #[test]
+    fn try_parse_matches_group_parser() {
+        fn groups(s: &str) -> Option<[u8; 16]> {
+            let parts: Vec<&str> = s.split('-').collect();
+            if parts.iter().map(|p| p.len()).ne([8, 4, 4, 4, 12]) {
+                return None;
+            }
+            crate::hex::decode_array::<16>(&parts.concat()).ok()
+        }
+        let good = "0123abcd-EF45-6789-aBcD-0123456789ef";
+        assert_eq!(
+            Guid::try_parse(good).map(|g| *g.as_bytes()),
+            Some([
+                0x01, 0x23, 0xab, 0xcd, 0xef, 0x45, 0x67, 0x89, 0xab, 0xcd, 0x01, 0x23, 0x45, 0x67,
+                0x89, 0xef
+            ])
+        );
+        let mut inputs = vec![
+            good.to_string(),
+            "é".repeat(18),
+            format!("{}é", &good[..34]),
+        ];
+        for pos in 0..good.len() {
+            for c in ["-", "0", "F", "g", " ", "é", "\0"] {
+                inputs.push(format!("{}{c}{}", &good[..pos], &good[pos + 1..]));
+                inputs.push(format!("{}{c}{}", &good[..pos], &good[pos..]));
+            }
+            inputs.push(format!("{}{}", &good[..pos], &good[pos + 1..]));
+        }
+        for s in &inputs {
+            assert_eq!(
+                Guid::try_parse(s).map(|g| *g.as_bytes()),
+                groups(s),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]

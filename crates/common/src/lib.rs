@@ -4,7 +4,8 @@
 //!   SEV-SNP, TPM event logs), their names, sizes and TPM algorithm ids.
 //! * [`hex`]: strict hex encoding and decoding with errors a user can act on.
 //! * [`cpio`]: a reproducible newc cpio writer (initramfs archives).
-//! * [`guid`]: the one GUID/UUID type, with its text form and the EFI on-disk byte order.
+//! * [`guid`](mod@guid): the one GUID/UUID type, with its text form and the EFI on-disk byte order, and the
+//!   [`guid!`] macro that writes GUID constants as their text.
 //! * [`fs`]: output files that appear whole or not at all (write to a temporary file, then rename), and
 //!   sparse-file extents (`SEEK_DATA`/`SEEK_HOLE`) so that holes cost no reading.
 //! * [`time`]: Unix time to and from calendar dates (UTC).

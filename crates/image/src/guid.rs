@@ -21,35 +21,16 @@ pub fn derive(seed: &[u8], purpose: &str) -> Guid {
 /// specification (ESP).
 pub mod types {
     use super::Guid;
+    use yardstick_common::guid;
 
     /// EFI System Partition `c12a7328-f81f-11d2-ba4b-00a0c93ec93b`.
-    pub const ESP: Guid = Guid::from_fields(
-        0xc12a7328,
-        0xf81f,
-        0x11d2,
-        [0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b],
-    );
+    pub const ESP: Guid = guid!("c12a7328-f81f-11d2-ba4b-00a0c93ec93b");
     /// Root partition (x86-64) `4f68bce3-e8cd-4db1-96e7-fbcaf984b709`.
-    pub const ROOT_X86_64: Guid = Guid::from_fields(
-        0x4f68bce3,
-        0xe8cd,
-        0x4db1,
-        [0x96, 0xe7, 0xfb, 0xca, 0xf9, 0x84, 0xb7, 0x09],
-    );
+    pub const ROOT_X86_64: Guid = guid!("4f68bce3-e8cd-4db1-96e7-fbcaf984b709");
     /// Root verity partition (x86-64) `2c7357ed-ebd2-46d9-aec1-23d437ec2bf5`.
-    pub const ROOT_VERITY_X86_64: Guid = Guid::from_fields(
-        0x2c7357ed,
-        0xebd2,
-        0x46d9,
-        [0xae, 0xc1, 0x23, 0xd4, 0x37, 0xec, 0x2b, 0xf5],
-    );
+    pub const ROOT_VERITY_X86_64: Guid = guid!("2c7357ed-ebd2-46d9-aec1-23d437ec2bf5");
     /// Root verity signature partition (x86-64) `41092b05-9fc8-4523-994f-2def0408b176`.
-    pub const ROOT_VERITY_SIG_X86_64: Guid = Guid::from_fields(
-        0x41092b05,
-        0x9fc8,
-        0x4523,
-        [0x99, 0x4f, 0x2d, 0xef, 0x04, 0x08, 0xb1, 0x76],
-    );
+    pub const ROOT_VERITY_SIG_X86_64: Guid = guid!("41092b05-9fc8-4523-994f-2def0408b176");
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use yardstick_common::hash::Algorithm;
 use yardstick_common::progress::Progress;
 use yardstick_pe::pe::{PeHeaders, loaded_section_bytes};
-use yardstick_pe::uki::{StubGeneration, stub_version_from_sdmagic};
+use yardstick_pe::uki::{
+    SDMAGIC, Section, StubGeneration, stub_version_from_sdmagic, systemd_major_version,
+};
 use yardstick_refvals::{Layout, SnpLaunch, SnpMode, TpmRefs, VerityKernelParams, VmmType};
 use yardstick_verity::kernel::{DmDevices, KernelParams};
 use yardstick_verity::params::{HashType, Salt};
@@ -209,7 +211,7 @@ pub fn check_stub(path: &Path) -> Result<(Vec<u8>, StubGeneration), StepError> {
         )
     };
     let headers = PeHeaders::parse(&bytes).map_err(|e| not(format!("not a PE image ({e})")))?;
-    let Some(i) = headers.sections.iter().position(|s| s.name == ".sdmagic") else {
+    let Some(i) = headers.sections.iter().position(|s| s.name == SDMAGIC) else {
         return Err(not("a PE image without a .sdmagic section".into()));
     };
     let version = loaded_section_bytes(&bytes, &headers, i)
@@ -217,13 +219,10 @@ pub fn check_stub(path: &Path) -> Result<(Vec<u8>, StubGeneration), StepError> {
         .ok_or_else(|| {
             not("its .sdmagic names no systemd-stub version (systemd-boot or another systemd EFI binary?)".into())
         })?;
-    if headers.section(".linux").is_some() {
+    if headers.section(Section::Linux.name()).is_some() {
         return Err(not("already a UKI (it has a .linux section)".into()));
     }
-    let major = version
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .and_then(|m| m.parse::<u32>().ok())
+    let major = systemd_major_version(&version)
         .ok_or_else(|| not(format!("unparsable systemd-stub version {version:?}")))?;
     let generation = StubGeneration::from_systemd_version(major).ok_or_else(|| {
         step_err(

@@ -6,8 +6,8 @@
 //!   tables (systemd 252, 254, current) that say which sections go into PCR 11 and in which order.
 //!
 //! ```
-//! use yardstick_pe::uki::StubGeneration;
-//! let order: Vec<_> = StubGeneration::Systemd254.measured_sections().map(|r| r.name).collect();
+//! use yardstick_pe::uki::{Section, StubGeneration};
+//! let order: Vec<_> = StubGeneration::Systemd254.measured_sections().map(Section::name).collect();
 //! assert_eq!(order[..4], [".linux", ".osrel", ".cmdline", ".initrd"]);
 //! // Anything that is not a PE file is refused with an error, never a panic.
 //! assert!(yardstick_pe::pe::PeHeaders::parse(b"not a PE file").is_err());

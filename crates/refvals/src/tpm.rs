@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use yardstick_tpm::PcrBanks;
 use yardstick_tpm::eventlog::EventType;
-use yardstick_tpm::predict::{PredictedEvent, Prediction, event_type};
+use yardstick_tpm::predict::{PredictedEvent, PredictedEventKind, Prediction};
 
 use crate::hexfmt::HexBytes;
 use crate::manifest::{MeasuredEvent, PhaseValue, TpmRefs};
@@ -16,14 +16,17 @@ use crate::manifest::{MeasuredEvent, PhaseValue, TpmRefs};
 /// measures (PCR 9: its command line and initrd); everything else comes from the firmware (PCR 4 actions
 /// and separator, PCR 7 Secure Boot state).
 fn component(e: &PredictedEvent) -> &'static str {
-    match (e.pcr, e.event_type) {
-        (11, _) => "uki",
-        (9, _) => "kernel",
-        (4, event_type::EV_EFI_BOOT_SERVICES_APPLICATION) if e.description.contains(".linux") => {
-            "kernel"
-        }
-        (4, event_type::EV_EFI_BOOT_SERVICES_APPLICATION) => "uki",
-        _ => "firmware",
+    match e.kind {
+        PredictedEventKind::UkiAuthenticode
+        | PredictedEventKind::UkiSectionName(_)
+        | PredictedEventKind::UkiSection(_) => "uki",
+        PredictedEventKind::KernelAuthenticode
+        | PredictedEventKind::LoadOptions
+        | PredictedEventKind::LinuxInitrd => "kernel",
+        PredictedEventKind::SecureBootVariable(_)
+        | PredictedEventKind::Separator
+        | PredictedEventKind::Action(_)
+        | PredictedEventKind::DbAuthority => "firmware",
     }
 }
 
@@ -82,7 +85,7 @@ impl TpmRefs {
             .map(|e| MeasuredEvent {
                 pcr: e.pcr,
                 component: component(e).to_string(),
-                description: format!("{} {}", EventType(e.event_type), e.description),
+                description: format!("{} {}", EventType(e.event_type()), e.description()),
                 digests: e
                     .digests
                     .iter()
@@ -122,28 +125,21 @@ mod tests {
 
     fn prediction() -> Prediction {
         let banks = [Algorithm::Sha256, Algorithm::Sha384];
-        let ev = |pcr: u32, t: u32, desc: &str, data: &[u8]| PredictedEvent {
+        let ev = |pcr: u32, kind: PredictedEventKind, data: &[u8]| PredictedEvent {
             pcr,
-            event_type: t,
-            description: desc.into(),
+            kind,
             digests: banks.iter().map(|a| a.digest(data)).collect(),
         };
         let events = vec![
-            ev(4, event_type::EV_EFI_ACTION, "Calling", b"c"),
+            ev(4, PredictedEventKind::Action("Calling"), b"c"),
+            ev(4, PredictedEventKind::UkiAuthenticode, b"u"),
             ev(
-                4,
-                event_type::EV_EFI_BOOT_SERVICES_APPLICATION,
-                "Authenticode of the UKI",
-                b"u",
+                11,
+                PredictedEventKind::UkiSection(yardstick_pe::uki::Section::Cmdline),
+                b"x",
             ),
-            ev(11, event_type::EV_IPL, "section .cmdline", b"x"),
-            ev(
-                4,
-                event_type::EV_EFI_BOOT_SERVICES_APPLICATION,
-                "Authenticode of .linux",
-                b"k",
-            ),
-            ev(9, event_type::EV_EVENT_TAG, "Linux initrd", b"i"),
+            ev(4, PredictedEventKind::KernelAuthenticode, b"k"),
+            ev(9, PredictedEventKind::LinuxInitrd, b"i"),
         ];
         let mut pcrs = PcrBanks::new();
         for e in &events {

@@ -54,42 +54,18 @@ pub use yardstick_common::guid::Guid;
 /// Coconut SVSM `stage1`).
 pub mod guids {
     use super::Guid;
+    use yardstick_common::guid;
 
     /// `96b582de-1fb2-45f7-baea-a366c55a082d`: the footer entry that closes the table.
-    pub const FOOTER_TABLE: Guid = Guid::from_fields(
-        0x96b5_82de,
-        0x1fb2,
-        0x45f7,
-        [0xba, 0xea, 0xa3, 0x66, 0xc5, 0x5a, 0x08, 0x2d],
-    );
+    pub const FOOTER_TABLE: Guid = guid!("96b582de-1fb2-45f7-baea-a366c55a082d");
     /// `7255371f-3a3b-4b04-927b-1da6efa8d454`: where QEMU writes the kernel/initrd/cmdline hashes (gpa, size).
-    pub const SEV_HASH_TABLE_RV: Guid = Guid::from_fields(
-        0x7255_371f,
-        0x3a3b,
-        0x4b04,
-        [0x92, 0x7b, 0x1d, 0xa6, 0xef, 0xa8, 0xd4, 0x54],
-    );
+    pub const SEV_HASH_TABLE_RV: Guid = guid!("7255371f-3a3b-4b04-927b-1da6efa8d454");
     /// `00f771de-1a7e-4fcb-890e-68c77e2fb44e`: the SEV-ES AP reset block (reset EIP).
-    pub const SEV_ES_RESET_BLOCK: Guid = Guid::from_fields(
-        0x00f7_71de,
-        0x1a7e,
-        0x4fcb,
-        [0x89, 0x0e, 0x68, 0xc7, 0x7e, 0x2f, 0xb4, 0x4e],
-    );
+    pub const SEV_ES_RESET_BLOCK: Guid = guid!("00f771de-1a7e-4fcb-890e-68c77e2fb44e");
     /// `dc886566-984a-4798-a75e-5585a7bf67cc`: offset from the end of the image to the SEV metadata.
-    pub const SEV_METADATA: Guid = Guid::from_fields(
-        0xdc88_6566,
-        0x984a,
-        0x4798,
-        [0xa7, 0x5e, 0x55, 0x85, 0xa7, 0xbf, 0x67, 0xcc],
-    );
+    pub const SEV_METADATA: Guid = guid!("dc886566-984a-4798-a75e-5585a7bf67cc");
     /// `a789a612-0597-4c4b-a49f-cbb1fe9d1ddd`: Coconut SVSM entry point, as an offset into the SVSM image.
-    pub const SVSM_INFO: Guid = Guid::from_fields(
-        0xa789_a612,
-        0x0597,
-        0x4c4b,
-        [0xa4, 0x9f, 0xcb, 0xb1, 0xfe, 0x9d, 0x1d, 0xdd],
-    );
+    pub const SVSM_INFO: Guid = guid!("a789a612-0597-4c4b-a49f-cbb1fe9d1ddd");
 }
 
 /// What QEMU does with a region listed in the SEV metadata (`OvmfPkg/ResetVector/X64/OvmfSevMetadata.asm`).

@@ -3,45 +3,24 @@
 //!
 //! The type is [`yardstick_common::guid::Guid`]; event logs and variable stores hold it in EFI byte order.
 
+use yardstick_common::guid;
 use yardstick_common::guid::Guid;
 
 /// `EFI_GLOBAL_VARIABLE` `8be4df61-93ca-11d2-aa0d-00e098032b8c`: SecureBoot, PK, KEK, Boot####, BootOrder.
-pub const EFI_GLOBAL_VARIABLE: Guid = Guid::from_fields(
-    0x8be4df61,
-    0x93ca,
-    0x11d2,
-    [0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c],
-);
+pub const EFI_GLOBAL_VARIABLE: Guid = guid!("8be4df61-93ca-11d2-aa0d-00e098032b8c");
 /// `EFI_IMAGE_SECURITY_DATABASE_GUID` `d719b2cb-3d3a-4596-a3bc-dad00e67656f`: db, dbx, dbt, dbr.
-pub const EFI_IMAGE_SECURITY_DATABASE: Guid = Guid::from_fields(
-    0xd719b2cb,
-    0x3d3a,
-    0x4596,
-    [0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f],
-);
+pub const EFI_IMAGE_SECURITY_DATABASE: Guid = guid!("d719b2cb-3d3a-4596-a3bc-dad00e67656f");
 /// shim's `SHIM_LOCK_GUID` `605dab50-e046-4300-abb6-3dd810dd8b23`: MokList, SbatLevel, the "Shim" authority.
-pub const SHIM_LOCK: Guid = Guid::from_fields(
-    0x605dab50,
-    0xe046,
-    0x4300,
-    [0xab, 0xb6, 0x3d, 0xd8, 0x10, 0xdd, 0x8b, 0x23],
-);
+pub const SHIM_LOCK: Guid = guid!("605dab50-e046-4300-abb6-3dd810dd8b23");
 /// `EFI_CERT_X509_GUID` `a5c059a1-94e4-4aa7-87b5-ab155c2bf072` (an `EFI_SIGNATURE_LIST` of X.509
 /// certificates).
-pub const EFI_CERT_X509: Guid = Guid::from_fields(
-    0xa5c059a1,
-    0x94e4,
-    0x4aa7,
-    [0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72],
-);
+pub const EFI_CERT_X509: Guid = guid!("a5c059a1-94e4-4aa7-87b5-ab155c2bf072");
 /// `EFI_CERT_SHA256_GUID` `c1c41626-504c-4092-aca9-41f936934328` (an `EFI_SIGNATURE_LIST` of SHA-256
 /// hashes).
-pub const EFI_CERT_SHA256: Guid = Guid::from_fields(
-    0xc1c41626,
-    0x504c,
-    0x4092,
-    [0xac, 0xa9, 0x41, 0xf9, 0x36, 0x93, 0x43, 0x28],
-);
+pub const EFI_CERT_SHA256: Guid = guid!("c1c41626-504c-4092-aca9-41f936934328");
+
+/// `EFI_SECURE_BOOT_ENABLE_DISABLE` `f0a30bc7-af08-4556-99c4-001009c93a44`: OVMF's SecureBootEnable.
+pub const EFI_SECURE_BOOT_ENABLE_DISABLE: Guid = guid!("f0a30bc7-af08-4556-99c4-001009c93a44");
 
 /// A short name for GUIDs that event logs commonly carry.
 pub fn well_known_name(guid: &Guid) -> Option<&'static str> {

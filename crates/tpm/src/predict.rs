@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use yardstick_common::hash::{Algorithm, Digest};
 use yardstick_pe::PeError;
 use yardstick_pe::authenticode::authenticode_digests;
-use yardstick_pe::uki::{StubGeneration, Uki, UkiError};
+use yardstick_pe::uki::{Section, StubGeneration, Uki, UkiError};
 
 use crate::guids;
 use crate::pcr::PcrBanks;
@@ -93,17 +93,87 @@ pub struct Platform {
     pub stub_generation: Option<StubGeneration>,
 }
 
+/// What a predicted event measures. It decides the event's TCG type ([`PredictedEventKind::event_type`]) and
+/// its description ([`PredictedEventKind::description`]), so that consumers match on it instead of on text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PredictedEventKind {
+    /// `EV_EFI_VARIABLE_DRIVER_CONFIG`: a Secure Boot variable (`SecureBoot`, `PK`, `KEK`, `db`, `dbx`).
+    SecureBootVariable(&'static str),
+    /// `EV_SEPARATOR`: the end of the pre-OS measurements of a PCR.
+    Separator,
+    /// `EV_EFI_ACTION`: the firmware's action string, which is also the measured data.
+    Action(&'static str),
+    /// `EV_EFI_VARIABLE_AUTHORITY`: the db entry that verified the UKI (Secure Boot on).
+    DbAuthority,
+    /// `EV_EFI_BOOT_SERVICES_APPLICATION`: the Authenticode hash of the UKI.
+    UkiAuthenticode,
+    /// `EV_EFI_BOOT_SERVICES_APPLICATION`: the Authenticode hash of the UKI's kernel (`.linux` as loaded),
+    /// which systemd-stub hands to `LoadImage`.
+    KernelAuthenticode,
+    /// `EV_IPL`: systemd-stub's measurement of a section's name (with its NUL).
+    UkiSectionName(Section),
+    /// `EV_IPL`: systemd-stub's measurement of a section's contents.
+    UkiSection(Section),
+    /// `EV_EVENT_TAG`: the Linux EFI stub's load options (the command line).
+    LoadOptions,
+    /// `EV_EVENT_TAG`: the initrd the Linux EFI stub loads.
+    LinuxInitrd,
+}
+
+impl PredictedEventKind {
+    /// The TCG event type.
+    pub fn event_type(self) -> u32 {
+        match self {
+            PredictedEventKind::SecureBootVariable(_) => EV_EFI_VARIABLE_DRIVER_CONFIG,
+            PredictedEventKind::Separator => EV_SEPARATOR,
+            PredictedEventKind::Action(_) => EV_EFI_ACTION,
+            PredictedEventKind::DbAuthority => EV_EFI_VARIABLE_AUTHORITY,
+            PredictedEventKind::UkiAuthenticode | PredictedEventKind::KernelAuthenticode => {
+                EV_EFI_BOOT_SERVICES_APPLICATION
+            }
+            PredictedEventKind::UkiSectionName(_) | PredictedEventKind::UkiSection(_) => EV_IPL,
+            PredictedEventKind::LoadOptions | PredictedEventKind::LinuxInitrd => EV_EVENT_TAG,
+        }
+    }
+
+    /// What it is, in words ("Authenticode of the UKI", "section .linux", ...).
+    pub fn description(self) -> String {
+        match self {
+            PredictedEventKind::SecureBootVariable(name) => format!("variable {name}"),
+            PredictedEventKind::Separator => "separator".into(),
+            PredictedEventKind::Action(text) => text.into(),
+            PredictedEventKind::DbAuthority => "db entry that verified the UKI".into(),
+            PredictedEventKind::UkiAuthenticode => "Authenticode of the UKI".into(),
+            PredictedEventKind::KernelAuthenticode => format!("Authenticode of {}", Section::Linux),
+            PredictedEventKind::UkiSectionName(s) => format!("section name {s}"),
+            PredictedEventKind::UkiSection(s) => format!("section {s}"),
+            PredictedEventKind::LoadOptions => "LOADED_IMAGE::LoadOptions".into(),
+            PredictedEventKind::LinuxInitrd => "Linux initrd".into(),
+        }
+    }
+}
+
 /// One predicted event log entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PredictedEvent {
     /// PCR index.
     pub pcr: u32,
-    /// TCG event type.
-    pub event_type: u32,
-    /// What it is ("Authenticode of the UKI", "section .linux", ...).
-    pub description: String,
+    /// What it measures; gives its TCG type and description.
+    pub kind: PredictedEventKind,
     /// The extended digest, one per requested bank (same order as the banks).
     pub digests: Vec<Digest>,
+}
+
+impl PredictedEvent {
+    /// The TCG event type ([`PredictedEventKind::event_type`]).
+    pub fn event_type(&self) -> u32 {
+        self.kind.event_type()
+    }
+
+    /// What it is ([`PredictedEventKind::description`]).
+    pub fn description(&self) -> String {
+        self.kind.description()
+    }
 }
 
 /// A prediction: final PCR values, PCR 11 after each boot phase, and the events that make them.
@@ -178,26 +248,24 @@ pub fn utf16le_nul(s: &str) -> Vec<u8> {
     out
 }
 
-fn action(pcr: u32, text: &str, banks: &[Algorithm]) -> PredictedEvent {
-    PredictedEvent {
+fn action(pcr: u32, text: &'static str, banks: &[Algorithm]) -> PredictedEvent {
+    data_event(
         pcr,
-        event_type: EV_EFI_ACTION,
-        description: text.to_string(),
-        digests: banks.iter().map(|a| a.digest(text.as_bytes())).collect(),
-    }
+        PredictedEventKind::Action(text),
+        text.as_bytes(),
+        banks,
+    )
 }
 
 fn data_event(
     pcr: u32,
-    event_type: u32,
-    description: String,
+    kind: PredictedEventKind,
     data: &[u8],
     banks: &[Algorithm],
 ) -> PredictedEvent {
     PredictedEvent {
         pcr,
-        event_type,
-        description,
+        kind,
         digests: banks.iter().map(|a| a.digest(data)).collect(),
     }
 }
@@ -220,7 +288,7 @@ pub fn predict_file(
 struct BankDigests {
     uki_auth: Digest,
     kernel_auth: Option<Digest>,
-    pcr11: Vec<(String, Digest)>,
+    pcr11: Vec<(Section, Digest)>,
 }
 
 /// Predicts the PCRs for the UKI `uki` (the file's bytes) on `platform`, in each of `banks`.
@@ -236,7 +304,7 @@ pub fn predict(
 
     // The big hashes run one thread per bank: Authenticode of the UKI, of the kernel (measured only with
     // Secure Boot off), and the PCR 11 section digests (whose `.initrd` digest PCR 9 reuses).
-    let kernel = parsed.section_bytes(".linux").ok_or(UkiError::NoLinux)?;
+    let kernel = parsed.payload(Section::Linux).ok_or(UkiError::NoLinux)?;
     let kernel_measured = !sb.secure_boot;
     let per_bank: Vec<Result<BankDigests, PeError>> = std::thread::scope(|s| {
         let handles: Vec<_> = banks
@@ -291,8 +359,7 @@ pub fn predict(
         let d = ovmf_vars::uefi_variable_data(vendor, name, data);
         events.push(data_event(
             7,
-            EV_EFI_VARIABLE_DRIVER_CONFIG,
-            format!("variable {name}"),
+            PredictedEventKind::SecureBootVariable(name),
             &d,
             banks,
         ));
@@ -300,8 +367,7 @@ pub fn predict(
     let separator = [0u8; 4];
     events.push(data_event(
         7,
-        EV_SEPARATOR,
-        "separator".into(),
+        PredictedEventKind::Separator,
         &separator,
         banks,
     ));
@@ -310,8 +376,7 @@ pub fn predict(
     events.push(action(4, "Calling EFI Application from Boot Option", banks));
     events.push(data_event(
         4,
-        EV_SEPARATOR,
-        "separator".into(),
+        PredictedEventKind::Separator,
         &separator,
         banks,
     ));
@@ -343,32 +408,25 @@ pub fn predict(
             .ok_or(PredictError::NotAuthorized("signer not in db"))?;
         let d =
             ovmf_vars::uefi_variable_data(&guids::EFI_IMAGE_SECURITY_DATABASE, "db", &entry.data);
-        events.push(data_event(
-            7,
-            EV_EFI_VARIABLE_AUTHORITY,
-            "db entry that verified the UKI".into(),
-            &d,
-            banks,
-        ));
+        events.push(data_event(7, PredictedEventKind::DbAuthority, &d, banks));
     }
     events.push(PredictedEvent {
         pcr: 4,
-        event_type: EV_EFI_BOOT_SERVICES_APPLICATION,
-        description: "Authenticode of the UKI".into(),
+        kind: PredictedEventKind::UkiAuthenticode,
         digests: per_bank.iter().map(|b| b.uki_auth).collect(),
     });
 
     // PCR 11: systemd-stub's section measurements.
     let n_pcr11 = per_bank.first().map_or(0, |b| b.pcr11.len());
     for i in 0..n_pcr11 {
-        let name = per_bank[0].pcr11[i].0.clone();
+        let section = per_bank[0].pcr11[i].0;
         events.push(PredictedEvent {
             pcr: 11,
-            event_type: EV_IPL,
-            description: if i % 2 == 0 {
-                format!("section name {name}")
+            // Uki::pcr11_events: the name's event, then the contents' event, per section.
+            kind: if i % 2 == 0 {
+                PredictedEventKind::UkiSectionName(section)
             } else {
-                format!("section {name}")
+                PredictedEventKind::UkiSection(section)
             },
             digests: per_bank.iter().map(|b| b.pcr11[i].1).collect(),
         });
@@ -379,8 +437,7 @@ pub fn predict(
     if !sb.secure_boot {
         events.push(PredictedEvent {
             pcr: 4,
-            event_type: EV_EFI_BOOT_SERVICES_APPLICATION,
-            description: "Authenticode of .linux".into(),
+            kind: PredictedEventKind::KernelAuthenticode,
             digests: per_bank.iter().filter_map(|b| b.kernel_auth).collect(),
         });
     }
@@ -388,22 +445,16 @@ pub fn predict(
     // PCR 9: the Linux EFI stub measures its load options and the initrd it loads through LoadFile2.
     if let Some(cmdline) = parsed.cmdline() {
         let lo = utf16le_nul(&mangle_stub_cmdline(&cmdline));
-        events.push(data_event(
-            9,
-            EV_EVENT_TAG,
-            "LOADED_IMAGE::LoadOptions".into(),
-            &lo,
-            banks,
-        ));
+        events.push(data_event(9, PredictedEventKind::LoadOptions, &lo, banks));
     }
-    if let Some(initrd) = parsed.section_bytes(".initrd").filter(|i| !i.is_empty()) {
+    if let Some(initrd) = parsed.payload(Section::Initrd).filter(|i| !i.is_empty()) {
         // Same bytes as the `.initrd` PCR 11 event (every stub table measures `.initrd`): reuse its digests.
         let from_pcr11: Option<Vec<Digest>> = per_bank
             .iter()
             .map(|b| {
                 b.pcr11
                     .iter()
-                    .filter(|(n, _)| n == ".initrd")
+                    .filter(|(s, _)| *s == Section::Initrd)
                     .nth(1)
                     .map(|(_, d)| *d)
             })
@@ -412,8 +463,7 @@ pub fn predict(
             from_pcr11.unwrap_or_else(|| banks.iter().map(|a| a.digest(&initrd)).collect());
         events.push(PredictedEvent {
             pcr: 9,
-            event_type: EV_EVENT_TAG,
-            description: "Linux initrd".into(),
+            kind: PredictedEventKind::LinuxInitrd,
             digests,
         });
     }
@@ -462,6 +512,52 @@ mod tests {
         assert_eq!(mangle_stub_cmdline("\n"), "");
     }
 
+    /// The type and description of each kind, as the manifests' `tpm.events` and `pcr predict --events` print
+    /// them.
+    #[test]
+    fn event_kinds_types_and_descriptions() {
+        use PredictedEventKind::*;
+        for (kind, t, desc) in [
+            (
+                SecureBootVariable("dbx"),
+                EV_EFI_VARIABLE_DRIVER_CONFIG,
+                "variable dbx",
+            ),
+            (Separator, EV_SEPARATOR, "separator"),
+            (
+                Action("Calling EFI Application from Boot Option"),
+                EV_EFI_ACTION,
+                "Calling EFI Application from Boot Option",
+            ),
+            (
+                DbAuthority,
+                EV_EFI_VARIABLE_AUTHORITY,
+                "db entry that verified the UKI",
+            ),
+            (
+                UkiAuthenticode,
+                EV_EFI_BOOT_SERVICES_APPLICATION,
+                "Authenticode of the UKI",
+            ),
+            (
+                KernelAuthenticode,
+                EV_EFI_BOOT_SERVICES_APPLICATION,
+                "Authenticode of .linux",
+            ),
+            (
+                UkiSectionName(Section::Cmdline),
+                EV_IPL,
+                "section name .cmdline",
+            ),
+            (UkiSection(Section::Linux), EV_IPL, "section .linux"),
+            (LoadOptions, EV_EVENT_TAG, "LOADED_IMAGE::LoadOptions"),
+            (LinuxInitrd, EV_EVENT_TAG, "Linux initrd"),
+        ] {
+            let e = data_event(4, kind, b"", &[Algorithm::Sha256]);
+            assert_eq!((e.event_type(), e.description().as_str()), (t, desc));
+        }
+    }
+
     /// UTF-16LE("console=ttyS0\0") hashes to the digest seen in a real boot's PCR 9 LoadOptions event.
     #[test]
     fn load_options_encoding() {
@@ -489,8 +585,7 @@ mod tests {
         ] {
             let e = data_event(
                 7,
-                0,
-                String::new(),
+                PredictedEventKind::SecureBootVariable(name),
                 &ovmf_vars::uefi_variable_data(vendor, name, data),
                 &banks,
             );

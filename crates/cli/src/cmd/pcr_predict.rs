@@ -131,8 +131,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             println!(
                 "  PCR {:>2}  {:<34} {:<38} {}",
                 e.pcr,
-                event_type_name(e.event_type),
-                e.description,
+                event_type_name(e.event_type()),
+                e.description(),
                 e.digests.first().map(|d| d.to_hex()).unwrap_or_default()
             );
         }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use yardstick_common::hash::Algorithm;
-use yardstick_pe::uki::{Uki, UkiInputs, build::normalize_cmdline_text, build_uki};
+use yardstick_pe::uki::{Section, Uki, UkiInputs, build::normalize_cmdline_text, build_uki};
 
 use crate::ui;
 
@@ -207,8 +207,8 @@ fn inspect(a: InspectArgs) -> anyhow::Result<ExitCode> {
         pcr11_order: uki
             .generation()
             .measured_sections()
-            .filter(|r| present.contains(&r.name))
-            .map(|r| r.name.to_string())
+            .filter(|s| present.contains(&s.name()))
+            .map(|s| s.name().to_string())
             .collect(),
         authenticode_sha256: yardstick_pe::authenticode::authenticode_digest_with(
             &data,
@@ -219,7 +219,7 @@ fn inspect(a: InspectArgs) -> anyhow::Result<ExitCode> {
         .to_hex(),
         signed: uki.headers().security_dir().is_some(),
         cmdline: uki.cmdline(),
-        uname: uki.section_text(".uname"),
+        uname: uki.section_text(Section::Uname.name()),
         sections,
     };
     if a.json {

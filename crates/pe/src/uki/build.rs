@@ -8,7 +8,7 @@ use crate::pe::{
     PeHeaders, SCN_CNT_CODE, SCN_CNT_INITIALIZED_DATA, SCN_MEM_READ, SECTION_HEADER_LEN,
 };
 use crate::uki::table::ukify_file_order;
-use crate::uki::{UkiError, sbat};
+use crate::uki::{Section, UkiError, sbat};
 
 /// What goes into a UKI. Every payload is given as bytes; see [`normalize_cmdline_text`] for the `TEXT` form
 /// of `--cmdline`.
@@ -180,22 +180,29 @@ pub fn build_uki(inputs: &UkiInputs) -> Result<Vec<u8>, UkiError> {
     let merged_sbat = sbat::merge(&pe_sbat, &sbat_texts)?;
     let initrd = join_initrds(&inputs.initrds);
 
-    let mut sections: Vec<(&'static str, &[u8])> = Vec::new();
-    for rule in ukify_file_order() {
-        let content: Option<&[u8]> = match rule.name {
-            ".osrel" => inputs.os_release.as_deref(),
-            ".cmdline" => inputs.cmdline.as_deref(),
-            ".dtb" => inputs.dtb.as_deref(),
-            ".uname" => Some(uname.as_bytes()),
-            ".splash" => inputs.splash.as_deref(),
-            ".initrd" => initrd.as_deref(),
-            ".sbat" => Some(merged_sbat.as_bytes()),
-            ".linux" => Some(&inputs.linux),
-            _ => None,
+    let mut sections: Vec<(Section, &[u8])> = Vec::new();
+    for &section in ukify_file_order() {
+        let content: Option<&[u8]> = match section {
+            Section::Osrel => inputs.os_release.as_deref(),
+            Section::Cmdline => inputs.cmdline.as_deref(),
+            Section::Dtb => inputs.dtb.as_deref(),
+            Section::Uname => Some(uname.as_bytes()),
+            Section::Splash => inputs.splash.as_deref(),
+            Section::Initrd => initrd.as_deref(),
+            Section::Sbat => Some(merged_sbat.as_bytes()),
+            Section::Linux => Some(&inputs.linux),
+            // `uki build` takes no input for these.
+            Section::Ucode
+            | Section::Pcrsig
+            | Section::Pcrpkey
+            | Section::Profile
+            | Section::Dtbauto
+            | Section::Hwids
+            | Section::Efifw => None,
         };
         // ukify skips empty contents (`if content:`), which is how `--uname ''` drops `.uname`.
         if let Some(c) = content.filter(|c| !c.is_empty()) {
-            sections.push((rule.name, c));
+            sections.push((section, c));
         }
     }
     add_sections(&inputs.stub, &stub_headers, &sections)
@@ -205,7 +212,7 @@ pub fn build_uki(inputs: &UkiInputs) -> Result<Vec<u8>, UkiError> {
 fn add_sections(
     stub: &[u8],
     headers: &PeHeaders,
-    sections: &[(&str, &[u8])],
+    sections: &[(Section, &[u8])],
 ) -> Result<Vec<u8>, UkiError> {
     let total: usize = sections.iter().map(|(_, c)| c.len() + 4096).sum();
     let mut data = Vec::with_capacity(stub.len() + total);
@@ -300,7 +307,8 @@ fn add_sections(
     }
 
     let mut size_of_initialized_data = headers.size_of_initialized_data;
-    for (name, content) in sections {
+    for &(section, content) in sections {
+        let name = section.name();
         let last = hdrs
             .last()
             .ok_or(UkiError::Layout("no sections".into()))?
@@ -354,7 +362,7 @@ fn add_sections(
         }
         name8[..nb.len()].copy_from_slice(nb);
         let flags = SCN_MEM_READ
-            | if *name == ".linux" {
+            | if section == Section::Linux {
                 // Old kernels that use the EFI handover protocol are executed in place.
                 SCN_CNT_CODE
             } else {

@@ -1,12 +1,15 @@
-//! Unified Kernel Images: building ([`build_uki`]), reading ([`Uki`]) and the per-stub section tables
-//! ([`StubGeneration`]) that say which sections the stub measures into PCR 11 and in which order.
+//! Unified Kernel Images: building ([`build_uki`]), reading ([`Uki`]), the sections systemd-stub understands
+//! ([`Section`]) and the per-stub section tables ([`StubGeneration`]) that say which sections the stub measures
+//! into PCR 11 and in which order.
 
 pub mod build;
 pub mod sbat;
+pub mod section;
 pub mod table;
 
 pub use build::{UkiInputs, build_uki};
-pub use table::{SectionRule, StubGeneration};
+pub use section::Section;
+pub use table::StubGeneration;
 
 use yardstick_common::hash::{Algorithm, Digest};
 
@@ -26,7 +29,7 @@ pub enum UkiError {
     /// The UKI itself is not a valid PE file.
     #[error(transparent)]
     Pe(#[from] PeError),
-    /// A PE file without a `.linux` section is not a UKI.
+    /// A PE file without a `.linux` section ([`Section::Linux`]) is not a UKI.
     #[error("not a UKI: no .linux section")]
     NoLinux,
     /// The stub version could not be read from `.sdmagic`.
@@ -69,6 +72,10 @@ pub struct Uki<'a> {
     generation: StubGeneration,
 }
 
+/// The PE section of a systemd EFI binary that names it and its version (`.sdmagic`); not a UKI [`Section`]:
+/// the stub brings it.
+pub const SDMAGIC: &str = ".sdmagic";
+
 /// The systemd version string in a stub's `.sdmagic` ("#### LoaderInfo: systemd-stub 254.26-1~bpo12+1 ####").
 pub fn stub_version_from_sdmagic(sdmagic: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(sdmagic);
@@ -80,7 +87,8 @@ pub fn stub_version_from_sdmagic(sdmagic: &[u8]) -> Option<String> {
     (!v.is_empty()).then_some(v)
 }
 
-fn major_of(version: &str) -> Option<u32> {
+/// The major version of a systemd version string (`254` of `254.26-1~bpo12+1`).
+pub fn systemd_major_version(version: &str) -> Option<u32> {
     version
         .split(|c: char| !c.is_ascii_digit())
         .next()
@@ -99,13 +107,13 @@ impl<'a> Uki<'a> {
         generation: Option<StubGeneration>,
     ) -> Result<Uki<'a>, UkiError> {
         let headers = PeHeaders::parse(data)?;
-        if headers.section(".linux").is_none() {
+        if headers.section(Section::Linux.name()).is_none() {
             return Err(UkiError::NoLinux);
         }
         let stub_version = headers
             .sections
             .iter()
-            .position(|s| s.name == ".sdmagic")
+            .position(|s| s.name == SDMAGIC)
             .and_then(|i| loaded_section_bytes(data, &headers, i))
             .and_then(|b| stub_version_from_sdmagic(&b));
         let generation = match generation {
@@ -114,7 +122,7 @@ impl<'a> Uki<'a> {
                 let v = stub_version.as_deref().ok_or_else(|| {
                     UkiError::UnknownStub("no systemd-stub version in .sdmagic".into())
                 })?;
-                let major = major_of(v)
+                let major = systemd_major_version(v)
                     .ok_or_else(|| UkiError::UnknownStub(format!("unparsable version {v:?}")))?;
                 StubGeneration::from_systemd_version(major).ok_or_else(|| {
                     UkiError::UnknownStub(format!(
@@ -162,7 +170,7 @@ impl<'a> Uki<'a> {
                 raw_size: s.size_of_raw_data,
                 virtual_address: s.virtual_address,
                 virtual_size: s.virtual_size,
-                measured: self.generation.rule(&s.name).is_some_and(|r| r.measured),
+                measured: self.generation.measures(&s.name),
             })
             .collect()
     }
@@ -174,9 +182,14 @@ impl<'a> Uki<'a> {
         loaded_section(self.data, &self.headers, i)
     }
 
+    /// The bytes of a UKI section as loaded in memory: [`Uki::section_bytes`] of its name.
+    pub fn payload(&self, section: Section) -> Option<std::borrow::Cow<'a, [u8]>> {
+        self.section_bytes(section.name())
+    }
+
     /// The `.cmdline` section as text (lossy UTF-8, up to the first NUL).
     pub fn cmdline(&self) -> Option<String> {
-        self.section_text(".cmdline")
+        self.section_text(Section::Cmdline.name())
     }
 
     /// A section as text (lossy UTF-8, up to the first NUL).
@@ -186,9 +199,10 @@ impl<'a> Uki<'a> {
         Some(String::from_utf8_lossy(&b[..end]).into_owned())
     }
 
-    /// The PCR 11 events the stub logs, in order: for each measured section present, `(name, H(name\0))` then
-    /// `(name, H(contents))`. Sections are looked up by name in the stub's measurement order, not file order.
-    pub fn pcr11_events(&self, alg: Algorithm) -> Vec<(String, Digest)> {
+    /// The PCR 11 events the stub logs, in order: for each measured section present, `(section, H(name\0))`
+    /// then `(section, H(contents))`. Sections are looked up by name in the stub's measurement order, not file
+    /// order.
+    pub fn pcr11_events(&self, alg: Algorithm) -> Vec<(Section, Digest)> {
         self.pcr11_events_multi(&[alg])
             .into_iter()
             .map(|(n, mut d)| (n, d.remove(0)))
@@ -196,26 +210,20 @@ impl<'a> Uki<'a> {
     }
 
     /// [`Uki::pcr11_events`] for several banks at once (each section is mapped once).
-    pub fn pcr11_events_multi(&self, algs: &[Algorithm]) -> Vec<(String, Vec<Digest>)> {
+    pub fn pcr11_events_multi(&self, algs: &[Algorithm]) -> Vec<(Section, Vec<Digest>)> {
         let mut out = Vec::new();
-        for rule in self.generation.measured_sections() {
-            let Some(bytes) = self.section_bytes(rule.name) else {
+        for section in self.generation.measured_sections() {
+            let Some(bytes) = self.payload(section) else {
                 continue;
             };
             // systemd skips sections of size zero.
             if bytes.is_empty() {
                 continue;
             }
-            let mut name = rule.name.as_bytes().to_vec();
+            let mut name = section.name().as_bytes().to_vec();
             name.push(0);
-            out.push((
-                rule.name.to_string(),
-                algs.iter().map(|a| a.digest(&name)).collect(),
-            ));
-            out.push((
-                rule.name.to_string(),
-                algs.iter().map(|a| a.digest(&bytes)).collect(),
-            ));
+            out.push((section, algs.iter().map(|a| a.digest(&name)).collect()));
+            out.push((section, algs.iter().map(|a| a.digest(&bytes)).collect()));
         }
         out
     }
@@ -229,8 +237,8 @@ mod tests {
     fn sdmagic_versions() {
         let v = stub_version_from_sdmagic(b"#### LoaderInfo: systemd-stub 254.26-1~bpo12+1 ####\0");
         assert_eq!(v.as_deref(), Some("254.26-1~bpo12+1"));
-        assert_eq!(major_of("254.26-1~bpo12+1"), Some(254));
-        assert_eq!(major_of("252.39-1~deb12u2"), Some(252));
+        assert_eq!(systemd_major_version("254.26-1~bpo12+1"), Some(254));
+        assert_eq!(systemd_major_version("252.39-1~deb12u2"), Some(252));
         assert_eq!(stub_version_from_sdmagic(b"garbage"), None);
     }
 }

@@ -2,7 +2,7 @@
 //! `.sbat` sections and of the given texts, under one `sbat,1,...` header line, NUL-terminated.
 
 use crate::pe::PeHeaders;
-use crate::uki::UkiError;
+use crate::uki::{Section, UkiError};
 
 /// The header line every merged SBAT starts with.
 pub const SBAT_HEADER: &str =
@@ -52,7 +52,7 @@ pub fn pe_sbat_lines(pe: &[u8]) -> Result<Option<Vec<String>>, UkiError> {
         // ukify: "is not a valid PE file, not extracting SBAT section".
         return Ok(None);
     };
-    let Some(s) = h.section(".sbat") else {
+    let Some(s) = h.section(Section::Sbat.name()) else {
         return Ok(None);
     };
     let raw = pe.get(s.raw_range()).unwrap_or_default();

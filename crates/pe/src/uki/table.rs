@@ -1,11 +1,13 @@
-//! The UKI section tables: for each systemd-stub generation, the sections it understands, in the order it
-//! measures them into PCR 11, and whether each is measured.
+//! The UKI section tables: for each systemd-stub generation, the [`Section`]s it understands, in the order it
+//! measures them into PCR 11 (all but `.pcrsig`: [`Section::is_measured`]).
 //!
-//! Mirrors systemd's `src/fundamental/uki.h` (`UnifiedSection` + `unified_section_measure()`), which the stub,
-//! `systemd-measure` and `ukify` all follow. One table per generation drives `uki build` (which names are UKI
-//! sections, where ukify 254 places them in the file), `uki inspect` and `pcr predict`.
+//! Mirrors systemd's `src/fundamental/uki.h` (`UnifiedSection` + `unified_section_measure()`) as each release
+//! had it, which the stub, `systemd-measure` and `ukify` all follow. One table per generation drives
+//! `uki inspect` and `pcr predict`; [`ukify_file_order`] drives where `uki build` places the sections.
 
 use std::fmt;
+
+use super::Section::{self, *};
 
 /// A generation of systemd-stub with its own section table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -22,53 +24,22 @@ pub enum StubGeneration {
     Current,
 }
 
-/// One row of a section table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SectionRule {
-    /// PE section name.
-    pub name: &'static str,
-    /// Whether the stub extends PCR 11 with it (`.pcrsig` never is: it signs the result).
-    pub measured: bool,
-    /// Where ukify 254 places the section in the file (ascending), `None` for sections ukify 254 does not
-    /// write itself. `.linux` comes last to leave room for the kernel's decompression.
-    pub ukify_file_rank: Option<u8>,
-}
-
-const fn rule(name: &'static str, measured: bool, ukify_file_rank: Option<u8>) -> SectionRule {
-    SectionRule {
-        name,
-        measured,
-        ukify_file_rank,
-    }
-}
-
-// ukify 254 writes: .osrel .cmdline .dtb .uname .splash .pcrpkey .initrd <extra> .sbat .linux
-const LINUX: SectionRule = rule(".linux", true, Some(9));
-const OSREL: SectionRule = rule(".osrel", true, Some(0));
-const CMDLINE: SectionRule = rule(".cmdline", true, Some(1));
-const INITRD: SectionRule = rule(".initrd", true, Some(6));
-const UCODE: SectionRule = rule(".ucode", true, None);
-const SPLASH: SectionRule = rule(".splash", true, Some(4));
-const DTB: SectionRule = rule(".dtb", true, Some(2));
-const UNAME: SectionRule = rule(".uname", true, Some(3));
-const SBAT: SectionRule = rule(".sbat", true, Some(8));
-const PCRSIG: SectionRule = rule(".pcrsig", false, None);
-const PCRPKEY: SectionRule = rule(".pcrpkey", true, Some(5));
-const PROFILE: SectionRule = rule(".profile", true, None);
-const DTBAUTO: SectionRule = rule(".dtbauto", true, None);
-const HWIDS: SectionRule = rule(".hwids", true, None);
-const EFIFW: SectionRule = rule(".efifw", true, None);
-
 /// systemd v252 `uki.h`.
-const TABLE_252: &[SectionRule] = &[LINUX, OSREL, CMDLINE, INITRD, SPLASH, DTB, PCRSIG, PCRPKEY];
+const TABLE_252: &[Section] = &[Linux, Osrel, Cmdline, Initrd, Splash, Dtb, Pcrsig, Pcrpkey];
 /// systemd v253/v254 `uki.h`.
-const TABLE_254: &[SectionRule] = &[
-    LINUX, OSREL, CMDLINE, INITRD, SPLASH, DTB, UNAME, SBAT, PCRSIG, PCRPKEY,
+const TABLE_254: &[Section] = &[
+    Linux, Osrel, Cmdline, Initrd, Splash, Dtb, Uname, Sbat, Pcrsig, Pcrpkey,
 ];
 /// systemd main `uki.h`.
-const TABLE_CURRENT: &[SectionRule] = &[
-    LINUX, OSREL, CMDLINE, INITRD, UCODE, SPLASH, DTB, UNAME, SBAT, PCRSIG, PCRPKEY, PROFILE,
-    DTBAUTO, HWIDS, EFIFW,
+const TABLE_CURRENT: &[Section] = &[
+    Linux, Osrel, Cmdline, Initrd, Ucode, Splash, Dtb, Uname, Sbat, Pcrsig, Pcrpkey, Profile,
+    Dtbauto, Hwids, Efifw,
+];
+
+/// The sections ukify 254 writes itself, in the order it places them in the file. `.linux` comes last to
+/// leave room for the kernel's decompression.
+const UKIFY_254_FILE_ORDER: &[Section] = &[
+    Osrel, Cmdline, Dtb, Uname, Splash, Pcrpkey, Initrd, Sbat, Linux,
 ];
 
 impl StubGeneration {
@@ -79,8 +50,8 @@ impl StubGeneration {
         StubGeneration::Current,
     ];
 
-    /// The section table, in PCR 11 measurement order.
-    pub fn sections(self) -> &'static [SectionRule] {
+    /// The sections this stub understands, in PCR 11 measurement order.
+    pub fn sections(self) -> &'static [Section] {
         match self {
             StubGeneration::Systemd252 => TABLE_252,
             StubGeneration::Systemd254 => TABLE_254,
@@ -89,13 +60,18 @@ impl StubGeneration {
     }
 
     /// The sections this stub extends PCR 11 with, in order.
-    pub fn measured_sections(self) -> impl Iterator<Item = &'static SectionRule> {
-        self.sections().iter().filter(|r| r.measured)
+    pub fn measured_sections(self) -> impl Iterator<Item = Section> {
+        self.sections().iter().copied().filter(|s| s.is_measured())
     }
 
-    /// The rule for a section name, if this generation knows it.
-    pub fn rule(self, name: &str) -> Option<&'static SectionRule> {
-        self.sections().iter().find(|r| r.name == name)
+    /// The section named `name`, if this generation knows it.
+    pub fn section(self, name: &str) -> Option<Section> {
+        Section::from_name(name).filter(|s| self.sections().contains(s))
+    }
+
+    /// Whether this stub extends PCR 11 with the section named `name`.
+    pub fn measures(self, name: &str) -> bool {
+        self.section(name).is_some_and(Section::is_measured)
     }
 
     /// The generation whose table a stub of systemd major version `major` uses.
@@ -137,14 +113,10 @@ impl std::str::FromStr for StubGeneration {
     }
 }
 
-/// The sections ukify 254 itself writes, in its file order.
-pub fn ukify_file_order() -> Vec<&'static SectionRule> {
-    let mut v: Vec<_> = TABLE_CURRENT
-        .iter()
-        .filter(|r| r.ukify_file_rank.is_some())
-        .collect();
-    v.sort_by_key(|r| r.ukify_file_rank);
-    v
+/// The sections ukify 254 itself writes, in its file order (`.linux` last, to leave room for the kernel's
+/// decompression).
+pub fn ukify_file_order() -> &'static [Section] {
+    UKIFY_254_FILE_ORDER
 }
 
 #[cfg(test)]
@@ -154,7 +126,8 @@ mod tests {
     /// The orders systemd documents in uki.h (v252, v254, main) and shared/notes/measured-boot.md.
     #[test]
     fn measurement_orders() {
-        let names = |g: StubGeneration| g.measured_sections().map(|r| r.name).collect::<Vec<_>>();
+        let names =
+            |g: StubGeneration| g.measured_sections().map(Section::name).collect::<Vec<_>>();
         assert_eq!(
             names(StubGeneration::Systemd252),
             [
@@ -169,7 +142,16 @@ mod tests {
             ]
         );
         assert_eq!(names(StubGeneration::Current).len(), 14);
-        let file: Vec<_> = ukify_file_order().iter().map(|r| r.name).collect();
+        assert_eq!(StubGeneration::Current.sections(), Section::ALL);
+        assert_eq!(StubGeneration::Systemd252.section(".uname"), None);
+        assert_eq!(
+            StubGeneration::Systemd254.section(".uname"),
+            Some(Section::Uname)
+        );
+        assert!(!StubGeneration::Current.measures(".pcrsig"));
+        assert!(StubGeneration::Current.measures(".pcrpkey"));
+        assert!(!StubGeneration::Current.measures(".sdmagic"));
+        let file: Vec<_> = ukify_file_order().iter().map(|s| s.name()).collect();
         assert_eq!(
             file,
             [

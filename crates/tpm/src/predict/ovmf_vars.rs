@@ -9,38 +9,18 @@
 
 use super::PredictError;
 
+use yardstick_common::guid;
 use yardstick_common::guid::Guid;
 
-use crate::guids::{EFI_GLOBAL_VARIABLE, EFI_IMAGE_SECURITY_DATABASE};
-
-/// `EFI_SECURE_BOOT_ENABLE_DISABLE` f0a30bc7-af08-4556-99c4-001009c93a44 (OVMF's SecureBootEnable).
-pub const SECURE_BOOT_ENABLE_GUID: Guid = Guid::from_fields(
-    0xf0a30bc7,
-    0xaf08,
-    0x4556,
-    [0x99, 0xc4, 0x00, 0x10, 0x09, 0xc9, 0x3a, 0x44],
-);
+use crate::guids::{
+    EFI_GLOBAL_VARIABLE, EFI_IMAGE_SECURITY_DATABASE, EFI_SECURE_BOOT_ENABLE_DISABLE,
+};
 /// `EFI_SYSTEM_NV_DATA_FV_GUID`: the file system GUID of the variable store's firmware volume.
-const NV_DATA_FV: Guid = Guid::from_fields(
-    0xfff12b8d,
-    0x7696,
-    0x4c8b,
-    [0xa9, 0x85, 0x27, 0x47, 0x07, 0x5b, 0x4f, 0x50],
-);
+const NV_DATA_FV: Guid = guid!("fff12b8d-7696-4c8b-a985-2747075b4f50");
 /// `gEfiAuthenticatedVariableGuid`: a store of authenticated variable headers.
-const AUTH_VARIABLE_STORE: Guid = Guid::from_fields(
-    0xaaf32c78,
-    0x947b,
-    0x439a,
-    [0xa1, 0x80, 0x2e, 0x14, 0x4e, 0xc3, 0x77, 0x92],
-);
+const AUTH_VARIABLE_STORE: Guid = guid!("aaf32c78-947b-439a-a180-2e144ec37792");
 /// `gEfiVariableGuid`: a store of plain variable headers.
-const PLAIN_VARIABLE_STORE: Guid = Guid::from_fields(
-    0xddcf3616,
-    0x3275,
-    0x4164,
-    [0x98, 0xb6, 0xfe, 0x85, 0x70, 0x7f, 0xfe, 0x7d],
-);
+const PLAIN_VARIABLE_STORE: Guid = guid!("ddcf3616-3275-4164-98b6-fe85707ffe7d");
 
 /// One live variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +66,7 @@ impl SecureBootVars {
         };
         let pk = get("PK", &EFI_GLOBAL_VARIABLE).unwrap_or_default();
         // EDK2 AuthVariableLib: SecureBoot = 1 in user mode (PK present) unless SecureBootEnable says disabled.
-        let enable = get("SecureBootEnable", &SECURE_BOOT_ENABLE_GUID);
+        let enable = get("SecureBootEnable", &EFI_SECURE_BOOT_ENABLE_DISABLE);
         let secure_boot = !pk.is_empty() && enable.is_none_or(|e| e.first() == Some(&1));
         Ok(SecureBootVars {
             secure_boot,
@@ -299,7 +279,11 @@ mod tests {
         store.extend_from_slice(&[0; 12]);
         for (name, vendor, data) in [
             ("PK", EFI_GLOBAL_VARIABLE, &b"key"[..]),
-            ("SecureBootEnable", SECURE_BOOT_ENABLE_GUID, &[1u8][..]),
+            (
+                "SecureBootEnable",
+                EFI_SECURE_BOOT_ENABLE_DISABLE,
+                &[1u8][..],
+            ),
         ] {
             let name16: Vec<u8> = name
                 .encode_utf16()
