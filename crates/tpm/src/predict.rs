@@ -15,6 +15,8 @@
 
 pub mod authority;
 pub mod ovmf_vars;
+mod text;
+pub use text::event_type_name;
 
 use std::collections::BTreeMap;
 

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use yardstick_common::hash::Algorithm;
-use yardstick_tpm::predict::{PREDICTED_PCRS, Platform, Prediction, SecureBootVars, predict};
+use yardstick_tpm::predict::{Platform, Prediction, SecureBootVars, predict};
 
 use crate::ui;
 
@@ -120,54 +120,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     } = a.predict.predict()?;
     if a.json {
         ui::print_json(&p)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if a.events {
-        println!(
-            "# predicted events (digest in {}):",
-            banks.first().map_or("-", |b| b.name())
-        );
-        for e in &p.events {
-            println!(
-                "  PCR {:>2}  {:<34} {:<38} {}",
-                e.pcr,
-                event_type_name(e.event_type()),
-                e.description(),
-                e.digests.first().map(|d| d.to_hex()).unwrap_or_default()
-            );
-        }
-    }
-    println!(
-        "# systemd-stub section table {}, Secure Boot {}",
-        p.stub_generation,
-        if p.secure_boot { "on" } else { "off" }
-    );
-    for &alg in &banks {
-        println!("{alg}:");
-        for pcr in PREDICTED_PCRS {
-            if let Some(d) = p.pcrs.get(alg, pcr) {
-                println!("  {pcr:>2}: 0x{}", d.to_hex().to_uppercase());
-            }
-        }
-        if let Some(phases) = p.pcr11_phases.get(&alg) {
-            for (phase, d) in phases {
-                println!("  11 after {phase}: 0x{}", d.to_hex().to_uppercase());
-            }
-        }
+    } else {
+        print!("{}", p.to_text(&banks, a.events));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn event_type_name(t: u32) -> &'static str {
-    use yardstick_tpm::predict::event_type::*;
-    match t {
-        EV_IPL => "EV_IPL",
-        EV_SEPARATOR => "EV_SEPARATOR",
-        EV_EVENT_TAG => "EV_EVENT_TAG",
-        EV_EFI_VARIABLE_DRIVER_CONFIG => "EV_EFI_VARIABLE_DRIVER_CONFIG",
-        EV_EFI_BOOT_SERVICES_APPLICATION => "EV_EFI_BOOT_SERVICES_APPLICATION",
-        EV_EFI_ACTION => "EV_EFI_ACTION",
-        EV_EFI_VARIABLE_AUTHORITY => "EV_EFI_VARIABLE_AUTHORITY",
-        _ => "?",
-    }
 }

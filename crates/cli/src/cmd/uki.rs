@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use yardstick_common::hash::Algorithm;
-use yardstick_pe::uki::{Section, Uki, UkiInputs, build::normalize_cmdline_text, build_uki};
+use yardstick_pe::uki::{
+    Culprit, Inspection, Uki, UkiInputs, build::normalize_cmdline_text, build_uki,
+};
 
 use crate::ui;
 
@@ -129,136 +130,27 @@ fn build(a: BuildArgs) -> anyhow::Result<ExitCode> {
         let text = String::from_utf8(bytes).with_context(|| format!("{s}: SBAT is not UTF-8"))?;
         inputs.sbat.push(text);
     }
-    // Name the input at fault: the stub or the kernel.
-    let uki = build_uki(&inputs).map_err(|e| match &e {
-        yardstick_pe::UkiError::Input { what: "kernel", .. } => {
-            anyhow::anyhow!("{}: {e}", a.linux.display())
-        }
-        yardstick_pe::UkiError::Input { .. }
-        | yardstick_pe::UkiError::SignedStub
-        | yardstick_pe::UkiError::Layout(_) => anyhow::anyhow!("{}: {e}", a.stub.display()),
-        yardstick_pe::UkiError::Sbat(m) if m.starts_with("stub:") => {
-            anyhow::anyhow!("{}: {e}", a.stub.display())
-        }
-        yardstick_pe::UkiError::Sbat(m) if m.starts_with("kernel:") => {
-            anyhow::anyhow!("{}: {e}", a.linux.display())
-        }
-        yardstick_pe::UkiError::Sbat(_) => anyhow::anyhow!("--sbat: {e}"),
-        _ => anyhow::anyhow!("{}: {e}", a.output.display()),
+    // Name the input at fault.
+    let uki = build_uki(&inputs).map_err(|e| match e.culprit() {
+        Culprit::Kernel => anyhow::anyhow!("{}: {e}", a.linux.display()),
+        Culprit::Stub => anyhow::anyhow!("{}: {e}", a.stub.display()),
+        Culprit::Sbat => anyhow::anyhow!("--sbat: {e}"),
+        Culprit::Output => anyhow::anyhow!("{}: {e}", a.output.display()),
     })?;
     yardstick_common::fs::write_atomic(&a.output, &uki)
         .with_context(|| format!("{}: cannot write", a.output.display()))?;
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(serde::Serialize)]
-struct InspectSection {
-    name: String,
-    file_offset: u32,
-    raw_size: u32,
-    virtual_address: u32,
-    virtual_size: u32,
-    measured_into_pcr11: bool,
-    sha256: String,
-}
-
-#[derive(serde::Serialize)]
-struct InspectOut {
-    file: String,
-    size: usize,
-    stub_version: Option<String>,
-    stub_generation: String,
-    pcr11_order: Vec<String>,
-    authenticode_sha256: String,
-    signed: bool,
-    cmdline: Option<String>,
-    uname: Option<String>,
-    sections: Vec<InspectSection>,
-}
-
 fn inspect(a: InspectArgs) -> anyhow::Result<ExitCode> {
     let data = read(&a.uki)?;
     let uki = Uki::parse(&data).with_context(|| format!("{}", a.uki.display()))?;
-    let sections = uki
-        .sections()
-        .into_iter()
-        .map(|s| {
-            let sha = uki
-                .section_bytes(&s.name)
-                .map(|b| Algorithm::Sha256.digest(&b).to_hex())
-                .unwrap_or_default();
-            InspectSection {
-                name: s.name,
-                file_offset: s.file_offset,
-                raw_size: s.raw_size,
-                virtual_address: s.virtual_address,
-                virtual_size: s.virtual_size,
-                measured_into_pcr11: s.measured,
-                sha256: sha,
-            }
-        })
-        .collect::<Vec<_>>();
-    let present: Vec<&str> = sections.iter().map(|s| s.name.as_str()).collect();
-    let out = InspectOut {
-        file: a.uki.display().to_string(),
-        size: data.len(),
-        stub_version: uki.stub_version().map(str::to_string),
-        stub_generation: uki.generation().to_string(),
-        pcr11_order: uki
-            .generation()
-            .measured_sections()
-            .filter(|s| present.contains(&s.name()))
-            .map(|s| s.name().to_string())
-            .collect(),
-        authenticode_sha256: yardstick_pe::authenticode::authenticode_digest_with(
-            &data,
-            uki.headers(),
-            Algorithm::Sha256,
-        )
-        .with_context(|| format!("{}", a.uki.display()))?
-        .to_hex(),
-        signed: uki.headers().security_dir().is_some(),
-        cmdline: uki.cmdline(),
-        uname: uki.section_text(Section::Uname.name()),
-        sections,
-    };
+    let out = Inspection::new(&a.uki.display().to_string(), &data, &uki)
+        .with_context(|| format!("{}", a.uki.display()))?;
     if a.json {
         ui::print_json(&out)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    println!("file:        {} ({} bytes)", out.file, out.size);
-    println!(
-        "stub:        systemd-stub {} (section table {})",
-        out.stub_version.as_deref().unwrap_or("?"),
-        out.stub_generation
-    );
-    println!(
-        "authenticode sha256: {}{}",
-        out.authenticode_sha256,
-        if out.signed { " (signed)" } else { "" }
-    );
-    if let Some(u) = &out.uname {
-        println!("uname:       {u}");
-    }
-    if let Some(c) = &out.cmdline {
-        println!("cmdline:     {}", c.trim_end());
-    }
-    println!("PCR 11 order: {}", out.pcr11_order.join(" "));
-    println!(
-        "{:<9} {:>10} {:>10} {:>10} {:>10}  {:<3} sha256",
-        "section", "offset", "raw size", "vaddr", "vsize", "m11"
-    );
-    for s in &out.sections {
-        println!(
-            "{:<9} {:>#10x} {:>10} {:>#10x} {:>10}  {:<3} {}",
-            s.name,
-            s.file_offset,
-            s.raw_size,
-            s.virtual_address,
-            s.virtual_size,
-            if s.measured_into_pcr11 { "yes" } else { "-" },
-            s.sha256
-        );
+    } else {
+        print!("{}", out.to_text());
     }
     Ok(ExitCode::SUCCESS)
 }

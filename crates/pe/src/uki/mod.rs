@@ -3,11 +3,13 @@
 //! into PCR 11 and in which order.
 
 pub mod build;
+mod inspect;
 pub mod sbat;
 pub mod section;
 pub mod table;
 
 pub use build::{UkiInputs, build_uki};
+pub use inspect::{InspectedSection, Inspection};
 pub use section::Section;
 pub use table::StubGeneration;
 
@@ -44,6 +46,33 @@ pub enum UkiError {
     /// Bad SBAT input.
     #[error("SBAT: {0}")]
     Sbat(String),
+}
+
+/// Which input of [`build_uki`] an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Culprit {
+    /// The stub.
+    Stub,
+    /// The kernel.
+    Kernel,
+    /// The SBAT text given by the user.
+    Sbat,
+    /// None of the inputs alone: the UKI being made.
+    Output,
+}
+
+impl UkiError {
+    /// The input of [`build_uki`] at fault, so that a message can name its file.
+    pub fn culprit(&self) -> Culprit {
+        match self {
+            UkiError::Input { what: "kernel", .. } => Culprit::Kernel,
+            UkiError::Input { .. } | UkiError::SignedStub | UkiError::Layout(_) => Culprit::Stub,
+            UkiError::Sbat(m) if m.starts_with("stub:") => Culprit::Stub,
+            UkiError::Sbat(m) if m.starts_with("kernel:") => Culprit::Kernel,
+            UkiError::Sbat(_) => Culprit::Sbat,
+            _ => Culprit::Output,
+        }
+    }
 }
 
 /// A section of a UKI as the firmware loads it.

@@ -1,0 +1,144 @@
+//! What `uki inspect` prints about a UKI: the stub, the Authenticode digest, the command line and every section
+//! with its layout, whether it is measured into PCR 11, and its SHA-256.
+
+use std::fmt::Write as _;
+
+use yardstick_common::hash::Algorithm;
+
+use super::{Section, Uki};
+use crate::pe::PeError;
+
+/// One section (its JSON field order is the output's).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InspectedSection {
+    /// PE section name.
+    pub name: String,
+    /// File offset of the stored bytes.
+    pub file_offset: u32,
+    /// Stored size.
+    pub raw_size: u32,
+    /// RVA.
+    pub virtual_address: u32,
+    /// Mapped size.
+    pub virtual_size: u32,
+    /// Whether the stub measures it into PCR 11.
+    pub measured_into_pcr11: bool,
+    /// SHA-256 of the bytes as loaded.
+    pub sha256: String,
+}
+
+/// A UKI as `uki inspect` describes it (its JSON field order is the output's).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Inspection {
+    /// The file, as named.
+    pub file: String,
+    /// Its size.
+    pub size: usize,
+    /// The systemd-stub version from `.sdmagic`.
+    pub stub_version: Option<String>,
+    /// The section table in use.
+    pub stub_generation: String,
+    /// The sections present, in the order the stub measures them into PCR 11.
+    pub pcr11_order: Vec<String>,
+    /// Authenticode SHA-256 of the whole UKI (what the firmware measures into PCR 4).
+    pub authenticode_sha256: String,
+    /// Whether it carries an Authenticode signature.
+    pub signed: bool,
+    /// The `.cmdline` text.
+    pub cmdline: Option<String>,
+    /// The `.uname` text.
+    pub uname: Option<String>,
+    /// Every section.
+    pub sections: Vec<InspectedSection>,
+}
+
+impl Inspection {
+    /// Describes `uki` (the parse of `data`, read from `file`).
+    pub fn new(file: &str, data: &[u8], uki: &Uki<'_>) -> Result<Inspection, PeError> {
+        let sections: Vec<InspectedSection> = uki
+            .sections()
+            .into_iter()
+            .map(|s| {
+                let sha256 = uki
+                    .section_bytes(&s.name)
+                    .map(|b| Algorithm::Sha256.digest(&b).to_hex())
+                    .unwrap_or_default();
+                InspectedSection {
+                    name: s.name,
+                    file_offset: s.file_offset,
+                    raw_size: s.raw_size,
+                    virtual_address: s.virtual_address,
+                    virtual_size: s.virtual_size,
+                    measured_into_pcr11: s.measured,
+                    sha256,
+                }
+            })
+            .collect();
+        let present: Vec<&str> = sections.iter().map(|s| s.name.as_str()).collect();
+        let pcr11_order = uki
+            .generation()
+            .measured_sections()
+            .filter(|s| present.contains(&s.name()))
+            .map(|s| s.name().to_string())
+            .collect();
+        let authenticode_sha256 =
+            crate::authenticode::authenticode_digest_with(data, uki.headers(), Algorithm::Sha256)?
+                .to_hex();
+        Ok(Inspection {
+            file: file.to_string(),
+            size: data.len(),
+            stub_version: uki.stub_version().map(str::to_string),
+            stub_generation: uki.generation().to_string(),
+            pcr11_order,
+            authenticode_sha256,
+            signed: uki.headers().security_dir().is_some(),
+            cmdline: uki.cmdline(),
+            uname: uki.section_text(Section::Uname.name()),
+            sections,
+        })
+    }
+
+    /// The text output.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "file:        {} ({} bytes)", self.file, self.size);
+        let _ = writeln!(
+            s,
+            "stub:        systemd-stub {} (section table {})",
+            self.stub_version.as_deref().unwrap_or("?"),
+            self.stub_generation
+        );
+        let _ = writeln!(
+            s,
+            "authenticode sha256: {}{}",
+            self.authenticode_sha256,
+            if self.signed { " (signed)" } else { "" }
+        );
+        if let Some(u) = &self.uname {
+            let _ = writeln!(s, "uname:       {u}");
+        }
+        if let Some(c) = &self.cmdline {
+            let _ = writeln!(s, "cmdline:     {}", c.trim_end());
+        }
+        let _ = writeln!(s, "PCR 11 order: {}", self.pcr11_order.join(" "));
+        let _ = writeln!(
+            s,
+            "{:<9} {:>10} {:>10} {:>10} {:>10}  {:<3} sha256",
+            "section", "offset", "raw size", "vaddr", "vsize", "m11"
+        );
+        for x in &self.sections {
+            let _ = writeln!(
+                s,
+                "{:<9} {:>#10x} {:>10} {:>#10x} {:>10}  {:<3} {}",
+                x.name,
+                x.file_offset,
+                x.raw_size,
+                x.virtual_address,
+                x.virtual_size,
+                if x.measured_into_pcr11 { "yes" } else { "-" },
+                x.sha256
+            );
+        }
+        s
+    }
+}
