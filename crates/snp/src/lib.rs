@@ -10,7 +10,8 @@
 //! * [`gctx`]: the SNP launch-digest context, one method per page type;
 //! * [`sev_hashes`]: the kernel/initrd/cmdline hashes table QEMU places in guest memory;
 //! * [`vmsa`]: the initial register state of each vCPU;
-//! * [`vcpu_types`], [`vmm_types`], [`sev_mode`]: the parameters;
+//! * [`vcpu_types`], [`vmm_types`], [`sev_mode`]: the parameters, with their command-line and manifest
+//!   spellings, and [`vcpu_types::resolve`], the one resolution of the vCPU flags;
 //! * [`guest`]: the whole measurement, in PSP order;
 //! * [`id_block`]: the ID block and ID authentication structures for `SNP_LAUNCH_FINISH`;
 //! * [`report`]: the `ATTESTATION_REPORT` structure, its policy bits and TCB versions.
