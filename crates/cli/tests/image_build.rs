@@ -648,3 +648,90 @@ fn initrd_layout_snp_digest_matches_sev_snp_measure() {
     );
     assert_eq!(ours, theirs.trim(), "{}", m["snp"]);
 }
+
+/// `image build` takes `snp measure`'s VMM types (gce too, in any case) and mode spellings, and resolves the
+/// vCPU as `snp measure` does (one function in yardstick-snp): for EC2 and GCE, with or without a vCPU type,
+/// and for QEMU with family/model/stepping, the manifest's launch digest equals `yardstick snp measure`'s and
+/// sev-snp-measure 0.0.13's for the same inputs, and EC2/GCE record the fixed RDX 0x600 as the signature.
+#[test]
+fn vmm_types_and_modes_match_snp_measure_and_sev_snp_measure() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("etc")).unwrap();
+    std::fs::write(tree.join("etc/hostname"), b"guest\n").unwrap();
+    let ovmf = fixture("snp/ovmf_AmdSev_suffix.bin");
+    let k = kernel();
+    let cases: &[(&str, &str, &str, &str, &[&str])] = &[
+        ("gce", "gce", "snp", "snp", &["--vcpu-type", "EPYC-Milan"]),
+        ("GCE", "gce", "SEV-ES", "seves", &[]),
+        ("ec2", "ec2", "sev-es", "seves", &["--vcpu-type", "EPYC-v4"]),
+        ("EC2", "ec2", "snp", "snp", &[]),
+        (
+            "Qemu",
+            "QEMU",
+            "seves",
+            "seves",
+            &[
+                "--vcpu-family",
+                "25",
+                "--vcpu-model",
+                "1",
+                "--vcpu-stepping",
+                "1",
+            ],
+        ),
+    ];
+    for (i, (vmm_flag, vmm, mode_flag, mode, vcpu)) in cases.iter().enumerate() {
+        let out = dir.path().join(format!("i{i}.cpio"));
+        let mut args = vec![
+            "--layout",
+            "initrd",
+            "--kernel",
+            k.to_str().unwrap(),
+            "--ovmf",
+            ovmf.to_str().unwrap(),
+            "--vcpus",
+            "2",
+            "--snp-mode",
+            mode_flag,
+            "--vmm-type",
+            vmm_flag,
+        ];
+        args.extend_from_slice(vcpu);
+        build(&tree, &out, &args, &[]);
+        let m = manifest(&out);
+        let snp = &m["snp"][0];
+        assert_eq!(snp["vmm_type"], vmm.to_lowercase(), "{snp}");
+        assert_eq!(
+            snp["mode"],
+            if *mode == "snp" { "snp" } else { "sev-es" },
+            "{snp}"
+        );
+        if *vmm != "QEMU" {
+            assert_eq!(snp["vcpu_sig"], 0x600, "{snp}");
+        } else {
+            assert_eq!(snp["vcpu_sig"], 0xa00f11, "{snp}");
+        }
+        let named = vcpu.first() == Some(&"--vcpu-type");
+        assert_eq!(snp["vcpu_type"].is_string(), named, "{snp}");
+        let ours = snp["measurement"].as_str().unwrap();
+
+        let measure = |c: &mut Command| {
+            c.args(["--mode", mode, "--vcpus", "2", "--vmm-type", vmm])
+                .args(*vcpu)
+                .arg("--ovmf")
+                .arg(&ovmf)
+                .arg("--kernel")
+                .arg(&k)
+                .arg("--initrd")
+                .arg(&out)
+                .arg("--append")
+                .arg(cmdline(&m));
+            run_ok(c)
+        };
+        let ys = measure(yardstick().args(["snp", "measure"]));
+        let theirs = measure(&mut Command::new(peer("venv/bin/sev-snp-measure")));
+        assert_eq!(ours, ys.trim(), "{args:?}");
+        assert_eq!(ours, theirs.trim(), "{args:?}");
+    }
+}

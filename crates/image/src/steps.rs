@@ -13,7 +13,10 @@ use yardstick_pe::pe::{PeHeaders, loaded_section_bytes};
 use yardstick_pe::uki::{
     SDMAGIC, Section, StubGeneration, stub_version_from_sdmagic, systemd_major_version,
 };
-use yardstick_refvals::{Layout, SnpLaunch, SnpMode, TpmRefs, VerityKernelParams, VmmType};
+use yardstick_refvals::{Layout, SnpLaunch, TpmRefs, VerityKernelParams};
+use yardstick_snp::sev_mode::SevMode;
+use yardstick_snp::vcpu_types::{self, VcpuError, VcpuSpec};
+use yardstick_snp::vmm_types::VmmType;
 use yardstick_verity::kernel::{DmDevices, KernelParams};
 use yardstick_verity::params::{HashType, Salt};
 use yardstick_verity::volume::{self, Dev, Volume};
@@ -302,49 +305,56 @@ pub fn predict_pcrs(uki: &[u8]) -> Result<TpmRefs, StepError> {
     Ok(refs)
 }
 
-/// SEV-SNP launch parameters.
+/// SEV-SNP launch parameters: sev-snp-measure's, as `yardstick snp measure` takes them.
 #[derive(Debug, Clone)]
 pub struct SnpParams {
     /// OVMF firmware (with the SEV metadata).
     pub ovmf: PathBuf,
-    /// Launch type.
-    pub mode: SnpMode,
+    /// Launch type (SEV, SEV-ES or SEV-SNP; a manifest cannot record an SVSM launch).
+    pub mode: SevMode,
     /// vCPUs.
     pub vcpus: u32,
     /// QEMU CPU model (`EPYC-v4`), if the signature is given by name.
     pub vcpu_type: Option<String>,
-    /// CPUID signature, if given directly.
+    /// CPUID signature, if given directly (the manifest records 32 bits).
     pub vcpu_sig: Option<u32>,
+    /// CPU family, if the signature is given as family, model and stepping.
+    pub vcpu_family: Option<u64>,
+    /// CPU model (with `vcpu_family`).
+    pub vcpu_model: Option<u64>,
+    /// Stepping (with `vcpu_family`).
+    pub vcpu_stepping: Option<u64>,
     /// Hypervisor.
     pub vmm_type: VmmType,
     /// SEV features of the VMSAs.
     pub guest_features: u64,
 }
 
-/// The vCPU signature and canonical model name that go into the VMSAs: `--vcpu-sig` as given, or the
-/// signature of the `--vcpu-type` CPU model from `yardstick_snp`'s table (QEMU's models, as sev-snp-measure
-/// lists them). EC2 puts a fixed 0x600 in RDX and plain SEV measures no VMSAs.
+/// The vCPU signature and canonical model name that go into the manifest, from
+/// [`yardstick_snp::vcpu_types::resolve`] (sev-snp-measure's rules, as `yardstick snp measure` applies them):
+/// the signature in the VMSAs' RDX (0x600 under EC2 and GCE, 0 for plain SEV) and the QEMU model it was taken
+/// from, if any.
 pub fn resolve_vcpu(p: &SnpParams) -> Result<(u32, Option<String>), StepError> {
     const STEP: &str = "snp launch digest";
-    let named = p
-        .vcpu_type
-        .as_deref()
-        .map(yardstick_snp::vcpu_types::lookup)
-        .transpose()
-        .map_err(|e| step_err(STEP, format!("--vcpu-type: {e}")))?;
-    let name = named.map(|v| v.name.to_string());
-    Ok(match (p.mode, p.vmm_type, p.vcpu_sig, named) {
-        (SnpMode::Sev, _, _, _) => (0, None),
-        (_, VmmType::Ec2, _, _) => (0x600, name),
-        (_, VmmType::Qemu, Some(sig), _) => (sig, None),
-        (_, VmmType::Qemu, None, Some(v)) => (v.sig(), name),
-        (_, VmmType::Qemu, None, None) => {
-            return Err(step_err(
-                STEP,
-                "QEMU puts the vCPU signature into every VMSA: give --vcpu-type or --vcpu-sig",
-            ));
-        }
-    })
+    let spec = VcpuSpec {
+        vcpu_type: p.vcpu_type.as_deref(),
+        vcpu_sig: p.vcpu_sig.map(u64::from),
+        family: p.vcpu_family,
+        model: p.vcpu_model,
+        stepping: p.vcpu_stepping,
+    };
+    let v = vcpu_types::resolve(p.mode, p.vmm_type, &spec).map_err(|e| match e {
+        VcpuError::UnknownType(e) => step_err(STEP, format!("--vcpu-type: {e}")),
+        e => step_err(STEP, e.to_string()),
+    })?;
+    // A 32-bit signature, or one computed from family, model and stepping: never wider.
+    let sig = u32::try_from(v.sig).map_err(|_| {
+        step_err(
+            STEP,
+            format!("vCPU signature {:#x} is wider than 32 bits", v.sig),
+        )
+    })?;
+    Ok((sig, v.vcpu_type.map(|t| t.name.to_string())))
 }
 
 /// What a launch measures besides the firmware (direct boot with kernel hashes).
@@ -391,25 +401,15 @@ fn snp_measure(
 ) -> Result<SnpLaunch, StepError> {
     use yardstick_snp::guest::{self, Firmware, Guest};
     use yardstick_snp::sev_hashes::Blob;
-    use yardstick_snp::sev_mode::SevMode;
     const STEP: &str = "snp launch digest";
     let (vcpu_sig, vcpu_type) = resolve_vcpu(p)?;
     let fw = yardstick_snp::ovmf::Ovmf::open(&p.ovmf)
         .map_err(|e| step_err(STEP, format!("{}: {e}", p.ovmf.display())))?;
-    let mode = match p.mode {
-        SnpMode::Sev => SevMode::Sev,
-        SnpMode::SevEs => SevMode::SevEs,
-        SnpMode::Snp => SevMode::SevSnp,
-    };
-    let vmm = match p.vmm_type {
-        VmmType::Qemu => yardstick_snp::vmm_types::VmmType::Qemu,
-        VmmType::Ec2 => yardstick_snp::vmm_types::VmmType::Ec2,
-    };
     let g = Guest {
-        mode,
+        mode: p.mode,
         vcpus: p.vcpus,
         vcpu_sig: u64::from(vcpu_sig),
-        vmm,
+        vmm: p.vmm_type,
         guest_features: p.guest_features,
         firmware: Firmware::Image(&fw),
         direct_boot: boot.as_ref().map(|b| match b {
@@ -449,11 +449,8 @@ fn snp_measure(
         vcpu_type,
         vcpu_sig,
         vmm_type: p.vmm_type,
-        // What the VMSAs carry: SEV-ES always 0, plain SEV has no VMSAs.
-        guest_features: match p.mode {
-            SnpMode::Snp => p.guest_features,
-            SnpMode::Sev | SnpMode::SevEs => 0,
-        },
+        // What the VMSAs carry: SEV-ES always 0, plain SEV has no VMSAs (recorded as 0).
+        guest_features: p.mode.vmsa_features(p.guest_features).unwrap_or(0),
         kernel_hashes,
         components,
     })
@@ -539,10 +536,13 @@ mod tests {
     fn vcpu_resolution() {
         let p = SnpParams {
             ovmf: PathBuf::new(),
-            mode: SnpMode::Snp,
+            mode: SevMode::SevSnp,
             vcpus: 1,
             vcpu_type: Some("epyc-v4".into()),
             vcpu_sig: None,
+            vcpu_family: None,
+            vcpu_model: None,
+            vcpu_stepping: None,
             vmm_type: VmmType::Qemu,
             guest_features: 1,
         };
@@ -563,8 +563,38 @@ mod tests {
         );
         let none = SnpParams {
             vcpu_type: None,
-            ..p
+            ..p.clone()
         };
         assert!(resolve_vcpu(&none).is_err());
+        // EC2 and GCE put 0x600 in RDX whatever the model; the model named is still recorded.
+        for vmm_type in [VmmType::Ec2, VmmType::Gce] {
+            let cloud = SnpParams {
+                vmm_type,
+                ..p.clone()
+            };
+            assert_eq!(
+                resolve_vcpu(&cloud).unwrap(),
+                (0x600, Some("EPYC-v4".into()))
+            );
+            let bare = SnpParams {
+                vcpu_type: None,
+                ..cloud
+            };
+            assert_eq!(resolve_vcpu(&bare).unwrap(), (0x600, None));
+        }
+        // Family, model and stepping come first, as in sev-snp-measure.
+        let fms = SnpParams {
+            vcpu_sig: Some(0xa00f11),
+            vcpu_family: Some(25),
+            vcpu_model: Some(17),
+            vcpu_stepping: Some(0),
+            ..p.clone()
+        };
+        assert_eq!(resolve_vcpu(&fms).unwrap(), (0xa10f10, None));
+        let sev = SnpParams {
+            mode: SevMode::Sev,
+            ..p
+        };
+        assert_eq!(resolve_vcpu(&sev).unwrap(), (0, None));
     }
 }

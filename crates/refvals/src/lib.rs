@@ -5,7 +5,9 @@
 //! root filesystem, SEV-SNP launch digests with the parameters that produced them, predicted PCRs with the
 //! measurements behind them, and SHA-256/384 of every component. [`rvps::rvps_message`] turns it into a
 //! Trustee RVPS registration message; [`pcrlock::pcrlock_file`] into a systemd `.pcrlock` file.
-//! [`TpmRefs::from_prediction`] fills the `tpm` section from `yardstick_tpm`'s PCR prediction.
+//! [`TpmRefs::from_prediction`] fills the `tpm` section from `yardstick_tpm`'s PCR prediction. A launch's mode
+//! and hypervisor are `yardstick_snp`'s [`SevMode`](yardstick_snp::sev_mode::SevMode) and
+//! [`VmmType`](yardstick_snp::vmm_types::VmmType), whose serde names are the manifest's.
 //!
 //! ```
 //! use yardstick_refvals::{Component, Manifest};
@@ -29,6 +31,6 @@ pub use export::{ExportError, ExportFormat, export};
 pub use hexfmt::{HexArray, HexBytes};
 pub use manifest::{
     Component, FsType, GENERATOR, ImageInfo, Layout, MANIFEST_VERSION, Manifest, ManifestError,
-    MeasuredEvent, Partition, PartitionRole, PartitionTable, PhaseValue, SnpLaunch, SnpMode,
-    TableKind, TpmRefs, VerityKernelParams, VerityRefs, VmmType,
+    MeasuredEvent, Partition, PartitionRole, PartitionTable, PhaseValue, SnpLaunch, TableKind,
+    TpmRefs, VerityKernelParams, VerityRefs,
 };

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use yardstick_common::hash::Algorithm;
+use yardstick_snp::sev_mode::SevMode;
+use yardstick_snp::vmm_types::VmmType;
 use yardstick_tpm::PcrBanks;
 
 use crate::hexfmt::{HexArray, HexBytes, digest_len_ok};
@@ -438,43 +440,12 @@ pub struct VerityKernelParams {
     pub kata_verity_params: Option<String>,
 }
 
-/// The kind of AMD launch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SnpMode {
-    /// SEV (plain): SHA-256 launch digest.
-    Sev,
-    /// SEV-ES: SHA-256 launch digest including VMSAs.
-    SevEs,
-    /// SEV-SNP: SHA-384 launch digest (the report's MEASUREMENT).
-    Snp,
-}
-
-impl SnpMode {
-    /// Length of the launch digest in bytes.
-    pub fn digest_len(self) -> usize {
-        match self {
-            SnpMode::Sev | SnpMode::SevEs => 32,
-            SnpMode::Snp => 48,
-        }
-    }
-}
-
-/// The hypervisor that builds the VMSAs (its reset state differs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VmmType {
-    /// QEMU.
-    Qemu,
-    /// AWS EC2.
-    Ec2,
-}
-
 /// One launch digest and every parameter that produced it (sev-snp-measure's options).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnpLaunch {
-    /// SEV, SEV-ES or SEV-SNP.
-    pub mode: SnpMode,
+    /// SEV, SEV-ES or SEV-SNP (`sev`, `sev-es`, `snp`: [`SevMode`]'s serde names; an SVSM launch cannot be
+    /// recorded).
+    pub mode: SevMode,
     /// Launch digest (48 bytes for SNP, 32 for SEV / SEV-ES).
     pub measurement: HexBytes,
     /// Number of vCPUs.
@@ -484,7 +455,7 @@ pub struct SnpLaunch {
     pub vcpu_type: Option<String>,
     /// CPUID signature (family/model/stepping) written into the VMSAs.
     pub vcpu_sig: u32,
-    /// Hypervisor.
+    /// Hypervisor (`qemu`, `ec2`, `gce`).
     pub vmm_type: VmmType,
     /// SEV_FEATURES of the VMSAs (SNP guest features).
     pub guest_features: u64,
@@ -496,17 +467,19 @@ pub struct SnpLaunch {
 
 impl SnpLaunch {
     fn validate(&self, field: &str) -> Result<(), ManifestError> {
+        if self.mode == SevMode::SevSnpSvsm {
+            return Err(invalid(
+                format!("{field}.mode"),
+                "an SEV-SNP launch with an SVSM cannot be recorded in a manifest",
+            ));
+        }
         if self.measurement.0.len() != self.mode.digest_len() {
             return Err(invalid(
                 format!("{field}.measurement"),
                 format!(
                     "{} bytes, {} launch digests have {}",
                     self.measurement.0.len(),
-                    match self.mode {
-                        SnpMode::Sev => "SEV",
-                        SnpMode::SevEs => "SEV-ES",
-                        SnpMode::Snp => "SEV-SNP",
-                    },
+                    self.mode.title(),
                     self.mode.digest_len()
                 ),
             ));
@@ -659,6 +632,79 @@ mod tests {
             Err(ManifestError::Json(_))
         ));
         assert!(Manifest::from_json(b"[]").is_err());
+    }
+
+    /// The `snp` section's spellings, as manifests written before the mode and VMM types moved to
+    /// yardstick-snp have them: they parse, and serialize back byte for byte.
+    #[test]
+    fn snp_section_spellings() {
+        let entry = |mode: &str, len: usize, vmm: &str| {
+            format!(
+                r#"    {{
+      "mode": "{mode}",
+      "measurement": "{}",
+      "vcpus": 2,
+      "vcpu_type": "EPYC-v4",
+      "vcpu_sig": 8392466,
+      "vmm_type": "{vmm}",
+      "guest_features": 1,
+      "kernel_hashes": true,
+      "components": [
+        "firmware",
+        "kernel"
+      ]
+    }}"#,
+                "ab".repeat(len)
+            )
+        };
+        let entries = [
+            entry("snp", 48, "qemu"),
+            entry("sev-es", 32, "ec2"),
+            entry("sev", 32, "qemu"),
+            entry("snp", 48, "gce"),
+        ];
+        let j = format!(
+            "{{\n  \"version\": 1,\n  \"generator\": \"yardstick 0.1.0\",\n  \"components\": [],\n  \"snp\": [\n{}\n  ]\n}}\n",
+            entries.join(",\n")
+        );
+        let m = Manifest::from_json(j.as_bytes()).unwrap();
+        let modes: Vec<_> = m.snp.iter().map(|s| (s.mode, s.vmm_type)).collect();
+        assert_eq!(
+            modes,
+            [
+                (SevMode::SevSnp, VmmType::Qemu),
+                (SevMode::SevEs, VmmType::Ec2),
+                (SevMode::Sev, VmmType::Qemu),
+                (SevMode::SevSnp, VmmType::Gce),
+            ]
+        );
+        assert_eq!(m.to_json(), j);
+
+        // Other spellings of the same modes (sev-snp-measure's --mode names, upper case) are not manifest
+        // spellings, and an SVSM launch has none.
+        for (from, to) in [
+            ("\"mode\": \"snp\"", "\"mode\": \"SNP\""),
+            ("\"mode\": \"snp\"", "\"mode\": \"snp:svsm\""),
+            ("\"mode\": \"sev-es\"", "\"mode\": \"seves\""),
+            ("\"vmm_type\": \"qemu\"", "\"vmm_type\": \"QEMU\""),
+        ] {
+            let bad = j.replacen(from, to, 1);
+            let e = Manifest::from_json(bad.as_bytes()).unwrap_err();
+            assert!(matches!(e, ManifestError::Json(_)), "{to}: {e}");
+            assert!(e.to_string().contains("unknown variant"), "{to}: {e}");
+        }
+        let mut svsm = m.clone();
+        svsm.snp[0].mode = SevMode::SevSnpSvsm;
+        assert_eq!(
+            svsm.validate().unwrap_err().to_string(),
+            "snp[0].mode: an SEV-SNP launch with an SVSM cannot be recorded in a manifest"
+        );
+        let mut short = m;
+        short.snp[1].measurement = HexBytes(vec![0; 48]);
+        assert_eq!(
+            short.validate().unwrap_err().to_string(),
+            "snp[1].measurement: 48 bytes, SEV-ES launch digests have 32"
+        );
     }
 
     /// SHA-256 / SHA-384 of "abc" are the FIPS 180-2 appendix vectors.

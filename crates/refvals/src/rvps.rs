@@ -22,8 +22,9 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use yardstick_common::hash::Algorithm;
+use yardstick_snp::sev_mode::SevMode;
 
-use crate::manifest::{Manifest, SnpMode};
+use crate::manifest::Manifest;
 
 /// The message version Trustee's RVPS requires (`MESSAGE_VERSION` in `rvps/src/lib.rs`).
 pub const RVPS_MESSAGE_VERSION: &str = "0.1.0";
@@ -69,7 +70,7 @@ pub fn reference_values(m: &Manifest) -> BTreeMap<String, Vec<String>> {
             list.push(v);
         }
     };
-    for s in m.snp.iter().filter(|s| s.mode == SnpMode::Snp) {
+    for s in m.snp.iter().filter(|s| s.mode == SevMode::SevSnp) {
         push(names::SNP_LAUNCH_MEASUREMENT, s.measurement.to_hex());
     }
     if let Some(t) = &m.tpm {
@@ -111,13 +112,14 @@ pub fn rvps_message(m: &Manifest) -> Result<RvpsMessage, NothingToExport> {
 mod tests {
     use super::*;
     use crate::hexfmt::HexBytes;
-    use crate::manifest::{PhaseValue, SnpLaunch, TpmRefs, VmmType};
+    use crate::manifest::{PhaseValue, SnpLaunch, TpmRefs};
+    use yardstick_snp::vmm_types::VmmType;
     use yardstick_tpm::PcrBanks;
 
     fn manifest() -> Manifest {
         let mut m = Manifest::new();
         m.snp.push(SnpLaunch {
-            mode: SnpMode::Snp,
+            mode: SevMode::SevSnp,
             measurement: HexBytes(vec![0x11; 48]),
             vcpus: 1,
             vcpu_type: Some("EPYC-v4".into()),

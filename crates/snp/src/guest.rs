@@ -75,7 +75,8 @@ pub struct Guest<'a> {
     pub mode: SevMode,
     /// Number of vCPUs (ignored for SEV, which measures no VMSAs).
     pub vcpus: u32,
-    /// The CPUID signature placed in RDX by QEMU (EC2 and GCE always use 0x600).
+    /// The CPUID signature placed in RDX by QEMU (EC2 and GCE always use 0x600);
+    /// [`resolve`](crate::vcpu_types::resolve) computes it from sev-snp-measure's flags.
     pub vcpu_sig: u64,
     /// The hypervisor.
     pub vmm: VmmType,

@@ -1,16 +1,20 @@
-//! AMD SEV, SEV-ES and SEV-SNP launch measurement (trust path 1): OVMF metadata, VMSA, launch digest, ID blocks.
+//! AMD SEV, SEV-ES and SEV-SNP launch measurement (trust path 1): OVMF metadata, VMSA, launch digest, ID blocks;
+//! and the SEV-SNP attestation report format.
 //!
 //! A relying party compares the launch digest in an SEV-SNP attestation report with a value computed offline
-//! from the firmware, kernel, initrd and cmdline. This crate computes it, bit-exact with sev-snp-measure 0.0.13.
+//! from the firmware, kernel, initrd and cmdline. This crate computes it, bit-exact with sev-snp-measure 0.0.13,
+//! and defines the report it ends up in ([`report`]; checking a report is `yardstick-verify`'s).
 //! The modules follow the algorithm's vocabulary:
 //!
 //! * [`ovmf`]: the firmware's GUIDed footer table and SEV metadata, parsed and validated;
 //! * [`gctx`]: the SNP launch-digest context, one method per page type;
 //! * [`sev_hashes`]: the kernel/initrd/cmdline hashes table QEMU places in guest memory;
 //! * [`vmsa`]: the initial register state of each vCPU;
-//! * [`vcpu_types`], [`vmm_types`], [`sev_mode`]: the parameters;
+//! * [`vcpu_types`], [`vmm_types`], [`sev_mode`]: the parameters, with their command-line and manifest
+//!   spellings, and [`vcpu_types::resolve`], the one resolution of the vCPU flags;
 //! * [`guest`]: the whole measurement, in PSP order;
-//! * [`id_block`]: the ID block and ID authentication structures for `SNP_LAUNCH_FINISH`.
+//! * [`id_block`]: the ID block and ID authentication structures for `SNP_LAUNCH_FINISH`;
+//! * [`report`]: the `ATTESTATION_REPORT` structure, its policy bits and TCB versions.
 //!
 //! ```
 //! use yardstick_snp::gctx::Gctx;
@@ -55,6 +59,7 @@ pub mod gctx;
 pub mod guest;
 pub mod id_block;
 pub mod ovmf;
+pub mod report;
 pub mod sev_hashes;
 pub mod sev_mode;
 pub mod vcpu_types;

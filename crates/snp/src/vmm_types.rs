@@ -4,7 +4,11 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The VMM (sev-snp-measure's `--vmm-type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// Two spellings: sev-snp-measure's ([`VmmType::as_str`]: `QEMU`, `ec2`, `gce`; [`FromStr`] accepts them in any
+/// ASCII case), and the manifest's serde names, all lower case (`qemu`, `ec2`, `gce`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum VmmType {
     /// QEMU/KVM.
     Qemu,
@@ -45,5 +49,29 @@ impl FromStr for VmmType {
             .into_iter()
             .find(|v| v.as_str().eq_ignore_ascii_case(s))
             .ok_or_else(|| UnknownVmmType(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings() {
+        for (v, flag, json) in [
+            (VmmType::Qemu, "QEMU", "\"qemu\""),
+            (VmmType::Ec2, "ec2", "\"ec2\""),
+            (VmmType::Gce, "gce", "\"gce\""),
+        ] {
+            assert_eq!(v.as_str(), flag);
+            assert_eq!(flag.parse::<VmmType>().unwrap(), v);
+            assert_eq!(flag.to_ascii_lowercase().parse::<VmmType>().unwrap(), v);
+            assert_eq!(flag.to_ascii_uppercase().parse::<VmmType>().unwrap(), v);
+            assert_eq!(serde_json::to_string(&v).unwrap(), json);
+            assert_eq!(serde_json::from_str::<VmmType>(json).unwrap(), v);
+        }
+        assert!(serde_json::from_str::<VmmType>("\"QEMU\"").is_err());
+        let e = "xen".parse::<VmmType>().unwrap_err().to_string();
+        assert_eq!(e, "unknown VMM type \"xen\" (valid: QEMU, ec2, gce)");
     }
 }

@@ -21,7 +21,8 @@
 //! ```
 
 use yardstick_common::hash::Digest;
-use yardstick_refvals::{Manifest, SnpMode};
+use yardstick_refvals::Manifest;
+use yardstick_snp::sev_mode::SevMode;
 
 use crate::snp::SnpReference;
 use crate::tpm::{ExpectedEvent, PcrReference};
@@ -31,7 +32,7 @@ pub fn snp_reference(m: &Manifest, source: &str) -> Option<SnpReference> {
     let measurements: Vec<[u8; 48]> = m
         .snp
         .iter()
-        .filter(|s| s.mode == SnpMode::Snp)
+        .filter(|s| s.mode == SevMode::SevSnp)
         .filter_map(|s| <[u8; 48]>::try_from(s.measurement.as_bytes()).ok())
         .collect();
     (!measurements.is_empty()).then(|| SnpReference {
@@ -89,10 +90,11 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
     use yardstick_common::hash::Algorithm;
-    use yardstick_refvals::{HexBytes, MeasuredEvent, PhaseValue, SnpLaunch, TpmRefs, VmmType};
+    use yardstick_refvals::{HexBytes, MeasuredEvent, PhaseValue, SnpLaunch, TpmRefs};
+    use yardstick_snp::vmm_types::VmmType;
     use yardstick_tpm::PcrBanks;
 
-    fn launch(mode: SnpMode, len: usize, byte: u8) -> SnpLaunch {
+    fn launch(mode: SevMode, len: usize, byte: u8) -> SnpLaunch {
         SnpLaunch {
             mode,
             measurement: HexBytes(vec![byte; len]),
@@ -109,10 +111,10 @@ mod tests {
     #[test]
     fn snp_digests_of_mode_snp_only() {
         let mut m = Manifest::new();
-        m.snp.push(launch(SnpMode::SevEs, 32, 1));
+        m.snp.push(launch(SevMode::SevEs, 32, 1));
         assert!(snp_reference(&m, "m").is_none());
-        m.snp.push(launch(SnpMode::Snp, 48, 2));
-        m.snp.push(launch(SnpMode::Snp, 48, 3));
+        m.snp.push(launch(SevMode::SevSnp, 48, 2));
+        m.snp.push(launch(SevMode::SevSnp, 48, 3));
         let r = snp_reference(&m, "m").unwrap();
         assert_eq!(r.measurements, vec![[2; 48], [3; 48]]);
     }

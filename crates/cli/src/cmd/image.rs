@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use yardstick_image::build::{BuildOptions, build};
 use yardstick_image::steps::SnpParams;
-use yardstick_refvals::{FsType, Layout, SnpMode, VmmType};
+use yardstick_refvals::{FsType, Layout};
+use yardstick_snp::sev_mode::SevMode;
+use yardstick_snp::vmm_types::VmmType;
 
 use crate::ui;
 
@@ -63,24 +65,24 @@ pub enum LayoutArg {
     Initrd,
 }
 
-/// SEV launch type.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum SnpModeArg {
-    /// SEV-SNP (SHA-384 digest)
-    Snp,
-    /// SEV-ES
-    SevEs,
-    /// SEV
-    Sev,
+/// `--snp-mode`: `snp measure --mode`'s names (`yardstick_snp`'s parser), less the two that record no launch in
+/// a manifest.
+fn parse_snp_mode(s: &str) -> Result<SevMode, String> {
+    if s == "snp:ovmf-hash" {
+        return Err("snp:ovmf-hash is not a launch (use `yardstick snp measure`)".into());
+    }
+    match s.parse::<SevMode>().map_err(|e| e.to_string())? {
+        SevMode::SevSnpSvsm => Err(format!(
+            "{s}: image build measures no SVSM (use `yardstick snp measure --mode snp:svsm`)"
+        )),
+        m => Ok(m),
+    }
 }
 
-/// Hypervisor type.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum VmmArg {
-    /// QEMU
-    Qemu,
-    /// AWS EC2
-    Ec2,
+/// `--vmm-type`: `snp measure`'s names, in any ASCII case.
+fn parse_vmm_type(s: &str) -> Result<VmmType, String> {
+    s.parse()
+        .map_err(|e: yardstick_snp::vmm_types::UnknownVmmType| e.to_string())
 }
 
 /// Flags of `image build`.
@@ -119,14 +121,15 @@ pub struct BuildArgs {
     /// OVMF firmware: also compute the SEV-SNP launch digest
     #[arg(long, value_name = "FILE", help_heading = "SEV-SNP launch digest")]
     pub ovmf: Option<PathBuf>,
-    /// Launch type
+    /// Launch type: snp, sev-es or sev (and `snp measure --mode`'s other spellings: seves, SEV-SNP, ...)
     #[arg(
         long,
-        value_enum,
+        value_name = "MODE",
         default_value = "snp",
+        value_parser = parse_snp_mode,
         help_heading = "SEV-SNP launch digest"
     )]
-    pub snp_mode: SnpModeArg,
+    pub snp_mode: SevMode,
     /// Number of vCPUs
     #[arg(long, default_value_t = 1, help_heading = "SEV-SNP launch digest")]
     pub vcpus: u32,
@@ -136,14 +139,24 @@ pub struct BuildArgs {
     /// vCPU signature (CPUID 1 EAX), instead of --vcpu-type
     #[arg(long, value_name = "N", value_parser = parse_u64, help_heading = "SEV-SNP launch digest")]
     pub vcpu_sig: Option<u64>,
-    /// Hypervisor
+    /// vCPU family (with --vcpu-model and --vcpu-stepping); comes before --vcpu-sig and --vcpu-type
+    #[arg(long, value_name = "N", value_parser = parse_u64, help_heading = "SEV-SNP launch digest")]
+    pub vcpu_family: Option<u64>,
+    /// vCPU model
+    #[arg(long, value_name = "N", value_parser = parse_u64, help_heading = "SEV-SNP launch digest")]
+    pub vcpu_model: Option<u64>,
+    /// vCPU stepping
+    #[arg(long, value_name = "N", value_parser = parse_u64, help_heading = "SEV-SNP launch digest")]
+    pub vcpu_stepping: Option<u64>,
+    /// Hypervisor: qemu, ec2 or gce (any case, as `snp measure --vmm-type` takes them)
     #[arg(
         long,
-        value_enum,
+        value_name = "VMMTYPE",
         default_value = "qemu",
+        value_parser = parse_vmm_type,
         help_heading = "SEV-SNP launch digest"
     )]
-    pub vmm_type: VmmArg,
+    pub vmm_type: VmmType,
     /// SEV features of the VMSAs (guest features)
     #[arg(long, value_name = "N", default_value = "0x1", value_parser = parse_u64, help_heading = "SEV-SNP launch digest")]
     pub guest_features: u64,
@@ -202,18 +215,14 @@ fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let snp = a.ovmf.clone().map(|ovmf| SnpParams {
         ovmf,
-        mode: match a.snp_mode {
-            SnpModeArg::Snp => SnpMode::Snp,
-            SnpModeArg::SevEs => SnpMode::SevEs,
-            SnpModeArg::Sev => SnpMode::Sev,
-        },
+        mode: a.snp_mode,
         vcpus: a.vcpus,
         vcpu_type: a.vcpu_type.clone(),
         vcpu_sig,
-        vmm_type: match a.vmm_type {
-            VmmArg::Qemu => VmmType::Qemu,
-            VmmArg::Ec2 => VmmType::Ec2,
-        },
+        vcpu_family: a.vcpu_family,
+        vcpu_model: a.vcpu_model,
+        vcpu_stepping: a.vcpu_stepping,
+        vmm_type: a.vmm_type,
         guest_features: a.guest_features,
     });
     let opts = BuildOptions {

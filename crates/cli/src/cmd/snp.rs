@@ -16,7 +16,7 @@ use yardstick_snp::id_block::{IdBlock, IdKey, IdOutput};
 use yardstick_snp::ovmf::{Ovmf, OvmfMetadata};
 use yardstick_snp::sev_hashes::Blob;
 use yardstick_snp::sev_mode::SevMode;
-use yardstick_snp::vcpu_types::{self, cpu_sig};
+use yardstick_snp::vcpu_types::{self, Vcpu, VcpuError, VcpuSpec};
 use yardstick_snp::vmm_types::VmmType;
 
 use crate::ui;
@@ -280,55 +280,30 @@ fn parse_sha256(flag: &str, s: &str) -> anyhow::Result<[u8; 32]> {
     hex::decode_array::<32>(s.trim()).with_context(|| format!("{flag}: not a SHA-256 hex value"))
 }
 
-/// How the vCPU signature was given, in sev-snp-measure's precedence: family/model/stepping, then a signature,
-/// then a type name. Like sev-snp-measure, a family or signature of 0 counts as not given.
-fn vcpu_sig(a: &MeasureArgs, mode: SevMode, vmm: VmmType) -> anyhow::Result<Option<u64>> {
-    if mode == SevMode::Sev {
-        return Ok(Some(0));
-    }
-    let family = a
-        .vcpu_family
-        .as_deref()
-        .map(|s| parse_dec_int("--vcpu-family", s))
-        .transpose()?;
-    if let Some(family) = family.filter(|&f| f != 0) {
-        let field = |flag: &str, v: &Option<String>| -> anyhow::Result<u64> {
-            let s = v
-                .as_deref()
-                .ok_or_else(|| anyhow!("--vcpu-family needs --vcpu-model and --vcpu-stepping"))?;
-            parse_dec_int(flag, s)
-        };
-        let model = field("--vcpu-model", &a.vcpu_model)?;
-        let stepping = field("--vcpu-stepping", &a.vcpu_stepping)?;
-        let narrow = |flag: &str, v: u64| {
-            u32::try_from(v).map_err(|_| anyhow!("{flag}: {v} is out of range"))
-        };
-        return Ok(Some(u64::from(cpu_sig(
-            narrow("--vcpu-family", family)?,
-            narrow("--vcpu-model", model)?,
-            narrow("--vcpu-stepping", stepping)?,
-        ))));
-    }
-    if let Some(sig) = a
-        .vcpu_sig
-        .as_deref()
-        .map(|s| parse_auto_int("--vcpu-sig", s))
-        .transpose()?
-        .filter(|&s| s != 0)
-    {
-        return Ok(Some(sig));
-    }
-    if let Some(t) = &a.vcpu_type {
-        return Ok(Some(u64::from(vcpu_types::lookup(t)?.sig())));
-    }
-    if vmm == VmmType::Qemu {
-        bail!(
-            "missing --vcpu-type or --vcpu-sig or --vcpu-family in guest mode '{}' (QEMU puts the CPU signature in every VMSA)",
-            a.mode
-        );
-    }
-    // EC2 and GCE put a fixed 0x600 in RDX: no signature is needed.
-    Ok(None)
+/// The vCPU flags, parsed as sev-snp-measure's argparse parses them (all of them, whatever the mode), then
+/// resolved by [`vcpu_types::resolve`].
+fn vcpu(a: &MeasureArgs, mode: SevMode, vmm: VmmType) -> anyhow::Result<Vcpu> {
+    let dec =
+        |flag: &str, v: &Option<String>| v.as_deref().map(|s| parse_dec_int(flag, s)).transpose();
+    let spec = VcpuSpec {
+        family: dec("--vcpu-family", &a.vcpu_family)?,
+        model: dec("--vcpu-model", &a.vcpu_model)?,
+        stepping: dec("--vcpu-stepping", &a.vcpu_stepping)?,
+        vcpu_sig: a
+            .vcpu_sig
+            .as_deref()
+            .map(|s| parse_auto_int("--vcpu-sig", s))
+            .transpose()?,
+        vcpu_type: a.vcpu_type.as_deref(),
+    };
+    vcpu_types::resolve(mode, vmm, &spec).map_err(|e| match e {
+        // The mode as the user spelled it, like sev-snp-measure's message.
+        VcpuError::MissingSignature { .. } => VcpuError::MissingSignature {
+            mode: a.mode.clone(),
+        }
+        .into(),
+        e => e.into(),
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -420,7 +395,7 @@ fn measure(a: &MeasureArgs) -> anyhow::Result<ExitCode> {
         bail!("--vcpus must be at least 1 in guest mode '{}'", a.mode);
     }
     let vmm: VmmType = a.vmm_type.parse()?;
-    let sig = vcpu_sig(a, mode, vmm)?;
+    let vcpu = vcpu(a, mode, vmm)?;
     let guest_features = parse_auto_int("--guest-features", &a.guest_features)?;
 
     let vars_size = if mode == SevMode::SevSnpSvsm {
@@ -510,7 +485,7 @@ fn measure(a: &MeasureArgs) -> anyhow::Result<ExitCode> {
     let g = Guest {
         mode,
         vcpus,
-        vcpu_sig: sig.unwrap_or(0),
+        vcpu_sig: vcpu.sig,
         vmm,
         guest_features,
         firmware,
@@ -555,18 +530,9 @@ fn measure(a: &MeasureArgs) -> anyhow::Result<ExitCode> {
             measurement: rendered,
             mode: mode.as_str(),
             vcpus: has_vmsas.then_some(vcpus),
-            vcpu_sig: match (mode, vmm) {
-                (SevMode::Sev, _) => None,
-                (_, VmmType::Qemu) => sig,
-                _ => Some(0x600),
-            },
+            vcpu_sig: has_vmsas.then_some(vcpu.sig),
             vmm_type: vmm.as_str(),
-            guest_features: match mode {
-                SevMode::Sev => None,
-                SevMode::SevEs => Some(0),
-                SevMode::SevSnp => Some(guest_features),
-                SevMode::SevSnpSvsm => Some(1),
-            },
+            guest_features: mode.vmsa_features(guest_features),
             ovmf: a.ovmf.as_ref().map(|p| p.display().to_string()),
             ovmf_metadata: a.ovmf_metadata.as_ref().map(|p| p.display().to_string()),
             ovmf_hash: hex::encode(&m.firmware_hash),

@@ -146,7 +146,7 @@ pub fn verify_azure(ev: &AzureEvidence, policy: &AzurePolicy) -> Result<Appraisa
                         ))
                     })?,
             };
-            let (ark, ask) = product.builtin_chain();
+            let (ark, ask) = crate::snp::builtin_chain(product);
             let mut snp = policy.snp.clone();
             snp.vmpl = Some(0);
             snp.report_data = None;

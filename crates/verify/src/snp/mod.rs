@@ -1,90 +1,50 @@
-//! SEV-SNP: the attestation report, AMD's certificate chain (ARK → ASK → VCEK), and the checks a relying
-//! party runs on them.
+//! SEV-SNP: AMD's certificate chain (ARK → ASK → VCEK) and the checks a relying party runs on an attestation
+//! report. The report format itself ([`AttestationReport`], [`Product`], [`TcbVersion`], [`GuestPolicy`]) is
+//! `yardstick_snp::report`'s, re-exported here.
 //!
 //! Trust comes from [`PINNED_ARKS`]: SHA-256 fingerprints of AMD's root keys, compiled in. Whatever ARK the
 //! evidence comes with must be one of them; the ASK must be signed by it and the VCEK by the ASK (RSA-PSS,
 //! SHA-384); the report by the VCEK (ECDSA P-384, SHA-384).
 
-mod report;
 mod verify;
 
-pub use report::{AttestationReport, GuestPolicy, REPORT_LEN, ReportError, SIGNED_LEN, TcbVersion};
 pub use verify::{SnpPolicy, SnpReference, verify_report};
 pub(crate) use verify::{check_validity, now_secs};
+pub use yardstick_snp::report::{
+    AttestationReport, GuestPolicy, Product, REPORT_LEN, ReportError, SIGNED_LEN, TcbVersion,
+};
 
 use crate::x509::Cert;
 
-/// An AMD EPYC generation with SEV-SNP, each with its own root key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Product {
-    /// 3rd generation EPYC (family 19h, models 00h-0Fh).
-    Milan,
-    /// 4th generation EPYC (family 19h, models 10h-1Fh, A0h-AFh).
-    Genoa,
-    /// 5th generation EPYC (family 1Ah, models 00h-11h).
-    Turin,
+/// The product whose ARK has this SHA-256 fingerprint (one of [`PINNED_ARKS`]).
+pub fn product_for_ark(fp: &str) -> Option<Product> {
+    PINNED_ARKS
+        .iter()
+        .find(|(_, f)| f.eq_ignore_ascii_case(fp))
+        .map(|(p, _)| *p)
 }
 
-impl Product {
-    /// Every product, oldest first.
-    pub const ALL: [Product; 3] = [Product::Milan, Product::Genoa, Product::Turin];
-
-    /// The name AMD's KDS uses (`Milan`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Product::Milan => "Milan",
-            Product::Genoa => "Genoa",
-            Product::Turin => "Turin",
-        }
-    }
-
-    /// The product for the report's CPUID family and model (combined extended + base, as the report holds
-    /// them); family/model ranges as in AMD's KDS documentation and virtee/sev.
-    pub fn from_cpuid(family: u8, model: u8) -> Option<Product> {
-        match (family, model) {
-            (0x19, 0x00..=0x0f) => Some(Product::Milan),
-            (0x19, 0x10..=0x1f | 0xa0..=0xaf) => Some(Product::Genoa),
-            (0x1a, 0x00..=0x11) => Some(Product::Turin),
-            _ => None,
-        }
-    }
-
-    /// The product whose ARK has this SHA-256 fingerprint.
-    pub fn from_ark_fingerprint(fp: &str) -> Option<Product> {
-        PINNED_ARKS
-            .iter()
-            .find(|(_, f)| f.eq_ignore_ascii_case(fp))
-            .map(|(p, _)| *p)
-    }
-
-    /// AMD's ARK and ASK for this product, as published by the KDS (`/vcek/v1/<product>/cert_chain`), built
-    /// in so that evidence carrying only a VCEK (Azure) can be verified offline.
-    pub fn builtin_chain(self) -> (Cert, Cert) {
-        let (ark, ask): (&[u8], &[u8]) = match self {
-            Product::Milan => (
-                include_bytes!("amd/milan_ark.pem"),
-                include_bytes!("amd/milan_ask.pem"),
-            ),
-            Product::Genoa => (
-                include_bytes!("amd/genoa_ark.pem"),
-                include_bytes!("amd/genoa_ask.pem"),
-            ),
-            Product::Turin => (
-                include_bytes!("amd/turin_ark.pem"),
-                include_bytes!("amd/turin_ask.pem"),
-            ),
-        };
-        // Compiled-in constants, checked by the tests below; a failure here is a build defect.
-        #[allow(clippy::expect_used)]
-        let parse = |b: &[u8]| Cert::load_first(b).expect("built-in AMD certificate parses");
-        (parse(ark), parse(ask))
-    }
-}
-
-impl std::fmt::Display for Product {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
+/// AMD's ARK and ASK for `product`, as published by the KDS (`/vcek/v1/<product>/cert_chain`), built in so
+/// that evidence carrying only a VCEK (Azure) can be verified offline.
+pub fn builtin_chain(product: Product) -> (Cert, Cert) {
+    let (ark, ask): (&[u8], &[u8]) = match product {
+        Product::Milan => (
+            include_bytes!("amd/milan_ark.pem"),
+            include_bytes!("amd/milan_ask.pem"),
+        ),
+        Product::Genoa => (
+            include_bytes!("amd/genoa_ark.pem"),
+            include_bytes!("amd/genoa_ask.pem"),
+        ),
+        Product::Turin => (
+            include_bytes!("amd/turin_ark.pem"),
+            include_bytes!("amd/turin_ask.pem"),
+        ),
+    };
+    // Compiled-in constants, checked by the tests below; a failure here is a build defect.
+    #[allow(clippy::expect_used)]
+    let parse = |b: &[u8]| Cert::load_first(b).expect("built-in AMD certificate parses");
+    (parse(ark), parse(ask))
 }
 
 /// SHA-256 fingerprints (over the DER certificate) of AMD's SEV-SNP root keys, ARK-Milan, ARK-Genoa and
@@ -188,11 +148,8 @@ mod tests {
     #[test]
     fn builtin_chains_match_the_pins() {
         for p in Product::ALL {
-            let (ark, ask) = p.builtin_chain();
-            assert_eq!(
-                Product::from_ark_fingerprint(&ark.fingerprint_sha256()),
-                Some(p)
-            );
+            let (ark, ask) = builtin_chain(p);
+            assert_eq!(product_for_ark(&ark.fingerprint_sha256()), Some(p));
             assert_eq!(ark.subject_cn(), format!("ARK-{p}"));
             assert_eq!(ask.subject_cn(), format!("SEV-{p}"));
             let key = ark.public_key().unwrap();
@@ -212,14 +169,5 @@ mod tests {
         wrapped.extend([2; 8]);
         assert_eq!(hw_id_value(&wrapped, 8), Some(&[2u8; 8][..]));
         assert_eq!(hw_id_value(&[1; 7], 8), None);
-    }
-
-    #[test]
-    fn cpuid_products() {
-        assert_eq!(Product::from_cpuid(0x19, 0x01), Some(Product::Milan));
-        assert_eq!(Product::from_cpuid(0x19, 0x11), Some(Product::Genoa));
-        assert_eq!(Product::from_cpuid(0x19, 0xa0), Some(Product::Genoa));
-        assert_eq!(Product::from_cpuid(0x1a, 0x02), Some(Product::Turin));
-        assert_eq!(Product::from_cpuid(0x17, 0x31), None);
     }
 }

@@ -1,13 +1,13 @@
 //! The SEV-SNP relying-party checks, in the order a reader would do them by hand: root pin, chain, report
 //! signature, TCB, policy, bindings, reference values.
 
-use super::report::AttestationReport;
-use super::{Product, VcekExtensions, vcek_oid};
+use super::{AttestationReport, Product, VcekExtensions, vcek_oid};
 use crate::appraisal::Appraisal;
 use crate::keys::{Key, Scheme, Sig};
 use crate::x509::Cert;
 use crate::{Error, hex};
 use yardstick_common::hash::Algorithm;
+use yardstick_snp::report::Signature;
 
 /// Reference values for the launch: the report's MEASUREMENT must equal one of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -93,7 +93,7 @@ pub(crate) fn verify_amd_chain(
     now: u64,
 ) -> Result<Option<Product>, Error> {
     let ark_fp = ark.fingerprint_sha256();
-    let pinned = Product::from_ark_fingerprint(&ark_fp);
+    let pinned = super::product_for_ark(&ark_fp);
     let pins: Vec<String> = super::PINNED_ARKS
         .iter()
         .map(|(p, f)| format!("ARK-{p} {}", short(f)))
@@ -244,8 +244,8 @@ pub fn verify_report(
             ));
         }
     };
-    let (r_le, s_le, reserved) = report.signature_le();
-    let sig_result = report_signature(&vek_key, report.signed_bytes(), r_le, s_le);
+    let signature = report.signature();
+    let sig_result = report_signature(&vek_key, report.signed_bytes(), &signature);
     a.check(
         "report signature (VCEK, ECDSA P-384 SHA-384)",
         sig_result.is_ok(),
@@ -254,13 +254,14 @@ pub fn verify_report(
             .err()
             .unwrap_or_else(|| "signature verifies".into()),
     );
+    let nonzero = signature.first_nonzero_reserved();
     a.check(
         "unsigned reserved bytes after the signature are zero",
-        reserved.iter().all(|b| *b == 0),
+        nonzero.is_none(),
         "zero",
-        match reserved.iter().position(|b| *b != 0) {
+        match nonzero {
             None => "zero".to_string(),
-            Some(i) => format!("non-zero at offset {:#x}", super::SIGNED_LEN + 144 + i),
+            Some(at) => format!("non-zero at offset {at:#x}"),
         },
     );
 
@@ -362,15 +363,9 @@ pub(crate) fn check_policy(a: &mut Appraisal, report: &AttestationReport, policy
     }
 }
 
-/// ECDSA P-384 over SHA-384 of the signed bytes; R and S are 72-byte little-endian in the report.
-fn report_signature(key: &Key, signed: &[u8], r_le: &[u8], s_le: &[u8]) -> Result<(), String> {
-    let be = |le: &[u8], what: &str| -> Result<Vec<u8>, String> {
-        if le.len() != 72 || le.get(48..).is_some_and(|hi| hi.iter().any(|b| *b != 0)) {
-            return Err(format!("signature {what} is larger than 384 bits"));
-        }
-        Ok(le.iter().take(48).rev().copied().collect())
-    };
-    let (r, s) = (be(r_le, "R")?, be(s_le, "S")?);
+/// ECDSA P-384 over SHA-384 of the signed bytes.
+fn report_signature(key: &Key, signed: &[u8], signature: &Signature<'_>) -> Result<(), String> {
+    let (r, s) = signature.scalars_be().map_err(|e| e.to_string())?;
     key.verify(
         Scheme::Ecdsa,
         Algorithm::Sha384,

@@ -5,8 +5,52 @@
 //! Milan; AMD has not published it and its layout is that of 3), 5 (1.58: LAUNCH_MIT_VECTOR and
 //! CURRENT_MIT_VECTOR at 0x1F8/0x200). TCB_VERSION fields are laid out per product: Milan/Genoa
 //! `[bl, tee, 0, 0, 0, 0, snp, ucode]`, Turin and later `[fmc, bl, tee, snp, 0, 0, 0, ucode]`.
+//!
+//! This module is the format only: parsing, the fields, the policy bits, the TCB and signature layouts. Checking
+//! a report (AMD's certificate chain, the signature, the policy a relying party requires) is
+//! `yardstick-verify`'s.
 
-use super::Product;
+/// An AMD EPYC generation with SEV-SNP: it decides the TCB_VERSION layout (and, for a verifier, the root key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Product {
+    /// 3rd generation EPYC (family 19h, models 00h-0Fh).
+    Milan,
+    /// 4th generation EPYC (family 19h, models 10h-1Fh, A0h-AFh).
+    Genoa,
+    /// 5th generation EPYC (family 1Ah, models 00h-11h).
+    Turin,
+}
+
+impl Product {
+    /// Every product, oldest first.
+    pub const ALL: [Product; 3] = [Product::Milan, Product::Genoa, Product::Turin];
+
+    /// The name AMD's KDS uses (`Milan`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Product::Milan => "Milan",
+            Product::Genoa => "Genoa",
+            Product::Turin => "Turin",
+        }
+    }
+
+    /// The product for the report's CPUID family and model (combined extended + base, as the report holds
+    /// them); family/model ranges as in AMD's KDS documentation and virtee/sev.
+    pub fn from_cpuid(family: u8, model: u8) -> Option<Product> {
+        match (family, model) {
+            (0x19, 0x00..=0x0f) => Some(Product::Milan),
+            (0x19, 0x10..=0x1f | 0xa0..=0xaf) => Some(Product::Genoa),
+            (0x1a, 0x00..=0x11) => Some(Product::Turin),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Product {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Size of the report.
 pub const REPORT_LEN: usize = 0x4a0;
@@ -27,6 +71,54 @@ pub enum ReportError {
     /// Hex text that does not decode.
     #[error("attestation report hex: {0}")]
     Hex(yardstick_common::hex::HexError),
+}
+
+/// Length of each of SIGNATURE.R and SIGNATURE.S in the report.
+pub const SIGNATURE_SCALAR_LEN: usize = 72;
+
+/// The report's SIGNATURE (ABI spec, "ECDSA P-384 with SHA-384 Signature"): R and S as 72-byte little-endian
+/// integers at [`SIGNED_LEN`], then reserved bytes to the end of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signature<'a> {
+    /// SIGNATURE.R, little-endian.
+    pub r_le: &'a [u8],
+    /// SIGNATURE.S, little-endian.
+    pub s_le: &'a [u8],
+    /// The reserved bytes after S (zero in a genuine report).
+    pub reserved: &'a [u8],
+}
+
+/// A signature scalar that is not a P-384 scalar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("signature {0} is larger than 384 bits")]
+pub struct ScalarTooLarge(pub &'static str);
+
+impl Signature<'_> {
+    /// R and S as 48-byte big-endian integers, the form ECDSA verifiers take; an error names the one with bits
+    /// set above bit 383.
+    pub fn scalars_be(&self) -> Result<([u8; 48], [u8; 48]), ScalarTooLarge> {
+        let be = |le: &[u8], what: &'static str| -> Result<[u8; 48], ScalarTooLarge> {
+            if le.len() != SIGNATURE_SCALAR_LEN
+                || le.get(48..).is_some_and(|hi| hi.iter().any(|b| *b != 0))
+            {
+                return Err(ScalarTooLarge(what));
+            }
+            let mut out = [0u8; 48];
+            for (o, b) in out.iter_mut().zip(le.iter().take(48).rev()) {
+                *o = *b;
+            }
+            Ok(out)
+        };
+        Ok((be(self.r_le, "R")?, be(self.s_le, "S")?))
+    }
+
+    /// The offset in the report of the first non-zero reserved byte, if any.
+    pub fn first_nonzero_reserved(&self) -> Option<usize> {
+        self.reserved
+            .iter()
+            .position(|b| *b != 0)
+            .map(|i| SIGNED_LEN + 2 * SIGNATURE_SCALAR_LEN + i)
+    }
 }
 
 /// A TCB_VERSION decoded for one product.
@@ -264,15 +356,16 @@ impl AttestationReport {
         self.raw.get(..SIGNED_LEN).unwrap_or_default()
     }
 
-    /// SIGNATURE.R and SIGNATURE.S: 72-byte little-endian integers (ABI spec, "ECDSA P-384 with SHA-384
-    /// Signature"), followed by reserved bytes to the end of the report.
-    pub fn signature_le(&self) -> (&[u8], &[u8], &[u8]) {
+    /// The SIGNATURE field and the reserved bytes after it.
+    pub fn signature(&self) -> Signature<'_> {
         let sig = self.raw.get(SIGNED_LEN..).unwrap_or_default();
-        (
-            sig.get(..72).unwrap_or_default(),
-            sig.get(72..144).unwrap_or_default(),
-            sig.get(144..).unwrap_or_default(),
-        )
+        Signature {
+            r_le: sig.get(..SIGNATURE_SCALAR_LEN).unwrap_or_default(),
+            s_le: sig
+                .get(SIGNATURE_SCALAR_LEN..2 * SIGNATURE_SCALAR_LEN)
+                .unwrap_or_default(),
+            reserved: sig.get(2 * SIGNATURE_SCALAR_LEN..).unwrap_or_default(),
+        }
     }
 
     /// The product the CPUID fields name (version 3 and later), if known.
@@ -349,6 +442,36 @@ mod tests {
             (t.fmc, t.bootloader, t.tee, t.snp, t.microcode),
             (Some(1), 2, 3, 4, 8)
         );
+    }
+
+    #[test]
+    fn cpuid_products() {
+        assert_eq!(Product::from_cpuid(0x19, 0x01), Some(Product::Milan));
+        assert_eq!(Product::from_cpuid(0x19, 0x11), Some(Product::Genoa));
+        assert_eq!(Product::from_cpuid(0x19, 0xa0), Some(Product::Genoa));
+        assert_eq!(Product::from_cpuid(0x1a, 0x02), Some(Product::Turin));
+        assert_eq!(Product::from_cpuid(0x17, 0x31), None);
+    }
+
+    /// R and S are little-endian in the report; anything above 48 bytes must be zero.
+    #[test]
+    fn signature_layout() {
+        let mut b = report(2);
+        b[SIGNED_LEN] = 1;
+        b[SIGNED_LEN + 47] = 2;
+        b[SIGNED_LEN + 72] = 3;
+        let r = AttestationReport::parse(&b).unwrap();
+        let (rr, ss) = r.signature().scalars_be().unwrap();
+        assert_eq!((rr[47], rr[0], ss[47]), (1, 2, 3));
+        assert_eq!(r.signature().first_nonzero_reserved(), None);
+        b[SIGNED_LEN + 72 + 48] = 1;
+        b[REPORT_LEN - 1] = 1;
+        let r = AttestationReport::parse(&b).unwrap();
+        assert_eq!(
+            r.signature().scalars_be().unwrap_err().to_string(),
+            "signature S is larger than 384 bits"
+        );
+        assert_eq!(r.signature().first_nonzero_reserved(), Some(REPORT_LEN - 1));
     }
 
     #[test]
