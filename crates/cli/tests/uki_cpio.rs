@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::process::{Command, Stdio};
 
 use support::*;
-use yardstick_common::cpio::CpioWriter;
+use yardstick_image::cpio::CpioWriter;
 
 fn archive() -> Vec<u8> {
     let mut w = CpioWriter::new(Vec::new());

@@ -3,7 +3,6 @@
 //! * [`hash`]: the one place that knows the digest algorithms used across the three trust paths (dm-verity,
 //!   SEV-SNP, TPM event logs), their names, sizes and TPM algorithm ids.
 //! * [`hex`]: strict hex encoding and decoding with errors a user can act on.
-//! * [`cpio`]: a reproducible newc cpio writer (initramfs archives).
 //! * [`guid`](mod@guid): the one GUID/UUID type, with its text form and the EFI on-disk byte order, and the
 //!   [`guid!`] macro that writes GUID constants as their text.
 //! * [`fs`]: output files that appear whole or not at all (write to a temporary file, then rename), and
@@ -16,7 +15,6 @@
 //! assert_eq!(yardstick_common::hex::encode(&d)[..8], *"ba7816bf");
 //! ```
 
-pub mod cpio;
 pub mod fs;
 pub mod guid;
 pub mod hash;

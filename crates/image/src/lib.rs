@@ -29,6 +29,7 @@
 //! ```
 
 pub mod build;
+pub mod cpio;
 pub mod ext4times;
 pub mod fat;
 pub mod gpt;

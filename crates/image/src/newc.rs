@@ -12,7 +12,7 @@ use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;
 
-use yardstick_common::cpio::{CpioWriter, Entry};
+use crate::cpio::{CpioWriter, Entry};
 
 /// Packs the tree at `root` (not following symlinks) into `out`, every mtime set to `epoch`; owners and
 /// modes as on disk. Returns the output and the number of members written.

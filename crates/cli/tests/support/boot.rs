@@ -32,7 +32,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use yardstick_common::cpio::CpioWriter;
+use yardstick_image::cpio::CpioWriter;
 use yardstick_common::hash::{Algorithm, Digest};
 use yardstick_tpm::PcrBanks;
 

@@ -8,7 +8,7 @@
 //! `SOURCE_DATE_EPOCH`); inode numbers and the archive's own device numbers stay fixed.
 //!
 //! ```
-//! use yardstick_common::cpio::CpioWriter;
+//! use yardstick_image::cpio::CpioWriter;
 //! let mut w = CpioWriter::new(Vec::new());
 //! w.dir("bin", 0o755).unwrap();
 //! w.file("init", 0o755, b"#!/bin/sh\n").unwrap();
