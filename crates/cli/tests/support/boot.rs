@@ -32,8 +32,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use yardstick_image::cpio::CpioWriter;
 use yardstick_common::hash::{Algorithm, Digest};
+use yardstick_image::cpio::CpioWriter;
 use yardstick_tpm::PcrBanks;
 
 use super::support::{peer, qemu_headless};

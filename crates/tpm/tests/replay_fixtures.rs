@@ -10,12 +10,12 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use support::*;
+use yardstick_testkit::*;
+use yardstick_tpm::compare::{CompareReport, NamedSource, PcrSource, compare_selected};
+use yardstick_tpm::eventlog::{EventLog, LogView, ShowFilter};
 
 /// (bank, pcr) -> lower-case hex.
 type Pcrs = BTreeMap<(String, u32), String>;
@@ -54,10 +54,16 @@ fn log_path(rel: &str) -> std::path::PathBuf {
     fixture(&format!("eventlogs/{rel}"))
 }
 
-/// `yardstick eventlog replay --json`, as a flat map.
+/// The log at `path`, parsed.
+fn parse(path: &Path) -> EventLog {
+    let bytes = std::fs::read(path).unwrap();
+    EventLog::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The replay (`eventlog replay --json`'s value), as a flat map.
 fn replay(path: &Path) -> Pcrs {
-    let out = run_ok(yardstick().args(["eventlog", "replay", "--json"]).arg(path));
-    let v: serde_json::Value = serde_json::from_str(&out).expect("replay JSON");
+    let r = yardstick_tpm::replay::replay(&parse(path));
+    let v = serde_json::to_value(r.pcrs()).expect("replay JSON");
     let mut m = Pcrs::new();
     for (bank, pcrs) in v.as_object().expect("object") {
         for (pcr, hex) in pcrs.as_object().expect("bank object") {
@@ -70,10 +76,10 @@ fn replay(path: &Path) -> Pcrs {
     m
 }
 
-/// `yardstick eventlog show --json`.
+/// `eventlog show --json`'s value.
 fn show(path: &Path) -> serde_json::Value {
-    let out = run_ok(yardstick().args(["eventlog", "show", "--json"]).arg(path));
-    serde_json::from_str(&out).expect("show JSON")
+    let log = parse(path);
+    serde_json::to_value(LogView::new(path, &log, ShowFilter::default(), None)).expect("show JSON")
 }
 
 /// Every fixture log parses and replays; the text output (tpm2_pcrread's format) says the same as the JSON.
@@ -105,7 +111,9 @@ fn every_fixture_log_replays() {
         let p = log_path(rel);
         let json = replay(&p);
         assert!(!json.is_empty(), "{rel}: no PCR replayed");
-        let text = run_ok(yardstick().args(["eventlog", "replay"]).arg(&p));
+        let text = yardstick_tpm::replay::replay(&parse(&p))
+            .pcrs()
+            .to_pcrread_text();
         let mut from_text = Pcrs::new();
         let mut bank = String::new();
         for line in text.lines() {
@@ -130,7 +138,7 @@ fn every_fixture_log_replays() {
 /// `ArchLinuxWorkstation`, `Debian10GCE`, `COS85AmdSev`, `COS93AmdSev`, `COS101AmdSev`, `GdcHost`,
 /// `SP800155EventLog`, `CGKE251000`): the PCRs the machines reported, which go-tpm-tools' replay must match.
 /// The values are data copied verbatim from that file, kept in
-/// `crates/cli/tests/data/eventlog-replay/go-tpm-tools-pcrs.json`: (log file, its (bank, PCR, hex) list).
+/// `crates/tpm/tests/data/go-tpm-tools-pcrs.json`: (log file, its (bank, PCR, hex) list).
 fn go_tpm_tools_pcrs() -> Vec<(String, Vec<Expected>)> {
     let v = expected_json("go-tpm-tools-pcrs.json");
     v["logs"]
@@ -155,10 +163,10 @@ fn go_tpm_tools_pcrs() -> Vec<(String, Vec<Expected>)> {
         .collect()
 }
 
-/// A file of upstream expected values under `crates/cli/tests/data/eventlog-replay/`.
+/// A file of upstream expected values under `crates/tpm/tests/data/`.
 fn expected_json(name: &str) -> serde_json::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/eventlog-replay")
+        .join("tests/data")
         .join(name);
     let text = std::fs::read_to_string(&path).unwrap();
     serde_json::from_str(&text).unwrap()
@@ -201,7 +209,7 @@ fn go_tpm_tools_expected_pcrs() {
 /// Upstream asserts them (`TestParseEfiState`) only for Rhel8GCE, UbuntuAmdSevGCE, Ubuntu2104NoSecureBootGCE
 /// and COS 85/93/101; the other entries are not checked there (GdcHost's is a copy of COS101's), so only
 /// those six logs are used.
-/// The table, kept in `crates/cli/tests/data/eventlog-replay/go-tpm-tools-efi-apps.json`: (log file, bank,
+/// The table, kept in `crates/tpm/tests/data/go-tpm-tools-efi-apps.json`: (log file, bank,
 /// digests in log order).
 fn go_tpm_tools_efi_apps() -> Vec<(String, String, Vec<String>)> {
     let v = expected_json("go-tpm-tools-efi-apps.json");
@@ -542,12 +550,22 @@ fn compare_names_the_tpm2_eventlog_pcr0_bug() {
     let dir = tempfile::tempdir().unwrap();
     let theirs = dir.path().join("tpm2_eventlog.yaml");
     std::fs::write(&theirs, &out.stdout).unwrap();
-    let res = run(yardstick()
-        .args(["pcr", "compare", "--json"])
-        .arg(&p)
-        .arg(&theirs));
-    assert_eq!(res.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    // `pcr compare --json` of our log and tpm2_eventlog's output: they differ (exit status 1).
+    let ours = PcrSource::from_bytes(&std::fs::read(&p).unwrap()).unwrap();
+    let theirs_src = PcrSource::from_bytes(&std::fs::read(&theirs).unwrap()).unwrap();
+    let (a, b) = (
+        NamedSource {
+            path: &p,
+            source: &ours,
+        },
+        NamedSource {
+            path: &theirs,
+            source: &theirs_src,
+        },
+    );
+    let cmp = compare_selected(a, b, &[], &[]).unwrap();
+    assert!(!cmp.all_agree());
+    let v = serde_json::to_value(CompareReport::new(a, b, &cmp)).unwrap();
     let diffs = v["differences"].as_array().unwrap();
     assert_eq!(diffs.len(), 1, "{v}");
     assert_eq!(diffs[0]["pcr"], 0);

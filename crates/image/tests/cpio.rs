@@ -1,15 +1,13 @@
-//! yardstick's newc cpio writer (`yardstick_common::cpio`, used for the boot tests' initrds and image
+//! yardstick's newc cpio writer (`yardstick_image::cpio`, used for the boot tests' initrds and image
 //! assembly) read back by an independent implementation: busybox `cpio -t` lists it and `cpio -i` unpacks it
 //! with the same contents, modes and symlink targets; the same entries always give the same bytes.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::{Command, Stdio};
 
-use support::*;
 use yardstick_image::cpio::CpioWriter;
+use yardstick_testkit::*;
 
 fn archive() -> Vec<u8> {
     let mut w = CpioWriter::new(Vec::new());

@@ -5,17 +5,15 @@
 // Test helpers unwrap freely: a failure is a test failure with its backtrace.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::fs::File;
 use std::path::Path;
 use std::process::Command;
 
-use support::*;
 use yardstick_image::fat::{FatBuilder, FileSource};
 use yardstick_image::gpt::{Gpt, GptPartition};
 use yardstick_image::guid::{self, types};
 use yardstick_image::mbr::{Mbr, MbrPartition};
+use yardstick_testkit::*;
 
 fn read_range(p: &Path, at: u64, len: usize) -> Vec<u8> {
     use std::os::unix::fs::FileExt as _;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::peer;
+use crate::peer;
 
 /// A running swtpm, killed on drop; its state directory is removed on drop too.
 pub struct Swtpm {
