@@ -3,13 +3,18 @@
 //!
 //! Defaults follow libfdisk (sfdisk, systemd-repart), so that a table built here is byte-identical to one
 //! `sfdisk` writes for the same partitions, disk GUID and names: 128 entries of 128 bytes, first usable LBA
-//! 2048, last usable LBA = last LBA - 33.
+//! 2048, last usable LBA = last LBA - 33 (the `tables` integration test compares with sfdisk byte for byte).
+//!
+//! The on-disk structures are written by the `gptman` crate; this module keeps the layout rules yardstick
+//! enforces before writing (names of at most 36 UTF-16 units, no nil type GUID, partitions inside the usable
+//! area and not overlapping) and clears the sectors gptman writes only in part (it sets the fields it knows and
+//! leaves the rest of the protective MBR and header sectors as they were).
 
 use std::fs::File;
 use std::os::unix::fs::FileExt as _;
 
 use crate::guid::Guid;
-use crate::mbr::{Mbr, SECTOR};
+use crate::mbr::SECTOR;
 
 /// Entries in the partition array.
 pub const ENTRIES: u32 = 128;
@@ -88,6 +93,9 @@ pub enum GptError {
     /// Writing failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The GPT writer refused the table.
+    #[error("GPT: {0}")]
+    Table(#[from] gptman::Error),
 }
 
 impl Gpt {
@@ -145,69 +153,35 @@ impl Gpt {
         Ok(last_usable)
     }
 
-    /// The partition entry array (16 KiB).
-    fn entry_array(&self) -> Vec<u8> {
-        let mut a = vec![0u8; (ENTRIES * ENTRY_SIZE) as usize];
-        for (e, p) in a
-            .chunks_exact_mut(ENTRY_SIZE as usize)
-            .zip(&self.partitions)
-        {
-            e[0..16].copy_from_slice(&p.type_guid.to_efi_bytes());
-            e[16..32].copy_from_slice(&p.uuid.to_efi_bytes());
-            e[32..40].copy_from_slice(&p.first_lba.to_le_bytes());
-            e[40..48].copy_from_slice(&p.last_lba.to_le_bytes());
-            e[48..56].copy_from_slice(&p.attributes.to_le_bytes());
-            for (k, u) in p.name.encode_utf16().take(NAME_UNITS).enumerate() {
-                e[56 + 2 * k..58 + 2 * k].copy_from_slice(&u.to_le_bytes());
-            }
-        }
-        a
-    }
-
-    /// A 512-byte header sector.
-    fn header(
-        &self,
-        my_lba: u64,
-        alternate_lba: u64,
-        entries_lba: u64,
-        last_usable: u64,
-        array_crc: u32,
-    ) -> [u8; 512] {
-        let mut h = [0u8; 512];
-        h[0..8].copy_from_slice(b"EFI PART");
-        h[8..12].copy_from_slice(&0x0001_0000u32.to_le_bytes());
-        h[12..16].copy_from_slice(&92u32.to_le_bytes());
-        // 16..20 header CRC, filled below; 20..24 reserved.
-        h[24..32].copy_from_slice(&my_lba.to_le_bytes());
-        h[32..40].copy_from_slice(&alternate_lba.to_le_bytes());
-        h[40..48].copy_from_slice(&self.first_usable_lba.to_le_bytes());
-        h[48..56].copy_from_slice(&last_usable.to_le_bytes());
-        h[56..72].copy_from_slice(&self.disk_guid.to_efi_bytes());
-        h[72..80].copy_from_slice(&entries_lba.to_le_bytes());
-        h[80..84].copy_from_slice(&ENTRIES.to_le_bytes());
-        h[84..88].copy_from_slice(&ENTRY_SIZE.to_le_bytes());
-        h[88..92].copy_from_slice(&array_crc.to_le_bytes());
-        let crc = crc32fast::hash(&h[..92]);
-        h[16..20].copy_from_slice(&crc.to_le_bytes());
-        h
-    }
-
     /// Writes the protective MBR, both headers and both entry arrays into `file`, a disk of `disk_size` bytes
-    /// (the file must already have that length, or gets it from the backup header write). Partition contents
-    /// and the gaps between the table areas are not touched.
+    /// (extended to that length if shorter). Partition contents and the gaps between the table areas are not
+    /// touched.
     pub fn write(&self, file: &File, disk_size: u64) -> Result<(), GptError> {
-        let last_usable = self.check(disk_size)?;
+        self.check(disk_size)?;
+        if file.metadata()?.len() < disk_size {
+            file.set_len(disk_size)?;
+        }
         let last_lba = disk_size / SECTOR - 1;
-        let array = self.entry_array();
-        let array_crc = crc32fast::hash(&array);
-        let backup_array_lba = last_lba - ARRAY_SECTORS;
-        let primary = self.header(1, last_lba, 2, last_usable, array_crc);
-        let backup = self.header(last_lba, 1, backup_array_lba, last_usable, array_crc);
-        file.write_all_at(&Mbr::protective_sector(disk_size / SECTOR), 0)?;
-        file.write_all_at(&primary, SECTOR)?;
-        file.write_all_at(&array, 2 * SECTOR)?;
-        file.write_all_at(&array, backup_array_lba * SECTOR)?;
-        file.write_all_at(&backup, last_lba * SECTOR)?;
+        // Whole sectors, as sfdisk leaves them: bootstrap area and header padding zero.
+        let zero = [0u8; SECTOR as usize];
+        for lba in [0, 1, last_lba] {
+            file.write_all_at(&zero, lba * SECTOR)?;
+        }
+        let mut w = file;
+        let mut gpt = gptman::GPT::new_from(&mut w, SECTOR, self.disk_guid.to_efi_bytes())?;
+        gpt.header.first_usable_lba = self.first_usable_lba;
+        for (i, p) in (1u32..).zip(&self.partitions) {
+            gpt[i] = gptman::GPTPartitionEntry {
+                partition_type_guid: p.type_guid.to_efi_bytes(),
+                unique_partition_guid: p.uuid.to_efi_bytes(),
+                starting_lba: p.first_lba,
+                ending_lba: p.last_lba,
+                attribute_bits: p.attributes,
+                partition_name: p.name.as_str().into(),
+            };
+        }
+        gptman::GPT::write_protective_mbr_into(&mut w, SECTOR)?;
+        gpt.write_into(&mut w)?;
         Ok(())
     }
 }

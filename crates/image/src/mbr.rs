@@ -2,7 +2,12 @@
 //!
 //! CHS fields follow libfdisk (what `sfdisk` and `parted` write for an image file): geometry 255 heads × 63
 //! sectors, and `(1023, 254, 63)` for addresses past cylinder 1023. Byte-for-byte equality with sfdisk is
-//! checked by the `image_tables` integration test.
+//! checked by the `tables` integration test.
+//!
+//! The sector is encoded by the `mbrman` crate; this module keeps the checks yardstick makes first (at most four
+//! primaries, none empty, overlapping, starting in sector 0 or ending past 2 TiB) and libfdisk's CHS values
+//! (mbrman leaves primary partitions' CHS empty unless given, and refuses rather than clamps past cylinder
+//! 1023). The protective MBR of a GPT is written by `gptman` (see [`crate::gpt`]).
 
 /// Sector size every table here assumes.
 pub const SECTOR: u64 = 512;
@@ -38,6 +43,9 @@ pub enum MbrError {
     /// Past the 2 TiB an MBR can address.
     #[error("partition {0} ends past 2 TiB, which an MBR cannot address")]
     TooLarge(usize),
+    /// The MBR encoder refused the table.
+    #[error("MBR: {0}")]
+    Encode(String),
 }
 
 /// A DOS partition table.
@@ -49,8 +57,8 @@ pub struct Mbr {
     pub partitions: Vec<MbrPartition>,
 }
 
-/// CHS triple encoded as the three bytes of a partition entry.
-fn chs(lba: u64) -> [u8; 3] {
+/// The CHS address libfdisk writes for `lba`.
+fn chs(lba: u64) -> mbrman::CHS {
     let spc = HEADS * SECTORS_PER_TRACK;
     let (c, h, s) = if lba / spc > 1023 {
         (1023, HEADS - 1, SECTORS_PER_TRACK)
@@ -61,16 +69,12 @@ fn chs(lba: u64) -> [u8; 3] {
             lba % SECTORS_PER_TRACK + 1,
         )
     };
-    [
-        h as u8,
-        ((s as u8) & 0x3f) | (((c >> 8) as u8 & 0x03) << 6),
-        c as u8,
-    ]
+    // In range by construction: c <= 1023, h < 255, 1 <= s <= 63.
+    mbrman::CHS::new(c as u16, h as u8, s as u8)
 }
 
 impl Mbr {
-    /// The 512-byte sector 0.
-    pub fn to_sector(&self) -> Result<[u8; 512], MbrError> {
+    fn check(&self) -> Result<(), MbrError> {
         if self.partitions.len() > 4 {
             return Err(MbrError::TooMany(self.partitions.len()));
         }
@@ -81,52 +85,47 @@ impl Mbr {
             if u64::from(p.first_lba) + u64::from(p.sectors) > 1 << 32 {
                 return Err(MbrError::TooLarge(i + 1));
             }
+            let span = |p: &MbrPartition| {
+                let start = u64::from(p.first_lba);
+                (start, start + u64::from(p.sectors))
+            };
             for (j, q) in self.partitions.iter().enumerate().skip(i + 1) {
-                let (a0, a1) = (
-                    u64::from(p.first_lba),
-                    u64::from(p.first_lba) + u64::from(p.sectors),
-                );
-                let (b0, b1) = (
-                    u64::from(q.first_lba),
-                    u64::from(q.first_lba) + u64::from(q.sectors),
-                );
+                let ((a0, a1), (b0, b1)) = (span(p), span(q));
                 if a0 < b1 && b0 < a1 {
                     return Err(MbrError::Overlap(i + 1, j + 1));
                 }
             }
         }
-        let mut s = [0u8; 512];
-        s[440..444].copy_from_slice(&self.disk_signature.to_le_bytes());
-        for (i, p) in self.partitions.iter().enumerate() {
-            let e = &mut s[446 + 16 * i..446 + 16 * (i + 1)];
-            e[0] = if p.bootable { 0x80 } else { 0 };
-            e[1..4].copy_from_slice(&chs(u64::from(p.first_lba)));
-            e[4] = p.type_id;
-            let last = u64::from(p.first_lba) + u64::from(p.sectors) - 1;
-            e[5..8].copy_from_slice(&chs(last));
-            e[8..12].copy_from_slice(&p.first_lba.to_le_bytes());
-            e[12..16].copy_from_slice(&p.sectors.to_le_bytes());
-        }
-        s[510] = 0x55;
-        s[511] = 0xaa;
-        Ok(s)
+        Ok(())
     }
 
-    /// The protective MBR of a GPT disk of `total_sectors` (UEFI 2.10 §5.2.3): one 0xEE partition from LBA 1
-    /// covering the disk (capped at 0xFFFFFFFF sectors). CHS start `00 02 00` and end `ff ff ff`, as libfdisk
-    /// writes them.
-    pub fn protective_sector(total_sectors: u64) -> [u8; 512] {
+    /// The 512-byte sector 0.
+    pub fn to_sector(&self) -> Result<[u8; 512], MbrError> {
+        self.check()?;
+        let mut buf = std::io::Cursor::new(vec![0u8; SECTOR as usize]);
+        let mut mbr =
+            mbrman::MBR::new_from(&mut buf, SECTOR as u32, self.disk_signature.to_le_bytes())
+                .map_err(|e| MbrError::Encode(e.to_string()))?;
+        for (i, p) in self.partitions.iter().enumerate() {
+            let last = u64::from(p.first_lba) + u64::from(p.sectors) - 1;
+            mbr[i + 1] = mbrman::MBRPartitionEntry {
+                boot: if p.bootable {
+                    mbrman::BOOT_ACTIVE
+                } else {
+                    mbrman::BOOT_INACTIVE
+                },
+                first_chs: chs(u64::from(p.first_lba)),
+                sys: p.type_id,
+                last_chs: chs(last),
+                starting_lba: p.first_lba,
+                sectors: p.sectors,
+            };
+        }
+        mbr.write_into(&mut buf)
+            .map_err(|e| MbrError::Encode(e.to_string()))?;
         let mut s = [0u8; 512];
-        let e = &mut s[446..462];
-        e[1..4].copy_from_slice(&[0x00, 0x02, 0x00]);
-        e[4] = 0xee;
-        e[5..8].copy_from_slice(&[0xff, 0xff, 0xff]);
-        e[8..12].copy_from_slice(&1u32.to_le_bytes());
-        let size = total_sectors.saturating_sub(1).min(u64::from(u32::MAX)) as u32;
-        e[12..16].copy_from_slice(&size.to_le_bytes());
-        s[510] = 0x55;
-        s[511] = 0xaa;
-        s
+        s.copy_from_slice(buf.get_ref().get(..512).unwrap_or(&[0; 512]));
+        Ok(s)
     }
 }
 
@@ -137,10 +136,24 @@ mod tests {
     /// CHS bytes sfdisk 2.38 wrote for these LBAs on a 255/63 geometry image (see module docs).
     #[test]
     fn chs_like_libfdisk() {
-        assert_eq!(chs(2048), [0x20, 0x21, 0x00]);
-        assert_eq!(chs(22527), [0x66, 0x25, 0x01]);
-        assert_eq!(chs(6022527), [0xe1, 0x6b, 0x76]);
-        assert_eq!(chs(20001047), [0xfe, 0xff, 0xff]);
+        // The start CHS bytes of a one-sector partition at `lba`, as written in the sector.
+        let start_chs = |lba: u32| {
+            let m = Mbr {
+                disk_signature: 1,
+                partitions: vec![MbrPartition {
+                    bootable: false,
+                    type_id: 0x83,
+                    first_lba: lba,
+                    sectors: 1,
+                }],
+            };
+            let s = m.to_sector().unwrap();
+            [s[447], s[448], s[449]]
+        };
+        assert_eq!(start_chs(2048), [0x20, 0x21, 0x00]);
+        assert_eq!(start_chs(22527), [0x66, 0x25, 0x01]);
+        assert_eq!(start_chs(6022527), [0xe1, 0x6b, 0x76]);
+        assert_eq!(start_chs(20001047), [0xfe, 0xff, 0xff]);
     }
 
     #[test]
