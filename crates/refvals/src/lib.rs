@@ -17,6 +17,8 @@
 //! assert_eq!(back.component("cmdline").unwrap().size, 13);
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod hexfmt;
 pub mod manifest;
 pub mod pcrlock;
