@@ -1,6 +1,7 @@
 //! `yardstick`: the command-line front end. It parses flags and wires the library crates together; the work
 //! itself lives in the crates (`yardstick-verity`, `yardstick-snp`, `yardstick-pe`, `yardstick-tpm`, ...).
 
+#![forbid(unsafe_code)]
 // The doc comments on clap arguments are `--help` text, printed verbatim: placeholders such as <bank> are
 // meant for the terminal, not HTML.
 #![allow(rustdoc::invalid_html_tags)]

@@ -1,8 +1,14 @@
-//! Digest algorithms shared by every trust path.
+//! Digest algorithms shared by every trust path: the one front door for hashing in yardstick.
 //!
 //! Backed by `ring`, whose assembly uses SHA-NI where the CPU has it and AVX2 otherwise (about twice the
-//! throughput of portable Rust on a CPU without SHA-NI). Bulk, many-message hashing (dm-verity) builds on
-//! [`Algorithm::hasher`] and may add its own multi-buffer paths.
+//! throughput of portable Rust on a CPU without SHA-NI). Bulk, many-message hashing (dm-verity) goes through
+//! [`multi`], which adds multi-buffer SHA-256 (the AVX2/AVX-512 kernels of `yardstick-simd`) where it is faster.
+//!
+//! The rule: every digest the workspace computes over data (measurements, tree blocks, fingerprints, the
+//! digests that signatures are made or checked over) comes from here. RustCrypto's `sha1`/`sha2` crates are
+//! used only where a signature crate needs a `Digest` *type* as a parameter: `rsa`'s PKCS#1 v1.5 scheme
+//! (DigestInfo prefix) and PSS (MGF1 and the PSS encoding hash inside the scheme), and the `p256`/`p384`
+//! ECDSA and `cms` APIs should they need one. Hash the data here, then hand the digest to the prehash APIs.
 
 use std::fmt;
 use std::str::FromStr;

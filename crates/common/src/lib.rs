@@ -15,6 +15,8 @@
 //! assert_eq!(yardstick_common::hex::encode(&d)[..8], *"ba7816bf");
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod fs;
 pub mod guid;
 pub mod hash;

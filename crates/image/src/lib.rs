@@ -28,6 +28,8 @@
 //! gpt.write(&disk, 16 << 20).unwrap();
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod build;
 pub mod cpio;
 pub mod ext4times;

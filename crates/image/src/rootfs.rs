@@ -50,7 +50,7 @@ pub enum RootfsError {
     },
     /// A member that would land outside the tree or cannot be created safely.
     #[error("{archive}: member {member:?}: {reason}")]
-    Unsafe {
+    Escape {
         /// The archive.
         archive: String,
         /// The member's path as stored.
@@ -252,7 +252,7 @@ fn clear(dir: &OwnedFd, name: &[u8], keep_dir: bool) -> Result<bool, String> {
 
 fn extract_tar(archive: &Path, dest: &Path, allow_devices: bool) -> Result<(), RootfsError> {
     let aname = archive.display().to_string();
-    let unsafe_err = |member: &[u8], reason: String| RootfsError::Unsafe {
+    let escape_err = |member: &[u8], reason: String| RootfsError::Escape {
         archive: aname.clone(),
         member: String::from_utf8_lossy(member).into_owned(),
         reason,
@@ -279,7 +279,7 @@ fn extract_tar(archive: &Path, dest: &Path, allow_devices: bool) -> Result<(), R
     for entry in entries {
         let mut entry = entry.map_err(|e| bad(e.to_string()))?;
         let raw_path = entry.path_bytes().into_owned();
-        let parts = components(&raw_path).map_err(|r| unsafe_err(&raw_path, r))?;
+        let parts = components(&raw_path).map_err(|r| escape_err(&raw_path, r))?;
         let header = entry.header().clone();
         let kind = header.entry_type();
         let mode = header.mode().map_err(|e| bad(e.to_string()))? & 0o7777;
@@ -288,16 +288,16 @@ fn extract_tar(archive: &Path, dest: &Path, allow_devices: bool) -> Result<(), R
             // "./" itself: the root directory's own metadata.
             if kind.is_dir() {
                 rustix::fs::chmodat(&root, ".", Mode::from_raw_mode(mode), AtFlags::empty())
-                    .map_err(|e| unsafe_err(&raw_path, e.to_string()))?;
+                    .map_err(|e| escape_err(&raw_path, e.to_string()))?;
                 dir_times.push((Vec::new(), mtime));
             }
             continue;
         };
-        let dir = walk(&root, dirs, true).map_err(|r| unsafe_err(&raw_path, r))?;
-        let fail = |e: rustix::io::Errno| unsafe_err(&raw_path, e.to_string());
+        let dir = walk(&root, dirs, true).map_err(|r| escape_err(&raw_path, r))?;
+        let fail = |e: rustix::io::Errno| escape_err(&raw_path, e.to_string());
         match kind {
             tar::EntryType::Regular | tar::EntryType::Continuous => {
-                clear(&dir, name, false).map_err(|r| unsafe_err(&raw_path, r))?;
+                clear(&dir, name, false).map_err(|r| escape_err(&raw_path, r))?;
                 let fd = rustix::fs::openat(
                     &dir,
                     os(name),
@@ -319,7 +319,7 @@ fn extract_tar(archive: &Path, dest: &Path, allow_devices: bool) -> Result<(), R
                 rustix::fs::fchmod(&f, Mode::from_raw_mode(mode)).map_err(fail)?;
             }
             tar::EntryType::Directory => {
-                if !clear(&dir, name, true).map_err(|r| unsafe_err(&raw_path, r))? {
+                if !clear(&dir, name, true).map_err(|r| escape_err(&raw_path, r))? {
                     rustix::fs::mkdirat(&dir, os(name), Mode::from_raw_mode(0o700))
                         .map_err(fail)?;
                 }
@@ -330,26 +330,26 @@ fn extract_tar(archive: &Path, dest: &Path, allow_devices: bool) -> Result<(), R
             tar::EntryType::Symlink => {
                 let target = entry
                     .link_name_bytes()
-                    .ok_or_else(|| unsafe_err(&raw_path, "symlink without a target".into()))?
+                    .ok_or_else(|| escape_err(&raw_path, "symlink without a target".into()))?
                     .into_owned();
-                clear(&dir, name, false).map_err(|r| unsafe_err(&raw_path, r))?;
+                clear(&dir, name, false).map_err(|r| escape_err(&raw_path, r))?;
                 rustix::fs::symlinkat(os(&target), &dir, os(name)).map_err(fail)?;
             }
             tar::EntryType::Link => {
                 let target = entry
                     .link_name_bytes()
-                    .ok_or_else(|| unsafe_err(&raw_path, "hard link without a target".into()))?
+                    .ok_or_else(|| escape_err(&raw_path, "hard link without a target".into()))?
                     .into_owned();
                 let tparts = components(&target)
-                    .map_err(|r| unsafe_err(&raw_path, format!("hard link target: {r}")))?;
+                    .map_err(|r| escape_err(&raw_path, format!("hard link target: {r}")))?;
                 let (tname, tdirs) = tparts
                     .split_last()
-                    .ok_or_else(|| unsafe_err(&raw_path, "hard link to the root".into()))?;
+                    .ok_or_else(|| escape_err(&raw_path, "hard link to the root".into()))?;
                 let tdir = walk(&root, tdirs, false)
-                    .map_err(|r| unsafe_err(&raw_path, format!("hard link target: {r}")))?;
-                clear(&dir, name, false).map_err(|r| unsafe_err(&raw_path, r))?;
+                    .map_err(|r| escape_err(&raw_path, format!("hard link target: {r}")))?;
+                clear(&dir, name, false).map_err(|r| escape_err(&raw_path, r))?;
                 rustix::fs::linkat(&tdir, os(tname), &dir, os(name), AtFlags::empty())
-                    .map_err(|e| unsafe_err(&raw_path, format!("hard link target: {e}")))?;
+                    .map_err(|e| escape_err(&raw_path, format!("hard link target: {e}")))?;
                 continue; // shares the target's inode and metadata
             }
             tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
@@ -359,7 +359,7 @@ fn extract_tar(archive: &Path, dest: &Path, allow_devices: bool) -> Result<(), R
                     _ => FileType::Fifo,
                 };
                 if ft != FileType::Fifo && !allow_devices {
-                    return Err(unsafe_err(
+                    return Err(escape_err(
                         &raw_path,
                         "device node; creating it needs root (extract as root, or drop device nodes \
                          from the archive: /dev is populated at boot)"
@@ -368,7 +368,7 @@ fn extract_tar(archive: &Path, dest: &Path, allow_devices: bool) -> Result<(), R
                 }
                 let major = header.device_major().ok().flatten().unwrap_or(0);
                 let minor = header.device_minor().ok().flatten().unwrap_or(0);
-                clear(&dir, name, false).map_err(|r| unsafe_err(&raw_path, r))?;
+                clear(&dir, name, false).map_err(|r| escape_err(&raw_path, r))?;
                 rustix::fs::mknodat(
                     &dir,
                     os(name),
@@ -382,7 +382,7 @@ fn extract_tar(archive: &Path, dest: &Path, allow_devices: bool) -> Result<(), R
             }
             tar::EntryType::XGlobalHeader => continue,
             other => {
-                return Err(unsafe_err(
+                return Err(escape_err(
                     &raw_path,
                     format!("unsupported member type {other:?}"),
                 ));
@@ -538,7 +538,7 @@ mod tests {
                     .unwrap();
             });
             let (_d, r) = extract(&bytes, false);
-            assert!(matches!(r, Err(RootfsError::Unsafe { .. })), "{bad}: {r:?}");
+            assert!(matches!(r, Err(RootfsError::Escape { .. })), "{bad}: {r:?}");
         }
         // A symlink to the outside, then a file "through" it: must not be written outside.
         let outside = tempfile::tempdir().unwrap();
@@ -566,7 +566,7 @@ mod tests {
             b.append(&h, &[][..]).unwrap();
         });
         let (_d, r) = extract(&bytes, false);
-        assert!(matches!(r, Err(RootfsError::Unsafe { .. })), "{r:?}");
+        assert!(matches!(r, Err(RootfsError::Escape { .. })), "{r:?}");
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //! assert!(yardstick_pe::pe::PeHeaders::parse(b"not a PE file").is_err());
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod authenticode;
 pub mod pe;
 pub mod uki;

@@ -19,6 +19,8 @@
 //! assert_eq!(back.component("cmdline").unwrap().size, 13);
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod export;
 pub mod hexfmt;
 pub mod manifest;

@@ -3,6 +3,7 @@
 //!
 //! Peer tools are required, never optional: a missing one fails the test with a message naming
 //! `scripts/setup.sh`, which installs it.
+#![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};

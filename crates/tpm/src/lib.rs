@@ -19,6 +19,8 @@
 //! println!("PCR 11 = {}", p.pcrs.get(Algorithm::Sha256, 11).unwrap());
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod compare;
 pub mod eventlog;
 pub mod guids;

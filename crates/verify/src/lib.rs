@@ -13,6 +13,8 @@
 //! assert_eq!(a.failures().next().unwrap().actual, "9f8e");
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod appraisal;
 pub mod azure;
 pub mod keys;

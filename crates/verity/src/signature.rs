@@ -25,9 +25,9 @@ use p256::ecdsa::signature::hazmat::{PrehashSigner as _, PrehashVerifier as _};
 use p256::pkcs8::DecodePrivateKey as _;
 use rsa::pkcs1::DecodeRsaPrivateKey as _;
 use rsa::traits::PublicKeyParts as _;
-use sha2::Digest as _;
 use x509_cert::Certificate;
 use x509_cert::spki::AlgorithmIdentifierOwned;
+use yardstick_common::hash::Algorithm;
 
 const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
 const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
@@ -81,15 +81,21 @@ impl SigDigest {
         }
     }
 
-    fn hash(self, data: &[u8]) -> Vec<u8> {
+    fn algorithm(self) -> Algorithm {
         match self {
-            SigDigest::Sha1 => sha1::Sha1::digest(data).to_vec(),
-            SigDigest::Sha256 => sha2::Sha256::digest(data).to_vec(),
-            SigDigest::Sha384 => sha2::Sha384::digest(data).to_vec(),
-            SigDigest::Sha512 => sha2::Sha512::digest(data).to_vec(),
+            SigDigest::Sha1 => Algorithm::Sha1,
+            SigDigest::Sha256 => Algorithm::Sha256,
+            SigDigest::Sha384 => Algorithm::Sha384,
+            SigDigest::Sha512 => Algorithm::Sha512,
         }
     }
 
+    fn hash(self, data: &[u8]) -> Vec<u8> {
+        self.algorithm().digest(data).to_vec()
+    }
+
+    /// The PKCS#1 v1.5 scheme: `rsa` takes the digest as a RustCrypto type parameter (for its DigestInfo
+    /// prefix and length), the one use of `sha1`/`sha2` here.
     fn pkcs1(self) -> rsa::Pkcs1v15Sign {
         match self {
             SigDigest::Sha1 => rsa::Pkcs1v15Sign::new::<sha1::Sha1>(),
@@ -242,7 +248,9 @@ pub fn certificate_fingerprint(cert: &Certificate) -> Result<[u8; 32], Signature
     let der = cert
         .to_der()
         .map_err(|e| SignatureError::Encode(e.to_string()))?;
-    Ok(sha2::Sha256::digest(&der).into())
+    let mut fp = [0u8; 32];
+    fp.copy_from_slice(&Algorithm::Sha256.digest(&der));
+    Ok(fp)
 }
 
 fn null_alg(oid: ObjectIdentifier) -> AlgorithmIdentifierOwned {
