@@ -152,6 +152,50 @@ fn u32_at(b: &[u8], off: usize) -> Option<u32> {
         .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
+/// [`PeError::Truncated`]: `what` needs bytes up to `needed`, the file has `len`.
+fn truncated(what: &str, needed: usize, len: usize) -> PeError {
+    PeError::Truncated {
+        what: what.to_string(),
+        needed: needed as u64,
+        len: len as u64,
+    }
+}
+
+/// The little-endian `u16` at `off` of `data`, or [`PeError::Truncated`] naming `what`.
+fn r16(data: &[u8], off: usize, what: &str) -> Result<u16, PeError> {
+    u16_at(data, off).ok_or_else(|| truncated(what, off + 2, data.len()))
+}
+
+/// The little-endian `u32` at `off` of `data`, or [`PeError::Truncated`] naming `what`.
+fn r32(data: &[u8], off: usize, what: &str) -> Result<u32, PeError> {
+    u32_at(data, off).ok_or_else(|| truncated(what, off + 4, data.len()))
+}
+
+/// The COFF file header's fields.
+struct CoffHeader {
+    machine: u16,
+    nsections: usize,
+    time_date_stamp: u32,
+    pointer_to_symbol_table: u32,
+    number_of_symbols: u32,
+    size_of_optional_header: u16,
+    characteristics: u16,
+}
+
+/// The optional header's fields used here, and where it and its data directories lie.
+struct OptionalHeader {
+    magic: u16,
+    size_of_initialized_data: u32,
+    section_alignment: u32,
+    file_alignment: u32,
+    size_of_image: u32,
+    size_of_headers: u32,
+    number_of_rva_and_sizes: u32,
+    data_directories_offset: usize,
+    /// File offset of the first byte after the optional header (where the section table starts).
+    end: usize,
+}
+
 impl PeHeaders {
     /// Parses and validates the headers of `data`, the whole file.
     ///
@@ -160,195 +204,34 @@ impl PeHeaders {
     /// Sections whose *virtual* ranges overlap are accepted: firmware loads them in table order and UKIs built
     /// by ukify from systemd 252's stub have such a layout (`.sbat` grows into `.sdmagic`).
     pub fn parse(data: &[u8]) -> Result<PeHeaders, PeError> {
-        let len = data.len();
-        let trunc = |what: &str, needed: usize| PeError::Truncated {
-            what: what.to_string(),
-            needed: needed as u64,
-            len: len as u64,
-        };
-        if data.get(0..2) != Some(b"MZ") {
-            return Err(PeError::NotPe);
-        }
-        let pe_offset = u32_at(data, 0x3c).ok_or_else(|| trunc("DOS header", 0x40))? as usize;
-        let coff_offset = pe_offset
-            .checked_add(4)
-            .ok_or_else(|| PeError::Malformed("e_lfanew overflows".into()))?;
-        let sig = data
-            .get(pe_offset..coff_offset)
-            .ok_or_else(|| trunc("PE signature", coff_offset))?;
-        if sig != b"PE\0\0" {
-            return Err(PeError::Malformed(format!(
-                "no PE signature at offset {pe_offset:#x} (an MZ file that is not PE/COFF)"
-            )));
-        }
+        let (pe_offset, coff_offset) = pe_signature(data)?;
         let optional_offset = coff_offset + 20;
-        if len < optional_offset {
-            return Err(trunc("COFF file header", optional_offset));
-        }
-        let r16 = |off: usize, what: &str| u16_at(data, off).ok_or_else(|| trunc(what, off + 2));
-        let r32 = |off: usize, what: &str| u32_at(data, off).ok_or_else(|| trunc(what, off + 4));
-        let machine = r16(coff_offset, "COFF header")?;
-        let nsections = r16(coff_offset + 2, "COFF header")? as usize;
-        let time_date_stamp = r32(coff_offset + 4, "COFF header")?;
-        let pointer_to_symbol_table = r32(coff_offset + 8, "COFF header")?;
-        let number_of_symbols = r32(coff_offset + 12, "COFF header")?;
-        let size_of_optional_header = r16(coff_offset + 16, "COFF header")?;
-        let characteristics = r16(coff_offset + 18, "COFF header")?;
-        let magic = r16(optional_offset, "optional header")?;
-        let dd_rel = match magic {
-            MAGIC_PE32 => 96,
-            MAGIC_PE32_PLUS => 112,
-            m => {
-                return Err(PeError::Malformed(format!(
-                    "unknown optional header magic {m:#x}"
-                )));
-            }
-        };
-        if (size_of_optional_header as usize) < dd_rel {
-            return Err(PeError::Malformed(format!(
-                "SizeOfOptionalHeader {size_of_optional_header} too small for magic {magic:#x}"
-            )));
-        }
-        let oh_end = optional_offset + size_of_optional_header as usize;
-        if len < oh_end {
-            return Err(trunc("optional header", oh_end));
-        }
-        let size_of_initialized_data = r32(optional_offset + 8, "optional header")?;
-        let section_alignment = r32(optional_offset + 32, "optional header")?;
-        let file_alignment = r32(optional_offset + 36, "optional header")?;
-        let size_of_image = r32(optional_offset + 56, "optional header")?;
-        let size_of_headers = r32(optional_offset + 60, "optional header")?;
-        let number_of_rva_and_sizes = r32(optional_offset + dd_rel - 4, "optional header")?;
-        if file_alignment == 0 || !file_alignment.is_power_of_two() {
-            return Err(PeError::Malformed(format!(
-                "FileAlignment {file_alignment} is not a power of two"
-            )));
-        }
-        if section_alignment == 0 || !section_alignment.is_power_of_two() {
-            return Err(PeError::Malformed(format!(
-                "SectionAlignment {section_alignment} is not a power of two"
-            )));
-        }
-        let data_directories_offset = optional_offset + dd_rel;
-        let ndirs = (number_of_rva_and_sizes as usize).min(16);
-        let dd_end = data_directories_offset + ndirs * 8;
-        if dd_end > oh_end {
-            return Err(PeError::Malformed(format!(
-                "{number_of_rva_and_sizes} data directories do not fit in SizeOfOptionalHeader {size_of_optional_header}"
-            )));
-        }
-        let mut data_directories = Vec::with_capacity(ndirs);
-        for i in 0..ndirs {
-            let off = data_directories_offset + i * 8;
-            data_directories.push(DataDirectory {
-                address: r32(off, "data directory")?,
-                size: r32(off + 4, "data directory")?,
-            });
-        }
-        let table_end = oh_end
-            .checked_add(nsections * SECTION_HEADER_LEN)
-            .ok_or_else(|| PeError::Malformed("section table overflows".into()))?;
-        if len < table_end {
-            return Err(trunc("section table", table_end));
-        }
-        if table_end > size_of_headers as usize {
-            return Err(PeError::Malformed(format!(
-                "section table ends at {table_end:#x}, beyond SizeOfHeaders {size_of_headers:#x}"
-            )));
-        }
-        if size_of_headers as usize > len {
-            return Err(trunc("headers (SizeOfHeaders)", size_of_headers as usize));
-        }
-        let mut sections = Vec::with_capacity(nsections);
-        for i in 0..nsections {
-            let h = oh_end + i * SECTION_HEADER_LEN;
-            let raw_name = data
-                .get(h..h + 8)
-                .ok_or_else(|| trunc("section table", h + 8))?;
-            let name_end = raw_name.iter().position(|&b| b == 0).unwrap_or(8);
-            let name =
-                String::from_utf8_lossy(raw_name.get(..name_end).unwrap_or(raw_name)).into_owned();
-            let s = Section {
-                name,
-                virtual_size: r32(h + 8, "section table")?,
-                virtual_address: r32(h + 12, "section table")?,
-                size_of_raw_data: r32(h + 16, "section table")?,
-                pointer_to_raw_data: r32(h + 20, "section table")?,
-                characteristics: r32(h + 36, "section table")?,
-                header_offset: h,
-            };
-            let vend = s
-                .virtual_address
-                .checked_add(s.virtual_size)
-                .ok_or_else(|| {
-                    PeError::Malformed(format!("section {} wraps the address space", s.name))
-                })?;
-            // EDK2's PE loader refuses sections that end beyond SizeOfImage (PeCoffLoaderImageAddress returns
-            // NULL); checking it here also bounds what mapping a section can allocate.
-            if vend > size_of_image {
-                return Err(PeError::Malformed(format!(
-                    "section {} ends at RVA {vend:#x}, beyond SizeOfImage {size_of_image:#x}",
-                    s.name
-                )));
-            }
-            if s.size_of_raw_data > 0 {
-                let end = s.pointer_to_raw_data as u64 + s.size_of_raw_data as u64;
-                if end > len as u64 {
-                    return Err(PeError::Truncated {
-                        what: format!("section {}", s.name),
-                        needed: end,
-                        len: len as u64,
-                    });
-                }
-                if (s.pointer_to_raw_data as u64) < size_of_headers as u64 {
-                    return Err(PeError::Malformed(format!(
-                        "section {} data at {:#x} lies inside the headers (SizeOfHeaders {size_of_headers:#x})",
-                        s.name, s.pointer_to_raw_data
-                    )));
-                }
-            }
-            sections.push(s);
-        }
-        // Stored bytes of two sections must not overlap: such a file is either corrupt or crafted so that the
-        // signed bytes and the loaded bytes differ.
-        let mut by_offset: Vec<&Section> =
-            sections.iter().filter(|s| s.size_of_raw_data > 0).collect();
-        by_offset.sort_by_key(|s| s.pointer_to_raw_data);
-        for w in by_offset.windows(2) {
-            if let [a, b] = w {
-                let ar = a.raw_range();
-                if ar.end > b.pointer_to_raw_data as usize {
-                    let br = b.raw_range();
-                    return Err(PeError::Overlap {
-                        a: a.name.clone(),
-                        a_range: ar.start as u64..ar.end as u64,
-                        b: b.name.clone(),
-                        b_range: br.start as u64..br.end as u64,
-                    });
-                }
-            }
-        }
+        let coff = coff_header(data, coff_offset)?;
+        let opt = optional_header(data, optional_offset, coff.size_of_optional_header)?;
+        let data_directories = data_directories(data, &opt, coff.size_of_optional_header)?;
+        let sections = section_table(data, coff.nsections, &opt)?;
+        check_stored_overlaps(&sections)?;
         Ok(PeHeaders {
             pe_offset,
             coff_offset,
-            machine,
-            time_date_stamp,
-            pointer_to_symbol_table,
-            number_of_symbols,
-            characteristics,
+            machine: coff.machine,
+            time_date_stamp: coff.time_date_stamp,
+            pointer_to_symbol_table: coff.pointer_to_symbol_table,
+            number_of_symbols: coff.number_of_symbols,
+            characteristics: coff.characteristics,
             optional_offset,
-            size_of_optional_header,
-            magic,
-            size_of_initialized_data,
-            section_alignment,
-            file_alignment,
-            size_of_image,
-            size_of_headers,
-            number_of_rva_and_sizes,
-            data_directories_offset,
+            size_of_optional_header: coff.size_of_optional_header,
+            magic: opt.magic,
+            size_of_initialized_data: opt.size_of_initialized_data,
+            section_alignment: opt.section_alignment,
+            file_alignment: opt.file_alignment,
+            size_of_image: opt.size_of_image,
+            size_of_headers: opt.size_of_headers,
+            number_of_rva_and_sizes: opt.number_of_rva_and_sizes,
+            data_directories_offset: opt.data_directories_offset,
             data_directories,
             sections,
-            file_len: len,
+            file_len: data.len(),
         })
     }
 
@@ -382,6 +265,232 @@ impl PeHeaders {
             + self.size_of_optional_header as usize
             + self.sections.len() * SECTION_HEADER_LEN
     }
+}
+
+/// Checks the `MZ` signature and the `PE\0\0` signature `e_lfanew` points to; returns the offsets of the
+/// latter and of the COFF file header.
+fn pe_signature(data: &[u8]) -> Result<(usize, usize), PeError> {
+    if data.get(0..2) != Some(b"MZ") {
+        return Err(PeError::NotPe);
+    }
+    let pe_offset =
+        u32_at(data, 0x3c).ok_or_else(|| truncated("DOS header", 0x40, data.len()))? as usize;
+    let coff_offset = pe_offset
+        .checked_add(4)
+        .ok_or_else(|| PeError::Malformed("e_lfanew overflows".into()))?;
+    let sig = data
+        .get(pe_offset..coff_offset)
+        .ok_or_else(|| truncated("PE signature", coff_offset, data.len()))?;
+    if sig != b"PE\0\0" {
+        return Err(PeError::Malformed(format!(
+            "no PE signature at offset {pe_offset:#x} (an MZ file that is not PE/COFF)"
+        )));
+    }
+    Ok((pe_offset, coff_offset))
+}
+
+/// Reads the COFF file header at `coff_offset`.
+fn coff_header(data: &[u8], coff_offset: usize) -> Result<CoffHeader, PeError> {
+    let optional_offset = coff_offset + 20;
+    if data.len() < optional_offset {
+        return Err(truncated("COFF file header", optional_offset, data.len()));
+    }
+    Ok(CoffHeader {
+        machine: r16(data, coff_offset, "COFF header")?,
+        nsections: r16(data, coff_offset + 2, "COFF header")? as usize,
+        time_date_stamp: r32(data, coff_offset + 4, "COFF header")?,
+        pointer_to_symbol_table: r32(data, coff_offset + 8, "COFF header")?,
+        number_of_symbols: r32(data, coff_offset + 12, "COFF header")?,
+        size_of_optional_header: r16(data, coff_offset + 16, "COFF header")?,
+        characteristics: r16(data, coff_offset + 18, "COFF header")?,
+    })
+}
+
+/// Reads and checks the optional header at `optional_offset` (magic, size, alignments).
+fn optional_header(
+    data: &[u8],
+    optional_offset: usize,
+    size_of_optional_header: u16,
+) -> Result<OptionalHeader, PeError> {
+    let magic = r16(data, optional_offset, "optional header")?;
+    let dd_rel = match magic {
+        MAGIC_PE32 => 96,
+        MAGIC_PE32_PLUS => 112,
+        m => {
+            return Err(PeError::Malformed(format!(
+                "unknown optional header magic {m:#x}"
+            )));
+        }
+    };
+    if (size_of_optional_header as usize) < dd_rel {
+        return Err(PeError::Malformed(format!(
+            "SizeOfOptionalHeader {size_of_optional_header} too small for magic {magic:#x}"
+        )));
+    }
+    let end = optional_offset + size_of_optional_header as usize;
+    if data.len() < end {
+        return Err(truncated("optional header", end, data.len()));
+    }
+    let field = |off: usize| r32(data, optional_offset + off, "optional header");
+    let size_of_initialized_data = field(8)?;
+    let section_alignment = field(32)?;
+    let file_alignment = field(36)?;
+    let size_of_image = field(56)?;
+    let size_of_headers = field(60)?;
+    let number_of_rva_and_sizes = field(dd_rel - 4)?;
+    if file_alignment == 0 || !file_alignment.is_power_of_two() {
+        return Err(PeError::Malformed(format!(
+            "FileAlignment {file_alignment} is not a power of two"
+        )));
+    }
+    if section_alignment == 0 || !section_alignment.is_power_of_two() {
+        return Err(PeError::Malformed(format!(
+            "SectionAlignment {section_alignment} is not a power of two"
+        )));
+    }
+    Ok(OptionalHeader {
+        magic,
+        size_of_initialized_data,
+        section_alignment,
+        file_alignment,
+        size_of_image,
+        size_of_headers,
+        number_of_rva_and_sizes,
+        data_directories_offset: optional_offset + dd_rel,
+        end,
+    })
+}
+
+/// Reads the data directories present (at most 16), which must fit in the optional header.
+fn data_directories(
+    data: &[u8],
+    opt: &OptionalHeader,
+    size_of_optional_header: u16,
+) -> Result<Vec<DataDirectory>, PeError> {
+    let ndirs = (opt.number_of_rva_and_sizes as usize).min(16);
+    let dd_end = opt.data_directories_offset + ndirs * 8;
+    if dd_end > opt.end {
+        return Err(PeError::Malformed(format!(
+            "{} data directories do not fit in SizeOfOptionalHeader {size_of_optional_header}",
+            opt.number_of_rva_and_sizes
+        )));
+    }
+    let mut data_directories = Vec::with_capacity(ndirs);
+    for i in 0..ndirs {
+        let off = opt.data_directories_offset + i * 8;
+        data_directories.push(DataDirectory {
+            address: r32(data, off, "data directory")?,
+            size: r32(data, off + 4, "data directory")?,
+        });
+    }
+    Ok(data_directories)
+}
+
+/// Reads the `nsections` section headers after the optional header, which must lie within the file and
+/// `SizeOfHeaders` (itself within the file).
+fn section_table(
+    data: &[u8],
+    nsections: usize,
+    opt: &OptionalHeader,
+) -> Result<Vec<Section>, PeError> {
+    let len = data.len();
+    let size_of_headers = opt.size_of_headers;
+    let table_end = opt
+        .end
+        .checked_add(nsections * SECTION_HEADER_LEN)
+        .ok_or_else(|| PeError::Malformed("section table overflows".into()))?;
+    if len < table_end {
+        return Err(truncated("section table", table_end, len));
+    }
+    if table_end > size_of_headers as usize {
+        return Err(PeError::Malformed(format!(
+            "section table ends at {table_end:#x}, beyond SizeOfHeaders {size_of_headers:#x}"
+        )));
+    }
+    if size_of_headers as usize > len {
+        return Err(truncated(
+            "headers (SizeOfHeaders)",
+            size_of_headers as usize,
+            len,
+        ));
+    }
+    let mut sections = Vec::with_capacity(nsections);
+    for i in 0..nsections {
+        sections.push(section_header(data, opt.end + i * SECTION_HEADER_LEN, opt)?);
+    }
+    Ok(sections)
+}
+
+/// Reads the section header at file offset `h` and checks its virtual range against `SizeOfImage` and its
+/// stored bytes against the file's end and `SizeOfHeaders`.
+fn section_header(data: &[u8], h: usize, opt: &OptionalHeader) -> Result<Section, PeError> {
+    let len = data.len();
+    let (size_of_image, size_of_headers) = (opt.size_of_image, opt.size_of_headers);
+    let raw_name = data
+        .get(h..h + 8)
+        .ok_or_else(|| truncated("section table", h + 8, len))?;
+    let name_end = raw_name.iter().position(|&b| b == 0).unwrap_or(8);
+    let name = String::from_utf8_lossy(raw_name.get(..name_end).unwrap_or(raw_name)).into_owned();
+    let s = Section {
+        name,
+        virtual_size: r32(data, h + 8, "section table")?,
+        virtual_address: r32(data, h + 12, "section table")?,
+        size_of_raw_data: r32(data, h + 16, "section table")?,
+        pointer_to_raw_data: r32(data, h + 20, "section table")?,
+        characteristics: r32(data, h + 36, "section table")?,
+        header_offset: h,
+    };
+    let vend = s
+        .virtual_address
+        .checked_add(s.virtual_size)
+        .ok_or_else(|| PeError::Malformed(format!("section {} wraps the address space", s.name)))?;
+    // EDK2's PE loader refuses sections that end beyond SizeOfImage (PeCoffLoaderImageAddress returns
+    // NULL); checking it here also bounds what mapping a section can allocate.
+    if vend > size_of_image {
+        return Err(PeError::Malformed(format!(
+            "section {} ends at RVA {vend:#x}, beyond SizeOfImage {size_of_image:#x}",
+            s.name
+        )));
+    }
+    if s.size_of_raw_data > 0 {
+        let end = s.pointer_to_raw_data as u64 + s.size_of_raw_data as u64;
+        if end > len as u64 {
+            return Err(PeError::Truncated {
+                what: format!("section {}", s.name),
+                needed: end,
+                len: len as u64,
+            });
+        }
+        if (s.pointer_to_raw_data as u64) < size_of_headers as u64 {
+            return Err(PeError::Malformed(format!(
+                "section {} data at {:#x} lies inside the headers (SizeOfHeaders {size_of_headers:#x})",
+                s.name, s.pointer_to_raw_data
+            )));
+        }
+    }
+    Ok(s)
+}
+
+/// Stored bytes of two sections must not overlap: such a file is either corrupt or crafted so that the signed
+/// bytes and the loaded bytes differ.
+fn check_stored_overlaps(sections: &[Section]) -> Result<(), PeError> {
+    let mut by_offset: Vec<&Section> = sections.iter().filter(|s| s.size_of_raw_data > 0).collect();
+    by_offset.sort_by_key(|s| s.pointer_to_raw_data);
+    for w in by_offset.windows(2) {
+        if let [a, b] = w {
+            let ar = a.raw_range();
+            if ar.end > b.pointer_to_raw_data as usize {
+                let br = b.raw_range();
+                return Err(PeError::Overlap {
+                    a: a.name.clone(),
+                    a_range: ar.start as u64..ar.end as u64,
+                    b: b.name.clone(),
+                    b_range: br.start as u64..br.end as u64,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Like [`loaded_section_bytes`], but borrows from the file when the mapped bytes are exactly stored bytes (no

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::Manifest;
+use crate::{Component, ImageInfo, Manifest, SnpLaunch, TpmRefs, VerityRefs};
 
 /// A unit enum's serialized name ("uki", "erofs", "SEV-SNP").
 fn name_of<T: serde::Serialize>(v: &T) -> String {
@@ -21,114 +21,139 @@ impl Manifest {
         let mut s = String::new();
         let _ = writeln!(s, "manifest   version {} ({})", m.version, m.generator);
         if let Some(i) = &m.image {
-            let _ = writeln!(
-                s,
-                "image      layout {}, {}{} bytes, SOURCE_DATE_EPOCH {}",
-                name_of(&i.layout),
-                i.filesystem
-                    .map(|f| format!("{}, ", name_of(&f)))
-                    .unwrap_or_default(),
-                i.size,
-                i.source_date_epoch
-            );
-            if let Some(t) = &i.partition_table {
-                let _ = writeln!(s, "table      {} {}", name_of(&t.kind), t.disk_id);
-                for p in &t.partitions {
-                    let _ = writeln!(
-                        s,
-                        "  {} {:<16} type {:<36} {} offset {} size {}",
-                        p.number,
-                        name_of(&p.role),
-                        p.type_id,
-                        p.uuid
-                            .as_deref()
-                            .map(|u| format!("uuid {u}"))
-                            .unwrap_or_default(),
-                        p.offset,
-                        p.size
-                    );
-                }
-            }
+            write_image(&mut s, i);
         }
         if let Some(v) = &m.verity {
-            let _ = writeln!(s, "verity     {} root hash {}", v.algorithm, v.root_hash);
-            let _ = writeln!(
-                s,
-                "           salt {}, {} data blocks of {}, hash blocks of {}, hash start {}{}",
-                if v.salt.is_empty() {
-                    "-".to_string()
-                } else {
-                    v.salt.to_hex()
-                },
-                v.data_blocks,
-                v.data_block_size,
-                v.hash_block_size,
-                v.hash_start_block,
-                if v.superblock {
-                    ", superblock"
-                } else {
-                    ", no superblock"
-                }
-            );
-            let _ = writeln!(s, "           cmdline {}", v.kernel_params.cmdline);
-            if let Some(k) = &v.kernel_params.kata_verity_params {
-                let _ = writeln!(s, "           kernel_verity_params {k}");
-            }
+            write_verity(&mut s, v);
         }
         for l in &m.snp {
-            let _ = writeln!(
-                s,
-                "snp        {} {} ({} vCPU{}, {}, guest features {:#x}{})",
-                name_of(&l.mode),
-                l.measurement,
-                l.vcpus,
-                l.vcpu_type
-                    .as_deref()
-                    .map(|t| format!(" {t}"))
-                    .unwrap_or_default(),
-                name_of(&l.vmm_type),
-                l.guest_features,
-                if l.kernel_hashes {
-                    ", kernel hashes"
-                } else {
-                    ""
-                }
-            );
+            write_snp(&mut s, l);
         }
         if let Some(t) = &m.tpm {
-            let _ = writeln!(
-                s,
-                "tpm        {} predicted measurements{}",
-                t.events.len(),
-                t.assumptions
-                    .first()
-                    .map(|a| format!("; {a}"))
-                    .unwrap_or_default()
-            );
-            for a in t.assumptions.iter().skip(1) {
-                let _ = writeln!(s, "           {a}");
-            }
-            for (alg, pcr, v) in t.pcrs.iter() {
-                let _ = writeln!(s, "pcr        {:<6} {pcr:>2} {v}", alg.name());
-            }
-            // The "" phase path is PCR 11 as listed above.
-            for p in t.pcr11_phases.iter().filter(|p| !p.phase.is_empty()) {
-                for (alg, _, v) in p.pcrs.iter() {
-                    let phase = format!("11 after {}", p.phase);
-                    let _ = writeln!(s, "pcr        {:<6} {phase:<48} {v}", alg.name());
-                }
-            }
+            write_tpm(&mut s, t);
         }
         for c in &m.components {
-            let _ = writeln!(
-                s,
-                "component  {:<10} {:>10} bytes  sha256 {}  {}",
-                c.name,
-                c.size,
-                c.sha256,
-                c.file.as_deref().unwrap_or("")
-            );
+            write_component(&mut s, c);
         }
         s
     }
+}
+
+/// The `image` line and the partition table, one line per partition.
+fn write_image(s: &mut String, i: &ImageInfo) {
+    let _ = writeln!(
+        s,
+        "image      layout {}, {}{} bytes, SOURCE_DATE_EPOCH {}",
+        name_of(&i.layout),
+        i.filesystem
+            .map(|f| format!("{}, ", name_of(&f)))
+            .unwrap_or_default(),
+        i.size,
+        i.source_date_epoch
+    );
+    if let Some(t) = &i.partition_table {
+        let _ = writeln!(s, "table      {} {}", name_of(&t.kind), t.disk_id);
+        for p in &t.partitions {
+            let _ = writeln!(
+                s,
+                "  {} {:<16} type {:<36} {} offset {} size {}",
+                p.number,
+                name_of(&p.role),
+                p.type_id,
+                p.uuid
+                    .as_deref()
+                    .map(|u| format!("uuid {u}"))
+                    .unwrap_or_default(),
+                p.offset,
+                p.size
+            );
+        }
+    }
+}
+
+/// The `verity` lines: root hash, tree parameters, kernel command line (and Kata's form).
+fn write_verity(s: &mut String, v: &VerityRefs) {
+    let _ = writeln!(s, "verity     {} root hash {}", v.algorithm, v.root_hash);
+    let _ = writeln!(
+        s,
+        "           salt {}, {} data blocks of {}, hash blocks of {}, hash start {}{}",
+        if v.salt.is_empty() {
+            "-".to_string()
+        } else {
+            v.salt.to_hex()
+        },
+        v.data_blocks,
+        v.data_block_size,
+        v.hash_block_size,
+        v.hash_start_block,
+        if v.superblock {
+            ", superblock"
+        } else {
+            ", no superblock"
+        }
+    );
+    let _ = writeln!(s, "           cmdline {}", v.kernel_params.cmdline);
+    if let Some(k) = &v.kernel_params.kata_verity_params {
+        let _ = writeln!(s, "           kernel_verity_params {k}");
+    }
+}
+
+/// One `snp` line: a launch digest with its configuration.
+fn write_snp(s: &mut String, l: &SnpLaunch) {
+    let _ = writeln!(
+        s,
+        "snp        {} {} ({} vCPU{}, {}, guest features {:#x}{})",
+        name_of(&l.mode),
+        l.measurement,
+        l.vcpus,
+        l.vcpu_type
+            .as_deref()
+            .map(|t| format!(" {t}"))
+            .unwrap_or_default(),
+        name_of(&l.vmm_type),
+        l.guest_features,
+        if l.kernel_hashes {
+            ", kernel hashes"
+        } else {
+            ""
+        }
+    );
+}
+
+/// The `tpm` line with its assumptions, then every PCR per bank and PCR 11 after each boot phase.
+fn write_tpm(s: &mut String, t: &TpmRefs) {
+    let _ = writeln!(
+        s,
+        "tpm        {} predicted measurements{}",
+        t.events.len(),
+        t.assumptions
+            .first()
+            .map(|a| format!("; {a}"))
+            .unwrap_or_default()
+    );
+    for a in t.assumptions.iter().skip(1) {
+        let _ = writeln!(s, "           {a}");
+    }
+    for (alg, pcr, v) in t.pcrs.iter() {
+        let _ = writeln!(s, "pcr        {:<6} {pcr:>2} {v}", alg.name());
+    }
+    // The "" phase path is PCR 11 as listed above.
+    for p in t.pcr11_phases.iter().filter(|p| !p.phase.is_empty()) {
+        for (alg, _, v) in p.pcrs.iter() {
+            let phase = format!("11 after {}", p.phase);
+            let _ = writeln!(s, "pcr        {:<6} {phase:<48} {v}", alg.name());
+        }
+    }
+}
+
+/// One `component` line.
+fn write_component(s: &mut String, c: &Component) {
+    let _ = writeln!(
+        s,
+        "component  {:<10} {:>10} bytes  sha256 {}  {}",
+        c.name,
+        c.size,
+        c.sha256,
+        c.file.as_deref().unwrap_or("")
+    );
 }

@@ -293,6 +293,9 @@ struct BankDigests {
     pcr11: Vec<(Section, Digest)>,
 }
 
+/// What `EV_SEPARATOR` measures.
+const SEPARATOR: [u8; 4] = [0; 4];
+
 /// Predicts the PCRs for the UKI `uki` (the file's bytes) on `platform`, in each of `banks`.
 pub fn predict(
     uki: &[u8],
@@ -304,15 +307,61 @@ pub fn predict(
     let sb = &platform.secure_boot;
     let mut events: Vec<PredictedEvent> = Vec::new();
 
-    // The big hashes run one thread per bank: Authenticode of the UKI, of the kernel (measured only with
-    // Secure Boot off), and the PCR 11 section digests (whose `.initrd` digest PCR 9 reuses).
     let kernel = parsed.payload(Section::Linux).ok_or(UkiError::NoLinux)?;
-    let kernel_measured = !sb.secure_boot;
+    let per_bank = bank_digests(uki, &parsed, &kernel, !sb.secure_boot, banks)?;
+    let uki_sha256 = if sb.secure_boot {
+        Some(uki_sha256(uki, banks, &per_bank)?)
+    } else {
+        None
+    };
+
+    push_secure_boot_config(&mut events, sb, banks);
+    push_boot_option_actions(&mut events, platform.boot_retries, banks);
+    if sb.secure_boot {
+        events.push(db_authority(uki, &parsed, sb, uki_sha256, banks)?);
+    }
+    events.push(PredictedEvent {
+        pcr: 4,
+        kind: PredictedEventKind::UkiAuthenticode,
+        digests: per_bank.iter().map(|b| b.uki_auth).collect(),
+    });
+    push_stub_sections(&mut events, &per_bank);
+
+    // PCR 4: the kernel, loaded by systemd-stub through LoadImage. Under Secure Boot the stub's security
+    // override approves the embedded kernel itself and the firmware's measurement handler is not called.
+    if !sb.secure_boot {
+        events.push(PredictedEvent {
+            pcr: 4,
+            kind: PredictedEventKind::KernelAuthenticode,
+            digests: per_bank.iter().filter_map(|b| b.kernel_auth).collect(),
+        });
+    }
+    push_linux_stub_events(&mut events, &parsed, &per_bank, banks);
+
+    let pcrs = replay_events(&events, banks);
+    let pcr11_phases = pcr11_after_phases(&pcrs, banks);
+    Ok(Prediction {
+        pcrs,
+        pcr11_phases,
+        events,
+        stub_generation: generation,
+        secure_boot: sb.secure_boot,
+    })
+}
+
+/// The big hashes, one thread per bank: Authenticode of the UKI, of the kernel (when `kernel_measured`, i.e.
+/// Secure Boot off), and the PCR 11 section digests (whose `.initrd` digest PCR 9 reuses).
+fn bank_digests(
+    uki: &[u8],
+    parsed: &Uki<'_>,
+    kernel: &[u8],
+    kernel_measured: bool,
+    banks: &[Algorithm],
+) -> Result<Vec<BankDigests>, PredictError> {
     let per_bank: Vec<Result<BankDigests, PeError>> = std::thread::scope(|s| {
         let handles: Vec<_> = banks
             .iter()
             .map(|&alg| {
-                let (parsed, kernel) = (&parsed, &kernel);
                 s.spawn(move || -> Result<BankDigests, PeError> {
                     let uki_auth = authenticode_digests(uki, &[alg])?.remove(0);
                     let kernel_auth = if kernel_measured {
@@ -334,22 +383,31 @@ pub fn predict(
             .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     });
-    let per_bank = per_bank
+    Ok(per_bank
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
-        .map_err(UkiError::from)?;
-    let uki_sha256 = if sb.secure_boot {
-        match banks.iter().position(|&b| b == Algorithm::Sha256) {
-            Some(i) => Some(per_bank[i].uki_auth),
-            None => {
-                Some(authenticode_digests(uki, &[Algorithm::Sha256]).map_err(UkiError::from)?[0])
-            }
-        }
-    } else {
-        None
-    };
+        .map_err(UkiError::from)?)
+}
 
-    // PCR 7: Secure Boot configuration (Tcg2Dxe MeasureAllSecureVariables), then the separator.
+/// The UKI's SHA-256 Authenticode digest (db may list it): the sha256 bank's, or computed when that bank is
+/// not requested.
+fn uki_sha256(
+    uki: &[u8],
+    banks: &[Algorithm],
+    per_bank: &[BankDigests],
+) -> Result<Digest, PredictError> {
+    Ok(match banks.iter().position(|&b| b == Algorithm::Sha256) {
+        Some(i) => per_bank[i].uki_auth,
+        None => authenticode_digests(uki, &[Algorithm::Sha256]).map_err(UkiError::from)?[0],
+    })
+}
+
+/// PCR 7: the Secure Boot configuration (Tcg2Dxe MeasureAllSecureVariables), then the separator.
+fn push_secure_boot_config(
+    events: &mut Vec<PredictedEvent>,
+    sb: &SecureBootVars,
+    banks: &[Algorithm],
+) {
     let sb_byte = [u8::from(sb.secure_boot)];
     for (name, vendor, data) in [
         ("SecureBoot", &guids::EFI_GLOBAL_VARIABLE, &sb_byte[..]),
@@ -366,23 +424,29 @@ pub fn predict(
             banks,
         ));
     }
-    let separator = [0u8; 4];
     events.push(data_event(
         7,
         PredictedEventKind::Separator,
-        &separator,
+        &SEPARATOR,
         banks,
     ));
+}
 
-    // PCR 4: BDS at ReadyToBoot (Tcg2Dxe OnReadyToBoot), then the images.
+/// PCR 4: BDS at ReadyToBoot (Tcg2Dxe OnReadyToBoot), the separator, and a return and new call per boot
+/// retry.
+fn push_boot_option_actions(
+    events: &mut Vec<PredictedEvent>,
+    boot_retries: u32,
+    banks: &[Algorithm],
+) {
     events.push(action(4, "Calling EFI Application from Boot Option", banks));
     events.push(data_event(
         4,
         PredictedEventKind::Separator,
-        &separator,
+        &SEPARATOR,
         banks,
     ));
-    for _ in 0..platform.boot_retries {
+    for _ in 0..boot_retries {
         events.push(action(
             4,
             "Returning from EFI Application from Boot Option",
@@ -390,35 +454,39 @@ pub fn predict(
         ));
         events.push(action(4, "Calling EFI Application from Boot Option", banks));
     }
+}
 
-    if sb.secure_boot {
-        let db = ovmf_vars::signature_entries(&sb.db)?;
-        let sigs = match parsed.headers().security_dir() {
-            Some(d) => {
-                let start = d.address as usize;
-                let table = uki
-                    .get(start..start.saturating_add(d.size as usize))
-                    .ok_or_else(|| {
-                        PredictError::Signature("certificate table outside the file".into())
-                    })?;
-                authority::pkcs7_signatures(table)
-            }
-            None => return Err(PredictError::NotAuthorized("the UKI is not signed")),
-        };
-        let digest = uki_sha256.map(|d| d.to_vec()).unwrap_or_default();
-        let entry = authority::find_authority(&db, &sigs, &digest)?
-            .ok_or(PredictError::NotAuthorized("signer not in db"))?;
-        let d =
-            ovmf_vars::uefi_variable_data(&guids::EFI_IMAGE_SECURITY_DATABASE, "db", &entry.data);
-        events.push(data_event(7, PredictedEventKind::DbAuthority, &d, banks));
-    }
-    events.push(PredictedEvent {
-        pcr: 4,
-        kind: PredictedEventKind::UkiAuthenticode,
-        digests: per_bank.iter().map(|b| b.uki_auth).collect(),
-    });
+/// PCR 7 with Secure Boot on: the db entry that verifies the UKI (its signer or its SHA-256 Authenticode
+/// digest `uki_sha256`), or why none does.
+fn db_authority(
+    uki: &[u8],
+    parsed: &Uki<'_>,
+    sb: &SecureBootVars,
+    uki_sha256: Option<Digest>,
+    banks: &[Algorithm],
+) -> Result<PredictedEvent, PredictError> {
+    let db = ovmf_vars::signature_entries(&sb.db)?;
+    let sigs = match parsed.headers().security_dir() {
+        Some(d) => {
+            let start = d.address as usize;
+            let table = uki
+                .get(start..start.saturating_add(d.size as usize))
+                .ok_or_else(|| {
+                    PredictError::Signature("certificate table outside the file".into())
+                })?;
+            authority::pkcs7_signatures(table)
+        }
+        None => return Err(PredictError::NotAuthorized("the UKI is not signed")),
+    };
+    let digest = uki_sha256.map(|d| d.to_vec()).unwrap_or_default();
+    let entry = authority::find_authority(&db, &sigs, &digest)?
+        .ok_or(PredictError::NotAuthorized("signer not in db"))?;
+    let d = ovmf_vars::uefi_variable_data(&guids::EFI_IMAGE_SECURITY_DATABASE, "db", &entry.data);
+    Ok(data_event(7, PredictedEventKind::DbAuthority, &d, banks))
+}
 
-    // PCR 11: systemd-stub's section measurements.
+/// PCR 11: systemd-stub's section measurements, from the per-bank digests.
+fn push_stub_sections(events: &mut Vec<PredictedEvent>, per_bank: &[BankDigests]) {
     let n_pcr11 = per_bank.first().map_or(0, |b| b.pcr11.len());
     for i in 0..n_pcr11 {
         let section = per_bank[0].pcr11[i].0;
@@ -433,18 +501,15 @@ pub fn predict(
             digests: per_bank.iter().map(|b| b.pcr11[i].1).collect(),
         });
     }
+}
 
-    // PCR 4: the kernel, loaded by systemd-stub through LoadImage. Under Secure Boot the stub's security
-    // override approves the embedded kernel itself and the firmware's measurement handler is not called.
-    if !sb.secure_boot {
-        events.push(PredictedEvent {
-            pcr: 4,
-            kind: PredictedEventKind::KernelAuthenticode,
-            digests: per_bank.iter().filter_map(|b| b.kernel_auth).collect(),
-        });
-    }
-
-    // PCR 9: the Linux EFI stub measures its load options and the initrd it loads through LoadFile2.
+/// PCR 9: the Linux EFI stub measures its load options and the initrd it loads through LoadFile2.
+fn push_linux_stub_events(
+    events: &mut Vec<PredictedEvent>,
+    parsed: &Uki<'_>,
+    per_bank: &[BankDigests],
+    banks: &[Algorithm],
+) {
     if let Some(cmdline) = parsed.cmdline() {
         let lo = utf16le_nul(&mangle_stub_cmdline(&cmdline));
         events.push(data_event(9, PredictedEventKind::LoadOptions, &lo, banks));
@@ -469,18 +534,29 @@ pub fn predict(
             digests,
         });
     }
+}
 
+/// The predicted PCRs (all of [`PREDICTED_PCRS`] per bank, from zero) after `events`.
+fn replay_events(events: &[PredictedEvent], banks: &[Algorithm]) -> PcrBanks {
     let mut pcrs = PcrBanks::new();
     for &alg in banks {
         for pcr in PREDICTED_PCRS {
             pcrs.set(pcr, alg.zero());
         }
     }
-    for e in &events {
+    for e in events {
         for d in &e.digests {
             pcrs.extend(e.pcr, d);
         }
     }
+    pcrs
+}
+
+/// PCR 11 after each of systemd-pcrphase's [`PHASES`], per bank, starting from the stub-only value in `pcrs`.
+fn pcr11_after_phases(
+    pcrs: &PcrBanks,
+    banks: &[Algorithm],
+) -> BTreeMap<Algorithm, Vec<(&'static str, Digest)>> {
     let mut pcr11_phases = BTreeMap::new();
     for &alg in banks {
         let mut v = *pcrs.get(alg, 11).unwrap_or(&alg.zero());
@@ -491,13 +567,7 @@ pub fn predict(
         }
         pcr11_phases.insert(alg, list);
     }
-    Ok(Prediction {
-        pcrs,
-        pcr11_phases,
-        events,
-        stub_generation: generation,
-        secure_boot: sb.secure_boot,
-    })
+    pcr11_phases
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use yardstick_common::hash::{Algorithm, Digest};
 
-use crate::eventlog::{AlgorithmId, EventData, EventLog, EventType};
+use crate::eventlog::{AlgorithmId, Event, EventData, EventLog, EventType};
 use crate::pcr::{MAX_PCR, PcrBanks};
 
 /// Something in the log that replay could not honour as-is.
@@ -136,85 +136,130 @@ pub struct Replay {
 
 /// Replays a parsed log.
 pub fn replay(log: &EventLog) -> Replay {
-    let mut notes = Vec::new();
-    let mut active: Vec<Algorithm> = Vec::new();
-    for b in log.banks() {
-        match b.algorithm.algorithm() {
-            Some(a) => active.push(a),
-            None => notes.push(Note::UnsupportedBank {
-                alg: b.algorithm,
-                size: b.digest_size,
-            }),
-        }
-    }
-    let declared: BTreeSet<AlgorithmId> = log.banks().iter().map(|b| b.algorithm).collect();
-
-    let mut startup_locality = None;
-    let mut pcr0_extended = false;
-    let mut steps: BTreeMap<(Algorithm, u32), Vec<Step>> = BTreeMap::new();
-    let mut broken: BTreeSet<(Algorithm, u32)> = BTreeSet::new();
-    let mut noted_undeclared: BTreeSet<AlgorithmId> = BTreeSet::new();
-    let mut noted_duplicate: BTreeSet<AlgorithmId> = BTreeSet::new();
-
+    let mut state = ReplayState::new(log);
     for ev in log.events() {
         if !ev.is_extended() {
-            if let EventData::StartupLocality { locality } = ev.decoded() {
-                if pcr0_extended {
-                    notes.push(Note::LateStartupLocality { event: ev.number() });
-                } else {
-                    startup_locality = Some(locality);
-                }
-            }
+            state.note_startup_locality(ev);
             continue;
         }
-        // One note per algorithm for these, at the first event showing it: a firmware that does it once
-        // does it for every event.
+        state.note_odd_digests(ev);
+        state.extend(ev);
+    }
+    state.finish()
+}
+
+/// Replay's state while it walks the log.
+struct ReplayState {
+    /// The declared banks yardstick can hash, in header order.
+    active: Vec<Algorithm>,
+    /// Every bank the header declares.
+    declared: BTreeSet<AlgorithmId>,
+    notes: Vec<Note>,
+    startup_locality: Option<u8>,
+    pcr0_extended: bool,
+    steps: BTreeMap<(Algorithm, u32), Vec<Step>>,
+    /// (bank, PCR)s with an event missing that bank's digest: left out of the result.
+    broken: BTreeSet<(Algorithm, u32)>,
+    noted_undeclared: BTreeSet<AlgorithmId>,
+    noted_duplicate: BTreeSet<AlgorithmId>,
+}
+
+impl ReplayState {
+    /// The state before the first event: the banks to replay, with a note per bank that cannot be.
+    fn new(log: &EventLog) -> ReplayState {
+        let mut notes = Vec::new();
+        let mut active: Vec<Algorithm> = Vec::new();
+        for b in log.banks() {
+            match b.algorithm.algorithm() {
+                Some(a) => active.push(a),
+                None => notes.push(Note::UnsupportedBank {
+                    alg: b.algorithm,
+                    size: b.digest_size,
+                }),
+            }
+        }
+        let declared: BTreeSet<AlgorithmId> = log.banks().iter().map(|b| b.algorithm).collect();
+        ReplayState {
+            active,
+            declared,
+            notes,
+            startup_locality: None,
+            pcr0_extended: false,
+            steps: BTreeMap::new(),
+            broken: BTreeSet::new(),
+            noted_undeclared: BTreeSet::new(),
+            noted_duplicate: BTreeSet::new(),
+        }
+    }
+
+    /// A non-extended event: takes a StartupLocality's locality, unless PCR 0 was already extended.
+    fn note_startup_locality(&mut self, ev: &Event) {
+        if let EventData::StartupLocality { locality } = ev.decoded() {
+            if self.pcr0_extended {
+                self.notes
+                    .push(Note::LateStartupLocality { event: ev.number() });
+            } else {
+                self.startup_locality = Some(locality);
+            }
+        }
+    }
+
+    /// Notes undeclared and duplicate digests, once per algorithm, at the first event showing it: a firmware
+    /// that does it once does it for every event.
+    fn note_odd_digests(&mut self, ev: &Event) {
         for d in ev.digests() {
-            if !declared.contains(&d.algorithm()) && noted_undeclared.insert(d.algorithm()) {
-                notes.push(Note::UndeclaredDigest {
+            if !self.declared.contains(&d.algorithm())
+                && self.noted_undeclared.insert(d.algorithm())
+            {
+                self.notes.push(Note::UndeclaredDigest {
                     event: ev.number(),
                     alg: d.algorithm(),
                 });
             }
         }
-        for id in &declared {
+        for id in &self.declared {
             let count = ev.digests().iter().filter(|d| d.algorithm() == *id).count();
-            if count > 1 && noted_duplicate.insert(*id) {
-                notes.push(Note::DuplicateDigest {
+            if count > 1 && self.noted_duplicate.insert(*id) {
+                self.notes.push(Note::DuplicateDigest {
                     event: ev.number(),
                     alg: *id,
                     count,
                 });
             }
         }
+    }
+
+    /// Extends an event into its PCR in every active bank (a PCR out of range, or a bank's digest missing,
+    /// is noted instead).
+    fn extend(&mut self, ev: &Event) {
         let pcr = ev.pcr();
         if pcr > MAX_PCR {
-            notes.push(Note::PcrOutOfRange {
+            self.notes.push(Note::PcrOutOfRange {
                 event: ev.number(),
                 event_type: ev.event_type(),
                 pcr,
             });
-            continue;
+            return;
         }
-        pcr0_extended |= pcr == 0;
-        for &alg in &active {
-            if broken.contains(&(alg, pcr)) {
+        self.pcr0_extended |= pcr == 0;
+        for &alg in &self.active {
+            if self.broken.contains(&(alg, pcr)) {
                 continue;
             }
             let Some(digest) = ev.digest(alg) else {
-                notes.push(Note::MissingDigest {
+                self.notes.push(Note::MissingDigest {
                     event: ev.number(),
                     event_type: ev.event_type(),
                     pcr,
                     alg,
                 });
-                broken.insert((alg, pcr));
+                self.broken.insert((alg, pcr));
                 continue;
             };
-            let hist = steps.entry((alg, pcr)).or_default();
+            let hist = self.steps.entry((alg, pcr)).or_default();
             let old = match hist.last() {
                 Some(s) => s.value,
-                None => initial_value(alg, pcr, startup_locality),
+                None => initial_value(alg, pcr, self.startup_locality),
             };
             hist.push(Step {
                 event: ev.number(),
@@ -224,28 +269,32 @@ pub fn replay(log: &EventLog) -> Replay {
         }
     }
 
-    let mut pcrs = PcrBanks::new();
-    for ((alg, pcr), hist) in &steps {
-        if broken.contains(&(*alg, *pcr)) {
-            continue;
-        }
-        if let Some(last) = hist.last() {
-            pcrs.set(*pcr, last.value);
-        }
-    }
-    // A StartupLocality with no PCR 0 event still leaves PCR 0 at the locality value.
-    if let Some(l) = startup_locality.filter(|l| *l != 0) {
-        for &alg in &active {
-            if pcrs.get(alg, 0).is_none() && !broken.contains(&(alg, 0)) {
-                pcrs.set(0, initial_value(alg, 0, Some(l)));
+    /// The final values: each replayed (bank, PCR)'s last step, and PCR 0 at a non-zero StartupLocality's
+    /// value where no event extended it.
+    fn finish(self) -> Replay {
+        let mut pcrs = PcrBanks::new();
+        for ((alg, pcr), hist) in &self.steps {
+            if self.broken.contains(&(*alg, *pcr)) {
+                continue;
+            }
+            if let Some(last) = hist.last() {
+                pcrs.set(*pcr, last.value);
             }
         }
-    }
-    Replay {
-        pcrs,
-        startup_locality,
-        notes,
-        steps,
+        // A StartupLocality with no PCR 0 event still leaves PCR 0 at the locality value.
+        if let Some(l) = self.startup_locality.filter(|l| *l != 0) {
+            for &alg in &self.active {
+                if pcrs.get(alg, 0).is_none() && !self.broken.contains(&(alg, 0)) {
+                    pcrs.set(0, initial_value(alg, 0, Some(l)));
+                }
+            }
+        }
+        Replay {
+            pcrs,
+            startup_locality: self.startup_locality,
+            notes: self.notes,
+            steps: self.steps,
+        }
     }
 }
 

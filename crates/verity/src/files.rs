@@ -388,20 +388,46 @@ pub struct FormatOutcome {
     pub params: VerityParams,
 }
 
+/// Which paths of a [`FormatRequest`] are the same device (compared by device and inode; the FEC path also by
+/// name, as it may not exist yet).
+#[derive(Debug, Clone, Copy)]
+struct SharedDevices {
+    hash_is_data: bool,
+    fec_is_hash: bool,
+    fec_is_data: bool,
+}
+
+impl SharedDevices {
+    /// Compares the request's paths.
+    fn of(req: &FormatRequest<'_>) -> SharedDevices {
+        let data_id = identity(req.data);
+        let hash_is_data = data_id.is_some() && identity(req.hash) == data_id;
+        let fec_path = req.fec.map(|f| f.device.as_path());
+        let fec_is_hash = fec_path.is_some_and(|f| {
+            f == req.hash || (identity(f).is_some() && identity(f) == identity(req.hash))
+        });
+        let fec_is_data = fec_path.is_some_and(|f| data_id.is_some() && identity(f) == data_id);
+        SharedDevices {
+            hash_is_data,
+            fec_is_hash,
+            fec_is_data,
+        }
+    }
+
+    /// Whether the data device is written (it holds the tree or the FEC).
+    fn data_rw(self) -> bool {
+        self.hash_is_data || self.fec_is_data
+    }
+}
+
 /// Formats a volume like `veritysetup format`, refusing before anything is created when the parameters, sizes
 /// or overlaps are wrong. New output files appear whole or not at all.
 pub fn format_files(
     req: &FormatRequest<'_>,
     progress: &dyn Progress,
 ) -> Result<FormatOutcome, Error> {
-    let data_id = identity(req.data);
-    let hash_is_data = data_id.is_some() && identity(req.hash) == data_id;
-    let fec_path = req.fec.map(|f| f.device.as_path());
-    let fec_is_hash = fec_path.is_some_and(|f| {
-        f == req.hash || (identity(f).is_some() && identity(f) == identity(req.hash))
-    });
-    let fec_is_data = fec_path.is_some_and(|f| data_id.is_some() && identity(f) == data_id);
-    let data_rw = hash_is_data || fec_is_data;
+    let shared = SharedDevices::of(req);
+    let data_rw = shared.data_rw();
     let data = if data_rw {
         open_write(req.data)?
     } else {
@@ -411,21 +437,7 @@ pub fn format_files(
     let p = req
         .params
         .resolve(Some(size), SaltDefault::Random, req.hash)?;
-    let uuid = if p.superblock {
-        Some(match req.uuid {
-            Some(u) => (
-                u.to_string(),
-                u.parse::<Guid>()
-                    .map_err(|_| Error::BadUuid(u.to_string()).at(req.hash))?,
-            ),
-            None => {
-                let b = superblock::random_uuid().map_err(|e| e.at(req.hash))?;
-                (b.to_string(), b)
-            }
-        })
-    } else {
-        None
-    };
+    let uuid = superblock_uuid(&p, req)?;
     // Refuse before creating anything.
     let check_vol = Volume {
         data: Dev {
@@ -436,61 +448,12 @@ pub fn format_files(
             file: &data,
             path: req.hash,
         },
-        hash_is_data,
+        hash_is_data: shared.hash_is_data,
         fec: None,
     };
     volume::precheck(&p, &check_vol).map_err(|e| e.at(req.hash))?;
 
-    let mut hash_out = if hash_is_data {
-        None
-    } else {
-        Some(Output::open(req.hash)?)
-    };
-    let mut fec_out = match fec_path {
-        Some(f) if !fec_is_hash && !fec_is_data => Some(Output::open(f)?),
-        _ => None,
-    };
-    let hash_file: &File = match &mut hash_out {
-        Some(o) => o.file(),
-        None => &data,
-    };
-    let fec = match (req.fec, &mut fec_out) {
-        (Some(spec), out) => Some(FecSetup {
-            dev: Dev {
-                file: match out {
-                    Some(o) => o.file(),
-                    None if fec_is_hash => hash_file,
-                    None => &data,
-                },
-                path: &spec.device,
-            },
-            roots: spec.roots,
-            offset: spec.offset,
-            same_as_hash: fec_is_hash,
-            same_as_data: fec_is_data,
-        }),
-        _ => None,
-    };
-    let vol = Volume {
-        data: Dev {
-            file: &data,
-            path: req.data,
-        },
-        hash: Dev {
-            file: hash_file,
-            path: req.hash,
-        },
-        hash_is_data,
-        fec,
-    };
-    let formatted = volume::format(&p, &vol, uuid, Some(&req.params.hash), progress)
-        .map_err(|e| e.at(req.hash))?;
-    if let Some(o) = hash_out {
-        o.commit(req.hash)?;
-    }
-    if let (Some(o), Some(path)) = (fec_out, fec_path) {
-        o.commit(path)?;
-    }
+    let formatted = write_outputs(req, &p, &data, shared, uuid, progress)?;
     if data_rw {
         data.sync_data()
             .map_err(Error::io(req.data, "cannot flush"))?;
@@ -503,7 +466,8 @@ pub fn format_files(
         &p,
         &formatted.root,
         &formatted.report,
-        req.fec.map(|f| (f.offset, fec_is_hash, fec_is_data)),
+        req.fec
+            .map(|f| (f.offset, shared.fec_is_hash, shared.fec_is_data)),
     );
     Ok(FormatOutcome {
         report: formatted.report,
@@ -511,6 +475,91 @@ pub fn format_files(
         root: formatted.root,
         params: p,
     })
+}
+
+/// The superblock's UUID (as given, and parsed), random when none is given; `None` without a superblock.
+fn superblock_uuid(
+    p: &VerityParams,
+    req: &FormatRequest<'_>,
+) -> Result<Option<(String, Guid)>, Error> {
+    if !p.superblock {
+        return Ok(None);
+    }
+    Ok(Some(match req.uuid {
+        Some(u) => (
+            u.to_string(),
+            u.parse::<Guid>()
+                .map_err(|_| Error::BadUuid(u.to_string()).at(req.hash))?,
+        ),
+        None => {
+            let b = superblock::random_uuid().map_err(|e| e.at(req.hash))?;
+            (b.to_string(), b)
+        }
+    }))
+}
+
+/// Opens the hash and FEC outputs that are not the data device, writes the tree (and FEC), and commits those
+/// outputs.
+fn write_outputs(
+    req: &FormatRequest<'_>,
+    p: &VerityParams,
+    data: &File,
+    shared: SharedDevices,
+    uuid: Option<(String, Guid)>,
+    progress: &dyn Progress,
+) -> Result<volume::Formatted, Error> {
+    let fec_path = req.fec.map(|f| f.device.as_path());
+    let mut hash_out = if shared.hash_is_data {
+        None
+    } else {
+        Some(Output::open(req.hash)?)
+    };
+    let mut fec_out = match fec_path {
+        Some(f) if !shared.fec_is_hash && !shared.fec_is_data => Some(Output::open(f)?),
+        _ => None,
+    };
+    let hash_file: &File = match &mut hash_out {
+        Some(o) => o.file(),
+        None => data,
+    };
+    let fec = match (req.fec, &mut fec_out) {
+        (Some(spec), out) => Some(FecSetup {
+            dev: Dev {
+                file: match out {
+                    Some(o) => o.file(),
+                    None if shared.fec_is_hash => hash_file,
+                    None => data,
+                },
+                path: &spec.device,
+            },
+            roots: spec.roots,
+            offset: spec.offset,
+            same_as_hash: shared.fec_is_hash,
+            same_as_data: shared.fec_is_data,
+        }),
+        _ => None,
+    };
+    let vol = Volume {
+        data: Dev {
+            file: data,
+            path: req.data,
+        },
+        hash: Dev {
+            file: hash_file,
+            path: req.hash,
+        },
+        hash_is_data: shared.hash_is_data,
+        fec,
+    };
+    let formatted = volume::format(p, &vol, uuid, Some(&req.params.hash), progress)
+        .map_err(|e| e.at(req.hash))?;
+    if let Some(o) = hash_out {
+        o.commit(req.hash)?;
+    }
+    if let (Some(o), Some(path)) = (fec_out, fec_path) {
+        o.commit(path)?;
+    }
+    Ok(formatted)
 }
 
 /// What `verify` is asked to check.

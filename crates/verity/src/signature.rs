@@ -403,6 +403,29 @@ pub fn verify(
     sig_der: &[u8],
     cert: &Certificate,
 ) -> Result<SignatureInfo, SignatureError> {
+    let sd = detached_signed_data(sig_der)?;
+    let tbs = cert.tbs_certificate();
+    let signer = matching_signer(&sd, cert)?;
+    let digest = SigDigest::from_oid(&signer.digest_alg.oid).ok_or_else(|| {
+        SignatureError::UnsupportedAlgorithm(format!("digest {}", signer.digest_alg.oid))
+    })?;
+    let signed = signed_bytes(signer, content, digest)?;
+    let hashed = digest.hash(&signed);
+    let key = check_signature(
+        tbs.subject_public_key_info(),
+        digest,
+        &hashed,
+        signer.signature.as_bytes(),
+    )?;
+    Ok(SignatureInfo {
+        digest: digest.name(),
+        key,
+        signed_attributes: signer.signed_attrs.is_some(),
+    })
+}
+
+/// Decodes a PKCS#7 `ContentInfo` holding a `SignedData` over `id-data` content.
+fn detached_signed_data(sig_der: &[u8]) -> Result<SignedData, SignatureError> {
     let bad = |e: der::Error| SignatureError::Malformed(e.to_string());
     let ci = ContentInfo::from_der(sig_der).map_err(bad)?;
     if ci.content_type != ID_SIGNED_DATA {
@@ -417,14 +440,21 @@ pub fn verify(
             "encapsulated content is not id-data".into(),
         ));
     }
+    Ok(sd)
+}
+
+/// The first signer `cert` identifies, by issuer and serial number or by subject key identifier.
+fn matching_signer<'a>(
+    sd: &'a SignedData,
+    cert: &Certificate,
+) -> Result<&'a SignerInfo, SignatureError> {
     let tbs = cert.tbs_certificate();
     let ski = tbs
         .get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
         .ok()
         .flatten()
         .map(|(_, s)| s);
-    let signer = sd
-        .signer_infos
+    sd.signer_infos
         .0
         .iter()
         .find(|si| match &si.sid {
@@ -433,81 +463,95 @@ pub fn verify(
             }
             SignerIdentifier::SubjectKeyIdentifier(k) => ski.as_ref() == Some(k),
         })
-        .ok_or(SignatureError::NoMatchingSigner)?;
-    let digest = SigDigest::from_oid(&signer.digest_alg.oid).ok_or_else(|| {
-        SignatureError::UnsupportedAlgorithm(format!("digest {}", signer.digest_alg.oid))
-    })?;
-    // With signed attributes the signature covers their DER encoding as a SET OF (RFC 5652 §5.4), and the
-    // messageDigest attribute carries the content digest.
-    let signed = match &signer.signed_attrs {
-        None => content.to_vec(),
-        Some(attrs) => {
-            let value_of = |oid: ObjectIdentifier| {
-                attrs
-                    .iter()
-                    .find(|a| a.oid == oid)
-                    .and_then(|a| a.values.iter().next().cloned())
-            };
-            let ct = value_of(ATTR_CONTENT_TYPE)
-                .and_then(|v| v.decode_as::<ObjectIdentifier>().ok())
-                .ok_or(SignatureError::AttributeMismatch("no content type"))?;
-            if ct != ID_DATA {
-                return Err(SignatureError::AttributeMismatch("content type"));
-            }
-            let md = value_of(ATTR_MESSAGE_DIGEST)
-                .and_then(|v| v.decode_as::<OctetString>().ok())
-                .ok_or(SignatureError::AttributeMismatch("no message digest"))?;
-            if md.as_bytes() != digest.hash(content).as_slice() {
-                return Err(SignatureError::AttributeMismatch("message digest"));
-            }
-            attrs.to_der().map_err(bad)?
-        }
+        .ok_or(SignatureError::NoMatchingSigner)
+}
+
+/// What `signer`'s signature covers: `content` itself, or with signed attributes their DER encoding as a SET
+/// OF (RFC 5652 §5.4), once their content type is `id-data` and their messageDigest is `content`'s digest.
+fn signed_bytes(
+    signer: &SignerInfo,
+    content: &[u8],
+    digest: SigDigest,
+) -> Result<Vec<u8>, SignatureError> {
+    let Some(attrs) = &signer.signed_attrs else {
+        return Ok(content.to_vec());
     };
-    let hashed = digest.hash(&signed);
-    let sig = signer.signature.as_bytes();
-    let spki = tbs.subject_public_key_info();
-    let key = if spki.algorithm.oid == RSA_ENCRYPTION {
+    let value_of = |oid: ObjectIdentifier| {
+        attrs
+            .iter()
+            .find(|a| a.oid == oid)
+            .and_then(|a| a.values.iter().next().cloned())
+    };
+    let ct = value_of(ATTR_CONTENT_TYPE)
+        .and_then(|v| v.decode_as::<ObjectIdentifier>().ok())
+        .ok_or(SignatureError::AttributeMismatch("no content type"))?;
+    if ct != ID_DATA {
+        return Err(SignatureError::AttributeMismatch("content type"));
+    }
+    let md = value_of(ATTR_MESSAGE_DIGEST)
+        .and_then(|v| v.decode_as::<OctetString>().ok())
+        .ok_or(SignatureError::AttributeMismatch("no message digest"))?;
+    if md.as_bytes() != digest.hash(content).as_slice() {
+        return Err(SignatureError::AttributeMismatch("message digest"));
+    }
+    attrs
+        .to_der()
+        .map_err(|e| SignatureError::Malformed(e.to_string()))
+}
+
+/// Checks `sig` over the prehashed `hashed` with the certificate's RSA or EC key; returns the key's kind
+/// ([`SignatureInfo::key`]).
+fn check_signature(
+    spki: &x509_cert::spki::SubjectPublicKeyInfoOwned,
+    digest: SigDigest,
+    hashed: &[u8],
+    sig: &[u8],
+) -> Result<&'static str, SignatureError> {
+    if spki.algorithm.oid == RSA_ENCRYPTION {
         let pk = rsa_public_key(spki)?;
-        pk.verify(digest.pkcs1(), &hashed, sig)
+        pk.verify(digest.pkcs1(), hashed, sig)
             .map_err(|_| SignatureError::BadSignature)?;
-        "rsa"
+        Ok("rsa")
     } else if spki.algorithm.oid == ID_EC_PUBLIC_KEY {
-        let point = ec_point(spki)?;
-        match ec_curve(spki) {
-            Some(c) if c == SECP256R1 => {
-                let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
-                    .map_err(|e| SignatureError::BadCertificate(e.to_string()))?;
-                let s = p256::ecdsa::Signature::from_der(sig)
-                    .map_err(|_| SignatureError::BadSignature)?;
-                vk.verify_prehash(&hashed, &s)
-                    .map_err(|_| SignatureError::BadSignature)?;
-                "ecdsa-p256"
-            }
-            Some(c) if c == SECP384R1 => {
-                let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
-                    .map_err(|e| SignatureError::BadCertificate(e.to_string()))?;
-                let s = p384::ecdsa::Signature::from_der(sig)
-                    .map_err(|_| SignatureError::BadSignature)?;
-                vk.verify_prehash(&hashed, &s)
-                    .map_err(|_| SignatureError::BadSignature)?;
-                "ecdsa-p384"
-            }
-            other => {
-                return Err(SignatureError::UnsupportedAlgorithm(format!(
-                    "EC curve {}",
-                    other.map(|o| o.to_string()).unwrap_or_else(|| "?".into())
-                )));
-            }
-        }
+        check_ecdsa(spki, hashed, sig)
     } else {
-        return Err(SignatureError::UnsupportedAlgorithm(format!(
+        Err(SignatureError::UnsupportedAlgorithm(format!(
             "certificate key {}",
             spki.algorithm.oid
-        )));
-    };
-    Ok(SignatureInfo {
-        digest: digest.name(),
-        key,
-        signed_attributes: signer.signed_attrs.is_some(),
-    })
+        )))
+    }
+}
+
+/// Checks the DER ECDSA signature `sig` over the prehashed `hashed` with the certificate's P-256 or P-384
+/// key; returns "ecdsa-p256" or "ecdsa-p384".
+fn check_ecdsa(
+    spki: &x509_cert::spki::SubjectPublicKeyInfoOwned,
+    hashed: &[u8],
+    sig: &[u8],
+) -> Result<&'static str, SignatureError> {
+    let point = ec_point(spki)?;
+    match ec_curve(spki) {
+        Some(c) if c == SECP256R1 => {
+            let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                .map_err(|e| SignatureError::BadCertificate(e.to_string()))?;
+            let s =
+                p256::ecdsa::Signature::from_der(sig).map_err(|_| SignatureError::BadSignature)?;
+            vk.verify_prehash(hashed, &s)
+                .map_err(|_| SignatureError::BadSignature)?;
+            Ok("ecdsa-p256")
+        }
+        Some(c) if c == SECP384R1 => {
+            let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                .map_err(|e| SignatureError::BadCertificate(e.to_string()))?;
+            let s =
+                p384::ecdsa::Signature::from_der(sig).map_err(|_| SignatureError::BadSignature)?;
+            vk.verify_prehash(hashed, &s)
+                .map_err(|_| SignatureError::BadSignature)?;
+            Ok("ecdsa-p384")
+        }
+        other => Err(SignatureError::UnsupportedAlgorithm(format!(
+            "EC curve {}",
+            other.map(|o| o.to_string()).unwrap_or_else(|| "?".into())
+        ))),
+    }
 }

@@ -478,8 +478,6 @@ pub fn verify(
 
 /// Assigns blame top-down (see [`verify`]).
 fn blame(p: &VerityParams, geo: &Geometry, checks: &[LevelCheck], root_ok: bool) -> Verification {
-    let hbs = u64::from(p.hash_block_size);
-    let dbs = u64::from(p.data_block_size);
     let mut v = Verification {
         root_ok,
         data_blocks: p.data_blocks,
@@ -497,83 +495,120 @@ fn blame(p: &VerityParams, geo: &Geometry, checks: &[LevelCheck], root_ok: bool)
         return v;
     }
     // Everything wrong everywhere: not a corruption of some blocks but of the parameters themselves.
-    let all_entries: u64 = geo.levels.iter().map(|l| l.entries).sum();
-    let all_mismatch: u64 = checks.iter().map(|c| c.mismatch_count).sum();
-    if !root_ok && all_mismatch == all_entries {
+    if !root_ok && every_digest_mismatches(geo, checks) {
         v.bad.push(BadBlock::Parameters {
             superblock_offset: p.superblock.then_some(p.hash_offset),
         });
         return v;
     }
-    // untrusted[i]: sorted indices of level-i hash blocks that did not verify (everything below them cannot be
+    // The sorted indices of the level's hash blocks that did not verify (everything below them cannot be
     // judged). Start at the top.
-    let mut untrusted_above: Vec<u64> = Vec::new();
+    let mut untrusted: Vec<u64> = Vec::new();
     for i in (0..levels).rev() {
-        let level = geo.levels[i];
-        let spare = &checks[i].dirty_spare;
-        let spare_at = |b: u64| {
-            spare
-                .binary_search_by_key(&b, |&(k, _)| k)
-                .ok()
-                .map(|k| spare[k].1)
-        };
-        let mut untrusted: Vec<u64> = Vec::new();
-        let parent_trusted = |b: u64, untrusted_above: &[u64]| {
-            untrusted_above.binary_search(&(b / geo.per_block)).is_err()
-        };
-        // Blocks of level i that mismatch their parent's entry (for the top: the root hash).
-        let mismatched: Vec<u64> = if i + 1 == levels {
-            if root_ok { vec![] } else { vec![0] }
-        } else {
-            checks[i + 1].mismatched.clone()
-        };
-        for &b in &mismatched {
-            let trusted_parent = i + 1 == levels || parent_trusted(b, &untrusted_above);
-            untrusted.push(b);
-            if trusted_parent {
-                let sa = spare_at(b);
-                let reason = if sa.is_some() {
-                    "spare area not zeroed"
-                } else if i + 1 == levels {
-                    "does not match the root hash (or the root hash given is wrong)"
-                } else {
-                    "digest mismatch"
-                };
-                v.bad.push(BadBlock::Hash {
-                    level: i,
-                    index: b,
-                    offset: (level.first_block + b) * hbs,
-                    reason: reason.into(),
-                    spare_at: sa,
-                });
-            }
-        }
-        // Spare defects in blocks not already reported.
-        for &(b, at) in spare {
-            if mismatched.binary_search(&b).is_err() {
-                untrusted.push(b);
-                v.bad.push(BadBlock::Hash {
-                    level: i,
-                    index: b,
-                    offset: (level.first_block + b) * hbs,
-                    reason: "spare area not zeroed".into(),
-                    spare_at: Some(at),
-                });
-            }
-        }
-        // Blocks below an untrusted block are untrusted too.
-        untrusted.extend(
-            untrusted_above
-                .iter()
-                .flat_map(|&u| u * geo.per_block..((u + 1) * geo.per_block).min(level.blocks)),
-        );
-        untrusted.sort_unstable();
-        untrusted.dedup();
-        untrusted_above = untrusted;
+        untrusted = blame_hash_level(p, geo, checks, i, root_ok, &untrusted, &mut v.bad);
     }
-    let leaf = &checks[0];
+    blame_data_blocks(p, geo, &checks[0], &untrusted, &mut v);
+    v
+}
+
+/// Whether every stored digest at every level mismatches.
+fn every_digest_mismatches(geo: &Geometry, checks: &[LevelCheck]) -> bool {
+    let all_entries: u64 = geo.levels.iter().map(|l| l.entries).sum();
+    let all_mismatch: u64 = checks.iter().map(|c| c.mismatch_count).sum();
+    all_mismatch == all_entries
+}
+
+/// Reports the bad hash blocks of level `i` whose parent verified (`untrusted_above`: the sorted untrusted
+/// blocks of level `i + 1`) into `bad`; returns the sorted untrusted blocks of level `i`.
+fn blame_hash_level(
+    p: &VerityParams,
+    geo: &Geometry,
+    checks: &[LevelCheck],
+    i: usize,
+    root_ok: bool,
+    untrusted_above: &[u64],
+    bad: &mut Vec<BadBlock>,
+) -> Vec<u64> {
+    let hbs = u64::from(p.hash_block_size);
+    let levels = geo.levels.len();
+    let level = geo.levels[i];
+    let spare = &checks[i].dirty_spare;
+    let spare_at = |b: u64| {
+        spare
+            .binary_search_by_key(&b, |&(k, _)| k)
+            .ok()
+            .map(|k| spare[k].1)
+    };
+    let mut untrusted: Vec<u64> = Vec::new();
+    let parent_trusted = |b: u64, untrusted_above: &[u64]| {
+        untrusted_above.binary_search(&(b / geo.per_block)).is_err()
+    };
+    // Blocks of level i that mismatch their parent's entry (for the top: the root hash).
+    let mismatched: &[u64] = if i + 1 == levels {
+        if root_ok { &[] } else { &[0] }
+    } else {
+        &checks[i + 1].mismatched
+    };
+    for &b in mismatched {
+        let trusted_parent = i + 1 == levels || parent_trusted(b, untrusted_above);
+        untrusted.push(b);
+        if trusted_parent {
+            let sa = spare_at(b);
+            let reason = if sa.is_some() {
+                "spare area not zeroed"
+            } else if i + 1 == levels {
+                "does not match the root hash (or the root hash given is wrong)"
+            } else {
+                "digest mismatch"
+            };
+            bad.push(BadBlock::Hash {
+                level: i,
+                index: b,
+                offset: (level.first_block + b) * hbs,
+                reason: reason.into(),
+                spare_at: sa,
+            });
+        }
+    }
+    // Spare defects in blocks not already reported.
+    for &(b, at) in spare {
+        if mismatched.binary_search(&b).is_err() {
+            untrusted.push(b);
+            bad.push(BadBlock::Hash {
+                level: i,
+                index: b,
+                offset: (level.first_block + b) * hbs,
+                reason: "spare area not zeroed".into(),
+                spare_at: Some(at),
+            });
+        }
+    }
+    // Blocks below an untrusted block are untrusted too.
+    untrusted.extend(
+        untrusted_above
+            .iter()
+            .flat_map(|&u| u * geo.per_block..((u + 1) * geo.per_block).min(level.blocks)),
+    );
+    untrusted.sort_unstable();
+    untrusted.dedup();
+    untrusted
+}
+
+/// Reports the mismatching data blocks whose leaf hash block verified (not in `untrusted_leaves`), and counts
+/// the mismatches not listed.
+fn blame_data_blocks(
+    p: &VerityParams,
+    geo: &Geometry,
+    leaf: &LevelCheck,
+    untrusted_leaves: &[u64],
+    v: &mut Verification,
+) {
+    let dbs = u64::from(p.data_block_size);
     for &d in &leaf.mismatched {
-        if untrusted_above.binary_search(&(d / geo.per_block)).is_err() {
+        if untrusted_leaves
+            .binary_search(&(d / geo.per_block))
+            .is_err()
+        {
             v.bad.push(BadBlock::Data {
                 index: d,
                 offset: d * dbs,
@@ -581,7 +616,6 @@ fn blame(p: &VerityParams, geo: &Geometry, checks: &[LevelCheck], root_ok: bool)
         }
     }
     v.unlisted = leaf.mismatch_count - leaf.mismatched.len() as u64;
-    v
 }
 
 #[cfg(test)]

@@ -208,6 +208,15 @@ pub fn build_uki(inputs: &UkiInputs) -> Result<Vec<u8>, UkiError> {
     add_sections(&inputs.stub, &stub_headers, &sections)
 }
 
+/// The stub's alignments and its `SizeOfHeaders` rounded up to `FileAlignment`, which bound where added
+/// sections go.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    file_alignment: u64,
+    section_alignment: u64,
+    size_of_headers: u64,
+}
+
 /// ukify 254 `pe_add_sections()`.
 fn add_sections(
     stub: &[u8],
@@ -217,15 +226,46 @@ fn add_sections(
     let total: usize = sections.iter().map(|(_, c)| c.len() + 4096).sum();
     let mut data = Vec::with_capacity(stub.len() + total);
     data.extend_from_slice(stub);
-    let coff = headers.coff_offset;
-    let oh = headers.optional_offset;
     let fa = headers.file_alignment as u64;
-    let sa = headers.section_alignment as u64;
     if headers.security_dir().is_some_and(|d| d.address != 0) {
         return Err(UkiError::SignedStub);
     }
-    let characteristics = headers.characteristics;
-    let mut hdrs: Vec<Hdr> = headers
+    let mut hdrs = stub_section_headers(stub, headers)?;
+    let symtab = drop_symbol_table(&mut data, headers);
+    align_stub_sections(&mut data, &mut hdrs, fa)?;
+    let size_of_headers = round_up(headers.size_of_headers as u64, fa);
+    if size_of_headers as usize > data.len() {
+        return Err(UkiError::Layout(
+            "SizeOfHeaders beyond the end of the stub".into(),
+        ));
+    }
+    let layout = Layout {
+        file_alignment: fa,
+        section_alignment: headers.section_alignment as u64,
+        size_of_headers,
+    };
+    let mut size_of_initialized_data = headers.size_of_initialized_data;
+    for &(section, content) in sections {
+        let added = add_section(&mut data, &mut hdrs, section, content, layout)?;
+        size_of_initialized_data = size_of_initialized_data.wrapping_add(added);
+    }
+    write_headers(
+        &mut data,
+        headers,
+        &hdrs,
+        symtab,
+        size_of_initialized_data,
+        layout,
+    )?;
+    // The result must itself be a valid PE image.
+    PeHeaders::parse(&data)
+        .map_err(|e| UkiError::Layout(format!("built image does not parse: {e}")))?;
+    Ok(data)
+}
+
+/// The stub's section headers, to edit; at least one.
+fn stub_section_headers(stub: &[u8], headers: &PeHeaders) -> Result<Vec<Hdr>, UkiError> {
+    let hdrs: Vec<Hdr> = headers
         .sections
         .iter()
         .map(|s| {
@@ -251,11 +291,14 @@ fn add_sections(
     if hdrs.is_empty() {
         return Err(UkiError::Layout("stub has no sections".into()));
     }
+    Ok(hdrs)
+}
 
-    // Old stubs (Debian's 252) still carry their COFF symbol and string tables at the end of the file; ukify
-    // drops them when they are the file's tail.
-    let mut symtab_ptr = headers.pointer_to_symbol_table;
-    let mut nsyms = headers.number_of_symbols;
+/// Old stubs (Debian's 252) still carry their COFF symbol and string tables at the end of the file; ukify
+/// drops them when they are the file's tail. Returns the `PointerToSymbolTable` and `NumberOfSymbols` to write.
+fn drop_symbol_table(data: &mut Vec<u8>, headers: &PeHeaders) -> (u32, u32) {
+    let symtab_ptr = headers.pointer_to_symbol_table;
+    let nsyms = headers.number_of_symbols;
     if symtab_ptr != 0 {
         let symtab = symtab_ptr as u64;
         let mut size = 18 * nsyms as u64;
@@ -265,14 +308,17 @@ fn add_sections(
         }
         if symtab + size == data.len() as u64 {
             data.truncate(symtab as usize);
-            symtab_ptr = 0;
-            nsyms = 0;
             // ukify also sets pefile's IMAGE_FILE_LOCAL_SYMS_STRIPPED attribute, but pefile derives that
             // attribute from Characteristics and never writes it back, so the header keeps its old flags.
+            return (0, 0);
         }
     }
+    (symtab_ptr, nsyms)
+}
 
-    // Stripped stubs may have unaligned raw data; ukify pads each section to FileAlignment.
+/// Stripped stubs may have unaligned raw data; ukify pads each section to `FileAlignment` (`fa`), moving the
+/// later ones.
+fn align_stub_sections(data: &mut Vec<u8>, hdrs: &mut [Hdr], fa: u64) -> Result<(), UkiError> {
     for i in 0..hdrs.len() {
         let oldp = hdrs[i].pointer_to_raw_data as u64;
         let oldsz = hdrs[i].size_of_raw_data as u64;
@@ -299,111 +345,158 @@ fn add_sections(
         data.resize(data.len() + padsz as usize, 0);
         data.extend_from_slice(&tail);
     }
-    let size_of_headers = round_up(headers.size_of_headers as u64, fa);
-    if size_of_headers as usize > data.len() {
-        return Err(UkiError::Layout(
-            "SizeOfHeaders beyond the end of the stub".into(),
-        ));
-    }
+    Ok(())
+}
 
-    let mut size_of_initialized_data = headers.size_of_initialized_data;
-    for &(section, content) in sections {
-        let name = section.name();
-        let last = hdrs
-            .last()
-            .ok_or(UkiError::Layout("no sections".into()))?
-            .clone();
-        let offset = last.header_offset + SECTION_HEADER_LEN;
-        if (offset + SECTION_HEADER_LEN) as u64 > size_of_headers {
-            return Err(UkiError::Layout(format!(
-                "not enough header space to add section {name}"
-            )));
-        }
-        let vsize = to_u32(content.len() as u64, name)?;
-        let raw_size = round_up(content.len() as u64, fa);
-        if let Some(i) = hdrs.iter().position(|h| h.name() == name.as_bytes()) {
-            // ukify swaps the data of an existing section (the stub's `.sbat`) in place.
-            if vsize > hdrs[i].size_of_raw_data {
-                return Err(UkiError::Layout(format!(
-                    "not enough space in the stub's {name} section ({} bytes) for {vsize} bytes",
-                    hdrs[i].size_of_raw_data
-                )));
-            }
-            let start = hdrs[i].pointer_to_raw_data as usize;
-            let region_end = hdrs
-                .get(i + 1)
-                .map(|n| n.pointer_to_raw_data as usize)
-                .unwrap_or(start + hdrs[i].size_of_raw_data as usize);
-            let region = data
-                .get_mut(start..region_end)
-                .ok_or(UkiError::Layout(format!("{name} section out of range")))?;
-            // Same bytes as ukify when the padded size fills the region (always, for real stubs); otherwise keep
-            // the file layout intact instead of shifting later sections under their headers.
-            region.fill(0);
-            region
-                .get_mut(..content.len())
-                .ok_or(UkiError::Layout(format!("{name} does not fit")))?
-                .copy_from_slice(content);
-            hdrs[i].size_of_raw_data = to_u32(raw_size, name)?;
-            hdrs[i].virtual_size = vsize;
-            continue;
-        }
-        let ptr = round_up(data.len() as u64, fa);
-        let va = round_up(last.virtual_address as u64 + last.virtual_size as u64, sa);
-        data.resize(ptr as usize, 0);
-        data.extend_from_slice(content);
-        data.resize((ptr + raw_size) as usize, 0);
-        let mut name8 = [0u8; 8];
-        let nb = name.as_bytes();
-        if nb.len() > 8 {
-            return Err(UkiError::Layout(format!(
-                "section name {name} longer than 8 bytes"
-            )));
-        }
-        name8[..nb.len()].copy_from_slice(nb);
-        let flags = SCN_MEM_READ
-            | if section == Section::Linux {
-                // Old kernels that use the EFI handover protocol are executed in place.
-                SCN_CNT_CODE
-            } else {
-                SCN_CNT_INITIALIZED_DATA
-            };
-        let mut rest = [0u8; 16];
-        rest[12..16].copy_from_slice(&flags.to_le_bytes());
-        hdrs.push(Hdr {
-            name: name8,
-            virtual_size: vsize,
-            virtual_address: to_u32(va, "virtual address")?,
-            size_of_raw_data: to_u32(raw_size, name)?,
-            pointer_to_raw_data: to_u32(ptr, "file offset")?,
-            rest,
-            header_offset: offset,
-        });
-        size_of_initialized_data = size_of_initialized_data.wrapping_add(vsize);
+/// Adds `section` with `content`: in place of the stub's section of that name, else appended with a new
+/// header after the last one. Returns what it adds to `SizeOfInitializedData`.
+fn add_section(
+    data: &mut Vec<u8>,
+    hdrs: &mut Vec<Hdr>,
+    section: Section,
+    content: &[u8],
+    layout: Layout,
+) -> Result<u32, UkiError> {
+    let name = section.name();
+    let last = hdrs
+        .last()
+        .ok_or(UkiError::Layout("no sections".into()))?
+        .clone();
+    let offset = last.header_offset + SECTION_HEADER_LEN;
+    if (offset + SECTION_HEADER_LEN) as u64 > layout.size_of_headers {
+        return Err(UkiError::Layout(format!(
+            "not enough header space to add section {name}"
+        )));
     }
+    let vsize = to_u32(content.len() as u64, name)?;
+    if let Some(i) = hdrs.iter().position(|h| h.name() == name.as_bytes()) {
+        replace_section_data(data, hdrs, i, name, content, vsize, layout.file_alignment)?;
+        return Ok(0);
+    }
+    let hdr = append_section(data, &last, offset, section, content, vsize, layout)?;
+    hdrs.push(hdr);
+    Ok(vsize)
+}
 
+/// ukify swaps the data of an existing section (the stub's `.sbat`, header `hdrs[i]`) in place; `vsize` is
+/// `content`'s length.
+fn replace_section_data(
+    data: &mut [u8],
+    hdrs: &mut [Hdr],
+    i: usize,
+    name: &str,
+    content: &[u8],
+    vsize: u32,
+    fa: u64,
+) -> Result<(), UkiError> {
+    let raw_size = round_up(content.len() as u64, fa);
+    if vsize > hdrs[i].size_of_raw_data {
+        return Err(UkiError::Layout(format!(
+            "not enough space in the stub's {name} section ({} bytes) for {vsize} bytes",
+            hdrs[i].size_of_raw_data
+        )));
+    }
+    let start = hdrs[i].pointer_to_raw_data as usize;
+    let region_end = hdrs
+        .get(i + 1)
+        .map(|n| n.pointer_to_raw_data as usize)
+        .unwrap_or(start + hdrs[i].size_of_raw_data as usize);
+    let region = data
+        .get_mut(start..region_end)
+        .ok_or(UkiError::Layout(format!("{name} section out of range")))?;
+    // Same bytes as ukify when the padded size fills the region (always, for real stubs); otherwise keep
+    // the file layout intact instead of shifting later sections under their headers.
+    region.fill(0);
+    region
+        .get_mut(..content.len())
+        .ok_or(UkiError::Layout(format!("{name} does not fit")))?
+        .copy_from_slice(content);
+    hdrs[i].size_of_raw_data = to_u32(raw_size, name)?;
+    hdrs[i].virtual_size = vsize;
+    Ok(())
+}
+
+/// Appends `content` at the end of the file (aligned to `FileAlignment`) and returns its new section header,
+/// at file offset `offset`, mapped after `last` (aligned to `SectionAlignment`); `vsize` is `content`'s length.
+fn append_section(
+    data: &mut Vec<u8>,
+    last: &Hdr,
+    offset: usize,
+    section: Section,
+    content: &[u8],
+    vsize: u32,
+    layout: Layout,
+) -> Result<Hdr, UkiError> {
+    let name = section.name();
+    let (fa, sa) = (layout.file_alignment, layout.section_alignment);
+    let raw_size = round_up(content.len() as u64, fa);
+    let ptr = round_up(data.len() as u64, fa);
+    let va = round_up(last.virtual_address as u64 + last.virtual_size as u64, sa);
+    data.resize(ptr as usize, 0);
+    data.extend_from_slice(content);
+    data.resize((ptr + raw_size) as usize, 0);
+    let mut name8 = [0u8; 8];
+    let nb = name.as_bytes();
+    if nb.len() > 8 {
+        return Err(UkiError::Layout(format!(
+            "section name {name} longer than 8 bytes"
+        )));
+    }
+    name8[..nb.len()].copy_from_slice(nb);
+    let flags = SCN_MEM_READ
+        | if section == Section::Linux {
+            // Old kernels that use the EFI handover protocol are executed in place.
+            SCN_CNT_CODE
+        } else {
+            SCN_CNT_INITIALIZED_DATA
+        };
+    let mut rest = [0u8; 16];
+    rest[12..16].copy_from_slice(&flags.to_le_bytes());
+    Ok(Hdr {
+        name: name8,
+        virtual_size: vsize,
+        virtual_address: to_u32(va, "virtual address")?,
+        size_of_raw_data: to_u32(raw_size, name)?,
+        pointer_to_raw_data: to_u32(ptr, "file offset")?,
+        rest,
+        header_offset: offset,
+    })
+}
+
+/// Writes the section table `hdrs` and the COFF and optional header fields that change: section count,
+/// symbol table (`symtab`: pointer and count), `SizeOfInitializedData`, `SizeOfImage`, `SizeOfHeaders` and a
+/// zero `CheckSum`.
+fn write_headers(
+    data: &mut [u8],
+    headers: &PeHeaders,
+    hdrs: &[Hdr],
+    symtab: (u32, u32),
+    size_of_initialized_data: u32,
+    layout: Layout,
+) -> Result<(), UkiError> {
+    let (coff, oh) = (headers.coff_offset, headers.optional_offset);
     let last = hdrs.last().ok_or(UkiError::Layout("no sections".into()))?;
     let size_of_image = to_u32(
-        round_up(last.virtual_address as u64 + last.virtual_size as u64, sa),
+        round_up(
+            last.virtual_address as u64 + last.virtual_size as u64,
+            layout.section_alignment,
+        ),
         "SizeOfImage",
     )?;
     let nsections =
         u16::try_from(hdrs.len()).map_err(|_| UkiError::Layout("too many sections".into()))?;
-    for h in &hdrs {
-        h.write(&mut data)?;
+    for h in hdrs {
+        h.write(data)?;
     }
-    put_u16(&mut data, coff + 2, nsections)?;
-    put_u32(&mut data, coff + 8, symtab_ptr)?;
-    put_u32(&mut data, coff + 12, nsyms)?;
-    put_u16(&mut data, coff + 18, characteristics)?;
-    put_u32(&mut data, oh + 8, size_of_initialized_data)?;
-    put_u32(&mut data, oh + 56, size_of_image)?;
-    put_u32(&mut data, oh + 60, size_of_headers as u32)?;
-    put_u32(&mut data, oh + 64, 0)?;
-    // The result must itself be a valid PE image.
-    PeHeaders::parse(&data)
-        .map_err(|e| UkiError::Layout(format!("built image does not parse: {e}")))?;
-    Ok(data)
+    put_u16(data, coff + 2, nsections)?;
+    put_u32(data, coff + 8, symtab.0)?;
+    put_u32(data, coff + 12, symtab.1)?;
+    put_u16(data, coff + 18, headers.characteristics)?;
+    put_u32(data, oh + 8, size_of_initialized_data)?;
+    put_u32(data, oh + 56, size_of_image)?;
+    put_u32(data, oh + 60, layout.size_of_headers as u32)?;
+    put_u32(data, oh + 64, 0)?;
+    Ok(())
 }
 
 #[cfg(test)]
