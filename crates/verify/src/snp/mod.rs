@@ -6,9 +6,11 @@
 //! evidence comes with must be one of them; the ASK must be signed by it and the VCEK by the ASK (RSA-PSS,
 //! SHA-384); the report by the VCEK (ECDSA P-384, SHA-384).
 
+mod request;
 mod verify;
 
-pub use verify::{SnpPolicy, SnpReference, verify_report};
+pub use request::{SnpRequest, verify_files};
+pub use verify::{GuestRules, SnpPolicy, SnpReference, verify_report};
 pub(crate) use verify::{check_validity, now_secs};
 pub use yardstick_snp::report::{
     AttestationReport, GuestPolicy, Product, REPORT_LEN, ReportError, SIGNED_LEN, TcbVersion,

@@ -18,6 +18,15 @@ pub struct SnpReference {
     pub source: String,
 }
 
+impl SnpReference {
+    /// Both sets of digests, `self`'s first, as one reference named after both (`--measurement + m.json`).
+    pub fn merged(mut self, other: SnpReference) -> SnpReference {
+        self.measurements.extend(other.measurements);
+        self.source = format!("{} + {}", self.source, other.source);
+        self
+    }
+}
+
 /// What the relying party requires beyond a genuine report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnpPolicy {
@@ -37,6 +46,41 @@ pub struct SnpPolicy {
     pub reference: Option<SnpReference>,
     /// Time for certificate validity, Unix seconds (`None` = now).
     pub now: Option<u64>,
+}
+
+/// The guest-policy requirements a relying party chooses (`--allow-debug`, `--allow-migration-agent`,
+/// `--no-smt`), for SEV-SNP reports and for Azure SNP evidence alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuestRules {
+    /// Accept guests whose policy allows debugging.
+    pub allow_debug: bool,
+    /// Accept guests whose policy allows a migration agent.
+    pub allow_migration_agent: bool,
+    /// Accept guests whose policy allows SMT.
+    pub allow_smt: bool,
+}
+
+impl Default for GuestRules {
+    /// As [`SnpPolicy::default`]: debug and migration agent refused, SMT allowed.
+    fn default() -> GuestRules {
+        GuestRules {
+            allow_debug: false,
+            allow_migration_agent: false,
+            allow_smt: true,
+        }
+    }
+}
+
+impl GuestRules {
+    /// The default [`SnpPolicy`] with these rules.
+    pub fn policy(self) -> SnpPolicy {
+        SnpPolicy {
+            allow_debug: self.allow_debug,
+            allow_migration_agent: self.allow_migration_agent,
+            allow_smt: self.allow_smt,
+            ..SnpPolicy::default()
+        }
+    }
 }
 
 impl Default for SnpPolicy {

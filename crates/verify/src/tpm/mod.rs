@@ -3,9 +3,11 @@
 
 mod ak;
 mod reference;
+mod request;
 
 pub use ak::Ak;
 pub use reference::{EventLogEvidence, ExpectedEvent, LoggedEvent, PcrReference, first_divergence};
+pub use request::{TpmRequest, verify_files};
 
 use yardstick_common::hash::{Algorithm, Digest};
 use yardstick_tpm::PcrBanks;
