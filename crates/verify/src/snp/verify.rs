@@ -227,7 +227,7 @@ fn check_signed_by(
 
 /// Verifies `report` against its VCEK (or VLEK), the AMD chain and `policy`.
 ///
-/// The checks, in order: the chain ([`verify_amd_chain`]), the product, the report's signature algorithm
+/// The checks, in order: the AMD chain (ARK pin, signatures, validity), the product, the report's signature algorithm
 /// and signing key, its signature, the VCEK's hwID and TCB extensions, the guest policy, VMPL, bindings and
 /// reference values.
 ///

@@ -278,12 +278,15 @@ fn check_ak_attributes(a: &mut Appraisal, ak: &Ak) {
     );
 }
 
+/// A (scheme, hash) pair to check a signature with, and the signature in the form the scheme takes.
+type Candidate<'s> = ((Scheme, Algorithm), Sig<'s>);
+
 /// The (scheme, hash) pairs to check a signature with, each with the signature in the form its scheme
 /// takes: the one a `TPMT_SIGNATURE` names, or for raw bytes the AK's candidates ([`raw_candidates`]).
 fn signature_candidates<'s>(
     signature: &'s QuoteSignature,
     ak: &Ak,
-) -> Result<Vec<((Scheme, Algorithm), Sig<'s>)>, Error> {
+) -> Result<Vec<Candidate<'s>>, Error> {
     Ok(match signature {
         QuoteSignature::Tpmt(s) => {
             let h = hash_alg(s.hash())?;
