@@ -261,6 +261,120 @@ mod tests {
         assert_eq!(r.measurements, vec![[2; 48], [3; 48]]);
     }
 
+    fn file(name: &str, manifest: Manifest) -> ManifestFile {
+        ManifestFile {
+            path: name.into(),
+            manifest,
+        }
+    }
+
+    #[test]
+    fn launch_digests_given_and_from_the_manifest() {
+        let mut m = Manifest::new();
+        m.snp.push(launch(SevMode::SevSnp, 48, 2));
+        let m = file("m.json", m);
+        let given = vec!["01".repeat(48)];
+        let r = launch_reference(&given, Some(&m), true).unwrap().unwrap();
+        assert_eq!(r.measurements, vec![[1; 48], [2; 48]]);
+        assert_eq!(r.source, "--measurement + m.json");
+        assert_eq!(
+            launch_reference(&[], Some(&m), true)
+                .unwrap()
+                .unwrap()
+                .source,
+            "m.json"
+        );
+        let none = file("e.json", Manifest::new());
+        let r = launch_reference(&given, Some(&none), false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.source, "--measurement");
+        assert_eq!(
+            launch_reference(&given, Some(&none), true)
+                .unwrap_err()
+                .to_string(),
+            "e.json: the manifest has no SEV-SNP launch digest (snp[] entry of mode snp) to compare"
+        );
+        assert!(launch_reference(&[], None, true).unwrap().is_none());
+        for (bad, msg) in [
+            ("abcd", "--measurement: 2 bytes, a launch digest is 48"),
+            (
+                &"00".repeat(49),
+                "--measurement: 49 bytes, at most 48 allowed",
+            ),
+            ("zz", "--measurement: bad hex"),
+        ] {
+            let e = given_measurements(&[bad.to_string()]).unwrap_err();
+            assert_eq!(e.to_string(), msg);
+        }
+    }
+
+    #[test]
+    fn manifest_pcrs_or_why_not() {
+        let mut pcrs = PcrBanks::new();
+        pcrs.set(
+            11,
+            yardstick_common::hash::Algorithm::Sha256.digest(b"stub"),
+        );
+        let mut m = Manifest::new();
+        m.tpm = Some(TpmRefs {
+            pcrs,
+            pcr11_phases: vec![],
+            events: vec![],
+            assumptions: vec![],
+        });
+        let m = file("m.json", m);
+        assert_eq!(m.pcr_reference(None).unwrap().source, "m.json");
+        assert_eq!(
+            m.pcr_reference(Some(&[11, 24])).unwrap_err().to_string(),
+            "--refvals-pcrs: 24 is not a PCR index (0-23)"
+        );
+        assert_eq!(
+            m.pcr_reference(Some(&[7, 8])).unwrap_err().to_string(),
+            "m.json: the manifest predicts none of the PCRs asked for (7,8)"
+        );
+        assert_eq!(
+            file("e.json", Manifest::new())
+                .pcr_reference(Some(&[11]))
+                .unwrap_err()
+                .to_string(),
+            "e.json: the manifest has no tpm section (predicted PCRs) to compare"
+        );
+    }
+
+    #[test]
+    fn expected_pcr_files() {
+        let dir = std::env::temp_dir().join(format!("yardstick-refvals-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, text: &str| {
+            let p = dir.join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let good = write(
+            "good.json",
+            &format!(r#"{{"sha256": {{"11": "{}"}}}}"#, "ab".repeat(32)),
+        );
+        let r = expected_pcrs(&good).unwrap();
+        assert_eq!(r.values.len(), 1);
+        assert_eq!(r.source, good.display().to_string());
+        let empty = write("empty.json", "{}");
+        assert_eq!(
+            expected_pcrs(&empty).unwrap_err().to_string(),
+            format!("{}: no PCR values", empty.display())
+        );
+        let bad = write("bad.json", "nope");
+        assert!(matches!(
+            expected_pcrs(&bad),
+            Err(InputError::PcrJson { .. })
+        ));
+        assert!(matches!(
+            expected_pcrs(&dir.join("missing.json")),
+            Err(InputError::Read { .. })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn pcrs_phases_and_events() {
         let s = Algorithm::Sha256;

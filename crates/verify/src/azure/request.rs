@@ -85,3 +85,76 @@ pub fn pcr_reference(
         _ => expected.map(expected_pcrs).transpose(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yardstick_common::hash::Algorithm;
+    use yardstick_refvals::{HexBytes, Manifest, SnpLaunch, TpmRefs};
+    use yardstick_snp::sev_mode::SevMode;
+    use yardstick_snp::vmm_types::VmmType;
+    use yardstick_tpm::PcrBanks;
+
+    fn manifest(pcrs: bool, snp: bool) -> ManifestFile {
+        let mut m = Manifest::new();
+        if pcrs {
+            let mut banks = PcrBanks::new();
+            banks.set(4, Algorithm::Sha256.digest(b"4"));
+            banks.set(11, Algorithm::Sha256.digest(b"11"));
+            m.tpm = Some(TpmRefs {
+                pcrs: banks,
+                pcr11_phases: vec![],
+                events: vec![],
+                assumptions: vec![],
+            });
+        }
+        if snp {
+            m.snp.push(SnpLaunch {
+                mode: SevMode::SevSnp,
+                measurement: HexBytes(vec![1; 48]),
+                vcpus: 1,
+                vcpu_type: None,
+                vcpu_sig: 0,
+                vmm_type: VmmType::Qemu,
+                guest_features: 1,
+                kernel_hashes: false,
+                components: vec![],
+            });
+        }
+        ManifestFile {
+            path: "m.json".into(),
+            manifest: m,
+        }
+    }
+
+    /// PCR 11 by default, others when asked for; a launch-digest-only manifest compares no PCR unless asked.
+    #[test]
+    fn pcr_11_by_default() {
+        let pcrs = |r: Option<PcrReference>| -> Vec<u32> {
+            r.unwrap().values.keys().map(|(_, p)| *p).collect()
+        };
+        let both = manifest(true, true);
+        assert_eq!(pcrs(pcr_reference(Some(&both), None, None).unwrap()), [11]);
+        assert_eq!(
+            pcrs(pcr_reference(Some(&both), Some(&[4, 11]), None).unwrap()),
+            [4, 11]
+        );
+        let snp_only = manifest(false, true);
+        assert!(
+            pcr_reference(Some(&snp_only), None, None)
+                .unwrap()
+                .is_none()
+        );
+        assert!(matches!(
+            pcr_reference(Some(&snp_only), Some(&[11]), None),
+            Err(InputError::NoTpmSection { .. })
+        ));
+        assert_eq!(
+            pcr_reference(Some(&manifest(false, false)), None, None)
+                .unwrap_err()
+                .to_string(),
+            "m.json: the manifest has neither a tpm section nor SEV-SNP launch digests to compare"
+        );
+        assert!(pcr_reference(None, None, None).unwrap().is_none());
+    }
+}
