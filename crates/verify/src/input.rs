@@ -36,7 +36,8 @@ pub enum InputError {
         #[source]
         source: std::io::Error,
     },
-    /// Evidence (a report, quote, signature, key, PCR file, Azure evidence) that cannot be checked.
+    /// Evidence that cannot be checked (a report, quote, signature, key, PCR file or Azure evidence, or a
+    /// certificate a report is checked with), named by its file.
     #[error("{}", path.display())]
     Evidence {
         /// The file.
