@@ -112,6 +112,40 @@ impl Appraisal {
     pub fn passed_check(&self, name: &str) -> bool {
         self.checks.iter().any(|c| c.name == name && c.ok)
     }
+
+    /// The appraisal as text, a line per check (`ok    <name>: <actual>` or
+    /// `FAIL  <name>: expected <expected>, actual <actual>`), then a line per note (`note  ...`) and the
+    /// verdict (`affirming: all 19 checks passed` or `contraindicated: 2 of 19 checks failed`).
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        for c in &self.checks {
+            let _ = if c.ok {
+                writeln!(out, "ok    {}: {}", c.name, c.actual)
+            } else {
+                writeln!(
+                    out,
+                    "FAIL  {}: expected {}, actual {}",
+                    c.name, c.expected, c.actual
+                )
+            };
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "note  {n}");
+        }
+        let total = self.checks.len();
+        let _ = if self.passed() {
+            writeln!(out, "affirming: all {total} checks passed")
+        } else {
+            writeln!(
+                out,
+                "contraindicated: {} of {total} checks failed",
+                self.failures().count()
+            )
+        };
+        out
+    }
 }
 
 impl serde::Serialize for Appraisal {
@@ -146,5 +180,14 @@ mod tests {
         assert_eq!(j["status"], "contraindicated");
         assert_eq!(j["checks"][1]["expected"], "01");
         assert_eq!(j["checks"][1]["ok"], false);
+        a.note("n");
+        assert_eq!(
+            a.to_text(),
+            "ok    x: 01\nFAIL  y: expected 01, actual 02\nnote  n\ncontraindicated: 1 of 2 checks failed\n"
+        );
+        assert_eq!(
+            Appraisal::new().to_text(),
+            "contraindicated: 0 of 0 checks failed\n"
+        );
     }
 }

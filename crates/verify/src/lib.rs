@@ -2,8 +2,15 @@
 //! evidence, each checked against vendor roots compiled into this crate and against reference values.
 //!
 //! Every verdict is an [`Appraisal`]: named checks with the expected and the actual value, so a failure
-//! explains itself. Errors ([`Error`]) are for input that cannot be checked at all (not a report, a
-//! certificate with an unexpected algorithm, truncated TPM structures).
+//! explains itself ([`Appraisal::to_text`], or JSON through `Serialize`). Errors ([`Error`]) are for input
+//! that cannot be checked at all (not a report, a certificate with an unexpected algorithm, truncated TPM
+//! structures).
+//!
+//! Two levels of entry point: on parsed evidence ([`snp::verify_report`], [`tpm::verify_quote`],
+//! [`azure::verify_azure`]), and on files and option values as a relying party's tool takes them
+//! ([`snp::verify_files`], [`tpm::verify_files`], [`azure::verify_files`], each with a request struct),
+//! which load the evidence and the reference values ([`refvals`]) and name the file or option of any
+//! unusable input ([`input::InputError`]).
 //!
 //! ```
 //! use yardstick_verify::Appraisal;
@@ -17,6 +24,7 @@
 
 pub mod appraisal;
 pub mod azure;
+pub mod input;
 pub mod keys;
 pub mod refvals;
 pub mod snp;

@@ -19,13 +19,155 @@
 //! assert_eq!(r.values.len(), 1);
 //! assert!(yardstick_verify::refvals::snp_reference(&m, "m.json").is_none());
 //! ```
+//!
+//! A relying party brings its reference values as a manifest file ([`ManifestFile`]), as literal launch
+//! digests (`--measurement`, [`given_measurements`]) or as a PCR JSON file (`--expected-pcrs`,
+//! [`expected_pcrs`]). [`launch_reference`] merges the launch digests of both kinds into one
+//! [`SnpReference`]; [`ManifestFile::pcr_reference`] picks the manifest's PCRs. Each says, as an
+//! [`InputError`], when the reference values cannot answer the question asked (a manifest without SEV-SNP
+//! digests when they are required, without a `tpm` section, or predicting none of the PCRs asked for).
+
+use std::path::{Path, PathBuf};
 
 use yardstick_common::hash::Digest;
 use yardstick_refvals::Manifest;
 use yardstick_snp::sev_mode::SevMode;
+use yardstick_tpm::PcrBanks;
 
+use crate::input::{InputError, hex_arg, read};
 use crate::snp::SnpReference;
 use crate::tpm::{ExpectedEvent, PcrReference};
+
+/// A reference-value manifest and the path it was read from, which names it in checks
+/// (`PCR 11 sha256 (disk.img.manifest.json)`) and in errors.
+#[derive(Debug, Clone)]
+pub struct ManifestFile {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The manifest.
+    pub manifest: Manifest,
+}
+
+impl ManifestFile {
+    /// Reads and parses a manifest.
+    pub fn load(path: &Path) -> Result<ManifestFile, InputError> {
+        let manifest =
+            Manifest::from_json(&read(path)?).map_err(|source| InputError::Manifest {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(ManifestFile {
+            path: path.to_path_buf(),
+            manifest,
+        })
+    }
+
+    /// The name of the reference values in checks: the path as given.
+    pub fn source(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// The manifest's SEV-SNP launch digests ([`snp_reference`]), or `None` if it has none.
+    pub fn launch_digests(&self) -> Option<SnpReference> {
+        snp_reference(&self.manifest, &self.source())
+    }
+
+    /// True if the manifest predicts PCRs (has a `tpm` section).
+    pub fn has_tpm(&self) -> bool {
+        self.manifest.tpm.is_some()
+    }
+
+    /// True if the manifest lists launch digests (`snp[]` entries of any mode).
+    pub fn has_snp(&self) -> bool {
+        !self.manifest.snp.is_empty()
+    }
+
+    /// The manifest's PCRs ([`pcr_reference`]; only those in `only`, when given). An error if the manifest
+    /// has no `tpm` section, an index in `only` is no PCR, or it predicts none of the PCRs asked for.
+    pub fn pcr_reference(&self, only: Option<&[u32]>) -> Result<PcrReference, InputError> {
+        if !self.has_tpm() {
+            return Err(InputError::NoTpmSection {
+                path: self.path.clone(),
+            });
+        }
+        if let Some(p) = only.and_then(|o| o.iter().find(|p| **p > yardstick_tpm::pcr::MAX_PCR)) {
+            return Err(InputError::NotAPcr(*p));
+        }
+        pcr_reference(&self.manifest, &self.source(), only).ok_or_else(|| {
+            InputError::NoneOfThePcrs {
+                path: self.path.clone(),
+                asked: only
+                    .map(|o| o.iter().map(u32::to_string).collect::<Vec<_>>().join(","))
+                    .unwrap_or_default(),
+            }
+        })
+    }
+}
+
+/// Launch digests given literally (`--measurement`, 48-byte hex each) as one reference named
+/// `--measurement`; `None` if none are given.
+pub fn given_measurements(hex: &[String]) -> Result<Option<SnpReference>, InputError> {
+    if hex.is_empty() {
+        return Ok(None);
+    }
+    let mut measurements = Vec::new();
+    for h in hex {
+        let b = hex_arg("--measurement", h, 48, false)?;
+        let digest: [u8; 48] = b
+            .as_slice()
+            .try_into()
+            .map_err(|_| InputError::MeasurementLength(b.len()))?;
+        measurements.push(digest);
+    }
+    Ok(Some(SnpReference {
+        measurements,
+        source: "--measurement".into(),
+    }))
+}
+
+/// The acceptable launch digests: those given literally ([`given_measurements`]) and the manifest's, as one
+/// reference whose source names both (`--measurement + m.json`). When `required`, a manifest without an
+/// SEV-SNP digest is an error: it cannot answer the question.
+pub fn launch_reference(
+    given: &[String],
+    manifest: Option<&ManifestFile>,
+    required: bool,
+) -> Result<Option<SnpReference>, InputError> {
+    let mut r = given_measurements(given)?;
+    if let Some(m) = manifest {
+        match m.launch_digests() {
+            Some(from_m) => {
+                r = Some(match r {
+                    None => from_m,
+                    Some(g) => g.merged(from_m),
+                });
+            }
+            None if required => {
+                return Err(InputError::NoLaunchDigest {
+                    path: m.path.clone(),
+                });
+            }
+            None => {}
+        }
+    }
+    Ok(r)
+}
+
+/// Expected PCR values from a PCR JSON file (`{"sha256": {"11": "<hex>"}}`, what `yardstick pcr predict`
+/// writes), each the single acceptable value of its PCR. A file without a value is an error.
+pub fn expected_pcrs(path: &Path) -> Result<PcrReference, InputError> {
+    let banks: PcrBanks =
+        serde_json::from_slice(&read(path)?).map_err(|source| InputError::PcrJson {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if banks.is_empty() {
+        return Err(InputError::NoPcrValues {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(PcrReference::from_banks(&banks, path.display().to_string()))
+}
 
 /// The manifest's SEV-SNP launch digests, or `None` if it has none.
 pub fn snp_reference(m: &Manifest, source: &str) -> Option<SnpReference> {
@@ -117,6 +259,120 @@ mod tests {
         m.snp.push(launch(SevMode::SevSnp, 48, 3));
         let r = snp_reference(&m, "m").unwrap();
         assert_eq!(r.measurements, vec![[2; 48], [3; 48]]);
+    }
+
+    fn file(name: &str, manifest: Manifest) -> ManifestFile {
+        ManifestFile {
+            path: name.into(),
+            manifest,
+        }
+    }
+
+    #[test]
+    fn launch_digests_given_and_from_the_manifest() {
+        let mut m = Manifest::new();
+        m.snp.push(launch(SevMode::SevSnp, 48, 2));
+        let m = file("m.json", m);
+        let given = vec!["01".repeat(48)];
+        let r = launch_reference(&given, Some(&m), true).unwrap().unwrap();
+        assert_eq!(r.measurements, vec![[1; 48], [2; 48]]);
+        assert_eq!(r.source, "--measurement + m.json");
+        assert_eq!(
+            launch_reference(&[], Some(&m), true)
+                .unwrap()
+                .unwrap()
+                .source,
+            "m.json"
+        );
+        let none = file("e.json", Manifest::new());
+        let r = launch_reference(&given, Some(&none), false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.source, "--measurement");
+        assert_eq!(
+            launch_reference(&given, Some(&none), true)
+                .unwrap_err()
+                .to_string(),
+            "e.json: the manifest has no SEV-SNP launch digest (snp[] entry of mode snp) to compare"
+        );
+        assert!(launch_reference(&[], None, true).unwrap().is_none());
+        for (bad, msg) in [
+            ("abcd", "--measurement: 2 bytes, a launch digest is 48"),
+            (
+                &"00".repeat(49),
+                "--measurement: 49 bytes, at most 48 allowed",
+            ),
+            ("zz", "--measurement: bad hex"),
+        ] {
+            let e = given_measurements(&[bad.to_string()]).unwrap_err();
+            assert_eq!(e.to_string(), msg);
+        }
+    }
+
+    #[test]
+    fn manifest_pcrs_or_why_not() {
+        let mut pcrs = PcrBanks::new();
+        pcrs.set(
+            11,
+            yardstick_common::hash::Algorithm::Sha256.digest(b"stub"),
+        );
+        let mut m = Manifest::new();
+        m.tpm = Some(TpmRefs {
+            pcrs,
+            pcr11_phases: vec![],
+            events: vec![],
+            assumptions: vec![],
+        });
+        let m = file("m.json", m);
+        assert_eq!(m.pcr_reference(None).unwrap().source, "m.json");
+        assert_eq!(
+            m.pcr_reference(Some(&[11, 24])).unwrap_err().to_string(),
+            "--refvals-pcrs: 24 is not a PCR index (0-23)"
+        );
+        assert_eq!(
+            m.pcr_reference(Some(&[7, 8])).unwrap_err().to_string(),
+            "m.json: the manifest predicts none of the PCRs asked for (7,8)"
+        );
+        assert_eq!(
+            file("e.json", Manifest::new())
+                .pcr_reference(Some(&[11]))
+                .unwrap_err()
+                .to_string(),
+            "e.json: the manifest has no tpm section (predicted PCRs) to compare"
+        );
+    }
+
+    #[test]
+    fn expected_pcr_files() {
+        let dir = std::env::temp_dir().join(format!("yardstick-refvals-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, text: &str| {
+            let p = dir.join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let good = write(
+            "good.json",
+            &format!(r#"{{"sha256": {{"11": "{}"}}}}"#, "ab".repeat(32)),
+        );
+        let r = expected_pcrs(&good).unwrap();
+        assert_eq!(r.values.len(), 1);
+        assert_eq!(r.source, good.display().to_string());
+        let empty = write("empty.json", "{}");
+        assert_eq!(
+            expected_pcrs(&empty).unwrap_err().to_string(),
+            format!("{}: no PCR values", empty.display())
+        );
+        let bad = write("bad.json", "nope");
+        assert!(matches!(
+            expected_pcrs(&bad),
+            Err(InputError::PcrJson { .. })
+        ));
+        assert!(matches!(
+            expected_pcrs(&dir.join("missing.json")),
+            Err(InputError::Read { .. })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

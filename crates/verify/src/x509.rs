@@ -1,8 +1,15 @@
 //! X.509 certificates of the vendor chains (AMD ARK/ASK/VCEK, Intel PCK): loading (PEM or DER, one or
 //! several), raw signed bytes, signature checks, extensions and fingerprints.
 //!
-//! The signed `tbsCertificate` bytes are sliced out of the original encoding, never re-encoded, so what is
-//! checked is exactly what the issuer signed.
+//! The signed `tbsCertificate` bytes are sliced out of the original encoding (with `der`'s reader), never
+//! re-encoded, so what is checked is exactly what the issuer signed.
+//!
+//! PEM blocks are found here by their `-----BEGIN <label>-----` / `-----END <label>-----` lines and their
+//! bodies decoded with the `base64` crate, not with `pem-rfc7468` (in the tree through `der`): that crate
+//! reads one block per document, which must begin with it, with the base64 wrapped at a single width and no
+//! other whitespace (RFC 7468's strict grammar). Certificate files in use are looser, and openssl reads them:
+//! AMD's `cert_chain` and Intel's PCK chain hold several blocks, the PCK chain in a TD quote is NUL-padded,
+//! `openssl x509 -text` puts the text dump before the block, and other tools wrap at 76 columns or indent.
 
 use base64::Engine as _;
 use der::asn1::ObjectIdentifier as Oid;
@@ -314,33 +321,18 @@ fn cn(name: &x509_cert::name::Name) -> String {
         .unwrap_or_default()
 }
 
-/// `(header length, content length)` of the DER element at `at`.
-fn tlv(buf: &[u8], at: usize) -> Option<(usize, usize)> {
-    let _tag = buf.get(at)?;
-    let first = *buf.get(at + 1)?;
-    if first < 0x80 {
-        return Some((2, usize::from(first)));
-    }
-    let n = usize::from(first & 0x7f);
-    if n == 0 || n > 4 {
-        return None;
-    }
-    let mut len = 0usize;
-    for i in 0..n {
-        len = (len << 8) | usize::from(*buf.get(at + 2 + i)?);
-    }
-    Some((2 + n, len))
-}
-
-/// Byte range of `tbsCertificate` inside a DER `Certificate`.
+/// Byte range of `tbsCertificate` inside a DER `Certificate`: the first element inside the outer SEQUENCE,
+/// with its header.
 fn tbs_range(der: &[u8]) -> Option<std::ops::Range<usize>> {
-    let (h0, _) = tlv(der, 0)?;
-    let (h1, l1) = tlv(der, h0)?;
-    let end = h0.checked_add(h1)?.checked_add(l1)?;
-    (end <= der.len()).then_some(h0..end)
+    use der::Reader as _;
+    let mut r = der::SliceReader::new(der).ok()?;
+    der::Header::decode(&mut r).ok()?;
+    let start = usize::try_from(r.position()).ok()?;
+    let tbs = r.tlv_bytes().ok()?;
+    Some(start..start + tbs.len())
 }
 
-/// Decodes every `-----BEGIN <label>-----` block.
+/// Decodes every `-----BEGIN <label>-----` block, ignoring text around the blocks and whitespace inside them.
 pub(crate) fn pem_blocks(text: &str, label: &str) -> Result<Vec<Vec<u8>>, CertError> {
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");
@@ -365,12 +357,31 @@ pub(crate) fn pem_blocks(text: &str, label: &str) -> Result<Vec<Vec<u8>>, CertEr
 mod tests {
     use super::*;
 
+    /// The signed bytes are the `tbsCertificate` element exactly: what x509-cert decoded from them encodes to
+    /// them again, for each of AMD's certificates.
     #[test]
-    fn tlv_lengths() {
-        assert_eq!(tlv(&[0x30, 0x03, 1, 2, 3], 0), Some((2, 3)));
-        assert_eq!(tlv(&[0x30, 0x82, 0x01, 0x00], 0), Some((4, 256)));
-        assert_eq!(tlv(&[0x30, 0x85, 1, 1, 1, 1, 1], 0), None);
-        assert_eq!(tlv(&[0x30], 0), None);
+    fn tbs_range_is_the_signed_element() {
+        for pem in [
+            &include_bytes!("snp/amd/milan_ark.pem")[..],
+            include_bytes!("snp/amd/genoa_ask.pem"),
+        ] {
+            let c = Cert::load_first(pem).unwrap();
+            let tbs = c.der.get(c.tbs.clone()).unwrap();
+            assert_eq!(tbs, c.cert.tbs_certificate().to_der().unwrap().as_slice());
+            assert_eq!(c.tbs.start, 4, "outer SEQUENCE header 30 82 xx xx");
+        }
+    }
+
+    /// Short and long length forms; a length of more than 4 bytes, a truncated header or element are refused.
+    #[test]
+    fn tbs_range_framing() {
+        assert_eq!(tbs_range(&[0x30, 0x05, 0x30, 0x03, 1, 2, 3]), Some(2..7));
+        let mut long = vec![0x30, 0x82, 0x01, 0x04, 0x30, 0x82, 0x01, 0x00];
+        long.extend([0; 256]);
+        assert_eq!(tbs_range(&long), Some(4..264));
+        assert_eq!(tbs_range(&[0x30, 0x85, 1, 1, 1, 1, 1]), None);
+        assert_eq!(tbs_range(&[0x30]), None);
+        assert_eq!(tbs_range(&[0x30, 0x05, 0x30, 0x03, 1, 2]), None);
     }
 
     #[test]

@@ -1,23 +1,15 @@
 //! `yardstick verify`: check TEE evidence (SEV-SNP reports, TPM quotes, Azure vTPM evidence) offline, against
-//! vendor roots built into yardstick and against reference values. The checks live in `yardstick-verify`;
-//! this module reads the files, maps flags to a policy and prints the appraisal.
+//! vendor roots built into yardstick and against reference values. Each subcommand maps its flags to a
+//! request of `yardstick-verify` (`snp::verify_files`, `tpm::verify_files`, `azure::verify_files`), which
+//! reads the files and runs the checks, and prints the appraisal.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
-use yardstick_common::hex;
-use yardstick_refvals::Manifest;
-use yardstick_tpm::PcrBanks;
-use yardstick_tpm::eventlog::EventLog;
-use yardstick_verify::azure::{AzureEvidence, AzurePolicy, verify_azure};
-use yardstick_verify::snp::{AttestationReport, SnpPolicy, SnpReference, verify_report};
-use yardstick_verify::tpm::{
-    Ak, EventLogEvidence, PcrReference, QuoteInput, QuoteSignature, TpmPolicy, parse_pcr_values,
-    verify_quote,
-};
-use yardstick_verify::x509::Cert;
-use yardstick_verify::{Appraisal, Error};
+use yardstick_verify::Appraisal;
+use yardstick_verify::azure::{self, AzureRequest};
+use yardstick_verify::snp::{self, GuestRules, SnpRequest};
+use yardstick_verify::tpm::{self, TpmRequest};
 
 use crate::ui;
 
@@ -117,13 +109,11 @@ pub struct GuestPolicyArgs {
 }
 
 impl GuestPolicyArgs {
-    /// The SNP policy these flags ask for; the caller fills in the rest.
-    fn snp_policy(&self) -> SnpPolicy {
-        SnpPolicy {
+    fn rules(&self) -> GuestRules {
+        GuestRules {
             allow_debug: self.allow_debug,
             allow_migration_agent: self.allow_migration_agent,
             allow_smt: !self.no_smt,
-            ..SnpPolicy::default()
         }
     }
 }
@@ -237,296 +227,68 @@ pub struct AzureArgs {
 /// Runs a subcommand of this group.
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     let (appraisal, json) = match cmd {
-        Command::Snp(a) => (snp(&a)?, a.json),
-        Command::Tpm(a) => (tpm(&a)?, a.json),
-        Command::Azure(a) => (azure(&a)?, a.json),
+        Command::Snp(a) => (snp::verify_files(&a.request())?, a.json),
+        Command::Tpm(a) => (tpm::verify_files(&a.request())?, a.json),
+        Command::Azure(a) => (azure::verify_files(&a.request())?, a.json),
     };
     emit(&appraisal, json)
 }
 
-fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
-}
-
-/// Hex of at most `max` bytes, zero-padded to `max` when `pad`.
-fn hex_arg(flag: &str, s: &str, max: usize, pad: bool) -> anyhow::Result<Vec<u8>> {
-    let s = s.trim();
-    let s = s.strip_prefix("0x").unwrap_or(s);
-    let mut b = hex::decode(s).with_context(|| format!("{flag}: bad hex"))?;
-    if b.len() > max {
-        bail!("{flag}: {} bytes, at most {max} allowed", b.len());
-    }
-    if pad {
-        b.resize(max, 0);
-    }
-    Ok(b)
-}
-
-/// `--nonce`: the quote's extraData, at most 64 bytes.
-fn nonce(flag: &Option<String>) -> anyhow::Result<Option<Vec<u8>>> {
-    flag.as_deref()
-        .map(|s| hex_arg("--nonce", s, 64, false))
-        .transpose()
-}
-
-fn measurements(flags: &[String]) -> anyhow::Result<Option<SnpReference>> {
-    if flags.is_empty() {
-        return Ok(None);
-    }
-    let mut m = Vec::new();
-    for f in flags {
-        let b = hex_arg("--measurement", f, 48, false)?;
-        let arr: [u8; 48] = b.as_slice().try_into().map_err(|_| {
-            anyhow::anyhow!("--measurement: {} bytes, a launch digest is 48", b.len())
-        })?;
-        m.push(arr);
-    }
-    Ok(Some(SnpReference {
-        measurements: m,
-        source: "--measurement".into(),
-    }))
-}
-
-fn load_manifest(path: &Path) -> anyhow::Result<Manifest> {
-    Manifest::from_json(&read(path)?).with_context(|| path.display().to_string())
-}
-
-/// Launch digests from `--measurement` and the manifest's SEV-SNP entries, one reference.
-fn snp_reference(
-    flags: &[String],
-    manifest: Option<(&Path, &Manifest)>,
-    required: bool,
-) -> anyhow::Result<Option<SnpReference>> {
-    let mut r = measurements(flags)?;
-    if let Some((path, m)) = manifest {
-        match yardstick_verify::refvals::snp_reference(m, &path.display().to_string()) {
-            Some(from_m) => {
-                r = Some(match r {
-                    None => from_m,
-                    Some(mut f) => {
-                        f.measurements.extend(from_m.measurements);
-                        f.source = format!("{} + {}", f.source, from_m.source);
-                        f
-                    }
-                });
-            }
-            None if required => bail!(
-                "{}: the manifest has no SEV-SNP launch digest (snp[] entry of mode snp) to compare",
-                path.display()
-            ),
-            None => {}
+impl SnpArgs {
+    fn request(&self) -> SnpRequest<'_> {
+        SnpRequest {
+            report: &self.report,
+            vcek: &self.vcek,
+            ask: &self.ask,
+            ark: &self.ark,
+            refvals: self.refvals.as_deref(),
+            measurements: &self.measurement,
+            time: self.time.as_deref(),
+            report_data: self.report_data.as_deref(),
+            host_data: self.host_data.as_deref(),
+            vmpl: self.vmpl,
+            guest: self.policy.rules(),
         }
     }
-    Ok(r)
 }
 
-fn pcr_reference(path: &Path, m: &Manifest, only: Option<&[u32]>) -> anyhow::Result<PcrReference> {
-    if m.tpm.is_none() {
-        bail!(
-            "{}: the manifest has no tpm section (predicted PCRs) to compare",
-            path.display()
-        );
+impl TpmArgs {
+    fn request(&self) -> TpmRequest<'_> {
+        TpmRequest {
+            quote: &self.quote,
+            signature: &self.signature,
+            ak: &self.ak,
+            pcrs: &self.pcrs,
+            eventlog: self.eventlog.as_deref(),
+            nonce: self.nonce.as_deref(),
+            refvals: self.refvals.as_deref(),
+            refvals_pcrs: self.refvals_pcrs.as_deref(),
+            expected_pcrs: self.expected_pcrs.as_deref(),
+        }
     }
-    if let Some(p) = only.and_then(|o| o.iter().find(|p| **p > yardstick_tpm::pcr::MAX_PCR)) {
-        bail!("--refvals-pcrs: {p} is not a PCR index (0-23)");
+}
+
+impl AzureArgs {
+    fn request(&self) -> AzureRequest<'_> {
+        AzureRequest {
+            evidence: &self.evidence,
+            nonce: self.nonce.as_deref(),
+            refvals: self.refvals.as_deref(),
+            refvals_pcrs: self.refvals_pcrs.as_deref(),
+            expected_pcrs: self.expected_pcrs.as_deref(),
+            measurements: &self.measurement,
+            time: self.time.as_deref(),
+            guest: self.policy.rules(),
+        }
     }
-    yardstick_verify::refvals::pcr_reference(m, &path.display().to_string(), only).ok_or_else(
-        || {
-            anyhow::anyhow!(
-                "{}: the manifest predicts none of the PCRs asked for ({})",
-                path.display(),
-                only.map(|o| o.iter().map(u32::to_string).collect::<Vec<_>>().join(","))
-                    .unwrap_or_default()
-            )
-        },
-    )
 }
 
-fn verification_time(t: &Option<String>) -> anyhow::Result<Option<u64>> {
-    t.as_deref()
-        .map(|s| {
-            yardstick_verify::time::parse_rfc3339(s).map_err(|e| anyhow::anyhow!("--time: {e}"))
-        })
-        .transpose()
-}
-
-fn load_eventlog(path: &Path) -> anyhow::Result<EventLogEvidence> {
-    let log = EventLog::parse(&read(path)?).with_context(|| path.display().to_string())?;
-    Ok(EventLogEvidence::from_log(log))
-}
-
-fn expected_pcrs(p: &Option<PathBuf>) -> anyhow::Result<Option<PcrReference>> {
-    let Some(p) = p else { return Ok(None) };
-    let banks: PcrBanks = serde_json::from_slice(&read(p)?).with_context(|| {
-        format!(
-            "{}: not PCR JSON ({{\"sha256\": {{\"11\": \"<hex>\"}}}})",
-            p.display()
-        )
-    })?;
-    if banks.is_empty() {
-        bail!("{}: no PCR values", p.display());
-    }
-    Ok(Some(PcrReference::from_banks(
-        &banks,
-        p.display().to_string(),
-    )))
-}
-
-fn load_cert(path: &Path, what: &str) -> anyhow::Result<Cert> {
-    Cert::load_first(&read(path)?)
-        .with_context(|| format!("{}: {what} certificate", path.display()))
-}
-
-fn snp(a: &SnpArgs) -> anyhow::Result<Appraisal> {
-    let manifest = a.refvals.as_deref().map(load_manifest).transpose()?;
-    let reference = snp_reference(
-        &a.measurement,
-        a.refvals.as_deref().zip(manifest.as_ref()),
-        true,
-    )?;
-    let now = verification_time(&a.time)?;
-    let report = AttestationReport::parse_any(&read(&a.report)?)
-        .with_context(|| a.report.display().to_string())?;
-    let vcek = load_cert(&a.vcek, "VCEK")?;
-    let ask = load_cert(&a.ask, "ASK")?;
-    let ark = load_cert(&a.ark, "ARK")?;
-    let policy = SnpPolicy {
-        vmpl: Some(a.vmpl),
-        report_data: a
-            .report_data
-            .as_deref()
-            .map(|s| hex_arg("--report-data", s, 64, true))
-            .transpose()?
-            .map(|b| b.try_into().unwrap_or([0; 64])),
-        host_data: a
-            .host_data
-            .as_deref()
-            .map(|s| hex_arg("--host-data", s, 32, true))
-            .transpose()?
-            .map(|b| b.try_into().unwrap_or([0; 32])),
-        reference,
-        now,
-        ..a.policy.snp_policy()
-    };
-    verify_report(&report, &vcek, &ask, &ark, &policy).map_err(|e| {
-        let path = match &e {
-            Error::Cert { which: "ASK", .. } => &a.ask,
-            Error::Cert { which: "ARK", .. } => &a.ark,
-            Error::Cert { .. } => &a.vcek,
-            _ => &a.report,
-        };
-        anyhow::Error::new(e).context(path.display().to_string())
-    })
-}
-
-fn tpm(a: &TpmArgs) -> anyhow::Result<Appraisal> {
-    let reference = match &a.refvals {
-        Some(p) => Some(pcr_reference(
-            p,
-            &load_manifest(p)?,
-            a.refvals_pcrs.as_deref(),
-        )?),
-        None => expected_pcrs(&a.expected_pcrs)?,
-    };
-    let eventlog = a.eventlog.as_deref().map(load_eventlog).transpose()?;
-    let message = read(&a.quote)?;
-    let attest = yardstick_tpm::tpm2::Attest::parse_quote(&message)
-        .with_context(|| format!("{}: not a TPM quote (TPMS_ATTEST)", a.quote.display()))?;
-    let signature = QuoteSignature::parse(&read(&a.signature)?)
-        .with_context(|| a.signature.display().to_string())?;
-    let ak = Ak::parse(&read(&a.ak)?).with_context(|| a.ak.display().to_string())?;
-    let pcrs = parse_pcr_values(&read(&a.pcrs)?, Some(&attest.pcr_select))
-        .with_context(|| a.pcrs.display().to_string())?;
-    let policy = TpmPolicy {
-        nonce: nonce(&a.nonce)?,
-        reference,
-        eventlog,
-    };
-    let input = QuoteInput {
-        message: &message,
-        signature: &signature,
-        ak: &ak,
-        pcrs: &pcrs,
-    };
-    let (appraisal, _) =
-        verify_quote(input, &policy).with_context(|| a.quote.display().to_string())?;
-    Ok(appraisal)
-}
-
-fn azure(a: &AzureArgs) -> anyhow::Result<Appraisal> {
-    let manifest = a.refvals.as_deref().map(load_manifest).transpose()?;
-    let pcrs =
-        match (&a.refvals, &manifest) {
-            (Some(p), Some(m)) if m.tpm.is_some() || a.refvals_pcrs.is_some() => Some(
-                pcr_reference(p, m, Some(a.refvals_pcrs.as_deref().unwrap_or(&[11])))?,
-            ),
-            (Some(p), Some(m)) if m.snp.is_empty() => bail!(
-                "{}: the manifest has neither a tpm section nor SEV-SNP launch digests to compare",
-                p.display()
-            ),
-            _ => expected_pcrs(&a.expected_pcrs)?,
-        };
-    let reference = snp_reference(
-        &a.measurement,
-        a.refvals.as_deref().zip(manifest.as_ref()),
-        false,
-    )?;
-    let ev = AzureEvidence::parse(&read(&a.evidence)?)
-        .with_context(|| a.evidence.display().to_string())?;
-    let policy = AzurePolicy {
-        nonce: nonce(&a.nonce)?,
-        pcrs,
-        snp: SnpPolicy {
-            reference,
-            now: verification_time(&a.time)?,
-            ..a.policy.snp_policy()
-        },
-    };
-    let mut appraisal =
-        verify_azure(&ev, &policy).with_context(|| a.evidence.display().to_string())?;
-    if let (Some(p), Some(m)) = (&a.refvals, &manifest)
-        && m.tpm.is_some()
-        && a.refvals_pcrs.is_none()
-    {
-        appraisal.note(format!(
-                "{}: only PCR 11 compared (the manifest's other PCRs describe an OVMF platform, not Azure's firmware); --refvals-pcrs selects others",
-                p.display()
-            ));
-    }
-    Ok(appraisal)
-}
-
-/// Prints the appraisal; exit 0 if affirming, 1 if not.
+/// Prints the appraisal (text or JSON); exit 0 if affirming, 1 if not.
 fn emit(a: &Appraisal, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         ui::print_json(a)?;
     } else {
-        use std::io::Write as _;
-        let mut out = std::io::stdout().lock();
-        for c in a.checks() {
-            if c.ok {
-                writeln!(out, "ok    {}: {}", c.name, c.actual)?;
-            } else {
-                writeln!(
-                    out,
-                    "FAIL  {}: expected {}, actual {}",
-                    c.name, c.expected, c.actual
-                )?;
-            }
-        }
-        for n in a.notes() {
-            writeln!(out, "note  {n}")?;
-        }
-        let failed = a.failures().count();
-        if a.passed() {
-            writeln!(out, "affirming: all {} checks passed", a.checks().len())?;
-        } else {
-            writeln!(
-                out,
-                "contraindicated: {failed} of {} checks failed",
-                a.checks().len()
-            )?;
-        }
+        ui::print_text(&a.to_text())?;
     }
     Ok(if a.passed() {
         ExitCode::SUCCESS

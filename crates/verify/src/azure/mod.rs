@@ -8,14 +8,17 @@
 
 mod evidence;
 mod hcl;
+mod request;
 mod tdx;
 
 pub use evidence::{AzureEvidence, Hardware, TpmQuoteParts};
 pub use hcl::{HclReport, HwKind};
+pub use request::{AzureRequest, DEFAULT_PCRS, pcr_reference, verify_files};
 pub use tdx::{INTEL_SGX_ROOT_CA_SHA256, TdQuote, verify_td_quote};
 
 use yardstick_common::hash::{Algorithm, Digest};
 use yardstick_tpm::PcrBanks;
+use yardstick_tpm::tpm2::Attest;
 
 use crate::appraisal::Appraisal;
 use crate::snp::{AttestationReport, Product, SnpPolicy, verify_report};
@@ -36,9 +39,28 @@ pub struct AzurePolicy {
 }
 
 /// Verifies Azure vTPM evidence end to end.
+///
+/// The checks, in order: the TPM quote with the AK from the HCL runtime data ([`verify_quote`]), the
+/// hardware report's REPORT_DATA binding the runtime data, the v2 user-data nonce, then the hardware
+/// evidence: the SEV-SNP report with its VCEK and AMD's built-in chain ([`verify_report`]), or the TD quote
+/// ([`verify_td_quote`]) and its agreement with the HCL's TDREPORT.
 pub fn verify_azure(ev: &AzureEvidence, policy: &AzurePolicy) -> Result<Appraisal, Error> {
     let mut a = Appraisal::new();
     let hcl = HclReport::parse(&ev.hcl_report)?;
+    let kind = hardware_kind(ev, &hcl)?;
+    let attest = check_tpm_quote(&mut a, ev, &hcl, policy)?;
+    check_runtime_binding(&mut a, ev, &hcl, kind)?;
+    check_runtime_data(&mut a, ev, &hcl, &attest)?;
+    match &ev.hardware {
+        Hardware::Snp { vcek } => check_snp(&mut a, &hcl, vcek, &policy.snp)?,
+        Hardware::Tdx { td_quote } => check_tdx(&mut a, &hcl, td_quote, &policy.snp)?,
+    }
+    a.note(format!("Azure evidence version {}", ev.version));
+    Ok(a)
+}
+
+/// The kind of hardware report the HCL report holds, which must be the evidence's kind.
+fn hardware_kind(ev: &AzureEvidence, hcl: &HclReport) -> Result<HwKind, Error> {
     let want_kind = match ev.hardware {
         Hardware::Snp { .. } => HwKind::Snp,
         Hardware::Tdx { .. } => HwKind::Tdx,
@@ -49,10 +71,11 @@ pub fn verify_azure(ev: &AzureEvidence, policy: &AzurePolicy) -> Result<Appraisa
             hcl.kind, want_kind
         )));
     }
+    Ok(want_kind)
+}
 
-    // 1. The TPM quote, with the AK from the runtime data.
-    let ak = Ak::from_jwk(&hcl.ak_jwk()?)?;
-    let sig = QuoteSignature::parse(&ev.tpm_quote.signature)?;
+/// The evidence's PCR values, PCR `i` at index `i`, each in the bank its length tells.
+fn evidence_pcrs(ev: &AzureEvidence) -> Result<PcrBanks, Error> {
     let mut pcrs = PcrBanks::new();
     for (i, v) in ev.tpm_quote.pcrs.iter().enumerate() {
         let alg = Algorithm::ALL
@@ -68,6 +91,20 @@ pub fn verify_azure(ev: &AzureEvidence, policy: &AzurePolicy) -> Result<Appraisa
             .ok_or_else(|| Error::Malformed(format!("evidence: PCR {i}")))?;
         pcrs.set(i as u32, d);
     }
+    Ok(pcrs)
+}
+
+/// The TPM quote, with the AK from the runtime data, against the nonce and the reference PCRs. Returns the
+/// quote's `TPMS_ATTEST`.
+fn check_tpm_quote(
+    a: &mut Appraisal,
+    ev: &AzureEvidence,
+    hcl: &HclReport,
+    policy: &AzurePolicy,
+) -> Result<Attest, Error> {
+    let ak = Ak::from_jwk(&hcl.ak_jwk()?)?;
+    let sig = QuoteSignature::parse(&ev.tpm_quote.signature)?;
+    let pcrs = evidence_pcrs(ev)?;
     let tpm_policy = TpmPolicy {
         nonce: policy.nonce.clone(),
         reference: policy.pcrs.clone(),
@@ -83,8 +120,16 @@ pub fn verify_azure(ev: &AzureEvidence, policy: &AzurePolicy) -> Result<Appraisa
         &tpm_policy,
     )?;
     a.extend(quote_checks);
+    Ok(attest)
+}
 
-    // 2. The runtime data (and so the AK) is bound into the hardware report's REPORT_DATA.
+/// The runtime data (and so the AK) is bound into the hardware report's REPORT_DATA: its hash leads it.
+fn check_runtime_binding(
+    a: &mut Appraisal,
+    ev: &AzureEvidence,
+    hcl: &HclReport,
+    kind: HwKind,
+) -> Result<(), Error> {
     let rt_hash = hcl.hash.digest(hcl.runtime_data());
     let hw_report_data: Vec<u8> = match &ev.hardware {
         Hardware::Snp { .. } => AttestationReport::parse(hcl.hw_report())?
@@ -95,7 +140,7 @@ pub fn verify_azure(ev: &AzureEvidence, policy: &AzurePolicy) -> Result<Appraisa
     a.equal(
         format!(
             "{} report_data = {}(HCL runtime data)",
-            if want_kind == HwKind::Snp {
+            if kind == HwKind::Snp {
                 "SNP"
             } else {
                 "TD quote"
@@ -105,8 +150,17 @@ pub fn verify_azure(ev: &AzureEvidence, policy: &AzurePolicy) -> Result<Appraisa
         rt_hash.to_hex(),
         hex::encode(hw_report_data.get(..rt_hash.len()).unwrap_or_default()),
     );
+    Ok(())
+}
 
-    // 3. Version 2 evidence also carries the nonce in the runtime data's user-data.
+/// What the runtime data says beyond the AK: version 2 evidence carries the nonce in its user-data; the VM
+/// configuration is noted.
+fn check_runtime_data(
+    a: &mut Appraisal,
+    ev: &AzureEvidence,
+    hcl: &HclReport,
+    attest: &Attest,
+) -> Result<(), Error> {
     let runtime = hcl.runtime_json()?;
     if ev.version >= 2 {
         let ud = runtime
@@ -127,59 +181,71 @@ pub fn verify_azure(ev: &AzureEvidence, policy: &AzurePolicy) -> Result<Appraisa
     if let Some(cfg) = runtime.get("vm-configuration") {
         a.note(format!("HCL vm-configuration: {cfg}"));
     }
+    Ok(())
+}
 
-    // 4. The hardware evidence itself.
-    match &ev.hardware {
-        Hardware::Snp { vcek } => {
-            let report = AttestationReport::parse(hcl.hw_report())?;
-            let vcek = Cert::load_first(vcek).map_err(|e| Error::cert("VCEK", e))?;
-            let product = match report.product_from_cpuid() {
-                Some(Ok(p)) => p,
-                _ => Product::ALL
-                    .into_iter()
-                    .find(|p| vcek.issuer_cn() == format!("SEV-{p}"))
-                    .ok_or_else(|| {
-                        Error::Malformed(format!(
-                            "cannot tell the AMD product: report version {} without CPUID, VCEK issuer {:?}",
-                            report.version,
-                            vcek.issuer_cn()
-                        ))
-                    })?,
-            };
-            let (ark, ask) = crate::snp::builtin_chain(product);
-            let mut snp = policy.snp.clone();
-            snp.vmpl = Some(0);
-            snp.report_data = None;
-            a.extend(verify_report(&report, &vcek, &ask, &ark, &snp)?);
-        }
-        Hardware::Tdx { td_quote } => {
-            let q = TdQuote::parse(td_quote)?;
-            let now = policy.snp.now.unwrap_or_else(crate::snp::now_secs);
-            a.extend(verify_td_quote(&q, now)?);
-            // The HCL's TDREPORT is what the quote was made from: its SEAM, TD and REPORTDATA fields must be
-            // the quoted ones. (Its MAC only the CPU can check; the signed quote is what counts.)
-            let tr = hcl.hw_report();
-            let same = tr.get(264..384) == Some(q.seam_fields())
-                && tr.get(512..912) == Some(q.td_fields())
-                && tr.get(128..192) == Some(q.report_data());
-            a.check(
-                "HCL TDREPORT = TD quote body (SEAM, TDINFO, REPORTDATA)",
-                same,
-                "identical fields",
-                if same {
-                    "identical fields"
-                } else {
-                    "fields differ"
-                },
-            );
-            if let Some(r) = &policy.snp.reference {
-                a.note(format!(
-                    "SNP reference values ({}) do not apply to TDX evidence",
-                    r.source
-                ));
-            }
-        }
+/// SEV-SNP hardware evidence: the report in the HCL report against its VCEK and AMD's built-in chain for the
+/// product (from the report's CPUID, else the VCEK's issuer), requested from VMPL 0.
+fn check_snp(
+    a: &mut Appraisal,
+    hcl: &HclReport,
+    vcek: &[u8],
+    policy: &SnpPolicy,
+) -> Result<(), Error> {
+    let report = AttestationReport::parse(hcl.hw_report())?;
+    let vcek = Cert::load_first(vcek).map_err(|e| Error::cert("VCEK", e))?;
+    let product = match report.product_from_cpuid() {
+        Some(Ok(p)) => p,
+        _ => Product::ALL
+            .into_iter()
+            .find(|p| vcek.issuer_cn() == format!("SEV-{p}"))
+            .ok_or_else(|| {
+                Error::Malformed(format!(
+                    "cannot tell the AMD product: report version {} without CPUID, VCEK issuer {:?}",
+                    report.version,
+                    vcek.issuer_cn()
+                ))
+            })?,
+    };
+    let (ark, ask) = crate::snp::builtin_chain(product);
+    let mut snp = policy.clone();
+    snp.vmpl = Some(0);
+    snp.report_data = None;
+    a.extend(verify_report(&report, &vcek, &ask, &ark, &snp)?);
+    Ok(())
+}
+
+/// TDX hardware evidence: the TD quote ([`verify_td_quote`]), and the HCL's TDREPORT it was made from.
+fn check_tdx(
+    a: &mut Appraisal,
+    hcl: &HclReport,
+    td_quote: &[u8],
+    policy: &SnpPolicy,
+) -> Result<(), Error> {
+    let q = TdQuote::parse(td_quote)?;
+    let now = policy.now.unwrap_or_else(crate::snp::now_secs);
+    a.extend(verify_td_quote(&q, now)?);
+    // The HCL's TDREPORT is what the quote was made from: its SEAM, TD and REPORTDATA fields must be the
+    // quoted ones. (Its MAC only the CPU can check; the signed quote is what counts.)
+    let tr = hcl.hw_report();
+    let same = tr.get(264..384) == Some(q.seam_fields())
+        && tr.get(512..912) == Some(q.td_fields())
+        && tr.get(128..192) == Some(q.report_data());
+    a.check(
+        "HCL TDREPORT = TD quote body (SEAM, TDINFO, REPORTDATA)",
+        same,
+        "identical fields",
+        if same {
+            "identical fields"
+        } else {
+            "fields differ"
+        },
+    );
+    if let Some(r) = &policy.reference {
+        a.note(format!(
+            "SNP reference values ({}) do not apply to TDX evidence",
+            r.source
+        ));
     }
-    a.note(format!("Azure evidence version {}", ev.version));
-    Ok(a)
+    Ok(())
 }

@@ -84,35 +84,7 @@ impl TdQuote {
     pub fn parse(bytes: &[u8]) -> Result<TdQuote, Error> {
         let bad = |m: String| Error::Malformed(format!("TD quote: {m}"));
         let mut r = R { b: bytes, pos: 0 };
-        let version = r.u16("version")?;
-        let key_type = r.u16("attestation key type")?;
-        let tee_type = r.u32("TEE type")?;
-        if !(4..=5).contains(&version) {
-            return Err(bad(format!("version {version}, expected 4 or 5")));
-        }
-        if key_type != 2 {
-            return Err(bad(format!(
-                "attestation key type {key_type}, expected 2 (ECDSA P-256)"
-            )));
-        }
-        if tee_type != 0x81 {
-            return Err(bad(format!("TEE type 0x{tee_type:x}, expected 0x81 (TDX)")));
-        }
-        r.take(HEADER_LEN - 8, "header")?;
-        let body_len = if version == 4 {
-            TD10_BODY
-        } else {
-            let ty = r.u16("body type")?;
-            let size = r.u32("body size")? as usize;
-            match (ty, size) {
-                (2, TD10_BODY) | (3, TD15_BODY) => size,
-                _ => {
-                    return Err(bad(format!(
-                        "body type {ty} of {size} bytes is not a TD report"
-                    )));
-                }
-            }
-        };
+        let (version, body_len) = Self::header_fields(&mut r)?;
         let body_start = r.pos;
         r.take(body_len, "body")?;
         let signed = 0..r.pos;
@@ -143,29 +115,7 @@ impl TdQuote {
         };
         let signature = s.take(64, "quote signature")?.to_vec();
         let attest_key = s.take(64, "attestation key")?.to_vec();
-        let cert_type = s.u16("certification data type")?;
-        let cert_len = s.u32("certification data size")? as usize;
-        if cert_type != 6 {
-            return Err(bad(format!(
-                "certification data type {cert_type}, expected 6 (QE report certification data)"
-            )));
-        }
-        let mut c = R {
-            b: s.take(cert_len, "certification data")?,
-            pos: 0,
-        };
-        let qe_report = c.take(QE_REPORT_LEN, "QE report")?.to_vec();
-        let qe_report_sig = c.take(64, "QE report signature")?.to_vec();
-        let auth_len = usize::from(c.u16("QE authentication data size")?);
-        let qe_auth = c.take(auth_len, "QE authentication data")?.to_vec();
-        let inner_type = c.u16("PCK certification data type")?;
-        let inner_len = c.u32("PCK certification data size")? as usize;
-        if inner_type != 5 {
-            return Err(bad(format!(
-                "PCK certification data type {inner_type}, expected 5 (PEM PCK certificate chain)"
-            )));
-        }
-        let pck_chain = c.take(inner_len, "PCK certificate chain")?.to_vec();
+        let cert = CertificationData::parse(&mut s)?;
         Ok(TdQuote {
             bytes: bytes.to_vec(),
             version,
@@ -173,11 +123,47 @@ impl TdQuote {
             body,
             signature,
             attest_key,
-            qe_report,
-            qe_report_sig,
-            qe_auth,
-            pck_chain,
+            qe_report: cert.qe_report,
+            qe_report_sig: cert.qe_report_sig,
+            qe_auth: cert.qe_auth,
+            pck_chain: cert.pck_chain,
         })
+    }
+
+    /// The header's version, attestation key type and TEE type (which must be a v4/v5 TDX quote with an
+    /// ECDSA P-256 key), and the length of the body that follows. Leaves `r` at the body.
+    fn header_fields(r: &mut R<'_>) -> Result<(u16, usize), Error> {
+        let bad = |m: String| Error::Malformed(format!("TD quote: {m}"));
+        let version = r.u16("version")?;
+        let key_type = r.u16("attestation key type")?;
+        let tee_type = r.u32("TEE type")?;
+        if !(4..=5).contains(&version) {
+            return Err(bad(format!("version {version}, expected 4 or 5")));
+        }
+        if key_type != 2 {
+            return Err(bad(format!(
+                "attestation key type {key_type}, expected 2 (ECDSA P-256)"
+            )));
+        }
+        if tee_type != 0x81 {
+            return Err(bad(format!("TEE type 0x{tee_type:x}, expected 0x81 (TDX)")));
+        }
+        r.take(HEADER_LEN - 8, "header")?;
+        let body_len = if version == 4 {
+            TD10_BODY
+        } else {
+            let ty = r.u16("body type")?;
+            let size = r.u32("body size")? as usize;
+            match (ty, size) {
+                (2, TD10_BODY) | (3, TD15_BODY) => size,
+                _ => {
+                    return Err(bad(format!(
+                        "body type {ty} of {size} bytes is not a TD report"
+                    )));
+                }
+            }
+        };
+        Ok((version, body_len))
     }
 
     fn header(&self) -> &[u8] {
@@ -230,6 +216,51 @@ impl TdQuote {
     }
 }
 
+/// The QE report certification data (type 6) of a quote's signature data.
+struct CertificationData {
+    qe_report: Vec<u8>,
+    qe_report_sig: Vec<u8>,
+    qe_auth: Vec<u8>,
+    pck_chain: Vec<u8>,
+}
+
+impl CertificationData {
+    /// Reads the certification data at `s`: the QE report, its signature, the QE authentication data and
+    /// the PEM PCK certificate chain (certification data type 5).
+    fn parse(s: &mut R<'_>) -> Result<CertificationData, Error> {
+        let bad = |m: String| Error::Malformed(format!("TD quote: {m}"));
+        let cert_type = s.u16("certification data type")?;
+        let cert_len = s.u32("certification data size")? as usize;
+        if cert_type != 6 {
+            return Err(bad(format!(
+                "certification data type {cert_type}, expected 6 (QE report certification data)"
+            )));
+        }
+        let mut c = R {
+            b: s.take(cert_len, "certification data")?,
+            pos: 0,
+        };
+        let qe_report = c.take(QE_REPORT_LEN, "QE report")?.to_vec();
+        let qe_report_sig = c.take(64, "QE report signature")?.to_vec();
+        let auth_len = usize::from(c.u16("QE authentication data size")?);
+        let qe_auth = c.take(auth_len, "QE authentication data")?.to_vec();
+        let inner_type = c.u16("PCK certification data type")?;
+        let inner_len = c.u32("PCK certification data size")? as usize;
+        if inner_type != 5 {
+            return Err(bad(format!(
+                "PCK certification data type {inner_type}, expected 5 (PEM PCK certificate chain)"
+            )));
+        }
+        let pck_chain = c.take(inner_len, "PCK certificate chain")?.to_vec();
+        Ok(CertificationData {
+            qe_report,
+            qe_report_sig,
+            qe_auth,
+            pck_chain,
+        })
+    }
+}
+
 fn intel_key(c: &Cert, who: &'static str) -> Result<Key, Error> {
     let alg = c.signature_algorithm().map_err(|e| Error::cert(who, e))?;
     if alg.scheme != Scheme::Ecdsa || alg.hash != Algorithm::Sha256 {
@@ -251,6 +282,11 @@ fn intel_key(c: &Cert, who: &'static str) -> Result<Key, Error> {
 }
 
 /// Runs the offline checks on a TD quote.
+///
+/// The checks, in order: the QE vendor, the quote signature by the attestation key, the QE report binding
+/// that key, the PCK chain to the pinned Intel SGX Root CA (pin, signatures, validity), the QE report
+/// signature by the PCK key, the TD's debug attribute. A PCK chain that cannot be read or is not keyed and
+/// signed as Intel's are is an error.
 pub fn verify_td_quote(q: &TdQuote, now: u64) -> Result<Appraisal, Error> {
     let mut a = Appraisal::new();
     a.equal(
@@ -258,40 +294,57 @@ pub fn verify_td_quote(q: &TdQuote, now: u64) -> Result<Appraisal, Error> {
         INTEL_QE_VENDOR_ID,
         hex::encode(q.qe_vendor_id()),
     );
+    check_quote_signature(&mut a, q);
+    check_qe_binding(&mut a, q);
+    let certs = pck_chain(q)?;
+    let keys = check_pck_chain(&mut a, &certs, now)?;
+    check_qe_report_signature(&mut a, q, &certs, &keys);
+    check_td_attributes(&mut a, q);
+    a.note(format!(
+        "TD quote v{}: MRTD {}, RTMR0 {}",
+        q.version,
+        hex::encode(q.mrtd()),
+        hex::encode(q.rtmr(0))
+    ));
+    a.note(
+        "not checked offline: the TDX platform and QE TCB levels (Intel PCS TCB Info and QE Identity for the \
+         PCK's FMSPC) and revocation (PCK and Root CA CRLs) need Intel collateral fetched at verification time",
+    );
+    Ok(a)
+}
 
-    let signed = q.bytes.get(q.signed.clone()).unwrap_or_default();
+/// The quote's signature over header and body by the attestation key it carries.
+fn check_quote_signature(a: &mut Appraisal, q: &TdQuote) {
+    const NAME: &str = "TD quote signature (attestation key, ECDSA P-256 SHA-256)";
     let ak = match Key::ec_xy(
         256,
         q.attest_key.get(..32).unwrap_or_default(),
         q.attest_key.get(32..).unwrap_or_default(),
     ) {
-        Ok(k) => Some(k),
+        Ok(k) => k,
         Err(e) => {
-            a.check(
-                "TD quote signature (attestation key, ECDSA P-256 SHA-256)",
-                false,
-                "valid attestation key",
-                e.0,
-            );
-            None
+            a.check(NAME, false, "valid attestation key", e.0);
+            return;
         }
     };
-    if let Some(ak) = ak {
-        let r = ak.verify(
-            Scheme::Ecdsa,
-            Algorithm::Sha256,
-            signed,
-            Sig::Bytes(&q.signature),
-        );
-        a.check(
-            "TD quote signature (attestation key, ECDSA P-256 SHA-256)",
-            r.is_ok(),
-            "signature by the attestation key in the quote",
-            r.err().unwrap_or_else(|| "signature verifies".into()),
-        );
-    }
+    let signed = q.bytes.get(q.signed.clone()).unwrap_or_default();
+    let r = ak.verify(
+        Scheme::Ecdsa,
+        Algorithm::Sha256,
+        signed,
+        Sig::Bytes(&q.signature),
+    );
+    a.check(
+        NAME,
+        r.is_ok(),
+        "signature by the attestation key in the quote",
+        r.err().unwrap_or_else(|| "signature verifies".into()),
+    );
+}
 
-    // QE REPORTDATA = SHA-256(attestation key || QE authentication data) || 32 zero bytes.
+/// The QE report binds the attestation key: its REPORTDATA is SHA-256(attestation key || QE authentication
+/// data) || 32 zero bytes.
+fn check_qe_binding(a: &mut Appraisal, q: &TdQuote) {
     let mut want = Algorithm::Sha256
         .digest_parts(&[&q.attest_key, &q.qe_auth])
         .to_vec();
@@ -301,20 +354,34 @@ pub fn verify_td_quote(q: &TdQuote, now: u64) -> Result<Appraisal, Error> {
         hex::encode(&want),
         hex::encode(q.qe_report.get(320..384).unwrap_or_default()),
     );
+}
 
+/// The PCK certificate chain (PEM, NUL-padded), PCK first: at least the PCK and an issuer.
+fn pck_chain(q: &TdQuote) -> Result<Vec<Cert>, Error> {
     let text = String::from_utf8_lossy(&q.pck_chain);
     let certs = Cert::load_all(text.trim_end_matches('\0').as_bytes())
         .map_err(|e| Error::cert("PCK", e))?;
-    let (Some(pck), Some(root)) = (certs.first(), certs.last()) else {
+    if certs.is_empty() {
         return Err(Error::Malformed(
             "TD quote: empty PCK certificate chain".into(),
         ));
-    };
+    }
     if certs.len() < 2 {
         return Err(Error::Malformed(
             "TD quote: PCK chain has no issuer certificate".into(),
         ));
     }
+    Ok(certs)
+}
+
+/// The chain's root against the pinned Intel SGX Root CA, then each certificate's signature by the next (the
+/// root's by itself) and validity. Returns the certificates' keys, in chain order.
+fn check_pck_chain(a: &mut Appraisal, certs: &[Cert], now: u64) -> Result<Vec<Key>, Error> {
+    let Some(root) = certs.last() else {
+        return Err(Error::Malformed(
+            "TD quote: empty PCK certificate chain".into(),
+        ));
+    };
     let root_fp = root.fingerprint_sha256();
     a.check(
         "Intel SGX Root CA (SHA-256 pin)",
@@ -342,8 +409,13 @@ pub fn verify_td_quote(q: &TdQuote, now: u64) -> Result<Appraisal, Error> {
                 (Ok(()), false) => format!("issuer is {:?}", c.issuer_cn()),
             },
         );
-        crate::snp::check_validity(&mut a, &c.subject_cn(), c, now);
+        crate::snp::check_validity(a, &c.subject_cn(), c, now);
     }
+    Ok(keys)
+}
+
+/// The QE report's signature by the PCK certificate's key (the first of `keys`).
+fn check_qe_report_signature(a: &mut Appraisal, q: &TdQuote, certs: &[Cert], keys: &[Key]) {
     let r = keys
         .first()
         .map(|k| {
@@ -358,11 +430,16 @@ pub fn verify_td_quote(q: &TdQuote, now: u64) -> Result<Appraisal, Error> {
     a.check(
         "QE report signature (PCK certificate, ECDSA P-256 SHA-256)",
         r.is_ok(),
-        format!("signature by {}", pck.subject_cn()),
+        format!(
+            "signature by {}",
+            certs.first().map(Cert::subject_cn).unwrap_or_default()
+        ),
         r.err().unwrap_or_else(|| "signature verifies".into()),
     );
+}
 
-    // TDATTRIBUTES bit 0 (DEBUG): the TD runs in debug mode, its state is visible to the host.
+/// TDATTRIBUTES bit 0 (DEBUG) is clear: in debug mode the TD's state is visible to the host.
+fn check_td_attributes(a: &mut Appraisal, q: &TdQuote) {
     let attrs = q.td_attributes();
     a.equal(
         "TD attributes: debug",
@@ -373,15 +450,4 @@ pub fn verify_td_quote(q: &TdQuote, now: u64) -> Result<Appraisal, Error> {
             "enabled"
         },
     );
-    a.note(format!(
-        "TD quote v{}: MRTD {}, RTMR0 {}",
-        q.version,
-        hex::encode(q.mrtd()),
-        hex::encode(q.rtmr(0))
-    ));
-    a.note(
-        "not checked offline: the TDX platform and QE TCB levels (Intel PCS TCB Info and QE Identity for the \
-         PCK's FMSPC) and revocation (PCK and Root CA CRLs) need Intel collateral fetched at verification time",
-    );
-    Ok(a)
 }

@@ -6,9 +6,11 @@
 //! evidence comes with must be one of them; the ASK must be signed by it and the VCEK by the ASK (RSA-PSS,
 //! SHA-384); the report by the VCEK (ECDSA P-384, SHA-384).
 
+mod request;
 mod verify;
 
-pub use verify::{SnpPolicy, SnpReference, verify_report};
+pub use request::{SnpRequest, verify_files};
+pub use verify::{GuestRules, SnpPolicy, SnpReference, verify_report};
 pub(crate) use verify::{check_validity, now_secs};
 pub use yardstick_snp::report::{
     AttestationReport, GuestPolicy, Product, REPORT_LEN, ReportError, SIGNED_LEN, TcbVersion,
@@ -122,23 +124,21 @@ impl VcekExtensions {
 
 /// A VCEK SPL extension: a DER INTEGER 0..=255 (`02 01 73`, or `02 02 00 db` above 127).
 pub(crate) fn spl_value(ext: &[u8]) -> Option<u8> {
-    match ext {
-        [0x02, 0x01, v] if *v < 0x80 => Some(*v),
-        [0x02, 0x02, 0x00, v] if *v >= 0x80 => Some(*v),
-        _ => None,
-    }
+    use der::Decode as _;
+    u8::from_der(ext).ok()
 }
 
 /// The hwID extension: the raw id (as AMD's KDS has issued it), or the id wrapped in a DER OCTET STRING
 /// (both occur; trustee accepts both).
 pub(crate) fn hw_id_value(ext: &[u8], len: usize) -> Option<&[u8]> {
+    use der::Decode as _;
     if ext.len() == len {
         return Some(ext);
     }
-    match ext {
-        [0x04, l, rest @ ..] if usize::from(*l) == len && rest.len() == len => Some(rest),
-        _ => None,
-    }
+    <&der::asn1::OctetStringRef>::from_der(ext)
+        .ok()
+        .map(der::asn1::OctetStringRef::as_bytes)
+        .filter(|id| id.len() == len)
 }
 
 #[cfg(test)]
@@ -169,5 +169,28 @@ mod tests {
         wrapped.extend([2; 8]);
         assert_eq!(hw_id_value(&wrapped, 8), Some(&[2u8; 8][..]));
         assert_eq!(hw_id_value(&[1; 7], 8), None);
+        // Refused as well: out of range, empty, trailing bytes, a long-form length, another tag.
+        assert_eq!(spl_value(&[2, 2, 1, 0]), None, "256");
+        assert_eq!(spl_value(&[2, 0]), None, "empty INTEGER");
+        assert_eq!(spl_value(&[2, 1, 5, 0]), None, "trailing byte");
+        assert_eq!(spl_value(&[2, 0x81, 1, 5]), None, "long-form length");
+        assert_eq!(spl_value(&[4, 1, 5]), None, "OCTET STRING");
+        assert_eq!(spl_value(&[2, 1, 0]), Some(0));
+        assert_eq!(spl_value(&[2, 1, 0x7f]), Some(0x7f));
+        assert_eq!(spl_value(&[2, 2, 0, 0xff]), Some(0xff));
+        let mut long_form = vec![4, 0x81, 8];
+        long_form.extend([2; 8]);
+        assert_eq!(hw_id_value(&long_form, 8), None, "non-minimal length");
+        let mut trailing = wrapped.clone();
+        trailing.push(0);
+        assert_eq!(hw_id_value(&trailing, 8), None);
+        assert_eq!(
+            hw_id_value(&[4, 7, 1, 1, 1, 1, 1, 1, 1], 8),
+            None,
+            "short id"
+        );
+        let mut big = vec![4, 64];
+        big.extend([3; 64]);
+        assert_eq!(hw_id_value(&big, 64), Some(&[3u8; 64][..]));
     }
 }

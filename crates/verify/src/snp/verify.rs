@@ -4,7 +4,7 @@
 use super::{AttestationReport, Product, VcekExtensions, vcek_oid};
 use crate::appraisal::Appraisal;
 use crate::keys::{Key, Scheme, Sig};
-use crate::x509::Cert;
+use crate::x509::{Cert, CertError};
 use crate::{Error, hex};
 use yardstick_common::hash::Algorithm;
 use yardstick_snp::report::Signature;
@@ -16,6 +16,15 @@ pub struct SnpReference {
     pub measurements: Vec<[u8; 48]>,
     /// Where they came from (`--measurement`, a manifest path), for messages.
     pub source: String,
+}
+
+impl SnpReference {
+    /// Both sets of digests, `self`'s first, as one reference named after both (`--measurement + m.json`).
+    pub fn merged(mut self, other: SnpReference) -> SnpReference {
+        self.measurements.extend(other.measurements);
+        self.source = format!("{} + {}", self.source, other.source);
+        self
+    }
 }
 
 /// What the relying party requires beyond a genuine report.
@@ -37,6 +46,41 @@ pub struct SnpPolicy {
     pub reference: Option<SnpReference>,
     /// Time for certificate validity, Unix seconds (`None` = now).
     pub now: Option<u64>,
+}
+
+/// The guest-policy requirements a relying party chooses (`--allow-debug`, `--allow-migration-agent`,
+/// `--no-smt`), for SEV-SNP reports and for Azure SNP evidence alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuestRules {
+    /// Accept guests whose policy allows debugging.
+    pub allow_debug: bool,
+    /// Accept guests whose policy allows a migration agent.
+    pub allow_migration_agent: bool,
+    /// Accept guests whose policy allows SMT.
+    pub allow_smt: bool,
+}
+
+impl Default for GuestRules {
+    /// As [`SnpPolicy::default`]: debug and migration agent refused, SMT allowed.
+    fn default() -> GuestRules {
+        GuestRules {
+            allow_debug: false,
+            allow_migration_agent: false,
+            allow_smt: true,
+        }
+    }
+}
+
+impl GuestRules {
+    /// The default [`SnpPolicy`] with these rules.
+    pub fn policy(self) -> SnpPolicy {
+        SnpPolicy {
+            allow_debug: self.allow_debug,
+            allow_migration_agent: self.allow_migration_agent,
+            allow_smt: self.allow_smt,
+            ..SnpPolicy::default()
+        }
+    }
 }
 
 impl Default for SnpPolicy {
@@ -85,6 +129,9 @@ pub(crate) fn iso(secs: u64) -> String {
 }
 
 /// Verifies an AMD certificate chain ARK → ASK → VEK (VCEK or VLEK) and returns the pinned product.
+///
+/// The checks, in order: the ARK's pin, the three signatures, the three validity periods. A certificate not
+/// signed or keyed as AMD's are is an error.
 pub(crate) fn verify_amd_chain(
     a: &mut Appraisal,
     vek: &Cert,
@@ -92,6 +139,23 @@ pub(crate) fn verify_amd_chain(
     ark: &Cert,
     now: u64,
 ) -> Result<Option<Product>, Error> {
+    let pinned = check_ark_pin(a, ark);
+    amd_signature_algorithm("ARK", ark)?;
+    amd_signature_algorithm("ASK", ask)?;
+    amd_signature_algorithm("VCEK", vek)?;
+    let ark_key = rsa_key("ARK", ark)?;
+    let ask_key = rsa_key("ASK", ask)?;
+    check_signed_by(a, "ARK self-signature", (ark, "ARK"), ark, &ark_key)?;
+    check_signed_by(a, "ASK signed by ARK", (ask, "ASK"), ark, &ark_key)?;
+    check_signed_by(a, "VCEK signed by ASK", (vek, "VCEK"), ask, &ask_key)?;
+    check_validity(a, "ARK", ark, now);
+    check_validity(a, "ASK", ask, now);
+    check_validity(a, "VCEK", vek, now);
+    Ok(pinned)
+}
+
+/// The ARK is one of AMD's roots ([`super::PINNED_ARKS`]); returns its product.
+fn check_ark_pin(a: &mut Appraisal, ark: &Cert) -> Option<Product> {
     let ark_fp = ark.fingerprint_sha256();
     let pinned = super::product_for_ark(&ark_fp);
     let pins: Vec<String> = super::PINNED_ARKS
@@ -104,72 +168,68 @@ pub(crate) fn verify_amd_chain(
         pins.join(" | "),
         format!("{} {}", ark.subject_cn(), ark_fp),
     );
+    pinned
+}
 
-    // AMD signs all three certificates with RSASSA-PSS, SHA-384, MGF1-SHA-384, 48-byte salt.
-    let amd_alg = |who: &'static str, c: &Cert| -> Result<(), Error> {
-        let alg = c.signature_algorithm().map_err(|e| Error::cert(who, e))?;
-        if alg.scheme != (Scheme::RsaPss { salt_len: Some(48) }) || alg.hash != Algorithm::Sha384 {
-            return Err(Error::cert(
-                who,
-                crate::x509::CertError::Algorithm(format!(
-                    "{alg}, expected RSA-PSS sha384 salt 48"
-                )),
-            ));
-        }
-        Ok(())
-    };
-    amd_alg("ARK", ark)?;
-    amd_alg("ASK", ask)?;
-    amd_alg("VCEK", vek)?;
-    let rsa_key = |who: &'static str, c: &Cert| -> Result<Key, Error> {
-        match c.public_key().map_err(|e| Error::cert(who, e))? {
-            k @ Key::Rsa(_) => Ok(k),
-            k => Err(Error::cert(
-                who,
-                crate::x509::CertError::Algorithm(format!("{} key, expected RSA", k.describe())),
-            )),
-        }
-    };
-    let ark_key = rsa_key("ARK", ark)?;
-    let ask_key = rsa_key("ASK", ask)?;
+/// AMD signs all three certificates with RSASSA-PSS, SHA-384, MGF1-SHA-384, 48-byte salt; anything else is
+/// an error about certificate `who`.
+fn amd_signature_algorithm(who: &'static str, c: &Cert) -> Result<(), Error> {
+    let alg = c.signature_algorithm().map_err(|e| Error::cert(who, e))?;
+    if alg.scheme != (Scheme::RsaPss { salt_len: Some(48) }) || alg.hash != Algorithm::Sha384 {
+        return Err(Error::cert(
+            who,
+            CertError::Algorithm(format!("{alg}, expected RSA-PSS sha384 salt 48")),
+        ));
+    }
+    Ok(())
+}
 
-    let signed = |a: &mut Appraisal,
-                  name: &str,
-                  child: &Cert,
-                  issuer: &Cert,
-                  key: &Key,
-                  who: &'static str| {
-        let sig = child
-            .verify_signature(key)
-            .map_err(|e| Error::cert(who, e))?;
-        let names = child.issued_by_name(issuer);
-        let actual = match (&sig, names) {
-            (Ok(()), true) => "signature verifies".to_string(),
-            (Err(e), _) => e.clone(),
-            (Ok(()), false) => format!(
-                "issuer {:?} is not {:?}",
-                child.issuer_cn(),
-                issuer.subject_cn()
-            ),
-        };
-        a.check(
-            name,
-            sig.is_ok() && names,
-            format!("signed by {} (RSA-PSS SHA-384)", issuer.subject_cn()),
-            actual,
-        );
-        Ok::<(), Error>(())
+/// The RSA key of certificate `who` (the ARK's and ASK's are RSA-4096).
+fn rsa_key(who: &'static str, c: &Cert) -> Result<Key, Error> {
+    match c.public_key().map_err(|e| Error::cert(who, e))? {
+        k @ Key::Rsa(_) => Ok(k),
+        k => Err(Error::cert(
+            who,
+            CertError::Algorithm(format!("{} key, expected RSA", k.describe())),
+        )),
+    }
+}
+
+/// `child` (certificate `who`) is signed with `key` and names `issuer` as its issuer.
+fn check_signed_by(
+    a: &mut Appraisal,
+    name: &str,
+    (child, who): (&Cert, &'static str),
+    issuer: &Cert,
+    key: &Key,
+) -> Result<(), Error> {
+    let sig = child
+        .verify_signature(key)
+        .map_err(|e| Error::cert(who, e))?;
+    let names = child.issued_by_name(issuer);
+    let actual = match (&sig, names) {
+        (Ok(()), true) => "signature verifies".to_string(),
+        (Err(e), _) => e.clone(),
+        (Ok(()), false) => format!(
+            "issuer {:?} is not {:?}",
+            child.issuer_cn(),
+            issuer.subject_cn()
+        ),
     };
-    signed(a, "ARK self-signature", ark, ark, &ark_key, "ARK")?;
-    signed(a, "ASK signed by ARK", ask, ark, &ark_key, "ASK")?;
-    signed(a, "VCEK signed by ASK", vek, ask, &ask_key, "VCEK")?;
-    check_validity(a, "ARK", ark, now);
-    check_validity(a, "ASK", ask, now);
-    check_validity(a, "VCEK", vek, now);
-    Ok(pinned)
+    a.check(
+        name,
+        sig.is_ok() && names,
+        format!("signed by {} (RSA-PSS SHA-384)", issuer.subject_cn()),
+        actual,
+    );
+    Ok(())
 }
 
 /// Verifies `report` against its VCEK (or VLEK), the AMD chain and `policy`.
+///
+/// The checks, in order: the AMD chain (ARK pin, signatures, validity), the product, the report's signature algorithm
+/// and signing key, its signature, the VCEK's hwID and TCB extensions, the guest policy, VMPL, bindings and
+/// reference values.
 ///
 /// `Err` means the input could not be checked at all (a certificate with an unexpected algorithm or key);
 /// every verdict on the evidence itself is a check in the returned [`Appraisal`].
@@ -183,10 +243,23 @@ pub fn verify_report(
     let now = policy.now.unwrap_or_else(now_secs);
     let mut a = Appraisal::new();
     let pinned = verify_amd_chain(&mut a, vek, ask, ark, now)?;
+    let product = report_product(&mut a, report, pinned);
+    let is_vlek = check_signing_key(&mut a, report, vek);
+    let vek_key = p384_key(vek)?;
+    check_report_signature(&mut a, report, vek, &vek_key);
+    check_vcek_extensions(&mut a, report, vek, product, is_vlek);
+    check_policy(&mut a, report, policy);
+    Ok(a)
+}
 
-    // The TCB layout depends on the product: from CPUID (v3+), else from the pinned root.
-    let from_cpuid = report.product_from_cpuid();
-    let product = match (from_cpuid, pinned) {
+/// The product, which decides the TCB layout: from the report's CPUID fields (v3+, checked against the
+/// pinned root), else from the pinned root, else Milan.
+fn report_product(
+    a: &mut Appraisal,
+    report: &AttestationReport,
+    pinned: Option<Product>,
+) -> Product {
+    match (report.product_from_cpuid(), pinned) {
         (Some(Ok(p)), pinned) => {
             if let Some(q) = pinned {
                 a.equal("product (report CPUID vs ARK)", q, p);
@@ -210,8 +283,12 @@ pub fn verify_report(
             p
         }
         (None, None) => Product::Milan,
-    };
+    }
+}
 
+/// The report's signature algorithm, and its KEY_INFO naming the kind of key the certificate is (a VLEK's
+/// common name says so). Returns true for a VLEK.
+fn check_signing_key(a: &mut Appraisal, report: &AttestationReport, vek: &Cert) -> bool {
     a.equal(
         "report signature algorithm",
         "1 (ECDSA P-384 SHA-384)",
@@ -220,8 +297,7 @@ pub fn verify_report(
             n => n.to_string(),
         },
     );
-    let vek_cn = vek.subject_cn();
-    let is_vlek = vek_cn.contains("VLEK");
+    let is_vlek = vek.subject_cn().contains("VLEK");
     a.equal(
         "signing key (report KEY_INFO vs certificate)",
         if is_vlek { "1 (VLEK)" } else { "0 (VCEK)" },
@@ -231,25 +307,32 @@ pub fn verify_report(
             n => format!("{n} (none)"),
         },
     );
+    is_vlek
+}
 
-    let vek_key = match vek.public_key().map_err(|e| Error::cert("VCEK", e))? {
-        k @ Key::P384(_) => k,
-        k => {
-            return Err(Error::cert(
-                "VCEK",
-                crate::x509::CertError::Algorithm(format!(
-                    "{} key, expected ECDSA P-384",
-                    k.describe()
-                )),
-            ));
-        }
-    };
+/// The VCEK's key, which must be ECDSA P-384.
+fn p384_key(vek: &Cert) -> Result<Key, Error> {
+    match vek.public_key().map_err(|e| Error::cert("VCEK", e))? {
+        k @ Key::P384(_) => Ok(k),
+        k => Err(Error::cert(
+            "VCEK",
+            CertError::Algorithm(format!("{} key, expected ECDSA P-384", k.describe())),
+        )),
+    }
+}
+
+/// The report's signature by the VCEK, and the unsigned bytes after it are zero.
+fn check_report_signature(a: &mut Appraisal, report: &AttestationReport, vek: &Cert, key: &Key) {
     let signature = report.signature();
-    let sig_result = report_signature(&vek_key, report.signed_bytes(), &signature);
+    let sig_result = report_signature(key, report.signed_bytes(), &signature);
     a.check(
         "report signature (VCEK, ECDSA P-384 SHA-384)",
         sig_result.is_ok(),
-        format!("signature by {vek_cn} {}", short(&vek_key.fingerprint())),
+        format!(
+            "signature by {} {}",
+            vek.subject_cn(),
+            short(&key.fingerprint())
+        ),
         sig_result
             .err()
             .unwrap_or_else(|| "signature verifies".into()),
@@ -264,7 +347,17 @@ pub fn verify_report(
             Some(at) => format!("non-zero at offset {at:#x}"),
         },
     );
+}
 
+/// The VCEK's extensions against the report: its hwID against CHIP_ID (a VCEK only, and only if the chip id
+/// is not masked), its SPLs against REPORTED_TCB (in `product`'s layout).
+fn check_vcek_extensions(
+    a: &mut Appraisal,
+    report: &AttestationReport,
+    vek: &Cert,
+    product: Product,
+    is_vlek: bool,
+) {
     let len = if product == Product::Turin { 8 } else { 64 };
     let ext = VcekExtensions::read(vek, len);
     if !is_vlek {
@@ -282,7 +375,6 @@ pub fn verify_report(
             );
         }
     }
-
     let tcb = report.reported_tcb(product);
     let mut spl = |name: &str, id: &der::asn1::ObjectIdentifier, want: Option<u8>, actual: u8| {
         a.equal(
@@ -310,9 +402,6 @@ pub fn verify_report(
         tcb.microcode,
     );
     a.note(format!("reported TCB ({product} layout): {tcb}"));
-
-    check_policy(&mut a, report, policy);
-    Ok(a)
 }
 
 /// Guest policy, VMPL and the bindings and reference values of `policy`.
