@@ -428,7 +428,7 @@ pub enum MeasureOutcome {
 
 impl MeasureOutcome {
     /// The plain output line (without newline), like sev-snp-measure's: the digest, or with `verbose`
-    /// "Calculated <MODE> guest measurement: <digest>". The SNP OVMF hash is always bare hex, the form
+    /// `Calculated <MODE> guest measurement: <digest>`. The SNP OVMF hash is always bare hex, the form
     /// `--snp-ovmf-hash` takes back.
     pub fn to_text(&self, verbose: bool) -> String {
         match self {
