@@ -228,7 +228,9 @@ fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
     bar.finish();
     let report = report?;
     if json {
-        ui::print_json(&report)?;
+        // Serialized whole before anything is printed: an output or manifest path that is not UTF-8 fails
+        // here, leaving stdout empty.
+        ui::print_json(&serde_json::to_value(&report)?)?;
     } else {
         print!("{}", report.to_text());
     }
