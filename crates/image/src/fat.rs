@@ -213,6 +213,102 @@ fn dir_clusters(entries: u64, cluster_bytes: u64) -> u64 {
     (entries * 32).div_ceil(cluster_bytes).max(1)
 }
 
+/// The file allocation table being filled: clusters are handed out in order, each run chained to its end.
+struct Allocator {
+    fat: Vec<u32>,
+    next_free: u64,
+}
+
+impl Allocator {
+    fn new(clusters: u64) -> Allocator {
+        let mut fat = vec![0u32; (clusters + 2) as usize];
+        fat[0] = 0x0FFF_FF00 | 0xF8;
+        fat[1] = EOC;
+        Allocator { fat, next_free: 2 }
+    }
+
+    /// Allocates `n` consecutive clusters as one chain; returns the first.
+    fn alloc(&mut self, n: u64) -> u64 {
+        let first = self.next_free;
+        for c in first..first + n {
+            let v = if c + 1 < first + n {
+                (c + 1) as u32
+            } else {
+                EOC
+            };
+            if let Some(slot) = self.fat.get_mut(c as usize) {
+                *slot = v;
+            }
+        }
+        self.next_free += n;
+        first
+    }
+}
+
+/// The FAT date and time written into every directory entry.
+#[derive(Debug, Clone, Copy)]
+struct Stamp {
+    date: u16,
+    time: u16,
+}
+
+impl Stamp {
+    fn of(epoch: u64) -> Stamp {
+        let (date, time) = fat_datetime(epoch);
+        Stamp { date, time }
+    }
+
+    /// A 32-byte directory entry.
+    fn entry(&self, name: &[u8; 11], attr: u8, cluster: u64, size: u64) -> [u8; 32] {
+        let (date, time) = (self.date, self.time);
+        let mut e = [0u8; 32];
+        e[..11].copy_from_slice(name);
+        e[11] = attr;
+        e[14..16].copy_from_slice(&time.to_le_bytes());
+        e[16..18].copy_from_slice(&date.to_le_bytes());
+        e[18..20].copy_from_slice(&date.to_le_bytes());
+        e[20..22].copy_from_slice(&((cluster >> 16) as u16).to_le_bytes());
+        e[22..24].copy_from_slice(&time.to_le_bytes());
+        e[24..26].copy_from_slice(&date.to_le_bytes());
+        e[26..28].copy_from_slice(&(cluster as u16).to_le_bytes());
+        e[28..32].copy_from_slice(&(size as u32).to_le_bytes());
+        e
+    }
+}
+
+/// Writes a file's `size` bytes at byte `at`; a source file must still have exactly that size.
+fn write_file(out: &File, at: u64, source: &FileSource, size: u64) -> Result<(), FatError> {
+    match source {
+        FileSource::Bytes(b) => out.write_all_at(b, at)?,
+        FileSource::Path(p) => {
+            let err = |e: std::io::Error| FatError::Source {
+                path: p.display().to_string(),
+                source: e,
+            };
+            let mut f = File::open(p).map_err(err)?;
+            let mut buf = vec![0u8; 1 << 20];
+            let mut done = 0u64;
+            loop {
+                let n = f.read(&mut buf).map_err(err)?;
+                if n == 0 {
+                    break;
+                }
+                if done + n as u64 > size {
+                    break;
+                }
+                out.write_all_at(buf.get(..n).unwrap_or_default(), at + done)?;
+                done += n as u64;
+            }
+            if done != size {
+                return Err(err(std::io::Error::other(format!(
+                    "changed size while being copied ({size} bytes expected)"
+                ))));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl FatBuilder {
     /// An empty volume with this serial number and label (upper-cased, at most 11 characters; empty gives
     /// `NO NAME`). Timestamps default to `SOURCE_DATE_EPOCH` 0; see [`FatBuilder::epoch`].
@@ -310,51 +406,43 @@ impl FatBuilder {
                 });
             }
         };
-        let cb = g.cluster_bytes();
-        let mut fat = vec![0u32; (g.clusters + 2) as usize];
-        fat[0] = 0x0FFF_FF00 | 0xF8;
-        fat[1] = EOC;
-        let mut next_free: u64 = 2;
-        let mut alloc = |n: u64, fat: &mut Vec<u32>| -> u64 {
-            let first = next_free;
-            for c in first..first + n {
-                let v = if c + 1 < first + n {
-                    (c + 1) as u32
-                } else {
-                    EOC
-                };
-                if let Some(slot) = fat.get_mut(c as usize) {
-                    *slot = v;
-                }
-            }
-            next_free += n;
-            first
-        };
-        let (date, time) = fat_datetime(self.epoch);
-        let entry = |name: &[u8; 11], attr: u8, cluster: u64, size: u64| -> [u8; 32] {
-            let mut e = [0u8; 32];
-            e[..11].copy_from_slice(name);
-            e[11] = attr;
-            e[14..16].copy_from_slice(&time.to_le_bytes());
-            e[16..18].copy_from_slice(&date.to_le_bytes());
-            e[18..20].copy_from_slice(&date.to_le_bytes());
-            e[20..22].copy_from_slice(&((cluster >> 16) as u16).to_le_bytes());
-            e[22..24].copy_from_slice(&time.to_le_bytes());
-            e[24..26].copy_from_slice(&date.to_le_bytes());
-            e[26..28].copy_from_slice(&(cluster as u16).to_le_bytes());
-            e[28..32].copy_from_slice(&(size as u32).to_le_bytes());
-            e
-        };
+        let mut fat = Allocator::new(g.clusters);
+        let files = self.write_dirs(out, offset, &g, &mut fat)?;
+        for (source, cluster, size) in files {
+            write_file(out, offset + g.cluster_offset(cluster), source, size)?;
+        }
+        let mut fat_bytes = vec![0u8; (g.fat_sectors * SECTOR) as usize];
+        for (slot, v) in fat_bytes.chunks_exact_mut(4).zip(&fat.fat) {
+            slot.copy_from_slice(&v.to_le_bytes());
+        }
+        for i in 0..NUM_FATS {
+            out.write_all_at(
+                &fat_bytes,
+                offset + (RESERVED_SECTORS + i * g.fat_sectors) * SECTOR,
+            )?;
+        }
+        self.write_boot_records(out, offset, &g, &fat)
+    }
 
-        // Breadth-first: allocate a directory, then its children in name order.
+    /// Allocates and writes the directories breadth-first (a directory, then its children in name order),
+    /// allocating the files' clusters on the way; returns the files with their first cluster.
+    fn write_dirs<'a>(
+        &'a self,
+        out: &File,
+        offset: u64,
+        g: &Geometry,
+        fat: &mut Allocator,
+    ) -> Result<Vec<(&'a FileSource, u64, u64)>, FatError> {
         struct Pending<'a> {
             map: &'a BTreeMap<[u8; 11], Node>,
             cluster: u64,
             parent: u64,
             is_root: bool,
         }
+        let cb = g.cluster_bytes();
+        let stamp = Stamp::of(self.epoch);
         let root_clusters = dir_clusters(self.root.len() as u64 + 1, cb);
-        let root_cluster = alloc(root_clusters, &mut fat);
+        let root_cluster = fat.alloc(root_clusters);
         let mut queue = std::collections::VecDeque::new();
         queue.push_back((
             Pending {
@@ -371,19 +459,19 @@ impl FatBuilder {
             let mut entries: Vec<[u8; 32]> = Vec::new();
             if dir.is_root {
                 if &self.label != b"NO NAME    " {
-                    entries.push(entry(&self.label, ATTR_VOLUME_ID, 0, 0));
+                    entries.push(stamp.entry(&self.label, ATTR_VOLUME_ID, 0, 0));
                 }
             } else {
-                entries.push(entry(b".          ", ATTR_DIRECTORY, dir.cluster, 0));
+                entries.push(stamp.entry(b".          ", ATTR_DIRECTORY, dir.cluster, 0));
                 // ".." of a directory in the root points at cluster 0 (fatgen103 §6.1).
-                entries.push(entry(b"..         ", ATTR_DIRECTORY, dir.parent, 0));
+                entries.push(stamp.entry(b"..         ", ATTR_DIRECTORY, dir.parent, 0));
             }
             for (name, node) in dir.map {
                 match node {
                     Node::Dir(sub) => {
                         let n = dir_clusters(sub.len() as u64 + 2, cb);
-                        let c = alloc(n, &mut fat);
-                        entries.push(entry(name, ATTR_DIRECTORY, c, 0));
+                        let c = fat.alloc(n);
+                        entries.push(stamp.entry(name, ATTR_DIRECTORY, c, 0));
                         queue.push_back((
                             Pending {
                                 map: sub,
@@ -396,8 +484,8 @@ impl FatBuilder {
                     }
                     Node::File { source, size } => {
                         let n = size.div_ceil(cb);
-                        let c = if n == 0 { 0 } else { alloc(n, &mut fat) };
-                        entries.push(entry(name, ATTR_ARCHIVE, c, *size));
+                        let c = if n == 0 { 0 } else { fat.alloc(n) };
+                        entries.push(stamp.entry(name, ATTR_ARCHIVE, c, *size));
                         if n > 0 {
                             files.push((source, c, *size));
                         }
@@ -409,53 +497,20 @@ impl FatBuilder {
             }
             out.write_all_at(&bytes, offset + g.cluster_offset(dir.cluster))?;
         }
+        Ok(files)
+    }
 
-        for (source, cluster, size) in files {
-            let at = offset + g.cluster_offset(cluster);
-            match source {
-                FileSource::Bytes(b) => out.write_all_at(b, at)?,
-                FileSource::Path(p) => {
-                    let err = |e: std::io::Error| FatError::Source {
-                        path: p.display().to_string(),
-                        source: e,
-                    };
-                    let mut f = File::open(p).map_err(err)?;
-                    let mut buf = vec![0u8; 1 << 20];
-                    let mut done = 0u64;
-                    loop {
-                        let n = f.read(&mut buf).map_err(err)?;
-                        if n == 0 {
-                            break;
-                        }
-                        if done + n as u64 > size {
-                            break;
-                        }
-                        out.write_all_at(buf.get(..n).unwrap_or_default(), at + done)?;
-                        done += n as u64;
-                    }
-                    if done != size {
-                        return Err(err(std::io::Error::other(format!(
-                            "changed size while being copied ({size} bytes expected)"
-                        ))));
-                    }
-                }
-            }
-        }
-
-        let used = next_free - 2;
-        let mut fat_bytes = vec![0u8; (g.fat_sectors * SECTOR) as usize];
-        for (slot, v) in fat_bytes.chunks_exact_mut(4).zip(&fat) {
-            slot.copy_from_slice(&v.to_le_bytes());
-        }
-        for i in 0..NUM_FATS {
-            out.write_all_at(
-                &fat_bytes,
-                offset + (RESERVED_SECTORS + i * g.fat_sectors) * SECTOR,
-            )?;
-        }
-
-        let boot = self.boot_sector(&g, offset / SECTOR);
-        let fsinfo = fs_info(g.clusters - used, next_free);
+    /// The boot sector, FSInfo and signature sector, and their backups at sector 6.
+    fn write_boot_records(
+        &self,
+        out: &File,
+        offset: u64,
+        g: &Geometry,
+        fat: &Allocator,
+    ) -> Result<(), FatError> {
+        let used = fat.next_free - 2;
+        let boot = self.boot_sector(g, offset / SECTOR);
+        let fsinfo = fs_info(g.clusters - used, fat.next_free);
         for base in [0u64, 6] {
             out.write_all_at(&boot, offset + base * SECTOR)?;
             out.write_all_at(&fsinfo, offset + (base + 1) * SECTOR)?;

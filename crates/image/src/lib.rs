@@ -5,7 +5,8 @@
 //! behind a GPT ([`gpt`]), behind an MBR for Kata ([`mbr`]), or packed into a newc initrd ([`newc`]); the
 //! reference values land in a [`yardstick_refvals::Manifest`]. The steps other crates own (verity, UKI, PCR
 //! prediction, SNP launch digest) are called through [`steps`]. Everything is reproducible: timestamps come
-//! from `SOURCE_DATE_EPOCH`, identifiers from a seed.
+//! from `SOURCE_DATE_EPOCH`, identifiers from a seed. [`request`] is the command around it: the flags checked and
+//! defaulted, the build committed, and the summary it prints.
 //!
 //! ```
 //! use yardstick_image::gpt::{Gpt, GptPartition};
@@ -39,5 +40,6 @@ pub mod guid;
 pub mod mbr;
 pub mod mkfs;
 pub mod newc;
+pub mod request;
 pub mod rootfs;
 pub mod steps;

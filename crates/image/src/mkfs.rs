@@ -163,10 +163,6 @@ pub fn mkfs(fs: FsType, src: &Path, out: &Path, opts: &MkfsOptions) -> Result<()
         tool: name,
         package,
     })?;
-    let io_err = |p: &Path, e| MkfsError::Io {
-        path: p.display().to_string(),
-        source: e,
-    };
     let _ = std::fs::remove_file(out);
     let epoch = opts.epoch.to_string();
     match fs {
@@ -196,74 +192,7 @@ pub fn mkfs(fs: FsType, src: &Path, out: &Path, opts: &MkfsOptions) -> Result<()
                     .args(["-mkfs-time", &epoch, "-all-time", &epoch]),
             )?;
         }
-        FsType::Ext4 => {
-            let (bytes, inodes) = tree_usage(src).map_err(|e| io_err(src, e))?;
-            // Room for metadata: inode tables (256 B per inode, twice the count for slack), bitmaps and
-            // group descriptors (~3%), then whole MiB. Grown and retried if mke2fs runs out of space.
-            let mut size = (bytes + (inodes + 64) * 512 + bytes / 32 + (4 << 20)).div_ceil(1 << 20)
-                * (1 << 20);
-            let inode_count = (inodes + 64) * 2;
-            // Our own mke2fs.conf, so that the host's /etc/mke2fs.conf (which differs between e2fsprogs
-            // releases and distributions) does not change the image.
-            let dir = out
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let mut conf = tempfile::Builder::new()
-                .prefix(".yardstick-mke2fs.")
-                .suffix(".conf")
-                .tempfile_in(dir)
-                .map_err(|e| io_err(dir, e))?;
-            std::io::Write::write_all(&mut conf, MKE2FS_CONF.as_bytes())
-                .map_err(|e| io_err(conf.path(), e))?;
-            // e2fsprogs treats a fake time of 0 as "not set" and uses the clock: 1 is the closest value.
-            let fake_time = opts.epoch.max(1).to_string();
-            let mut attempt = 0;
-            loop {
-                let f = std::fs::File::create(out).map_err(|e| io_err(out, e))?;
-                f.set_len(size).map_err(|e| io_err(out, e))?;
-                drop(f);
-                let r = run(
-                    name,
-                    Command::new(&prog)
-                        // mke2fs takes "now" from here when set (E2FSPROGS_FAKE_TIME).
-                        .env("E2FSPROGS_FAKE_TIME", &fake_time)
-                        .env("MKE2FS_CONFIG", conf.path())
-                        .args(["-q", "-F", "-t", "ext4", "-O", "^has_journal", "-m", "0"])
-                        .arg("-N")
-                        .arg(inode_count.to_string())
-                        .arg("-U")
-                        .arg(opts.uuid.to_string())
-                        .arg("-E")
-                        .arg(format!(
-                            "hash_seed={},lazy_itable_init=0,root_owner=0:0",
-                            opts.uuid
-                        ))
-                        .arg("-L")
-                        .arg(opts.label.chars().take(16).collect::<String>())
-                        .arg("-d")
-                        .arg(src)
-                        .arg(out),
-                );
-                match r {
-                    Ok(()) => {
-                        let f = std::fs::OpenOptions::new()
-                            .read(true)
-                            .write(true)
-                            .open(out)
-                            .map_err(|e| io_err(out, e))?;
-                        crate::ext4times::set_all_inode_times(&f, opts.epoch)
-                            .map_err(|e| io_err(out, e))?;
-                        break;
-                    }
-                    Err(MkfsError::Failed { .. }) if attempt < 4 => {
-                        attempt += 1;
-                        size = (size + size / 2).div_ceil(1 << 20) * (1 << 20);
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        }
+        FsType::Ext4 => mkfs_ext4(name, &prog, src, out, opts)?,
     }
     // dm-verity needs whole data blocks.
     let len = std::fs::metadata(out).map_err(|e| io_err(out, e))?.len();
@@ -276,4 +205,85 @@ pub fn mkfs(fs: FsType, src: &Path, out: &Path, opts: &MkfsOptions) -> Result<()
             .map_err(|e| io_err(out, e))?;
     }
     Ok(())
+}
+
+fn io_err(p: &Path, e: std::io::Error) -> MkfsError {
+    MkfsError::Io {
+        path: p.display().to_string(),
+        source: e,
+    }
+}
+
+/// ext4: mke2fs with our own configuration into a file sized from the tree, grown and retried when it runs
+/// out of space; then every inode time set to the epoch.
+fn mkfs_ext4(
+    name: &'static str,
+    prog: &Path,
+    src: &Path,
+    out: &Path,
+    opts: &MkfsOptions,
+) -> Result<(), MkfsError> {
+    let (bytes, inodes) = tree_usage(src).map_err(|e| io_err(src, e))?;
+    // Room for metadata: inode tables (256 B per inode, twice the count for slack), bitmaps and
+    // group descriptors (~3%), then whole MiB. Grown and retried if mke2fs runs out of space.
+    let mut size =
+        (bytes + (inodes + 64) * 512 + bytes / 32 + (4 << 20)).div_ceil(1 << 20) * (1 << 20);
+    let inode_count = (inodes + 64) * 2;
+    // Our own mke2fs.conf, so that the host's /etc/mke2fs.conf (which differs between e2fsprogs
+    // releases and distributions) does not change the image.
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut conf = tempfile::Builder::new()
+        .prefix(".yardstick-mke2fs.")
+        .suffix(".conf")
+        .tempfile_in(dir)
+        .map_err(|e| io_err(dir, e))?;
+    std::io::Write::write_all(&mut conf, MKE2FS_CONF.as_bytes())
+        .map_err(|e| io_err(conf.path(), e))?;
+    // e2fsprogs treats a fake time of 0 as "not set" and uses the clock: 1 is the closest value.
+    let fake_time = opts.epoch.max(1).to_string();
+    let mut attempt = 0;
+    loop {
+        let f = std::fs::File::create(out).map_err(|e| io_err(out, e))?;
+        f.set_len(size).map_err(|e| io_err(out, e))?;
+        drop(f);
+        let r = run(
+            name,
+            Command::new(prog)
+                // mke2fs takes "now" from here when set (E2FSPROGS_FAKE_TIME).
+                .env("E2FSPROGS_FAKE_TIME", &fake_time)
+                .env("MKE2FS_CONFIG", conf.path())
+                .args(["-q", "-F", "-t", "ext4", "-O", "^has_journal", "-m", "0"])
+                .arg("-N")
+                .arg(inode_count.to_string())
+                .arg("-U")
+                .arg(opts.uuid.to_string())
+                .arg("-E")
+                .arg(format!(
+                    "hash_seed={},lazy_itable_init=0,root_owner=0:0",
+                    opts.uuid
+                ))
+                .arg("-L")
+                .arg(opts.label.chars().take(16).collect::<String>())
+                .arg("-d")
+                .arg(src)
+                .arg(out),
+        );
+        match r {
+            Ok(()) => break,
+            Err(MkfsError::Failed { .. }) if attempt < 4 => {
+                attempt += 1;
+                size = (size + size / 2).div_ceil(1 << 20) * (1 << 20);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(out)
+        .map_err(|e| io_err(out, e))?;
+    crate::ext4times::set_all_inode_times(&f, opts.epoch).map_err(|e| io_err(out, e))
 }

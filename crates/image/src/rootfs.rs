@@ -252,15 +252,6 @@ fn clear(dir: &OwnedFd, name: &[u8], keep_dir: bool) -> Result<bool, String> {
 
 fn extract_tar(archive: &Path, dest: &Path, allow_devices: bool) -> Result<(), RootfsError> {
     let aname = archive.display().to_string();
-    let escape_err = |member: &[u8], reason: String| RootfsError::Escape {
-        archive: aname.clone(),
-        member: String::from_utf8_lossy(member).into_owned(),
-        reason,
-    };
-    let bad = |reason: String| RootfsError::BadArchive {
-        archive: aname.clone(),
-        reason,
-    };
     let file = File::open(archive).map_err(|e| RootfsError::Io {
         path: aname.clone(),
         source: e,
@@ -271,163 +262,289 @@ fn extract_tar(archive: &Path, dest: &Path, allow_devices: bool) -> Result<(), R
             source: e,
         })?
         .into();
-    let owners = privileged();
+    let mut x = Extraction {
+        archive: aname,
+        root,
+        allow_devices,
+        owners: privileged(),
+        dir_times: Vec::new(),
+    };
     let mut ar = tar::Archive::new(io::BufReader::new(file));
-    // Directory mtimes are set last: creating entries inside a directory changes its mtime.
-    let mut dir_times: Vec<(Vec<Vec<u8>>, u64)> = Vec::new();
-    let entries = ar.entries().map_err(|e| bad(e.to_string()))?;
+    let entries = ar.entries().map_err(|e| x.bad(e.to_string()))?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| bad(e.to_string()))?;
+        let entry = entry.map_err(|e| x.bad(e.to_string()))?;
+        x.member(entry)?;
+    }
+    x.set_dir_times()
+}
+
+/// An archive being extracted below `root`, one member at a time.
+struct Extraction {
+    /// The archive, as named in errors.
+    archive: String,
+    /// The destination directory.
+    root: OwnedFd,
+    /// Character and block devices may be created.
+    allow_devices: bool,
+    /// Owners are set (running as root).
+    owners: bool,
+    /// Directory mtimes, set last: creating entries inside a directory changes its mtime.
+    dir_times: Vec<(Vec<Vec<u8>>, u64)>,
+}
+
+/// The member being extracted: where it goes and its permission bits.
+struct Member<'a> {
+    /// Its path as stored in the archive.
+    path: &'a [u8],
+    /// Its parent directory, opened.
+    dir: &'a OwnedFd,
+    /// Its name in `dir`.
+    name: &'a [u8],
+    /// Its permission bits (with set-id and sticky bits).
+    mode: u32,
+}
+
+impl Extraction {
+    fn escape_err(&self, member: &[u8], reason: String) -> RootfsError {
+        RootfsError::Escape {
+            archive: self.archive.clone(),
+            member: String::from_utf8_lossy(member).into_owned(),
+            reason,
+        }
+    }
+
+    fn bad(&self, reason: String) -> RootfsError {
+        RootfsError::BadArchive {
+            archive: self.archive.clone(),
+            reason,
+        }
+    }
+
+    /// A system call on `m` that failed.
+    fn fail(&self, m: &Member<'_>) -> impl Fn(rustix::io::Errno) -> RootfsError {
+        let archive = self.archive.clone();
+        let member = String::from_utf8_lossy(m.path).into_owned();
+        move |e| RootfsError::Escape {
+            archive: archive.clone(),
+            member: member.clone(),
+            reason: e.to_string(),
+        }
+    }
+
+    /// Removes what is at `m`'s name (see [`clear`]).
+    fn clear(&self, m: &Member<'_>, keep_dir: bool) -> Result<bool, RootfsError> {
+        clear(m.dir, m.name, keep_dir).map_err(|r| self.escape_err(m.path, r))
+    }
+
+    /// Extracts one member: creates it, then sets its owner (as root) and mtime.
+    fn member<R: io::Read>(&mut self, mut entry: tar::Entry<'_, R>) -> Result<(), RootfsError> {
         let raw_path = entry.path_bytes().into_owned();
-        let parts = components(&raw_path).map_err(|r| escape_err(&raw_path, r))?;
+        let parts = components(&raw_path).map_err(|r| self.escape_err(&raw_path, r))?;
         let header = entry.header().clone();
         let kind = header.entry_type();
-        let mode = header.mode().map_err(|e| bad(e.to_string()))? & 0o7777;
+        let mode = header.mode().map_err(|e| self.bad(e.to_string()))? & 0o7777;
         let mtime = header.mtime().unwrap_or(0);
         let Some((name, dirs)) = parts.split_last() else {
             // "./" itself: the root directory's own metadata.
             if kind.is_dir() {
-                rustix::fs::chmodat(&root, ".", Mode::from_raw_mode(mode), AtFlags::empty())
-                    .map_err(|e| escape_err(&raw_path, e.to_string()))?;
-                dir_times.push((Vec::new(), mtime));
+                rustix::fs::chmodat(&self.root, ".", Mode::from_raw_mode(mode), AtFlags::empty())
+                    .map_err(|e| self.escape_err(&raw_path, e.to_string()))?;
+                self.dir_times.push((Vec::new(), mtime));
             }
-            continue;
+            return Ok(());
         };
-        let dir = walk(&root, dirs, true).map_err(|r| escape_err(&raw_path, r))?;
-        let fail = |e: rustix::io::Errno| escape_err(&raw_path, e.to_string());
+        let dir = walk(&self.root, dirs, true).map_err(|r| self.escape_err(&raw_path, r))?;
+        let m = Member {
+            path: &raw_path,
+            dir: &dir,
+            name,
+            mode,
+        };
         match kind {
-            tar::EntryType::Regular | tar::EntryType::Continuous => {
-                clear(&dir, name, false).map_err(|r| escape_err(&raw_path, r))?;
-                let fd = rustix::fs::openat(
-                    &dir,
-                    os(name),
-                    OFlags::CREATE
-                        | OFlags::EXCL
-                        | OFlags::WRONLY
-                        | OFlags::NOFOLLOW
-                        | OFlags::CLOEXEC,
-                    Mode::from_raw_mode(0o600),
-                )
-                .map_err(fail)?;
-                let mut f = File::from(fd);
-                io::copy(&mut entry, &mut f).map_err(|e| {
-                    bad(format!(
-                        "member {:?}: {e}",
-                        String::from_utf8_lossy(&raw_path)
-                    ))
-                })?;
-                rustix::fs::fchmod(&f, Mode::from_raw_mode(mode)).map_err(fail)?;
-            }
+            tar::EntryType::Regular | tar::EntryType::Continuous => self.file(&m, &mut entry)?,
             tar::EntryType::Directory => {
-                if !clear(&dir, name, true).map_err(|r| escape_err(&raw_path, r))? {
-                    rustix::fs::mkdirat(&dir, os(name), Mode::from_raw_mode(0o700))
-                        .map_err(fail)?;
-                }
-                rustix::fs::chmodat(&dir, os(name), Mode::from_raw_mode(mode), AtFlags::empty())
-                    .map_err(fail)?;
-                dir_times.push((parts.iter().map(|c| c.to_vec()).collect(), mtime));
+                self.directory(&m)?;
+                self.dir_times
+                    .push((parts.iter().map(|c| c.to_vec()).collect(), mtime));
             }
-            tar::EntryType::Symlink => {
-                let target = entry
-                    .link_name_bytes()
-                    .ok_or_else(|| escape_err(&raw_path, "symlink without a target".into()))?
-                    .into_owned();
-                clear(&dir, name, false).map_err(|r| escape_err(&raw_path, r))?;
-                rustix::fs::symlinkat(os(&target), &dir, os(name)).map_err(fail)?;
-            }
-            tar::EntryType::Link => {
-                let target = entry
-                    .link_name_bytes()
-                    .ok_or_else(|| escape_err(&raw_path, "hard link without a target".into()))?
-                    .into_owned();
-                let tparts = components(&target)
-                    .map_err(|r| escape_err(&raw_path, format!("hard link target: {r}")))?;
-                let (tname, tdirs) = tparts
-                    .split_last()
-                    .ok_or_else(|| escape_err(&raw_path, "hard link to the root".into()))?;
-                let tdir = walk(&root, tdirs, false)
-                    .map_err(|r| escape_err(&raw_path, format!("hard link target: {r}")))?;
-                clear(&dir, name, false).map_err(|r| escape_err(&raw_path, r))?;
-                rustix::fs::linkat(&tdir, os(tname), &dir, os(name), AtFlags::empty())
-                    .map_err(|e| escape_err(&raw_path, format!("hard link target: {e}")))?;
-                continue; // shares the target's inode and metadata
-            }
+            tar::EntryType::Symlink => self.symlink(&m, &entry)?,
+            // Shares the target's inode and metadata.
+            tar::EntryType::Link => return self.hard_link(&m, &entry),
             tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
-                let ft = match kind {
-                    tar::EntryType::Char => FileType::CharacterDevice,
-                    tar::EntryType::Block => FileType::BlockDevice,
-                    _ => FileType::Fifo,
-                };
-                if ft != FileType::Fifo && !allow_devices {
-                    return Err(escape_err(
-                        &raw_path,
-                        "device node; creating it needs root (extract as root, or drop device nodes \
-                         from the archive: /dev is populated at boot)"
-                            .into(),
-                    ));
-                }
-                let major = header.device_major().ok().flatten().unwrap_or(0);
-                let minor = header.device_minor().ok().flatten().unwrap_or(0);
-                clear(&dir, name, false).map_err(|r| escape_err(&raw_path, r))?;
-                rustix::fs::mknodat(
-                    &dir,
-                    os(name),
-                    ft,
-                    Mode::from_raw_mode(mode),
-                    rustix::fs::makedev(major, minor),
-                )
-                .map_err(fail)?;
-                rustix::fs::chmodat(&dir, os(name), Mode::from_raw_mode(mode), AtFlags::empty())
-                    .map_err(fail)?;
+                self.node(&m, kind, &header)?
             }
-            tar::EntryType::XGlobalHeader => continue,
+            tar::EntryType::XGlobalHeader => return Ok(()),
             other => {
-                return Err(escape_err(
-                    &raw_path,
-                    format!("unsupported member type {other:?}"),
-                ));
+                return Err(
+                    self.escape_err(&raw_path, format!("unsupported member type {other:?}"))
+                );
             }
         }
-        if owners {
-            let uid = header
-                .uid()
-                .ok()
-                .and_then(|u| u32::try_from(u).ok())
-                .unwrap_or(0);
-            let gid = header
-                .gid()
-                .ok()
-                .and_then(|g| u32::try_from(g).ok())
-                .unwrap_or(0);
-            // SYMLINK_NOFOLLOW: a symlink member gets its own owner; its target is never touched.
-            rustix::fs::chownat(
-                &dir,
-                os(name),
-                Some(rustix::fs::Uid::from_raw(uid)),
-                Some(rustix::fs::Gid::from_raw(gid)),
-                AtFlags::SYMLINK_NOFOLLOW,
-            )
-            .map_err(fail)?;
-            if kind == tar::EntryType::Regular && mode & 0o6000 != 0 {
-                // chown clears set-id bits; restore them.
-                rustix::fs::chmodat(&dir, os(name), Mode::from_raw_mode(mode), AtFlags::empty())
-                    .map_err(fail)?;
-            }
+        if self.owners {
+            self.set_owner(&m, kind, &header)?;
         }
-        set_mtime(&dir, name, mtime).map_err(fail)?;
+        set_mtime(&dir, name, mtime).map_err(self.fail(&m))
     }
-    dir_times.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
-    for (parts, mtime) in dir_times {
-        let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-        let r = match refs.split_last() {
-            Some((name, dirs)) => walk(&root, dirs, false)
-                .map_err(io::Error::other)
-                .and_then(|d| set_mtime(&d, name, mtime).map_err(io::Error::from)),
-            None => set_mtime(&root, b".", mtime).map_err(io::Error::from),
+
+    fn file(&self, m: &Member<'_>, data: &mut impl io::Read) -> Result<(), RootfsError> {
+        self.clear(m, false)?;
+        let fd = rustix::fs::openat(
+            m.dir,
+            os(m.name),
+            OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(self.fail(m))?;
+        let mut f = File::from(fd);
+        io::copy(data, &mut f)
+            .map_err(|e| self.bad(format!("member {:?}: {e}", String::from_utf8_lossy(m.path))))?;
+        rustix::fs::fchmod(&f, Mode::from_raw_mode(m.mode)).map_err(self.fail(m))
+    }
+
+    fn directory(&self, m: &Member<'_>) -> Result<(), RootfsError> {
+        if !self.clear(m, true)? {
+            rustix::fs::mkdirat(m.dir, os(m.name), Mode::from_raw_mode(0o700))
+                .map_err(self.fail(m))?;
+        }
+        rustix::fs::chmodat(
+            m.dir,
+            os(m.name),
+            Mode::from_raw_mode(m.mode),
+            AtFlags::empty(),
+        )
+        .map_err(self.fail(m))
+    }
+
+    fn symlink<R: io::Read>(
+        &self,
+        m: &Member<'_>,
+        entry: &tar::Entry<'_, R>,
+    ) -> Result<(), RootfsError> {
+        let target = entry
+            .link_name_bytes()
+            .ok_or_else(|| self.escape_err(m.path, "symlink without a target".into()))?
+            .into_owned();
+        self.clear(m, false)?;
+        rustix::fs::symlinkat(os(&target), m.dir, os(m.name)).map_err(self.fail(m))
+    }
+
+    /// A hard link to a member extracted before, found without following symlinks.
+    fn hard_link<R: io::Read>(
+        &self,
+        m: &Member<'_>,
+        entry: &tar::Entry<'_, R>,
+    ) -> Result<(), RootfsError> {
+        let target = entry
+            .link_name_bytes()
+            .ok_or_else(|| self.escape_err(m.path, "hard link without a target".into()))?
+            .into_owned();
+        let tparts = components(&target)
+            .map_err(|r| self.escape_err(m.path, format!("hard link target: {r}")))?;
+        let (tname, tdirs) = tparts
+            .split_last()
+            .ok_or_else(|| self.escape_err(m.path, "hard link to the root".into()))?;
+        let tdir = walk(&self.root, tdirs, false)
+            .map_err(|r| self.escape_err(m.path, format!("hard link target: {r}")))?;
+        self.clear(m, false)?;
+        rustix::fs::linkat(&tdir, os(tname), m.dir, os(m.name), AtFlags::empty())
+            .map_err(|e| self.escape_err(m.path, format!("hard link target: {e}")))
+    }
+
+    /// A FIFO, or a character or block device (if allowed).
+    fn node(
+        &self,
+        m: &Member<'_>,
+        kind: tar::EntryType,
+        header: &tar::Header,
+    ) -> Result<(), RootfsError> {
+        let ft = match kind {
+            tar::EntryType::Char => FileType::CharacterDevice,
+            tar::EntryType::Block => FileType::BlockDevice,
+            _ => FileType::Fifo,
         };
-        r.map_err(|e| bad(format!("setting directory times: {e}")))?;
+        if ft != FileType::Fifo && !self.allow_devices {
+            return Err(self.escape_err(
+                m.path,
+                "device node; creating it needs root (extract as root, or drop device nodes \
+                 from the archive: /dev is populated at boot)"
+                    .into(),
+            ));
+        }
+        let major = header.device_major().ok().flatten().unwrap_or(0);
+        let minor = header.device_minor().ok().flatten().unwrap_or(0);
+        self.clear(m, false)?;
+        rustix::fs::mknodat(
+            m.dir,
+            os(m.name),
+            ft,
+            Mode::from_raw_mode(m.mode),
+            rustix::fs::makedev(major, minor),
+        )
+        .map_err(self.fail(m))?;
+        rustix::fs::chmodat(
+            m.dir,
+            os(m.name),
+            Mode::from_raw_mode(m.mode),
+            AtFlags::empty(),
+        )
+        .map_err(self.fail(m))
     }
-    Ok(())
+
+    /// The member's owner from the header (as root).
+    fn set_owner(
+        &self,
+        m: &Member<'_>,
+        kind: tar::EntryType,
+        header: &tar::Header,
+    ) -> Result<(), RootfsError> {
+        let uid = header
+            .uid()
+            .ok()
+            .and_then(|u| u32::try_from(u).ok())
+            .unwrap_or(0);
+        let gid = header
+            .gid()
+            .ok()
+            .and_then(|g| u32::try_from(g).ok())
+            .unwrap_or(0);
+        // SYMLINK_NOFOLLOW: a symlink member gets its own owner; its target is never touched.
+        rustix::fs::chownat(
+            m.dir,
+            os(m.name),
+            Some(rustix::fs::Uid::from_raw(uid)),
+            Some(rustix::fs::Gid::from_raw(gid)),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .map_err(self.fail(m))?;
+        if kind == tar::EntryType::Regular && m.mode & 0o6000 != 0 {
+            // chown clears set-id bits; restore them.
+            rustix::fs::chmodat(
+                m.dir,
+                os(m.name),
+                Mode::from_raw_mode(m.mode),
+                AtFlags::empty(),
+            )
+            .map_err(self.fail(m))?;
+        }
+        Ok(())
+    }
+
+    /// The directories' mtimes, deepest first.
+    fn set_dir_times(mut self) -> Result<(), RootfsError> {
+        self.dir_times
+            .sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+        for (parts, mtime) in &self.dir_times {
+            let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+            let r = match refs.split_last() {
+                Some((name, dirs)) => walk(&self.root, dirs, false)
+                    .map_err(io::Error::other)
+                    .and_then(|d| set_mtime(&d, name, *mtime).map_err(io::Error::from)),
+                None => set_mtime(&self.root, b".", *mtime).map_err(io::Error::from),
+            };
+            r.map_err(|e| self.bad(format!("setting directory times: {e}")))?;
+        }
+        Ok(())
+    }
 }
 
 fn set_mtime(dir: &impl AsFd, name: &[u8], mtime: u64) -> rustix::io::Result<()> {

@@ -314,89 +314,113 @@ pub fn measure(guest: &Guest<'_>, progress: &dyn Progress) -> Result<Measurement
             .direct_boot
             .as_ref()
             .map(|d| BootHashing::start(s, d, progress));
-        let join = |job: Option<BootHashing<'_, '_>>| match job {
-            None => Ok(None),
-            Some(j) => j.finish(progress).map(Some),
-        };
         match guest.mode {
-            SevMode::Sev | SevMode::SevEs => {
-                let fw = match guest.firmware {
-                    Firmware::Image(fw) => fw,
-                    Firmware::Precomputed { .. } => {
-                        return Err(MeasureError::PrecomputedNeedsSnp(guest.mode));
-                    }
-                };
-                let mut h = Algorithm::Sha256.hasher();
-                let fw_result = fw.for_each_chunk(CHUNK, |c| {
-                    h.update(c);
-                    progress.advance(c.len() as u64);
-                });
-                fw_result.map_err(MeasureError::Firmware)?;
-                let hashes = join(hashes_job)?;
-                sev_digest(guest, fw, h, hashes)
-            }
-            SevMode::SevSnp => {
-                let mut g = match guest.firmware {
-                    Firmware::Image(fw) => {
-                        let mut g = Gctx::new();
-                        let r = add_image_pages(&mut g, fw, fw.gpa(), progress);
-                        if let Err(e) = r {
-                            // The scope still waits for the spawned hash; nothing more is started.
-                            drop(hashes_job);
-                            return Err(MeasureError::Firmware(e));
-                        }
-                        g
-                    }
-                    Firmware::Precomputed { snp_ovmf_hash, .. } => Gctx::with_seed(snp_ovmf_hash),
-                };
-                let firmware_hash = g.ld().to_vec();
-                let hashes = join(hashes_job)?;
-                let meta = guest.firmware.metadata();
-                add_sections(&mut g, meta, hashes.as_ref(), guest.vmm)?;
-                let eip = meta.sev_es_reset_eip().ok_or(MeasureError::NoResetBlock)?;
-                let vmsas = reset_vmsas(guest, eip, guest.guest_features);
-                add_vmsas(&mut g, &vmsas, guest.vcpus);
-                Ok(Measurement {
-                    mode: guest.mode,
-                    digest: g.ld().to_vec(),
-                    firmware_hash,
-                    hashes,
-                    vcpus: guest.vcpus,
-                    vmsas,
-                })
-            }
-            SevMode::SevSnpSvsm => {
-                let (fw, svsm) = match (guest.firmware, guest.svsm) {
-                    (Firmware::Image(fw), Some(svsm)) => (fw, svsm),
-                    (Firmware::Precomputed { .. }, _) => {
-                        return Err(MeasureError::PrecomputedNeedsSnp(guest.mode));
-                    }
-                    (_, None) => return Err(MeasureError::SvsmMissing),
-                };
-                let svsm_gpa = svsm_gpa(fw, &svsm)?;
-                let mut g = Gctx::new();
-                add_image_pages(&mut g, fw, fw.gpa(), progress).map_err(MeasureError::Firmware)?;
-                let firmware_hash = g.ld().to_vec();
-                add_image_pages(&mut g, svsm.image, svsm_gpa, progress)
-                    .map_err(MeasureError::SvsmRead)?;
-                add_sections(&mut g, svsm.image.metadata(), None, VmmType::Qemu)?;
-                let offset = svsm
-                    .image
-                    .svsm_info_offset()
-                    .ok_or(MeasureError::SvsmNoInfo)?;
-                let eip = u64::from(offset).wrapping_add(svsm_gpa);
-                let vmsas = vec![SaveArea::svsm(eip, guest.vcpu_sig).to_page()];
-                add_vmsas(&mut g, &vmsas, guest.vcpus);
-                Ok(Measurement {
-                    mode: guest.mode,
-                    digest: g.ld().to_vec(),
-                    firmware_hash,
-                    hashes: None,
-                    vcpus: guest.vcpus,
-                    vmsas,
-                })
-            }
+            SevMode::Sev | SevMode::SevEs => measure_sev(guest, hashes_job, progress),
+            SevMode::SevSnp => measure_snp(guest, hashes_job, progress),
+            // `check` refuses a direct boot with an SVSM: there is no job.
+            SevMode::SevSnpSvsm => measure_svsm(guest, progress),
         }
+    })
+}
+
+/// The direct-boot hashes, once the job is done (none without a direct boot).
+fn join_hashes(
+    job: Option<BootHashing<'_, '_>>,
+    progress: &dyn Progress,
+) -> Result<Option<SevHashes>, MeasureError> {
+    match job {
+        None => Ok(None),
+        Some(j) => j.finish(progress).map(Some),
+    }
+}
+
+/// SEV and SEV-ES: SHA-256 over the firmware, the hashes table and (SEV-ES) the VMSAs.
+fn measure_sev(
+    guest: &Guest<'_>,
+    hashes_job: Option<BootHashing<'_, '_>>,
+    progress: &dyn Progress,
+) -> Result<Measurement, MeasureError> {
+    let fw = match guest.firmware {
+        Firmware::Image(fw) => fw,
+        Firmware::Precomputed { .. } => {
+            return Err(MeasureError::PrecomputedNeedsSnp(guest.mode));
+        }
+    };
+    let mut h = Algorithm::Sha256.hasher();
+    let fw_result = fw.for_each_chunk(CHUNK, |c| {
+        h.update(c);
+        progress.advance(c.len() as u64);
+    });
+    fw_result.map_err(MeasureError::Firmware)?;
+    let hashes = join_hashes(hashes_job, progress)?;
+    sev_digest(guest, fw, h, hashes)
+}
+
+/// SEV-SNP: the firmware pages (or the precomputed digest after them), the metadata sections, the VMSAs.
+fn measure_snp(
+    guest: &Guest<'_>,
+    hashes_job: Option<BootHashing<'_, '_>>,
+    progress: &dyn Progress,
+) -> Result<Measurement, MeasureError> {
+    let mut g = match guest.firmware {
+        Firmware::Image(fw) => {
+            let mut g = Gctx::new();
+            let r = add_image_pages(&mut g, fw, fw.gpa(), progress);
+            if let Err(e) = r {
+                // The scope still waits for the spawned hash; nothing more is started.
+                drop(hashes_job);
+                return Err(MeasureError::Firmware(e));
+            }
+            g
+        }
+        Firmware::Precomputed { snp_ovmf_hash, .. } => Gctx::with_seed(snp_ovmf_hash),
+    };
+    let firmware_hash = g.ld().to_vec();
+    let hashes = join_hashes(hashes_job, progress)?;
+    let meta = guest.firmware.metadata();
+    add_sections(&mut g, meta, hashes.as_ref(), guest.vmm)?;
+    let eip = meta.sev_es_reset_eip().ok_or(MeasureError::NoResetBlock)?;
+    let vmsas = reset_vmsas(guest, eip, guest.guest_features);
+    add_vmsas(&mut g, &vmsas, guest.vcpus);
+    Ok(Measurement {
+        mode: guest.mode,
+        digest: g.ld().to_vec(),
+        firmware_hash,
+        hashes,
+        vcpus: guest.vcpus,
+        vmsas,
+    })
+}
+
+/// SEV-SNP with an SVSM: OVMF pages, SVSM pages, the SVSM's metadata sections, the SVSM VMSAs.
+fn measure_svsm(guest: &Guest<'_>, progress: &dyn Progress) -> Result<Measurement, MeasureError> {
+    let (fw, svsm) = match (guest.firmware, guest.svsm) {
+        (Firmware::Image(fw), Some(svsm)) => (fw, svsm),
+        (Firmware::Precomputed { .. }, _) => {
+            return Err(MeasureError::PrecomputedNeedsSnp(guest.mode));
+        }
+        (_, None) => return Err(MeasureError::SvsmMissing),
+    };
+    let svsm_gpa = svsm_gpa(fw, &svsm)?;
+    let mut g = Gctx::new();
+    add_image_pages(&mut g, fw, fw.gpa(), progress).map_err(MeasureError::Firmware)?;
+    let firmware_hash = g.ld().to_vec();
+    add_image_pages(&mut g, svsm.image, svsm_gpa, progress).map_err(MeasureError::SvsmRead)?;
+    add_sections(&mut g, svsm.image.metadata(), None, VmmType::Qemu)?;
+    let offset = svsm
+        .image
+        .svsm_info_offset()
+        .ok_or(MeasureError::SvsmNoInfo)?;
+    let eip = u64::from(offset).wrapping_add(svsm_gpa);
+    let vmsas = vec![SaveArea::svsm(eip, guest.vcpu_sig).to_page()];
+    add_vmsas(&mut g, &vmsas, guest.vcpus);
+    Ok(Measurement {
+        mode: guest.mode,
+        digest: g.ld().to_vec(),
+        firmware_hash,
+        hashes: None,
+        vcpus: guest.vcpus,
+        vmsas,
     })
 }
 

@@ -14,7 +14,9 @@
 //!   spellings, and [`vcpu_types::resolve`], the one resolution of the vCPU flags;
 //! * [`guest`]: the whole measurement, in PSP order;
 //! * [`id_block`]: the ID block and ID authentication structures for `SNP_LAUNCH_FINISH`;
-//! * [`report`]: the `ATTESTATION_REPORT` structure, its policy bits and TCB versions.
+//! * [`report`]: the `ATTESTATION_REPORT` structure, its policy bits and TCB versions;
+//! * [`request`]: the `yardstick snp` commands in sev-snp-measure's terms: the flags as given, parsed and
+//!   checked as sev-snp-measure does, and typed, serializable results.
 //!
 //! ```
 //! use yardstick_snp::gctx::Gctx;
@@ -62,6 +64,7 @@ pub mod guest;
 pub mod id_block;
 pub mod ovmf;
 pub mod report;
+pub mod request;
 pub mod sev_hashes;
 pub mod sev_mode;
 pub mod vcpu_types;

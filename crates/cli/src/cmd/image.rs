@@ -3,9 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-use yardstick_image::build::{BuildOptions, build};
-use yardstick_image::steps::SnpParams;
+use yardstick_image::request::{self, BuildRequest};
 use yardstick_refvals::{FsType, Layout};
 use yardstick_snp::sev_mode::SevMode;
 use yardstick_snp::vmm_types::VmmType;
@@ -189,44 +187,12 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn source_date_epoch() -> anyhow::Result<u64> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.trim().is_empty() => v
-            .trim()
-            .parse()
-            .with_context(|| format!("SOURCE_DATE_EPOCH: {v:?} is not a number of seconds")),
-        _ => Ok(0),
-    }
-}
-
 fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
-    let epoch = source_date_epoch()?;
-    let salt = match a.salt.as_deref() {
-        None => None,
-        Some("-") => Some(Vec::new()),
-        Some(h) => Some(yardstick_common::hex::decode(h).with_context(|| format!("--salt {h:?}"))?),
-    };
-    if salt.as_ref().is_some_and(|s| s.len() > 256) {
-        anyhow::bail!("--salt: longer than 256 bytes");
-    }
-    let vcpu_sig = a
-        .vcpu_sig
-        .map(|v| u32::try_from(v).context("--vcpu-sig: larger than 32 bits"))
-        .transpose()?;
-    let snp = a.ovmf.clone().map(|ovmf| SnpParams {
-        ovmf,
-        mode: a.snp_mode,
-        vcpus: a.vcpus,
-        vcpu_type: a.vcpu_type.clone(),
-        vcpu_sig,
-        vcpu_family: a.vcpu_family,
-        vcpu_model: a.vcpu_model,
-        vcpu_stepping: a.vcpu_stepping,
-        vmm_type: a.vmm_type,
-        guest_features: a.guest_features,
-    });
-    let opts = BuildOptions {
-        rootfs: a.rootfs.clone(),
+    let json = a.json;
+    let req = BuildRequest {
+        rootfs: a.rootfs,
+        output: a.output,
+        manifest: a.manifest,
         layout: match a.layout {
             LayoutArg::Uki => Layout::Uki,
             LayoutArg::Kata => Layout::Kata,
@@ -237,87 +203,36 @@ fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
             FsArg::Ext4 => FsType::Ext4,
             FsArg::Squashfs => FsType::Squashfs,
         },
-        kernel: a.kernel.clone(),
-        initrd: a.initrd.clone(),
-        stub: a.stub.clone(),
-        os_release: a.os_release.clone(),
-        cmdline: a.cmdline.clone(),
-        snp,
-        output: a.output.clone(),
-        source_date_epoch: epoch,
-        seed: a.seed.clone(),
-        salt,
-        disk_device: a.disk_device.clone(),
-        allow_devices: yardstick_image::rootfs::privileged(),
+        kernel: a.kernel,
+        initrd: a.initrd,
+        stub: a.stub,
+        os_release: a.os_release,
+        cmdline: a.cmdline,
+        ovmf: a.ovmf,
+        snp_mode: a.snp_mode,
+        vcpus: a.vcpus,
+        vcpu_type: a.vcpu_type,
+        vcpu_sig: a.vcpu_sig,
+        vcpu_family: a.vcpu_family,
+        vcpu_model: a.vcpu_model,
+        vcpu_stepping: a.vcpu_stepping,
+        vmm_type: a.vmm_type,
+        guest_features: a.guest_features,
+        seed: a.seed,
+        salt: a.salt,
+        disk_device: a.disk_device,
+        source_date_epoch: std::env::var("SOURCE_DATE_EPOCH").ok(),
     };
-    let manifest_path = a.manifest.clone().unwrap_or_else(|| {
-        let mut p = a.output.clone().into_os_string();
-        p.push(".manifest.json");
-        PathBuf::from(p)
-    });
     let bar = ui::Bar::bytes("image");
-    let built = build(&opts, &bar);
+    let report = request::run(&req, &bar);
     bar.finish();
-    let built = built.map_err(anyhow::Error::from)?;
-    let manifest = built.manifest.clone();
-    let cmdline = built.cmdline.clone();
-    let timings = built.timings.clone();
-    built.commit(&manifest_path)?;
-
-    let image = manifest.image.as_ref();
-    let root_hash = manifest.verity.as_ref().map(|v| v.root_hash.to_hex());
-    if a.json {
-        let t: serde_json::Map<String, serde_json::Value> = timings
-            .iter()
-            .map(|(n, d)| ((*n).to_string(), serde_json::json!(d.as_secs_f64())))
-            .collect();
-        ui::print_json(&serde_json::json!({
-            "output": a.output,
-            "manifest": manifest_path,
-            "layout": image.map(|i| i.layout),
-            "filesystem": image.and_then(|i| i.filesystem),
-            "size": image.map(|i| i.size),
-            "root_hash": root_hash,
-            "cmdline": cmdline,
-            "seconds": t,
-        }))?;
+    let report = report?;
+    if json {
+        // Serialized whole before anything is printed: an output or manifest path that is not UTF-8 fails
+        // here, leaving stdout empty.
+        ui::print_json(&serde_json::to_value(&report)?)?;
     } else {
-        if let Some(i) = image {
-            let fs = i
-                .filesystem
-                .map(|f| {
-                    format!(
-                        ", {}",
-                        serde_json::to_value(f)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_string))
-                            .unwrap_or_default()
-                    )
-                })
-                .unwrap_or_default();
-            println!(
-                "output:    {} ({} bytes, layout {}{fs})",
-                a.output.display(),
-                i.size,
-                serde_json::to_value(i.layout)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
-            );
-        }
-        println!("manifest:  {}", manifest_path.display());
-        if let Some(r) = &root_hash {
-            println!("root hash: {r}");
-        }
-        if let Some(c) = &cmdline {
-            println!("cmdline:   {c}");
-        }
-        let total: f64 = timings.iter().map(|(_, d)| d.as_secs_f64()).sum();
-        let parts: Vec<String> = timings
-            .iter()
-            .map(|(n, d)| format!("{n} {:.2}s", d.as_secs_f64()))
-            .collect();
-        println!("time:      {total:.2}s ({})", parts.join(", "));
+        print!("{}", report.to_text());
     }
     Ok(ExitCode::SUCCESS)
 }
