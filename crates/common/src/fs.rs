@@ -71,6 +71,7 @@ pub fn write_atomic(dest: impl AsRef<Path>, bytes: &[u8]) -> io::Result<()> {
 
 /// Why [`read_input`] failed. Every message names the file.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InputError {
     /// The file could not be opened, sized or read.
     #[error("{path}: {what}")]

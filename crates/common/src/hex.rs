@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 /// Why a hex string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HexError {
     /// The string has an odd number of digits.
     #[error("odd number of hex digits ({0})")]

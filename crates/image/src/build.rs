@@ -72,6 +72,7 @@ pub struct BuildOptions {
 
 /// Why a build failed. Each variant's message names the file involved.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BuildError {
     /// Inconsistent options.
     #[error("{0}")]

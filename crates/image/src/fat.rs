@@ -54,6 +54,7 @@ pub enum FileSource {
 
 /// Why a FAT volume could not be written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum FatError {
     /// A path component that is not an upper-case 8.3 name.
     #[error("{0:?}: not an upper-case 8.3 FAT name (long names are not supported)")]

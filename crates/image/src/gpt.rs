@@ -55,6 +55,7 @@ pub struct Gpt {
 
 /// Why a GPT could not be written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum GptError {
     /// The disk is too small for the table itself.
     #[error("a {0}-byte disk is too small for a GPT")]

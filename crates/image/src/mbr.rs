@@ -30,6 +30,7 @@ pub struct MbrPartition {
 
 /// Why a table could not be written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum MbrError {
     /// More than four primary partitions.
     #[error("an MBR holds at most 4 primary partitions, {0} given")]

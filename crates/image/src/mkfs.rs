@@ -20,6 +20,7 @@ pub use yardstick_refvals::FsType;
 
 /// Why a filesystem image could not be made.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MkfsError {
     /// The tool is not installed.
     #[error("{tool} not found: install the Debian package {package} (apt-get install {package})")]

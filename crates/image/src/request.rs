@@ -70,6 +70,7 @@ pub struct BuildRequest {
 
 /// Why `image build` failed: a flag or `SOURCE_DATE_EPOCH` that does not check, or the build itself.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RequestError {
     /// `SOURCE_DATE_EPOCH` is not a number.
     #[error("SOURCE_DATE_EPOCH: {value:?} is not a number of seconds")]

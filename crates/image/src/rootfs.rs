@@ -25,6 +25,7 @@ pub enum RootfsSource {
 
 /// Why the root filesystem could not be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RootfsError {
     /// The path does not exist or cannot be read.
     // The cause is the error's source: `{:#}` (the CLI's one-line printer) appends it after ": ".

@@ -18,7 +18,7 @@ use yardstick_snp::sev_mode::SevMode;
 use yardstick_snp::vcpu_types::{self, VcpuError, VcpuSpec};
 use yardstick_snp::vmm_types::VmmType;
 use yardstick_verity::kernel::{DmDevices, KernelParams};
-use yardstick_verity::params::{HashType, Salt};
+use yardstick_verity::params::Salt;
 use yardstick_verity::volume::{self, Dev, Volume};
 
 use crate::guid::Guid;
@@ -89,28 +89,24 @@ pub fn verity_format(
         .create_new(true)
         .open(hash)
         .map_err(|e| at(hash, &e))?;
-    let params = yardstick_verity::params::VerityParams {
-        hash_type: HashType::Normal,
-        algorithm: p.algorithm,
-        data_block_size: p.data_block_size,
-        hash_block_size: p.hash_block_size,
-        data_blocks: size / u64::from(p.data_block_size.max(1)),
-        salt: Salt::new(p.salt.clone()).map_err(|e| step_err(STEP, e.to_string()))?,
-        hash_offset: 0,
-        superblock: p.superblock,
-    };
-    let vol = Volume {
-        data: Dev {
+    let params = yardstick_verity::params::VerityParams::new(
+        p.algorithm,
+        p.data_block_size,
+        p.hash_block_size,
+        size / u64::from(p.data_block_size.max(1)),
+        Salt::new(p.salt.clone()).map_err(|e| step_err(STEP, e.to_string()))?,
+    )
+    .with_superblock(p.superblock);
+    let vol = Volume::new(
+        Dev {
             file: &data_file,
             path: data,
         },
-        hash: Dev {
+        Dev {
             file: &hash_file,
             path: hash,
         },
-        hash_is_data: false,
-        fec: None,
-    };
+    );
     let uuid = p.superblock.then(|| (p.uuid.to_string(), p.uuid));
     let f = volume::format(&params, &vol, uuid, None, progress).map_err(|e| at(data, &e))?;
     Ok(VerityOutcome {

@@ -8,6 +8,7 @@ use std::ops::Range;
 
 /// Why a file is not a usable PE/COFF image.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PeError {
     /// No `MZ` signature: not a PE file at all.
     #[error("not a PE file (no MZ signature)")]

@@ -17,6 +17,7 @@ pub enum ExportFormat {
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExportError {
     /// The manifest has no reference value for RVPS.
     #[error(transparent)]

@@ -23,6 +23,7 @@ pub const GENERATOR: &str = concat!("yardstick ", env!("CARGO_PKG_VERSION"));
 
 /// Why a manifest was rejected.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ManifestError {
     /// Not JSON, or a field of the wrong type. (Not a `#[source]`: the message already carries it, and
     /// error chains printed with `{:#}` would repeat it.)

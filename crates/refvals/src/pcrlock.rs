@@ -39,6 +39,7 @@ pub struct PcrlockDigest {
 
 /// Why no pcrlock file could be written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PcrlockError {
     /// The manifest has no TPM measurements at all.
     #[error("the manifest has no TPM measurements (tpm.events is empty)")]

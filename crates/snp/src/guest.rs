@@ -105,6 +105,7 @@ pub enum Subject {
 
 /// Why a guest cannot be measured.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MeasureError {
     /// SEV-SNP without SEV metadata.
     #[error(

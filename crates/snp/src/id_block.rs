@@ -43,6 +43,7 @@ const OFF_AUTHOR_KEY: usize = 0x880;
 
 /// Why an ID block could not be made or checked.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum IdBlockError {
     /// The key is not an unencrypted P-384 private key.
     #[error(

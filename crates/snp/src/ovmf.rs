@@ -143,6 +143,7 @@ impl MetadataSection {
 
 /// Why firmware bytes (or an `ovmf-metadata` JSON document) were rejected.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum OvmfError {
     /// The file could not be read.
     #[error("cannot read")]

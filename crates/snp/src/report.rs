@@ -61,6 +61,7 @@ pub const VERSIONS: std::ops::RangeInclusive<u32> = 2..=5;
 
 /// Why a report was rejected before any check.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReportError {
     /// Wrong size.
     #[error("attestation report is {0} bytes, expected {REPORT_LEN} (0x4a0)")]

@@ -133,6 +133,7 @@ pub struct IdBlockRequest {
 
 /// A flag value that is not an integer as Python reads it, or a negative one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum IntError {
     /// Not an integer literal.
     #[error("{flag}: invalid integer {value:?}")]
@@ -162,6 +163,7 @@ pub enum IntError {
 
 /// Why a `yardstick snp` command cannot run: the message names the flag or file; sources carry the cause.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RequestError {
     /// `--output-format` is neither `hex` nor `base64`.
     #[error("--output-format: unknown format {0:?} (valid: hex, base64)")]

@@ -128,6 +128,7 @@ pub struct Vcpu {
 
 /// Why the vCPU flags do not give a signature.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum VcpuError {
     /// `--vcpu-type` names no known model.
     #[error(transparent)]

@@ -82,6 +82,7 @@ pub enum ContentKind {
 
 /// Why a source could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SourceError {
     /// The event log is malformed.
     #[error("event log: {0}")]

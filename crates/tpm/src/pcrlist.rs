@@ -51,6 +51,7 @@ pub struct PcrList {
 
 /// Why a PCR list was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PcrListError {
     /// No input.
     #[error("empty PCR list")]

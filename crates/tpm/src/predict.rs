@@ -31,6 +31,7 @@ pub use ovmf_vars::SecureBootVars;
 
 /// Why a prediction could not be made.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PredictError {
     /// The UKI is not usable.
     #[error(transparent)]

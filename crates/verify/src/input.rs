@@ -26,6 +26,7 @@ use crate::{Error, hex};
 /// An input that cannot be used: an unreadable or malformed file, a bad option value, or reference values
 /// that cannot answer the question asked.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InputError {
     /// A file could not be read.
     #[error("{}: cannot read", path.display())]

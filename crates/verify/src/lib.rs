@@ -38,6 +38,7 @@ pub(crate) use yardstick_common::hex;
 
 /// Input that cannot be verified at all (as opposed to evidence that fails a check).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A certificate is unusable.
     #[error("{which} certificate: {source}")]

@@ -54,6 +54,7 @@ pub mod oid {
 
 /// A certificate could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CertError {
     /// Neither PEM nor DER X.509.
     #[error("not an X.509 certificate: {0}")]

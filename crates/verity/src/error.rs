@@ -6,6 +6,7 @@ use crate::superblock::SuperblockError;
 
 /// Why a dm-verity operation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A block size is not a power of two between 512 bytes and 512 KiB.
     #[error("{which} block size {size} is not a power of two between 512 and 524288 bytes")]
@@ -159,6 +160,7 @@ pub enum Error {
     #[error("{0}")]
     Usage(&'static str),
     /// Signing or checking a root-hash signature failed on a file.
+    #[cfg(feature = "signature")]
     #[error("{path}: {error}")]
     Signing {
         /// The file concerned.
@@ -189,13 +191,16 @@ pub enum Error {
 impl Error {
     /// Whether the message already names the file concerned (so callers need not add it).
     pub fn names_file(&self) -> bool {
+        #[cfg(feature = "signature")]
+        if matches!(self, Error::Signing { .. }) {
+            return true;
+        }
         matches!(
             self,
             Error::Io { .. }
                 | Error::UnknownAlgorithm { .. }
                 | Error::UnsupportedFormat { .. }
                 | Error::RootHashInput { .. }
-                | Error::Signing { .. }
                 | Error::At { .. }
                 | Error::DataTooSmall { .. }
                 | Error::HashTooSmall { .. }

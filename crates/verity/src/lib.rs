@@ -1,16 +1,18 @@
 //! dm-verity (trust path 2): hash trees, root hashes, superblocks, FEC, root-hash signatures, kernel
 //! parameters and verification, byte-identical with `veritysetup` 2.6.1 and on all cores.
 //!
-//! The modules follow cryptsetup's `lib/verity` split: [`superblock`] is the on-disk header (`verity.c`),
-//! [`tree`] the hash tree (`verity_hash.c`), [`fec`] Reed-Solomon parity (`verity_fec.c`); [`volume`] runs
-//! whole operations in `_crypt_format_verity()`'s order, [`report`] prints what veritysetup prints,
-//! [`signature`] makes and checks PKCS#7 root-hash signatures and [`kernel`] renders the kernel command-line
-//! forms (Kata, `dm-mod.create`, systemd).
+//! The modules follow cryptsetup's `lib/verity` split: the on-disk header ([`Superblock`], `verity.c`), the
+//! hash tree (`verity_hash.c`, findings in [`Verification`]) and Reed-Solomon parity (`verity_fec.c`) are
+//! private; [`params`] holds the validated parameters and the tree geometry, [`volume`] runs whole operations on
+//! open devices in `_crypt_format_verity()`'s order, [`Report`] is what veritysetup prints, [`signature`] makes
+//! and checks PKCS#7 root-hash signatures (feature `signature`, on by default) and [`kernel`] renders the
+//! kernel command-line forms (Kata, `dm-mod.create`, systemd). [`format_files`], [`verify_files`] and their
+//! siblings are the commands on named files, as `yardstick verity` runs them.
 //!
 //! ```
 //! use yardstick_common::hash::Algorithm;
 //! use yardstick_common::progress::NoProgress;
-//! use yardstick_verity::params::{HashType, Salt, VerityParams};
+//! use yardstick_verity::params::{Salt, VerityParams};
 //! use yardstick_verity::volume::{self, Dev, Volume};
 //!
 //! let dir = tempfile::tempdir()?;
@@ -18,22 +20,12 @@
 //! std::fs::write(&data_path, vec![7u8; 64 * 4096])?;
 //! let data = std::fs::File::open(&data_path)?;
 //! let hash = std::fs::File::options().read(true).write(true).create(true).open(&hash_path)?;
-//! let p = VerityParams {
-//!     hash_type: HashType::Normal,
-//!     algorithm: Algorithm::Sha256,
-//!     data_block_size: 4096,
-//!     hash_block_size: 4096,
-//!     data_blocks: 64,
-//!     salt: Salt::from_hex("00112233")?,
-//!     hash_offset: 0,
-//!     superblock: false,
-//! };
-//! let vol = Volume {
-//!     data: Dev { file: &data, path: &data_path },
-//!     hash: Dev { file: &hash, path: &hash_path },
-//!     hash_is_data: false,
-//!     fec: None,
-//! };
+//! let p = VerityParams::new(Algorithm::Sha256, 4096, 4096, 64, Salt::from_hex("00112233")?)
+//!     .with_superblock(false);
+//! let vol = Volume::new(
+//!     Dev { file: &data, path: &data_path },
+//!     Dev { file: &hash, path: &hash_path },
+//! );
 //! let f = volume::format(&p, &vol, None, None, &NoProgress)?;
 //! // 64 digests fit one hash block: the root hash is the digest of that block.
 //! assert_eq!(f.report.hash_blocks, 1);
@@ -48,22 +40,31 @@ use std::fs::File;
 use std::path::Path;
 
 mod error;
-pub mod fec;
+mod fec;
 mod files;
 pub mod kernel;
 pub mod params;
-pub mod report;
+mod report;
+#[cfg(feature = "signature")]
 pub mod signature;
-pub mod superblock;
-pub mod tree;
+#[cfg(feature = "signature")]
+mod signing;
+mod superblock;
+mod tree;
 pub mod volume;
 
 pub use error::Error;
+pub use fec::{MAX_ROOTS, MIN_ROOTS, ParityMismatch};
 pub use files::{
     DmNames, FecSpec, FormatOutcome, FormatRequest, KernelParamsOutcome, ParamsSpec, RootHashInput,
-    SaltDefault, SignOutcome, SignRequest, SignatureCheck, VerifyOutcome, VerifyRequest,
-    check_signature_files, dump_file, format_files, kernel_params_files, sign_files, verify_files,
+    SaltDefault, VerifyOutcome, VerifyRequest, dump_file, format_files, kernel_params_files,
+    verify_files,
 };
+pub use report::{FecReport, Report};
+#[cfg(feature = "signature")]
+pub use signing::{SignOutcome, SignRequest, SignatureCheck, check_signature_files, sign_files};
+pub use superblock::{Superblock, SuperblockError};
+pub use tree::{BadBlock, Verification};
 
 /// Size of a regular file or block device.
 pub fn device_size(file: &File, path: &Path) -> Result<u64, Error> {

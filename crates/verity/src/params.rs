@@ -94,8 +94,11 @@ impl Salt {
     }
 }
 
-/// Everything that determines a hash tree, validated as veritysetup validates it.
+/// Everything that determines a hash tree, validated as veritysetup validates it. Made with
+/// [`VerityParams::new`] (veritysetup's defaults for the rest) and the `with_*` methods; the fields are there to
+/// read.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VerityParams {
     /// Format 0 or 1.
     pub hash_type: HashType,
@@ -116,6 +119,46 @@ pub struct VerityParams {
 }
 
 impl VerityParams {
+    /// A tree over `data_blocks` blocks of `data_block_size` bytes hashed with `algorithm` into blocks of
+    /// `hash_block_size` bytes, salted with `salt`: format 1, a superblock, the hash area at offset 0 (as
+    /// `veritysetup format` does by default).
+    pub fn new(
+        algorithm: Algorithm,
+        data_block_size: u32,
+        hash_block_size: u32,
+        data_blocks: u64,
+        salt: Salt,
+    ) -> VerityParams {
+        VerityParams {
+            hash_type: HashType::Normal,
+            algorithm,
+            data_block_size,
+            hash_block_size,
+            data_blocks,
+            salt,
+            hash_offset: 0,
+            superblock: true,
+        }
+    }
+
+    /// The same with another format (`--format`).
+    pub fn with_hash_type(mut self, hash_type: HashType) -> VerityParams {
+        self.hash_type = hash_type;
+        self
+    }
+
+    /// The same with the hash area at byte `offset` of the hash device (`--hash-offset`).
+    pub fn with_hash_offset(mut self, offset: u64) -> VerityParams {
+        self.hash_offset = offset;
+        self
+    }
+
+    /// The same with or without a superblock (`--no-superblock`).
+    pub fn with_superblock(mut self, superblock: bool) -> VerityParams {
+        self.superblock = superblock;
+        self
+    }
+
     /// Checks what veritysetup checks before it touches a device.
     pub fn validate(&self) -> Result<(), Error> {
         for (which, size) in [

@@ -130,6 +130,7 @@ impl std::str::FromStr for SigDigest {
 
 /// Why signing or checking failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SignatureError {
     /// The private key is not a PEM or DER RSA, P-256 or P-384 key.
     #[error(

@@ -30,6 +30,7 @@ const SIGNATURE: &[u8; 8] = b"verity\0\0";
 
 /// Why 512 bytes are not a usable verity superblock. The variants follow `VERITY_read_sb`'s checks, in order.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SuperblockError {
     /// The device is shorter than offset + 512 bytes.
     #[error("no verity superblock at byte {offset}: the device is only {size} bytes")]

@@ -344,7 +344,7 @@ pub enum BadBlock {
     },
 }
 
-/// What [`verify()`] found.
+/// What verifying a tree against a root hash found ([`volume::verify`](crate::volume::verify)).
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Verification {
     /// Whether the top hash block (or the only data block) matches the root hash.

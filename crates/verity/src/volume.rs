@@ -43,8 +43,9 @@ pub struct FecSetup<'a> {
     pub same_as_data: bool,
 }
 
-/// The devices of one volume.
+/// The devices of one volume: [`Volume::new`], then [`Volume::hash_in_data`] / [`Volume::with_fec`].
 #[derive(Clone, Copy)]
+#[non_exhaustive]
 pub struct Volume<'a> {
     /// Data device.
     pub data: Dev<'a>,
@@ -57,6 +58,28 @@ pub struct Volume<'a> {
 }
 
 impl<'a> Volume<'a> {
+    /// Data and hash on separate devices, no FEC.
+    pub fn new(data: Dev<'a>, hash: Dev<'a>) -> Volume<'a> {
+        Volume {
+            data,
+            hash,
+            hash_is_data: false,
+            fec: None,
+        }
+    }
+
+    /// The same, saying whether the hash device is the data device (the tree past the data).
+    pub fn hash_in_data(mut self, hash_is_data: bool) -> Volume<'a> {
+        self.hash_is_data = hash_is_data;
+        self
+    }
+
+    /// The same with FEC.
+    pub fn with_fec(mut self, fec: Option<FecSetup<'a>>) -> Volume<'a> {
+        self.fec = fec;
+        self
+    }
+
     fn tree_devices(&self) -> tree::Devices<'a> {
         tree::Devices {
             data: self.data.file,

@@ -19,6 +19,7 @@ use crate::pe::{PeError, PeHeaders, loaded_section, loaded_section_bytes};
 
 /// Why a UKI could not be built or read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum UkiError {
     /// An input is not a valid PE file.
     #[error("{what}: {source}")]
