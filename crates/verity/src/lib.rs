@@ -4,7 +4,7 @@
 //! The modules follow cryptsetup's `lib/verity` split: the on-disk header ([`Superblock`], `verity.c`), the
 //! hash tree (`verity_hash.c`, findings in [`Verification`]) and Reed-Solomon parity (`verity_fec.c`) are
 //! private; [`params`] holds the validated parameters and the tree geometry, [`volume`] runs whole operations on
-//! open devices in `_crypt_format_verity()`'s order, [`Report`] is what veritysetup prints, [`signature`] makes
+//! open devices in `_crypt_format_verity()`'s order, [`Report`] is what veritysetup prints, `signature` makes
 //! and checks PKCS#7 root-hash signatures (feature `signature`, on by default) and [`kernel`] renders the
 //! kernel command-line forms (Kata, `dm-mod.create`, systemd). [`format_files`], [`verify_files`] and their
 //! siblings are the commands on named files, as `yardstick verity` runs them.
