@@ -35,8 +35,10 @@ const GPT_READ_ONLY: u64 = 1 << 60;
 /// Smallest ESP written (comfortably above FAT32's minimum, room for a second UKI).
 const MIN_ESP: u64 = 64 * MIB;
 
-/// Everything `image build` takes.
+/// Everything `image build` takes: [`BuildOptions::new`] with the rootfs, layout and output, then set the
+/// fields that differ from the defaults.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct BuildOptions {
     /// Root filesystem: a directory or an uncompressed tar archive.
     pub rootfs: PathBuf,
@@ -68,6 +70,35 @@ pub struct BuildOptions {
     pub disk_device: String,
     /// Allow device nodes in a tar rootfs (needs root).
     pub allow_devices: bool,
+}
+
+impl BuildOptions {
+    /// A build of `rootfs` in `layout` to `output`: erofs, no kernel, initrd, stub or os-release, an empty
+    /// command line, no SEV-SNP digest, `SOURCE_DATE_EPOCH` 0, the empty seed, the salt derived from it, the
+    /// disk seen as `/dev/vda`, no device nodes.
+    pub fn new(
+        rootfs: impl Into<PathBuf>,
+        layout: Layout,
+        output: impl Into<PathBuf>,
+    ) -> BuildOptions {
+        BuildOptions {
+            rootfs: rootfs.into(),
+            layout,
+            fs: FsType::Erofs,
+            kernel: None,
+            initrd: None,
+            stub: None,
+            os_release: None,
+            cmdline: String::new(),
+            snp: None,
+            output: output.into(),
+            source_date_epoch: 0,
+            seed: String::new(),
+            salt: None,
+            disk_device: "/dev/vda".into(),
+            allow_devices: false,
+        }
+    }
 }
 
 /// Why a build failed. Each variant's message names the file involved.

@@ -2,9 +2,9 @@
 //!
 //! [`build::build`] is `yardstick image build`: a root filesystem (directory or tar, [`rootfs`]) becomes a
 //! filesystem image ([`mkfs`]), gets a dm-verity hash tree, and is laid out with a UKI on a FAT32 ESP ([`fat`])
-//! behind a GPT ([`gpt`]), behind an MBR for Kata ([`mbr`]), or packed into a newc initrd ([`newc`]); the
+//! behind a GPT ([`gpt`]), behind an MBR for Kata ([`mbr`]), or packed into a newc initrd ([`cpio`]); the
 //! reference values land in a [`yardstick_refvals::Manifest`]. The steps other crates own (verity, UKI, PCR
-//! prediction, SNP launch digest) are called through [`steps`]. Everything is reproducible: timestamps come
+//! prediction, SNP launch digest) are called through the private `steps` module. Everything is reproducible: timestamps come
 //! from `SOURCE_DATE_EPOCH`, identifiers from a seed. [`request`] is the command around it: the flags checked and
 //! defaulted, the build committed, and the summary it prints.
 //!
@@ -33,13 +33,16 @@
 
 pub mod build;
 pub mod cpio;
-pub mod ext4times;
+mod ext4times;
 pub mod fat;
 pub mod gpt;
 pub mod guid;
 pub mod mbr;
 pub mod mkfs;
-pub mod newc;
+mod newc;
 pub mod request;
 pub mod rootfs;
-pub mod steps;
+mod steps;
+
+pub use build::{BuildError, BuildOptions, Built, build};
+pub use steps::{SnpParams, StepError};

@@ -4,7 +4,7 @@
 //! | type | tool (package) | reproducibility |
 //! |---|---|---|
 //! | erofs | `mkfs.erofs` (erofs-utils) | `-T <epoch>` (build time and every inode time), `-U <uuid>`, `-E noinline_data` |
-//! | ext4 | `mkfs.ext4 -d` (e2fsprogs) | `E2FSPROGS_FAKE_TIME=<epoch>` (1 for epoch 0), `-U <uuid>`, `-E hash_seed=<uuid>`, a fixed mke2fs.conf, then every inode time rewritten ([`crate::ext4times`]) |
+//! | ext4 | `mkfs.ext4 -d` (e2fsprogs) | `E2FSPROGS_FAKE_TIME=<epoch>` (1 for epoch 0), `-U <uuid>`, `-E hash_seed=<uuid>`, a fixed mke2fs.conf, then every inode time rewritten (the private `ext4times` module) |
 //! | squashfs | `mksquashfs` (squashfs-tools) | `-mkfs-time <epoch> -all-time <epoch>`, `-noappend` |
 //!
 //! `-E noinline_data` matters for dm-verity: erofs otherwise stores small files inside their inode block, so

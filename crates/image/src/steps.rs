@@ -401,14 +401,11 @@ fn snp_measure(
     let (vcpu_sig, vcpu_type) = resolve_vcpu(p)?;
     let fw = yardstick_snp::ovmf::Ovmf::open(&p.ovmf)
         .map_err(|e| step_err(STEP, format!("{}: {e}", p.ovmf.display())))?;
-    let g = Guest {
-        mode: p.mode,
-        vcpus: p.vcpus,
-        vcpu_sig: u64::from(vcpu_sig),
-        vmm: p.vmm_type,
-        guest_features: p.guest_features,
-        firmware: Firmware::Image(&fw),
-        direct_boot: boot.as_ref().map(|b| match b {
+    let g = Guest::new(p.mode, Firmware::Image(&fw))
+        .with_vcpus(p.vcpus, u64::from(vcpu_sig))
+        .with_vmm(p.vmm_type)
+        .with_guest_features(p.guest_features)
+        .with_direct_boot(boot.as_ref().map(|b| match b {
             Boot::Files(b) => guest::DirectBoot {
                 kernel: Blob::Sha256(b.kernel_sha256),
                 initrd: b.initrd_sha256.map(Blob::Sha256),
@@ -419,9 +416,7 @@ fn snp_measure(
                 initrd: None,
                 cmdline: None,
             },
-        }),
-        svsm: None,
-    };
+        }));
     let m = guest::measure(&g, progress).map_err(|e| {
         let who = match e.subject() {
             guest::Subject::Firmware | guest::Subject::Svsm => format!("{}: ", p.ovmf.display()),

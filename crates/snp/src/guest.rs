@@ -68,8 +68,10 @@ pub struct Svsm<'a> {
     pub vars_size: u64,
 }
 
-/// Everything that determines a launch measurement.
+/// Everything that determines a launch measurement: [`Guest::new`] with the mode and the firmware, then the
+/// `with_*` methods for the rest (the fields are there to read).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Guest<'a> {
     /// The launch mode.
     pub mode: SevMode,
@@ -88,6 +90,54 @@ pub struct Guest<'a> {
     pub direct_boot: Option<DirectBoot<'a>>,
     /// The SVSM (SEV-SNP with SVSM only).
     pub svsm: Option<Svsm<'a>>,
+}
+
+impl<'a> Guest<'a> {
+    /// A guest in `mode` booting `firmware` under QEMU: one vCPU of signature 0 (give the real one with
+    /// [`Guest::with_vcpus`]), guest features 0x1 (SEV-SNP's default), no direct kernel boot, no SVSM.
+    pub fn new(mode: SevMode, firmware: Firmware<'a>) -> Guest<'a> {
+        Guest {
+            mode,
+            vcpus: 1,
+            vcpu_sig: 0,
+            vmm: VmmType::Qemu,
+            guest_features: 0x1,
+            firmware,
+            direct_boot: None,
+            svsm: None,
+        }
+    }
+
+    /// The same with `vcpus` vCPUs of CPUID signature `vcpu_sig` (see [`resolve`](crate::vcpu_types::resolve)).
+    pub fn with_vcpus(mut self, vcpus: u32, vcpu_sig: u64) -> Guest<'a> {
+        self.vcpus = vcpus;
+        self.vcpu_sig = vcpu_sig;
+        self
+    }
+
+    /// The same under another hypervisor.
+    pub fn with_vmm(mut self, vmm: VmmType) -> Guest<'a> {
+        self.vmm = vmm;
+        self
+    }
+
+    /// The same with other SEV_FEATURES for the SEV-SNP VMSAs.
+    pub fn with_guest_features(mut self, guest_features: u64) -> Guest<'a> {
+        self.guest_features = guest_features;
+        self
+    }
+
+    /// The same with (or without) a direct kernel boot.
+    pub fn with_direct_boot(mut self, direct_boot: Option<DirectBoot<'a>>) -> Guest<'a> {
+        self.direct_boot = direct_boot;
+        self
+    }
+
+    /// The same with (or without) an SVSM.
+    pub fn with_svsm(mut self, svsm: Option<Svsm<'a>>) -> Guest<'a> {
+        self.svsm = svsm;
+        self
+    }
 }
 
 /// The input a [`MeasureError`] is about, so that a front end can name the right file.

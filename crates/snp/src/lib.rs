@@ -38,20 +38,15 @@
 //! use yardstick_snp::{ovmf::Ovmf, sev_hashes::Blob, sev_mode::SevMode, vmm_types::VmmType};
 //!
 //! let fw = Ovmf::open("OVMF.fd")?;
-//! let guest = Guest {
-//!     mode: SevMode::SevSnp,
-//!     vcpus: 4,
-//!     vcpu_sig: 0xa00f11,
-//!     vmm: VmmType::Qemu,
-//!     guest_features: 0x1,
-//!     firmware: Firmware::Image(&fw),
-//!     direct_boot: Some(DirectBoot {
+//! let guest = Guest::new(SevMode::SevSnp, Firmware::Image(&fw))
+//!     .with_vcpus(4, 0xa00f11)
+//!     .with_vmm(VmmType::Qemu)
+//!     .with_guest_features(0x1)
+//!     .with_direct_boot(Some(DirectBoot {
 //!         kernel: Blob::File("vmlinuz".into()),
 //!         initrd: Some(Blob::File("initrd.img".into())),
 //!         cmdline: Some(b"console=ttyS0"),
-//!     }),
-//!     svsm: None,
-//! };
+//!     }));
 //! let m = measure(&guest, &NoProgress)?;
 //! println!("{}", yardstick_common::hex::encode(&m.digest));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
