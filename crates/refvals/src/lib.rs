@@ -22,8 +22,8 @@
 #![forbid(unsafe_code)]
 
 mod export;
-pub mod hexfmt;
-pub mod manifest;
+mod hexfmt;
+mod manifest;
 pub mod pcrlock;
 pub mod rvps;
 mod text;
