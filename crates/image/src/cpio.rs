@@ -7,6 +7,10 @@
 //! mode and mtime (an image packed from a tree keeps its owners and sets every mtime to
 //! `SOURCE_DATE_EPOCH`); inode numbers and the archive's own device numbers stay fixed.
 //!
+//! Hand-written for bit-exactness: the archive must not depend on the build host (inode numbers, device
+//! numbers, owners and times are fixed), so the same tree always gives the same initrd and the same measured
+//! digest; busybox `cpio` reads it back in `tests/cpio.rs`.
+//!
 //! ```
 //! use yardstick_image::cpio::CpioWriter;
 //! let mut w = CpioWriter::new(Vec::new());

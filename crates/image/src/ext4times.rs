@@ -9,6 +9,9 @@
 //! after it, per group an inode bitmap and an inode table. The image is made without `metadata_csum`, so
 //! inodes carry no checksum to update (the whole filesystem is covered by dm-verity, which makes metadata
 //! checksums redundant); an image with checksums is refused.
+//!
+//! Hand-written because no tool or crate does it: mke2fs stamps inodes with the current time, and a
+//! reproducible image needs every inode time set to `SOURCE_DATE_EPOCH` after the fact.
 
 use std::fs::File;
 use std::io;

@@ -10,6 +10,10 @@
 //! directory entries are sorted, clusters are allocated in a fixed order, and nothing random is written.
 //! Names must be 8.3 upper case (`EFI/BOOT/BOOTX64.EFI`); long names are not written.
 //!
+//! Hand-written for bit-exactness: every byte of the volume follows from the inputs (timestamps from
+//! `SOURCE_DATE_EPOCH`, the volume id from the seed, entries in sorted order), so rebuilds are byte-identical;
+//! `fsck.vfat` and mtools check the result in `tests/tables.rs`.
+//!
 //! ```no_run
 //! use yardstick_image::fat::{FatBuilder, FileSource};
 //! let mut fat = FatBuilder::new(0x1234_5678, "ESP");

@@ -8,6 +8,10 @@
 //! (`SizeOfHeaders + Σ SizeOfRawData`), not at the end of the last section. For files whose sections leave gaps,
 //! or that carry trailing bytes after the last section (Debian's systemd 252 stub has a 12,641-byte COFF
 //! symbol table there), that quirk changes the digest, and PCR 4 holds EDK2's value, so we reproduce it.
+//!
+//! Hand-written for bit-exactness and speed: EDK2's end-of-image quirk above is reproduced, and every bank is
+//! hashed in the same pass over the file through `yardstick_common::hash` (the `authenticode` crate hashes one
+//! digest per pass through RustCrypto's traits); that crate is the differential oracle in this crate's tests.
 
 use yardstick_common::hash::{Algorithm, Digest};
 

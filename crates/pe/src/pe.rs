@@ -3,6 +3,12 @@
 //! Layout references: Microsoft "PE Format" (COFF file header, optional header, section table). Only what UEFI
 //! images need is decoded: the fields that Authenticode skips (checksum, certificate-table entry), the section
 //! table, and the header fields `ukify` rewrites when it appends sections.
+//!
+//! Hand-written for bit-exactness: what the firmware and systemd-stub measure is the image as loaded
+//! (sections at their RVAs, `VirtualSize` bytes, zero-filled past `SizeOfRawData`) and the exact header ranges
+//! Authenticode skips, decoded strictly from untrusted input with errors that name the field. google's
+//! `authenticode` crate, reading the same files through `object`'s PE parser, is the differential oracle of
+//! `tests/authenticode_peer.rs`.
 
 use std::ops::Range;
 

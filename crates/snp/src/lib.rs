@@ -18,6 +18,10 @@
 //! * [`request`]: the `yardstick snp` commands in sev-snp-measure's terms: the flags as given, parsed and
 //!   checked as sev-snp-measure does, and typed, serializable results.
 //!
+//! Hand-written for bit-exactness with sev-snp-measure 0.0.13, the tool users compare with, including its
+//! quirks (the VMSA of `snp:svsm` mode, its vCPU signature rules, its Python integer parsing), and to stream
+//! large kernels and initrds with bounded memory; the differential tests run sev-snp-measure itself.
+//!
 //! ```
 //! use yardstick_snp::gctx::Gctx;
 //! use yardstick_snp::vmsa::{SaveArea, BSP_EIP};

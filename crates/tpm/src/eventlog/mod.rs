@@ -10,6 +10,11 @@
 //!
 //! Event numbers count records from 0 in file order, header included, as `tpm2_eventlog` numbers them.
 //!
+//! Hand-written for bit-exactness with the firmware and with tpm2_eventlog: the TCG PC Client event log (SHA-1
+//! and crypto-agile formats, every event type the PFP defines, StartupLocality, CC event logs) is parsed strictly
+//! from untrusted input with errors naming the event and byte offset; no maintained pure-Rust crate parses it
+//! (tss-esapi needs the C TSS and does not decode event logs).
+//!
 //! ```
 //! use yardstick_tpm::eventlog::EventLog;
 //! // A legacy SHA-1 log with one EV_SEPARATOR event into PCR 7.

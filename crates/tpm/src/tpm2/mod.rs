@@ -7,6 +7,10 @@
 //! `yardstick-verify`. Layouts follow *TPM 2.0 Library, Part 2: Structures* (big-endian, `TPM2B_*` = `u16` size
 //! then bytes) and the algorithm ids of the *TCG Algorithm Registry*.
 //!
+//! Hand-written because only a few TPM 2.0 structures are needed (TPMS_ATTEST, TPMT_SIGNATURE, TPM2B_PUBLIC,
+//! TPML_PCR_SELECTION) and the crate of the field, tss-esapi, links the C TSS libraries; each is decoded strictly
+//! from untrusted input, and tests check them against tpm2-tools and a live swtpm.
+//!
 //! ```
 //! use yardstick_tpm::tpm2::{PcrSelection, alg};
 //! // TPML_PCR_SELECTION: one bank (sha256), 3 select bytes, PCRs 0, 1 and 7.
