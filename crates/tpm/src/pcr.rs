@@ -152,7 +152,7 @@ mod tests {
     use super::*;
 
     /// PCR 2/3/6 on OVMF hold only the separator: extend(0, sha256(00000000)) = 3d458cfe...8e7969
-    /// (value read from a real OVMF boot, see shared/notes/e2e.md).
+    /// (the value a real OVMF boot shows; `boot_uki` in crates/cli/tests reads it from the guest).
     #[test]
     fn separator_only_pcr() {
         let mut p = PcrBanks::new();

@@ -2,7 +2,7 @@
 //! stub doing their measurements. The result is the values a `tpm2_pcrread` in the guest would show for
 //! PCRs 4, 7, 9, 11, 12 and 13, plus PCR 11 after each systemd boot phase.
 //!
-//! What contributes (see `shared/notes/measured-boot.md`; every item below was checked against real
+//! What contributes (every item below was checked against real
 //! QEMU + OVMF + swtpm boots by `crates/cli/tests/boot_uki.rs`):
 //!
 //! | PCR | events, in order |
@@ -641,7 +641,7 @@ mod tests {
         );
     }
 
-    /// PCR 7 with Debian's empty VARS (Secure Boot off, no keys): the value shared/notes/e2e.md records from a
+    /// PCR 7 with Debian's empty VARS (Secure Boot off, no keys): the value read from a
     /// real boot, 65caf8dd...eb3068.
     #[test]
     fn pcr7_default_matches_noted_boot_value() {

@@ -123,7 +123,7 @@ pub fn ukify_file_order() -> &'static [Section] {
 mod tests {
     use super::*;
 
-    /// The orders systemd documents in uki.h (v252, v254, main) and shared/notes/measured-boot.md.
+    /// The orders systemd documents in uki.h (v252, v254, main).
     #[test]
     fn measurement_orders() {
         let names =
