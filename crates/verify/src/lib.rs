@@ -7,10 +7,13 @@
 //! structures).
 //!
 //! Two levels of entry point: on parsed evidence ([`snp::verify_report`], [`tpm::verify_quote`],
-//! [`azure::verify_azure`]), and on files and option values as a relying party's tool takes them
-//! ([`snp::verify_files`], [`tpm::verify_files`], [`azure::verify_files`], each with a request struct),
+//! `azure::verify_azure`), and on files and option values as a relying party's tool takes them
+//! ([`snp::verify_files`], [`tpm::verify_files`], `azure::verify_files`, each with a request struct),
 //! which load the evidence and the reference values ([`refvals`]) and name the file or option of any
 //! unusable input ([`input::InputError`]).
+//!
+//! Evidence kinds a relying party may not need are Cargo features, on by default: `azure` (Azure
+//! confidential-VM vTPM evidence: the HCL report, its SNP report or TD quote, the vTPM quote).
 //!
 //! ```
 //! use yardstick_verify::Appraisal;
@@ -23,6 +26,7 @@
 #![forbid(unsafe_code)]
 
 pub mod appraisal;
+#[cfg(feature = "azure")]
 pub mod azure;
 pub mod input;
 pub mod keys;
