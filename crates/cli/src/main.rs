@@ -2,6 +2,8 @@
 //! itself lives in the crates (`yardstick-verity`, `yardstick-snp`, `yardstick-pe`, `yardstick-tpm`, ...).
 
 #![forbid(unsafe_code)]
+// Standard output goes through the `ui` writers, which return write errors instead of panicking.
+#![deny(clippy::print_stdout)]
 // The doc comments on clap arguments are `--help` text, printed verbatim: placeholders such as <bank> are
 // meant for the terminal, not HTML.
 #![allow(rustdoc::invalid_html_tags)]
@@ -69,26 +71,42 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(&e),
+    };
     let result = match cli.command {
         Command::Path(c) => cmd::run(c),
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "yardstick",
-                &mut std::io::stdout(),
-            );
-            Ok(ExitCode::SUCCESS)
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "yardstick", &mut script);
+            ui::print_bytes(&script).map(|()| ExitCode::SUCCESS)
         }
         Command::Man { out_dir } => write_man_pages(&out_dir).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
-        Err(e) => {
-            ui::print_error(&e);
-            ExitCode::from(2)
-        }
+        Err(e) => exit_on_error(&e),
+    }
+}
+
+/// A closed pipe ends the program quietly with success (the reader has what it wanted); any other error is
+/// one line on stderr and exit status 2.
+fn exit_on_error(e: &anyhow::Error) -> ExitCode {
+    if ui::is_broken_pipe(e) {
+        ExitCode::SUCCESS
+    } else {
+        ui::print_error(e);
+        ExitCode::from(2)
+    }
+}
+
+/// Prints clap's help, version or usage error (help and version on stdout, errors on stderr) with clap's own
+/// exit status, unless the write fails: then the write error decides as for any other output.
+fn clap_exit(e: &clap::Error) -> ExitCode {
+    match e.print() {
+        Ok(()) => ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2)),
+        Err(io) => exit_on_error(&anyhow::Error::new(io)),
     }
 }
 

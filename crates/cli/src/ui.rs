@@ -1,4 +1,8 @@
 //! Terminal plumbing shared by the subcommands: error lines, JSON output, progress bars.
+//!
+//! All standard output goes through the writers here, which return the write error instead of panicking
+//! (as `print!` does); `main` turns a closed pipe into a quiet exit 0 and any other write error (a full
+//! device) into the usual one-line error with exit 2 (see [`is_broken_pipe`]).
 
 use std::io::{IsTerminal as _, Write as _};
 
@@ -11,36 +15,57 @@ pub fn print_error(e: &anyhow::Error) {
 }
 
 /// Prints a value as pretty JSON on stdout.
-#[allow(dead_code)]
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
+    out.flush()?;
     Ok(())
 }
 
 /// Prints text on stdout as it is (no newline added).
 pub fn print_text(text: &str) -> anyhow::Result<()> {
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .map_err(anyhow::Error::from)
+    print_bytes(text.as_bytes())
 }
 
-/// A closed pipe (`yardstick eventlog show log | head`) is not an error worth a message.
+/// Prints a line on stdout (the text and a newline).
+pub fn print_line(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Prints bytes on stdout as they are.
+pub fn print_bytes(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Whether the error comes from writing to a closed pipe (an `io::Error` of kind `BrokenPipe`, directly or
+/// inside a JSON error, anywhere in the chain of causes).
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| {
+                cause
+                    .downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind)
+            })
+            == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// A closed pipe (`yardstick eventlog show log | head`) is not an error worth a message; the command then goes
+/// on to its own exit status (a differing `pcr compare` still exits 1).
 pub fn quiet_broken_pipe(r: anyhow::Result<()>) -> anyhow::Result<()> {
     match r {
-        Err(e)
-            if e.downcast_ref::<std::io::Error>()
-                .map(std::io::Error::kind)
-                .or_else(|| {
-                    e.downcast_ref::<serde_json::Error>()
-                        .and_then(serde_json::Error::io_error_kind)
-                })
-                == Some(std::io::ErrorKind::BrokenPipe) =>
-        {
-            Ok(())
-        }
+        Err(e) if is_broken_pipe(&e) => Ok(()),
         other => other,
     }
 }

@@ -1,4 +1,4 @@
-//! File output that is all-or-nothing, bounded input, and sparse-file extents.
+//! File output that is all-or-nothing and never overwrites an input, bounded input, and sparse-file extents.
 
 use std::fs::File;
 use std::io;
@@ -67,6 +67,204 @@ pub fn write_atomic(dest: impl AsRef<Path>, bytes: &[u8]) -> io::Result<()> {
     let mut f = AtomicFile::create(dest)?;
     f.write_all(bytes)?;
     f.commit()
+}
+
+/// Several output files made visible together: every temporary is written first, then [`OutputSet::commit`]
+/// renames them all into place; if one rename fails, those already done are undone (a destination that
+/// existed is first renamed aside and put back), so the destinations are either all new or all as they were.
+#[derive(Debug, Default)]
+pub struct OutputSet {
+    outputs: Vec<Staged>,
+}
+
+/// One member of an [`OutputSet`].
+#[derive(Debug)]
+enum Staged {
+    /// A temporary file beside its destination.
+    Atomic(AtomicFile),
+    /// A finished file elsewhere on the destination's filesystem (the caller owns its lifetime).
+    Path {
+        /// The finished file.
+        from: PathBuf,
+        /// Where it goes.
+        dest: PathBuf,
+    },
+}
+
+impl Staged {
+    fn dest(&self) -> &Path {
+        match self {
+            Staged::Atomic(a) => a.dest(),
+            Staged::Path { dest, .. } => dest,
+        }
+    }
+}
+
+/// Why [`OutputSet::commit`] failed: the output that could not be moved into place (the others are as they
+/// were).
+#[derive(Debug, thiserror::Error)]
+#[error("{}", dest.display())]
+pub struct CommitError {
+    /// Its position in the set (in the order added).
+    pub index: usize,
+    /// Its destination.
+    pub dest: PathBuf,
+    /// The cause.
+    #[source]
+    pub source: io::Error,
+}
+
+/// A destination done by the commit, for the rollback: its previous file (renamed aside), if it had one.
+struct Done {
+    dest: PathBuf,
+    aside: Option<tempfile::TempPath>,
+}
+
+impl OutputSet {
+    /// An empty set.
+    pub fn new() -> OutputSet {
+        OutputSet::default()
+    }
+
+    /// Adds a temporary file; its position (from 0) is the index a [`CommitError`] reports.
+    pub fn push(&mut self, file: AtomicFile) {
+        self.outputs.push(Staged::Atomic(file));
+    }
+
+    /// Adds a finished, flushed file `from` to be renamed to `dest` (same filesystem).
+    pub fn push_path(&mut self, from: PathBuf, dest: PathBuf) {
+        self.outputs.push(Staged::Path { from, dest });
+    }
+
+    /// Flushes the temporaries, then renames every output into place, in the order added; on failure puts back
+    /// what was there before.
+    pub fn commit(self) -> Result<(), CommitError> {
+        let fail = |index: usize, dest: &Path| {
+            let dest = dest.to_path_buf();
+            move |source| CommitError {
+                index,
+                dest,
+                source,
+            }
+        };
+        for (i, o) in self.outputs.iter().enumerate() {
+            if let Staged::Atomic(a) = o {
+                a.tmp.as_file().sync_data().map_err(fail(i, a.dest()))?;
+            }
+        }
+        let mut done: Vec<Done> = Vec::new();
+        for (i, o) in self.outputs.into_iter().enumerate() {
+            let dest = o.dest().to_path_buf();
+            let aside = match set_aside(&dest) {
+                Ok(a) => a,
+                Err(e) => {
+                    roll_back(done);
+                    return Err(fail(i, &dest)(e));
+                }
+            };
+            let moved = match o {
+                Staged::Atomic(a) => a.tmp.persist(&a.dest).map(drop).map_err(|e| e.error),
+                Staged::Path { from, dest } => std::fs::rename(from, dest),
+            };
+            if let Err(e) = moved {
+                if let Some(a) = &aside {
+                    let _ = std::fs::rename(a, &dest);
+                }
+                roll_back(done);
+                return Err(fail(i, &dest)(e));
+            }
+            done.push(Done { dest, aside });
+        }
+        // The previous files, renamed aside, are removed as the `TempPath`s drop.
+        Ok(())
+    }
+}
+
+/// Renames an existing file (not a directory) at `dest` to a fresh name beside it; `None` if there is none.
+fn set_aside(dest: &Path) -> io::Result<Option<tempfile::TempPath>> {
+    match std::fs::symlink_metadata(dest) {
+        Ok(m) if !m.is_dir() => {}
+        _ => return Ok(None),
+    }
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let aside = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".old")
+        .tempfile_in(dir)?
+        .into_temp_path();
+    std::fs::rename(dest, &aside)?;
+    Ok(Some(aside))
+}
+
+/// Undoes the renames done so far, newest first: the previous file goes back, or the new one is removed.
+fn roll_back(done: Vec<Done>) {
+    for d in done.into_iter().rev() {
+        let _ = match &d.aside {
+            Some(a) => std::fs::rename(a, &d.dest),
+            None => std::fs::remove_file(&d.dest),
+        };
+    }
+}
+
+/// An output path names one of the command's inputs (see [`refuse_clobber`]).
+#[derive(Debug, thiserror::Error)]
+#[error("{}: output would overwrite the input {}", output.display(), input.display())]
+pub struct ClobberError {
+    /// The output as given.
+    pub output: PathBuf,
+    /// The input it names, as given.
+    pub input: PathBuf,
+}
+
+/// Refuses, before any work, outputs that would destroy an input: an output that is the same file as an input
+/// file (same device and inode, through symbolic links and hard links), or that lies inside an input directory
+/// (compared by canonical path). Outputs and inputs that do not exist yet cannot collide and pass.
+pub fn refuse_clobber(outputs: &[&Path], inputs: &[&Path]) -> Result<(), ClobberError> {
+    use std::os::unix::fs::MetadataExt as _;
+    for &output in outputs {
+        let out_id = std::fs::metadata(output).ok().map(|m| (m.dev(), m.ino()));
+        let out_canon = canonical_output(output);
+        for &input in inputs {
+            let Ok(m) = std::fs::metadata(input) else {
+                continue;
+            };
+            let clobbers = if m.is_dir() {
+                match (&out_canon, std::fs::canonicalize(input)) {
+                    (Some(o), Ok(i)) => o.starts_with(i),
+                    _ => false,
+                }
+            } else {
+                out_id == Some((m.dev(), m.ino()))
+            };
+            if clobbers {
+                return Err(ClobberError {
+                    output: output.to_path_buf(),
+                    input: input.to_path_buf(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The canonical path of an output that may not exist yet: its directory's canonical path and its name.
+fn canonical_output(output: &Path) -> Option<PathBuf> {
+    if let Ok(p) = std::fs::canonicalize(output) {
+        return Some(p);
+    }
+    let name = output.file_name()?;
+    let dir = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::canonicalize(dir).ok().map(|d| d.join(name))
 }
 
 /// Why [`read_input`] failed. Every message names the file.
@@ -199,5 +397,65 @@ mod tests {
         );
         let covered: u64 = ext.iter().map(|(s, e)| e - s).sum();
         assert!(covered < 64 << 20, "{ext:?}");
+    }
+
+    #[test]
+    fn output_set_commits_all_or_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, c) = (
+            dir.path().join("a"),
+            dir.path().join("b"),
+            dir.path().join("c"),
+        );
+        std::fs::write(&a, b"old a").unwrap();
+        std::fs::create_dir(&c).unwrap();
+        std::fs::write(c.join("keep"), b"x").unwrap();
+        let set = |last: &Path| {
+            let mut set = OutputSet::new();
+            for (p, text) in [
+                (a.as_path(), "new a"),
+                (b.as_path(), "new b"),
+                (last, "new c"),
+            ] {
+                let mut f = AtomicFile::create(p).unwrap();
+                f.write_all(text.as_bytes()).unwrap();
+                set.push(f);
+            }
+            set
+        };
+        // The last rename fails (a non-empty directory is in the way): a is put back, b removed.
+        let e = set(&c).commit().unwrap_err();
+        assert_eq!(e.index, 2);
+        assert_eq!(std::fs::read(&a).unwrap(), b"old a");
+        assert!(!b.exists());
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 2, "temporaries left: {left:?}");
+        // Without the obstacle all three appear and nothing else is left.
+        let d = dir.path().join("d");
+        set(&d).commit().unwrap();
+        assert_eq!(std::fs::read(&a).unwrap(), b"new a");
+        assert_eq!(std::fs::read(&b).unwrap(), b"new b");
+        assert_eq!(std::fs::read(&d).unwrap(), b"new c");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
+    }
+
+    #[test]
+    fn clobber_is_same_file_or_inside_an_input_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("in"), b"x").unwrap();
+        std::fs::hard_link(d.join("in"), d.join("hard")).unwrap();
+        std::os::unix::fs::symlink("in", d.join("soft")).unwrap();
+        std::fs::create_dir(d.join("tree")).unwrap();
+        let input = d.join("in");
+        let tree = d.join("tree");
+        for out in ["in", "hard", "soft", "tree/new", "tree"] {
+            let e = refuse_clobber(&[&d.join(out)], &[&input, &tree]).unwrap_err();
+            assert_eq!(e.output, d.join(out));
+        }
+        for out in ["new", "other"] {
+            std::fs::write(d.join("other"), b"x").unwrap();
+            refuse_clobber(&[&d.join(out)], &[&input, &tree]).unwrap();
+        }
     }
 }

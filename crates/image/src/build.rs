@@ -12,7 +12,7 @@ use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use yardstick_common::fs::AtomicFile;
+use yardstick_common::fs::{AtomicFile, OutputSet};
 use yardstick_common::hash::Algorithm;
 use yardstick_common::progress::Progress;
 use yardstick_refvals::{
@@ -173,11 +173,12 @@ enum Output {
 }
 
 impl Output {
-    fn commit(self) -> Result<(), BuildError> {
+    /// Adds the output to the set committed together (a staged disk gets its final mode and is flushed first).
+    fn stage(self, set: &mut OutputSet) -> Result<Option<tempfile::TempDir>, BuildError> {
         match self {
             Output::Atomic(a) => {
-                let dest = a.dest().to_path_buf();
-                a.commit().map_err(io_err(&dest))
+                set.push(a);
+                Ok(None)
             }
             Output::Staged {
                 _work,
@@ -189,20 +190,28 @@ impl Output {
                 file.set_permissions(std::fs::Permissions::from_mode(0o644))
                     .map_err(io_err(&dest))?;
                 file.sync_data().map_err(io_err(&dest))?;
-                std::fs::rename(&path, &dest).map_err(io_err(&dest))
+                set.push_path(path, dest);
+                Ok(Some(_work))
             }
         }
     }
 }
 
 impl Built {
-    /// Writes the manifest to `manifest_path` and moves the output and the manifest into place.
+    /// Writes the manifest to `manifest_path` and moves the output and the manifest into place together (both
+    /// or neither).
     pub fn commit(self, manifest_path: &Path) -> Result<(), BuildError> {
         let mut m = AtomicFile::create(manifest_path).map_err(io_err(manifest_path))?;
         m.write_all(self.manifest.to_json().as_bytes())
             .map_err(io_err(manifest_path))?;
-        self.output.commit()?;
-        m.commit().map_err(io_err(manifest_path))
+        let mut set = OutputSet::new();
+        // The scratch directory holding a staged disk lives until the set is committed.
+        let _work = self.output.stage(&mut set)?;
+        set.push(m);
+        set.commit().map_err(|e| BuildError::Io {
+            path: e.dest.display().to_string(),
+            source: e.source,
+        })
     }
 }
 

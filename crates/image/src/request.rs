@@ -97,6 +97,9 @@ pub enum RequestError {
     /// The build or its commit.
     #[error(transparent)]
     Build(#[from] BuildError),
+    /// An output path names an input (the disk is the kernel, the manifest lies inside the rootfs directory).
+    #[error(transparent)]
+    Clobber(#[from] yardstick_common::fs::ClobberError),
 }
 
 impl BuildRequest {
@@ -179,6 +182,18 @@ impl BuildRequest {
 pub fn run(req: &BuildRequest, progress: &dyn Progress) -> Result<BuildReport, RequestError> {
     let opts = req.options()?;
     let manifest_path = req.manifest_path();
+    let inputs: Vec<&std::path::Path> =
+        [Some(&req.rootfs), req.kernel.as_ref(), req.initrd.as_ref()]
+            .into_iter()
+            .chain([
+                req.stub.as_ref(),
+                req.os_release.as_ref(),
+                req.ovmf.as_ref(),
+            ])
+            .flatten()
+            .map(PathBuf::as_path)
+            .collect();
+    yardstick_common::fs::refuse_clobber(&[&req.output, &manifest_path], &inputs)?;
     let built = build(&opts, progress)?;
     let report = BuildReport::new(&req.output, manifest_path, &built);
     built.commit(&report.manifest)?;

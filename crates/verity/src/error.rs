@@ -176,6 +176,9 @@ pub enum Error {
         /// The error.
         source: Box<Error>,
     },
+    /// An output path names an input (the root-hash file is the data file, the signature is the certificate).
+    #[error(transparent)]
+    Clobber(#[from] yardstick_common::fs::ClobberError),
     /// An I/O error on a named file.
     #[error("{path}: {what}")]
     Io {
@@ -198,6 +201,7 @@ impl Error {
         matches!(
             self,
             Error::Io { .. }
+                | Error::Clobber(_)
                 | Error::UnknownAlgorithm { .. }
                 | Error::UnsupportedFormat { .. }
                 | Error::RootHashInput { .. }

@@ -18,7 +18,7 @@ use std::fs::File;
 use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
 use std::path::{Path, PathBuf};
 
-use yardstick_common::fs::AtomicFile;
+use yardstick_common::fs::{AtomicFile, OutputSet};
 use yardstick_common::guid::Guid;
 use yardstick_common::hash::{Algorithm, Digest};
 use yardstick_common::progress::Progress;
@@ -344,11 +344,37 @@ impl Output {
         }
     }
 
-    fn commit(self, dest: &Path) -> Result<(), Error> {
+    /// Flushes an in-place output, or adds the temporary file to the set committed together.
+    fn stage<'a>(self, dest: &'a Path, set: &mut Outputs<'a>) -> Result<(), Error> {
         match self {
-            Output::Atomic(a) => a.commit().map_err(Error::io(dest, "cannot write")),
+            Output::Atomic(a) => {
+                set.push(a, dest);
+                Ok(())
+            }
             Output::InPlace(f) => f.sync_data().map_err(Error::io(dest, "cannot flush")),
         }
+    }
+}
+
+/// The outputs renamed into place together (hash, FEC, root-hash file), with the paths their errors name.
+#[derive(Default)]
+struct Outputs<'a> {
+    set: OutputSet,
+    names: Vec<&'a Path>,
+}
+
+impl<'a> Outputs<'a> {
+    fn push(&mut self, file: AtomicFile, name: &'a Path) {
+        self.set.push(file);
+        self.names.push(name);
+    }
+
+    fn commit(self) -> Result<(), Error> {
+        let names = self.names;
+        self.set.commit().map_err(|e| {
+            let name = names.get(e.index).copied().unwrap_or(e.dest.as_path());
+            Error::io(name, "cannot write")(e.source)
+        })
     }
 }
 
@@ -426,6 +452,14 @@ pub fn format_files(
     req: &FormatRequest<'_>,
     progress: &dyn Progress,
 ) -> Result<FormatOutcome, Error> {
+    if let Some(rf) = req.root_hash_file {
+        let fec = req.fec.map(|f| f.device.as_path());
+        let inputs: Vec<&Path> = [Some(req.data), Some(req.hash), fec]
+            .into_iter()
+            .flatten()
+            .collect();
+        yardstick_common::fs::refuse_clobber(&[rf], &inputs)?;
+    }
     let shared = SharedDevices::of(req);
     let data_rw = shared.data_rw();
     let data = if data_rw {
@@ -453,15 +487,21 @@ pub fn format_files(
     };
     volume::precheck(&p, &check_vol).map_err(|e| e.at(req.hash))?;
 
-    let formatted = write_outputs(req, &p, &data, shared, uuid, progress)?;
+    let mut outputs = Outputs::default();
+    let formatted = write_outputs(req, &p, &data, shared, uuid, progress, &mut outputs)?;
     if data_rw {
         data.sync_data()
             .map_err(Error::io(req.data, "cannot flush"))?;
     }
     if let Some(rf) = req.root_hash_file {
-        yardstick_common::fs::write_atomic(rf, formatted.root.to_hex().as_bytes())
+        use std::io::Write as _;
+        let mut f = AtomicFile::create(rf).map_err(Error::io(rf, "cannot write"))?;
+        f.write_all(formatted.root.to_hex().as_bytes())
             .map_err(Error::io(rf, "cannot write"))?;
+        outputs.push(f, rf);
     }
+    // All or none of the hash file, the FEC file and the root-hash file appear.
+    outputs.commit()?;
     let kernel_params = req.dm.kernel_params(
         &p,
         &formatted.root,
@@ -498,15 +538,16 @@ fn superblock_uuid(
     }))
 }
 
-/// Opens the hash and FEC outputs that are not the data device, writes the tree (and FEC), and commits those
-/// outputs.
-fn write_outputs(
-    req: &FormatRequest<'_>,
+/// Opens the hash and FEC outputs that are not the data device, writes the tree (and FEC), and stages those
+/// outputs in `outputs` (in-place ones are flushed).
+fn write_outputs<'a>(
+    req: &FormatRequest<'a>,
     p: &VerityParams,
     data: &File,
     shared: SharedDevices,
     uuid: Option<(String, Guid)>,
     progress: &dyn Progress,
+    outputs: &mut Outputs<'a>,
 ) -> Result<volume::Formatted, Error> {
     let fec_path = req.fec.map(|f| f.device.as_path());
     let mut hash_out = if shared.hash_is_data {
@@ -554,10 +595,10 @@ fn write_outputs(
     let formatted = volume::format(p, &vol, uuid, Some(&req.params.hash), progress)
         .map_err(|e| e.at(req.hash))?;
     if let Some(o) = hash_out {
-        o.commit(req.hash)?;
+        o.stage(req.hash, outputs)?;
     }
     if let (Some(o), Some(path)) = (fec_out, fec_path) {
-        o.commit(path)?;
+        o.stage(path, outputs)?;
     }
     Ok(formatted)
 }

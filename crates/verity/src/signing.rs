@@ -72,6 +72,15 @@ pub fn sign_files(req: &SignRequest<'_>) -> Result<SignOutcome, Error> {
         let path = path.to_path_buf();
         move |error| Error::Signing { path, error }
     };
+    let outputs: Vec<&Path> = [Some(req.out), req.systemd_json]
+        .into_iter()
+        .flatten()
+        .collect();
+    let inputs: Vec<&Path> = [Some(req.key), Some(req.cert), req.root_hash.file]
+        .into_iter()
+        .flatten()
+        .collect();
+    yardstick_common::fs::refuse_clobber(&outputs, &inputs)?;
     let digest: SigDigest = req.digest.parse().map_err(signing(req.out))?;
     let key = SigningKey::from_bytes(&read_file(req.key)?).map_err(signing(req.key))?;
     let cert = signature::parse_certificate(&read_file(req.cert)?).map_err(signing(req.cert))?;

@@ -232,7 +232,7 @@ fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
         // here, leaving stdout empty.
         ui::print_json(&serde_json::to_value(&report)?)?;
     } else {
-        print!("{}", report.to_text());
+        ui::print_text(&report.to_text())?;
     }
     Ok(ExitCode::SUCCESS)
 }

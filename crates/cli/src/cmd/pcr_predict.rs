@@ -121,7 +121,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if a.json {
         ui::print_json(&p)?;
     } else {
-        print!("{}", p.to_text(&banks, a.events));
+        ui::print_text(&p.to_text(&banks, a.events))?;
     }
     Ok(ExitCode::SUCCESS)
 }

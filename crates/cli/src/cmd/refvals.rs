@@ -1,6 +1,6 @@
 //! `yardstick refvals`: show a reference-value manifest, export it for Trustee RVPS or systemd-pcrlock.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -106,7 +106,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             if json {
                 ui::print_json(&m)?;
             } else {
-                print!("{}", m.to_text());
+                ui::print_text(&m.to_text())?;
             }
         }
         Command::Export {
@@ -115,6 +115,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             component,
             output,
         } => {
+            refuse_clobber(output.as_deref(), &[&manifest])?;
             let m = load(&manifest)?;
             let format = match format {
                 Format::Rvps => ExportFormat::Rvps,
@@ -129,17 +130,33 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Refuses an output file that is one of the inputs, before any work.
+fn refuse_clobber(output: Option<&Path>, inputs: &[&Path]) -> anyhow::Result<()> {
+    if let Some(o) = output {
+        yardstick_common::fs::refuse_clobber(&[o], inputs)?;
+    }
+    Ok(())
+}
+
 /// Writes `text` to `output` atomically, or prints it.
 fn write_or_print(output: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
     match output {
         Some(p) => yardstick_common::fs::write_atomic(p, text.as_bytes())
             .with_context(|| format!("{}", p.display()))?,
-        None => print!("{text}"),
+        None => ui::print_text(text)?,
     }
     Ok(())
 }
 
 fn create(a: &CreateArgs) -> anyhow::Result<()> {
+    let inputs: Vec<&Path> = [
+        Some(a.predict.uki.as_path()),
+        a.predict.secure_boot_vars.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    refuse_clobber(a.output.as_deref(), &inputs)?;
     let Predicted {
         uki, prediction, ..
     } = a.predict.predict()?;

@@ -239,7 +239,7 @@ fn measure(a: MeasureArgs) -> anyhow::Result<ExitCode> {
     if json {
         ui::print_json(&outcome)?;
     } else {
-        println!("{}", outcome.to_text(verbose));
+        ui::print_line(&outcome.to_text(verbose))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -263,7 +263,7 @@ fn id_block(a: IdBlockArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         ui::print_json(&report)?;
     } else {
-        println!("{}", report.to_text());
+        ui::print_line(&report.to_text())?;
     }
     Ok(ExitCode::SUCCESS)
 }

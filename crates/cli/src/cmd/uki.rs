@@ -104,6 +104,19 @@ fn text_or_file(arg: &str, text_fn: impl Fn(&str) -> Vec<u8>) -> anyhow::Result<
 }
 
 fn build(a: BuildArgs) -> anyhow::Result<ExitCode> {
+    let at_files = [&a.cmdline, &a.os_release]
+        .into_iter()
+        .flatten()
+        .chain(&a.sbat)
+        .filter_map(|arg| arg.strip_prefix('@').map(Path::new));
+    let inputs: Vec<&Path> = [a.stub.as_path(), a.linux.as_path()]
+        .into_iter()
+        .chain(a.initrd.iter().map(PathBuf::as_path))
+        .chain(a.splash.as_deref())
+        .chain(a.dtb.as_deref())
+        .chain(at_files)
+        .collect();
+    yardstick_common::fs::refuse_clobber(&[&a.output], &inputs)?;
     let mut inputs = UkiInputs {
         stub: read(&a.stub)?,
         linux: read(&a.linux)?,
@@ -150,7 +163,7 @@ fn inspect(a: InspectArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         ui::print_json(&out)?;
     } else {
-        print!("{}", out.to_text());
+        ui::print_text(&out.to_text())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -355,7 +355,7 @@ fn format(a: FormatArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         ui::print_json(&formatted)?;
     } else {
-        print!("{}", formatted.report.to_veritysetup_text());
+        ui::print_text(&formatted.report.to_veritysetup_text())?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -378,20 +378,20 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         ui::print_json(&outcome)?;
     } else if outcome.ok {
-        println!("{}", outcome.success_line());
+        ui::print_line(&outcome.success_line())?;
     } else {
-        let mut out = std::io::stdout().lock();
         let shown = if a.all { lines.len() } else { 1 };
+        let mut text = String::new();
         for l in lines.iter().take(shown) {
-            writeln!(out, "{l}")?;
+            text.push_str(&format!("{l}\n"));
         }
         if lines.len() > shown {
-            writeln!(
-                out,
-                "... and {} more (use --all to list them)",
+            text.push_str(&format!(
+                "... and {} more (use --all to list them)\n",
                 lines.len() - shown
-            )?;
+            ));
         }
+        ui::print_text(&text)?;
     }
     if outcome.ok {
         Ok(ExitCode::SUCCESS)
@@ -416,7 +416,7 @@ fn dump(a: DumpArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         ui::print_json(&report)?;
     } else {
-        print!("{}", report.to_veritysetup_text());
+        ui::print_text(&report.to_veritysetup_text())?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -433,7 +433,7 @@ fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         ui::print_json(&out)?;
     } else {
-        println!("{}", out.to_text());
+        ui::print_line(&out.to_text())?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -449,7 +449,7 @@ fn check_signature(a: CheckSignatureArgs) -> anyhow::Result<ExitCode> {
             info, signed_text, ..
         } => {
             if !a.json {
-                println!(
+                ui::print_line(&format!(
                     "Signature valid: {} signed root hash {signed_text} ({}{}).",
                     a.cert.display(),
                     info.digest,
@@ -458,7 +458,7 @@ fn check_signature(a: CheckSignatureArgs) -> anyhow::Result<ExitCode> {
                     } else {
                         ""
                     }
-                );
+                ))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -487,7 +487,7 @@ fn kernel_params(a: KernelParamsArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         ui::print_json(&out)?;
     } else {
-        print!("{}", out.to_text());
+        ui::print_text(&out.to_text())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,308 @@
+//! The output contract: writing to standard output never panics (a closed pipe ends the program quietly with
+//! success, a full device is one error line and exit status 2), an output path that names an input is refused
+//! before any work, and outputs made together (verity hash + FEC + root-hash file, image disk + manifest)
+//! appear together or not at all.
+
+#![allow(clippy::unwrap_used)] // test helpers, like the tests themselves (clippy.toml)
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use support::*;
+
+/// Runs `cmd` with its stdout a pipe whose reading end is already closed.
+fn run_into_closed_pipe(cmd: &mut Command) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    cmd.stdout(writer).stderr(Stdio::piped()).output().unwrap()
+}
+
+/// Runs `cmd` with its stdout on `/dev/full` (every write fails with ENOSPC).
+fn run_into_full_device(cmd: &mut Command) -> Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    cmd.stdout(full).stderr(Stdio::piped()).output().unwrap()
+}
+
+/// A small verity data file and its hash file, formatted, in `d`.
+fn formatted(d: &Path) {
+    std::fs::write(d.join("data"), vec![7u8; 64 * 4096]).unwrap();
+    run_ok(
+        yardstick()
+            .args(["verity", "format", "data", "hash", "--salt", "00"])
+            .current_dir(d),
+    );
+}
+
+/// Commands that print to stdout, each run in a directory holding a formatted `data`/`hash` pair.
+const PRINTING: &[&[&str]] = &[
+    &["completions", "bash"],
+    &["--help"],
+    &["--version"],
+    &["verity", "--help"],
+    &["verity", "dump", "hash"],
+    &["verity", "dump", "hash", "--json"],
+    &["verity", "format", "data", "hash2", "--salt", "00"],
+];
+
+#[test]
+fn closed_pipe_is_a_quiet_success() {
+    let dir = tempfile::tempdir().unwrap();
+    formatted(dir.path());
+    for args in PRINTING {
+        let out = run_into_closed_pipe(yardstick().args(*args).current_dir(dir.path()));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn full_device_is_one_error_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    formatted(dir.path());
+    for args in PRINTING {
+        let out = run_into_full_device(yardstick().args(*args).current_dir(dir.path()));
+        let err = assert_clean_failure(&out, 2);
+        assert!(
+            err.starts_with("yardstick: error: ") && err.contains("No space left on device"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+/// Runs `yardstick ARGS` in `d` and asserts the refusal: exit 2, one line naming `output` and `input`, and
+/// every file in `d` unchanged.
+fn refused(d: &Path, args: &[&str], output: &str, input: &str) {
+    let before = snapshot(d);
+    let out = run(yardstick().args(args).current_dir(d));
+    let err = assert_clean_failure(&out, 2);
+    assert!(
+        err.contains(&format!(
+            "{output}: output would overwrite the input {input}"
+        )),
+        "{args:?}: {err}"
+    );
+    assert_eq!(snapshot(d), before, "{args:?} changed files");
+}
+
+/// Every regular file under `d` (recursively) with its contents.
+fn snapshot(d: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![d.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        for e in std::fs::read_dir(&p).unwrap() {
+            let e = e.unwrap();
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(d).unwrap().display().to_string();
+                files.push((rel, std::fs::read(&path).unwrap_or_default()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn output_naming_an_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    formatted(d);
+    for f in ["k", "m", "u", "cert.pem", "key.pem"] {
+        std::fs::write(d.join(f), format!("contents of {f}")).unwrap();
+    }
+    std::os::unix::fs::symlink("data", d.join("link")).unwrap();
+    std::fs::create_dir_all(d.join("root/etc")).unwrap();
+    std::fs::write(d.join("root/etc/hostname"), "guest\n").unwrap();
+
+    refused(
+        d,
+        &[
+            "verity",
+            "format",
+            "data",
+            "hash",
+            "--root-hash-file",
+            "data",
+        ],
+        "data",
+        "data",
+    );
+    refused(
+        d,
+        &[
+            "verity",
+            "format",
+            "data",
+            "hash",
+            "--root-hash-file",
+            "hash",
+        ],
+        "hash",
+        "hash",
+    );
+    // Through a symbolic link.
+    refused(
+        d,
+        &[
+            "verity",
+            "format",
+            "data",
+            "hash",
+            "--root-hash-file",
+            "link",
+        ],
+        "link",
+        "data",
+    );
+    refused(
+        d,
+        &[
+            "verity", "sign", "--key", "key.pem", "--cert", "cert.pem", "--out", "cert.pem", "00ff",
+        ],
+        "cert.pem",
+        "cert.pem",
+    );
+    refused(
+        d,
+        &[
+            "uki", "build", "--stub", "u", "--linux", "k", "--output", "k",
+        ],
+        "k",
+        "k",
+    );
+    refused(
+        d,
+        &["refvals", "export", "m", "--format", "rvps", "-o", "m"],
+        "m",
+        "m",
+    );
+    refused(d, &["refvals", "create", "--uki", "u", "-o", "u"], "u", "u");
+    refused(
+        d,
+        &[
+            "image", "build", "root", "--layout", "uki", "--kernel", "k", "--stub", "u",
+            "--output", "k",
+        ],
+        "k",
+        "k",
+    );
+    refused(
+        d,
+        &[
+            "image",
+            "build",
+            "root",
+            "--layout",
+            "initrd",
+            "--output",
+            "root/i.cpio",
+        ],
+        "root/i.cpio",
+        "root",
+    );
+    refused(
+        d,
+        &[
+            "image",
+            "build",
+            "root",
+            "--layout",
+            "initrd",
+            "--output",
+            "i.cpio",
+            "--manifest",
+            "root/etc/m.json",
+        ],
+        "root/etc/m.json",
+        "root",
+    );
+}
+
+/// The destination `name` in `d` made a non-empty directory, so that renaming a file over it fails.
+fn blocker(d: &Path, name: &str) {
+    std::fs::create_dir(d.join(name)).unwrap();
+    std::fs::write(d.join(name).join("keep"), "x").unwrap();
+}
+
+#[test]
+fn verity_outputs_appear_together_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    formatted(d);
+    std::fs::write(d.join("fec"), "previous fec").unwrap();
+    blocker(d, "rh");
+    let before = snapshot(d);
+    let out = run(yardstick()
+        .args(["verity", "format", "data", "hash", "--salt", "01"])
+        .args([
+            "--fec-device",
+            "fec",
+            "--fec-roots",
+            "4",
+            "--root-hash-file",
+            "rh",
+        ])
+        .current_dir(d));
+    let err = assert_clean_failure(&out, 2);
+    assert!(err.contains("rh: cannot write"), "{err}");
+    // The hash file and the FEC file written before the root-hash file failed are the previous ones.
+    assert_eq!(snapshot(d), before);
+    // And a new output that could not be committed is not left behind either.
+    std::fs::remove_file(d.join("fec")).unwrap();
+    let out = run(yardstick()
+        .args(["verity", "format", "data", "hash", "--salt", "01"])
+        .args([
+            "--fec-device",
+            "fec",
+            "--fec-roots",
+            "4",
+            "--root-hash-file",
+            "rh",
+        ])
+        .current_dir(d));
+    assert_clean_failure(&out, 2);
+    assert!(!d.join("fec").exists());
+    let names: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.starts_with('.')),
+        "temporaries left: {names:?}"
+    );
+}
+
+#[test]
+fn image_disk_and_manifest_appear_together_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("root/etc")).unwrap();
+    std::fs::write(d.join("root/etc/hostname"), "guest\n").unwrap();
+    std::fs::write(d.join("i.cpio"), "previous image").unwrap();
+    blocker(d, "m.json");
+    let before = snapshot(d);
+    let out = run(yardstick()
+        .args(["image", "build", "root", "--layout", "initrd"])
+        .args(["--output", "i.cpio", "--manifest", "m.json"])
+        .env("YARDSTICK_TOOLS", tools())
+        .current_dir(d));
+    let err = assert_clean_failure(&out, 2);
+    assert!(err.contains("m.json"), "{err}");
+    assert_eq!(snapshot(d), before);
+    let names: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.starts_with('.')),
+        "temporaries left: {names:?}"
+    );
+}
