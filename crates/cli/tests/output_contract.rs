@@ -61,6 +61,30 @@ fn closed_pipe_is_a_quiet_success() {
     }
 }
 
+/// A failed check stays a failure when the reader has gone: the verdict is the exit status, not the output
+/// (fail-closed), for text and JSON alike.
+#[test]
+fn closed_pipe_keeps_a_failed_check_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    formatted(dir.path());
+    let wrong = "00".repeat(32);
+    for json in [false, true] {
+        let mut cmd = yardstick();
+        cmd.args(["verity", "verify", "data", "hash", &wrong])
+            .current_dir(dir.path());
+        if json {
+            cmd.arg("--json");
+        }
+        let out = run_into_closed_pipe(&mut cmd);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "json={json}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 #[test]
 fn full_device_is_one_error_line_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();

@@ -285,11 +285,13 @@ impl AzureArgs {
 
 /// Prints the appraisal (text or JSON); exit 0 if affirming, 1 if not.
 fn emit(a: &Appraisal, json: bool) -> anyhow::Result<ExitCode> {
-    if json {
-        ui::print_json(a)?;
+    // A closed pipe must not turn rejected evidence into success (fail-closed): the exit status stands.
+    let printed = if json {
+        ui::print_json(a)
     } else {
-        ui::print_text(&a.to_text())?;
-    }
+        ui::print_text(&a.to_text())
+    };
+    ui::quiet_broken_pipe(printed)?;
     Ok(if a.passed() {
         ExitCode::SUCCESS
     } else {

@@ -375,10 +375,11 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     bar.finish();
     let outcome = result?;
     let lines = &outcome.findings;
-    if a.json {
-        ui::print_json(&outcome)?;
+    // A closed pipe must not turn a failed check into success: the output is best effort, the verdict is not.
+    let printed = if a.json {
+        ui::print_json(&outcome)
     } else if outcome.ok {
-        ui::print_line(&outcome.success_line())?;
+        ui::print_line(&outcome.success_line())
     } else {
         let shown = if a.all { lines.len() } else { 1 };
         let mut text = String::new();
@@ -391,8 +392,9 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
                 lines.len() - shown
             ));
         }
-        ui::print_text(&text)?;
-    }
+        ui::print_text(&text)
+    };
+    ui::quiet_broken_pipe(printed)?;
     if outcome.ok {
         Ok(ExitCode::SUCCESS)
     } else {
@@ -442,7 +444,8 @@ fn check_signature(a: CheckSignatureArgs) -> anyhow::Result<ExitCode> {
     let check =
         yardstick_verity::check_signature_files(&a.signature, &a.cert, a.root_hash.input())?;
     if a.json {
-        ui::print_json(&check)?;
+        // Best effort into a closed pipe; the exit status still says whether the signature is valid.
+        ui::quiet_broken_pipe(ui::print_json(&check))?;
     }
     match &check {
         SignatureCheck::Valid {
