@@ -53,7 +53,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(out[i].as_ref(), &e[..], "{backend:?} message {i}");
         }
         if let Some(m) = buf.get(..msg_len) {
-            assert_eq!(h.digest_one(m).as_ref(), &ring_sha256(&[prefix, m, suffix])[..]);
+            assert_eq!(
+                h.digest_one(m).as_ref(),
+                &ring_sha256(&[prefix, m, suffix])[..]
+            );
         }
     }
     for isa in [Isa::Scalar, Isa::Avx2, Isa::Avx512] {
