@@ -19,3 +19,5 @@ echo "== cargo doc -D warnings (library API docs)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 echo "== cargo test"
 cargo test --workspace --locked "$@"
+echo "== fuzz (every cargo-fuzz target, 10 s each)"
+scripts/fuzz.sh 10
