@@ -1,13 +1,16 @@
 //! Digest algorithms shared by every trust path: the one front door for hashing in yardstick.
 //!
-//! Backed by `ring`, whose assembly uses SHA-NI where the CPU has it and AVX2 otherwise (about twice the
-//! throughput of portable Rust on a CPU without SHA-NI). Bulk, many-message hashing (dm-verity) goes through
-//! [`multi`], which adds multi-buffer SHA-256 (the AVX2/AVX-512 kernels of `yardstick-simd`) where it is faster.
+//! Each algorithm is backed by the fastest implementation among the workspace's dependencies: SHA-256 by `ring`,
+//! whose assembly uses SHA-NI where the CPU has it and AVX2 otherwise (about twice the throughput of portable
+//! Rust on a CPU without SHA-NI); SHA-1 by RustCrypto's `sha1`, which uses SHA-NI where the CPU has it (ring's
+//! SHA-1 is portable Rust, about three times slower there); SHA-384 and SHA-512 by RustCrypto's `sha2`, whose
+//! AVX2 code is about 1.4 times ring's throughput. Bulk, many-message hashing (dm-verity) goes through [`multi`],
+//! which adds multi-buffer SHA-256 (the AVX2/AVX-512 kernels of `yardstick-simd`) where it is faster.
 //!
 //! The rule: every digest the workspace computes over data (measurements, tree blocks, fingerprints, the
-//! digests that signatures are made or checked over) comes from here. RustCrypto's `sha1`/`sha2` crates are
-//! used only where a signature crate needs a `Digest` *type* as a parameter: `rsa`'s PKCS#1 v1.5 scheme
-//! (DigestInfo prefix) and PSS (MGF1 and the PSS encoding hash inside the scheme), and the `p256`/`p384`
+//! digests that signatures are made or checked over) comes from here. Elsewhere, RustCrypto's `sha1`/`sha2`
+//! crates are used only where a signature crate needs a `Digest` *type* as a parameter: `rsa`'s PKCS#1 v1.5
+//! scheme (DigestInfo prefix) and PSS (MGF1 and the PSS encoding hash inside the scheme), and the `p256`/`p384`
 //! ECDSA and `cms` APIs should they need one. Hash the data here, then hand the digest to the prehash APIs.
 
 use std::fmt;
@@ -97,26 +100,23 @@ impl Algorithm {
         }
     }
 
-    fn ring(self) -> &'static ring::digest::Algorithm {
-        match self {
-            Algorithm::Sha1 => &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
-            Algorithm::Sha256 => &ring::digest::SHA256,
-            Algorithm::Sha384 => &ring::digest::SHA384,
-            Algorithm::Sha512 => &ring::digest::SHA512,
-        }
-    }
-
     /// A streaming hasher.
     pub fn hasher(self) -> Hasher {
-        Hasher {
-            alg: self,
-            ctx: ring::digest::Context::new(self.ring()),
-        }
+        use sha2::Digest as _;
+        let ctx = match self {
+            Algorithm::Sha1 => Context::Sha1(sha1::Sha1::new()),
+            Algorithm::Sha256 => Context::Ring(ring::digest::Context::new(&ring::digest::SHA256)),
+            Algorithm::Sha384 => Context::Sha384(sha2::Sha384::new()),
+            Algorithm::Sha512 => Context::Sha512(sha2::Sha512::new()),
+        };
+        Hasher { alg: self, ctx }
     }
 
     /// Digest of one buffer.
     pub fn digest(self, data: &[u8]) -> Digest {
-        Digest::from_ring(self, ring::digest::digest(self.ring(), data))
+        let mut h = self.hasher();
+        h.update(data);
+        h.finish()
     }
 
     /// Digest of the concatenation of several buffers.
@@ -166,13 +166,28 @@ impl FromStr for Algorithm {
 #[derive(Clone)]
 pub struct Hasher {
     alg: Algorithm,
-    ctx: ring::digest::Context,
+    ctx: Context,
+}
+
+/// The backend state of a [`Hasher`] (see the module doc for which backend computes which algorithm).
+#[derive(Clone)]
+enum Context {
+    Ring(ring::digest::Context),
+    Sha1(sha1::Sha1),
+    Sha384(sha2::Sha384),
+    Sha512(sha2::Sha512),
 }
 
 impl Hasher {
     /// Feeds more input.
     pub fn update(&mut self, data: &[u8]) {
-        self.ctx.update(data);
+        use sha2::Digest as _;
+        match &mut self.ctx {
+            Context::Ring(c) => c.update(data),
+            Context::Sha1(c) => c.update(data),
+            Context::Sha384(c) => c.update(data),
+            Context::Sha512(c) => c.update(data),
+        }
     }
 
     /// The algorithm being computed.
@@ -182,7 +197,14 @@ impl Hasher {
 
     /// Finishes and returns the digest.
     pub fn finish(self) -> Digest {
-        Digest::from_ring(self.alg, self.ctx.finish())
+        use sha2::Digest as _;
+        let alg = self.alg;
+        match self.ctx {
+            Context::Ring(c) => Digest::from_raw(alg, c.finish().as_ref()),
+            Context::Sha1(c) => Digest::from_raw(alg, &c.finalize()),
+            Context::Sha384(c) => Digest::from_raw(alg, &c.finalize()),
+            Context::Sha512(c) => Digest::from_raw(alg, &c.finalize()),
+        }
     }
 }
 
@@ -205,9 +227,11 @@ pub struct Digest {
 }
 
 impl Digest {
-    fn from_ring(alg: Algorithm, d: ring::digest::Digest) -> Digest {
+    /// `raw` is a backend's output for `alg`, so of its length.
+    fn from_raw(alg: Algorithm, raw: &[u8]) -> Digest {
         let mut bytes = [0; MAX_DIGEST_LEN];
-        bytes[..alg.digest_len()].copy_from_slice(d.as_ref());
+        let n = alg.digest_len().min(raw.len());
+        bytes[..n].copy_from_slice(&raw[..n]);
         Digest { alg, bytes }
     }
 

@@ -21,9 +21,9 @@ pub use text::event_type_name;
 use std::collections::BTreeMap;
 
 use yardstick_common::hash::{Algorithm, Digest};
-use yardstick_pe::PeError;
-use yardstick_pe::authenticode::authenticode_digests;
-use yardstick_pe::uki::{Section, StubGeneration, Uki, UkiError};
+use yardstick_pe::PeHeaders;
+use yardstick_pe::authenticode::{authenticode_digests, hashed_ranges};
+use yardstick_pe::uki::{Section, StubGeneration, Uki, UkiError, section_name_nul};
 
 use crate::guids;
 use crate::pcr::PcrBanks;
@@ -350,8 +350,12 @@ pub fn predict(
     })
 }
 
-/// The big hashes, one thread per bank: Authenticode of the UKI, of the kernel (when `kernel_measured`, i.e.
-/// Secure Boot off), and the PCR 11 section digests (whose `.initrd` digest PCR 9 reuses).
+/// The big hashes: Authenticode of the UKI, of the kernel (when `kernel_measured`, i.e. Secure Boot off), and
+/// the PCR 11 section digests (whose `.initrd` digest PCR 9 reuses), in every bank.
+///
+/// Each (bank, stream) pair is one job over borrowed slices of the file: every byte is hashed once per stream
+/// and bank, nothing is copied unless the loader would zero-fill or overlap a section. The jobs are independent,
+/// so they run on all cores, longest first (a greedy schedule that keeps the cores evenly loaded).
 fn bank_digests(
     uki: &[u8],
     parsed: &Uki<'_>,
@@ -359,35 +363,102 @@ fn bank_digests(
     kernel_measured: bool,
     banks: &[Algorithm],
 ) -> Result<Vec<BankDigests>, PredictError> {
-    let per_bank: Vec<Result<BankDigests, PeError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = banks
-            .iter()
-            .map(|&alg| {
-                s.spawn(move || -> Result<BankDigests, PeError> {
-                    let uki_auth = authenticode_digests(uki, &[alg])?.remove(0);
-                    let kernel_auth = if kernel_measured {
-                        Some(authenticode_digests(kernel, &[alg])?.remove(0))
-                    } else {
-                        None
-                    };
-                    let pcr11 = parsed.pcr11_events(alg);
-                    Ok(BankDigests {
-                        uki_auth,
-                        kernel_auth,
-                        pcr11,
-                    })
+    if banks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let uki_ranges = hashed_ranges(uki, parsed.headers()).map_err(UkiError::from)?;
+    let kernel_ranges = if kernel_measured {
+        let headers = PeHeaders::parse(kernel).map_err(UkiError::from)?;
+        Some(hashed_ranges(kernel, &headers).map_err(UkiError::from)?)
+    } else {
+        None
+    };
+    let uki_parts = slices(uki, &uki_ranges);
+    let kernel_parts = kernel_ranges.map(|r| slices(kernel, &r));
+    let sections = parsed.pcr11_sections();
+
+    // The streams, each hashed in every bank: UKI, kernel, then the sections in measurement order.
+    let mut streams: Vec<Vec<&[u8]>> = vec![uki_parts];
+    streams.extend(kernel_parts);
+    let first_section = streams.len();
+    streams.extend(sections.iter().map(|(_, b)| vec![&b[..]]));
+    let jobs: Vec<(Algorithm, &[&[u8]])> = banks
+        .iter()
+        .flat_map(|&alg| streams.iter().map(move |s| (alg, &s[..])))
+        .collect();
+    let digests = run_longest_first(&jobs);
+
+    let n = streams.len();
+    Ok(banks
+        .iter()
+        .enumerate()
+        .map(|(b, &alg)| {
+            let bank = &digests[b * n..(b + 1) * n];
+            let pcr11 = sections
+                .iter()
+                .zip(&bank[first_section..])
+                .flat_map(|((section, _), &contents)| {
+                    [
+                        (*section, alg.digest(&section_name_nul(*section))),
+                        (*section, contents),
+                    ]
                 })
-            })
-            .collect();
-        handles
+                .collect();
+            BankDigests {
+                uki_auth: bank[0],
+                kernel_auth: kernel_measured.then(|| bank[1]),
+                pcr11,
+            }
+        })
+        .collect())
+}
+
+/// The parts of `data` that `ranges` (checked against its length by `hashed_ranges`) select.
+fn slices<'a>(data: &'a [u8], ranges: &[std::ops::Range<usize>]) -> Vec<&'a [u8]> {
+    ranges.iter().filter_map(|r| data.get(r.clone())).collect()
+}
+
+/// Digests of independent hash jobs (an algorithm and the parts of its message, in order), computed on up to
+/// as many threads as there are cores, longest job first; the digests come back in job order.
+fn run_longest_first(jobs: &[(Algorithm, &[&[u8]])]) -> Vec<Digest> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // Relative cost per byte: SHA-384 runs 64-bit rounds on 128-byte blocks without CPU hash instructions.
+    let cost = |&(alg, parts): &(Algorithm, &[&[u8]])| {
+        let bytes: usize = parts.iter().map(|p| p.len()).sum();
+        let per_byte = match alg {
+            Algorithm::Sha384 | Algorithm::Sha512 => 2,
+            Algorithm::Sha1 | Algorithm::Sha256 => 1,
+        };
+        bytes.saturating_mul(per_byte)
+    };
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(cost(&jobs[i])));
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let (alg, parts) = jobs[i];
+            done.push((i, alg.digest_parts(parts)));
+        }
+        done
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len());
+    let mut digests = vec![None; jobs.len()];
+    std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mine = work();
+        for (i, d) in helpers
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .chain(mine)
+        {
+            digests[i] = Some(d);
+        }
     });
-    Ok(per_bank
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(UkiError::from)?)
+    // Every job index was taken by exactly one worker.
+    digests.into_iter().flatten().collect()
 }
 
 /// The UKI's SHA-256 Authenticode digest (db may list it): the sha256 bank's, or computed when that bank is

@@ -11,7 +11,7 @@
 //! Backend choice, made once at run time ([`Backend::detect`]): SHA-NI present → ring (its SHA-NI code beats
 //! multi-buffer); otherwise AVX-512 (16 lanes), else AVX2 (8 lanes), else ring. `YARDSTICK_HASH_BACKEND` =
 //! `ring`, `avx2` or `avx512` forces one (for tests and benchmarks); an unavailable choice falls back to detection.
-//! SHA-1, SHA-384 and SHA-512 always use ring, one message at a time, with the prefix absorbed once.
+//! SHA-1, SHA-384 and SHA-512 always use [`Algorithm::hasher`], one message at a time, with the prefix absorbed once.
 //!
 //! ```
 //! use yardstick_common::hash::{Algorithm, multi::BatchHasher};
@@ -108,8 +108,8 @@ pub struct BatchHasher {
     alg: Algorithm,
     msg_len: usize,
     suffix: Vec<u8>,
-    /// ring context with the prefix absorbed: used for [`Backend::Ring`] and for odd-sized messages.
-    ring_ctx: ring::digest::Context,
+    /// Single-message hasher with the prefix absorbed: used for [`Backend::Ring`] and for odd-sized messages.
+    ring_ctx: super::Hasher,
     /// The multi-buffer kernel for SHA-256 with a vector backend the CPU supports.
     simd: Option<(Backend, Batch)>,
 }
@@ -129,7 +129,7 @@ impl BatchHasher {
         msg_len: usize,
         backend: Backend,
     ) -> BatchHasher {
-        let mut ring_ctx = alg.hasher().ctx;
+        let mut ring_ctx = alg.hasher();
         ring_ctx.update(prefix);
         let simd = match (alg, backend.isa()) {
             (Algorithm::Sha256, Some(isa)) => Batch::new(isa, prefix, suffix, msg_len)
@@ -171,7 +171,7 @@ impl BatchHasher {
         let mut ctx = self.ring_ctx.clone();
         ctx.update(msg);
         ctx.update(&self.suffix);
-        Digest::from_ring(self.alg, ctx.finish())
+        ctx.finish()
     }
 
     /// Digests consecutive `msg_len`-byte messages of `buf` into `out` (message `i` is

@@ -242,21 +242,32 @@ impl<'a> Uki<'a> {
     /// [`Uki::pcr11_events`] for several banks at once (each section is mapped once).
     pub fn pcr11_events_multi(&self, algs: &[Algorithm]) -> Vec<(Section, Vec<Digest>)> {
         let mut out = Vec::new();
-        for section in self.generation.measured_sections() {
-            let Some(bytes) = self.payload(section) else {
-                continue;
-            };
-            // systemd skips sections of size zero.
-            if bytes.is_empty() {
-                continue;
-            }
-            let mut name = section.name().as_bytes().to_vec();
-            name.push(0);
+        for (section, bytes) in self.pcr11_sections() {
+            let name = section_name_nul(section);
             out.push((section, algs.iter().map(|a| a.digest(&name)).collect()));
             out.push((section, algs.iter().map(|a| a.digest(&bytes)).collect()));
         }
         out
     }
+
+    /// The sections the stub measures into PCR 11, in its measurement order, with their contents as loaded
+    /// (borrowed from the file unless the loader zero-fills or overlaps them): each gives the two events of
+    /// [`Uki::pcr11_events`], H([`section_name_nul`]) then H(contents). Absent and empty sections are left out,
+    /// as systemd skips them.
+    pub fn pcr11_sections(&self) -> Vec<(Section, std::borrow::Cow<'a, [u8]>)> {
+        self.generation
+            .measured_sections()
+            .filter_map(|section| Some((section, self.payload(section)?)))
+            .filter(|(_, bytes)| !bytes.is_empty())
+            .collect()
+    }
+}
+
+/// What systemd-stub measures for a section's name: the name with its terminating NUL.
+pub fn section_name_nul(section: Section) -> Vec<u8> {
+    let mut name = section.name().as_bytes().to_vec();
+    name.push(0);
+    name
 }
 
 #[cfg(test)]
