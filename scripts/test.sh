@@ -3,6 +3,8 @@
 # Usage: scripts/test.sh [extra cargo test args, e.g. a test name filter]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# No test reads standard input; cargo's rustc probes must not either (a stray stdin once poisoned the probe cache).
+exec </dev/null
 
 sudo=""
 [ "$(id -u)" = 0 ] || sudo="sudo -E"
