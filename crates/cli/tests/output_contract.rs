@@ -330,3 +330,106 @@ fn image_disk_and_manifest_appear_together_or_not_at_all() {
         "temporaries left: {names:?}"
     );
 }
+
+/// Runs `args` in `d` with the output `name` a FIFO; returns what came through it. The FIFO must still be a
+/// FIFO afterwards: an output that is not a regular file is written in place, never replaced by a rename
+/// (which, as root, would turn `/dev/null` into a regular file). The outputs are smaller than a pipe's buffer,
+/// so the FIFO is read once the command is done.
+fn through_fifo(d: &Path, args: &[String], name: &str) -> Vec<u8> {
+    use rustix::fs::{Mode, OFlags};
+    use std::io::Read as _;
+    use std::os::unix::fs::FileTypeExt as _;
+    let fifo = d.join(name);
+    run_ok(Command::new("mkfifo").arg(&fifo));
+    // Non-blocking: the open does not wait for a writer, and the reads below end when the pipe is empty.
+    let fd = rustix::fs::open(&fifo, OFlags::RDONLY | OFlags::NONBLOCK, Mode::empty()).unwrap();
+    let mut reader = std::fs::File::from(fd);
+    let out = run(yardstick().args(args).current_dir(d));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo(), "{args:?}: {name} was replaced: {kind:?}");
+    let mut got = Vec::new();
+    match reader.read_to_end(&mut got) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        Err(e) => panic!("{name}: {e}"),
+    }
+    std::fs::remove_file(&fifo).unwrap();
+    got
+}
+
+#[test]
+fn outputs_that_are_devices_or_fifos_are_written_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    formatted(d);
+    std::fs::create_dir_all(d.join("root/etc")).unwrap();
+    std::fs::write(d.join("root/etc/hostname"), "guest\n").unwrap();
+
+    let format = |rh: &str| -> Vec<String> {
+        let args = ["verity", "format", "data", "hash", "--salt", "00"];
+        let mut a: Vec<String> = args.map(String::from).to_vec();
+        a.extend(["--root-hash-file".into(), rh.into()]);
+        a
+    };
+    run_ok(yardstick().args(format("rh")).current_dir(d));
+    let expected = std::fs::read(d.join("rh")).unwrap();
+    assert_eq!(expected.len(), 64);
+    assert_eq!(through_fifo(d, &format("rh.fifo"), "rh.fifo"), expected);
+
+    let build = |m: &str| -> Vec<String> {
+        let args = ["image", "build", "root", "--layout", "initrd"];
+        let mut a: Vec<String> = args.map(String::from).to_vec();
+        a.extend([
+            "--output".into(),
+            "i.cpio".into(),
+            "--manifest".into(),
+            m.into(),
+        ]);
+        a
+    };
+    run_ok(yardstick().args(build("m.json")).current_dir(d));
+    let expected = std::fs::read(d.join("m.json")).unwrap();
+    assert!(!expected.is_empty());
+    assert_eq!(through_fifo(d, &build("m.fifo"), "m.fifo"), expected);
+
+    // As root, the same for /dev/null itself (a rename would have replaced the device node).
+    let out = run(yardstick().args(format("/dev/null")).current_dir(d));
+    if out.status.success() {
+        use std::os::unix::fs::FileTypeExt as _;
+        let kind = std::fs::symlink_metadata("/dev/null").unwrap().file_type();
+        assert!(kind.is_char_device(), "/dev/null was replaced: {kind:?}");
+    }
+}
+
+#[test]
+fn symbolic_link_outputs_are_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    formatted(d);
+    std::fs::create_dir(d.join("real")).unwrap();
+    std::fs::write(d.join("real/rh"), "previous").unwrap();
+    std::os::unix::fs::symlink("real/rh", d.join("link")).unwrap();
+    // A dangling link: its target is created.
+    std::os::unix::fs::symlink("real/new", d.join("dangling")).unwrap();
+    for link in ["link", "dangling"] {
+        run_ok(
+            yardstick()
+                .args(["verity", "format", "data", "hash", "--salt", "00"])
+                .args(["--root-hash-file", link])
+                .current_dir(d),
+        );
+        let kind = std::fs::symlink_metadata(d.join(link)).unwrap().file_type();
+        assert!(kind.is_symlink(), "{link} was replaced: {kind:?}");
+        assert_eq!(std::fs::read(d.join(link)).unwrap().len(), 64, "{link}");
+    }
+    assert_eq!(
+        std::fs::read(d.join("real/rh")).unwrap(),
+        std::fs::read(d.join("real/new")).unwrap()
+    );
+}

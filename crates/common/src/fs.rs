@@ -7,22 +7,58 @@ use std::path::{Path, PathBuf};
 /// An output file written under a temporary name in the destination's directory and renamed over the
 /// destination by [`AtomicFile::commit`]. Dropping it without committing removes the temporary file, so a
 /// failed run never leaves a half-written output behind and never touches an existing file.
+///
+/// Two kinds of destination are not replaced by a rename:
+/// - a symbolic link is followed: the file it points to is replaced and the link stays;
+/// - an existing file that is not a regular file (a character or block device such as `/dev/null` or a
+///   partition, a FIFO, a socket) is opened and written in place, as `cp` or `veritysetup` would; replacing
+///   it would destroy the device node. Such output is not atomic (a device cannot be staged).
 #[derive(Debug)]
 pub struct AtomicFile {
-    tmp: tempfile::NamedTempFile,
+    target: Target,
     dest: PathBuf,
 }
 
+/// Where an [`AtomicFile`]'s bytes go until the commit.
+#[derive(Debug)]
+enum Target {
+    /// A temporary file beside the (symlink-resolved) destination, renamed over it by the commit.
+    Temp {
+        tmp: tempfile::NamedTempFile,
+        /// The path the rename goes to: the destination with symbolic links resolved.
+        real: PathBuf,
+    },
+    /// The destination itself, an existing non-regular file, written in place.
+    InPlace(File),
+}
+
 impl AtomicFile {
-    /// Starts writing `dest`. The temporary file is created next to it so that the final rename stays on one
-    /// filesystem.
+    /// Starts writing `dest`. The temporary file is created next to it (next to the file a symbolic link
+    /// points to) so that the final rename stays on one filesystem. A directory is refused.
     pub fn create(dest: impl AsRef<Path>) -> io::Result<AtomicFile> {
         let dest = dest.as_ref().to_path_buf();
-        let dir = match dest.parent() {
+        match std::fs::metadata(&dest) {
+            Ok(m) if m.is_dir() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::IsADirectory,
+                    "is a directory",
+                ));
+            }
+            Ok(m) if !m.is_file() => {
+                let f = open_in_place(&dest)?;
+                return Ok(AtomicFile {
+                    target: Target::InPlace(f),
+                    dest,
+                });
+            }
+            _ => {}
+        }
+        let real = resolve_links(&dest)?;
+        let dir = match real.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let name = dest
+        let name = real
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "out".into());
@@ -31,33 +67,95 @@ impl AtomicFile {
             .suffix(".tmp")
             .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
             .tempfile_in(dir)?;
-        Ok(AtomicFile { tmp, dest })
+        Ok(AtomicFile {
+            target: Target::Temp { tmp, real },
+            dest,
+        })
     }
 
     /// The file being written.
     pub fn file(&mut self) -> &mut File {
-        self.tmp.as_file_mut()
+        match &mut self.target {
+            Target::Temp { tmp, .. } => tmp.as_file_mut(),
+            Target::InPlace(f) => f,
+        }
     }
 
-    /// The final path.
+    /// The final path, as given.
     pub fn dest(&self) -> &Path {
         &self.dest
     }
 
+    /// Whether the output is written in place (the destination is a device, FIFO or socket) rather than
+    /// renamed into place.
+    pub fn is_in_place(&self) -> bool {
+        matches!(self.target, Target::InPlace(_))
+    }
+
+    /// Flushes the bytes to storage (a device that cannot be synced, such as `/dev/null` or a pipe, is fine).
+    fn flush_to_storage(&self) -> io::Result<()> {
+        match &self.target {
+            Target::Temp { tmp, .. } => tmp.as_file().sync_data(),
+            Target::InPlace(f) => match f.sync_data() {
+                Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {
+                    Ok(())
+                }
+                r => r,
+            },
+        }
+    }
+
+    /// Moves the bytes into place: renames the temporary file over the destination (a no-op in place).
+    fn place(self) -> io::Result<()> {
+        match self.target {
+            Target::Temp { tmp, real } => tmp.persist(&real).map(drop).map_err(|e| e.error),
+            Target::InPlace(_) => Ok(()),
+        }
+    }
+
+    /// The path a commit renames to (the destination with links resolved); `None` in place.
+    fn rename_target(&self) -> Option<&Path> {
+        match &self.target {
+            Target::Temp { real, .. } => Some(real),
+            Target::InPlace(_) => None,
+        }
+    }
+
     /// Flushes and renames the temporary file over the destination.
     pub fn commit(self) -> io::Result<()> {
-        self.tmp.as_file().sync_data()?;
-        self.tmp.persist(&self.dest).map_err(|e| e.error)?;
-        Ok(())
+        self.flush_to_storage()?;
+        self.place()
     }
+}
+
+/// `dest` with symbolic links resolved, for a destination that may not exist yet: a dangling link resolves to
+/// the path it names (relative to the link's directory), so the link is kept and its target created.
+fn resolve_links(dest: &Path) -> io::Result<PathBuf> {
+    let mut p = dest.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let to = std::fs::read_link(&p)?;
+                p = match p.parent() {
+                    Some(dir) if to.is_relative() => dir.join(to),
+                    _ => to,
+                };
+            }
+            _ => return Ok(p),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "too many levels of symbolic links",
+    ))
 }
 
 impl io::Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.tmp.write(buf)
+        self.file().write(buf)
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.tmp.flush()
+        self.file().flush()
     }
 }
 
@@ -72,6 +170,8 @@ pub fn write_atomic(dest: impl AsRef<Path>, bytes: &[u8]) -> io::Result<()> {
 /// Several output files made visible together: every temporary is written first, then [`OutputSet::commit`]
 /// renames them all into place; if one rename fails, those already done are undone (a destination that
 /// existed is first renamed aside and put back), so the destinations are either all new or all as they were.
+/// A destination that is a device, FIFO or socket is written in place (see [`AtomicFile`]) and is outside
+/// this guarantee.
 #[derive(Debug, Default)]
 pub struct OutputSet {
     outputs: Vec<Staged>,
@@ -149,31 +249,57 @@ impl OutputSet {
         };
         for (i, o) in self.outputs.iter().enumerate() {
             if let Staged::Atomic(a) = o {
-                a.tmp.as_file().sync_data().map_err(fail(i, a.dest()))?;
+                a.flush_to_storage().map_err(fail(i, a.dest()))?;
             }
         }
         let mut done: Vec<Done> = Vec::new();
         for (i, o) in self.outputs.into_iter().enumerate() {
-            let dest = o.dest().to_path_buf();
-            let aside = match set_aside(&dest) {
+            let given = o.dest().to_path_buf();
+            // Where a rename would go; `None` for a device, FIFO or socket, which is written in place.
+            let real = match &o {
+                Staged::Atomic(a) => Ok(a.rename_target().map(Path::to_path_buf)),
+                Staged::Path { dest, .. } => match std::fs::metadata(dest) {
+                    Ok(m) if !m.is_file() && !m.is_dir() => Ok(None),
+                    _ => resolve_links(dest).map(Some),
+                },
+            };
+            let real = match real {
+                Ok(r) => r,
+                Err(e) => {
+                    roll_back(done);
+                    return Err(fail(i, &given)(e));
+                }
+            };
+            let Some(real) = real else {
+                let written = match o {
+                    Staged::Atomic(_) => Ok(()),
+                    Staged::Path { from, dest } => copy_in_place(&from, &dest),
+                };
+                if let Err(e) = written {
+                    roll_back(done);
+                    return Err(fail(i, &given)(e));
+                }
+                continue;
+            };
+            let aside = match set_aside(&real) {
                 Ok(a) => a,
                 Err(e) => {
                     roll_back(done);
-                    return Err(fail(i, &dest)(e));
+                    return Err(fail(i, &given)(e));
                 }
             };
             let moved = match o {
-                Staged::Atomic(a) => a.tmp.persist(&a.dest).map(drop).map_err(|e| e.error),
-                Staged::Path { from, dest } => std::fs::rename(from, dest),
+                Staged::Atomic(a) => a.place(),
+                Staged::Path { from, .. } => std::fs::rename(from, &real),
             };
             if let Err(e) = moved {
                 if let Some(a) = &aside {
-                    let _ = std::fs::rename(a, &dest);
+                    let _ = std::fs::rename(a, &real);
                 }
                 roll_back(done);
-                return Err(fail(i, &dest)(e));
+                return Err(fail(i, &given)(e));
             }
-            done.push(Done { dest, aside });
+            done.push(Done { dest: real, aside });
         }
         // The previous files, renamed aside, are removed as the `TempPath`s drop.
         Ok(())
@@ -201,6 +327,31 @@ fn set_aside(dest: &Path) -> io::Result<Option<tempfile::TempPath>> {
         .into_temp_path();
     std::fs::rename(dest, &aside)?;
     Ok(Some(aside))
+}
+
+/// Opens an existing device, FIFO or socket for writing in place: read-write where allowed (a verity hash
+/// device is read back), else write-only. Nothing is truncated.
+fn open_in_place(dest: &Path) -> io::Result<File> {
+    match File::options().read(true).write(true).open(dest) {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            File::options().write(true).open(dest)
+        }
+        r => r,
+    }
+}
+
+/// Writes the finished file `from` into the existing device, FIFO or socket `dest`, then removes `from`.
+fn copy_in_place(from: &Path, dest: &Path) -> io::Result<()> {
+    let mut src = File::open(from)?;
+    let mut out = open_in_place(dest)?;
+    io::copy(&mut src, &mut out)?;
+    match out.sync_data() {
+        Err(e) if e.raw_os_error() != Some(rustix::io::Errno::INVAL.raw_os_error()) => {
+            return Err(e);
+        }
+        _ => {}
+    }
+    std::fs::remove_file(from)
 }
 
 /// Undoes the renames done so far, newest first: the previous file goes back, or the new one is removed.
@@ -408,8 +559,6 @@ mod tests {
             dir.path().join("c"),
         );
         std::fs::write(&a, b"old a").unwrap();
-        std::fs::create_dir(&c).unwrap();
-        std::fs::write(c.join("keep"), b"x").unwrap();
         let set = |last: &Path| {
             let mut set = OutputSet::new();
             for (p, text) in [
@@ -423,8 +572,12 @@ mod tests {
             }
             set
         };
-        // The last rename fails (a non-empty directory is in the way): a is put back, b removed.
-        let e = set(&c).commit().unwrap_err();
+        // The last rename fails (a non-empty directory got in the way after the outputs were started): a is
+        // put back, b removed.
+        let staged = set(&c);
+        std::fs::create_dir(&c).unwrap();
+        std::fs::write(c.join("keep"), b"x").unwrap();
+        let e = staged.commit().unwrap_err();
         assert_eq!(e.index, 2);
         assert_eq!(std::fs::read(&a).unwrap(), b"old a");
         assert!(!b.exists());
@@ -437,6 +590,49 @@ mod tests {
         assert_eq!(std::fs::read(&b).unwrap(), b"new b");
         assert_eq!(std::fs::read(&d).unwrap(), b"new c");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
+    }
+
+    /// A FIFO (as a device would be) is written in place, inside an output set too, and stays a FIFO.
+    #[test]
+    fn non_regular_destinations_are_written_in_place() {
+        use rustix::fs::{Mode, OFlags};
+        use std::io::Read as _;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let fd = rustix::fs::open(&fifo, OFlags::RDONLY | OFlags::NONBLOCK, Mode::empty()).unwrap();
+        let mut reader = File::from(fd);
+        let mut a = AtomicFile::create(&fifo).unwrap();
+        assert!(a.is_in_place());
+        a.write_all(b"one ").unwrap();
+        let staged = dir.path().join("staged");
+        std::fs::write(&staged, b"two").unwrap();
+        let mut set = OutputSet::new();
+        set.push(a);
+        set.push_path(staged.clone(), fifo.clone());
+        set.commit().unwrap();
+        let mut got = Vec::new();
+        match reader.read_to_end(&mut got) {
+            Err(e) if e.kind() != io::ErrorKind::WouldBlock => panic!("{e}"),
+            _ => {}
+        }
+        assert_eq!(got, b"one two");
+        assert!(!staged.exists());
+        use std::os::unix::fs::FileTypeExt as _;
+        assert!(
+            std::fs::symlink_metadata(&fifo)
+                .unwrap()
+                .file_type()
+                .is_fifo()
+        );
+        assert!(AtomicFile::create(dir.path()).is_err());
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! command-line forms, including the FEC device's default.
 
 use std::fs::File;
-use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
 use yardstick_common::fs::{AtomicFile, OutputSet};
@@ -273,12 +273,6 @@ fn identity(p: &Path) -> Option<(u64, u64)> {
     std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
 }
 
-fn is_block_device(p: &Path) -> bool {
-    std::fs::metadata(p)
-        .map(|m| m.file_type().is_block_device())
-        .unwrap_or(false)
-}
-
 fn open_read(p: &Path) -> Result<File, Error> {
     File::open(p).map_err(Error::io(p, "cannot open"))
 }
@@ -311,49 +305,20 @@ fn open_fec<'a>(
     })
 }
 
-/// An output file: a temporary file renamed over the destination on success, or the device itself when it must
-/// be written in place (a block device, or the data file holding the tree past its data).
-enum Output {
-    Atomic(AtomicFile),
-    InPlace(File),
-}
-
-impl Output {
-    /// Opens `dest` for writing. An existing regular file's contents are copied into the temporary file first,
-    /// so bytes outside what is written survive, exactly as when veritysetup writes the file in place.
-    fn open(dest: &Path) -> Result<Output, Error> {
-        if is_block_device(dest) {
-            return open_write(dest).map(Output::InPlace);
-        }
-        // Write through a symlink, as veritysetup does, instead of replacing it.
-        let real = std::fs::canonicalize(dest).unwrap_or_else(|_| dest.to_path_buf());
-        let dest = real.as_path();
-        let mut a = AtomicFile::create(dest)
-            .map_err(Error::io(dest, "cannot create a temporary file beside it"))?;
-        if let Ok(mut old) = File::open(dest) {
-            std::io::copy(&mut old, a.file())
-                .map_err(Error::io(dest, "cannot copy the existing contents"))?;
-        }
-        Ok(Output::Atomic(a))
+/// Opens an output (hash or FEC file) for writing. An existing regular file's contents are copied into the
+/// temporary file first, so bytes outside what is written survive, exactly as when veritysetup writes the file
+/// in place. A symbolic link is written through, and a block device (or any non-regular file) is written in
+/// place, as veritysetup does (see [`AtomicFile`]).
+fn open_output(dest: &Path) -> Result<AtomicFile, Error> {
+    let mut a = AtomicFile::create(dest)
+        .map_err(Error::io(dest, "cannot create a temporary file beside it"))?;
+    if !a.is_in_place()
+        && let Ok(mut old) = File::open(dest)
+    {
+        std::io::copy(&mut old, a.file())
+            .map_err(Error::io(dest, "cannot copy the existing contents"))?;
     }
-
-    fn file(&mut self) -> &mut File {
-        match self {
-            Output::Atomic(a) => a.file(),
-            Output::InPlace(f) => f,
-        }
-    }
-
-    /// Flushes an in-place output, or adds the temporary file to the set committed together.
-    fn stage<'a>(self, dest: &'a Path, set: &mut Outputs<'a>) -> Result<(), Error> {
-        match self {
-            Output::Atomic(a) => {
-                set.push(a, dest);
-                Ok(())
-            }
-            Output::InPlace(f) => f.sync_data().map_err(Error::io(dest, "cannot flush")),
-        }
-    }
+    Ok(a)
 }
 
 /// The outputs renamed into place together (hash, FEC, root-hash file), with the paths their errors name.
@@ -553,10 +518,10 @@ fn write_outputs<'a>(
     let mut hash_out = if shared.hash_is_data {
         None
     } else {
-        Some(Output::open(req.hash)?)
+        Some(open_output(req.hash)?)
     };
     let mut fec_out = match fec_path {
-        Some(f) if !shared.fec_is_hash && !shared.fec_is_data => Some(Output::open(f)?),
+        Some(f) if !shared.fec_is_hash && !shared.fec_is_data => Some(open_output(f)?),
         _ => None,
     };
     let hash_file: &File = match &mut hash_out {
@@ -595,10 +560,10 @@ fn write_outputs<'a>(
     let formatted = volume::format(p, &vol, uuid, Some(&req.params.hash), progress)
         .map_err(|e| e.at(req.hash))?;
     if let Some(o) = hash_out {
-        o.stage(req.hash, outputs)?;
+        outputs.push(o, req.hash);
     }
     if let (Some(o), Some(path)) = (fec_out, fec_path) {
-        o.stage(path, outputs)?;
+        outputs.push(o, path);
     }
     Ok(formatted)
 }
