@@ -71,6 +71,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // SIGINT/SIGTERM/SIGHUP remove this run's temporary files before the exit (a thread waits for them).
+    if let Err(e) = yardstick_common::scratch::remove_on_signals() {
+        ui::print_error(&anyhow::Error::new(e).context("cannot install signal handlers"));
+        return ExitCode::from(2);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return clap_exit(&e),

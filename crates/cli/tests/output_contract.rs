@@ -433,3 +433,88 @@ fn symbolic_link_outputs_are_written_through() {
         std::fs::read(d.join("real/new")).unwrap()
     );
 }
+
+/// The entries of `d` whose names start with `.{name}.` (this tool's temporaries for the output `name`).
+fn temporaries(d: &Path, name: &str) -> Vec<String> {
+    let head = format!(".{name}.");
+    std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&head))
+        .collect()
+}
+
+/// Starts `args` in `d`, stopped (by the debug-build failpoint) right after it made its first temporary for
+/// `name`; returns the child and that temporary's name.
+fn start_stalled(d: &Path, args: &[&str], name: &str) -> (std::process::Child, String) {
+    let child = yardstick()
+        .args(args)
+        .env("YARDSTICK_TEST_STALL_SCRATCH", name)
+        .env("YARDSTICK_TOOLS", tools())
+        .current_dir(d)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..1000 {
+        if let Some(t) = temporaries(d, name).pop() {
+            return (child, t);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("{args:?}: no temporary for {name} appeared");
+}
+
+fn send(child: &std::process::Child, signal: &str) {
+    run_ok(Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]));
+}
+
+#[test]
+fn signals_remove_temporaries_and_the_next_run_sweeps_what_sigkill_left() {
+    use std::os::unix::process::ExitStatusExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    formatted(d);
+    std::fs::create_dir_all(d.join("root/etc")).unwrap();
+    std::fs::write(d.join("root/etc/hostname"), "guest\n").unwrap();
+    let format = ["verity", "format", "data", "new.hash", "--salt", "00"];
+    let build = [
+        "image", "build", "root", "--layout", "initrd", "--output", "i.cpio",
+    ];
+    for (args, name) in [(&format[..], "new.hash"), (&build[..], "i.cpio")] {
+        for (signal, code) in [("TERM", 143), ("INT", 130), ("HUP", 129)] {
+            let (mut child, t) = start_stalled(d, args, name);
+            assert!(
+                t.starts_with(&format!(".{name}.yardstick-{}.", child.id())),
+                "{t}"
+            );
+            send(&child, signal);
+            let status = child.wait().unwrap();
+            assert_eq!(
+                status.code(),
+                Some(code),
+                "{args:?} SIG{signal}: {status:?}"
+            );
+            assert_eq!(
+                temporaries(d, name),
+                Vec::<String>::new(),
+                "{args:?} SIG{signal}"
+            );
+            assert!(!d.join(name).exists());
+        }
+        // SIGKILL cannot be handled: the temporary stays, named for its owner, until the next run for the same
+        // output, which removes it (its process is gone) and succeeds.
+        let (mut child, t) = start_stalled(d, args, name);
+        send(&child, "KILL");
+        assert_eq!(child.wait().unwrap().signal(), Some(9));
+        assert_eq!(temporaries(d, name), vec![t]);
+        run_ok(
+            yardstick()
+                .args(args)
+                .env("YARDSTICK_TOOLS", tools())
+                .current_dir(d),
+        );
+        assert_eq!(temporaries(d, name), Vec::<String>::new(), "{args:?}");
+        assert!(d.join(name).exists());
+    }
+}

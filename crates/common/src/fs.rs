@@ -24,7 +24,7 @@ pub struct AtomicFile {
 enum Target {
     /// A temporary file beside the (symlink-resolved) destination, renamed over it by the commit.
     Temp {
-        tmp: tempfile::NamedTempFile,
+        tmp: crate::scratch::Scratch<tempfile::NamedTempFile>,
         /// The path the rename goes to: the destination with symbolic links resolved.
         real: PathBuf,
     },
@@ -62,11 +62,7 @@ impl AtomicFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "out".into());
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-            .tempfile_in(dir)?;
+        let tmp = crate::scratch::file_in(&dir, &name, ".tmp")?;
         Ok(AtomicFile {
             target: Target::Temp { tmp, real },
             dest,
@@ -108,7 +104,11 @@ impl AtomicFile {
     /// Moves the bytes into place: renames the temporary file over the destination (a no-op in place).
     fn place(self) -> io::Result<()> {
         match self.target {
-            Target::Temp { tmp, real } => tmp.persist(&real).map(drop).map_err(|e| e.error),
+            Target::Temp { tmp, real } => tmp
+                .into_inner()
+                .persist(&real)
+                .map(drop)
+                .map_err(|e| e.error),
             Target::InPlace(_) => Ok(()),
         }
     }
@@ -321,7 +321,7 @@ fn set_aside(dest: &Path) -> io::Result<Option<tempfile::TempPath>> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
     let aside = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
+        .prefix(&crate::scratch::prefix(&name))
         .suffix(".old")
         .tempfile_in(dir)?
         .into_temp_path();

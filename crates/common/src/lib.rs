@@ -7,6 +7,8 @@
 //!   [`guid!`] macro that writes GUID constants as their text.
 //! * [`fs`]: output files that appear whole or not at all (write to a temporary file, then rename), and
 //!   sparse-file extents (`SEEK_DATA`/`SEEK_HOLE`) so that holes cost no reading.
+//! * [`scratch`]: temporary files and directories named for their owner, removed on SIGINT/SIGTERM/SIGHUP,
+//!   and swept by the next run after a SIGKILL.
 //! * [`time`]: Unix time to and from calendar dates (UTC).
 //!
 //! ```
@@ -22,4 +24,5 @@ pub mod guid;
 pub mod hash;
 pub mod hex;
 pub mod progress;
+pub mod scratch;
 pub mod time;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use yardstick_common::fs::{AtomicFile, OutputSet};
 use yardstick_common::hash::Algorithm;
 use yardstick_common::progress::Progress;
+use yardstick_common::scratch::{self, Scratch};
 use yardstick_refvals::{
     Component, FsType, ImageInfo, Layout, Manifest, Partition, PartitionRole, PartitionTable,
     TableKind, VerityRefs,
@@ -165,7 +166,7 @@ enum Output {
     /// A disk assembled in the build's scratch directory, which is beside the destination (same
     /// filesystem): renamed into place by the commit, removed with the directory otherwise.
     Staged {
-        _work: tempfile::TempDir,
+        _work: Scratch<tempfile::TempDir>,
         file: File,
         path: PathBuf,
         dest: PathBuf,
@@ -174,7 +175,7 @@ enum Output {
 
 impl Output {
     /// Adds the output to the set committed together (a staged disk gets its final mode and is flushed first).
-    fn stage(self, set: &mut OutputSet) -> Result<Option<tempfile::TempDir>, BuildError> {
+    fn stage(self, set: &mut OutputSet) -> Result<Option<Scratch<tempfile::TempDir>>, BuildError> {
         match self {
             Output::Atomic(a) => {
                 set.push(a);
@@ -419,10 +420,13 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf();
-    let work = tempfile::Builder::new()
-        .prefix(".yardstick-build.")
-        .tempdir_in(&out_dir)
-        .map_err(io_err(&out_dir))?;
+    let out_name = o
+        .output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "image".into());
+    // The build tree, beside the output (same filesystem for the final rename); removed on any exit.
+    let work = scratch::dir_in(&out_dir, &out_name).map_err(io_err(&out_dir))?;
 
     t.phase("rootfs");
     let staged = checked.source.stage(work.path(), o.allow_devices)?;

@@ -236,12 +236,13 @@ fn mkfs_ext4(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut conf = tempfile::Builder::new()
-        .prefix(".yardstick-mke2fs.")
-        .suffix(".conf")
-        .tempfile_in(dir)
+    let out_name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "rootfs".into());
+    let mut conf = yardstick_common::scratch::file_in(dir, &out_name, ".mke2fs.conf")
         .map_err(|e| io_err(dir, e))?;
-    std::io::Write::write_all(&mut conf, MKE2FS_CONF.as_bytes())
+    std::io::Write::write_all(&mut *conf, MKE2FS_CONF.as_bytes())
         .map_err(|e| io_err(conf.path(), e))?;
     // e2fsprogs treats a fake time of 0 as "not set" and uses the clock: 1 is the closest value.
     let fake_time = opts.epoch.max(1).to_string();
