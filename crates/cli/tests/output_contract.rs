@@ -447,7 +447,7 @@ fn temporaries(d: &Path, name: &str) -> Vec<String> {
 /// Starts `args` in `d`, stopped (by the debug-build failpoint) right after it made its first temporary for
 /// `name`; returns the child and that temporary's name.
 fn start_stalled(d: &Path, args: &[&str], name: &str) -> (std::process::Child, String) {
-    let child = yardstick()
+    let mut child = yardstick()
         .args(args)
         .env("YARDSTICK_TEST_STALL_SCRATCH", name)
         .env("YARDSTICK_TOOLS", tools())
@@ -462,7 +462,9 @@ fn start_stalled(d: &Path, args: &[&str], name: &str) -> (std::process::Child, S
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    panic!("{args:?}: no temporary for {name} appeared");
+    let _ = child.kill();
+    let status = child.wait();
+    panic!("{args:?}: no temporary for {name} appeared ({status:?})");
 }
 
 fn send(child: &std::process::Child, signal: &str) {
