@@ -406,6 +406,62 @@ fn json_summary() {
     assert!(v["cmdline"].as_str().unwrap().contains("dm-mod.create="));
 }
 
+/// Without `--seed`, the seed is a digest of the inputs: printed (text and JSON), the same for the same tree,
+/// another one (and so another dm-verity salt) when one byte of the tree changes; `--seed` pins it.
+#[test]
+fn default_seed_follows_the_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tree = d.join("tree");
+    run_ok(
+        Command::new("cp")
+            .arg("-a")
+            .arg(example().join("rootfs"))
+            .arg(&tree),
+    );
+    let run_build = |out: &str, extra: &[&str]| -> (serde_json::Value, serde_json::Value, String) {
+        let out = d.join(out);
+        let mut cmd = yardstick();
+        cmd.args(["image", "build"])
+            .arg(&tree)
+            .args(["--layout", "kata", "--output"])
+            .arg(&out)
+            .args(extra)
+            .env("YARDSTICK_TOOLS", tools());
+        let text = run_ok(&mut cmd);
+        let m = std::fs::read_to_string(format!("{}.manifest.json", out.display())).unwrap();
+        let m: serde_json::Value = serde_json::from_str(&m).unwrap();
+        let salt = m["verity"]["salt"].as_str().unwrap().to_owned();
+        (m, serde_json::Value::String(salt), text)
+    };
+    let (_, salt1, text1) = run_build("1.img", &[]);
+    let seed1 = text1
+        .lines()
+        .find_map(|l| l.strip_prefix("seed:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(seed1.len(), 64, "{text1}");
+    let (_, salt2, text2) = run_build("2.img", &["--json"]);
+    let v: serde_json::Value = serde_json::from_str(&text2).unwrap();
+    assert_eq!(v["seed"], seed1.as_str());
+    assert_eq!(salt2, salt1);
+    // One byte of one file changes: another seed, another salt.
+    let f = tree.join("etc/yardstick-marker");
+    let mut bytes = std::fs::read(&f).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(&f, bytes).unwrap();
+    let (_, salt3, text3) = run_build("3.img", &["--json"]);
+    let v3: serde_json::Value = serde_json::from_str(&text3).unwrap();
+    assert_ne!(v3["seed"], seed1.as_str());
+    assert_ne!(salt3, salt1);
+    // --seed pins the seed (and so the salt) whatever the content.
+    let (_, salt4, text4) = run_build("4.img", &["--json", "--seed", &seed1]);
+    let v4: serde_json::Value = serde_json::from_str(&text4).unwrap();
+    assert_eq!(v4["seed"], seed1.as_str());
+    assert_eq!(salt4, salt1);
+}
+
 fn tar_bytes(entries: &[(&str, u8, &[u8])]) -> Vec<u8> {
     // A minimal ustar writer, so hostile names are written exactly as given.
     let mut out = Vec::new();

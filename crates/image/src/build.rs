@@ -16,6 +16,8 @@ use yardstick_common::fs::{AtomicFile, OutputSet};
 use yardstick_common::hash::Algorithm;
 use yardstick_common::progress::Progress;
 use yardstick_common::scratch::{self, Scratch};
+
+use crate::seed;
 use yardstick_refvals::{
     Component, FsType, ImageInfo, Layout, Manifest, Partition, PartitionRole, PartitionTable,
     TableKind, VerityRefs,
@@ -63,8 +65,9 @@ pub struct BuildOptions {
     pub output: PathBuf,
     /// Timestamp written everywhere (SOURCE_DATE_EPOCH, 0 if unset).
     pub source_date_epoch: u64,
-    /// Seed for every generated identifier.
-    pub seed: String,
+    /// Seed for every generated identifier; `None` derives it from the content of every input (see the
+    /// private `seed` module: same inputs, same seed; different images, different identifiers).
+    pub seed: Option<String>,
     /// dm-verity salt; derived from the seed if `None`.
     pub salt: Option<Vec<u8>>,
     /// The guest's name for the disk (`/dev/vda`), used in the kata dm table.
@@ -75,7 +78,7 @@ pub struct BuildOptions {
 
 impl BuildOptions {
     /// A build of `rootfs` in `layout` to `output`: erofs, no kernel, initrd, stub or os-release, an empty
-    /// command line, no SEV-SNP digest, `SOURCE_DATE_EPOCH` 0, the empty seed, the salt derived from it, the
+    /// command line, no SEV-SNP digest, `SOURCE_DATE_EPOCH` 0, the seed derived from the inputs, the salt derived from it, the
     /// disk seen as `/dev/vda`, no device nodes.
     pub fn new(
         rootfs: impl Into<PathBuf>,
@@ -94,7 +97,7 @@ impl BuildOptions {
             snp: None,
             output: output.into(),
             source_date_epoch: 0,
-            seed: String::new(),
+            seed: None,
             salt: None,
             disk_device: "/dev/vda".into(),
             allow_devices: false,
@@ -155,6 +158,9 @@ pub struct Built {
     pub cmdline: Option<String>,
     /// Wall time per step, in order.
     pub timings: Vec<(&'static str, Duration)>,
+    /// The seed the identifiers were derived from (given or derived from the inputs); `None` for the
+    /// initrd layout, which has no generated identifiers.
+    pub seed: Option<String>,
     output: Output,
 }
 
@@ -413,7 +419,6 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         current: None,
     };
     let checked = preflight(o)?;
-    let ids = Ids::derive(&o.seed);
     let out_dir = o
         .output
         .parent()
@@ -436,6 +441,24 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
     if o.layout == Layout::Initrd {
         return build_initrd(o, staged.path(), cmdline, t);
     }
+    let seed = match &o.seed {
+        Some(s) => s.clone(),
+        None => seed::derive(&seed::SeedInputs {
+            layout: crate::request::layout_name(o.layout),
+            fs: crate::request::fs_name(o.fs),
+            epoch: o.source_date_epoch,
+            cmdline: &cmdline,
+            files: [
+                ("kernel", o.kernel.as_deref()),
+                ("initrd", o.initrd.as_deref()),
+                ("stub", o.stub.as_deref()),
+                ("os-release", o.os_release.as_deref()),
+            ],
+            tree: staged.path(),
+        })
+        .map_err(|(path, e)| io_err(&path)(e))?,
+    };
+    let ids = Ids::derive(&seed);
 
     t.phase("mkfs");
     let fs_img = work.path().join("rootfs.img");
@@ -510,6 +533,7 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         manifest,
         cmdline: Some(cmdline),
         timings: t.timings,
+        seed: Some(seed),
         output: Output::Staged {
             _work: work,
             file: disk_file,
@@ -587,6 +611,7 @@ fn build_initrd(
         manifest,
         cmdline,
         timings: t.timings,
+        seed: None,
         output: Output::Atomic(output),
     })
 }

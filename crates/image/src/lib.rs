@@ -42,6 +42,7 @@ pub mod mkfs;
 mod newc;
 pub mod request;
 pub mod rootfs;
+mod seed;
 mod steps;
 
 pub use build::{BuildError, BuildOptions, Built, build};

@@ -58,8 +58,8 @@ pub struct BuildRequest {
     pub vmm_type: VmmType,
     /// SEV features of the VMSAs.
     pub guest_features: u64,
-    /// Seed for every generated identifier.
-    pub seed: String,
+    /// Seed for every generated identifier (default: derived from the content of every input).
+    pub seed: Option<String>,
     /// dm-verity salt in hex, `-` for none (default: derived from the seed).
     pub salt: Option<String>,
     /// The guest's name for the disk.
@@ -217,6 +217,8 @@ pub struct BuildReport {
     pub root_hash: Option<String>,
     /// Wall time per step, in seconds.
     pub seconds: BTreeMap<&'static str, f64>,
+    /// The seed of the generated identifiers (given, or derived from the inputs); `None` for the initrd layout.
+    pub seed: Option<String>,
     /// The output's size in bytes.
     pub size: Option<u64>,
     /// Wall time per step, in order.
@@ -239,6 +241,7 @@ impl BuildReport {
                 .iter()
                 .map(|(n, d)| (*n, d.as_secs_f64()))
                 .collect(),
+            seed: built.seed.clone(),
             size: image.map(|i| i.size),
             timings: built.timings.clone(),
         }
@@ -266,6 +269,9 @@ impl BuildReport {
         if let Some(c) = &self.cmdline {
             s += &format!("cmdline:   {c}\n");
         }
+        if let Some(seed) = &self.seed {
+            s += &format!("seed:      {seed}\n");
+        }
         let total: f64 = self.timings.iter().map(|(_, d)| d.as_secs_f64()).sum();
         let parts: Vec<String> = self
             .timings
@@ -278,7 +284,7 @@ impl BuildReport {
 }
 
 /// The layout's manifest spelling.
-fn layout_name(l: Layout) -> &'static str {
+pub(crate) fn layout_name(l: Layout) -> &'static str {
     match l {
         Layout::Uki => "uki",
         Layout::Kata => "kata",
@@ -287,7 +293,7 @@ fn layout_name(l: Layout) -> &'static str {
 }
 
 /// The filesystem type's manifest spelling.
-fn fs_name(f: FsType) -> &'static str {
+pub(crate) fn fs_name(f: FsType) -> &'static str {
     match f {
         FsType::Erofs => "erofs",
         FsType::Ext4 => "ext4",

@@ -30,7 +30,8 @@ Layouts:
   initrd  the tree packed into a reproducible newc cpio (no disk)
 
 Reproducible: every timestamp is $SOURCE_DATE_EPOCH (0 when unset) and every generated identifier
-derives from --seed, so the same inputs give byte-identical outputs.
+derives from a seed: by default a digest of every input (printed), or --seed; the same inputs give
+byte-identical outputs, different images never share a salt or UUID.
 
 Examples:
   yardstick image build rootfs/ --kernel vmlinuz --initrd initrd.img \\
@@ -158,10 +159,12 @@ pub struct BuildArgs {
     /// SEV features of the VMSAs (guest features)
     #[arg(long, value_name = "N", default_value = "0x1", value_parser = parse_u64, help_heading = "SEV-SNP launch digest")]
     pub guest_features: u64,
-    /// Seed for every generated identifier (disk GUID, UUIDs, salt)
-    #[arg(long, default_value = "")]
-    pub seed: String,
-    /// dm-verity salt in hex ('-' for none) [default: derived from --seed]
+    /// Seed for every generated identifier (disk GUID, UUIDs, salt); pin it to keep them across input changes
+    /// [default: a digest of every input (rootfs tree, kernel, initrd, stub, os-release, cmdline, layout,
+    /// filesystem, SOURCE_DATE_EPOCH), printed]
+    #[arg(long)]
+    pub seed: Option<String>,
+    /// dm-verity salt in hex ('-' for none) [default: derived from the seed]
     #[arg(long, value_name = "HEX")]
     pub salt: Option<String>,
     /// The guest's name for this disk, used in the kata dm table
