@@ -109,10 +109,44 @@ fn exit_on_error(e: &anyhow::Error) -> ExitCode {
 /// Prints clap's help, version or usage error (help and version on stdout, errors on stderr) with clap's own
 /// exit status, unless the write fails: then the write error decides as for any other output.
 fn clap_exit(e: &clap::Error) -> ExitCode {
-    match e.print() {
-        Ok(()) => ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2)),
-        Err(io) => exit_on_error(&anyhow::Error::new(io)),
+    if !e.use_stderr() {
+        // --help and --version: clap's own output on stdout, exit 0 (a full device is an error).
+        return match e.print() {
+            Ok(()) => ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2)),
+            Err(io) => exit_on_error(&anyhow::Error::new(io)),
+        };
     }
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        usage_error_text(&e.render().to_string()).as_bytes(),
+    );
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+}
+
+/// clap's usage error in yardstick's error format: its message, which clap may spread over several lines
+/// (e.g. one line per missing argument), becomes one self-sufficient first line with the tool's prefix; the
+/// tip, usage and help hint that follow are kept as clap writes them.
+fn usage_error_text(rendered: &str) -> String {
+    let mut lines = rendered.lines();
+    let mut message: Vec<&str> = Vec::new();
+    for l in lines.by_ref() {
+        if l.trim().is_empty() {
+            break;
+        }
+        message.push(l.trim());
+    }
+    let first = message.join(" ");
+    let first = first.strip_prefix("error: ").unwrap_or(&first);
+    let mut out = format!("yardstick: error: {}\n", first.trim_end_matches(':'));
+    let rest: Vec<&str> = lines.collect();
+    if !rest.is_empty() {
+        out.push('\n');
+        for l in rest {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 fn write_man_pages(dir: &std::path::Path) -> anyhow::Result<()> {

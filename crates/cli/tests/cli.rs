@@ -65,8 +65,33 @@ fn every_subcommand_has_examples_in_help() {
     );
 }
 
+/// Usage errors exit 2; their first line has the tool's one error prefix and says everything by itself (clap
+/// spreads a list of missing arguments over several lines: they are joined), the usage hint follows.
 #[test]
-fn usage_error_exits_2() {
-    let out = run(yardstick().arg("no-such-command"));
-    assert_eq!(out.status.code(), Some(2));
+fn usage_error_exits_2_with_a_self_sufficient_first_line() {
+    for (args, first) in [
+        (
+            &["no-such-command"][..],
+            "yardstick: error: unrecognized subcommand 'no-such-command'",
+        ),
+        (
+            &["snp", "measure"][..],
+            "yardstick: error: the following required arguments were not provided: --mode <MODE> --ovmf <PATH>",
+        ),
+        (
+            &["verity", "format", "data"][..],
+            "yardstick: error: the following required arguments were not provided: <HASH>",
+        ),
+        (
+            &["verity", "format", "a", "b", "--data-block-size", "x"][..],
+            "yardstick: error: invalid value 'x' for '--data-block-size <BYTES>': invalid digit found in string",
+        ),
+    ] {
+        let out = run(yardstick().args(args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().next(), Some(first), "{args:?}: {err}");
+        assert!(err.contains("For more information, try '--help'."), "{err}");
+    }
 }

@@ -84,8 +84,9 @@ fn bad_block_sizes() {
     ] {
         fails(
             &["format", "data", "newhash", flag, v],
+            // A flag's error names the flag.
             &format!(
-                "newhash: {} block size {v} is not a power of two between 512 and 524288 bytes",
+                "yardstick: error: {flag}: {} block size {v} is not a power of two between 512 and 524288 bytes",
                 &flag[2..6]
             ),
         );
@@ -100,7 +101,7 @@ fn bad_offsets() {
     );
     fails(
         &["format", "data", "newhash", "--hash-offset", "1000"],
-        "hash offset 1000 is not a multiple of 512 bytes",
+        "yardstick: error: --hash-offset: hash offset 1000 is not a multiple of 512 bytes",
     );
     fails(
         &[
@@ -112,7 +113,7 @@ fn bad_offsets() {
             "--fec-offset",
             "100",
         ],
-        "FEC offset 100 is not a multiple of 512 bytes",
+        "yardstick: error: --fec-offset: FEC offset 100 is not a multiple of 512 bytes",
     );
 }
 
@@ -120,7 +121,7 @@ fn bad_offsets() {
 fn bad_salts() {
     fails(
         &["format", "data", "newhash", "--salt", "zz"],
-        "invalid salt",
+        "yardstick: error: --salt: invalid salt",
     );
     fails(
         &["format", "data", "newhash", "--salt", "abc"],

@@ -95,7 +95,7 @@ pub enum GptError {
     #[error(transparent)]
     Io(#[from] std::io::Error),
     /// The GPT writer refused the table.
-    #[error("GPT: {0}")]
+    #[error("GPT")]
     Table(#[from] gptman::Error),
 }
 

@@ -85,10 +85,10 @@ pub enum ContentKind {
 #[non_exhaustive]
 pub enum SourceError {
     /// The event log is malformed.
-    #[error("event log: {0}")]
+    #[error("event log")]
     Log(#[from] ParseError),
     /// The PCR list is malformed.
-    #[error("PCR list: {0}")]
+    #[error("PCR list")]
     List(#[from] PcrListError),
 }
 

@@ -43,7 +43,7 @@ pub enum PredictError {
     #[error("Authenticode signature: {0}")]
     Signature(String),
     /// A file could not be read.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file.
         path: std::path::PathBuf,

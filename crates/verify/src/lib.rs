@@ -45,7 +45,7 @@ pub(crate) use yardstick_common::hex;
 #[non_exhaustive]
 pub enum Error {
     /// A certificate is unusable.
-    #[error("{which} certificate: {source}")]
+    #[error("{which} certificate")]
     Cert {
         /// Which certificate (`VCEK`, `ASK`, `ARK`, `PCK`).
         which: &'static str,
@@ -56,7 +56,7 @@ pub enum Error {
     #[error(transparent)]
     Report(#[from] snp::ReportError),
     /// A TPM structure is malformed.
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Tpm2 {
         /// Which input (`quote`, `signature`, `AK`, `PCR file`).
         what: &'static str,

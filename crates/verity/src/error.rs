@@ -127,20 +127,21 @@ pub enum Error {
     #[error("cannot get random bytes from the system")]
     Random,
     /// A hash algorithm name that is not known.
-    #[error("{path}")]
-    UnknownAlgorithm {
-        /// The device the parameters are for.
-        path: PathBuf,
-        /// The rejected name.
-        source: yardstick_common::hash::UnknownAlgorithm,
-    },
+    #[error(transparent)]
+    UnknownAlgorithm(#[from] yardstick_common::hash::UnknownAlgorithm),
     /// A `--format` other than 0 or 1.
-    #[error("{path}: unsupported format {format} (use 0 or 1)")]
+    #[error("unsupported format {format} (use 0 or 1)")]
     UnsupportedFormat {
-        /// The device the parameters are for.
-        path: PathBuf,
         /// The rejected number.
         format: u32,
+    },
+    /// A parameter given as an option (spelled as veritysetup spells it, e.g. `--salt`) is invalid.
+    #[error("{option}")]
+    Option {
+        /// The option.
+        option: &'static str,
+        /// Why its value is refused.
+        source: Box<Error>,
     },
     /// The root hash was given both as text and as a file.
     #[error("give the root hash either as argument or with --root-hash-file, not both")]
@@ -202,8 +203,7 @@ impl Error {
             self,
             Error::Io { .. }
                 | Error::Clobber(_)
-                | Error::UnknownAlgorithm { .. }
-                | Error::UnsupportedFormat { .. }
+                | Error::Option { .. }
                 | Error::RootHashInput { .. }
                 | Error::At { .. }
                 | Error::DataTooSmall { .. }
@@ -213,9 +213,20 @@ impl Error {
         )
     }
 
-    /// This error, naming `path` when its message does not name a file already.
+    /// This error, naming `path` when its message does not name a file already; an error about a value that
+    /// only an option gives (the FEC roots and offset) names that option instead.
     pub fn at(self, path: &std::path::Path) -> Error {
-        if self.names_file() {
+        let option = match &self {
+            Error::FecRoots(_) => Some("--fec-roots"),
+            Error::MisalignedOffset { which: "FEC", .. } => Some("--fec-offset"),
+            _ => None,
+        };
+        if let Some(option) = option {
+            Error::Option {
+                option,
+                source: Box::new(self),
+            }
+        } else if self.names_file() {
             self
         } else {
             Error::At {

@@ -87,20 +87,23 @@ impl ParamsSpec {
         salt_default: SaltDefault,
         file: &Path,
     ) -> Result<VerityParams, Error> {
-        let algorithm =
-            self.hash
-                .parse::<Algorithm>()
-                .map_err(|source| Error::UnknownAlgorithm {
-                    path: file.to_path_buf(),
-                    source,
-                })?;
-        let hash_type =
-            HashType::from_number(self.format).ok_or_else(|| Error::UnsupportedFormat {
-                path: file.to_path_buf(),
+        let option = |option: &'static str| {
+            move |e: Error| Error::Option {
+                option,
+                source: Box::new(e),
+            }
+        };
+        let algorithm = self
+            .hash
+            .parse::<Algorithm>()
+            .map_err(|e| option("--hash")(e.into()))?;
+        let hash_type = HashType::from_number(self.format).ok_or_else(|| {
+            option("--format")(Error::UnsupportedFormat {
                 format: self.format,
-            })?;
+            })
+        })?;
         let salt = match &self.salt {
-            Some(s) => Salt::from_hex(s).map_err(|e| e.at(file))?,
+            Some(s) => Salt::from_hex(s).map_err(option("--salt"))?,
             None if salt_default == SaltDefault::Random => {
                 Salt::random(32).map_err(|e| e.at(file))?
             }
@@ -121,7 +124,14 @@ impl ParamsSpec {
             hash_offset: self.hash_offset,
             superblock: self.superblock,
         };
-        p.validate().map_err(|e| e.at(file))?;
+        p.validate().map_err(|e| match e {
+            Error::BadBlockSize { which: "data", .. } => option("--data-block-size")(e),
+            Error::BadBlockSize { .. } | Error::HashBlockTooSmall { .. } => {
+                option("--hash-block-size")(e)
+            }
+            Error::MisalignedOffset { which: "hash", .. } => option("--hash-offset")(e),
+            e => e.at(file),
+        })?;
         Ok(p)
     }
 
@@ -888,7 +898,12 @@ mod tests {
         let e = bad
             .resolve(Some(4096), SaltDefault::Empty, Path::new("h"))
             .unwrap_err();
-        assert_eq!(e.to_string(), "h: unsupported format 7 (use 0 or 1)");
+        // A flag's error names the flag, not a file.
+        let cause = std::error::Error::source(&e).unwrap();
+        assert_eq!(
+            format!("{e}: {cause}"),
+            "--format: unsupported format 7 (use 0 or 1)"
+        );
     }
 
     #[test]

@@ -398,15 +398,12 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     if outcome.ok {
         Ok(ExitCode::SUCCESS)
     } else {
-        let first = lines.first().cloned().unwrap_or_default();
+        // The verdict only: the findings themselves are the output above, never repeated here.
+        let n = lines.len();
         let _ = writeln!(
             std::io::stderr(),
-            "yardstick: verification failed: {first}{}",
-            if lines.len() > 1 {
-                format!(" (+{} more)", lines.len() - 1)
-            } else {
-                String::new()
-            }
+            "yardstick: verification failed: {n} problem{} (listed on standard output)",
+            if n == 1 { "" } else { "s" }
         );
         Ok(ExitCode::from(1))
     }

@@ -22,7 +22,7 @@ use crate::pe::{PeError, PeHeaders, loaded_section, loaded_section_bytes};
 #[non_exhaustive]
 pub enum UkiError {
     /// An input is not a valid PE file.
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Input {
         /// Which input.
         what: &'static str,
