@@ -462,6 +462,41 @@ fn default_seed_follows_the_content() {
     assert_eq!(salt4, salt1);
 }
 
+/// A rootfs with a 1 TiB sparse file (more than any test machine has free) is refused before anything is read
+/// or written, naming the file, for every layout (erofs would write the zeros densely until the disk is full,
+/// mksquashfs would read them for hours).
+#[test]
+fn a_huge_sparse_file_is_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("root/var")).unwrap();
+    std::fs::write(d.join("root/hostname"), "guest\n").unwrap();
+    let f = std::fs::File::create(d.join("root/var/huge")).unwrap();
+    f.set_len(1 << 40).unwrap();
+    for layout in [
+        &["--layout", "kata", "--fs", "squashfs"][..],
+        &["--layout", "kata"],
+        &["--layout", "initrd"],
+    ] {
+        let out = run(yardstick()
+            .args(["image", "build", "root", "--output", "out.img"])
+            .args(layout)
+            .env("YARDSTICK_TOOLS", tools())
+            .current_dir(d));
+        let err = assert_clean_failure(&out, 2);
+        assert!(
+            err.contains("(largest: /var/huge, 1.0 TiB, a sparse file occupying"),
+            "{layout:?}: {err}"
+        );
+        assert!(err.contains("free where the image is written"), "{err}");
+        let left: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 1, "{layout:?}: left behind: {left:?}");
+    }
+}
+
 fn tar_bytes(entries: &[(&str, u8, &[u8])]) -> Vec<u8> {
     // A minimal ustar writer, so hostile names are written exactly as given.
     let mut out = Vec::new();

@@ -438,6 +438,14 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
     // Whitespace normalized as ukify writes a `--cmdline TEXT` into `.cmdline`, so that the manifest's
     // cmdline is byte for byte what the kernel is given, for every layout.
     let cmdline = String::from_utf8_lossy(&normalize_cmdline_text(&o.cmdline)).into_owned();
+    // Everything the image will hold must fit where it is written: refused before any byte is read.
+    let tree = seed::walk(staged.path()).map_err(|(path, e)| io_err(&path)(e))?;
+    seed::check_fits(&tree, seed::free_space(&out_dir)).map_err(|e| {
+        BuildError::Rootfs(crate::rootfs::RootfsError::TooBig {
+            path: o.rootfs.display().to_string(),
+            reason: e.to_string(),
+        })
+    })?;
     if o.layout == Layout::Initrd {
         return build_initrd(o, staged.path(), cmdline, t);
     }
@@ -454,7 +462,7 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
                 ("stub", o.stub.as_deref()),
                 ("os-release", o.os_release.as_deref()),
             ],
-            tree: staged.path(),
+            tree: &tree,
         })
         .map_err(|(path, e)| io_err(&path)(e))?,
     };

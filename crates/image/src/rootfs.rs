@@ -39,6 +39,14 @@ pub enum RootfsError {
     /// Neither a directory nor a tar archive.
     #[error("{0}: not a directory or an uncompressed tar archive")]
     NotRootfs(String),
+    /// The tree holds more bytes than the image can be given here (see the message).
+    #[error("{path}: {reason}")]
+    TooBig {
+        /// The rootfs as given.
+        path: String,
+        /// The sizes involved.
+        reason: String,
+    },
     /// A compressed archive.
     #[error("{path}: {format}-compressed; decompress it first (e.g. `{tool} -dk`)")]
     Compressed {

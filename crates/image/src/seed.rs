@@ -17,14 +17,14 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use yardstick_common::hash::{Algorithm, Hasher};
 
-/// What the seed is derived from (paths are read; the tree is walked).
+/// What the seed is derived from (paths are read; the tree was walked by [`walk`]).
 pub(crate) struct SeedInputs<'a> {
     pub layout: &'a str,
     pub fs: &'a str,
     pub epoch: u64,
     pub cmdline: &'a str,
     pub files: [(&'static str, Option<&'a Path>); 4],
-    pub tree: &'a Path,
+    pub tree: &'a [Entry],
 }
 
 /// Appends `part` to `h` with its length first, so that no two lists of parts hash alike.
@@ -70,14 +70,17 @@ pub(crate) fn derive(inputs: &SeedInputs) -> Result<String, (PathBuf, std::io::E
 }
 
 /// One entry of the tree, in walk order.
-struct Entry {
-    rel: Vec<u8>,
-    path: PathBuf,
-    meta: std::fs::Metadata,
+pub(crate) struct Entry {
+    /// The path relative to the tree's root, `/`-separated.
+    pub rel: Vec<u8>,
+    /// The path.
+    pub path: PathBuf,
+    /// Its metadata (symbolic links not followed).
+    pub meta: std::fs::Metadata,
 }
 
 /// Lists the tree under `root` (not following symbolic links), every directory's entries sorted by name.
-fn walk(root: &Path) -> Result<Vec<Entry>, (PathBuf, std::io::Error)> {
+pub(crate) fn walk(root: &Path) -> Result<Vec<Entry>, (PathBuf, std::io::Error)> {
     use std::os::unix::ffi::OsStrExt as _;
     let mut out = Vec::new();
     let mut stack = vec![(root.to_path_buf(), Vec::new())];
@@ -108,9 +111,88 @@ fn walk(root: &Path) -> Result<Vec<Entry>, (PathBuf, std::io::Error)> {
     Ok(out)
 }
 
+/// Why a rootfs cannot become an image here: its files hold more bytes than the output's filesystem has free.
+#[derive(Debug)]
+pub(crate) struct TooBig {
+    /// The total of the regular files' sizes.
+    pub total: u64,
+    /// The free space where the image is written.
+    pub free: u64,
+    /// The largest file: its path in the tree, its size, and the bytes it really occupies (less when sparse).
+    pub largest: (String, u64, u64),
+}
+
+impl std::fmt::Display for TooBig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (path, size, allocated) = &self.largest;
+        let sparse = if allocated < size {
+            format!(", a sparse file occupying {}", human(*allocated))
+        } else {
+            String::new()
+        };
+        write!(
+            f,
+            "its files hold {} (largest: /{path}, {}{sparse}), more than the {} free where the image is \
+             written; the image stores every byte (holes included)",
+            human(self.total),
+            human(*size),
+            human(self.free)
+        )
+    }
+}
+
+/// A byte count for people: `1.5 GiB`.
+fn human(n: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} bytes")
+    } else {
+        format!("{v:.1} {}", UNITS.get(u).copied().unwrap_or("TiB"))
+    }
+}
+
+/// Checks, before anything is read or written, that the tree's regular files fit in `free` bytes (the free
+/// space of the filesystem the image is written to). A huge sparse file would otherwise be read (and, for
+/// erofs, written densely) until the disk is full or the user gives up.
+pub(crate) fn check_fits(entries: &[Entry], free: u64) -> Result<(), TooBig> {
+    let mut total = 0u64;
+    let mut largest: Option<&Entry> = None;
+    for e in entries.iter().filter(|e| e.meta.is_file()) {
+        total = total.saturating_add(e.meta.len());
+        if largest.is_none_or(|l| e.meta.len() > l.meta.len()) {
+            largest = Some(e);
+        }
+    }
+    match largest {
+        Some(l) if total > free => Err(TooBig {
+            total,
+            free,
+            largest: (
+                String::from_utf8_lossy(&l.rel).into_owned(),
+                l.meta.len(),
+                l.meta.blocks().saturating_mul(512),
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The free space (for an unprivileged writer) of the filesystem holding `dir`; `u64::MAX` if unknown.
+pub(crate) fn free_space(dir: &Path) -> u64 {
+    match rustix::fs::statvfs(dir) {
+        Ok(s) => s.f_bavail.saturating_mul(s.f_frsize),
+        Err(_) => u64::MAX,
+    }
+}
+
 /// The digest of the tree under `root` (see the module docs); regular files are hashed on all cores.
-fn tree_digest(root: &Path) -> Result<[u8; 32], (PathBuf, std::io::Error)> {
-    let entries = walk(root)?;
+fn tree_digest(entries: &[Entry]) -> Result<[u8; 32], (PathBuf, std::io::Error)> {
     let contents: Vec<Vec<u8>> = entries
         .par_iter()
         .map(|e| {
@@ -160,6 +242,7 @@ mod tests {
     use super::*;
 
     fn seed_of(tree: &Path, cmdline: &str) -> String {
+        let tree = &walk(tree).unwrap();
         derive(&SeedInputs {
             layout: "uki",
             fs: "erofs",
@@ -174,6 +257,23 @@ mod tests {
             tree,
         })
         .unwrap()
+    }
+
+    #[test]
+    fn a_sparse_file_larger_than_the_free_space_is_refused() {
+        let a = tempfile::tempdir().unwrap();
+        let p = a.path();
+        std::fs::create_dir(p.join("var")).unwrap();
+        std::fs::write(p.join("small"), vec![1u8; 8192]).unwrap();
+        let f = std::fs::File::create(p.join("var/big")).unwrap();
+        f.set_len(1 << 40).unwrap();
+        let entries = walk(p).unwrap();
+        let e = check_fits(&entries, 10 << 30).unwrap_err();
+        assert_eq!(e.total, (1 << 40) + 8192);
+        assert_eq!(e.largest.0, "var/big");
+        let msg = e.to_string();
+        assert!(msg.starts_with("its files hold 1.0 TiB (largest: /var/big, 1.0 TiB, a sparse file occupying 0 bytes), more than the 10.0 GiB free"), "{msg}");
+        check_fits(&entries, (1 << 40) + 8192).unwrap();
     }
 
     #[test]
