@@ -194,6 +194,30 @@ fn output_naming_an_input_is_refused() {
         "cert.pem",
         "cert.pem",
     );
+    // snp measure --dump-vmsa writes vmsa<N>.bin in the current directory.
+    std::fs::copy(
+        fixtures().join("snp/ovmf_AmdSev_suffix.bin"),
+        d.join("vmsa1.bin"),
+    )
+    .unwrap();
+    refused(
+        d,
+        &[
+            "snp",
+            "measure",
+            "--mode",
+            "snp",
+            "--vcpus",
+            "2",
+            "--vcpu-type",
+            "EPYC-v4",
+            "--ovmf",
+            "vmsa1.bin",
+            "--dump-vmsa",
+        ],
+        "vmsa1.bin",
+        "vmsa1.bin",
+    );
     refused(
         d,
         &[
@@ -519,4 +543,51 @@ fn signals_remove_temporaries_and_the_next_run_sweeps_what_sigkill_left() {
         assert_eq!(temporaries(d, name), Vec::<String>::new(), "{args:?}");
         assert!(d.join(name).exists());
     }
+}
+
+#[test]
+fn verity_sign_outputs_appear_together_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(
+        Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ])
+            .args(["-nodes", "-subj", "/CN=yardstick test", "-days", "1"])
+            .args(["-keyout", "key.pem", "-out", "cert.pem"])
+            .current_dir(d),
+    );
+    std::fs::write(d.join("sig.p7s"), "previous signature").unwrap();
+    blocker(d, "sd.json");
+    let before = snapshot(d);
+    let root = "ab".repeat(32);
+    let sign = |json: &str| {
+        run(yardstick()
+            .args(["verity", "sign", "--key", "key.pem", "--cert", "cert.pem"])
+            .args(["--out", "sig.p7s", "--systemd-json", json, &root])
+            .current_dir(d))
+    };
+    let out = sign("sd.json");
+    let err = assert_clean_failure(&out, 2);
+    assert!(err.contains("sd.json"), "{err}");
+    // The signature written before the JSON failed is not there: the previous one is.
+    assert_eq!(snapshot(d), before);
+    let out = sign("ok.json");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(
+        std::fs::read(d.join("sig.p7s")).unwrap(),
+        b"previous signature"
+    );
+    assert!(d.join("ok.json").exists());
 }

@@ -280,6 +280,9 @@ pub enum RequestError {
     /// The measurement failed (the message names the file, if any).
     #[error(transparent)]
     Measure(MeasureError),
+    /// A `vmsa<N>.bin` would replace an input.
+    #[error(transparent)]
+    Clobber(#[from] yardstick_common::fs::ClobberError),
     /// A `vmsa<N>.bin` cannot be written.
     #[error("{}: cannot write", path.display())]
     DumpWrite {
@@ -627,6 +630,26 @@ impl Params {
         if req.dump_vmsa && !mode.has_vmsas() {
             return Err(RequestError::DumpVmsaWithoutVmsas(req.mode.clone()));
         }
+        if req.dump_vmsa {
+            // `vmsa<N>.bin` must not replace an input.
+            let outputs: Vec<PathBuf> = (0..vcpus)
+                .map(|i| PathBuf::from(format!("vmsa{i}.bin")))
+                .collect();
+            let outputs: Vec<&std::path::Path> = outputs.iter().map(PathBuf::as_path).collect();
+            let inputs: Vec<&std::path::Path> = [
+                &req.ovmf,
+                &req.ovmf_metadata,
+                &req.kernel,
+                &req.initrd,
+                &req.vars_file,
+                &req.svsm,
+            ]
+            .into_iter()
+            .flatten()
+            .map(PathBuf::as_path)
+            .collect();
+            yardstick_common::fs::refuse_clobber(&outputs, &inputs)?;
+        }
         let seed: Option<LaunchDigest> = req
             .snp_ovmf_hash
             .as_deref()
@@ -776,15 +799,27 @@ fn blob(
 }
 
 /// `--dump-vmsa`: one `vmsa<N>.bin` per measured vCPU, in the current directory.
+/// The files appear together (all of them or none).
 fn dump_vmsas(m: &Measurement) -> Result<(), RequestError> {
+    use std::io::Write as _;
+    let mut set = yardstick_common::fs::OutputSet::new();
     for i in 0..m.vcpus {
         if let Some(page) = m.vmsa(i) {
             let path = PathBuf::from(format!("vmsa{i}.bin"));
-            yardstick_common::fs::write_atomic(&path, &page[..])
-                .map_err(|source| RequestError::DumpWrite { path, source })?;
+            let staged = yardstick_common::fs::AtomicFile::create(&path).and_then(|mut f| {
+                f.write_all(&page[..])?;
+                Ok(f)
+            });
+            match staged {
+                Ok(f) => set.push(f),
+                Err(source) => return Err(RequestError::DumpWrite { path, source }),
+            }
         }
     }
-    Ok(())
+    set.commit().map_err(|e| RequestError::DumpWrite {
+        path: e.dest,
+        source: e.source,
+    })
 }
 
 impl MeasureReport {

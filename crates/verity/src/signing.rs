@@ -87,8 +87,15 @@ pub fn sign_files(req: &SignRequest<'_>) -> Result<SignOutcome, Error> {
     let root = req.root_hash.bytes(None)?;
     let text = signature::signed_text(&root);
     let der = signature::sign(text.as_bytes(), &key, &cert, digest).map_err(signing(req.key))?;
-    yardstick_common::fs::write_atomic(req.out, &der)
-        .map_err(Error::io(req.out, "cannot write"))?;
+    // Both outputs appear together or neither does.
+    let mut set = yardstick_common::fs::OutputSet::new();
+    let staged = |path: &Path, bytes: &[u8]| {
+        use std::io::Write as _;
+        let mut f = yardstick_common::fs::AtomicFile::create(path)?;
+        f.write_all(bytes)?;
+        Ok::<_, std::io::Error>(f)
+    };
+    set.push(staged(req.out, &der).map_err(Error::io(req.out, "cannot write"))?);
     let fp = signature::certificate_fingerprint(&cert).map_err(signing(req.cert))?;
     let out = SignOutcome {
         certificate_fingerprint: yardstick_common::hex::encode(&fp),
@@ -105,9 +112,10 @@ pub fn sign_files(req: &SignRequest<'_>) -> Result<SignOutcome, Error> {
             signature: &out.signature_base64,
         })
         .map_err(|e| Error::io(j, "cannot write")(std::io::Error::other(e)))?;
-        yardstick_common::fs::write_atomic(j, body.as_bytes())
-            .map_err(Error::io(j, "cannot write"))?;
+        set.push(staged(j, body.as_bytes()).map_err(Error::io(j, "cannot write"))?);
     }
+    set.commit()
+        .map_err(|e| Error::io(&e.dest.clone(), "cannot write")(e.source))?;
     Ok(out)
 }
 
