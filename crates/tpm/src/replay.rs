@@ -32,7 +32,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use yardstick_common::hash::{Algorithm, Digest};
 
-use crate::eventlog::{AlgorithmId, Event, EventData, EventLog, EventType};
+use crate::eventlog::{
+    AlgorithmId, AlgorithmSize, Event, EventData, EventLog, EventStream, EventType,
+};
 use crate::pcr::{MAX_PCR, PcrBanks};
 
 /// Something in the log that replay could not honour as-is.
@@ -134,18 +136,25 @@ pub struct Replay {
     steps: BTreeMap<(Algorithm, u32), Vec<Step>>,
 }
 
-/// Replays a parsed log.
+/// Replays a parsed log, keeping every step (see [`Replay::steps`]).
 pub fn replay(log: &EventLog) -> Replay {
-    let mut state = ReplayState::new(log);
+    let mut state = ReplayState::new(&log.banks(), true);
     for ev in log.events() {
-        if !ev.is_extended() {
-            state.note_startup_locality(ev);
-            continue;
-        }
-        state.note_odd_digests(ev);
-        state.extend(ev);
+        state.event(ev);
     }
     state.finish()
+}
+
+/// Parses and replays a log in one pass without keeping its events or its steps: memory does not grow with
+/// the number of events (the final values and notes are those of [`replay`]; [`Replay::steps`] then holds
+/// only each PCR's last extension). For the commands that need only the final values.
+pub fn replay_stream(bytes: &[u8]) -> Result<Replay, crate::eventlog::ParseError> {
+    let stream = EventStream::new(bytes)?;
+    let mut state = ReplayState::new(&stream.banks(), false);
+    for ev in stream {
+        state.event(&ev?);
+    }
+    Ok(state.finish())
 }
 
 /// Replay's state while it walks the log.
@@ -158,6 +167,8 @@ struct ReplayState {
     startup_locality: Option<u8>,
     pcr0_extended: bool,
     steps: BTreeMap<(Algorithm, u32), Vec<Step>>,
+    /// Whether every step is kept (else only the last of each PCR).
+    keep_steps: bool,
     /// (bank, PCR)s with an event missing that bank's digest: left out of the result.
     broken: BTreeSet<(Algorithm, u32)>,
     noted_undeclared: BTreeSet<AlgorithmId>,
@@ -166,10 +177,10 @@ struct ReplayState {
 
 impl ReplayState {
     /// The state before the first event: the banks to replay, with a note per bank that cannot be.
-    fn new(log: &EventLog) -> ReplayState {
+    fn new(banks: &[AlgorithmSize], keep_steps: bool) -> ReplayState {
         let mut notes = Vec::new();
         let mut active: Vec<Algorithm> = Vec::new();
-        for b in log.banks() {
+        for b in banks {
             match b.algorithm.algorithm() {
                 Some(a) => active.push(a),
                 None => notes.push(Note::UnsupportedBank {
@@ -178,7 +189,7 @@ impl ReplayState {
                 }),
             }
         }
-        let declared: BTreeSet<AlgorithmId> = log.banks().iter().map(|b| b.algorithm).collect();
+        let declared: BTreeSet<AlgorithmId> = banks.iter().map(|b| b.algorithm).collect();
         ReplayState {
             active,
             declared,
@@ -186,10 +197,21 @@ impl ReplayState {
             startup_locality: None,
             pcr0_extended: false,
             steps: BTreeMap::new(),
+            keep_steps,
             broken: BTreeSet::new(),
             noted_undeclared: BTreeSet::new(),
             noted_duplicate: BTreeSet::new(),
         }
+    }
+
+    /// One event, in log order.
+    fn event(&mut self, ev: &Event) {
+        if !ev.is_extended() {
+            self.note_startup_locality(ev);
+            return;
+        }
+        self.note_odd_digests(ev);
+        self.extend(ev);
     }
 
     /// A non-extended event: takes a StartupLocality's locality, unless PCR 0 was already extended.
@@ -261,11 +283,15 @@ impl ReplayState {
                 Some(s) => s.value,
                 None => initial_value(alg, pcr, self.startup_locality),
             };
-            hist.push(Step {
+            let step = Step {
                 event: ev.number(),
                 digest,
                 value: alg.extend(&old, &digest),
-            });
+            };
+            if !self.keep_steps {
+                hist.clear();
+            }
+            hist.push(step);
         }
     }
 

@@ -132,6 +132,30 @@ fn every_fixture_log_replays() {
     }
 }
 
+/// The streamed replay (no events or steps kept) gives every fixture log the same values and notes as the
+/// replay of the parsed log; a truncated log fails at the same event with the same error.
+#[test]
+fn streamed_replay_equals_replay() {
+    for rel in ALL_LOGS {
+        let bytes = std::fs::read(log_path(rel)).unwrap();
+        let whole = yardstick_tpm::replay::replay(&EventLog::parse(&bytes).unwrap());
+        let streamed = yardstick_tpm::replay::replay_stream(&bytes).unwrap();
+        assert_eq!(streamed.pcrs(), whole.pcrs(), "{rel}");
+        assert_eq!(streamed.notes(), whole.notes(), "{rel}");
+        assert_eq!(
+            streamed.startup_locality(),
+            whole.startup_locality(),
+            "{rel}"
+        );
+        let cut = &bytes[..bytes.len() * 2 / 3];
+        assert_eq!(
+            yardstick_tpm::replay::replay_stream(cut).unwrap_err(),
+            EventLog::parse(cut).unwrap_err(),
+            "{rel}"
+        );
+    }
+}
+
 /// Oracle 1a: google/go-tpm-tools `server/eventlog_test.go` at commit
 /// 67670e5c021a24f2366eb1808db2659211af5eb2 (the `eventLog.Banks` of `Rhel8GCE`, `UbuntuAmdSevGCE`,
 /// `Ubuntu2104NoDbxGCE`, `Ubuntu2104NoSecureBootGCE`, `Ubuntu2404AmdSevSnp`, `GlinuxNoSecureBootLaptop`,

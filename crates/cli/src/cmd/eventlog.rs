@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use yardstick_common::hash::Algorithm;
 use yardstick_tpm::eventlog::{EventLog, LogView, PartialLog, ShowFilter};
-use yardstick_tpm::replay::replay;
+use yardstick_tpm::replay::replay_stream;
 
 use crate::ui::{self, print_notes, quiet_broken_pipe};
 
@@ -118,8 +118,8 @@ fn show(a: ShowArgs) -> anyhow::Result<ExitCode> {
 
 fn replay_cmd(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     let bytes = read_input(&a.log)?;
-    let log = EventLog::parse(&bytes).with_context(|| format!("{}", a.log.display()))?;
-    let r = replay(&log);
+    // Streamed: memory does not grow with the number of events (only the final values are printed).
+    let r = replay_stream(&bytes).with_context(|| format!("{}", a.log.display()))?;
     print_notes(&a.log, r.notes());
     if r.pcrs().is_empty() {
         let _ = writeln!(

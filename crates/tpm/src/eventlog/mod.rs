@@ -401,6 +401,73 @@ impl EventLog {
     }
 
     fn parse_into(&mut self, bytes: &[u8]) -> Result<(), ParseError> {
+        let mut stream = EventStream::new(bytes)?;
+        self.format = stream.format;
+        self.spec_id = stream.spec_id.clone();
+        for ev in stream.by_ref() {
+            self.events.push(ev?);
+        }
+        self.trailing_padding = stream.trailing_padding;
+        Ok(())
+    }
+
+    /// The record format.
+    pub fn format(&self) -> LogFormat {
+        self.format
+    }
+
+    /// The crypto-agile header, if this is a crypto-agile log.
+    pub fn spec_id(&self) -> Option<&SpecIdEvent> {
+        self.spec_id.as_ref()
+    }
+
+    /// Every record, header included; the index is the event number.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// Event number `n`.
+    pub fn event(&self, n: usize) -> Option<&Event> {
+        self.events.get(n)
+    }
+
+    /// The banks the log carries: SHA-1 for a legacy log, the header's algorithms otherwise.
+    pub fn banks(&self) -> Vec<AlgorithmSize> {
+        banks_of(self.spec_id.as_ref())
+    }
+
+    /// Padding bytes (all 0x00 or all 0xFF) after the last record of a log copied whole from its firmware
+    /// area; ignored.
+    pub fn trailing_padding(&self) -> usize {
+        self.trailing_padding
+    }
+
+    /// The events extended into one PCR, in log order.
+    pub fn pcr_events(&self, pcr: u32) -> impl Iterator<Item = &Event> + '_ {
+        self.events
+            .iter()
+            .filter(move |e| e.pcr == pcr && e.is_extended())
+    }
+}
+
+/// The records of a log in memory, read one at a time: memory does not grow with the number of events
+/// (what [`EventLog::parse`] keeps, and [`crate::replay::replay_stream`] does not). [`EventStream::new`]
+/// reads the first record (the Spec ID header of a crypto-agile log), which the iterator then yields first;
+/// after an error the iterator ends.
+#[derive(Debug, Clone)]
+pub struct EventStream<'a> {
+    r: Reader<'a>,
+    format: LogFormat,
+    spec_id: Option<SpecIdEvent>,
+    first: Option<Event>,
+    next_number: usize,
+    trailing_padding: usize,
+    done: bool,
+}
+
+impl<'a> EventStream<'a> {
+    /// Checks that `bytes` look like a TCG event log and reads its first record.
+    pub fn new(bytes: &'a [u8]) -> Result<EventStream<'a>, ParseError> {
         if bytes.is_empty() {
             return Err(ParseError {
                 event: 0,
@@ -437,38 +504,26 @@ impl EventLog {
             offset: 0,
             kind,
         })?;
+        let mut format = LogFormat::Sha1Legacy;
+        let mut spec_id = None;
         if first.event_type == EventType::EV_NO_ACTION && first.data.starts_with(SPEC_ID_03) {
             let spec = parse_spec_id(&first.data).map_err(|kind| ParseError {
                 event: 0,
                 offset: 0,
                 kind,
             })?;
-            self.format = LogFormat::CryptoAgile;
-            self.spec_id = Some(spec);
+            format = LogFormat::CryptoAgile;
+            spec_id = Some(spec);
         }
-        self.events.push(first);
-        while !r.is_empty() {
-            // Logs copied whole from their firmware area carry its unused rest: zeros (ACPI TPM2/TCPA log
-            // area) or 0xFF (erased memory, e.g. a TDX CCEL area). No record consists only of either.
-            let rest = r.rest();
-            if rest.iter().all(|b| *b == 0) || rest.iter().all(|b| *b == 0xff) {
-                self.trailing_padding = r.remaining();
-                break;
-            }
-            let number = self.events.len();
-            let offset = r.pos();
-            let ev = match &self.spec_id {
-                Some(spec) => parse_event2(&mut r, spec, number),
-                None => parse_legacy(&mut r, number),
-            }
-            .map_err(|kind| ParseError {
-                event: number,
-                offset,
-                kind,
-            })?;
-            self.events.push(ev);
-        }
-        Ok(())
+        Ok(EventStream {
+            r,
+            format,
+            spec_id,
+            first: Some(first),
+            next_number: 1,
+            trailing_padding: 0,
+            done: false,
+        })
     }
 
     /// The record format.
@@ -481,38 +536,63 @@ impl EventLog {
         self.spec_id.as_ref()
     }
 
-    /// Every record, header included; the index is the event number.
-    pub fn events(&self) -> &[Event] {
-        &self.events
-    }
-
-    /// Event number `n`.
-    pub fn event(&self, n: usize) -> Option<&Event> {
-        self.events.get(n)
-    }
-
     /// The banks the log carries: SHA-1 for a legacy log, the header's algorithms otherwise.
     pub fn banks(&self) -> Vec<AlgorithmSize> {
-        match &self.spec_id {
-            Some(s) => s.algorithms.clone(),
-            None => vec![AlgorithmSize {
-                algorithm: AlgorithmId::of(Algorithm::Sha1),
-                digest_size: 20,
-            }],
-        }
+        banks_of(self.spec_id.as_ref())
     }
 
-    /// Padding bytes (all 0x00 or all 0xFF) after the last record of a log copied whole from its firmware
-    /// area; ignored.
+    /// Padding bytes after the last record (known once the iterator has ended; see
+    /// [`EventLog::trailing_padding`]).
     pub fn trailing_padding(&self) -> usize {
         self.trailing_padding
     }
+}
 
-    /// The events extended into one PCR, in log order.
-    pub fn pcr_events(&self, pcr: u32) -> impl Iterator<Item = &Event> + '_ {
-        self.events
-            .iter()
-            .filter(move |e| e.pcr == pcr && e.is_extended())
+impl Iterator for EventStream<'_> {
+    type Item = Result<Event, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(first) = self.first.take() {
+            return Some(Ok(first));
+        }
+        if self.done || self.r.is_empty() {
+            return None;
+        }
+        // Logs copied whole from their firmware area carry its unused rest: zeros (ACPI TPM2/TCPA log
+        // area) or 0xFF (erased memory, e.g. a TDX CCEL area). No record consists only of either.
+        let rest = self.r.rest();
+        if rest.iter().all(|b| *b == 0) || rest.iter().all(|b| *b == 0xff) {
+            self.trailing_padding = self.r.remaining();
+            self.done = true;
+            return None;
+        }
+        let number = self.next_number;
+        let offset = self.r.pos();
+        let ev = match &self.spec_id {
+            Some(spec) => parse_event2(&mut self.r, spec, number),
+            None => parse_legacy(&mut self.r, number),
+        }
+        .map_err(|kind| ParseError {
+            event: number,
+            offset,
+            kind,
+        });
+        self.next_number += 1;
+        if ev.is_err() {
+            self.done = true;
+        }
+        Some(ev)
+    }
+}
+
+/// The banks of a log with this header (SHA-1 alone without one).
+fn banks_of(spec_id: Option<&SpecIdEvent>) -> Vec<AlgorithmSize> {
+    match spec_id {
+        Some(s) => s.algorithms.clone(),
+        None => vec![AlgorithmSize {
+            algorithm: AlgorithmId::of(Algorithm::Sha1),
+            digest_size: 20,
+        }],
     }
 }
 
