@@ -545,3 +545,102 @@ fn evidence_against_a_manifest() {
     );
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// The evidence version is not signed, but version 2's nonce binding is: v2 evidence edited to say version 1
+/// (which would drop the HCL user-data check) is rejected, because its signed user-data is set; a relying
+/// party that states `--evidence-version 1` gets version 1's checks (user-data noted, not compared), and
+/// `--evidence-version` must match what the evidence says. Genuine v0/v1 evidence (user-data zero) is
+/// unaffected.
+#[test]
+fn evidence_version_follows_the_signed_user_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = load("azure-vtpm/snp/evidence-v2.json");
+    assert_eq!(v["version"], 2);
+    v["version"] = Value::from(1);
+    let edited = dir.path().join("v2-as-v1.json");
+    std::fs::write(&edited, serde_json::to_vec(&v).unwrap()).unwrap();
+
+    let o = verify(&edited, &["--nonce", V2_NONCE]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let fails: Vec<String> = stdout(&o)
+        .lines()
+        .filter(|l| l.starts_with("FAIL"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(fails.len(), 1, "{fails:?}");
+    assert!(
+        fails[0].starts_with(
+            "FAIL  evidence version (unsigned) agrees with the signed HCL user-data: expected version 2"
+        ) && fails[0].contains("--evidence-version 1 accepts that"),
+        "{fails:?}"
+    );
+
+    let o = verify(&edited, &["--nonce", V2_NONCE, "--evidence-version", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("ok    evidence version (as the relying party expects): 1")
+            && stdout(&o).contains("not compared (evidence version 1)"),
+        "{}",
+        stdout(&o)
+    );
+    let o = verify(&edited, &["--nonce", V2_NONCE, "--evidence-version", "2"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(
+            "FAIL  evidence version (as the relying party expects): expected 2, actual 1"
+        ),
+        "{}",
+        stdout(&o)
+    );
+
+    // The real v2 evidence with its version stated; real v1 evidence is not v2.
+    let v2 = fixture("azure-vtpm/snp/evidence-v2.json");
+    let o = verify(&v2, &["--nonce", V2_NONCE, "--evidence-version", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("ok    HCL user-data = quote nonce (evidence v2)"),
+        "{}",
+        stdout(&o)
+    );
+    let v1 = fixture("azure-vtpm/snp/evidence-v1.json");
+    for (ver, code) in [("1", 0), ("2", 1), ("0", 1)] {
+        let o = verify(&v1, &["--nonce", CHALLENGE, "--evidence-version", ver]);
+        assert_eq!(o.status.code(), Some(code), "{ver}: {}", stdout(&o));
+    }
+    // A usage error (clap's own message).
+    let o = verify(&v1, &["--evidence-version", "3"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--evidence-version"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// `--require-nonce`: without a nonce the appraisal fails (freshness demanded); with the right one it passes.
+/// `--allow-sha1` changes nothing for SHA-256 quotes (no check is weak).
+#[test]
+fn required_nonce_and_sha1_flag() {
+    let v1 = fixture("azure-vtpm/snp/evidence-v1.json");
+    let o = verify(&v1, &["--require-nonce"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(
+            "FAIL  quote nonce (extraData): expected a nonce to compare (freshness required)"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    let o = verify(
+        &v1,
+        &[
+            "--require-nonce",
+            "--nonce",
+            CHALLENGE,
+            "--allow-sha1",
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("\"weak\""), "{}", stdout(&o));
+}

@@ -37,8 +37,14 @@ impl Swtpm {
         self.0.tool(name, args).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Creates an EK and an AK named `name` (`ak.ctx`, `ak.pub` = TPM2B_PUBLIC, `ak.pem`).
+    /// Creates an EK and an AK named `name` (`ak.ctx`, `ak.pub` = TPM2B_PUBLIC, `ak.pem`), signing with
+    /// SHA-256.
     fn create_ak(&self, name: &str, key: &str, scheme: &str) {
+        self.create_ak_hash(name, key, scheme, "sha256");
+    }
+
+    /// As [`Swtpm::create_ak`], signing with `hash`.
+    fn create_ak_hash(&self, name: &str, key: &str, scheme: &str, hash: &str) {
         if !self.path("ek.ctx").exists() {
             self.tool(
                 "tpm2_createek",
@@ -60,7 +66,7 @@ impl Swtpm {
                 "-G",
                 key,
                 "-g",
-                "sha256",
+                hash,
                 "-s",
                 scheme,
                 "-u",
@@ -706,5 +712,210 @@ fn captured_boot_replayed_into_swtpm() {
     assert!(
         e.contains("m.json") && e.contains("not a TCG event log"),
         "{e}"
+    );
+}
+
+/// PCR values the quote does not cover: a quote of PCRs 0-3 with a PCR file of 0-7 (from a quote of 0-7, or
+/// tpm2_pcrread) is rejected, as tpm2_checkquote rejects it; `--allow-extra-pcrs` ignores the extra values
+/// (noted). Freshness on demand: `--require-nonce` fails without a nonce or with an empty one, and a given
+/// nonce is always compared.
+#[test]
+fn unquoted_pcrs_and_required_nonce() {
+    let t = Swtpm::start();
+    t.create_ak("ak", "rsa", "rsassa");
+    t.tool(
+        "tpm2_pcrextend",
+        &["5:sha256=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"],
+    );
+    for (sel, prefix) in [("sha256:0,1,2,3", "q"), ("sha256:0,1,2,3,4,5,6,7", "all")] {
+        t.tool(
+            "tpm2_quote",
+            &[
+                "-c",
+                "ak.ctx",
+                "-q",
+                NONCE,
+                "-l",
+                sel,
+                "-g",
+                "sha256",
+                "-m",
+                &format!("{prefix}.msg"),
+                "-s",
+                &format!("{prefix}.sig"),
+                "-o",
+                &format!("{prefix}.pcrs"),
+            ],
+        );
+    }
+    let yaml = t.tool("tpm2_pcrread", &["sha256:0,1,2,3,4,5,6,7"]);
+    write(&t.path("all.yaml"), yaml.as_bytes());
+    let n = format!("--nonce={NONCE}");
+    assert_ok(
+        &verify(&t, ["q.msg", "q.sig", "ak.pub", "q.pcrs"], &[&n]),
+        "0-3",
+    );
+    for pcrs in ["all.pcrs", "all.yaml"] {
+        let files = ["q.msg", "q.sig", "ak.pub", pcrs];
+        let o = verify(&t, files, &[&n]);
+        assert_fails(&o, "supplied PCR values are the quoted ones", pcrs);
+        assert!(
+            stdout(&o).contains(
+                "expected values for sha256:0,1,2,3 only, actual also sha256:4,5,6,7, which the quote does not cover"
+            ),
+            "{}",
+            stdout(&o)
+        );
+        assert!(
+            stdout(&o).contains("ok    PCR digest of the supplied values = quoted"),
+            "the quoted values themselves are right: {}",
+            stdout(&o)
+        );
+        let o = verify(&t, files, &[&n, "--allow-extra-pcrs"]);
+        assert_ok(&o, &format!("{pcrs} --allow-extra-pcrs"));
+        assert!(
+            stdout(&o).contains(
+                "note  PCR values the quote does not select, ignored (not trusted): sha256:4,5,6,7"
+            ),
+            "{}",
+            stdout(&o)
+        );
+    }
+    assert!(
+        !checkquote(&t, ["q.msg", "q.sig", "ak.pub", "all.pcrs"], NONCE),
+        "tpm2_checkquote rejects a PCR file beyond the quote"
+    );
+    assert!(checkquote(
+        &t,
+        ["q.msg", "q.sig", "ak.pub", "q.pcrs"],
+        NONCE
+    ));
+
+    let files = ["q.msg", "q.sig", "ak.pub", "q.pcrs"];
+    let o = verify(&t, files, &[]);
+    assert_ok(&o, "no nonce");
+    assert!(
+        stdout(&o).contains("freshness is not checked"),
+        "{}",
+        stdout(&o)
+    );
+    let o = verify(&t, files, &["--require-nonce"]);
+    assert_fails(
+        &o,
+        "quote nonce (extraData)",
+        "--require-nonce without a nonce",
+    );
+    assert!(
+        stdout(&o)
+            .contains("expected a nonce to compare (freshness required), actual no nonce given"),
+        "{}",
+        stdout(&o)
+    );
+    assert_fails(
+        &verify(&t, files, &["--require-nonce", "--nonce="]),
+        "quote nonce (extraData)",
+        "--require-nonce with an empty nonce",
+    );
+    assert_ok(
+        &verify(&t, files, &["--require-nonce", &n]),
+        "required nonce",
+    );
+    assert_fails(
+        &verify(&t, files, &["--require-nonce", "--nonce", "00"]),
+        "quote nonce (extraData)",
+        "--require-nonce, wrong nonce",
+    );
+}
+
+/// SHA-1 quotes, as real TPMs and verifiers (go-attestation, Windows shielded VMs, tpm2_checkquote) make and
+/// accept them: an AK created for SHA-1 (RSASSA and ECDSA) quoting with `-g sha1`. Refused by default with
+/// the reason and the flag named, in text and `--help`; accepted with `--allow-sha1`, the signature and PCR
+/// digest checks marked weak; a changed message still fails.
+#[test]
+fn sha1_quotes_refused_unless_allowed() {
+    let t = Swtpm::start();
+    for (key, scheme) in [("rsa", "rsassa"), ("ecc", "ecdsa")] {
+        let ak = format!("ak-{key}");
+        t.create_ak_hash(&ak, key, scheme, "sha1");
+        let (ctx, public, pem) = (
+            format!("{ak}.ctx"),
+            format!("{ak}.pub"),
+            format!("{ak}.pem"),
+        );
+        t.tool(
+            "tpm2_quote",
+            &[
+                "-c", &ctx, "-q", NONCE, "-l", QUOTED, "-g", "sha1", "-m", "s.msg", "-s", "s.sig",
+                "-o", "s.pcrs",
+            ],
+        );
+        t.tool(
+            "tpm2_quote",
+            &[
+                "-c", &ctx, "-q", NONCE, "-l", QUOTED, "-g", "sha1", "-m", "r.msg", "-s", "r.sig",
+                "-f", "plain", "-o", "r.pcrs",
+            ],
+        );
+        let files = ["s.msg", "s.sig", public.as_str(), "s.pcrs"];
+        let raw = ["r.msg", "r.sig", pem.as_str(), "r.pcrs"];
+        assert!(
+            run(Command::new(peer("tpm2_checkquote"))
+                .current_dir(t.0.work_dir())
+                .args([
+                    "-u", &public, "-m", "s.msg", "-s", "s.sig", "-f", "s.pcrs", "-g", "sha1",
+                    "-q", NONCE,
+                ]))
+            .status
+            .success(),
+            "tpm2_checkquote accepts the {key} SHA-1 quote"
+        );
+        let n = format!("--nonce={NONCE}");
+        for f in [files, raw] {
+            let o = verify(&t, f, &[&n]);
+            assert_fails(&o, "quote signature (AK, ", &format!("{key} {f:?}"));
+            assert!(
+                stdout(&o).contains("actual signature uses SHA-1; pass --allow-sha1 to accept"),
+                "{}",
+                stdout(&o)
+            );
+            let o = verify(&t, f, &[&n, "--allow-sha1"]);
+            assert_ok(&o, &format!("{key} {f:?} --allow-sha1"));
+            let out = stdout(&o);
+            assert!(
+                out.contains("signature verifies (weak: SHA-1, accepted by --allow-sha1)")
+                    && out.ends_with("checks passed (2 weak)\n"),
+                "{out}"
+            );
+            let o = verify(&t, f, &[&n, "--allow-sha1", "--json"]);
+            let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            assert_eq!(j["status"], "affirming");
+            let weak: Vec<&str> = j["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["weak"] == "SHA-1, accepted by --allow-sha1")
+                .map(|c| c["name"].as_str().unwrap())
+                .collect();
+            assert_eq!(weak.len(), 2, "{j}");
+            assert!(weak[0].starts_with("quote signature (AK, "), "{weak:?}");
+            assert!(weak[1].starts_with("PCR digest"), "{weak:?}");
+        }
+        // A changed message is not accepted with SHA-1 allowed.
+        let mut msg = std::fs::read(t.path("s.msg")).unwrap();
+        let last = msg.len() - 1;
+        msg[last] ^= 1;
+        write(&t.path("changed.msg"), &msg);
+        let o = verify(
+            &t,
+            ["changed.msg", "s.sig", &public, "s.pcrs"],
+            &[&format!("--nonce={NONCE}"), "--allow-sha1"],
+        );
+        assert_fails(&o, "quote signature (AK, ", &format!("{key} changed"));
+    }
+    let help = run_ok(yardstick().args(["verify", "tpm", "--help"]));
+    assert!(
+        help.contains("signature uses SHA-1; pass --allow-sha1 to accept")
+            && help.contains("--allow-sha1"),
+        "{help}"
     );
 }

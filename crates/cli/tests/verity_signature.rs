@@ -307,3 +307,125 @@ fn mismatched_key_and_certificate() {
     assert!(assert_clean_failure(&out, 2).contains("does not match the certificate"));
     assert!(!d.join("x.p7s").exists());
 }
+
+/// `check-signature` on `sig`: the exit code and stderr.
+fn y_check_output(d: &Path, sig: &str, crt: &str) -> (i32, String) {
+    let out = run(yardstick()
+        .args(["verity", "check-signature", sig, "--cert", crt, ROOT])
+        .current_dir(d));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `bytes` with the last occurrence of `from` replaced by `to` (same length).
+fn replace_last(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let at = (0..=bytes.len() - from.len())
+        .rev()
+        .find(|i| &bytes[*i..*i + from.len()] == from)
+        .unwrap_or_else(|| panic!("{from:02x?} not found"));
+    let mut out = bytes.to_vec();
+    out[at..at + from.len()].copy_from_slice(to);
+    out
+}
+
+/// The signer's algorithms must be ones the kernel's PKCS#7 verifier takes (pkcs7_parser.c, public_key.c): an
+/// OpenSSL signature whose signerInfo signature algorithm (rsaEncryption) is changed to
+/// sha256WithRSAEncryption or to an unknown OID, or whose signerInfo digest algorithm is changed to an unknown
+/// OID, is refused (exit 1, "signature check failed"); so is ECDSA over SHA-1, and an ECDSA algorithm with an
+/// RSA certificate. The unchanged signatures pass.
+#[test]
+fn signer_algorithms_are_the_kernels() {
+    let dir = setup();
+    let d = dir.path();
+    let sign = |key: &str, crt: &str, md: &str, out: &str| {
+        ossl(
+            d,
+            &[
+                "smime",
+                "-sign",
+                "-nocerts",
+                "-noattr",
+                "-binary",
+                "-in",
+                "roothash.txt",
+                "-inkey",
+                key,
+                "-signer",
+                crt,
+                "-md",
+                md,
+                "-outform",
+                "der",
+                "-out",
+                out,
+            ],
+        );
+        std::fs::read(d.join(out)).unwrap()
+    };
+    let rsa = sign("rsa.key", "rsa.crt", "sha256", "rsa.p7s");
+    assert_eq!(y_check(d, "rsa.p7s", "rsa.crt", ROOT), 0);
+
+    // DER of the OIDs: rsaEncryption 1.2.840.113549.1.1.1, sha256WithRSAEncryption ...1.1.11, id-sha256
+    // 2.16.840.1.101.3.4.2.1; the signerInfo holds the last occurrence.
+    let rsa_encryption = [0x06, 9, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 1, 1, 1];
+    let sha256 = [0x06, 9, 0x60, 0x86, 0x48, 1, 0x65, 3, 4, 2, 1];
+    let with_last = |oid: &[u8], last: u8| {
+        let mut o = oid.to_vec();
+        *o.last_mut().unwrap() = last;
+        o
+    };
+    for (name, bytes, why) in [
+        (
+            "sha256-with-rsa.p7s",
+            replace_last(&rsa, &rsa_encryption, &with_last(&rsa_encryption, 11)),
+            "signature algorithm 1.2.840.113549.1.1.11 is not one the kernel takes",
+        ),
+        (
+            "unknown-sig-alg.p7s",
+            replace_last(&rsa, &rsa_encryption, &with_last(&rsa_encryption, 0x7f)),
+            "signature algorithm 1.2.840.113549.1.1.127 is not one the kernel takes",
+        ),
+        (
+            "unknown-digest.p7s",
+            replace_last(&rsa, &sha256, &with_last(&sha256, 0x7f)),
+            "digest algorithm 2.16.840.1.101.3.4.2.127 is not one the kernel takes",
+        ),
+    ] {
+        std::fs::write(d.join(name), bytes).unwrap();
+        let (code, err) = y_check_output(d, name, "rsa.crt");
+        assert_eq!(code, 1, "{name}: {err}");
+        assert!(
+            err.contains("signature check failed") && err.contains(why),
+            "{name}: {err}"
+        );
+    }
+
+    // ECDSA: over SHA-256 accepted, over SHA-1 refused; an ECDSA signer algorithm with an RSA certificate.
+    sign("p256.key", "p256.crt", "sha256", "p256.p7s");
+    assert_eq!(y_check(d, "p256.p7s", "p256.crt", ROOT), 0);
+    sign("p256.key", "p256.crt", "sha1", "p256-sha1.p7s");
+    let (code, err) = y_check_output(d, "p256-sha1.p7s", "p256.crt");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("ECDSA over SHA-1"), "{err}");
+    // The RSA signature with its signer algorithm (rsaEncryption, NULL parameters) replaced, same length,
+    // by ecdsa-with-SHA256 with a 3-byte parameter the kernel ignores: ECDSA does not fit the RSA key.
+    let rsa_alg = [
+        0x30, 0x0d, 0x06, 9, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 1, 1, 1, 0x05, 0,
+    ];
+    let ecdsa_alg = [
+        0x30, 0x0d, 0x06, 8, 0x2a, 0x86, 0x48, 0xce, 0x3d, 4, 3, 2, 0x04, 1, 0,
+    ];
+    std::fs::write(
+        d.join("ecdsa-alg.p7s"),
+        replace_last(&rsa, &rsa_alg, &ecdsa_alg),
+    )
+    .unwrap();
+    let (code, err) = y_check_output(d, "ecdsa-alg.p7s", "rsa.crt");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("signature algorithm is ECDSA, but the certificate's key is RSA"),
+        "{err}"
+    );
+}

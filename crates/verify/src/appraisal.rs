@@ -1,5 +1,10 @@
 //! The result of a verification: a list of named checks, each with the expected and the actual value, and
 //! notes on what was deliberately not checked.
+//!
+//! A check that passed only because the relying party accepted a weak algorithm (a SHA-1 TPM quote with
+//! `--allow-sha1`) says so in [`Check::weak`]: `"weak": "<why>"` in JSON (absent otherwise), `(weak: <why>)`
+//! after the line in text, and the verdict line counts them (`affirming: all 4 checks passed (2 weak)`). Weak
+//! checks still pass: the status stays affirming, since the relying party asked for them.
 
 use std::fmt::Display;
 
@@ -14,6 +19,10 @@ pub struct Check {
     pub expected: String,
     /// What the evidence shows.
     pub actual: String,
+    /// Why the check is weak, when it rests on an algorithm accepted only on request (`"SHA-1"`); `None` for
+    /// a full-strength check (and then left out of the JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weak: Option<String>,
 }
 
 /// Overall verdict, named as in the IETF RATS AR4SI trustworthiness claims.
@@ -52,7 +61,25 @@ impl Appraisal {
             ok,
             expected: expected.to_string(),
             actual: actual.to_string(),
+            weak: None,
         });
+        ok
+    }
+
+    /// Records a check that rests on a weak algorithm the relying party accepted (see the module docs);
+    /// `why` names it (`"SHA-1"`).
+    pub fn check_weak(
+        &mut self,
+        name: impl Into<String>,
+        ok: bool,
+        expected: impl Display,
+        actual: impl Display,
+        why: impl Into<String>,
+    ) -> bool {
+        self.check(name, ok, expected, actual);
+        if let Some(c) = self.checks.last_mut() {
+            c.weak = Some(why.into());
+        }
         ok
     }
 
@@ -94,6 +121,11 @@ impl Appraisal {
         self.checks.iter().filter(|c| !c.ok)
     }
 
+    /// The checks marked weak ([`Check::weak`]).
+    pub fn weak_checks(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.weak.is_some())
+    }
+
     /// Affirming if at least one check ran and all passed.
     pub fn status(&self) -> Status {
         if !self.checks.is_empty() && self.checks.iter().all(|c| c.ok) {
@@ -114,19 +146,25 @@ impl Appraisal {
     }
 
     /// The appraisal as text, a line per check (`ok    <name>: <actual>` or
-    /// `FAIL  <name>: expected <expected>, actual <actual>`), then a line per note (`note  ...`) and the
-    /// verdict (`affirming: all 19 checks passed` or `contraindicated: 2 of 19 checks failed`).
+    /// `FAIL  <name>: expected <expected>, actual <actual>`, followed by ` (weak: <why>)` for a weak check),
+    /// then a line per note (`note  ...`) and the verdict (`affirming: all 19 checks passed` or
+    /// `contraindicated: 2 of 19 checks failed`, followed by ` (1 weak)` when checks are weak).
     pub fn to_text(&self) -> String {
         use std::fmt::Write as _;
         let mut out = String::new();
         // Writing to a String cannot fail.
         for c in &self.checks {
+            let weak = c
+                .weak
+                .as_deref()
+                .map(|w| format!(" (weak: {w})"))
+                .unwrap_or_default();
             let _ = if c.ok {
-                writeln!(out, "ok    {}: {}", c.name, c.actual)
+                writeln!(out, "ok    {}: {}{weak}", c.name, c.actual)
             } else {
                 writeln!(
                     out,
-                    "FAIL  {}: expected {}, actual {}",
+                    "FAIL  {}: expected {}, actual {}{weak}",
                     c.name, c.expected, c.actual
                 )
             };
@@ -135,12 +173,16 @@ impl Appraisal {
             let _ = writeln!(out, "note  {n}");
         }
         let total = self.checks.len();
+        let weak = match self.weak_checks().count() {
+            0 => String::new(),
+            n => format!(" ({n} weak)"),
+        };
         let _ = if self.passed() {
-            writeln!(out, "affirming: all {total} checks passed")
+            writeln!(out, "affirming: all {total} checks passed{weak}")
         } else {
             writeln!(
                 out,
-                "contraindicated: {} of {total} checks failed",
+                "contraindicated: {} of {total} checks failed{weak}",
                 self.failures().count()
             )
         };
@@ -188,6 +230,27 @@ mod tests {
         assert_eq!(
             Appraisal::new().to_text(),
             "contraindicated: 0 of 0 checks failed\n"
+        );
+        assert!(
+            !j["checks"][0].as_object().unwrap().contains_key("weak"),
+            "full-strength checks carry no weak field: {j}"
+        );
+    }
+
+    #[test]
+    fn weak_checks_pass_and_say_so() {
+        let mut a = Appraisal::new();
+        a.check_weak("sig", true, "by AK", "signature verifies", "SHA-1");
+        a.equal("nonce", "00", "00");
+        assert!(a.passed(), "a weak check still passes");
+        assert_eq!(a.weak_checks().count(), 1);
+        let j = serde_json::to_value(&a).unwrap();
+        assert_eq!(j["status"], "affirming");
+        assert_eq!(j["checks"][0]["weak"], "SHA-1");
+        assert!(j["checks"][1].get("weak").is_none(), "{j}");
+        assert_eq!(
+            a.to_text(),
+            "ok    sig: signature verifies (weak: SHA-1)\nok    nonce: 00\naffirming: all 2 checks passed (1 weak)\n"
         );
     }
 }

@@ -113,7 +113,26 @@ impl Key {
     }
 
     /// Checks `sig` over the message whose `hash`-digest is `prehash`. `Err` says why it does not verify.
+    ///
+    /// SHA-1 is refused: a SHA-1 signature that would verify is reported as [`SHA1_REFUSED`] (one that
+    /// would not, as not verifying). [`Key::verify_prehash_allowing_sha1`] accepts it.
     pub fn verify_prehash(
+        &self,
+        scheme: Scheme,
+        hash: Algorithm,
+        prehash: &[u8],
+        sig: Sig<'_>,
+    ) -> Result<(), String> {
+        self.verify_prehash_allowing_sha1(scheme, hash, prehash, sig)?;
+        if hash == Algorithm::Sha1 {
+            return Err(SHA1_REFUSED.into());
+        }
+        Ok(())
+    }
+
+    /// As [`Key::verify_prehash`], SHA-1 included: for a relying party that asked for SHA-1 (TPM quotes from
+    /// TPMs and tools that still sign with it), which should mark what it accepted this way as weak.
+    pub fn verify_prehash_allowing_sha1(
         &self,
         scheme: Scheme,
         hash: Algorithm,
@@ -133,18 +152,15 @@ impl Key {
                         k.size()
                     ));
                 }
-                if hash == Algorithm::Sha1 {
-                    return Err("SHA-1 signatures are not accepted".into());
-                }
                 let r = match scheme {
                     Scheme::RsaPkcs1v15 => match hash {
-                        Algorithm::Sha1 => unreachable_scheme(),
+                        Algorithm::Sha1 => k.pkcs1v15_verify_prehash::<sha1::Sha1>(prehash, s),
                         Algorithm::Sha256 => k.pkcs1v15_verify_prehash::<sha2::Sha256>(prehash, s),
                         Algorithm::Sha384 => k.pkcs1v15_verify_prehash::<sha2::Sha384>(prehash, s),
                         Algorithm::Sha512 => k.pkcs1v15_verify_prehash::<sha2::Sha512>(prehash, s),
                     },
                     Scheme::RsaPss { salt_len } => match hash {
-                        Algorithm::Sha1 => unreachable_scheme(),
+                        Algorithm::Sha1 => pss::<sha1::Sha1>(k, prehash, s, salt_len),
                         Algorithm::Sha256 => pss::<sha2::Sha256>(k, prehash, s, salt_len),
                         Algorithm::Sha384 => pss::<sha2::Sha384>(k, prehash, s, salt_len),
                         Algorithm::Sha512 => pss::<sha2::Sha512>(k, prehash, s, salt_len),
@@ -152,9 +168,6 @@ impl Key {
                     Scheme::Ecdsa => unreachable_scheme(),
                 };
                 r.map_err(|_| "signature does not verify".to_string())
-            }
-            (Key::P256(_) | Key::P384(_), Scheme::Ecdsa) if hash == Algorithm::Sha1 => {
-                Err("SHA-1 signatures are not accepted".into())
             }
             (Key::P256(k), Scheme::Ecdsa) => {
                 let s = p256_sig(sig)?;
@@ -175,7 +188,7 @@ impl Key {
         }
     }
 
-    /// Hashes `msg` with `hash` and checks `sig` over it.
+    /// Hashes `msg` with `hash` and checks `sig` over it ([`Key::verify_prehash`]: SHA-1 refused).
     pub fn verify(
         &self,
         scheme: Scheme,
@@ -185,7 +198,22 @@ impl Key {
     ) -> Result<(), String> {
         self.verify_prehash(scheme, hash, &hash.digest(msg), sig)
     }
+
+    /// Hashes `msg` with `hash` and checks `sig` over it, SHA-1 included
+    /// ([`Key::verify_prehash_allowing_sha1`]).
+    pub fn verify_allowing_sha1(
+        &self,
+        scheme: Scheme,
+        hash: Algorithm,
+        msg: &[u8],
+        sig: Sig<'_>,
+    ) -> Result<(), String> {
+        self.verify_prehash_allowing_sha1(scheme, hash, &hash.digest(msg), sig)
+    }
 }
+
+/// Why a valid SHA-1 signature is refused (by default; `--allow-sha1` accepts TPM quotes signed with it).
+pub const SHA1_REFUSED: &str = "signature uses SHA-1; pass --allow-sha1 to accept";
 
 // Arms the checks before them make impossible; an error keeps the match total without a panic.
 fn unreachable_scheme() -> rsa::Result<()> {

@@ -3,7 +3,7 @@
 //!
 //! Every verdict is an [`Appraisal`]: named checks with the expected and the actual value, so a failure
 //! explains itself ([`Appraisal::to_text`], or JSON through `Serialize`). Errors ([`Error`]) are for input
-//! that cannot be checked at all (not a report, a certificate with an unexpected algorithm, truncated TPM
+//! that cannot be checked at all (not a report, a certificate whose key cannot be decoded, truncated TPM
 //! structures).
 //!
 //! Two levels of entry point: on parsed evidence ([`snp::verify_report`], [`tpm::verify_quote`],

@@ -10,9 +10,25 @@
 //! key the output is byte-identical to OpenSSL's; ECDSA signatures (RFC 6979 here, random in OpenSSL) differ
 //! byte-wise but verify the same.
 //!
-//! [`verify`] checks a signature the way the kernel does: find the signer matching the certificate (issuer
-//! and serial, or subject key identifier), check signed attributes when present (content type and message
-//! digest), then the RSA PKCS#1 v1.5 or ECDSA signature with the certificate's key.
+//! [`verify`] checks a signature the way the kernel does: the algorithms of every signer are ones the kernel's
+//! PKCS#7 parser takes, find the signer matching the certificate (issuer and serial, or subject key
+//! identifier), its algorithms fit the certificate's key, check signed attributes when present (content type
+//! and message digest), then the RSA PKCS#1 v1.5 or ECDSA signature with the certificate's key.
+//!
+//! The algorithm rules are the kernel's (`crypto/asymmetric_keys/pkcs7_parser.c`, `public_key.c`, Linux 6.x):
+//!
+//! * digest algorithm: SHA-1, SHA-224, SHA-256, SHA-384, SHA-512, SHA3-256/384/512, SM3 or Streebog; any other
+//!   makes the kernel refuse the whole message;
+//! * signature algorithm: `rsaEncryption` (PKCS#1 v1.5 with the digest algorithm, so not
+//!   `sha256WithRSAEncryption`), `ecdsa-with-SHA1/224/256/384/512` or `ecdsa-with-SHA3-*` (ECDSA over the
+//!   digest algorithm's hash, whatever hash the OID names), or GOST R 34.10-2012; any other is refused
+//!   likewise;
+//! * the signature algorithm must be the certificate key's (`rsaEncryption` for RSA, ECDSA for EC), and ECDSA
+//!   is refused over SHA-1.
+//!
+//! What the kernel refuses is a failed check ([`SignatureError::RejectedAlgorithm`]). What it takes but this
+//! crate cannot compute (SHA-224, SHA-3, SM3, Streebog, GOST keys, curves other than P-256 and P-384) is
+//! [`SignatureError::UnsupportedAlgorithm`]: not accepted either, but reported as unusable input.
 
 use cms::cert::IssuerAndSerialNumber;
 use cms::content_info::{CmsVersion, ContentInfo};
@@ -33,6 +49,26 @@ const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1
 const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const ECDSA_WITH_SHA224: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.1");
+const ECDSA_WITH_SHA3_256: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.3.10");
+const ECDSA_WITH_SHA3_384: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.3.11");
+const ECDSA_WITH_SHA3_512: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.3.12");
+const GOST_2012_PKEY_256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.643.7.1.1.1.1");
+const GOST_2012_PKEY_512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.643.7.1.1.1.2");
+/// Digest OIDs the kernel's PKCS#7 parser takes that yardstick cannot compute, with their names: SHA-224,
+/// SHA3-256/384/512, SM3, Streebog-256/512.
+const KERNEL_ONLY_DIGESTS: [(&str, &str); 7] = [
+    ("2.16.840.1.101.3.4.2.4", "sha224"),
+    ("2.16.840.1.101.3.4.2.8", "sha3-256"),
+    ("2.16.840.1.101.3.4.2.9", "sha3-384"),
+    ("2.16.840.1.101.3.4.2.10", "sha3-512"),
+    ("1.2.156.10197.1.401", "sm3"),
+    ("1.2.643.7.1.1.2.2", "streebog256"),
+    ("1.2.643.7.1.1.2.3", "streebog512"),
+];
 const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const ATTR_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
@@ -157,6 +193,9 @@ pub enum SignatureError {
     /// A signature or key algorithm not supported.
     #[error("unsupported algorithm {0}")]
     UnsupportedAlgorithm(String),
+    /// An algorithm (or algorithm and key) the kernel's PKCS#7 verifier refuses (see the module docs).
+    #[error("{0}")]
+    RejectedAlgorithm(String),
     /// The signed attributes do not match the content.
     #[error("signed attributes do not match the root hash ({0})")]
     AttributeMismatch(&'static str),
@@ -177,6 +216,7 @@ impl SignatureError {
             SignatureError::NoMatchingSigner
                 | SignatureError::AttributeMismatch(_)
                 | SignatureError::BadSignature
+                | SignatureError::RejectedAlgorithm(_)
         )
     }
 }
@@ -406,23 +446,140 @@ pub fn verify(
 ) -> Result<SignatureInfo, SignatureError> {
     let sd = detached_signed_data(sig_der)?;
     let tbs = cert.tbs_certificate();
+    // The kernel parses every signer's algorithms before it looks for one it has a key for.
+    for si in sd.signer_infos.0.iter() {
+        kernel_digest(&si.digest_alg.oid)?;
+        kernel_signature_algorithm(&si.signature_algorithm.oid)?;
+    }
     let signer = matching_signer(&sd, cert)?;
-    let digest = SigDigest::from_oid(&signer.digest_alg.oid).ok_or_else(|| {
-        SignatureError::UnsupportedAlgorithm(format!("digest {}", signer.digest_alg.oid))
+    let sig_alg = kernel_signature_algorithm(&signer.signature_algorithm.oid)?;
+    let digest = kernel_digest(&signer.digest_alg.oid)?.ok_or_else(|| {
+        SignatureError::UnsupportedAlgorithm(format!(
+            "digest {} ({})",
+            signer.digest_alg.oid,
+            digest_name(&signer.digest_alg.oid)
+        ))
     })?;
+    let spki = tbs.subject_public_key_info();
+    check_algorithm_fits_key(spki, sig_alg, digest)?;
     let signed = signed_bytes(signer, content, digest)?;
     let hashed = digest.hash(&signed);
-    let key = check_signature(
-        tbs.subject_public_key_info(),
-        digest,
-        &hashed,
-        signer.signature.as_bytes(),
-    )?;
+    let key = check_signature(spki, digest, &hashed, signer.signature.as_bytes())?;
     Ok(SignatureInfo {
         digest: digest.name(),
         key,
         signed_attributes: signer.signed_attrs.is_some(),
     })
+}
+
+/// A signer's signature algorithm as the kernel's PKCS#7 parser names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KernelSigAlg {
+    /// `rsaEncryption`: RSA PKCS#1 v1.5 over the digest algorithm.
+    Rsa,
+    /// `ecdsa-with-*`: ECDSA over the digest algorithm.
+    Ecdsa,
+    /// GOST R 34.10-2012 (the kernel's `ecrdsa`).
+    Gost,
+}
+
+impl KernelSigAlg {
+    fn name(self) -> &'static str {
+        match self {
+            KernelSigAlg::Rsa => "rsaEncryption",
+            KernelSigAlg::Ecdsa => "ECDSA",
+            KernelSigAlg::Gost => "GOST R 34.10-2012",
+        }
+    }
+}
+
+/// The signature algorithm `oid` of a signer, if the kernel takes it (`pkcs7_sig_note_pkey_algo`).
+fn kernel_signature_algorithm(oid: &ObjectIdentifier) -> Result<KernelSigAlg, SignatureError> {
+    let ecdsa = [
+        SigDigest::Sha1.ecdsa_oid(),
+        ECDSA_WITH_SHA224,
+        SigDigest::Sha256.ecdsa_oid(),
+        SigDigest::Sha384.ecdsa_oid(),
+        SigDigest::Sha512.ecdsa_oid(),
+        ECDSA_WITH_SHA3_256,
+        ECDSA_WITH_SHA3_384,
+        ECDSA_WITH_SHA3_512,
+    ];
+    if *oid == RSA_ENCRYPTION {
+        Ok(KernelSigAlg::Rsa)
+    } else if ecdsa.contains(oid) {
+        Ok(KernelSigAlg::Ecdsa)
+    } else if *oid == GOST_2012_PKEY_256 || *oid == GOST_2012_PKEY_512 {
+        Ok(KernelSigAlg::Gost)
+    } else {
+        Err(SignatureError::RejectedAlgorithm(format!(
+            "signature algorithm {oid} is not one the kernel takes for a PKCS#7 signer (rsaEncryption, \
+             ecdsa-with-SHA1/224/256/384/512, ecdsa-with-SHA3-*, GOST R 34.10-2012)"
+        )))
+    }
+}
+
+/// The digest algorithm `oid` of a signer, if the kernel takes it (`pkcs7_sig_note_digest_algo`): `Some` if
+/// yardstick computes it too, `None` if only the kernel does.
+fn kernel_digest(oid: &ObjectIdentifier) -> Result<Option<SigDigest>, SignatureError> {
+    if let Some(d) = SigDigest::from_oid(oid) {
+        return Ok(Some(d));
+    }
+    if KERNEL_ONLY_DIGESTS
+        .iter()
+        .any(|(o, _)| oid.to_string() == *o)
+    {
+        return Ok(None);
+    }
+    Err(SignatureError::RejectedAlgorithm(format!(
+        "digest algorithm {oid} is not one the kernel takes for a PKCS#7 signer (sha1, sha224, sha256, \
+         sha384, sha512, sha3-*, sm3, streebog)"
+    )))
+}
+
+/// The name of a digest the kernel takes but yardstick does not compute.
+fn digest_name(oid: &ObjectIdentifier) -> &'static str {
+    KERNEL_ONLY_DIGESTS
+        .iter()
+        .find(|(o, _)| oid.to_string() == *o)
+        .map(|(_, n)| *n)
+        .unwrap_or("?")
+}
+
+/// The signature algorithm must be the certificate key's (the kernel's `public_key_verify_signature`), and
+/// ECDSA is not taken over SHA-1 (`software_key_determine_akcipher`).
+fn check_algorithm_fits_key(
+    spki: &x509_cert::spki::SubjectPublicKeyInfoOwned,
+    sig_alg: KernelSigAlg,
+    digest: SigDigest,
+) -> Result<(), SignatureError> {
+    let key = if spki.algorithm.oid == RSA_ENCRYPTION {
+        KernelSigAlg::Rsa
+    } else if spki.algorithm.oid == ID_EC_PUBLIC_KEY {
+        KernelSigAlg::Ecdsa
+    } else {
+        return Err(SignatureError::UnsupportedAlgorithm(format!(
+            "certificate key {}",
+            spki.algorithm.oid
+        )));
+    };
+    if key != sig_alg {
+        return Err(SignatureError::RejectedAlgorithm(format!(
+            "the signer's signature algorithm is {}, but the certificate's key is {}",
+            sig_alg.name(),
+            if key == KernelSigAlg::Rsa {
+                "RSA"
+            } else {
+                "EC"
+            }
+        )));
+    }
+    if sig_alg == KernelSigAlg::Ecdsa && digest == SigDigest::Sha1 {
+        return Err(SignatureError::RejectedAlgorithm(
+            "ECDSA over SHA-1: the kernel takes ECDSA only over SHA-224 or stronger".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Decodes a PKCS#7 `ContentInfo` holding a `SignedData` over `id-data` content.
@@ -554,5 +711,59 @@ fn check_ecdsa(
             "EC curve {}",
             other.map(|o| o.to_string()).unwrap_or_else(|| "?".into())
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oid(s: &str) -> ObjectIdentifier {
+        ObjectIdentifier::new_unwrap(s)
+    }
+
+    /// The kernel's lists (pkcs7_parser.c): taken and computed, taken but not computed here, refused.
+    #[test]
+    fn kernel_algorithm_lists() {
+        assert_eq!(
+            kernel_signature_algorithm(&RSA_ENCRYPTION).unwrap(),
+            KernelSigAlg::Rsa
+        );
+        for o in [
+            "1.2.840.10045.4.1",
+            "1.2.840.10045.4.3.2",
+            "2.16.840.1.101.3.4.3.12",
+        ] {
+            assert_eq!(
+                kernel_signature_algorithm(&oid(o)).unwrap(),
+                KernelSigAlg::Ecdsa,
+                "{o}"
+            );
+        }
+        assert_eq!(
+            kernel_signature_algorithm(&GOST_2012_PKEY_512).unwrap(),
+            KernelSigAlg::Gost
+        );
+        // sha256WithRSAEncryption and RSASSA-PSS are X.509 signature algorithms, not PKCS#7 signer ones.
+        for o in ["1.2.840.113549.1.1.11", "1.2.840.113549.1.1.10", "1.2.3.4"] {
+            let e = kernel_signature_algorithm(&oid(o)).unwrap_err();
+            assert!(e.is_check_failure(), "{o}: {e}");
+        }
+        assert_eq!(
+            kernel_digest(&oid("2.16.840.1.101.3.4.2.2")).unwrap(),
+            Some(SigDigest::Sha384)
+        );
+        assert_eq!(
+            kernel_digest(&oid("1.3.14.3.2.26")).unwrap(),
+            Some(SigDigest::Sha1)
+        );
+        assert_eq!(kernel_digest(&oid("2.16.840.1.101.3.4.2.4")).unwrap(), None);
+        assert_eq!(digest_name(&oid("1.2.156.10197.1.401")), "sm3");
+        // MD5 is not taken.
+        assert!(
+            kernel_digest(&oid("1.2.840.113549.2.5"))
+                .unwrap_err()
+                .is_check_failure()
+        );
     }
 }

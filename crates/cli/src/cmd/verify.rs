@@ -43,11 +43,23 @@ PCR that differs from the manifest names the first event of the log that
 differs from the manifest's expected events. Reference PCRs of a bank the
 quote does not select are noted, not compared.
 
+Fail-closed defaults:
+  - a quote signed over SHA-1 is refused with
+    \"signature uses SHA-1; pass --allow-sha1 to accept\";
+    with --allow-sha1 it is accepted and the checks resting on SHA-1 are
+    marked weak (\"weak\" in --json);
+  - PCR values the quote does not select fail the appraisal, as
+    tpm2_checkquote rejects them; --allow-extra-pcrs ignores them instead
+    (they are never trusted);
+  - a given --nonce is always compared; --require-nonce fails the appraisal
+    when no nonce (or an empty one) is given.
+
 PCRS is the file `tpm2_quote -o` writes (serialized, marshaled or values),
 `tpm2_pcrread` output, or the JSON of `yardstick pcr predict`
-({\"sha256\": {\"11\": \"<hex>\"}}). AK_PUB is PEM or DER
-SubjectPublicKeyInfo, TPM2B_PUBLIC or TPMT_PUBLIC. LOG is a binary TCG event
-log (/sys/kernel/security/tpm0/binary_bios_measurements).
+({\"sha256\": {\"11\": \"<hex>\"}}), holding the quoted PCRs only (see
+above). AK_PUB is PEM or DER SubjectPublicKeyInfo, TPM2B_PUBLIC or
+TPMT_PUBLIC. LOG is a binary TCG event log
+(/sys/kernel/security/tpm0/binary_bios_measurements).
 
 Exit status: 0 all checks passed, 1 evidence rejected, 2 bad usage or input.
 
@@ -71,6 +83,13 @@ With --refvals: the vTPM's PCR 11 against the manifest's (any boot phase), as
 Trustee's default policy compares snp_pcr11 / tdx_pcr11 (--refvals-pcrs picks
 other PCRs), and for SEV-SNP evidence the launch measurement against the
 manifest's SEV-SNP digests if it lists any.
+
+The evidence's \"version\" is not signed. Version 2 binds the nonce into the
+HCL runtime data's user-data, which is signed: evidence whose user-data is set
+but that says version 0 or 1 is rejected, unless --evidence-version states the
+version expected (the evidence must then say that version). A TPM quote signed
+over SHA-1 is refused unless --allow-sha1 (then marked weak); --require-nonce
+fails the appraisal when no --nonce is given.
 
 Exit status: 0 all checks passed, 1 evidence rejected, 2 bad usage or input.
 
@@ -179,6 +198,15 @@ pub struct TpmArgs {
     /// Expected nonce (the quote's extraData), hex
     #[arg(long, value_name = "HEX")]
     nonce: Option<String>,
+    /// Fail unless a (non-empty) --nonce is given: freshness is required
+    #[arg(long)]
+    require_nonce: bool,
+    /// Ignore PCR values the quote does not select (noted, never trusted) instead of failing
+    #[arg(long)]
+    allow_extra_pcrs: bool,
+    /// Accept a quote signed over SHA-1 (refused by default); its checks are marked weak
+    #[arg(long)]
+    allow_sha1: bool,
     /// Reference-value manifest with expected PCRs (tpm.pcrs, tpm.events)
     #[arg(long, value_name = "MANIFEST")]
     refvals: Option<PathBuf>,
@@ -202,6 +230,15 @@ pub struct AzureArgs {
     /// Expected nonce (the TPM quote's extraData; for v2 also the HCL user-data), hex
     #[arg(long, value_name = "HEX")]
     nonce: Option<String>,
+    /// Fail unless a (non-empty) --nonce is given: freshness is required
+    #[arg(long)]
+    require_nonce: bool,
+    /// The evidence version expected (0, 1, 2); the evidence's unsigned "version" must say it
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=2))]
+    evidence_version: Option<u32>,
+    /// Accept a TPM quote signed over SHA-1 (refused by default); its checks are marked weak
+    #[arg(long)]
+    allow_sha1: bool,
     /// Reference-value manifest with expected PCRs and launch measurements
     #[arg(long, value_name = "MANIFEST")]
     refvals: Option<PathBuf>,
@@ -261,6 +298,9 @@ impl TpmArgs {
             pcrs: &self.pcrs,
             eventlog: self.eventlog.as_deref(),
             nonce: self.nonce.as_deref(),
+            require_nonce: self.require_nonce,
+            allow_extra_pcrs: self.allow_extra_pcrs,
+            allow_sha1: self.allow_sha1,
             refvals: self.refvals.as_deref(),
             refvals_pcrs: self.refvals_pcrs.as_deref(),
             expected_pcrs: self.expected_pcrs.as_deref(),
@@ -273,6 +313,9 @@ impl AzureArgs {
         AzureRequest {
             evidence: &self.evidence,
             nonce: self.nonce.as_deref(),
+            require_nonce: self.require_nonce,
+            allow_sha1: self.allow_sha1,
+            evidence_version: self.evidence_version,
             refvals: self.refvals.as_deref(),
             refvals_pcrs: self.refvals_pcrs.as_deref(),
             expected_pcrs: self.expected_pcrs.as_deref(),

@@ -5,6 +5,12 @@
 //!
 //! Chain of trust: hardware root (AMD ARK / Intel SGX Root CA) → hardware report → REPORT_DATA = H(runtime
 //! data) → AK → TPM quote → PCRs.
+//!
+//! The evidence version is the one unsigned field that decides a check: version 2 binds the nonce into the
+//! signed runtime data (`user-data`), versions 0 and 1 leave `user-data` zero. So the signed data tells a
+//! version 2 report by its `user-data`: when it is set but the evidence says version 0 or 1, the appraisal
+//! fails (the nonce binding would otherwise be dropped by editing the version) unless the relying party states
+//! the version it expects ([`AzurePolicy::evidence_version`]), which the evidence must then say.
 
 mod evidence;
 mod hcl;
@@ -31,6 +37,14 @@ use crate::{Error, hex};
 pub struct AzurePolicy {
     /// The nonce the TPM quote (and, for v2 evidence, the HCL user-data) must carry.
     pub nonce: Option<Vec<u8>>,
+    /// Fail without a nonce to compare ([`crate::tpm::TpmPolicy::require_nonce`]).
+    pub require_nonce: bool,
+    /// Accept a TPM quote signed over SHA-1, marked weak ([`crate::tpm::TpmPolicy::allow_sha1`]).
+    pub allow_sha1: bool,
+    /// The evidence version the relying party expects (0, 1 or 2): the evidence's `version` must be this one,
+    /// and its checks are this version's. `None`: the evidence's own, unless its signed runtime data is that
+    /// of version 2 (see the module docs).
+    pub evidence_version: Option<u32>,
     /// Reference PCR values.
     pub pcrs: Option<PcrReference>,
     /// SEV-SNP requirements (guest policy, reference launch digests). The VMPL is always 0: the HCL requests
@@ -50,7 +64,7 @@ pub fn verify_azure(ev: &AzureEvidence, policy: &AzurePolicy) -> Result<Appraisa
     let kind = hardware_kind(ev, &hcl)?;
     let attest = check_tpm_quote(&mut a, ev, &hcl, policy)?;
     check_runtime_binding(&mut a, ev, &hcl, kind)?;
-    check_runtime_data(&mut a, ev, &hcl, &attest)?;
+    check_runtime_data(&mut a, ev, &hcl, &attest, policy.evidence_version)?;
     match &ev.hardware {
         Hardware::Snp { vcek } => check_snp(&mut a, &hcl, vcek, &policy.snp)?,
         Hardware::Tdx { td_quote } => check_tdx(&mut a, &hcl, td_quote, &policy.snp)?,
@@ -107,6 +121,9 @@ fn check_tpm_quote(
     let pcrs = evidence_pcrs(ev)?;
     let tpm_policy = TpmPolicy {
         nonce: policy.nonce.clone(),
+        require_nonce: policy.require_nonce,
+        allow_extra_pcrs: false,
+        allow_sha1: policy.allow_sha1,
         reference: policy.pcrs.clone(),
         eventlog: None,
     };
@@ -153,23 +170,55 @@ fn check_runtime_binding(
     Ok(())
 }
 
-/// What the runtime data says beyond the AK: version 2 evidence carries the nonce in its user-data; the VM
-/// configuration is noted.
+/// What the runtime data says beyond the AK: the evidence version (see the module docs), and for version 2
+/// the nonce in its user-data; the VM configuration is noted.
 fn check_runtime_data(
     a: &mut Appraisal,
     ev: &AzureEvidence,
     hcl: &HclReport,
     attest: &Attest,
+    expected_version: Option<u32>,
 ) -> Result<(), Error> {
     let runtime = hcl.runtime_json()?;
-    if ev.version >= 2 {
-        let ud = runtime
-            .get("user-data")
-            .and_then(|u| u.as_str())
-            .ok_or_else(|| {
-                Error::Malformed("v2 evidence: HCL runtime data has no \"user-data\"".into())
+    let user_data = match runtime.get("user-data") {
+        None => None,
+        Some(u) => {
+            let text = u.as_str().ok_or_else(|| {
+                Error::Malformed("HCL runtime data: \"user-data\" is not a string".into())
             })?;
-        let ud = hex::decode(ud).map_err(|e| Error::Malformed(format!("HCL user-data: {e}")))?;
+            Some(hex::decode(text).map_err(|e| Error::Malformed(format!("HCL user-data: {e}")))?)
+        }
+    };
+    let user_data_set = user_data
+        .as_ref()
+        .is_some_and(|u| u.iter().any(|b| *b != 0));
+    let version = match expected_version {
+        Some(want) => {
+            a.equal(
+                "evidence version (as the relying party expects)",
+                want,
+                ev.version,
+            );
+            want
+        }
+        None if ev.version < 2 && user_data_set => {
+            a.check(
+                "evidence version (unsigned) agrees with the signed HCL user-data",
+                false,
+                "version 2: user-data is set, which binds the nonce in version 2 evidence",
+                format!(
+                    "version {}, whose checks would ignore user-data (--evidence-version {} accepts that)",
+                    ev.version, ev.version
+                ),
+            );
+            ev.version
+        }
+        None => ev.version,
+    };
+    if version >= 2 {
+        let ud = user_data.ok_or_else(|| {
+            Error::Malformed("v2 evidence: HCL runtime data has no \"user-data\"".into())
+        })?;
         let mut want = attest.extra_data.clone();
         want.resize(ud.len().max(want.len()), 0);
         a.equal(
@@ -177,6 +226,11 @@ fn check_runtime_data(
             hex::encode(&want),
             hex::encode(&ud),
         );
+    } else if user_data_set {
+        a.note(format!(
+            "HCL user-data {} not compared (evidence version {version})",
+            user_data.as_deref().map(hex::encode).unwrap_or_default()
+        ));
     }
     if let Some(cfg) = runtime.get("vm-configuration") {
         a.note(format!("HCL vm-configuration: {cfg}"));

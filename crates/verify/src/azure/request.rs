@@ -24,6 +24,12 @@ pub struct AzureRequest<'a> {
     pub evidence: &'a Path,
     /// The expected nonce, hex of at most 64 bytes.
     pub nonce: Option<&'a str>,
+    /// Fail without a nonce to compare ([`AzurePolicy::require_nonce`]).
+    pub require_nonce: bool,
+    /// Accept a TPM quote signed over SHA-1, marked weak ([`AzurePolicy::allow_sha1`]).
+    pub allow_sha1: bool,
+    /// The evidence version expected ([`AzurePolicy::evidence_version`]).
+    pub evidence_version: Option<u32>,
     /// A manifest with expected PCRs and launch digests; it must have one or the other.
     pub refvals: Option<&'a Path>,
     /// The manifest's PCRs to compare (default: [`DEFAULT_PCRS`]).
@@ -48,6 +54,9 @@ pub fn verify_files(r: &AzureRequest<'_>) -> Result<Appraisal, InputError> {
     let ev = AzureEvidence::parse(&read(r.evidence)?).map_err(evidence_error(r.evidence))?;
     let policy = AzurePolicy {
         nonce: nonce(r.nonce)?,
+        require_nonce: r.require_nonce,
+        allow_sha1: r.allow_sha1,
+        evidence_version: r.evidence_version,
         pcrs,
         snp: SnpPolicy {
             reference,

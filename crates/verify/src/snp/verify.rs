@@ -131,7 +131,9 @@ pub(crate) fn iso(secs: u64) -> String {
 /// Verifies an AMD certificate chain ARK → ASK → VEK (VCEK or VLEK) and returns the pinned product.
 ///
 /// The checks, in order: the ARK's pin, the three signatures, the three validity periods. A certificate not
-/// signed or keyed as AMD's are is an error.
+/// signed or keyed as AMD's are (a fake ARK signed with PKCS#1 v1.5 or ECDSA, an RSA VCEK) is evidence that
+/// does not verify: its signature check fails, naming the algorithm. Only a certificate whose key or
+/// signature cannot be decoded at all is an error.
 pub(crate) fn verify_amd_chain(
     a: &mut Appraisal,
     vek: &Cert,
@@ -140,9 +142,6 @@ pub(crate) fn verify_amd_chain(
     now: u64,
 ) -> Result<Option<Product>, Error> {
     let pinned = check_ark_pin(a, ark);
-    amd_signature_algorithm("ARK", ark)?;
-    amd_signature_algorithm("ASK", ask)?;
-    amd_signature_algorithm("VCEK", vek)?;
     let ark_key = rsa_key("ARK", ark)?;
     let ask_key = rsa_key("ASK", ask)?;
     check_signed_by(a, "ARK self-signature", (ark, "ARK"), ark, &ark_key)?;
@@ -171,41 +170,54 @@ fn check_ark_pin(a: &mut Appraisal, ark: &Cert) -> Option<Product> {
     pinned
 }
 
-/// AMD signs all three certificates with RSASSA-PSS, SHA-384, MGF1-SHA-384, 48-byte salt; anything else is
-/// an error about certificate `who`.
-fn amd_signature_algorithm(who: &'static str, c: &Cert) -> Result<(), Error> {
-    let alg = c.signature_algorithm().map_err(|e| Error::cert(who, e))?;
+/// AMD signs all three certificates with RSASSA-PSS, SHA-384, MGF1-SHA-384, 48-byte salt. `Ok(Err(why))`:
+/// certificate `who` is signed otherwise (a failed check); `Err`: its signature cannot be decoded.
+fn amd_signature_algorithm(who: &'static str, c: &Cert) -> Result<Result<(), String>, Error> {
+    let alg = match c.signature_algorithm() {
+        Ok(alg) => alg,
+        Err(CertError::Algorithm(why)) => {
+            return Ok(Err(format!("{why}, expected RSA-PSS sha384 salt 48")));
+        }
+        Err(e) => return Err(Error::cert(who, e)),
+    };
     if alg.scheme != (Scheme::RsaPss { salt_len: Some(48) }) || alg.hash != Algorithm::Sha384 {
-        return Err(Error::cert(
-            who,
-            CertError::Algorithm(format!("{alg}, expected RSA-PSS sha384 salt 48")),
-        ));
+        return Ok(Err(format!(
+            "signed with {alg}, expected RSA-PSS sha384 salt 48"
+        )));
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
-/// The RSA key of certificate `who` (the ARK's and ASK's are RSA-4096).
-fn rsa_key(who: &'static str, c: &Cert) -> Result<Key, Error> {
-    match c.public_key().map_err(|e| Error::cert(who, e))? {
-        k @ Key::Rsa(_) => Ok(k),
-        k => Err(Error::cert(
-            who,
-            CertError::Algorithm(format!("{} key, expected RSA", k.describe())),
-        )),
+/// The RSA key of certificate `who` (the ARK's and ASK's are RSA-4096). `Ok(Err(why))`: a key of another
+/// algorithm (a failed check where it signs); `Err`: a key that cannot be decoded.
+fn rsa_key(who: &'static str, c: &Cert) -> Result<Result<Key, String>, Error> {
+    match c.public_key() {
+        Ok(k @ Key::Rsa(_)) => Ok(Ok(k)),
+        Ok(k) => Ok(Err(format!(
+            "{who} has an {} key, expected RSA",
+            k.describe()
+        ))),
+        Err(CertError::Algorithm(why)) => Ok(Err(format!("{who} key: {why}, expected RSA"))),
+        Err(e) => Err(Error::cert(who, e)),
     }
 }
 
-/// `child` (certificate `who`) is signed with `key` and names `issuer` as its issuer.
+/// `child` (certificate `who`) is signed, as AMD signs, with `key` (the issuer's RSA key, or why there is
+/// none) and names `issuer` as its issuer.
 fn check_signed_by(
     a: &mut Appraisal,
     name: &str,
     (child, who): (&Cert, &'static str),
     issuer: &Cert,
-    key: &Key,
+    key: &Result<Key, String>,
 ) -> Result<(), Error> {
-    let sig = child
-        .verify_signature(key)
-        .map_err(|e| Error::cert(who, e))?;
+    let sig = match (amd_signature_algorithm(who, child)?, key) {
+        (Err(why), _) => Err(why),
+        (Ok(()), Err(why)) => Err(why.clone()),
+        (Ok(()), Ok(key)) => child
+            .verify_signature(key)
+            .map_err(|e| Error::cert(who, e))?,
+    };
     let names = child.issued_by_name(issuer);
     let actual = match (&sig, names) {
         (Ok(()), true) => "signature verifies".to_string(),
@@ -231,8 +243,9 @@ fn check_signed_by(
 /// and signing key, its signature, the VCEK's hwID and TCB extensions, the guest policy, VMPL, bindings and
 /// reference values.
 ///
-/// `Err` means the input could not be checked at all (a certificate with an unexpected algorithm or key);
-/// every verdict on the evidence itself is a check in the returned [`Appraisal`].
+/// `Err` means the input could not be checked at all (a certificate whose key or signature cannot be decoded);
+/// every verdict on the evidence itself is a check in the returned [`Appraisal`], including certificates
+/// signed or keyed otherwise than AMD's are.
 pub fn verify_report(
     report: &AttestationReport,
     vek: &Cert,
@@ -246,7 +259,7 @@ pub fn verify_report(
     let product = report_product(&mut a, report, pinned);
     let is_vlek = check_signing_key(&mut a, report, vek);
     let vek_key = p384_key(vek)?;
-    check_report_signature(&mut a, report, vek, &vek_key);
+    check_report_signature(&mut a, report, vek, vek_key.as_ref());
     check_vcek_extensions(&mut a, report, vek, product, is_vlek);
     check_policy(&mut a, report, policy);
     Ok(a)
@@ -310,28 +323,41 @@ fn check_signing_key(a: &mut Appraisal, report: &AttestationReport, vek: &Cert) 
     is_vlek
 }
 
-/// The VCEK's key, which must be ECDSA P-384.
-fn p384_key(vek: &Cert) -> Result<Key, Error> {
-    match vek.public_key().map_err(|e| Error::cert("VCEK", e))? {
-        k @ Key::P384(_) => Ok(k),
-        k => Err(Error::cert(
-            "VCEK",
-            CertError::Algorithm(format!("{} key, expected ECDSA P-384", k.describe())),
-        )),
+/// The VCEK's key, which must be ECDSA P-384. `Ok(Err(why))`: a key of another algorithm (the report
+/// signature check fails); `Err`: a key that cannot be decoded.
+fn p384_key(vek: &Cert) -> Result<Result<Key, String>, Error> {
+    match vek.public_key() {
+        Ok(k @ Key::P384(_)) => Ok(Ok(k)),
+        Ok(k) => Ok(Err(format!(
+            "VCEK has an {} key, expected ECDSA P-384",
+            k.describe()
+        ))),
+        Err(CertError::Algorithm(why)) => Ok(Err(format!("VCEK key: {why}, expected ECDSA P-384"))),
+        Err(e) => Err(Error::cert("VCEK", e)),
     }
 }
 
-/// The report's signature by the VCEK, and the unsigned bytes after it are zero.
-fn check_report_signature(a: &mut Appraisal, report: &AttestationReport, vek: &Cert, key: &Key) {
+/// The report's signature by the VCEK (whose key is `key`, or not ECDSA P-384 for the reason given), and
+/// the unsigned bytes after it are zero.
+fn check_report_signature(
+    a: &mut Appraisal,
+    report: &AttestationReport,
+    vek: &Cert,
+    key: Result<&Key, &String>,
+) {
     let signature = report.signature();
-    let sig_result = report_signature(key, report.signed_bytes(), &signature);
+    let sig_result = match key {
+        Ok(key) => report_signature(key, report.signed_bytes(), &signature),
+        Err(why) => Err(why.clone()),
+    };
     a.check(
         "report signature (VCEK, ECDSA P-384 SHA-384)",
         sig_result.is_ok(),
         format!(
             "signature by {} {}",
             vek.subject_cn(),
-            short(&key.fingerprint())
+            key.map(|k| short(&k.fingerprint()))
+                .unwrap_or_else(|_| "(ECDSA P-384 key)".into())
         ),
         sig_result
             .err()

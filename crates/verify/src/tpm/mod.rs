@@ -1,5 +1,16 @@
 //! TPM 2.0 quotes: the signature by the attestation key, freshness (the nonce in `extraData`), the PCR values
 //! the quote commits to, and those values against reference PCRs and an event log.
+//!
+//! Fail-closed defaults, each relaxed only by the relying party's [`TpmPolicy`]:
+//!
+//! * SHA-1 signatures are refused (the check fails with [`crate::keys::SHA1_REFUSED`]);
+//!   [`TpmPolicy::allow_sha1`] accepts them, as tpm2_checkquote, go-attestation and Windows do, and marks the
+//!   signature and PCR digest checks weak ([`crate::appraisal::Check::weak`]).
+//! * PCR values the quote does not select fail a check, as `tpm2_checkquote` rejects a PCR file that lists
+//!   more than the quote (its digest then differs); [`TpmPolicy::allow_extra_pcrs`] ignores them instead (they
+//!   are never trusted: only quoted PCRs are compared with anything).
+//! * A given nonce is always compared; [`TpmPolicy::require_nonce`] fails the appraisal when there is none to
+//!   compare (or it is empty), so that a relying party can demand freshness.
 
 mod ak;
 mod reference;
@@ -14,7 +25,7 @@ use yardstick_tpm::PcrBanks;
 use yardstick_tpm::tpm2::{Attest, PcrSelection, QuotePcrs, Signature, alg, public::attr};
 
 use crate::appraisal::Appraisal;
-use crate::keys::{Key, Scheme, Sig};
+use crate::keys::{Key, SHA1_REFUSED, Scheme, Sig};
 use crate::{Error, hex};
 
 /// A quote signature: a `TPMT_SIGNATURE` (`tpm2_quote -s`, default `-f tss`) or the bare signature bytes
@@ -75,6 +86,13 @@ pub fn parse_pcr_values(
 pub struct TpmPolicy {
     /// The nonce the quote's `extraData` must equal.
     pub nonce: Option<Vec<u8>>,
+    /// Freshness is required: without a (non-empty) [`TpmPolicy::nonce`] the nonce check fails instead of
+    /// being noted as not done.
+    pub require_nonce: bool,
+    /// Accept PCR values the quote does not select (ignored, with a note) instead of failing.
+    pub allow_extra_pcrs: bool,
+    /// Accept signatures over SHA-1 (marked weak) instead of refusing them.
+    pub allow_sha1: bool,
     /// Reference PCR values.
     pub reference: Option<PcrReference>,
     /// A replayed event log that came with the quote.
@@ -108,7 +126,8 @@ fn scheme_name(s: Scheme) -> &'static str {
 }
 
 /// The (scheme, hash) pairs to try for a raw signature: the AK's own scheme if its `TPMT_PUBLIC` names one,
-/// else the usual ones for its key type, SHA-256 first (what tpm2-tools, go-tpm and Azure use).
+/// else the usual ones for its key type, SHA-256 first (what tpm2-tools, go-tpm and Azure use) and SHA-1 last
+/// (tried so that a SHA-1 signature is reported as such, accepted only with [`TpmPolicy::allow_sha1`]).
 fn raw_candidates(ak: &Ak) -> Result<Vec<(Scheme, Algorithm)>, Error> {
     if let Some((s, h)) = ak.public.as_ref().and_then(|p| p.scheme) {
         let scheme = match s {
@@ -124,7 +143,12 @@ fn raw_candidates(ak: &Ak) -> Result<Vec<(Scheme, Algorithm)>, Error> {
         };
         return Ok(vec![(scheme, hash_alg(h)?)]);
     }
-    let hashes = [Algorithm::Sha256, Algorithm::Sha384, Algorithm::Sha512];
+    let hashes = [
+        Algorithm::Sha256,
+        Algorithm::Sha384,
+        Algorithm::Sha512,
+        Algorithm::Sha1,
+    ];
     Ok(match ak.key {
         Key::Rsa(_) => hashes
             .iter()
@@ -136,10 +160,15 @@ fn raw_candidates(ak: &Ak) -> Result<Vec<(Scheme, Algorithm)>, Error> {
             })
             .collect(),
         Key::P256(_) => hashes.iter().map(|h| (Scheme::Ecdsa, *h)).collect(),
-        Key::P384(_) => [Algorithm::Sha384, Algorithm::Sha256, Algorithm::Sha512]
-            .iter()
-            .map(|h| (Scheme::Ecdsa, *h))
-            .collect(),
+        Key::P384(_) => [
+            Algorithm::Sha384,
+            Algorithm::Sha256,
+            Algorithm::Sha512,
+            Algorithm::Sha1,
+        ]
+        .iter()
+        .map(|h| (Scheme::Ecdsa, *h))
+        .collect(),
     })
 }
 
@@ -177,8 +206,9 @@ fn banks_and_pcrs_of<'a>(keys: impl Iterator<Item = &'a (Algorithm, u32)>) -> St
 
 /// Verifies a quote. Returns the checks and the parsed `TPMS_ATTEST`.
 ///
-/// The checks, in order: the AK's attributes, the signature, the nonce, the PCR digest, the event log's
-/// replay ([`TpmPolicy::eventlog`]), the reference PCRs ([`TpmPolicy::reference`]).
+/// The checks, in order: the AK's attributes, the signature, the nonce, the PCR digest, that no PCR values
+/// beyond the quoted ones were supplied, the event log's replay ([`TpmPolicy::eventlog`]), the reference PCRs
+/// ([`TpmPolicy::reference`]).
 ///
 /// `Err` means the input could not be checked (malformed `TPMS_ATTEST`, unsupported scheme); a signature that
 /// does not verify, a wrong nonce or PCR values that do not match are failed checks.
@@ -189,8 +219,8 @@ pub fn verify_quote(
     let attest = Attest::parse_quote(input.message).map_err(|e| Error::tpm2("TPMS_ATTEST", e))?;
     let mut a = Appraisal::new();
     check_ak_attributes(&mut a, input.ak);
-    let sig_hash = check_signature(&mut a, &input)?;
-    check_nonce(&mut a, policy.nonce.as_deref(), &attest);
+    let sig_hash = check_signature(&mut a, &input, policy.allow_sha1)?;
+    check_nonce(&mut a, policy, &attest);
     // TPM2_Quote hashes the selected PCRs with the signing scheme's hash; fall back to the digest's length
     // when the signature did not tell.
     let digest_alg = sig_hash.unwrap_or_else(|| {
@@ -199,7 +229,7 @@ pub fn verify_quote(
             .find(|x| x.digest_len() == attest.pcr_digest.len())
             .unwrap_or(Algorithm::Sha256)
     });
-    check_pcr_digest(&mut a, &attest, digest_alg, input.pcrs)?;
+    check_pcr_digest(&mut a, &attest, digest_alg, input.pcrs, policy.allow_sha1)?;
     let quoted = Quoted {
         selected: attest
             .pcr_select
@@ -207,6 +237,7 @@ pub fn verify_quote(
             .map_err(|e| Error::tpm2("TPMS_ATTEST", e))?,
         values: input.pcrs,
     };
+    check_unquoted_values(&mut a, &quoted, &attest.pcr_select, policy.allow_extra_pcrs);
     if let Some(log) = &policy.eventlog {
         check_eventlog(&mut a, log, &quoted, &attest.pcr_select);
     }
@@ -305,19 +336,32 @@ fn signature_candidates<'s>(
     })
 }
 
-/// The signature over H(`TPMS_ATTEST`) by the AK. Returns the signature's hash when it tells one (a
-/// `TPMT_SIGNATURE`, or a raw signature that verified with it).
-fn check_signature(a: &mut Appraisal, input: &QuoteInput<'_>) -> Result<Option<Algorithm>, Error> {
+/// The signature over H(`TPMS_ATTEST`) by the AK; over SHA-1 only if `allow_sha1` (then marked weak).
+/// Returns the signature's hash when it tells one (a `TPMT_SIGNATURE`, or a raw signature that verified with
+/// it).
+fn check_signature(
+    a: &mut Appraisal,
+    input: &QuoteInput<'_>,
+    allow_sha1: bool,
+) -> Result<Option<Algorithm>, Error> {
     let ak = input.ak;
     let candidates = signature_candidates(input.signature, ak)?;
     let mut first_err = None;
     let mut verified = None;
     for ((scheme, hash), sig) in &candidates {
-        match ak.key.verify(*scheme, *hash, input.message, *sig) {
+        let r = if allow_sha1 {
+            ak.key
+                .verify_allowing_sha1(*scheme, *hash, input.message, *sig)
+        } else {
+            ak.key.verify(*scheme, *hash, input.message, *sig)
+        };
+        match r {
             Ok(()) => {
                 verified = Some((*scheme, *hash));
                 break;
             }
+            // A signature that verifies but over SHA-1 says so, whichever candidate came first.
+            Err(e) if e == SHA1_REFUSED => first_err = Some(e),
             Err(e) => {
                 first_err.get_or_insert(e);
             }
@@ -332,45 +376,66 @@ fn check_signature(a: &mut Appraisal, input: &QuoteInput<'_>) -> Result<Option<A
         (false, Some(_)) => format!("{} {sig_hash}, raw signature", scheme_name(scheme)),
         (false, None) => "raw signature".to_string(),
     };
-    a.check(
-        format!("quote signature (AK, {scheme_desc})"),
-        verified.is_some(),
-        format!(
-            "signature by AK {} {}…",
-            ak.key.describe(),
-            ak.key.fingerprint().get(..16).unwrap_or("")
-        ),
-        match verified {
-            Some(_) => "signature verifies".to_string(),
-            None => first_err.unwrap_or_else(|| "no signature scheme to try".into()),
-        },
+    let name = format!("quote signature (AK, {scheme_desc})");
+    let expected = format!(
+        "signature by AK {} {}…",
+        ak.key.describe(),
+        ak.key.fingerprint().get(..16).unwrap_or("")
     );
+    let actual = match verified {
+        Some(_) => "signature verifies".to_string(),
+        None => first_err.unwrap_or_else(|| "no signature scheme to try".into()),
+    };
+    if verified.is_some_and(|(_, h)| h == Algorithm::Sha1) {
+        a.check_weak(name, true, expected, actual, SHA1_WEAK);
+    } else {
+        a.check(name, verified.is_some(), expected, actual);
+    }
     Ok((tpmt || verified.is_some()).then_some(sig_hash))
 }
 
-/// Freshness: the quote's `extraData` against the nonce (a note when none is given).
-fn check_nonce(a: &mut Appraisal, nonce: Option<&[u8]>, attest: &Attest) {
-    match nonce {
+/// Why a check over SHA-1 accepted by [`TpmPolicy::allow_sha1`] is weak.
+const SHA1_WEAK: &str = "SHA-1, accepted by --allow-sha1";
+
+/// Freshness: the quote's `extraData` against the nonce, always when one is given; without one a note, or
+/// with [`TpmPolicy::require_nonce`] a failed check (an empty nonce proves no freshness either).
+fn check_nonce(a: &mut Appraisal, policy: &TpmPolicy, attest: &Attest) {
+    const NAME: &str = "quote nonce (extraData)";
+    let extra = hex::encode(&attest.extra_data);
+    match policy.nonce.as_deref() {
+        Some(n) if n.is_empty() && policy.require_nonce => {
+            a.check(
+                NAME,
+                false,
+                "a nonce of at least one byte (freshness required)",
+                format!("empty nonce given; extraData {extra}"),
+            );
+        }
         Some(n) => {
-            a.equal(
-                "quote nonce (extraData)",
-                hex::encode(n),
-                hex::encode(&attest.extra_data),
+            a.equal(NAME, hex::encode(n), extra);
+        }
+        None if policy.require_nonce => {
+            a.check(
+                NAME,
+                false,
+                "a nonce to compare (freshness required)",
+                format!("no nonce given; extraData {extra}"),
             );
         }
         None => a.note(format!(
-            "quote extraData {} not compared: no nonce given, so freshness is not checked",
-            hex::encode(&attest.extra_data)
+            "quote extraData {extra} not compared: no nonce given, so freshness is not checked"
         )),
     }
 }
 
-/// The supplied PCR values hash (with `digest_alg`) to the quote's PCR digest, and the quote selects PCRs.
+/// The supplied PCR values hash (with `digest_alg`) to the quote's PCR digest, and the quote selects PCRs. A
+/// SHA-1 digest accepted with `allow_sha1` is marked weak.
 fn check_pcr_digest(
     a: &mut Appraisal,
     attest: &Attest,
     digest_alg: Algorithm,
     pcrs: &PcrBanks,
+    allow_sha1: bool,
 ) -> Result<(), Error> {
     let selection = &attest.pcr_select;
     if selection.is_empty() {
@@ -384,18 +449,54 @@ fn check_pcr_digest(
     let computed = selection
         .digest(digest_alg, pcrs)
         .map_err(|e| Error::tpm2("TPMS_ATTEST", e))?;
-    a.check(
-        format!("PCR digest of the supplied values = quoted ({selection}, {digest_alg})"),
-        computed
-            .as_ref()
-            .is_ok_and(|d| d.as_ref() == attest.pcr_digest.as_slice()),
-        hex::encode(&attest.pcr_digest),
-        match &computed {
-            Ok(d) => d.to_hex(),
-            Err(m) => m.to_string(),
-        },
-    );
+    let name = format!("PCR digest of the supplied values = quoted ({selection}, {digest_alg})");
+    let ok = computed
+        .as_ref()
+        .is_ok_and(|d| d.as_ref() == attest.pcr_digest.as_slice());
+    let expected = hex::encode(&attest.pcr_digest);
+    let actual = match &computed {
+        Ok(d) => d.to_hex(),
+        Err(m) => m.to_string(),
+    };
+    // A SHA-1 PCR digest comes with a SHA-1 signature, which only --allow-sha1 accepts.
+    if digest_alg == Algorithm::Sha1 && allow_sha1 {
+        a.check_weak(name, ok, expected, actual, SHA1_WEAK);
+    } else {
+        a.check(name, ok, expected, actual);
+    }
     Ok(())
+}
+
+/// PCR values supplied for PCRs the quote does not select: nothing vouches for them. They fail a check (as
+/// `tpm2_checkquote` rejects such a PCR file), or with `allow` are noted and ignored.
+fn check_unquoted_values(
+    a: &mut Appraisal,
+    quoted: &Quoted<'_>,
+    selection: &PcrSelection,
+    allow: bool,
+) {
+    let extra: Vec<(Algorithm, u32)> = quoted
+        .values
+        .iter()
+        .map(|(alg, pcr, _)| (alg, pcr))
+        .filter(|k| !quoted.selected.contains(k))
+        .collect();
+    if extra.is_empty() {
+        return;
+    }
+    let extra = banks_and_pcrs_of(extra.iter());
+    if allow {
+        a.note(format!(
+            "PCR values the quote does not select, ignored (not trusted): {extra}"
+        ));
+    } else {
+        a.check(
+            "supplied PCR values are the quoted ones",
+            false,
+            format!("values for {selection} only"),
+            format!("also {extra}, which the quote does not cover"),
+        );
+    }
 }
 
 /// The event log's replay against every quoted PCR it covers; it must cover one.

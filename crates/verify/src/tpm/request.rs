@@ -26,6 +26,12 @@ pub struct TpmRequest<'a> {
     pub eventlog: Option<&'a Path>,
     /// The expected nonce (`extraData`), hex of at most 64 bytes.
     pub nonce: Option<&'a str>,
+    /// Fail without a nonce to compare ([`TpmPolicy::require_nonce`]).
+    pub require_nonce: bool,
+    /// Ignore PCR values the quote does not select instead of failing ([`TpmPolicy::allow_extra_pcrs`]).
+    pub allow_extra_pcrs: bool,
+    /// Accept SHA-1 signatures, marked weak ([`TpmPolicy::allow_sha1`]).
+    pub allow_sha1: bool,
     /// A manifest with the expected PCRs (`tpm.pcrs`, `tpm.events`); it must have a `tpm` section.
     pub refvals: Option<&'a Path>,
     /// Only these PCRs of the manifest (default: all it lists).
@@ -54,6 +60,9 @@ pub fn verify_files(r: &TpmRequest<'_>) -> Result<Appraisal, InputError> {
         .map_err(evidence_error(r.pcrs))?;
     let policy = TpmPolicy {
         nonce: nonce(r.nonce)?,
+        require_nonce: r.require_nonce,
+        allow_extra_pcrs: r.allow_extra_pcrs,
+        allow_sha1: r.allow_sha1,
         reference,
         eventlog,
     };
