@@ -180,8 +180,10 @@ fn openssl_verifies_yardstick_signatures() {
     }
 }
 
-/// Every OpenSSL signature (RSA, ECDSA; with and without signed attributes) passes yardstick's check, and fails
-/// it for another root hash, another certificate, or a flipped signature byte.
+/// Every OpenSSL signature the kernel takes (RSA, ECDSA; without signed attributes, or with content type,
+/// signing time and message digest) passes yardstick's check, and fails it for another root hash, another
+/// certificate, or a flipped signature byte. `openssl smime -sign` without `-noattr` also signs an S/MIME
+/// capabilities attribute, which the kernel refuses outside Authenticode (pkcs7_parser.c): so does yardstick.
 #[test]
 fn yardstick_checks_openssl_signatures() {
     let dir = setup();
@@ -192,12 +194,15 @@ fn yardstick_checks_openssl_signatures() {
         ("p256.key", "p256.crt", "p384.crt"),
         ("p384.key", "p384.crt", "p256.crt"),
     ] {
-        for attrs in [true, false] {
-            let mut args = vec!["smime", "-sign", "-nocerts", "-binary"];
-            if !attrs {
-                args.push("-noattr");
-            }
+        for attrs in ["none", "signed", "smime-capabilities"] {
+            let mut args = match attrs {
+                "none" => vec!["smime", "-sign", "-noattr"],
+                "signed" => vec!["cms", "-sign", "-nosmimecap"],
+                _ => vec!["smime", "-sign"],
+            };
             args.extend([
+                "-nocerts",
+                "-binary",
                 "-in",
                 "roothash.txt",
                 "-inkey",
@@ -210,6 +215,19 @@ fn yardstick_checks_openssl_signatures() {
                 "o.p7s",
             ]);
             ossl(d, &args);
+            if attrs == "smime-capabilities" {
+                let out = run(yardstick()
+                    .args(["verity", "check-signature", "o.p7s", "--cert", crt, ROOT])
+                    .current_dir(d));
+                assert_eq!(out.status.code(), Some(1), "{key} {attrs}");
+                let text = String::from_utf8_lossy(&out.stdout).into_owned()
+                    + &String::from_utf8_lossy(&out.stderr);
+                assert!(
+                    text.contains("sMIMECapabilities is only allowed in Authenticode"),
+                    "{key}: {text}"
+                );
+                continue;
+            }
             assert_eq!(y_check(d, "o.p7s", crt, ROOT), 0, "{key} attrs={attrs}");
             assert_eq!(
                 y_check(d, "o.p7s", crt, &other),

@@ -13,7 +13,8 @@
 //! [`verify`] checks a signature the way the kernel does: the algorithms of every signer are ones the kernel's
 //! PKCS#7 parser takes, find the signer matching the certificate (issuer and serial, or subject key
 //! identifier), its algorithms fit the certificate's key, check signed attributes when present (content type
-//! and message digest), then the RSA PKCS#1 v1.5 or ECDSA signature with the certificate's key.
+//! and message digest; no attribute repeated; no S/MIME capabilities or Authenticode attributes, which the
+//! kernel allows only in Authenticode signatures, so it refuses `openssl smime -sign` without `-noattr`), then the RSA PKCS#1 v1.5 or ECDSA signature with the certificate's key.
 //!
 //! The algorithm rules are the kernel's (`crypto/asymmetric_keys/pkcs7_parser.c`, `public_key.c`, Linux 6.x):
 //!
@@ -73,6 +74,13 @@ const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.
 const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const ATTR_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
 const ATTR_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+const ATTR_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
+const ATTR_SMIME_CAPABILITIES: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.15");
+/// Authenticode's SpcStatementType and SpcSpOpusInfo.
+const ATTR_MS_STATEMENT_TYPE: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.2.1.11");
+const ATTR_MS_OPUS_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.2.1.12");
 
 /// Digest algorithm of a signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,6 +207,9 @@ pub enum SignatureError {
     /// The signed attributes do not match the content.
     #[error("signed attributes do not match the root hash ({0})")]
     AttributeMismatch(&'static str),
+    /// A signed attribute the kernel's PKCS#7 parser refuses on a root-hash signature (see [`verify`]).
+    #[error("the kernel refuses this signature: {0}")]
+    RejectedAttribute(String),
     /// The signature does not verify.
     #[error("the signature does not verify with the certificate's key")]
     BadSignature,
@@ -215,6 +226,7 @@ impl SignatureError {
             self,
             SignatureError::NoMatchingSigner
                 | SignatureError::AttributeMismatch(_)
+                | SignatureError::RejectedAttribute(_)
                 | SignatureError::BadSignature
                 | SignatureError::RejectedAlgorithm(_)
         )
@@ -634,6 +646,30 @@ fn signed_bytes(
     let Some(attrs) = &signer.signed_attrs else {
         return Ok(content.to_vec());
     };
+    // The kernel's rules for authenticated attributes (pkcs7_sig_note_authenticated_attr): content type,
+    // message digest, signing time, S/MIME capabilities and Authenticode's two attributes at most once each;
+    // the last three only on Authenticode (SpcIndirectDataContent) content, never on `id-data`; others ignored.
+    for (oid, name, authenticode_only) in [
+        (ATTR_CONTENT_TYPE, "contentType", false),
+        (ATTR_MESSAGE_DIGEST, "messageDigest", false),
+        (ATTR_SIGNING_TIME, "signingTime", false),
+        (ATTR_SMIME_CAPABILITIES, "sMIMECapabilities", true),
+        (ATTR_MS_STATEMENT_TYPE, "SpcStatementType", true),
+        (ATTR_MS_OPUS_INFO, "SpcSpOpusInfo", true),
+    ] {
+        let count = attrs.iter().filter(|a| a.oid == oid).count();
+        if count > 1 {
+            return Err(SignatureError::RejectedAttribute(format!(
+                "signed attribute {name} repeated"
+            )));
+        }
+        if count == 1 && authenticode_only {
+            return Err(SignatureError::RejectedAttribute(format!(
+                "signed attribute {name} is only allowed in Authenticode signatures (sign with \
+                 `openssl smime -sign -noattr`, or `openssl cms -sign -nosmimecap`)"
+            )));
+        }
+    }
     let value_of = |oid: ObjectIdentifier| {
         attrs
             .iter()
