@@ -5,6 +5,8 @@
 #   2. 4 GiB sparse file with 4 MiB of data, `format`          target: >= 20x faster
 #   3. 1 GiB random data, `format --fec-device --fec-roots 2`  target: >= 10x faster, identical output (cmp)
 #   4. peak RSS of every yardstick run (/usr/bin/time -v)      target: <= 64 MiB whatever the size
+#   5. the SHA-256 backend chosen by measurement vs every backend forced (YARDSTICK_HASH_BACKEND), same data:
+#      the chosen one is never slower than the fastest forced one by more than noise (10%)
 #
 # Usage: scripts/bench-verity.sh [--size-gib N]   (env: YARDSTICK=path/to/binary, BENCH_DIR=/var/tmp/...)
 # Data files live in a temporary directory under /var/tmp (or $BENCH_DIR) and are removed at exit.
@@ -56,7 +58,10 @@ run() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f", a/b}'; }
 
 echo "== yardstick $("$YARDSTICK" --version | cut -d' ' -f2) vs $("$veritysetup" --version | head -1)"
-echo "== hash backend: ${YARDSTICK_HASH_BACKEND:-auto}; cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
+flags=$(grep -m1 '^flags' /proc/cpuinfo)
+has() { case " $flags " in *" $1 "*) echo yes ;; *) echo no ;; esac; }
+echo "== cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-); SHA-NI $(has sha_ni), AVX2 $(has avx2), AVX-512F $(has avx512f)"
+echo "== hash backend: ${YARDSTICK_HASH_BACKEND:-measured}"
 
 echo "== 1. ${size_gib} GiB random data, warm cache: format"
 random_file data.img $((size_gib << 30))
@@ -97,5 +102,22 @@ r3=$(ratio "$v" "$y")
 echo "  ratio ${r3}x (target >= 10x), hash and FEC devices $same (cmp)"
 
 echo "== 4. peak RSS of yardstick: $((max_rss_kb / 1024)) MiB (target <= 64 MiB)"
+
+echo "== 5. SHA-256 backend: measured choice vs each backend forced (1 GiB random data, format)"
+rm -f out.fec v.fec
+cat fec.img >/dev/null
+choice=$(env -u YARDSTICK_HASH_BACKEND "$YARDSTICK" verity format fec.img out.hash "${common[@]}" --verbose 2>&1 >/dev/null |
+  sed -n 's/^yardstick: note: //p')
+echo "  $choice"
+fastest=999999
+for b in ring avx2 avx512; do
+  case $b in avx2) [ "$(has avx2)" = yes ] || continue ;; avx512) [ "$(has avx512f)" = yes ] || continue ;; esac
+  YARDSTICK_HASH_BACKEND=$b run "forced $b" "$YARDSTICK" verity format fec.img out.hash "${common[@]}"
+  fastest=$(awk -v a="$best" -v b="$fastest" 'BEGIN{print (a<b)?a:b}')
+done
+( unset YARDSTICK_HASH_BACKEND; run measured "$YARDSTICK" verity format fec.img out.hash "${common[@]}"; echo "$best" >auto.txt )
+auto=$(cat auto.txt)
+verdict=$(awk -v a="$auto" -v f="$fastest" 'BEGIN{print (a <= f * 1.10) ? "ok" : "SLOWER THAN A FORCED BACKEND"}')
+echo "  measured choice ${auto} s, fastest forced ${fastest} s: ${verdict}"
 echo "== load: $(uptime)"
-echo "RESULT random=${r1}x sparse=${r2}x fec=${r3}x rss=$((max_rss_kb / 1024))MiB"
+echo "RESULT random=${r1}x sparse=${r2}x fec=${r3}x rss=$((max_rss_kb / 1024))MiB backend=${verdict}"

@@ -70,6 +70,13 @@ pub fn quiet_broken_pipe(r: anyhow::Result<()>) -> anyhow::Result<()> {
     }
 }
 
+/// Says on stderr which SHA-256 backend the run used and how it was chosen (`--verbose`).
+pub fn print_backend() {
+    // Already decided by the run (on its real shape); the arguments only matter if nothing hashed yet.
+    let choice = yardstick_common::hash::multi::Choice::get(&[], &[], 4096);
+    let _ = writeln!(std::io::stderr(), "yardstick: note: {}", choice.describe());
+}
+
 /// Prints replay notes as warnings on stderr.
 pub fn print_notes(path: &std::path::Path, notes: &[yardstick_tpm::replay::Note]) {
     let mut err = std::io::stderr().lock();

@@ -85,6 +85,9 @@ Examples:
 /// Options shared by every command that describes a tree (veritysetup names).
 #[derive(Debug, Args)]
 pub struct TreeOpts {
+    /// Also say on stderr which SHA-256 backend hashed the blocks, and each backend's measured rate
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     /// Hash algorithm (sha1, sha256, sha384, sha512)
     #[arg(long = "hash", value_name = "ALG", default_value = "sha256")]
     pub hash_alg: String,
@@ -352,6 +355,9 @@ fn format(a: FormatArgs) -> anyhow::Result<ExitCode> {
     let result = yardstick_verity::format_files(&req, &bar);
     bar.finish();
     let formatted = result?;
+    if a.tree.verbose {
+        ui::print_backend();
+    }
     if a.json {
         ui::print_json(&formatted)?;
     } else {
@@ -373,6 +379,9 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let bar = ui::Bar::bytes("verifying");
     let result = yardstick_verity::verify_files(&req, &bar);
     bar.finish();
+    if a.tree.verbose {
+        ui::print_backend();
+    }
     let outcome = result?;
     let lines = &outcome.findings;
     // A closed pipe must not turn a failed check into success: the output is best effort, the verdict is not.
