@@ -182,6 +182,11 @@ pub fn check_kernel(path: &Path, need_pe: bool) -> Result<Vec<u8>, StepError> {
     let bytes = read_file(STEP, path, InputKind::KERNEL)?;
     let pe = PeHeaders::parse(&bytes);
     match (&pe, is_bzimage(&bytes)) {
+        // The firmware measures the UKI's kernel as a PE image (Authenticode): its ranges must fit the file.
+        (Ok(h), _) if need_pe => match yardstick_pe::authenticode::hashed_ranges(&bytes, h) {
+            Ok(_) => Ok(bytes),
+            Err(e) => Err(step_err(STEP, format!("{}: {e}", path.display()))),
+        },
         (Ok(_), _) => Ok(bytes),
         (Err(_), true) if !need_pe => Ok(bytes),
         (Err(e), true) => Err(step_err(
