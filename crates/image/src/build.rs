@@ -891,7 +891,9 @@ fn kata_disk(
     let root_off = MIB;
     let root_size = round_up(root.fs_len, MIB);
     let hash_off = root_off + root_size;
-    let hash_size = round_up(root.hash_len, MIB);
+    // A filesystem of one data block has a hash tree of no levels (the root hash is that block's hash):
+    // the hash partition is empty then, but an MBR cannot hold an empty partition, so it gets one MiB.
+    let hash_size = round_up(root.hash_len.max(1), MIB);
     let disk_size = hash_off + hash_size;
     let sectors = |v: u64| {
         u32::try_from(v / SECTOR).map_err(|_| {
