@@ -1,8 +1,12 @@
-//! File output that is all-or-nothing and never overwrites an input, bounded input, and sparse-file extents.
+//! File output that is all-or-nothing and never overwrites an input, bounded input (see [`InputKind`] for
+//! the size limits and [`InputFile`] for how an input is read once), and sparse-file extents.
 
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+
+mod input;
+pub use input::{InputError, InputFile, InputKind, TooLarge, read_input, read_input_text};
 
 /// An output file written under a temporary name in the destination's directory and renamed over the
 /// destination by [`AtomicFile::commit`]. Dropping it without committing removes the temporary file, so a
@@ -416,62 +420,6 @@ fn canonical_output(output: &Path) -> Option<PathBuf> {
         _ => Path::new("."),
     };
     std::fs::canonicalize(dir).ok().map(|d| d.join(name))
-}
-
-/// Why [`read_input`] failed. Every message names the file.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum InputError {
-    /// The file could not be opened, sized or read.
-    #[error("{path}: {what}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// "cannot open", "cannot stat" or "cannot read".
-        what: &'static str,
-        /// The cause.
-        source: io::Error,
-    },
-    /// The file is larger than anything of its kind can be.
-    #[error("{path}: {len} bytes is too large for {kind} (limit {} MiB)", limit >> 20)]
-    TooLarge {
-        /// The file.
-        path: PathBuf,
-        /// Its size.
-        len: u64,
-        /// What it should be ("an event log or PCR list").
-        kind: &'static str,
-        /// The limit in bytes.
-        limit: u64,
-    },
-}
-
-/// Reads an input file whole, refusing one larger than `limit` bytes (`kind` names what the file should be, for
-/// the message). A file that grows while being read is cut at `limit + 1` bytes, never read without bound.
-pub fn read_input(path: &Path, limit: u64, kind: &'static str) -> Result<Vec<u8>, InputError> {
-    use io::Read as _;
-    let io = |what: &'static str| {
-        move |source| InputError::Io {
-            path: path.to_path_buf(),
-            what,
-            source,
-        }
-    };
-    let f = File::open(path).map_err(io("cannot open"))?;
-    let len = f.metadata().map_err(io("cannot stat"))?.len();
-    if len > limit {
-        return Err(InputError::TooLarge {
-            path: path.to_path_buf(),
-            len,
-            kind,
-            limit,
-        });
-    }
-    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-    f.take(limit + 1)
-        .read_to_end(&mut buf)
-        .map_err(io("cannot read"))?;
-    Ok(buf)
 }
 
 /// The byte ranges `[start, end)` of `file` within `[from, to)` that may hold data, as reported by

@@ -5,8 +5,9 @@
 //! * [`hex`]: strict hex encoding and decoding with errors a user can act on.
 //! * [`guid`](mod@guid): the one GUID/UUID type, with its text form and the EFI on-disk byte order, and the
 //!   [`guid!`] macro that writes GUID constants as their text.
-//! * [`fs`]: output files that appear whole or not at all (write to a temporary file, then rename), and
-//!   sparse-file extents (`SEEK_DATA`/`SEEK_HOLE`) so that holes cost no reading.
+//! * [`fs`]: inputs read once under a size limit per format ([`fs::InputKind`]), output files that appear
+//!   whole or not at all (write to a temporary file, then rename; devices written in place), and sparse-file
+//!   extents (`SEEK_DATA`/`SEEK_HOLE`) so that holes cost no reading.
 //! * [`scratch`]: temporary files and directories named for their owner, removed on SIGINT/SIGTERM/SIGHUP,
 //!   and swept by the next run after a SIGKILL.
 //! * [`time`]: Unix time to and from calendar dates (UTC).

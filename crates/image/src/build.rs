@@ -12,7 +12,7 @@ use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use yardstick_common::fs::{AtomicFile, OutputSet};
+use yardstick_common::fs::{AtomicFile, InputKind, OutputSet, read_input};
 use yardstick_common::hash::Algorithm;
 use yardstick_common::progress::Progress;
 use yardstick_common::scratch::{self, Scratch};
@@ -31,6 +31,7 @@ use crate::mkfs::{MkfsOptions, mkfs};
 use crate::rootfs::RootfsSource;
 use crate::steps::{self, DirectBoot, SnpParams, UkiInputs, VerityParams};
 use yardstick_pe::uki::build::normalize_cmdline_text;
+use yardstick_snp::ovmf::Ovmf;
 
 const MIB: u64 = 1 << 20;
 /// GPT attribute bit 60: read-only (Discoverable Partitions Specification).
@@ -255,9 +256,15 @@ fn file_name(p: &Path) -> Option<String> {
     p.file_name().map(|n| n.to_string_lossy().into_owned())
 }
 
-fn component(name: &str, p: &Path) -> Result<Component, BuildError> {
-    let f = File::open(p).map_err(io_err(p))?;
-    Component::from_reader(name, file_name(p).as_deref(), f).map_err(io_err(p))
+/// Reads an input whole, once, under its kind's size limit: every later use (the manifest's component, the
+/// UKI, the launch digest) takes these bytes, so what is measured is what is used, also for a pipe.
+fn read_once(p: &Path, kind: InputKind) -> Result<Vec<u8>, BuildError> {
+    read_input(p, kind).map_err(|e| io_err(p)(e.into_io()))
+}
+
+/// The component `name` of the input read from `path`.
+fn component(name: &str, path: &Path, bytes: &[u8]) -> Component {
+    Component::from_bytes(name, file_name(path).as_deref(), bytes)
 }
 
 /// Copies `src` into `dst` at `offset`, only the data extents (holes stay holes), with copy_file_range so the
@@ -341,11 +348,24 @@ impl Ids {
     }
 }
 
-/// The inputs checked before any work, and the stub and kernel read once (kept for the UKI).
+/// The inputs checked before any work, each file read once (kept for the components, the UKI and the launch
+/// digest).
 struct Checked {
     source: RootfsSource,
     stub_bytes: Option<Vec<u8>>,
     kernel_bytes: Option<Vec<u8>>,
+    /// The initrd's component, and its bytes when they go into a UKI.
+    initrd: Option<(Component, Option<Vec<u8>>)>,
+    os_release_bytes: Option<Vec<u8>>,
+    /// The SEV-SNP firmware's component and parsed image.
+    firmware: Option<(Component, Ovmf)>,
+}
+
+/// SHA-256 of bytes already in memory.
+fn sha256_of(bytes: &[u8]) -> [u8; 32] {
+    let mut d = [0u8; 32];
+    d.copy_from_slice(Algorithm::Sha256.digest(bytes).as_ref());
+    d
 }
 
 /// Checks that need no work first, so bad input fails fast.
@@ -367,22 +387,36 @@ fn preflight(o: &BuildOptions) -> Result<Checked, BuildError> {
         Some(k) => Some(steps::check_kernel(k, o.layout == Layout::Uki)?),
         None => None,
     };
-    for p in [&o.initrd, &o.os_release].into_iter().flatten() {
-        File::open(p).map_err(io_err(p))?;
-    }
+    let initrd = match &o.initrd {
+        Some(p) => {
+            let bytes = read_once(p, InputKind::INITRD)?;
+            let c = component("initrd", p, &bytes);
+            Some((c, (o.layout == Layout::Uki).then_some(bytes)))
+        }
+        None => None,
+    };
+    let os_release_bytes = match &o.os_release {
+        Some(p) => Some(read_once(p, InputKind::OS_RELEASE)?),
+        None => None,
+    };
+    let mut firmware = None;
     if let Some(s) = &o.snp {
-        File::open(&s.ovmf).map_err(io_err(&s.ovmf))?;
+        let bytes = read_once(&s.ovmf, InputKind::FIRMWARE)?;
         if o.kernel.is_none() && o.layout != Layout::Uki {
             return Err(BuildError::Usage(
                 "an SEV-SNP launch digest for direct boot needs --kernel".into(),
             ));
         }
-        steps::snp_preflight(s, o.layout != Layout::Uki)?;
+        let c = component("firmware", &s.ovmf, &bytes);
+        firmware = Some((c, steps::snp_preflight(s, bytes, o.layout != Layout::Uki)?));
     }
     Ok(Checked {
         source,
         stub_bytes,
         kernel_bytes,
+        initrd,
+        os_release_bytes,
+        firmware,
     })
 }
 
@@ -390,17 +424,20 @@ fn uki_needs_kernel_and_stub() -> BuildError {
     BuildError::Usage("--layout uki needs --kernel and --stub".into())
 }
 
-/// Adds the component of the file at `path`, if given; returns its SHA-256.
+/// Adds the component of the input read from `path`, if given; returns its SHA-256.
 fn push_component(
     manifest: &mut Manifest,
     name: &str,
     path: Option<&Path>,
-) -> Result<Option<[u8; 32]>, BuildError> {
-    let Some(path) = path else { return Ok(None) };
-    let c = component(name, path)?;
+    bytes: Option<&[u8]>,
+) -> Option<[u8; 32]> {
+    let (Some(path), Some(bytes)) = (path, bytes) else {
+        return None;
+    };
+    let c = component(name, path, bytes);
     let sha256 = c.sha256.0;
     manifest.components.push(c);
-    Ok(Some(sha256))
+    Some(sha256)
 }
 
 /// The `cmdline` component, its text recorded.
@@ -418,7 +455,14 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         timings: Vec::new(),
         current: None,
     };
-    let checked = preflight(o)?;
+    let Checked {
+        source,
+        stub_bytes,
+        kernel_bytes,
+        initrd,
+        os_release_bytes,
+        firmware,
+    } = preflight(o)?;
     let out_dir = o
         .output
         .parent()
@@ -434,7 +478,7 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
     let work = scratch::dir_in(&out_dir, &out_name).map_err(io_err(&out_dir))?;
 
     t.phase("rootfs");
-    let staged = checked.source.stage(work.path(), o.allow_devices)?;
+    let staged = source.stage(work.path(), o.allow_devices)?;
     // Whitespace normalized as ukify writes a `--cmdline TEXT` into `.cmdline`, so that the manifest's
     // cmdline is byte for byte what the kernel is given, for every layout.
     let cmdline = String::from_utf8_lossy(&normalize_cmdline_text(&o.cmdline)).into_owned();
@@ -447,7 +491,14 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         })
     })?;
     if o.layout == Layout::Initrd {
-        return build_initrd(o, staged.path(), cmdline, t);
+        return build_initrd(
+            o,
+            staged.path(),
+            cmdline,
+            kernel_bytes.as_deref(),
+            firmware,
+            t,
+        );
     }
     let seed = match &o.seed {
         Some(s) => s.clone(),
@@ -456,11 +507,12 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
             fs: crate::request::fs_name(o.fs),
             epoch: o.source_date_epoch,
             cmdline: &cmdline,
+            // The inputs as read once by the preflight (a pipe is not read again).
             files: [
-                ("kernel", o.kernel.as_deref()),
-                ("initrd", o.initrd.as_deref()),
-                ("stub", o.stub.as_deref()),
-                ("os-release", o.os_release.as_deref()),
+                ("kernel", kernel_bytes.as_deref().map(sha256_of)),
+                ("initrd", initrd.as_ref().map(|(c, _)| c.sha256.0)),
+                ("stub", stub_bytes.as_deref().map(sha256_of)),
+                ("os-release", os_release_bytes.as_deref().map(sha256_of)),
             ],
             tree: &tree,
         })
@@ -489,16 +541,31 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         .trim()
         .to_string();
     manifest.verity = Some(root.refs.clone());
-    let kernel_sha256 = push_component(&mut manifest, "kernel", o.kernel.as_deref())?;
-    let initrd_sha256 = push_component(&mut manifest, "initrd", o.initrd.as_deref())?;
+    let kernel_sha256 = push_component(
+        &mut manifest,
+        "kernel",
+        o.kernel.as_deref(),
+        kernel_bytes.as_deref(),
+    );
+    let (initrd_component, initrd_bytes) = initrd.unzip();
+    let initrd_sha256 = initrd_component.map(|c| {
+        let sha256 = c.sha256.0;
+        manifest.components.push(c);
+        sha256
+    });
 
     let (disk_path, disk_file, table) = match o.layout {
         Layout::Uki => {
-            let (Some(stub_bytes), Some(kernel_bytes)) = (checked.stub_bytes, checked.kernel_bytes)
-            else {
+            let (Some(stub), Some(kernel)) = (stub_bytes, kernel_bytes) else {
                 return Err(uki_needs_kernel_and_stub());
             };
-            let uki = uki_step(o, stub_bytes, kernel_bytes, &cmdline, &mut manifest, &mut t)?;
+            let inputs = UkiBytes {
+                stub,
+                kernel,
+                initrd: initrd_bytes.flatten(),
+                os_release: os_release_bytes,
+            };
+            let uki = uki_step(o, inputs, &cmdline, &mut manifest, &mut t)?;
             uki_disk(o, &ids, uki, root, work.path(), &mut t)?
         }
         Layout::Kata => {
@@ -509,11 +576,9 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         Layout::Initrd => return Err(unreachable_layout()),
     };
 
-    if let Some(s) = &o.snp {
+    if let (Some(s), Some((fw_component, fw))) = (&o.snp, &firmware) {
         t.phase("snp");
-        manifest
-            .components
-            .insert(0, component("firmware", &s.ovmf)?);
+        manifest.components.insert(0, fw_component.clone());
         let boot = kernel_sha256.map(|kernel_sha256| DirectBoot {
             kernel_sha256,
             initrd_sha256,
@@ -521,7 +586,7 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         });
         // The UKI is loaded from disk by the firmware: the launch digest covers the firmware only.
         let boot = boot.as_ref().filter(|_| o.layout != Layout::Uki);
-        manifest.snp.push(steps::snp_launch(s, boot, progress)?);
+        manifest.snp.push(steps::snp_launch(s, fw, boot, progress)?);
     }
 
     let size = disk_file.metadata().map_err(io_err(&o.output))?.len();
@@ -557,6 +622,8 @@ fn build_initrd(
     o: &BuildOptions,
     staged: &Path,
     cmdline: String,
+    kernel_bytes: Option<&[u8]>,
+    firmware: Option<(Component, Ovmf)>,
     mut t: Timer<'_>,
 ) -> Result<Built, BuildError> {
     let mut manifest = Manifest::new();
@@ -579,8 +646,8 @@ fn build_initrd(
         .map_err(io_err(&o.output))?;
     let initrd_sha256 = c.sha256.0;
     let mut kernel_sha256 = None;
-    if let Some(k) = &o.kernel {
-        let kc = component("kernel", k)?;
+    if let (Some(k), Some(bytes)) = (&o.kernel, kernel_bytes) {
+        let kc = component("kernel", k, bytes);
         kernel_sha256 = Some(kc.sha256.0);
         manifest.components.push(kc);
     }
@@ -588,12 +655,10 @@ fn build_initrd(
     if o.kernel.is_some() {
         manifest.components.push(cmdline_component(&cmdline));
     }
-    if let Some(s) = &o.snp {
+    if let (Some(s), Some((fw_component, fw))) = (&o.snp, firmware) {
         t.phase("snp");
         if let Some(kernel_sha256) = kernel_sha256 {
-            manifest
-                .components
-                .insert(0, component("firmware", &s.ovmf)?);
+            manifest.components.insert(0, fw_component);
             // The digests of the kernel and of the initrd being written, as the components hold them.
             let boot = DirectBoot {
                 kernel_sha256,
@@ -602,7 +667,7 @@ fn build_initrd(
             };
             manifest
                 .snp
-                .push(steps::snp_launch(s, Some(&boot), t.progress)?);
+                .push(steps::snp_launch(s, &fw, Some(&boot), t.progress)?);
         }
     }
     manifest.image = Some(ImageInfo {
@@ -702,11 +767,18 @@ fn verity_step(
     })
 }
 
+/// The UKI's inputs, each read once.
+struct UkiBytes {
+    stub: Vec<u8>,
+    kernel: Vec<u8>,
+    initrd: Option<Vec<u8>>,
+    os_release: Option<Vec<u8>>,
+}
+
 /// Builds the UKI, records its inputs as components, and predicts its PCRs.
 fn uki_step(
     o: &BuildOptions,
-    stub_bytes: Vec<u8>,
-    kernel_bytes: Vec<u8>,
+    inputs: UkiBytes,
     cmdline: &str,
     manifest: &mut Manifest,
     t: &mut Timer<'_>,
@@ -715,19 +787,23 @@ fn uki_step(
         return Err(uki_needs_kernel_and_stub());
     };
     t.phase("uki");
+    let stub_component = component("stub", stub, &inputs.stub);
+    let os_release_component = o
+        .os_release
+        .as_deref()
+        .zip(inputs.os_release.as_deref())
+        .map(|(p, b)| component("os-release", p, b));
     let uki = steps::build_uki(UkiInputs {
-        stub: stub_bytes,
+        stub: inputs.stub,
         stub_path: stub,
-        kernel: kernel_bytes,
+        kernel: inputs.kernel,
         kernel_path: kernel,
-        initrd: o.initrd.as_deref(),
+        initrd: inputs.initrd,
         cmdline,
-        os_release: o.os_release.as_deref(),
+        os_release: inputs.os_release,
     })?;
-    manifest.components.push(component("stub", stub)?);
-    if let Some(r) = &o.os_release {
-        manifest.components.push(component("os-release", r)?);
-    }
+    manifest.components.push(stub_component);
+    manifest.components.extend(os_release_component);
     manifest.components.push(cmdline_component(cmdline));
     // Named as it is on the ESP, not by the scratch file it was built in.
     manifest
@@ -860,7 +936,9 @@ fn kata_disk(
     let root_off = MIB;
     let root_size = round_up(root.fs_len, MIB);
     let hash_off = root_off + root_size;
-    let hash_size = round_up(root.hash_len, MIB);
+    // A filesystem of one data block has a hash tree of no levels (the root hash is that block's hash):
+    // the hash partition is empty then, but an MBR cannot hold an empty partition, so it gets one MiB.
+    let hash_size = round_up(root.hash_len.max(1), MIB);
     let disk_size = hash_off + hash_size;
     let sectors = |v: u64| {
         u32::try_from(v / SECTOR).map_err(|_| {

@@ -40,6 +40,20 @@ pub enum MkfsError {
         /// Its last lines of error output.
         stderr: String,
     },
+    /// A file name the tool cannot store (found before running it).
+    #[error(
+        "root filesystem: {path}: file name of {len} bytes; {tool} handles at most {max} (rename it, or use another --fs)"
+    )]
+    NameTooLong {
+        /// The file, as a path in the filesystem (`/etc/...`).
+        path: String,
+        /// Its name's length in bytes.
+        len: usize,
+        /// Program name.
+        tool: &'static str,
+        /// The longest name it stores.
+        max: usize,
+    },
     /// Reading the tree or writing the image failed.
     // The cause is the error's source: `{:#}` (the CLI's one-line printer) appends it after ": ".
     #[error("{path}")]
@@ -135,6 +149,40 @@ fn run(tool: &'static str, cmd: &mut Command) -> Result<(), MkfsError> {
     })
 }
 
+/// The longest file name `mkfs.erofs` stores: erofs allows 255 bytes (`EROFS_NAME_LEN`), but erofs-utils
+/// keeps names in a buffer of that size with its terminating NUL, cuts a 255-byte name to 254 and then fails
+/// to find the file ("Could not format the device: No such file or directory").
+const EROFS_UTILS_NAME_MAX: usize = 254;
+
+/// Refuses a tree with a file name longer than `max` bytes, naming the first one found.
+fn check_name_lengths(root: &Path, tool: &'static str, max: usize) -> Result<(), MkfsError> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).map_err(|e| io_err(&d, e))? {
+            let e = e.map_err(|e| io_err(&d, e))?;
+            let len = e.file_name().as_bytes().len();
+            if len > max {
+                let inside = e.path();
+                let inside = inside.strip_prefix(root).unwrap_or(&inside);
+                return Err(MkfsError::NameTooLong {
+                    path: Path::new("/").join(inside).display().to_string(),
+                    len,
+                    tool,
+                    max,
+                });
+            }
+            if e.file_type()
+                .map_err(|err| io_err(&e.path(), err))?
+                .is_dir()
+            {
+                stack.push(e.path());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Sum of file sizes and inode count of a tree (not following symlinks), to size an ext4 image.
 fn tree_usage(root: &Path) -> std::io::Result<(u64, u64)> {
     let mut bytes = 0u64;
@@ -168,6 +216,7 @@ pub fn mkfs(fs: FsType, src: &Path, out: &Path, opts: &MkfsOptions) -> Result<()
     let epoch = opts.epoch.to_string();
     match fs {
         FsType::Erofs => {
+            check_name_lengths(src, name, EROFS_UTILS_NAME_MAX)?;
             run(
                 name,
                 Command::new(&prog)

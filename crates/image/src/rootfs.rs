@@ -36,6 +36,12 @@ pub enum RootfsError {
         /// What went wrong.
         source: io::Error,
     },
+    /// A pipe, FIFO, socket or device: an archive must be a regular file (it is opened once to be recognized
+    /// and once to be extracted).
+    #[error(
+        "{0}: not a directory or a regular file (a tar archive from a pipe or device must be saved to a file first)"
+    )]
+    NotAFile(String),
     /// Neither a directory nor a tar archive.
     #[error("{0}: not a directory or an uncompressed tar archive")]
     NotRootfs(String),
@@ -103,7 +109,7 @@ impl RootfsSource {
             return Ok(RootfsSource::Dir(path.to_path_buf()));
         }
         if !meta.is_file() {
-            return Err(RootfsError::NotRootfs(path.display().to_string()));
+            return Err(RootfsError::NotAFile(path.display().to_string()));
         }
         let mut head = [0u8; 512];
         let n = read_up_to(&mut File::open(path).map_err(io_err)?, &mut head).map_err(io_err)?;

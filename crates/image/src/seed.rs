@@ -17,13 +17,14 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use yardstick_common::hash::{Algorithm, Hasher};
 
-/// What the seed is derived from (paths are read; the tree was walked by [`walk`]).
+/// What the seed is derived from (the input files' digests; the tree as walked by [`walk`]).
 pub(crate) struct SeedInputs<'a> {
     pub layout: &'a str,
     pub fs: &'a str,
     pub epoch: u64,
     pub cmdline: &'a str,
-    pub files: [(&'static str, Option<&'a Path>); 4],
+    /// Each input file's name and SHA-256 (`None`: not given).
+    pub files: [(&'static str, Option<[u8; 32]>); 4],
     pub tree: &'a [Entry],
 }
 
@@ -58,10 +59,10 @@ pub(crate) fn derive(inputs: &SeedInputs) -> Result<String, (PathBuf, std::io::E
     put(&mut h, inputs.fs.as_bytes());
     put(&mut h, &inputs.epoch.to_le_bytes());
     put(&mut h, inputs.cmdline.as_bytes());
-    for (name, path) in inputs.files {
+    for (name, digest) in inputs.files {
         put(&mut h, name.as_bytes());
-        match path {
-            Some(p) => put(&mut h, &file_digest(p).map_err(|e| (p.to_path_buf(), e))?),
+        match digest {
+            Some(d) => put(&mut h, &d),
             None => put(&mut h, b""),
         }
     }

@@ -7,6 +7,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use yardstick_common::fs::{InputKind, read_input};
 use yardstick_common::hash::Algorithm;
 use yardstick_common::progress::Progress;
 use yardstick_pe::pe::{PeHeaders, loaded_section_bytes};
@@ -14,6 +15,7 @@ use yardstick_pe::uki::{
     SDMAGIC, Section, StubGeneration, stub_version_from_sdmagic, systemd_major_version,
 };
 use yardstick_refvals::{Layout, SnpLaunch, TpmRefs, VerityKernelParams};
+use yardstick_snp::ovmf::Ovmf;
 use yardstick_snp::sev_mode::SevMode;
 use yardstick_snp::vcpu_types::{self, VcpuError, VcpuSpec};
 use yardstick_snp::vmm_types::VmmType;
@@ -161,8 +163,10 @@ pub fn verity_kernel_params(
     (k, refs)
 }
 
-fn read_file(step: &'static str, path: &Path) -> Result<Vec<u8>, StepError> {
-    std::fs::read(path).map_err(|e| step_err(step, format!("{}: {e}", path.display())))
+/// Reads an input whole, once, under its kind's size limit.
+fn read_file(step: &'static str, path: &Path, kind: InputKind) -> Result<Vec<u8>, StepError> {
+    read_input(path, kind)
+        .map_err(|e| step_err(step, format!("{}: {}", path.display(), e.into_io())))
 }
 
 /// Whether `bytes` carry an x86 boot protocol setup header (`HdrS` at 0x202: a bzImage).
@@ -175,9 +179,14 @@ fn is_bzimage(bytes: &[u8]) -> bool {
 /// start it from a UKI (`need_pe: true`).
 pub fn check_kernel(path: &Path, need_pe: bool) -> Result<Vec<u8>, StepError> {
     const STEP: &str = "kernel";
-    let bytes = read_file(STEP, path)?;
+    let bytes = read_file(STEP, path, InputKind::KERNEL)?;
     let pe = PeHeaders::parse(&bytes);
     match (&pe, is_bzimage(&bytes)) {
+        // The firmware measures the UKI's kernel as a PE image (Authenticode): its ranges must fit the file.
+        (Ok(h), _) if need_pe => match yardstick_pe::authenticode::hashed_ranges(&bytes, h) {
+            Ok(_) => Ok(bytes),
+            Err(e) => Err(step_err(STEP, format!("{}: {e}", path.display()))),
+        },
         (Ok(_), _) => Ok(bytes),
         (Err(_), true) if !need_pe => Ok(bytes),
         (Err(e), true) => Err(step_err(
@@ -202,7 +211,7 @@ pub fn check_kernel(path: &Path, need_pe: bool) -> Result<Vec<u8>, StepError> {
 /// later, and no `.linux` section yet. Returns its bytes and section-table generation.
 pub fn check_stub(path: &Path) -> Result<(Vec<u8>, StubGeneration), StepError> {
     const STEP: &str = "stub";
-    let bytes = read_file(STEP, path)?;
+    let bytes = read_file(STEP, path, InputKind::EFI_STUB)?;
     let not = |why: String| {
         step_err(
             STEP,
@@ -235,8 +244,8 @@ pub fn check_stub(path: &Path) -> Result<(Vec<u8>, StubGeneration), StepError> {
     Ok((bytes, generation))
 }
 
-/// Inputs of a UKI: the bytes of the stub and kernel (as checked by [`check_stub`] and [`check_kernel`]) and
-/// the paths of the other inputs, for messages.
+/// Inputs of a UKI, each read once: the bytes of the stub and kernel (as checked by [`check_stub`] and
+/// [`check_kernel`]) with their paths, for messages, and the other inputs' bytes.
 #[derive(Debug, Clone)]
 pub struct UkiInputs<'a> {
     /// systemd-stub bytes.
@@ -248,29 +257,25 @@ pub struct UkiInputs<'a> {
     /// Where the kernel came from.
     pub kernel_path: &'a Path,
     /// Initrd, if any.
-    pub initrd: Option<&'a Path>,
+    pub initrd: Option<Vec<u8>>,
     /// `.cmdline` contents, as ukify writes a `--cmdline TEXT` (already whitespace-normalized).
     pub cmdline: &'a str,
     /// os-release for `.osrel`, if any.
-    pub os_release: Option<&'a Path>,
+    pub os_release: Option<Vec<u8>>,
 }
 
 /// Builds the UKI with `yardstick_pe` (sections laid out as ukify 254 does, `.uname` from the kernel, ukify's
 /// default SBAT); the result depends only on the inputs.
 pub fn build_uki(u: UkiInputs<'_>) -> Result<Vec<u8>, StepError> {
     const STEP: &str = "uki build";
-    let mut inputs = yardstick_pe::UkiInputs {
+    let inputs = yardstick_pe::UkiInputs {
         stub: u.stub,
         linux: u.kernel,
+        initrds: u.initrd.into_iter().collect(),
+        os_release: u.os_release,
         cmdline: Some(u.cmdline.as_bytes().to_vec()).filter(|c| !c.is_empty()),
         ..Default::default()
     };
-    if let Some(i) = u.initrd {
-        inputs.initrds.push(read_file(STEP, i)?);
-    }
-    if let Some(o) = u.os_release {
-        inputs.os_release = Some(read_file(STEP, o)?);
-    }
     yardstick_pe::build_uki(&inputs).map_err(|e| {
         use yardstick_pe::UkiError;
         let who = match &e {
@@ -364,16 +369,26 @@ pub struct DirectBoot<'a> {
     pub cmdline: &'a str,
 }
 
-/// Checks every SEV-SNP parameter against the firmware before the build does any work (a firmware without
-/// SEV metadata, or without the kernel-hashes table a direct boot needs, fails here, not after mkfs): measures
-/// once with placeholder kernel/initrd/cmdline digests, which costs one pass over the firmware.
-pub fn snp_preflight(p: &SnpParams, direct_boot: bool) -> Result<(), StepError> {
+/// Checks every SEV-SNP parameter against the firmware (`firmware`, the bytes of `p.ovmf`, read once) before
+/// the build does any work (a firmware without SEV metadata, or without the kernel-hashes table a direct boot
+/// needs, fails here, not after mkfs): measures once with placeholder kernel/initrd/cmdline digests, which
+/// costs one pass over the firmware. Returns the parsed firmware for [`snp_launch`].
+pub fn snp_preflight(
+    p: &SnpParams,
+    firmware: Vec<u8>,
+    direct_boot: bool,
+) -> Result<Ovmf, StepError> {
+    const STEP: &str = "snp launch digest";
+    resolve_vcpu(p)?;
+    let fw = Ovmf::from_bytes(firmware)
+        .map_err(|e| step_err(STEP, format!("{}: {e}", p.ovmf.display())))?;
     snp_measure(
         p,
+        &fw,
         direct_boot.then_some(Boot::Placeholder),
         &yardstick_common::progress::NoProgress,
-    )
-    .map(|_| ())
+    )?;
+    Ok(fw)
 }
 
 enum Boot<'a> {
@@ -381,17 +396,20 @@ enum Boot<'a> {
     Files(&'a DirectBoot<'a>),
 }
 
-/// Computes the launch digest with `yardstick_snp` (bit-exact with sev-snp-measure 0.0.13).
+/// Computes the launch digest with `yardstick_snp` (bit-exact with sev-snp-measure 0.0.13) of the firmware
+/// `fw` (from [`snp_preflight`]).
 pub fn snp_launch(
     p: &SnpParams,
+    fw: &Ovmf,
     boot: Option<&DirectBoot<'_>>,
     progress: &dyn Progress,
 ) -> Result<SnpLaunch, StepError> {
-    snp_measure(p, boot.map(Boot::Files), progress)
+    snp_measure(p, fw, boot.map(Boot::Files), progress)
 }
 
 fn snp_measure(
     p: &SnpParams,
+    fw: &Ovmf,
     boot: Option<Boot<'_>>,
     progress: &dyn Progress,
 ) -> Result<SnpLaunch, StepError> {
@@ -399,9 +417,7 @@ fn snp_measure(
     use yardstick_snp::sev_hashes::Blob;
     const STEP: &str = "snp launch digest";
     let (vcpu_sig, vcpu_type) = resolve_vcpu(p)?;
-    let fw = yardstick_snp::ovmf::Ovmf::open(&p.ovmf)
-        .map_err(|e| step_err(STEP, format!("{}: {e}", p.ovmf.display())))?;
-    let g = Guest::new(p.mode, Firmware::Image(&fw))
+    let g = Guest::new(p.mode, Firmware::Image(fw))
         .with_vcpus(p.vcpus, u64::from(vcpu_sig))
         .with_vmm(p.vmm_type)
         .with_guest_features(p.guest_features)

@@ -26,6 +26,8 @@ use std::io;
 use std::os::unix::fs::FileExt as _;
 use std::path::Path;
 
+use yardstick_common::fs::{InputError, InputFile, InputKind};
+
 /// Guest-physical address just past the firmware: QEMU maps the flash image so that it ends at 4 GiB.
 pub const FOUR_GIB: u64 = 1 << 32;
 
@@ -495,11 +497,15 @@ impl fmt::Debug for Ovmf {
 }
 
 impl Ovmf {
-    /// Opens and parses a firmware image. Only the footer table and the SEV metadata are read now.
+    /// Opens and parses a firmware image (at most [`InputKind::FIRMWARE`]'s limit). Only the footer table and
+    /// the SEV metadata of a regular file are read now; a stream (a pipe) is read once, whole.
     pub fn open(path: impl AsRef<Path>) -> Result<Ovmf, OvmfError> {
-        let file = File::open(path)?;
-        let len = file.metadata()?.len();
-        Ovmf::parse(Source::File(file), len)
+        let input =
+            InputFile::open(path.as_ref(), InputKind::FIRMWARE).map_err(InputError::into_io)?;
+        match input.into_seekable() {
+            Ok((file, len)) => Ovmf::parse(Source::File(file), len),
+            Err(stream) => Ovmf::from_bytes(stream.read_all().map_err(InputError::into_io)?),
+        }
     }
 
     /// Parses an image held in memory.

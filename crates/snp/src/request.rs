@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use serde::Serialize;
+use yardstick_common::fs::{InputFile, InputKind, read_input_text};
 use yardstick_common::hex::{self, HexError};
 use yardstick_common::progress::Progress;
 
@@ -203,6 +204,9 @@ pub enum RequestError {
         /// The cause.
         source: std::io::Error,
     },
+    /// An empty `--vars-file`.
+    #[error("{}: an empty file is not an OVMF_VARS file", .0.display())]
+    VarsFileEmpty(PathBuf),
     /// Mode snp:svsm without a variable store size.
     #[error("snp:svsm mode requires --vars-size or --vars-file")]
     VarsMissing,
@@ -710,12 +714,18 @@ fn vars_size(req: &MeasureRequest, mode: SevMode) -> Result<u64, RequestError> {
         return Ok(0);
     }
     if let Some(f) = &req.vars_file {
-        std::fs::metadata(f)
-            .map(|m| m.len())
-            .map_err(|source| RequestError::VarsFile {
+        // Only the size is used; a stream (a pipe) is read once to learn it, a directory or a device that
+        // never ends is refused.
+        let size = InputFile::open(f, InputKind::OVMF_VARS)
+            .and_then(InputFile::into_len)
+            .map_err(|e| RequestError::VarsFile {
                 path: f.clone(),
-                source,
-            })
+                source: e.into_io(),
+            })?;
+        match size {
+            0 => Err(RequestError::VarsFileEmpty(f.clone())),
+            n => Ok(n),
+        }
     } else if let Some(s) = &req.vars_size {
         match parse_dec_int("--vars-size", s)? {
             0 => Err(RequestError::VarsSizeZero),
@@ -746,11 +756,12 @@ impl FirmwareSource {
                 if p.mode != SevMode::SevSnp || p.seed.is_none() {
                     return Err(RequestError::MetadataNeedsHash);
                 }
-                let text =
-                    std::fs::read_to_string(path).map_err(|source| RequestError::MetadataRead {
+                let text = read_input_text(path, InputKind::OVMF_METADATA).map_err(|e| {
+                    RequestError::MetadataRead {
                         path: path.clone(),
-                        source,
-                    })?;
+                        source: e.into_io(),
+                    }
+                })?;
                 let m: OvmfMetadata =
                     serde_json::from_str(&text).map_err(|source| RequestError::MetadataJson {
                         path: path.clone(),
@@ -955,9 +966,9 @@ fn decode_measurement(s: &str) -> Result<LaunchDigest, RequestError> {
 }
 
 fn read_key(path: &Path) -> Result<IdKey, RequestError> {
-    let pem = std::fs::read_to_string(path).map_err(|source| RequestError::KeyRead {
+    let pem = read_input_text(path, InputKind::KEY).map_err(|e| RequestError::KeyRead {
         path: path.to_path_buf(),
-        source,
+        source: e.into_io(),
     })?;
     IdKey::from_pem(&pem).map_err(|source| RequestError::Key {
         path: path.to_path_buf(),

@@ -14,6 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
+use yardstick_common::fs::InputKind;
 use yardstick_common::guid;
 use yardstick_common::hash::Algorithm;
 use yardstick_common::progress::Progress;
@@ -185,13 +186,18 @@ fn hash_file(
     path: &Path,
     progress: &dyn Progress,
 ) -> Result<Sha256, ReadError> {
-    let d = crate::stream::digest_file(Algorithm::Sha256, path, progress).map_err(|source| {
-        ReadError {
-            what,
-            path: path.to_path_buf(),
-            source,
-        }
-    })?;
+    let kind = match what {
+        "kernel" => InputKind::KERNEL,
+        _ => InputKind::INITRD,
+    };
+    let d =
+        crate::stream::digest_file(Algorithm::Sha256, path, kind, progress).map_err(|source| {
+            ReadError {
+                what,
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
     let mut out = [0u8; 32];
     out.copy_from_slice(&d);
     Ok(out)

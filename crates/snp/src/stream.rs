@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io::{self, Read as _};
 use std::path::Path;
 
+use yardstick_common::fs::{InputError, InputFile, InputKind};
 use yardstick_common::hash::{Algorithm, Digest};
 use yardstick_common::progress::Progress;
 
@@ -16,14 +17,17 @@ pub(crate) fn advise_sequential(file: &File) {
     let _ = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::Sequential);
 }
 
-/// The digest of a whole file, read in [`CHUNK`]-sized pieces, reporting bytes to `progress`.
+/// The digest of a whole file, read once in [`CHUNK`]-sized pieces under the size limit of `kind` (a pipe
+/// is read like a file; a stream longer than the limit, such as `/dev/zero`, is an error), reporting bytes
+/// to `progress`.
 pub(crate) fn digest_file(
     alg: Algorithm,
     path: &Path,
+    kind: InputKind,
     progress: &dyn Progress,
 ) -> io::Result<Digest> {
-    let mut file = File::open(path)?;
-    advise_sequential(&file);
+    let mut file = InputFile::open(path, kind).map_err(InputError::into_io)?;
+    advise_sequential(file.as_file());
     let mut h = alg.hasher();
     let mut buf = vec![0u8; CHUNK];
     loop {

@@ -280,10 +280,11 @@ pub fn predict_file(
     banks: &[Algorithm],
 ) -> Result<Prediction, PredictError> {
     let path = uki.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| PredictError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = yardstick_common::fs::read_input(path, yardstick_common::fs::InputKind::UKI)
+        .map_err(|e| PredictError::Io {
+            path: path.to_path_buf(),
+            source: e.into_io(),
+        })?;
     predict(&bytes, platform, banks)
 }
 

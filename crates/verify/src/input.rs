@@ -16,6 +16,8 @@
 
 use std::path::{Path, PathBuf};
 
+use yardstick_common::fs::InputError as FileError;
+pub use yardstick_common::fs::InputKind;
 use yardstick_common::hex::HexError;
 use yardstick_tpm::eventlog::EventLog;
 
@@ -37,6 +39,9 @@ pub enum InputError {
         #[source]
         source: std::io::Error,
     },
+    /// A file refused before its contents are looked at: a directory, or larger than anything of its kind.
+    #[error(transparent)]
+    File(yardstick_common::fs::InputError),
     /// Evidence that cannot be checked (a report, quote, signature, key, PCR file or Azure evidence, or a
     /// certificate a report is checked with), named by its file.
     #[error("{}", path.display())]
@@ -162,11 +167,14 @@ pub enum InputError {
     Time(String),
 }
 
-/// Reads a whole file.
-pub fn read(path: &Path) -> Result<Vec<u8>, InputError> {
-    std::fs::read(path).map_err(|source| InputError::Read {
-        path: path.to_path_buf(),
-        source,
+/// Reads a whole file under the size limit of its kind (a directory, an oversized file or a stream that
+/// delivers more is refused: [`InputError::File`]).
+pub fn read(path: &Path, kind: InputKind) -> Result<Vec<u8>, InputError> {
+    yardstick_common::fs::read_input(path, kind).map_err(|e| match e {
+        FileError::Open { path, source } | FileError::Read { path, source } => {
+            InputError::Read { path, source }
+        }
+        e => InputError::File(e),
     })
 }
 
@@ -211,7 +219,7 @@ pub fn verification_time(rfc3339: Option<&str>) -> Result<Option<u64>, InputErro
 
 /// The first certificate in a PEM or DER file; `which` names it in errors.
 pub fn load_cert(path: &Path, which: &'static str) -> Result<Cert, InputError> {
-    Cert::load_first(&read(path)?).map_err(|source| InputError::Cert {
+    Cert::load_first(&read(path, InputKind::CERTIFICATE)?).map_err(|source| InputError::Cert {
         path: path.to_path_buf(),
         which,
         source,
@@ -220,9 +228,11 @@ pub fn load_cert(path: &Path, which: &'static str) -> Result<Cert, InputError> {
 
 /// A TCG event log file, replayed.
 pub fn load_eventlog(path: &Path) -> Result<EventLogEvidence, InputError> {
-    let log = EventLog::parse(&read(path)?).map_err(|source| InputError::EventLog {
-        path: path.to_path_buf(),
-        source,
+    let log = EventLog::parse(&read(path, InputKind::EVENT_LOG)?).map_err(|source| {
+        InputError::EventLog {
+            path: path.to_path_buf(),
+            source,
+        }
     })?;
     Ok(EventLogEvidence::from_log(log))
 }
@@ -261,7 +271,7 @@ mod tests {
 
     #[test]
     fn unreadable_files_are_named() {
-        let e = read(Path::new("/nonexistent/x.bin")).unwrap_err();
+        let e = read(Path::new("/nonexistent/x.bin"), InputKind::KEY).unwrap_err();
         assert_eq!(e.to_string(), "/nonexistent/x.bin: cannot read");
         assert!(std::error::Error::source(&e).is_some());
     }

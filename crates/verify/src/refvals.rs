@@ -34,7 +34,7 @@ use yardstick_refvals::Manifest;
 use yardstick_snp::sev_mode::SevMode;
 use yardstick_tpm::PcrBanks;
 
-use crate::input::{InputError, hex_arg, read};
+use crate::input::{InputError, InputKind, hex_arg, read};
 use crate::snp::SnpReference;
 use crate::tpm::{ExpectedEvent, PcrReference};
 
@@ -52,9 +52,11 @@ impl ManifestFile {
     /// Reads and parses a manifest.
     pub fn load(path: &Path) -> Result<ManifestFile, InputError> {
         let manifest =
-            Manifest::from_json(&read(path)?).map_err(|source| InputError::Manifest {
-                path: path.to_path_buf(),
-                source,
+            Manifest::from_json(&read(path, InputKind::MANIFEST)?).map_err(|source| {
+                InputError::Manifest {
+                    path: path.to_path_buf(),
+                    source,
+                }
             })?;
         Ok(ManifestFile {
             path: path.to_path_buf(),
@@ -157,9 +159,11 @@ pub fn launch_reference(
 /// writes), each the single acceptable value of its PCR. A file without a value is an error.
 pub fn expected_pcrs(path: &Path) -> Result<PcrReference, InputError> {
     let banks: PcrBanks =
-        serde_json::from_slice(&read(path)?).map_err(|source| InputError::PcrJson {
-            path: path.to_path_buf(),
-            source,
+        serde_json::from_slice(&read(path, InputKind::PCR_VALUES)?).map_err(|source| {
+            InputError::PcrJson {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
     if banks.is_empty() {
         return Err(InputError::NoPcrValues {

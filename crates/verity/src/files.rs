@@ -250,10 +250,7 @@ impl RootHashInput<'_> {
     pub fn bytes(&self, alg: Option<Algorithm>) -> Result<Vec<u8>, Error> {
         let (text, origin) = match (self.text, self.file) {
             (Some(t), None) => (t.to_string(), "root hash argument".to_string()),
-            (None, Some(f)) => (
-                std::fs::read_to_string(f).map_err(Error::io(f, "cannot read"))?,
-                f.display().to_string(),
-            ),
+            (None, Some(f)) => (read_root_hash_file(f)?, f.display().to_string()),
             (Some(_), Some(_)) => return Err(Error::RootHashTwice),
             (None, None) => return Err(Error::RootHashMissing),
         };
@@ -276,6 +273,12 @@ impl RootHashInput<'_> {
             _ => Ok(bytes),
         }
     }
+}
+
+/// The text of a `--root-hash-file` (bounded: a root hash is at most 128 hex digits).
+fn read_root_hash_file(f: &Path) -> Result<String, Error> {
+    yardstick_common::fs::read_input_text(f, yardstick_common::fs::InputKind::ROOT_HASH)
+        .map_err(|e| Error::io(f, "cannot read")(e.into_io()))
 }
 
 /// Identity of an existing file (device, inode), for "is this the same device" checks.

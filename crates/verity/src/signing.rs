@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use yardstick_common::fs::{InputKind, read_input};
+
 use crate::Error;
 use crate::files::RootHashInput;
 use crate::signature::{self, SigDigest, SignatureInfo, SigningKey};
@@ -60,8 +62,9 @@ struct SystemdSignature<'a> {
     signature: &'a str,
 }
 
-fn read_file(p: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(p).map_err(Error::io(p, "cannot read"))
+/// Reads an input file whole under its kind's size limit.
+fn read_file(p: &Path, kind: InputKind) -> Result<Vec<u8>, Error> {
+    read_input(p, kind).map_err(|e| Error::io(p, "cannot read")(e.into_io()))
 }
 
 /// Signs a root hash (detached PKCS#7, as `veritysetup --root-hash-signature` takes it); both output files are
@@ -82,8 +85,10 @@ pub fn sign_files(req: &SignRequest<'_>) -> Result<SignOutcome, Error> {
         .collect();
     yardstick_common::fs::refuse_clobber(&outputs, &inputs)?;
     let digest: SigDigest = req.digest.parse().map_err(signing(req.out))?;
-    let key = SigningKey::from_bytes(&read_file(req.key)?).map_err(signing(req.key))?;
-    let cert = signature::parse_certificate(&read_file(req.cert)?).map_err(signing(req.cert))?;
+    let key =
+        SigningKey::from_bytes(&read_file(req.key, InputKind::KEY)?).map_err(signing(req.key))?;
+    let cert = signature::parse_certificate(&read_file(req.cert, InputKind::CERTIFICATE)?)
+        .map_err(signing(req.cert))?;
     let root = req.root_hash.bytes(None)?;
     let text = signature::signed_text(&root);
     let der = signature::sign(text.as_bytes(), &key, &cert, digest).map_err(signing(req.key))?;
@@ -151,11 +156,13 @@ pub fn check_signature_files(
     cert: &Path,
     root_hash: RootHashInput<'_>,
 ) -> Result<SignatureCheck, Error> {
-    let sig = read_file(signature_file)?;
-    let cert = signature::parse_certificate(&read_file(cert)?).map_err(|error| Error::Signing {
-        path: cert.to_path_buf(),
-        error,
-    })?;
+    let sig = read_file(signature_file, InputKind::ROOT_HASH_SIGNATURE)?;
+    let cert = signature::parse_certificate(&read_file(cert, InputKind::CERTIFICATE)?).map_err(
+        |error| Error::Signing {
+            path: cert.to_path_buf(),
+            error,
+        },
+    )?;
     let root = root_hash.bytes(None)?;
     let signed_text = signature::signed_text(&root);
     match signature::verify(signed_text.as_bytes(), &sig, &cert) {

@@ -5,14 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use yardstick_common::fs::InputKind;
 use yardstick_common::hash::Algorithm;
 use yardstick_tpm::eventlog::{EventLog, LogView, PartialLog, ShowFilter};
 use yardstick_tpm::replay::replay_stream;
 
 use crate::ui::{self, print_notes, quiet_broken_pipe};
-
-/// Largest input accepted: real logs are tens of KiB (a TDX CCEL area is at most a few MiB).
-const MAX_INPUT: u64 = 256 << 20;
 
 /// Subcommands of `yardstick eventlog`.
 #[derive(Debug, clap::Subcommand)]
@@ -90,8 +88,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
 pub(crate) fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(yardstick_common::fs::read_input(
         path,
-        MAX_INPUT,
-        "an event log or PCR list",
+        InputKind::EVENT_LOG_OR_PCRS,
     )?)
 }
 

@@ -1,8 +1,10 @@
 //! One module per subcommand group; each owns its flags and output formatting and calls into the library crates.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Subcommand;
+use yardstick_common::fs::{InputError, InputKind};
 
 pub mod eventlog;
 pub mod image;
@@ -56,4 +58,16 @@ pub fn run(cmd: PathCommand) -> anyhow::Result<ExitCode> {
         PathCommand::Refvals(c) => refvals::run(c),
         PathCommand::Verify(c) => verify::run(c),
     }
+}
+
+/// Reads an input file whole under its kind's size limit ([`yardstick_common::fs::read_input`]: a directory,
+/// an oversized file or a stream that delivers more is refused). A file that cannot be opened or read is
+/// "`<path>`: cannot read", as these commands have always said.
+pub(crate) fn read_input(path: &Path, kind: InputKind) -> anyhow::Result<Vec<u8>> {
+    yardstick_common::fs::read_input(path, kind).map_err(|e| match e {
+        InputError::Open { path, source } | InputError::Read { path, source } => {
+            anyhow::Error::new(source).context(format!("{}: cannot read", path.display()))
+        }
+        e => e.into(),
+    })
 }

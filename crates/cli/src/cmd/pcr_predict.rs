@@ -4,9 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use yardstick_common::fs::InputKind;
 use yardstick_common::hash::Algorithm;
 use yardstick_tpm::predict::{Platform, Prediction, SecureBootVars, predict};
 
+use super::read_input;
 use crate::ui;
 
 const EXAMPLES: &str = "\
@@ -72,7 +74,7 @@ impl PredictArgs {
             ..Platform::default()
         };
         if let Some(v) = &self.secure_boot_vars {
-            let fd = std::fs::read(v).with_context(|| format!("{}: cannot read", v.display()))?;
+            let fd = read_input(v, InputKind::OVMF_VARS)?;
             platform.secure_boot =
                 SecureBootVars::from_vars_fd(&fd).with_context(|| format!("{}", v.display()))?;
         }
@@ -84,8 +86,7 @@ impl PredictArgs {
 
     /// Reads the UKI and predicts its PCRs on the platform.
     pub fn predict(&self) -> anyhow::Result<Predicted> {
-        let uki = std::fs::read(&self.uki)
-            .with_context(|| format!("{}: cannot read", self.uki.display()))?;
+        let uki = read_input(&self.uki, InputKind::UKI)?;
         let (platform, banks) = self.platform()?;
         let prediction =
             predict(&uki, &platform, &banks).with_context(|| format!("{}", self.uki.display()))?;

@@ -4,9 +4,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use yardstick_common::fs::InputKind;
 use yardstick_refvals::{ExportFormat, Manifest};
 
 use super::pcr_predict::{PredictArgs, Predicted};
+use super::read_input;
 use crate::ui;
 
 /// Subcommands of `yardstick refvals`.
@@ -93,8 +95,8 @@ pub enum Format {
     Pcrlock,
 }
 
-fn load(path: &PathBuf) -> anyhow::Result<Manifest> {
-    let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+fn load(path: &Path) -> anyhow::Result<Manifest> {
+    let bytes = read_input(path, InputKind::MANIFEST)?;
     Manifest::from_json(&bytes).with_context(|| format!("{}", path.display()))
 }
 

@@ -4,10 +4,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use yardstick_common::fs::InputKind;
 use yardstick_pe::uki::{
     Culprit, Inspection, Uki, UkiInputs, build::normalize_cmdline_text, build_uki,
 };
 
+use super::read_input;
 use crate::ui;
 
 /// Subcommands of `yardstick uki`.
@@ -91,14 +93,14 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
-}
-
-/// `TEXT` or `@FILE`: the file's bytes, or the text as given (after `text_fn`).
-fn text_or_file(arg: &str, text_fn: impl Fn(&str) -> Vec<u8>) -> anyhow::Result<Vec<u8>> {
+/// `TEXT` or `@FILE`: the file's bytes (a `kind`), or the text as given (after `text_fn`).
+fn text_or_file(
+    arg: &str,
+    kind: InputKind,
+    text_fn: impl Fn(&str) -> Vec<u8>,
+) -> anyhow::Result<Vec<u8>> {
     match arg.strip_prefix('@') {
-        Some(p) => read(Path::new(p)),
+        Some(p) => read_input(Path::new(p), kind),
         None => Ok(text_fn(arg)),
     }
 }
@@ -118,28 +120,30 @@ fn build(a: BuildArgs) -> anyhow::Result<ExitCode> {
         .collect();
     yardstick_common::fs::refuse_clobber(&[&a.output], &inputs)?;
     let mut inputs = UkiInputs {
-        stub: read(&a.stub)?,
-        linux: read(&a.linux)?,
+        stub: read_input(&a.stub, InputKind::EFI_STUB)?,
+        linux: read_input(&a.linux, InputKind::KERNEL)?,
         uname: a.uname.clone(),
         ..Default::default()
     };
     for i in &a.initrd {
-        inputs.initrds.push(read(i)?);
+        inputs.initrds.push(read_input(i, InputKind::INITRD)?);
     }
     if let Some(c) = &a.cmdline {
-        inputs.cmdline = Some(text_or_file(c, normalize_cmdline_text)?);
+        inputs.cmdline = Some(text_or_file(c, InputKind::CMDLINE, normalize_cmdline_text)?);
     }
     if let Some(o) = &a.os_release {
-        inputs.os_release = Some(text_or_file(o, |t| t.as_bytes().to_vec())?);
+        inputs.os_release = Some(text_or_file(o, InputKind::OS_RELEASE, |t| {
+            t.as_bytes().to_vec()
+        })?);
     }
     if let Some(s) = &a.splash {
-        inputs.splash = Some(read(s)?);
+        inputs.splash = Some(read_input(s, InputKind::SPLASH)?);
     }
     if let Some(d) = &a.dtb {
-        inputs.dtb = Some(read(d)?);
+        inputs.dtb = Some(read_input(d, InputKind::DEVICE_TREE)?);
     }
     for s in &a.sbat {
-        let bytes = text_or_file(s, |t| t.as_bytes().to_vec())?;
+        let bytes = text_or_file(s, InputKind::SBAT, |t| t.as_bytes().to_vec())?;
         let text = String::from_utf8(bytes).with_context(|| format!("{s}: SBAT is not UTF-8"))?;
         inputs.sbat.push(text);
     }
@@ -156,7 +160,7 @@ fn build(a: BuildArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn inspect(a: InspectArgs) -> anyhow::Result<ExitCode> {
-    let data = read(&a.uki)?;
+    let data = read_input(&a.uki, InputKind::UKI)?;
     let uki = Uki::parse(&data).with_context(|| format!("{}", a.uki.display()))?;
     let out = Inspection::new(&a.uki.display().to_string(), &data, &uki)
         .with_context(|| format!("{}", a.uki.display()))?;

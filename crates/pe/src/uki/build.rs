@@ -151,10 +151,18 @@ impl Hdr {
 
 /// Builds a UKI from `inputs`. The result is a pure function of the inputs.
 pub fn build_uki(inputs: &UkiInputs) -> Result<Vec<u8>, UkiError> {
-    // Validate the kernel early: a non-PE kernel would make a UKI that cannot boot.
-    PeHeaders::parse(&inputs.linux).map_err(|e| UkiError::Input {
+    // Validate the kernel early: a non-PE kernel would make a UKI that cannot boot, and one whose
+    // Authenticode ranges do not fit the file (a signed kernel cut short) one whose PCR 4 measurement cannot
+    // be predicted: the firmware hashes `.linux` as a PE image when systemd-stub loads it.
+    let kernel_headers = PeHeaders::parse(&inputs.linux).map_err(|e| UkiError::Input {
         what: "kernel",
         source: e,
+    })?;
+    crate::authenticode::hashed_ranges(&inputs.linux, &kernel_headers).map_err(|e| {
+        UkiError::Input {
+            what: "kernel",
+            source: e,
+        }
     })?;
     let stub_headers = PeHeaders::parse(&inputs.stub).map_err(|e| UkiError::Input {
         what: "stub",

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use super::{AzureEvidence, AzurePolicy, verify_azure};
 use crate::appraisal::Appraisal;
-use crate::input::{InputError, evidence_error, nonce, read, verification_time};
+use crate::input::{InputError, InputKind, evidence_error, nonce, read, verification_time};
 use crate::refvals::{ManifestFile, expected_pcrs, launch_reference};
 use crate::snp::{GuestRules, SnpPolicy};
 use crate::tpm::PcrReference;
@@ -51,7 +51,8 @@ pub fn verify_files(r: &AzureRequest<'_>) -> Result<Appraisal, InputError> {
     let manifest = r.refvals.map(ManifestFile::load).transpose()?;
     let pcrs = pcr_reference(manifest.as_ref(), r.refvals_pcrs, r.expected_pcrs)?;
     let reference = launch_reference(r.measurements, manifest.as_ref(), false)?;
-    let ev = AzureEvidence::parse(&read(r.evidence)?).map_err(evidence_error(r.evidence))?;
+    let ev = AzureEvidence::parse(&read(r.evidence, InputKind::AZURE_EVIDENCE)?)
+        .map_err(evidence_error(r.evidence))?;
     let policy = AzurePolicy {
         nonce: nonce(r.nonce)?,
         require_nonce: r.require_nonce,

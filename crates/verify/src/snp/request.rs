@@ -7,7 +7,9 @@ use std::path::Path;
 use super::{AttestationReport, GuestRules, SnpPolicy, verify_report};
 use crate::Error;
 use crate::appraisal::Appraisal;
-use crate::input::{InputError, evidence_error, hex_arg, load_cert, read, verification_time};
+use crate::input::{
+    InputError, InputKind, evidence_error, hex_arg, load_cert, read, verification_time,
+};
 use crate::refvals::{ManifestFile, launch_reference};
 
 /// A SEV-SNP attestation report to verify, with its certificates, and what the relying party requires.
@@ -43,7 +45,7 @@ pub fn verify_files(r: &SnpRequest<'_>) -> Result<Appraisal, InputError> {
     let manifest = r.refvals.map(ManifestFile::load).transpose()?;
     let reference = launch_reference(r.measurements, manifest.as_ref(), true)?;
     let now = verification_time(r.time)?;
-    let report = AttestationReport::parse_any(&read(r.report)?)
+    let report = AttestationReport::parse_any(&read(r.report, InputKind::SNP_REPORT)?)
         .map_err(|e| evidence_error(r.report)(e.into()))?;
     let vcek = load_cert(r.vcek, "VCEK")?;
     let ask = load_cert(r.ask, "ASK")?;

@@ -8,7 +8,7 @@ use yardstick_tpm::tpm2::Attest;
 
 use super::{Ak, QuoteInput, QuoteSignature, TpmPolicy, parse_pcr_values, verify_quote};
 use crate::appraisal::Appraisal;
-use crate::input::{InputError, evidence_error, load_eventlog, nonce, read};
+use crate::input::{InputError, InputKind, evidence_error, load_eventlog, nonce, read};
 use crate::refvals::{ManifestFile, expected_pcrs};
 
 /// A TPM quote to verify, with what comes with it, and what the relying party requires.
@@ -48,16 +48,19 @@ pub fn verify_files(r: &TpmRequest<'_>) -> Result<Appraisal, InputError> {
         None => r.expected_pcrs.map(expected_pcrs).transpose()?,
     };
     let eventlog = r.eventlog.map(load_eventlog).transpose()?;
-    let message = read(r.quote)?;
+    let message = read(r.quote, InputKind::TPM_QUOTE)?;
     let attest = Attest::parse_quote(&message).map_err(|source| InputError::Quote {
         path: r.quote.to_path_buf(),
         source,
     })?;
-    let signature =
-        QuoteSignature::parse(&read(r.signature)?).map_err(evidence_error(r.signature))?;
-    let ak = Ak::parse(&read(r.ak)?).map_err(evidence_error(r.ak))?;
-    let pcrs = parse_pcr_values(&read(r.pcrs)?, Some(&attest.pcr_select))
-        .map_err(evidence_error(r.pcrs))?;
+    let signature = QuoteSignature::parse(&read(r.signature, InputKind::TPM_SIGNATURE)?)
+        .map_err(evidence_error(r.signature))?;
+    let ak = Ak::parse(&read(r.ak, InputKind::KEY)?).map_err(evidence_error(r.ak))?;
+    let pcrs = parse_pcr_values(
+        &read(r.pcrs, InputKind::PCR_VALUES)?,
+        Some(&attest.pcr_select),
+    )
+    .map_err(evidence_error(r.pcrs))?;
     let policy = TpmPolicy {
         nonce: nonce(r.nonce)?,
         require_nonce: r.require_nonce,
