@@ -27,3 +27,17 @@ pub mod hex;
 pub mod progress;
 pub mod scratch;
 pub mod time;
+
+/// An error and its causes on one line, `outer: cause: root cause`, as the command line prints errors: for a
+/// library that folds a foreign error into its own message (an error's `Display` names only its own level;
+/// the cause is its [`source`](std::error::Error::source)).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}

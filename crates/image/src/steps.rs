@@ -283,7 +283,10 @@ pub fn build_uki(u: UkiInputs<'_>) -> Result<Vec<u8>, StepError> {
             UkiError::Sbat(m) if m.starts_with("kernel:") => u.kernel_path,
             _ => u.stub_path,
         };
-        step_err(STEP, format!("{}: {e}", who.display()))
+        step_err(
+            STEP,
+            format!("{}: {}", who.display(), yardstick_common::error_chain(&e)),
+        )
     })
 }
 
@@ -292,8 +295,12 @@ pub fn build_uki(u: UkiInputs<'_>) -> Result<Vec<u8>, StepError> {
 pub fn predict_pcrs(uki: &[u8]) -> Result<TpmRefs, StepError> {
     let platform = yardstick_tpm::predict::Platform::default();
     let banks = [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha384];
-    let p = yardstick_tpm::predict::predict(uki, &platform, &banks)
-        .map_err(|e| step_err("pcr prediction", format!("BOOTX64.EFI: {e}")))?;
+    let p = yardstick_tpm::predict::predict(uki, &platform, &banks).map_err(|e| {
+        step_err(
+            "pcr prediction",
+            format!("BOOTX64.EFI: {}", yardstick_common::error_chain(&e)),
+        )
+    })?;
     let mut refs = TpmRefs::from_prediction(&p);
     refs.assumptions.push(
         "OVMF (EDK2) as Debian 12 ships it: OVMF_CODE_4M.fd with an empty OVMF_VARS_4M.fd, on QEMU q35"

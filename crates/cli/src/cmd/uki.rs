@@ -148,11 +148,15 @@ fn build(a: BuildArgs) -> anyhow::Result<ExitCode> {
         inputs.sbat.push(text);
     }
     // Name the input at fault.
-    let uki = build_uki(&inputs).map_err(|e| match e.culprit() {
-        Culprit::Kernel => anyhow::anyhow!("{}: {e}", a.linux.display()),
-        Culprit::Stub => anyhow::anyhow!("{}: {e}", a.stub.display()),
-        Culprit::Sbat => anyhow::anyhow!("--sbat: {e}"),
-        Culprit::Output => anyhow::anyhow!("{}: {e}", a.output.display()),
+    let uki = build_uki(&inputs).map_err(|e| {
+        // The whole cause chain is printed after the culprit (the error's source included).
+        let culprit = match e.culprit() {
+            Culprit::Kernel => a.linux.display().to_string(),
+            Culprit::Stub => a.stub.display().to_string(),
+            Culprit::Sbat => "--sbat".to_string(),
+            Culprit::Output => a.output.display().to_string(),
+        };
+        anyhow::Error::new(e).context(culprit)
     })?;
     yardstick_common::fs::write_atomic(&a.output, &uki)
         .with_context(|| format!("{}: cannot write", a.output.display()))?;
