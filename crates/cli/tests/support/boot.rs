@@ -68,6 +68,8 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t securityfs securityfs /sys/kernel/security
+# Only emergency kernel messages on the console from here: the report is parsed line by line.
+echo 1 > /proc/sys/kernel/printk
 # Report on the serial port whatever the kernel console is (the UKI may carry no console= at all).
 [ -c /dev/ttyS0 ] && exec >/dev/ttyS0 2>&1
 echo YS-BEGIN
@@ -472,7 +474,10 @@ pub fn parse_serial(text: &str) -> Result<(PcrBanks, Vec<u8>), String> {
             continue;
         }
         if in_log {
-            b64.push_str(line);
+            // A kernel message can land on the console between (or inside) the base64 lines: it starts with
+            // its timestamp `[`, which base64 never contains; what precedes it is log text.
+            let text = line.split('[').next().unwrap_or_default();
+            b64.push_str(text.trim());
             continue;
         }
         if let Some(rest) = line.strip_prefix("YS-PCR ") {
