@@ -401,3 +401,28 @@ fn list_formats() {
         "{text}"
     );
 }
+
+/// `--pcr` takes ranges as the summary prints them (`0-7,9`): the same selection as the PCRs listed one by one;
+/// a PCR that does not exist or an empty range is a usage error naming the flag.
+#[test]
+fn pcr_selection_takes_ranges() {
+    let a = fixture("eventlogs/go-tpm-tools/rhel8-uefi.bin");
+    let b = fixture("eventlogs/go-tpm-tools/ubuntu-2104-no-dbx.bin");
+    let (c1, ranges) = compare_json(&a, &b, &["--pcr", "0-4,7", "--pcr", "9-9"]);
+    let (c2, listed) = compare_json(&a, &b, &["--pcr", "0,1,2,3,4,7,9"]);
+    assert_eq!((c1, &ranges), (c2, &listed));
+    for bad in ["24", "7-3", "x"] {
+        let out = run(yardstick()
+            .args(["pcr", "compare", "--pcr", bad])
+            .arg(&a)
+            .arg(&b));
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let first = err.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("yardstick: error: invalid value")
+                && first.contains("for '--pcr <PCRS>'"),
+            "{bad}: {err}"
+        );
+    }
+}

@@ -33,5 +33,5 @@ pub mod replay;
 #[doc(hidden)]
 pub mod testutil;
 
-pub use pcr::PcrBanks;
+pub use pcr::{PcrBanks, PcrSpan};
 pub mod tpm2;

@@ -10,6 +10,56 @@ use yardstick_common::hash::{Algorithm, Digest};
 /// Highest PCR index a PC-client TPM has (PCRs 0..=23).
 pub const MAX_PCR: u32 = 23;
 
+/// A PCR or an inclusive range of PCRs as a command line writes a selection: `7`, `0-15` (what
+/// `pcr compare` prints, e.g. `agree: 4,7,9,11-13`, can be given back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PcrSpan {
+    first: u32,
+    last: u32,
+}
+
+impl PcrSpan {
+    /// The PCRs of the span, in order.
+    pub fn pcrs(self) -> std::ops::RangeInclusive<u32> {
+        self.first..=self.last
+    }
+
+    /// Every PCR of `spans`, in ascending order, each once.
+    pub fn flatten(spans: &[PcrSpan]) -> Vec<u32> {
+        let mut v: Vec<u32> = spans.iter().flat_map(|s| s.pcrs()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
+impl std::str::FromStr for PcrSpan {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<PcrSpan, String> {
+        let one = |t: &str| -> Result<u32, String> {
+            let n: u32 = t.trim().parse().map_err(|_| {
+                format!("{t:?} is not a PCR number (0-{MAX_PCR}, or a range such as 0-7)")
+            })?;
+            if n > MAX_PCR {
+                return Err(format!("PCR {n} does not exist (0-{MAX_PCR})"));
+            }
+            Ok(n)
+        };
+        let (first, last) = match s.split_once('-') {
+            Some((a, b)) => (one(a)?, one(b)?),
+            None => {
+                let n = one(s)?;
+                (n, n)
+            }
+        };
+        if first > last {
+            return Err(format!("{s:?} is an empty range"));
+        }
+        Ok(PcrSpan { first, last })
+    }
+}
+
 /// PCR values, per bank.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PcrBanks {
@@ -150,6 +200,29 @@ impl<'de> serde::Deserialize<'de> for PcrBanks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pcr_spans() {
+        let spans: Vec<PcrSpan> = ["4", "7", "9", "11-13", "0-1", "13"]
+            .iter()
+            .map(|t| t.parse().unwrap())
+            .collect();
+        assert_eq!(PcrSpan::flatten(&spans), [0, 1, 4, 7, 9, 11, 12, 13]);
+        for (bad, msg) in [
+            ("24", "PCR 24 does not exist (0-23)"),
+            (
+                "x",
+                "\"x\" is not a PCR number (0-23, or a range such as 0-7)",
+            ),
+            ("9-3", "\"9-3\" is an empty range"),
+            (
+                "1-",
+                "\"\" is not a PCR number (0-23, or a range such as 0-7)",
+            ),
+        ] {
+            assert_eq!(bad.parse::<PcrSpan>().unwrap_err(), msg);
+        }
+    }
 
     /// PCR 2/3/6 on OVMF hold only the separator: extend(0, sha256(00000000)) = 3d458cfe...8e7969
     /// (the value a real OVMF boot shows; `boot_uki` in crates/cli/tests reads it from the guest).

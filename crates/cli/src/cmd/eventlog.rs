@@ -57,9 +57,9 @@ pub struct ShowArgs {
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
-    /// Only events of these PCRs (comma-separated)
+    /// Only events of these PCRs (comma-separated, ranges allowed: 0-7,9)
     #[arg(long, value_name = "PCRS", value_delimiter = ',')]
-    pub pcr: Vec<u32>,
+    pub pcr: Vec<yardstick_tpm::PcrSpan>,
     /// Only print digests of this bank
     #[arg(long, value_name = "BANK")]
     pub bank: Option<Algorithm>,
@@ -95,8 +95,9 @@ pub(crate) fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
 fn show(a: ShowArgs) -> anyhow::Result<ExitCode> {
     let bytes = read_input(&a.log)?;
     let PartialLog { log, error } = EventLog::parse_partial(&bytes);
+    let pcrs = yardstick_tpm::PcrSpan::flatten(&a.pcr);
     let filter = ShowFilter {
-        pcrs: &a.pcr,
+        pcrs: &pcrs,
         bank: a.bank,
     };
     let printed = if a.json {

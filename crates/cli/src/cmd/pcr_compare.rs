@@ -47,9 +47,9 @@ pub struct Args {
     /// Only compare these banks (comma-separated)
     #[arg(long, value_name = "BANKS", value_delimiter = ',')]
     pub bank: Vec<Algorithm>,
-    /// Only compare these PCRs (comma-separated)
+    /// Only compare these PCRs (comma-separated, ranges allowed: 0-7,9 as the summary prints them)
     #[arg(long, value_name = "PCRS", value_delimiter = ',')]
-    pub pcr: Vec<u32>,
+    pub pcr: Vec<yardstick_tpm::PcrSpan>,
     /// Most differing-event runs shown per PCR
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub max_hunks: usize,
@@ -69,7 +69,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             source: &b,
         },
     );
-    let cmp = compare_selected(na, nb, &args.bank, &args.pcr)?;
+    let cmp = compare_selected(
+        na,
+        nb,
+        &args.bank,
+        &yardstick_tpm::PcrSpan::flatten(&args.pcr),
+    )?;
     let printed = if args.json {
         ui::print_json(&CompareReport::new(na, nb, &cmp))
     } else {

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use yardstick_tpm::PcrSpan;
 use yardstick_verify::Appraisal;
 use yardstick_verify::azure::{self, AzureRequest};
 use yardstick_verify::snp::{self, GuestRules, SnpRequest};
@@ -210,9 +211,9 @@ pub struct TpmArgs {
     /// Reference-value manifest with expected PCRs (tpm.pcrs, tpm.events)
     #[arg(long, value_name = "MANIFEST")]
     refvals: Option<PathBuf>,
-    /// Compare only these PCRs of the manifest (comma-separated; default: all it lists)
+    /// Compare only these PCRs of the manifest (comma-separated, ranges allowed: 0-7,9; default: all it lists)
     #[arg(long, value_name = "PCRS", value_delimiter = ',', requires = "refvals")]
-    refvals_pcrs: Option<Vec<u32>>,
+    refvals_pcrs: Option<Vec<PcrSpan>>,
     /// Expected PCR values as JSON (`yardstick pcr predict` output)
     #[arg(long, value_name = "JSON", conflicts_with = "refvals")]
     expected_pcrs: Option<PathBuf>,
@@ -242,9 +243,10 @@ pub struct AzureArgs {
     /// Reference-value manifest with expected PCRs and launch measurements
     #[arg(long, value_name = "MANIFEST")]
     refvals: Option<PathBuf>,
-    /// Compare these PCRs of the manifest (comma-separated; default: 11, as Trustee's policy does)
+    /// Compare these PCRs of the manifest (comma-separated, ranges allowed: 0-7,9; default: 11, as Trustee's
+    /// policy does)
     #[arg(long, value_name = "PCRS", value_delimiter = ',', requires = "refvals")]
-    refvals_pcrs: Option<Vec<u32>>,
+    refvals_pcrs: Option<Vec<PcrSpan>>,
     /// Expected PCR values as JSON (`yardstick pcr predict` output)
     #[arg(long, value_name = "JSON", conflicts_with = "refvals")]
     expected_pcrs: Option<PathBuf>,
@@ -265,8 +267,14 @@ pub struct AzureArgs {
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     let (appraisal, json) = match cmd {
         Command::Snp(a) => (snp::verify_files(&a.request())?, a.json),
-        Command::Tpm(a) => (tpm::verify_files(&a.request())?, a.json),
-        Command::Azure(a) => (azure::verify_files(&a.request())?, a.json),
+        Command::Tpm(a) => {
+            let pcrs = a.refvals_pcrs.as_deref().map(PcrSpan::flatten);
+            (tpm::verify_files(&a.request(pcrs.as_deref()))?, a.json)
+        }
+        Command::Azure(a) => {
+            let pcrs = a.refvals_pcrs.as_deref().map(PcrSpan::flatten);
+            (azure::verify_files(&a.request(pcrs.as_deref()))?, a.json)
+        }
     };
     emit(&appraisal, json)
 }
@@ -290,7 +298,7 @@ impl SnpArgs {
 }
 
 impl TpmArgs {
-    fn request(&self) -> TpmRequest<'_> {
+    fn request<'a>(&'a self, refvals_pcrs: Option<&'a [u32]>) -> TpmRequest<'a> {
         TpmRequest {
             quote: &self.quote,
             signature: &self.signature,
@@ -302,14 +310,14 @@ impl TpmArgs {
             allow_extra_pcrs: self.allow_extra_pcrs,
             allow_sha1: self.allow_sha1,
             refvals: self.refvals.as_deref(),
-            refvals_pcrs: self.refvals_pcrs.as_deref(),
+            refvals_pcrs,
             expected_pcrs: self.expected_pcrs.as_deref(),
         }
     }
 }
 
 impl AzureArgs {
-    fn request(&self) -> AzureRequest<'_> {
+    fn request<'a>(&'a self, refvals_pcrs: Option<&'a [u32]>) -> AzureRequest<'a> {
         AzureRequest {
             evidence: &self.evidence,
             nonce: self.nonce.as_deref(),
@@ -317,7 +325,7 @@ impl AzureArgs {
             allow_sha1: self.allow_sha1,
             evidence_version: self.evidence_version,
             refvals: self.refvals.as_deref(),
-            refvals_pcrs: self.refvals_pcrs.as_deref(),
+            refvals_pcrs,
             expected_pcrs: self.expected_pcrs.as_deref(),
             measurements: &self.measurement,
             time: self.time.as_deref(),
