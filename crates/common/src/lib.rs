@@ -18,9 +18,9 @@
 //! assert_eq!(yardstick_common::hex::encode(&d)[..8], *"ba7816bf");
 //! ```
 
-#![allow(clippy::indexing_slicing)] // TEMP-LINTS: sites not yet fixed
 #![forbid(unsafe_code)]
 
+pub mod bytes;
 pub mod fs;
 pub mod guid;
 pub mod hash;
