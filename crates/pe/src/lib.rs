@@ -13,7 +13,6 @@
 //! assert!(yardstick_pe::pe::PeHeaders::parse(b"not a PE file").is_err());
 //! ```
 
-#![allow(clippy::indexing_slicing)] // TEMP-LINTS: sites not yet fixed
 #![forbid(unsafe_code)]
 
 pub mod authenticode;
