@@ -24,15 +24,20 @@ const RO_COMPAT_GDT_CSUM: u32 = 0x10;
 const BG_INODE_UNINIT: u16 = 0x1;
 
 fn u16_at(b: &[u8], o: usize) -> io::Result<u16> {
-    b.get(o..o + 2)
-        .map(|s| u16::from_le_bytes([s[0], s[1]]))
-        .ok_or_else(|| bad("truncated structure"))
+    yardstick_common::bytes::le16(b, o).ok_or_else(|| bad("truncated structure"))
 }
 
 fn u32_at(b: &[u8], o: usize) -> io::Result<u32> {
-    b.get(o..o + 4)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-        .ok_or_else(|| bad("truncated structure"))
+    yardstick_common::bytes::le32(b, o).ok_or_else(|| bad("truncated structure"))
+}
+
+/// Writes a 32-bit inode field; an `i_extra_isize` larger than the inode is a malformed image, not a panic.
+fn put32(inode: &mut [u8], off: usize, v: u32) -> io::Result<()> {
+    inode
+        .get_mut(off..off + 4)
+        .ok_or_else(|| bad("inode shorter than its i_extra_isize"))?
+        .copy_from_slice(&v.to_le_bytes());
+    Ok(())
 }
 
 fn bad(what: &str) -> io::Error {
@@ -119,7 +124,7 @@ pub fn set_all_inode_times(f: &File, epoch: u64) -> io::Result<()> {
                 .get_mut(at..at + inode_size as usize)
                 .ok_or_else(|| bad("truncated inode table"))?;
             for off in [8usize, 12, 16] {
-                inode[off..off + 4].copy_from_slice(&lo.to_le_bytes());
+                put32(inode, off, lo)?;
             }
             let extra = if inode_size > 128 {
                 u16_at(inode, 128)? as usize
@@ -130,11 +135,11 @@ pub fn set_all_inode_times(f: &File, epoch: u64) -> io::Result<()> {
             // present when i_extra_isize covers them.
             for (off, end) in [(132usize, 136usize), (136, 140), (140, 144), (148, 152)] {
                 if 128 + extra >= end {
-                    inode[off..end].copy_from_slice(&hi.to_le_bytes());
+                    put32(inode, off, hi)?;
                 }
             }
             if 128 + extra >= 148 {
-                inode[144..148].copy_from_slice(&lo.to_le_bytes());
+                put32(inode, 144, lo)?;
             }
             dirty = true;
         }

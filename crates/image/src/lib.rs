@@ -29,7 +29,6 @@
 //! gpt.write(&disk, 16 << 20).unwrap();
 //! ```
 
-#![allow(clippy::indexing_slicing)] // TEMP-LINTS: sites not yet fixed
 #![forbid(unsafe_code)]
 
 pub mod build;

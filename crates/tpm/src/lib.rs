@@ -19,7 +19,6 @@
 //! println!("PCR 11 = {}", p.pcrs.get(Algorithm::Sha256, 11).unwrap());
 //! ```
 
-#![allow(clippy::indexing_slicing)] // TEMP-LINTS: sites not yet fixed
 #![forbid(unsafe_code)]
 
 pub mod compare;

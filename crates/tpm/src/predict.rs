@@ -357,6 +357,9 @@ pub fn predict(
 /// Each (bank, stream) pair is one job over borrowed slices of the file: every byte is hashed once per stream
 /// and bank, nothing is copied unless the loader would zero-fill or overlap a section. The jobs are independent,
 /// so they run on all cores, longest first (a greedy schedule that keeps the cores evenly loaded).
+// `digests` has one digest per job, `banks.len() * n` in job order, and `n >= 1` (the UKI's stream), so each
+// bank's window and its first two entries (the UKI and, when measured, the kernel) are in bounds.
+#[allow(clippy::indexing_slicing)]
 fn bank_digests(
     uki: &[u8],
     parsed: &Uki<'_>,
@@ -433,13 +436,14 @@ fn run_longest_first(jobs: &[(Algorithm, &[&[u8]])]) -> Vec<Digest> {
         bytes.saturating_mul(per_byte)
     };
     let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(cost(&jobs[i])));
+    order.sort_by_key(|&i| std::cmp::Reverse(jobs.get(i).map_or(0, cost)));
     let next = AtomicUsize::new(0);
     let work = || {
         let mut done = Vec::new();
         while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-            let (alg, parts) = jobs[i];
-            done.push((i, alg.digest_parts(parts)));
+            if let Some(&(alg, parts)) = jobs.get(i) {
+                done.push((i, alg.digest_parts(parts)));
+            }
         }
         done
     };
@@ -455,7 +459,9 @@ fn run_longest_first(jobs: &[(Algorithm, &[&[u8]])]) -> Vec<Digest> {
             .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .chain(mine)
         {
-            digests[i] = Some(d);
+            if let Some(slot) = digests.get_mut(i) {
+                *slot = Some(d);
+            }
         }
     });
     // Every job index was taken by exactly one worker.
@@ -464,6 +470,8 @@ fn run_longest_first(jobs: &[(Algorithm, &[&[u8]])]) -> Vec<Digest> {
 
 /// The UKI's SHA-256 Authenticode digest (db may list it): the sha256 bank's, or computed when that bank is
 /// not requested.
+// `per_bank` has one entry per bank (bank_digests) and authenticode_digests one digest per requested algorithm.
+#[allow(clippy::indexing_slicing)]
 fn uki_sha256(
     uki: &[u8],
     banks: &[Algorithm],
@@ -560,9 +568,11 @@ fn db_authority(
 
 /// PCR 11: systemd-stub's section measurements, from the per-bank digests.
 fn push_stub_sections(events: &mut Vec<PredictedEvent>, per_bank: &[BankDigests]) {
-    let n_pcr11 = per_bank.first().map_or(0, |b| b.pcr11.len());
-    for i in 0..n_pcr11 {
-        let section = per_bank[0].pcr11[i].0;
+    let Some(first) = per_bank.first() else {
+        return;
+    };
+    // Every bank has the same sections in the same order (bank_digests).
+    for (i, &(section, _)) in first.pcr11.iter().enumerate() {
         events.push(PredictedEvent {
             pcr: 11,
             // Uki::pcr11_events: the name's event, then the contents' event, per section.
@@ -571,7 +581,11 @@ fn push_stub_sections(events: &mut Vec<PredictedEvent>, per_bank: &[BankDigests]
             } else {
                 PredictedEventKind::UkiSection(section)
             },
-            digests: per_bank.iter().map(|b| b.pcr11[i].1).collect(),
+            digests: per_bank
+                .iter()
+                .filter_map(|b| b.pcr11.get(i))
+                .map(|&(_, d)| d)
+                .collect(),
         });
     }
 }

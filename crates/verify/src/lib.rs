@@ -23,7 +23,6 @@
 //! assert_eq!(a.failures().next().unwrap().actual, "9f8e");
 //! ```
 
-#![allow(clippy::indexing_slicing)] // TEMP-LINTS: sites not yet fixed
 #![forbid(unsafe_code)]
 
 pub mod appraisal;
