@@ -171,4 +171,33 @@ mod tests {
         let f = File::options().read(true).write(true).open(&p).unwrap();
         assert!(set_all_inode_times(&f, 0).is_err());
     }
+
+    /// An image whose i_extra_isize claims more than its (odd, 130-byte) inodes hold is an error, not a panic.
+    #[test]
+    fn refuses_extra_isize_past_the_inode() {
+        let mut img = vec![0u8; 8 * 1024];
+        let sb = 1024;
+        let put32 = |img: &mut Vec<u8>, at: usize, v: u32| {
+            img[at..at + 4].copy_from_slice(&v.to_le_bytes())
+        };
+        put32(&mut img, sb, 16); // s_inodes_count
+        put32(&mut img, sb + 20, 1); // s_first_data_block
+        put32(&mut img, sb + 24, 0); // s_log_block_size: 1 KiB blocks
+        put32(&mut img, sb + 40, 16); // s_inodes_per_group
+        put32(&mut img, sb + 84, 11); // s_first_ino
+        img[sb + 56..sb + 58].copy_from_slice(&EXT4_MAGIC.to_le_bytes());
+        img[sb + 88..sb + 90].copy_from_slice(&130u16.to_le_bytes()); // s_inode_size
+        // Group descriptor 0 (block 2): inode bitmap at block 4, inode table at block 5.
+        put32(&mut img, 2048 + 4, 4);
+        put32(&mut img, 2048 + 8, 5);
+        img[4096] = 0b10; // inode 2 (the root) in use
+        // Root inode (index 1): i_extra_isize 32, so fields up to byte 160 of a 130-byte inode.
+        img[5 * 1024 + 130 + 128] = 32;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x");
+        std::fs::write(&p, &img).unwrap();
+        let f = File::options().read(true).write(true).open(&p).unwrap();
+        let e = set_all_inode_times(&f, 0).unwrap_err();
+        assert!(e.to_string().contains("i_extra_isize"), "{e}");
+    }
 }

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use yardstick_common::hash::{Algorithm, Digest};
 use yardstick_pe::PeHeaders;
-use yardstick_pe::authenticode::{authenticode_digests, hashed_ranges};
+use yardstick_pe::authenticode::{authenticode_digest, hashed_ranges};
 use yardstick_pe::uki::{Section, StubGeneration, Uki, UkiError, section_name_nul};
 
 use crate::guids;
@@ -357,9 +357,6 @@ pub fn predict(
 /// Each (bank, stream) pair is one job over borrowed slices of the file: every byte is hashed once per stream
 /// and bank, nothing is copied unless the loader would zero-fill or overlap a section. The jobs are independent,
 /// so they run on all cores, longest first (a greedy schedule that keeps the cores evenly loaded).
-// `digests` has one digest per job, `banks.len() * n` in job order, and `n >= 1` (the UKI's stream), so each
-// bank's window and its first two entries (the UKI and, when measured, the kernel) are in bounds.
-#[allow(clippy::indexing_slicing)]
 fn bank_digests(
     uki: &[u8],
     parsed: &Uki<'_>,
@@ -392,15 +389,15 @@ fn bank_digests(
         .collect();
     let digests = run_longest_first(&jobs);
 
-    let n = streams.len();
+    // One digest per job: `n` per bank, in job order (n >= 1: the UKI's stream).
+    let n = streams.len().max(1);
     Ok(banks
         .iter()
-        .enumerate()
-        .map(|(b, &alg)| {
-            let bank = &digests[b * n..(b + 1) * n];
+        .zip(digests.chunks_exact(n))
+        .map(|(&alg, bank)| {
             let pcr11 = sections
                 .iter()
-                .zip(&bank[first_section..])
+                .zip(bank.iter().skip(first_section))
                 .flat_map(|((section, _), &contents)| {
                     [
                         (*section, alg.digest(&section_name_nul(*section))),
@@ -408,9 +405,12 @@ fn bank_digests(
                     ]
                 })
                 .collect();
+            // The UKI's digest, then the kernel's when measured (`bank` is never empty).
+            let mut firsts = bank.iter().copied();
+            let uki_auth = firsts.next().unwrap_or_else(|| alg.digest(&[]));
             BankDigests {
-                uki_auth: bank[0],
-                kernel_auth: kernel_measured.then(|| bank[1]),
+                uki_auth,
+                kernel_auth: firsts.next().filter(|_| kernel_measured),
                 pcr11,
             }
         })
@@ -470,16 +470,18 @@ fn run_longest_first(jobs: &[(Algorithm, &[&[u8]])]) -> Vec<Digest> {
 
 /// The UKI's SHA-256 Authenticode digest (db may list it): the sha256 bank's, or computed when that bank is
 /// not requested.
-// `per_bank` has one entry per bank (bank_digests) and authenticode_digests one digest per requested algorithm.
-#[allow(clippy::indexing_slicing)]
 fn uki_sha256(
     uki: &[u8],
     banks: &[Algorithm],
     per_bank: &[BankDigests],
 ) -> Result<Digest, PredictError> {
-    Ok(match banks.iter().position(|&b| b == Algorithm::Sha256) {
-        Some(i) => per_bank[i].uki_auth,
-        None => authenticode_digests(uki, &[Algorithm::Sha256]).map_err(UkiError::from)?[0],
+    let in_bank = banks
+        .iter()
+        .position(|&b| b == Algorithm::Sha256)
+        .and_then(|i| per_bank.get(i));
+    Ok(match in_bank {
+        Some(b) => b.uki_auth,
+        None => authenticode_digest(uki, Algorithm::Sha256).map_err(UkiError::from)?,
     })
 }
 
