@@ -7,8 +7,6 @@
 // The doc comments on clap arguments are `--help` text, printed verbatim: placeholders such as <bank> are
 // meant for the terminal, not HTML.
 #![allow(rustdoc::invalid_html_tags)]
-// The front end: the parsers of untrusted input live in the library crates, which deny these lints.
-#![allow(clippy::indexing_slicing, clippy::expect_used)]
 
 use std::process::ExitCode;
 
