@@ -8,6 +8,7 @@
 //!
 //! The guest's event log, serial log, PCRs, prediction and boot time are kept under
 //! `$CARGO_TARGET_TMPDIR/boot-uki/<case>/` for the event-log replay tests to check against.
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 #![allow(clippy::unwrap_used)] // test helpers: a failed step is a failed test
 
 #[path = "support/boot.rs"]

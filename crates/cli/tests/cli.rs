@@ -1,4 +1,5 @@
 //! The command line itself: version, help, completions, man pages, exit codes.
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 
 mod support;
 

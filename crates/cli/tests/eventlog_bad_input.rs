@@ -1,7 +1,7 @@
 //! Bad input for `eventlog show`, `eventlog replay` and `pcr compare`: truncated logs, absurd sizes and
 //! counts, unknown algorithms, empty and foreign files. Always one error line naming the file and the
 //! problem, exit status 2, no panic; a truncated log says which event at which byte offset stopped parsing.
-
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 #![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
 
 mod support;

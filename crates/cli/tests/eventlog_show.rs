@@ -2,7 +2,7 @@
 //! 5.4's YAML (`--eventlog-version=2`): event number, PCR, type name, digests per bank, UEFI variable names,
 //! boot-option descriptions, GPT partition names. Plus keylime's Secure Boot verdict for its two logs, and
 //! the text layout.
-
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 #![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
 
 mod support;

@@ -1,6 +1,7 @@
 //! The real-world fixtures in `tests/fixtures` are the upstream projects' bytes: every file listed in
 //! `SHA256SUMS` (the upstream content; gzipped fixtures are unpacked first) hashes to its listed value by
 //! coreutils' `sha256sum`, and every fixture file is listed (so none is added without provenance).
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 
 mod support;
 

@@ -16,6 +16,8 @@
 //!   CONFIG_DM_INIT). No TPM.
 //!
 //! Each boot's wall time is printed (`cargo test --test image_boot -- --nocapture`).
+#![allow(clippy::indexing_slicing, clippy::expect_used)]
+// integration tests: a panic is the failure report
 
 // Test helpers unwrap freely: a failure is a test failure with its backtrace.
 #![allow(clippy::unwrap_used)]

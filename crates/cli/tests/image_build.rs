@@ -1,5 +1,7 @@
 //! `yardstick image build` without booting: reproducibility, the layouts checked with the real tools
 //! (sfdisk, veritysetup, fsck.vfat, mtools, busybox cpio), and bad input.
+#![allow(clippy::indexing_slicing, clippy::expect_used)]
+// integration tests: a panic is the failure report
 
 // Test helpers unwrap freely: a failure is a test failure with its backtrace.
 #![allow(clippy::unwrap_used)]

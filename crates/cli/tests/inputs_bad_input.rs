@@ -7,6 +7,8 @@
 //!
 //! and inputs that are valid but unusual: a signed kernel cut short (refused by `uki build`, as `pcr predict`
 //! would refuse the UKI), a tiny root filesystem, 255-byte file names, an OVMF_VARS file without a size.
+#![allow(clippy::indexing_slicing, clippy::expect_used)]
+// integration tests: a panic is the failure report
 
 // Test helpers unwrap freely: a failure is a test failure with its backtrace.
 #![allow(clippy::unwrap_used)]

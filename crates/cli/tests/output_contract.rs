@@ -2,7 +2,7 @@
 //! success, a full device is one error line and exit status 2), an output path that names an input is refused
 //! before any work, and outputs made together (verity hash + FEC + root-hash file, image disk + manifest)
 //! appear together or not at all.
-
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 #![allow(clippy::unwrap_used)] // test helpers, like the tests themselves (clippy.toml)
 
 mod support;

@@ -4,7 +4,7 @@
 //! *tpm2_eventlog* parsed from the log, and read the PCRs back with `tpm2_pcrread`: the PCR list yardstick
 //! compares against is then real tpm2_pcrread output of a real TPM implementation, and neither the parsing
 //! nor the extend arithmetic is yardstick's.
-
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 #![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
 
 mod support;

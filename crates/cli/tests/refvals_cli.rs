@@ -1,4 +1,6 @@
 //! `yardstick refvals show|export` on manifests written by `image build`, and on bad manifests.
+#![allow(clippy::indexing_slicing, clippy::expect_used)]
+// integration tests: a panic is the failure report
 
 // Test helpers unwrap freely: a failure is a test failure with its backtrace.
 #![allow(clippy::unwrap_used)]

@@ -2,6 +2,7 @@
 //! `pcr predict`'s prediction (proven against real boots by `boot_uki.rs` and, through a host-side quote, by
 //! `verify_boot.rs`). Checked here: the manifest holds exactly the prediction's PCRs and phase values, the
 //! UKI's digest is what `sha256sum` prints, the exports read it, and bad input is one error line.
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 #![allow(clippy::unwrap_used)]
 
 mod support;

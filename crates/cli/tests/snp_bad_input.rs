@@ -1,6 +1,8 @@
 //! Bad input to `yardstick snp`: every case prints one error line on stderr (naming the file where there is
 //! one), exits 2, never panics, and writes no output file. The damaged firmware images are the real AmdSev
 //! fixture (virtee/sev-snp-measure `tests/fixtures`) with single fields overwritten.
+#![allow(clippy::indexing_slicing, clippy::expect_used)]
+// integration tests: a panic is the failure report
 
 // Helpers outside #[test] functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]

@@ -3,6 +3,8 @@
 //! guest features × kernel/initrd/cmdline variants, on the firmware fixtures from virtee/sev-snp-measure's
 //! tests (`tests/fixtures/snp/`), Debian's OVMF builds and a synthesized 4 MiB AmdSev-style firmware.
 //! Every combination asserts equal stdout, and for modes with VMSAs byte-identical `--dump-vmsa` files.
+#![allow(clippy::indexing_slicing, clippy::expect_used)]
+// integration tests: a panic is the failure report
 
 // Helpers outside #[test] functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]

@@ -6,6 +6,8 @@
 //! yardstick's signatures must verify with Python `cryptography` (an independent ECDSA implementation) against
 //! the public keys derived from the PEM files; and snp-create-id-block's signatures must verify with yardstick's
 //! verifier.
+#![allow(clippy::indexing_slicing, clippy::expect_used)]
+// integration tests: a panic is the failure report
 
 // Helpers outside #[test] functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]

@@ -1,6 +1,7 @@
 //! Bad input for `uki build`, `uki inspect` and `pcr predict`: non-PE and truncated files, a PE without
 //! `.linux`, overlapping sections, broken OVMF VARS, unsigned UKIs under Secure Boot. Each must print one line
 //! naming the file, exit 2, not panic, and never leave a half-written output.
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 #![allow(clippy::unwrap_used)] // test helpers: a failed step is a failed test
 
 mod support;

@@ -3,6 +3,7 @@
 //! to `systemd-measure calculate`; its stub-only value (`--phase=`) and its default phase paths
 //! (enter-initrd, enter-initrd:leave-initrd, ...:sysinit, ...:ready) must equal `yardstick pcr predict`'s
 //! PCR 11 and `pcr11_phases` in sha1, sha256 and sha384.
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 #![allow(clippy::unwrap_used)] // test helpers: a failed step is a failed test
 
 mod support;

@@ -1,6 +1,7 @@
 //! `yardstick uki build` against ukify 254 (bookworm-backports systemd, run with the venv's pefile) for the
 //! same inputs: section by section (headers and contents, read back with pefile, an independent PE parser),
 //! then the whole files byte for byte. Also `yardstick uki inspect` against pefile's view of the same files.
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 #![allow(clippy::unwrap_used)] // test helpers: a failed step is a failed test
 
 mod support;

@@ -2,6 +2,8 @@
 //! (`azure-vtpm/{snp,tdx}/evidence-*.json`). The nonces are the ones trustee's own tests pass for these
 //! files (`deps/verifier/src/az_snp_vtpm/mod.rs`): "challenge" for v0/v1, the 48-byte report data for v2 and
 //! the Genoa evidence.
+#![allow(clippy::indexing_slicing, clippy::expect_used)]
+// integration tests: a panic is the failure report
 
 // Test helpers panic on a broken fixture or peer, like the tests themselves (clippy.toml allows unwrap
 // only inside #[test] functions).

@@ -17,6 +17,7 @@
 //!   value and the log replay plus that phase equals the quote;
 //! * a log whose `.cmdline` digest was changed, or with an extra event, is named as not matching the quote
 //!   (and with an extra event, the quote is said to predate it); a truncated log is bad input (exit 2).
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 #![allow(clippy::unwrap_used)] // test helpers: a failed step is a failed test
 
 #[path = "support/boot.rs"]

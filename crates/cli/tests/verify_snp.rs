@@ -1,6 +1,8 @@
 //! `yardstick verify snp` on real evidence: the Milan attestation report of virtee/sev's test data
 //! (`snp-reports/report_milan.hex`), its VCEK (`vcek_milan.der`) and AMD's KDS certificates
 //! (`amd-kds/<product>/{ark,ask}.pem`). Peers: openssl (fingerprints, DER conversion, foreign certificates).
+#![allow(clippy::indexing_slicing, clippy::expect_used)]
+// integration tests: a panic is the failure report
 
 // Test helpers panic on a broken fixture or peer, like the tests themselves (clippy.toml allows unwrap
 // only inside #[test] functions).

@@ -3,6 +3,8 @@
 //! `tpm2_pcrextend`, `tpm2_quote`, `tpm2_readpublic`, `tpm2_pcrread`), with RSASSA, RSA-PSS and ECDSA P-256
 //! attestation keys. Every quote must verify; a wrong nonce, a changed PCR value, a changed message, a
 //! truncated signature and another AK must not.
+#![allow(clippy::indexing_slicing, clippy::expect_used)]
+// integration tests: a panic is the failure report
 
 // Test helpers panic on a broken fixture or peer, like the tests themselves (clippy.toml allows unwrap
 // only inside #[test] functions).

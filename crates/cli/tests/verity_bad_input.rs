@@ -1,6 +1,6 @@
 //! Bad input to `yardstick verity`: every case listed in issue 2 fails with one line on stderr naming the
 //! file and the problem, exit status 2, no panic, no output file left behind and existing outputs untouched.
-
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 #![allow(clippy::unwrap_used)] // test helpers, like the tests themselves (clippy.toml)
 
 mod support;

@@ -2,7 +2,7 @@
 //! combination below both tools run on identical copies of a deterministic image and must produce
 //! byte-identical hash devices (and FEC devices, and data files where the tree lives in the same file) and
 //! identical stdout. Each test prints how many combinations it checked.
-
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 #![allow(clippy::unwrap_used)] // test helpers, like the tests themselves (clippy.toml)
 
 mod support;

@@ -2,7 +2,7 @@
 //! Kata's image builder (values taken from real `veritysetup format --no-superblock` output, composed the way
 //! `tools/osbuilder` and runtime-rs `kernel_param.rs` compose them) and systemd-repart 254 (which names the
 //! data and hash partitions after the root hash).
-
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 #![allow(clippy::unwrap_used)] // test helpers, like the tests themselves (clippy.toml)
 
 mod support;

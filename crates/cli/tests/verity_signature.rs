@@ -3,7 +3,7 @@
 //! of `openssl smime -sign -nocerts -noattr -binary -outform der`; every signature yardstick makes must pass
 //! `openssl smime -verify` / `openssl cms -verify`, and every signature OpenSSL makes (with or without signed
 //! attributes, RSA or ECDSA) must pass `yardstick verity check-signature`.
-
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 #![allow(clippy::unwrap_used)] // test helpers, like the tests themselves (clippy.toml)
 
 mod support;

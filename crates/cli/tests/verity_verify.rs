@@ -2,7 +2,7 @@
 //! `veritysetup verify`), and each kind of corruption is caught and the exact block is named (data or hash
 //! block, index, byte offset), where veritysetup only reports a position. Offsets expected below are computed
 //! from the on-disk layout (cryptsetup `hash_levels()`: superblock block, then the top level first).
-
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 #![allow(clippy::unwrap_used)] // test helpers, like the tests themselves (clippy.toml)
 
 mod support;

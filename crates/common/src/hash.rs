@@ -230,8 +230,9 @@ impl Digest {
     /// `raw` is a backend's output for `alg`, so of its length.
     fn from_raw(alg: Algorithm, raw: &[u8]) -> Digest {
         let mut bytes = [0; MAX_DIGEST_LEN];
-        let n = alg.digest_len().min(raw.len());
-        bytes[..n].copy_from_slice(&raw[..n]);
+        for (d, s) in bytes.iter_mut().zip(raw).take(alg.digest_len()) {
+            *d = *s;
+        }
         Digest { alg, bytes }
     }
 
@@ -241,7 +242,9 @@ impl Digest {
             return None;
         }
         let mut bytes = [0; MAX_DIGEST_LEN];
-        bytes[..raw.len()].copy_from_slice(raw);
+        for (d, s) in bytes.iter_mut().zip(raw) {
+            *d = *s;
+        }
         Some(Digest { alg, bytes })
     }
 
@@ -258,7 +261,10 @@ impl Digest {
 
 impl AsRef<[u8]> for Digest {
     fn as_ref(&self) -> &[u8] {
-        &self.bytes[..self.alg.digest_len()]
+        // Every algorithm's digest_len() is at most MAX_DIGEST_LEN, so the whole-array fallback is never taken.
+        self.bytes
+            .get(..self.alg.digest_len())
+            .unwrap_or(&self.bytes)
     }
 }
 

@@ -43,20 +43,28 @@ pub fn decode(s: &str) -> Result<Vec<u8>, HexError> {
     if !bytes.len().is_multiple_of(2) {
         return Err(HexError::OddLength(bytes.len()));
     }
-    let nibble = |pos: usize| -> Result<u8, HexError> {
-        let c = bytes[pos];
+    let nibble = |pos: usize, c: u8| -> Result<u8, HexError> {
         match c {
             b'0'..=b'9' => Ok(c - b'0'),
             b'a'..=b'f' => Ok(c - b'a' + 10),
             b'A'..=b'F' => Ok(c - b'A' + 10),
             _ => Err(HexError::InvalidChar {
-                ch: s[pos..].chars().next().unwrap_or('?'),
-                pos: s[..pos].chars().count(),
+                // Every byte before `pos` is an ASCII hex digit, so `pos` is on a character boundary.
+                ch: s.get(pos..).and_then(|t| t.chars().next()).unwrap_or('?'),
+                pos: s.get(..pos).map_or(pos, |t| t.chars().count()),
             }),
         }
     };
-    (0..bytes.len() / 2)
-        .map(|i| Ok((nibble(2 * i)? << 4) | nibble(2 * i + 1)?))
+    bytes
+        .chunks_exact(2)
+        .zip((0..).step_by(2))
+        .map(|(pair, pos)| {
+            let (hi, lo) = match *pair {
+                [hi, lo] => (hi, lo),
+                _ => (0, 0), // chunks_exact(2): never taken
+            };
+            Ok((nibble(pos, hi)? << 4) | nibble(pos + 1, lo)?)
+        })
         .collect()
 }
 

@@ -20,6 +20,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bytes;
 pub mod fs;
 pub mod guid;
 pub mod hash;

@@ -334,7 +334,7 @@ impl Ids {
     fn derive(seed: &str) -> Ids {
         let u32_of = |purpose: &str| {
             let b = derive_bytes(seed, purpose, 4);
-            u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+            yardstick_common::bytes::le32(&b, 0).unwrap_or_default()
         };
         Ids {
             filesystem: guid::derive(seed.as_bytes(), "rootfs-filesystem"),

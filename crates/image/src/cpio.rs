@@ -80,7 +80,7 @@ impl<W: Write> CpioWriter<W> {
 
     fn pad(&mut self) -> io::Result<()> {
         let pad = (4 - (self.written % 4) as usize) % 4;
-        self.put(&[0u8; 3][..pad])
+        self.put([0u8; 3].get(..pad).unwrap_or_default())
     }
 
     fn put(&mut self, b: &[u8]) -> io::Result<()> {

@@ -24,15 +24,20 @@ const RO_COMPAT_GDT_CSUM: u32 = 0x10;
 const BG_INODE_UNINIT: u16 = 0x1;
 
 fn u16_at(b: &[u8], o: usize) -> io::Result<u16> {
-    b.get(o..o + 2)
-        .map(|s| u16::from_le_bytes([s[0], s[1]]))
-        .ok_or_else(|| bad("truncated structure"))
+    yardstick_common::bytes::le16(b, o).ok_or_else(|| bad("truncated structure"))
 }
 
 fn u32_at(b: &[u8], o: usize) -> io::Result<u32> {
-    b.get(o..o + 4)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-        .ok_or_else(|| bad("truncated structure"))
+    yardstick_common::bytes::le32(b, o).ok_or_else(|| bad("truncated structure"))
+}
+
+/// Writes a 32-bit inode field; an `i_extra_isize` larger than the inode is a malformed image, not a panic.
+fn put32(inode: &mut [u8], off: usize, v: u32) -> io::Result<()> {
+    inode
+        .get_mut(off..off + 4)
+        .ok_or_else(|| bad("inode shorter than its i_extra_isize"))?
+        .copy_from_slice(&v.to_le_bytes());
+    Ok(())
 }
 
 fn bad(what: &str) -> io::Error {
@@ -119,7 +124,7 @@ pub fn set_all_inode_times(f: &File, epoch: u64) -> io::Result<()> {
                 .get_mut(at..at + inode_size as usize)
                 .ok_or_else(|| bad("truncated inode table"))?;
             for off in [8usize, 12, 16] {
-                inode[off..off + 4].copy_from_slice(&lo.to_le_bytes());
+                put32(inode, off, lo)?;
             }
             let extra = if inode_size > 128 {
                 u16_at(inode, 128)? as usize
@@ -130,11 +135,11 @@ pub fn set_all_inode_times(f: &File, epoch: u64) -> io::Result<()> {
             // present when i_extra_isize covers them.
             for (off, end) in [(132usize, 136usize), (136, 140), (140, 144), (148, 152)] {
                 if 128 + extra >= end {
-                    inode[off..end].copy_from_slice(&hi.to_le_bytes());
+                    put32(inode, off, hi)?;
                 }
             }
             if 128 + extra >= 148 {
-                inode[144..148].copy_from_slice(&lo.to_le_bytes());
+                put32(inode, 144, lo)?;
             }
             dirty = true;
         }
@@ -165,5 +170,34 @@ mod tests {
         std::fs::write(&p, vec![0u8; 8192]).unwrap();
         let f = File::options().read(true).write(true).open(&p).unwrap();
         assert!(set_all_inode_times(&f, 0).is_err());
+    }
+
+    /// An image whose i_extra_isize claims more than its (odd, 130-byte) inodes hold is an error, not a panic.
+    #[test]
+    fn refuses_extra_isize_past_the_inode() {
+        let mut img = vec![0u8; 8 * 1024];
+        let sb = 1024;
+        let put32 = |img: &mut Vec<u8>, at: usize, v: u32| {
+            img[at..at + 4].copy_from_slice(&v.to_le_bytes())
+        };
+        put32(&mut img, sb, 16); // s_inodes_count
+        put32(&mut img, sb + 20, 1); // s_first_data_block
+        put32(&mut img, sb + 24, 0); // s_log_block_size: 1 KiB blocks
+        put32(&mut img, sb + 40, 16); // s_inodes_per_group
+        put32(&mut img, sb + 84, 11); // s_first_ino
+        img[sb + 56..sb + 58].copy_from_slice(&EXT4_MAGIC.to_le_bytes());
+        img[sb + 88..sb + 90].copy_from_slice(&130u16.to_le_bytes()); // s_inode_size
+        // Group descriptor 0 (block 2): inode bitmap at block 4, inode table at block 5.
+        put32(&mut img, 2048 + 4, 4);
+        put32(&mut img, 2048 + 8, 5);
+        img[4096] = 0b10; // inode 2 (the root) in use
+        // Root inode (index 1): i_extra_isize 32, so fields up to byte 160 of a 130-byte inode.
+        img[5 * 1024 + 130 + 128] = 32;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x");
+        std::fs::write(&p, &img).unwrap();
+        let f = File::options().read(true).write(true).open(&p).unwrap();
+        let e = set_all_inode_times(&f, 0).unwrap_err();
+        assert!(e.to_string().contains("i_extra_isize"), "{e}");
     }
 }

@@ -123,8 +123,13 @@ fn short_name(name: &str) -> Option<[u8; 11]> {
         return None;
     }
     let mut out = [b' '; 11];
-    out[..base.len()].copy_from_slice(base.as_bytes());
-    out[8..8 + ext.len()].copy_from_slice(ext.as_bytes());
+    // base.len() <= 8 and ext.len() <= 3, checked above.
+    for (d, s) in out[..8].iter_mut().zip(base.bytes()) {
+        *d = s;
+    }
+    for (d, s) in out[8..].iter_mut().zip(ext.bytes()) {
+        *d = s;
+    }
     // 0xE5 marks a deleted entry; a name starting with that byte is stored as 0x05 (fatgen103 §6.1).
     if out[0] == 0xe5 {
         out[0] = 0x05;
@@ -143,7 +148,9 @@ fn label_bytes(label: &str) -> [u8; 11] {
     if clean.is_empty() {
         return *b"NO NAME    ";
     }
-    out[..clean.len()].copy_from_slice(&clean);
+    for (d, s) in out.iter_mut().zip(clean) {
+        *d = s;
+    }
     out
 }
 
@@ -226,9 +233,9 @@ struct Allocator {
 
 impl Allocator {
     fn new(clusters: u64) -> Allocator {
-        let mut fat = vec![0u32; (clusters + 2) as usize];
-        fat[0] = 0x0FFF_FF00 | 0xF8;
-        fat[1] = EOC;
+        // Entries 0 (the media byte) and 1 (end of chain), then one free entry per cluster.
+        let mut fat = vec![0x0FFF_FF00 | 0xF8, EOC];
+        fat.resize((clusters + 2) as usize, 0);
         Allocator { fat, next_free: 2 }
     }
 

@@ -109,7 +109,9 @@ impl Mbr {
                 .map_err(|e| MbrError::Encode(e.to_string()))?;
         for (i, p) in self.partitions.iter().enumerate() {
             let last = u64::from(p.first_lba) + u64::from(p.sectors) - 1;
-            mbr[i + 1] = mbrman::MBRPartitionEntry {
+            // check() allows at most 4 partitions, the slots every MBR has (1..=4).
+            let slot = mbr.get_mut(i + 1).ok_or(MbrError::TooMany(i + 1))?;
+            *slot = mbrman::MBRPartitionEntry {
                 boot: if p.bootable {
                     mbrman::BOOT_ACTIVE
                 } else {

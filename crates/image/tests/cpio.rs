@@ -1,6 +1,7 @@
 //! yardstick's newc cpio writer (`yardstick_image::cpio`, used for the boot tests' initrds and image
 //! assembly) read back by an independent implementation: busybox `cpio -t` lists it and `cpio -i` unpacks it
 //! with the same contents, modes and symlink targets; the same entries always give the same bytes.
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 #![allow(clippy::unwrap_used)]
 
 use std::os::unix::fs::PermissionsExt as _;

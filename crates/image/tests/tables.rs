@@ -1,6 +1,8 @@
 //! Partition tables and the FAT writer against the real tools: sfdisk (util-linux libfdisk, the library
 //! systemd-repart uses) must write byte-identical GPT and MBR tables for the same layout; fsck.vfat and
 //! mtools must accept the FAT32 volume and read every file back unchanged.
+#![allow(clippy::indexing_slicing, clippy::expect_used)]
+// integration tests: a panic is the failure report
 
 // Test helpers unwrap freely: a failure is a test failure with its backtrace.
 #![allow(clippy::unwrap_used)]

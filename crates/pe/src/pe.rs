@@ -149,15 +149,7 @@ pub struct PeHeaders {
     pub file_len: usize,
 }
 
-fn u16_at(b: &[u8], off: usize) -> Option<u16> {
-    b.get(off..off.checked_add(2)?)
-        .map(|s| u16::from_le_bytes([s[0], s[1]]))
-}
-
-fn u32_at(b: &[u8], off: usize) -> Option<u32> {
-    b.get(off..off.checked_add(4)?)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-}
+use yardstick_common::bytes::{le16 as u16_at, le32 as u32_at};
 
 /// [`PeError::Truncated`]: `what` needs bytes up to `needed`, the file has `len`.
 fn truncated(what: &str, needed: usize, len: usize) -> PeError {

@@ -2,6 +2,7 @@
 //! hashes trailing data the way EDK2 does), on real EFI binaries: Debian's systemd 252 stub (12,641 bytes of
 //! COFF symbol table after the last section: the quirk), the bookworm-backports 254 stub, and Debian's signed
 //! kernel (certificate table excluded). Both implementations must agree in SHA-1, SHA-256 and SHA-384.
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;

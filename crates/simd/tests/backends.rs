@@ -2,6 +2,7 @@
 //! and pseudo-random inputs. Kernels the CPU cannot run are reported on stderr as
 //! `simd: skipped avx512 (CPU lacks avx512bw)`, written past the test harness's output capture so that
 //! every run says what it did not cover.
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 
 use std::io::Write as _;
 

@@ -145,10 +145,10 @@ impl IdKey {
             .try_sign(msg)
             .map_err(|e| IdBlockError::Sign(e.to_string()))?;
         let (r, s) = sig.split_bytes();
-        let mut out = Box::new([0u8; SIGNATURE_LEN]);
+        let mut out = [0u8; SIGNATURE_LEN];
         put_le(&mut out[..COMPONENT_LEN], &r);
         put_le(&mut out[COMPONENT_LEN..2 * COMPONENT_LEN], &s);
-        Ok(out)
+        Ok(Box::new(out))
     }
 }
 
@@ -173,13 +173,13 @@ fn get_be48(src: &[u8]) -> Option<[u8; 48]> {
 
 fn public_key_struct(vk: &VerifyingKey) -> Box<[u8; PUBKEY_LEN]> {
     let point = vk.as_affine().to_sec1_point(false);
-    let mut out = Box::new([0u8; PUBKEY_LEN]);
+    let mut out = [0u8; PUBKEY_LEN];
     out[..4].copy_from_slice(&CURVE_P384.to_le_bytes());
     if let (Some(x), Some(y)) = (point.x(), point.y()) {
         put_le(&mut out[4..4 + COMPONENT_LEN], x);
         put_le(&mut out[4 + COMPONENT_LEN..4 + 2 * COMPONENT_LEN], y);
     }
-    out
+    Box::new(out)
 }
 
 /// Checks a signature structure over `msg` against a public key structure, as the PSP does.

@@ -306,16 +306,17 @@ impl AttestationReport {
 
     /// Parses the 0x4A0-byte binary report.
     pub fn parse(b: &[u8]) -> Result<AttestationReport, ReportError> {
-        if b.len() != REPORT_LEN {
-            return Err(ReportError::Size(b.len()));
-        }
+        let b: &[u8; REPORT_LEN] = b.try_into().map_err(|_| ReportError::Size(b.len()))?;
         let version = le32(b, 0x00);
         if !VERSIONS.contains(&version) {
             return Err(ReportError::Version(version));
         }
         let v3 = version >= 3;
         let v5 = version >= 5;
-        let ver = |at: usize| (b[at + 2], b[at + 1], b[at]);
+        let ver = |at: usize| {
+            let [build, minor, major] = arr::<3>(b, at);
+            (major, minor, build)
+        };
         Ok(AttestationReport {
             raw: b.to_vec(),
             version,

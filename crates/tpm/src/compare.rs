@@ -479,6 +479,9 @@ enum Op {
 
 /// An edit script between two sequences: common prefix and suffix first, then an LCS table on the middle
 /// (or, if that would be too large, the whole middle as one change).
+// The LCS table: `lcs` has (n + 1) * (m + 1) cells and `am`/`bm` are read at i < n, j < m, so every index,
+// at most (i + 1) * w + j + 1 <= n * w + m, is in bounds.
+#[allow(clippy::indexing_slicing)]
 fn align<T: PartialEq>(a: &[T], b: &[T]) -> Vec<Op> {
     let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let a_rest = a.get(prefix..).unwrap_or_default();

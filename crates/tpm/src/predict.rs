@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use yardstick_common::hash::{Algorithm, Digest};
 use yardstick_pe::PeHeaders;
-use yardstick_pe::authenticode::{authenticode_digests, hashed_ranges};
+use yardstick_pe::authenticode::{authenticode_digest, hashed_ranges};
 use yardstick_pe::uki::{Section, StubGeneration, Uki, UkiError, section_name_nul};
 
 use crate::guids;
@@ -389,15 +389,15 @@ fn bank_digests(
         .collect();
     let digests = run_longest_first(&jobs);
 
-    let n = streams.len();
+    // One digest per job: `n` per bank, in job order (n >= 1: the UKI's stream).
+    let n = streams.len().max(1);
     Ok(banks
         .iter()
-        .enumerate()
-        .map(|(b, &alg)| {
-            let bank = &digests[b * n..(b + 1) * n];
+        .zip(digests.chunks_exact(n))
+        .map(|(&alg, bank)| {
             let pcr11 = sections
                 .iter()
-                .zip(&bank[first_section..])
+                .zip(bank.iter().skip(first_section))
                 .flat_map(|((section, _), &contents)| {
                     [
                         (*section, alg.digest(&section_name_nul(*section))),
@@ -405,9 +405,12 @@ fn bank_digests(
                     ]
                 })
                 .collect();
+            // The UKI's digest, then the kernel's when measured (`bank` is never empty).
+            let mut firsts = bank.iter().copied();
+            let uki_auth = firsts.next().unwrap_or_else(|| alg.digest(&[]));
             BankDigests {
-                uki_auth: bank[0],
-                kernel_auth: kernel_measured.then(|| bank[1]),
+                uki_auth,
+                kernel_auth: firsts.next().filter(|_| kernel_measured),
                 pcr11,
             }
         })
@@ -433,13 +436,14 @@ fn run_longest_first(jobs: &[(Algorithm, &[&[u8]])]) -> Vec<Digest> {
         bytes.saturating_mul(per_byte)
     };
     let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(cost(&jobs[i])));
+    order.sort_by_key(|&i| std::cmp::Reverse(jobs.get(i).map_or(0, cost)));
     let next = AtomicUsize::new(0);
     let work = || {
         let mut done = Vec::new();
         while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-            let (alg, parts) = jobs[i];
-            done.push((i, alg.digest_parts(parts)));
+            if let Some(&(alg, parts)) = jobs.get(i) {
+                done.push((i, alg.digest_parts(parts)));
+            }
         }
         done
     };
@@ -455,7 +459,9 @@ fn run_longest_first(jobs: &[(Algorithm, &[&[u8]])]) -> Vec<Digest> {
             .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .chain(mine)
         {
-            digests[i] = Some(d);
+            if let Some(slot) = digests.get_mut(i) {
+                *slot = Some(d);
+            }
         }
     });
     // Every job index was taken by exactly one worker.
@@ -469,9 +475,13 @@ fn uki_sha256(
     banks: &[Algorithm],
     per_bank: &[BankDigests],
 ) -> Result<Digest, PredictError> {
-    Ok(match banks.iter().position(|&b| b == Algorithm::Sha256) {
-        Some(i) => per_bank[i].uki_auth,
-        None => authenticode_digests(uki, &[Algorithm::Sha256]).map_err(UkiError::from)?[0],
+    let in_bank = banks
+        .iter()
+        .position(|&b| b == Algorithm::Sha256)
+        .and_then(|i| per_bank.get(i));
+    Ok(match in_bank {
+        Some(b) => b.uki_auth,
+        None => authenticode_digest(uki, Algorithm::Sha256).map_err(UkiError::from)?,
     })
 }
 
@@ -560,9 +570,11 @@ fn db_authority(
 
 /// PCR 11: systemd-stub's section measurements, from the per-bank digests.
 fn push_stub_sections(events: &mut Vec<PredictedEvent>, per_bank: &[BankDigests]) {
-    let n_pcr11 = per_bank.first().map_or(0, |b| b.pcr11.len());
-    for i in 0..n_pcr11 {
-        let section = per_bank[0].pcr11[i].0;
+    let Some(first) = per_bank.first() else {
+        return;
+    };
+    // Every bank has the same sections in the same order (bank_digests).
+    for (i, &(section, _)) in first.pcr11.iter().enumerate() {
         events.push(PredictedEvent {
             pcr: 11,
             // Uki::pcr11_events: the name's event, then the contents' event, per section.
@@ -571,7 +583,11 @@ fn push_stub_sections(events: &mut Vec<PredictedEvent>, per_bank: &[BankDigests]
             } else {
                 PredictedEventKind::UkiSection(section)
             },
-            digests: per_bank.iter().map(|b| b.pcr11[i].1).collect(),
+            digests: per_bank
+                .iter()
+                .filter_map(|b| b.pcr11.get(i))
+                .map(|&(_, d)| d)
+                .collect(),
         });
     }
 }

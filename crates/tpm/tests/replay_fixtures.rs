@@ -7,7 +7,7 @@
 //! 2. `tpm2_eventlog` (tpm2-tools 5.4, Debian 12) wherever it agrees, and a test of the exact reason wherever
 //!    it does not;
 //! 3. for the one log go-attestation expects a workaround for, the workaround's arithmetic.
-
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 #![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
 
 use std::collections::BTreeMap;

@@ -36,6 +36,8 @@ pub const MAX_ROOTS: u32 = 24;
 
 /// The generator polynomial `∏ (x − αⁱ)`, i = 0..roots, over GF(2⁸)/0x11d in `init_rs_char`'s coefficient
 /// order (`g[roots] = 1`).
+// `g` has `roots + 1` coefficients and every index is at most `i + 1 <= roots`.
+#[allow(clippy::indexing_slicing)]
 fn generator(roots: usize) -> Vec<u8> {
     let mut g = vec![0u8; roots + 1];
     g[0] = 1;
@@ -52,6 +54,8 @@ fn generator(roots: usize) -> Vec<u8> {
 
 /// The encoder step's constants for `roots` parity bytes: parity row `j` (1..roots) is multiplied by
 /// `g[roots − j]`, row 0 (the new last row) by `g[0]`.
+// `g` has `roots + 1` coefficients and `roots - j` is in `1..roots` for `j` in `1..roots`.
+#[allow(clippy::indexing_slicing)]
 fn step_consts(roots: usize) -> Vec<u8> {
     let g = generator(roots);
     (0..roots)
@@ -73,6 +77,8 @@ struct Lfsr<'a> {
 
 impl Lfsr<'_> {
     /// Parity byte `j` of codeword `o`.
+    // Hot loop: `rows` holds `roots * bs` bytes and `o < bs` for every caller (codeword offsets within a block).
+    #[allow(clippy::indexing_slicing)]
     fn parity(&self, j: usize, o: usize, roots: usize) -> u8 {
         self.rows[((self.head + j) % roots) * self.bs + o]
     }
@@ -125,6 +131,8 @@ impl FecInput<'_> {
     }
 
     /// Reads virtual blocks `v0..v0 + buf.len()/bs`; blocks past the covered area are zeros.
+    // `buf` holds `n * bs` bytes and `at = (v - v0) * bs` with `v + k <= v0 + n`, so every range is inside it.
+    #[allow(clippy::indexing_slicing)]
     fn read(&self, v0: u64, buf: &mut [u8]) -> Result<(), Error> {
         let bs = u64::from(self.block_size);
         let n = buf.len() as u64 / bs;

@@ -274,7 +274,7 @@ impl Geometry {
             };
             levels
         ];
-        for i in (0..levels).rev() {
+        for (i, level) in out.iter_mut().enumerate().rev() {
             let shift = (i as u32 + 1) * per_block_bits;
             if shift > 63 {
                 return Err(Error::Overflow);
@@ -285,7 +285,7 @@ impl Geometry {
             } else {
                 n.div_ceil(1u64 << (i as u32 * per_block_bits))
             };
-            out[i] = Level {
+            *level = Level {
                 first_block: pos,
                 blocks,
                 entries,

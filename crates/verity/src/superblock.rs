@@ -89,10 +89,9 @@ pub struct Superblock {
     pub salt: Salt,
 }
 
-fn le32(b: &[u8], at: usize) -> u32 {
-    let mut a = [0u8; 4];
-    a.copy_from_slice(&b[at..at + 4]);
-    u32::from_le_bytes(a)
+/// A field of the 512-byte superblock, at a constant offset inside it.
+fn le32(b: &[u8; 512], at: usize) -> u32 {
+    yardstick_common::bytes::le32(b, at).unwrap_or(0)
 }
 
 impl Superblock {
@@ -118,8 +117,8 @@ impl Superblock {
         db.copy_from_slice(&b[72..80]);
         let data_blocks = u64::from_le_bytes(db);
         let name_field = &b[32..64];
-        let name_len = name_field.iter().position(|&c| c == 0).unwrap_or(32);
-        let algorithm_name = String::from_utf8_lossy(&name_field[..name_len]).into_owned();
+        let name = name_field.split(|&c| c == 0).next().unwrap_or_default();
+        let algorithm_name = String::from_utf8_lossy(name).into_owned();
         let algorithm = algorithm_name
             .parse::<Algorithm>()
             .map_err(|_| SuperblockError::Algorithm(algorithm_name.clone()))?;
@@ -127,8 +126,10 @@ impl Superblock {
         if usize::from(salt_size) > MAX_SALT_LEN {
             return Err(SuperblockError::SaltSize(salt_size));
         }
-        let salt = Salt::new(b[88..88 + usize::from(salt_size)].to_vec())
-            .map_err(|_| SuperblockError::SaltSize(salt_size))?;
+        let salt = b
+            .get(88..88 + usize::from(salt_size))
+            .and_then(|s| Salt::new(s.to_vec()).ok())
+            .ok_or(SuperblockError::SaltSize(salt_size))?;
         let mut uuid = [0u8; 16];
         uuid.copy_from_slice(&b[16..32]);
         let uuid = Guid::from_bytes(uuid);
@@ -152,14 +153,18 @@ impl Superblock {
         b[12..16].copy_from_slice(&self.hash_type.number().to_le_bytes());
         b[16..32].copy_from_slice(self.uuid.as_bytes());
         let name = self.algorithm_name.to_ascii_lowercase();
-        let n = name.len().min(31);
-        b[32..32 + n].copy_from_slice(&name.as_bytes()[..n]);
+        // At most 31 bytes: the field keeps its terminating NUL.
+        for (d, s) in b[32..63].iter_mut().zip(name.as_bytes()) {
+            *d = *s;
+        }
         b[64..68].copy_from_slice(&self.data_block_size.to_le_bytes());
         b[68..72].copy_from_slice(&self.hash_block_size.to_le_bytes());
         b[72..80].copy_from_slice(&self.data_blocks.to_le_bytes());
         let salt = self.salt.as_bytes();
         b[80..82].copy_from_slice(&(salt.len() as u16).to_le_bytes());
-        b[88..88 + salt.len()].copy_from_slice(salt);
+        for (d, s) in b[88..].iter_mut().zip(salt) {
+            *d = *s;
+        }
         b
     }
 
@@ -177,7 +182,7 @@ impl Superblock {
         ];
         ranges
             .into_iter()
-            .filter(|&(s, e)| s < e && b[s..e].iter().any(|&c| c != 0))
+            .filter(|&(s, e)| b.get(s..e).is_some_and(|r| r.iter().any(|&c| c != 0)))
             .collect()
     }
 }
@@ -235,7 +240,8 @@ pub fn write(file: &File, offset: u64, sb: &Superblock, granularity: u64) -> std
     let mut block = vec![0u8; granularity as usize];
     let mut got = 0;
     while got < block.len() {
-        match file.read_at(&mut block[got..], start + got as u64) {
+        let rest = block.get_mut(got..).unwrap_or_default();
+        match file.read_at(rest, start + got as u64) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -243,7 +249,17 @@ pub fn write(file: &File, offset: u64, sb: &Superblock, granularity: u64) -> std
         }
     }
     let at = (offset - start) as usize;
-    block[at..at + 512].copy_from_slice(&sb.to_bytes());
+    block
+        .get_mut(at..at + 512)
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "a {granularity}-byte block cannot hold the 512-byte superblock at {offset}"
+                ),
+            )
+        })?
+        .copy_from_slice(&sb.to_bytes());
     file.write_all_at(&block, start)
 }
 

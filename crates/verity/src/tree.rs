@@ -87,6 +87,8 @@ fn overlaps(extents: &[(u64, u64)], s: u64, e: u64) -> bool {
 }
 
 /// Digests of blocks `first..first + out.len()` of `src`.
+// Hot loop: `buf` holds `out.len() * bs` bytes, and `i <= j <= out.len()`, so every block range is inside it.
+#[allow(clippy::indexing_slicing)]
 fn digest_window(
     src: &Source<'_>,
     hasher: &BatchHasher,
@@ -162,6 +164,9 @@ fn blocks_per_task(geo: &Geometry, child_size: usize) -> u64 {
 }
 
 /// Serializes the digests of consecutive children into hash blocks (zero-padded slots and spare areas).
+// Hot loop: `out` holds `nblocks * hbs` bytes and slot `i % per` of block `i / per` ends within its block
+// (`per * slot_len <= hbs`, `digest_len <= slot_len` by Geometry), so no index can be out of bounds.
+#[allow(clippy::indexing_slicing)]
 fn pack(geo: &Geometry, hbs: usize, digests: &[Digest]) -> Vec<u8> {
     let per = geo.per_block as usize;
     let nblocks = digests.len().div_ceil(per);
@@ -174,6 +179,8 @@ fn pack(geo: &Geometry, hbs: usize, digests: &[Digest]) -> Vec<u8> {
 }
 
 /// Where the children of level `i` come from.
+// `i` walks `geo.levels` (index 1.. for `i - 1`).
+#[allow(clippy::indexing_slicing)]
 fn level_source<'a>(
     p: &VerityParams,
     geo: &Geometry,
@@ -270,6 +277,8 @@ where
 
 /// Builds the tree of `data` into `hash` (at the positions of `geo`) and returns the root hash.
 /// The caller has validated the parameters and checked that `data` holds the data area.
+// `task.level` is an index into `geo.levels` produced by walk_levels.
+#[allow(clippy::indexing_slicing)]
 pub fn build(
     p: &VerityParams,
     geo: &Geometry,
@@ -383,6 +392,9 @@ struct LevelCheck {
 }
 
 /// Checks the spare bytes of stored hash blocks `b0..` of a level holding `entries` digests.
+// Hot loop over hash blocks: `blk` is an `hbs`-byte chunk and `used <= per` slots of `slot_len` bytes fit in it
+// (`per * slot_len <= hbs` by Geometry).
+#[allow(clippy::indexing_slicing)]
 fn spare_defects(
     geo: &Geometry,
     hbs: usize,
@@ -425,6 +437,9 @@ fn spare_defects(
 /// Every digest is recomputed and compared with its stored entry (like `veritysetup verify`), then blame is
 /// assigned top-down like the kernel does: a block is reported bad only when its parent verified, so a
 /// corrupted hash block is named instead of the data blocks below it.
+// `task.level` indexes `geo.levels` and `found` (one entry per level); `stored` holds `task.blocks * hbs`
+// bytes, which cover every slot of `task.digests` (Geometry), so the per-digest comparisons stay in bounds.
+#[allow(clippy::indexing_slicing)]
 pub fn verify(
     p: &VerityParams,
     geo: &Geometry,
@@ -480,6 +495,8 @@ pub fn verify(
 }
 
 /// Assigns blame top-down (see [`verify`]).
+// `checks` has one entry per level and `levels > 0` here (a geometry has at least one level).
+#[allow(clippy::indexing_slicing)]
 fn blame(p: &VerityParams, geo: &Geometry, checks: &[LevelCheck], root_ok: bool) -> Verification {
     let mut v = Verification {
         root_ok,
@@ -523,6 +540,9 @@ fn every_digest_mismatches(geo: &Geometry, checks: &[LevelCheck]) -> bool {
 
 /// Reports the bad hash blocks of level `i` whose parent verified (`untrusted_above`: the sorted untrusted
 /// blocks of level `i + 1`) into `bad`; returns the sorted untrusted blocks of level `i`.
+// `i < levels` (callers walk the levels), `checks` has one entry per level, and `k` comes from a binary
+// search in `spare`.
+#[allow(clippy::indexing_slicing)]
 fn blame_hash_level(
     p: &VerityParams,
     geo: &Geometry,

@@ -298,8 +298,11 @@ impl BatchHasher {
             let window = buf
                 .get(done * self.msg_len..(done + n) * self.msg_len)
                 .unwrap_or(&[]);
-            simd.digest_chunks(window, &mut raw[..n]);
-            for (o, r) in out[done..done + n].iter_mut().zip(&raw) {
+            // n <= STEP and done + n <= count <= out.len(): both windows are whole.
+            let raw = raw.get_mut(..n).unwrap_or_default();
+            simd.digest_chunks(window, raw);
+            let outs = out.get_mut(done..done + n).unwrap_or_default();
+            for (o, r) in outs.iter_mut().zip(raw.iter()) {
                 let mut bytes = [0u8; MAX_DIGEST_LEN];
                 bytes[..32].copy_from_slice(r);
                 *o = Digest {

@@ -130,14 +130,14 @@ struct Hdr {
 
 impl Hdr {
     fn name(&self) -> &[u8] {
-        let end = self.name.iter().position(|&b| b == 0).unwrap_or(8);
-        &self.name[..end]
+        self.name.split(|&b| b == 0).next().unwrap_or_default()
     }
 
     fn write(&self, data: &mut [u8]) -> Result<(), UkiError> {
         let h = self.header_offset;
-        let dst = data
+        let dst: &mut [u8; SECTION_HEADER_LEN] = data
             .get_mut(h..h + SECTION_HEADER_LEN)
+            .and_then(|d| d.try_into().ok())
             .ok_or(UkiError::Layout("section header out of range".into()))?;
         dst[..8].copy_from_slice(&self.name);
         dst[8..12].copy_from_slice(&self.virtual_size.to_le_bytes());
@@ -278,9 +278,8 @@ fn stub_section_headers(stub: &[u8], headers: &PeHeaders) -> Result<Vec<Hdr>, Uk
         .iter()
         .map(|s| {
             let h = s.header_offset;
-            let raw = stub
-                .get(h..h + SECTION_HEADER_LEN)
-                .unwrap_or(&[0; SECTION_HEADER_LEN]);
+            let raw: [u8; SECTION_HEADER_LEN] =
+                yardstick_common::bytes::array(stub, h).unwrap_or([0; SECTION_HEADER_LEN]);
             let mut name = [0u8; 8];
             name.copy_from_slice(&raw[..8]);
             let mut rest = [0u8; 16];
@@ -311,8 +310,8 @@ fn drop_symbol_table(data: &mut Vec<u8>, headers: &PeHeaders) -> (u32, u32) {
         let symtab = symtab_ptr as u64;
         let mut size = 18 * nsyms as u64;
         let str_off = symtab + size;
-        if let Some(b) = data.get(str_off as usize..str_off as usize + 4) {
-            size += u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
+        if let Some(len) = yardstick_common::bytes::le32(data, str_off as usize) {
+            size += len as u64;
         }
         if symtab + size == data.len() as u64 {
             data.truncate(symtab as usize);
@@ -327,9 +326,11 @@ fn drop_symbol_table(data: &mut Vec<u8>, headers: &PeHeaders) -> (u32, u32) {
 /// Stripped stubs may have unaligned raw data; ukify pads each section to `FileAlignment` (`fa`), moving the
 /// later ones.
 fn align_stub_sections(data: &mut Vec<u8>, hdrs: &mut [Hdr], fa: u64) -> Result<(), UkiError> {
-    for i in 0..hdrs.len() {
-        let oldp = hdrs[i].pointer_to_raw_data as u64;
-        let oldsz = hdrs[i].size_of_raw_data as u64;
+    let mut rest = hdrs;
+    while let Some((cur, later_hdrs)) = rest.split_first_mut() {
+        rest = later_hdrs;
+        let oldp = cur.pointer_to_raw_data as u64;
+        let oldsz = cur.size_of_raw_data as u64;
         let newp = round_up(oldp, fa);
         let newsz = round_up(oldsz, fa);
         let padp = newp - oldp;
@@ -337,9 +338,9 @@ fn align_stub_sections(data: &mut Vec<u8>, hdrs: &mut [Hdr], fa: u64) -> Result<
         if padp == 0 && padsz == 0 {
             continue;
         }
-        hdrs[i].pointer_to_raw_data = to_u32(newp, "section offset")?;
-        hdrs[i].size_of_raw_data = to_u32(newsz, "section size")?;
-        for later in hdrs.iter_mut().skip(i + 1) {
+        cur.pointer_to_raw_data = to_u32(newp, "section offset")?;
+        cur.size_of_raw_data = to_u32(newsz, "section size")?;
+        for later in rest.iter_mut() {
             later.pointer_to_raw_data = to_u32(
                 later.pointer_to_raw_data as u64 + padp + padsz,
                 "section offset",
@@ -398,17 +399,21 @@ fn replace_section_data(
     fa: u64,
 ) -> Result<(), UkiError> {
     let raw_size = round_up(content.len() as u64, fa);
-    if vsize > hdrs[i].size_of_raw_data {
+    let (cur, later) = hdrs
+        .get_mut(i..)
+        .and_then(|h| h.split_first_mut())
+        .ok_or(UkiError::Layout(format!("no {name} section header")))?;
+    if vsize > cur.size_of_raw_data {
         return Err(UkiError::Layout(format!(
             "not enough space in the stub's {name} section ({} bytes) for {vsize} bytes",
-            hdrs[i].size_of_raw_data
+            cur.size_of_raw_data
         )));
     }
-    let start = hdrs[i].pointer_to_raw_data as usize;
-    let region_end = hdrs
-        .get(i + 1)
+    let start = cur.pointer_to_raw_data as usize;
+    let region_end = later
+        .first()
         .map(|n| n.pointer_to_raw_data as usize)
-        .unwrap_or(start + hdrs[i].size_of_raw_data as usize);
+        .unwrap_or(start + cur.size_of_raw_data as usize);
     let region = data
         .get_mut(start..region_end)
         .ok_or(UkiError::Layout(format!("{name} section out of range")))?;
@@ -419,8 +424,8 @@ fn replace_section_data(
         .get_mut(..content.len())
         .ok_or(UkiError::Layout(format!("{name} does not fit")))?
         .copy_from_slice(content);
-    hdrs[i].size_of_raw_data = to_u32(raw_size, name)?;
-    hdrs[i].virtual_size = vsize;
+    cur.size_of_raw_data = to_u32(raw_size, name)?;
+    cur.virtual_size = vsize;
     Ok(())
 }
 
@@ -450,7 +455,9 @@ fn append_section(
             "section name {name} longer than 8 bytes"
         )));
     }
-    name8[..nb.len()].copy_from_slice(nb);
+    for (d, s) in name8.iter_mut().zip(nb) {
+        *d = *s;
+    }
     let flags = SCN_MEM_READ
         | if section == Section::Linux {
             // Old kernels that use the EFI handover protocol are executed in place.

@@ -225,8 +225,8 @@ impl<'a> Uki<'a> {
     /// A section as text (lossy UTF-8, up to the first NUL).
     pub fn section_text(&self, name: &str) -> Option<String> {
         let b = self.section_bytes(name)?;
-        let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-        Some(String::from_utf8_lossy(&b[..end]).into_owned())
+        let text = b.split(|&c| c == 0).next().unwrap_or_default();
+        Some(String::from_utf8_lossy(text).into_owned())
     }
 
     /// The PCR 11 events the stub logs, in order: for each measured section present, `(section, H(name\0))`

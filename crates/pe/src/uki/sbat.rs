@@ -57,12 +57,12 @@ pub fn pe_sbat_lines(pe: &[u8]) -> Result<Option<Vec<String>>, UkiError> {
     };
     let raw = pe.get(s.raw_range()).unwrap_or_default();
     let end = raw.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
-    let text = std::str::from_utf8(&raw[..end])
+    let text = std::str::from_utf8(raw.get(..end).unwrap_or_default())
         .map_err(|_| UkiError::Sbat(".sbat section is not UTF-8".into()))?;
     let lines = py_splitlines(text);
     match lines.first() {
         Some(first) if first.starts_with("sbat,") => {
-            Ok(Some(lines[1..].iter().map(|l| l.to_string()).collect()))
+            Ok(Some(lines.iter().skip(1).map(|l| l.to_string()).collect()))
         }
         _ => Ok(None),
     }
@@ -75,7 +75,7 @@ pub fn merge(pe_lines: &[Vec<String>], texts: &[String]) -> Result<String, UkiEr
         let split = py_splitlines(t);
         match split.first() {
             Some(first) if first.starts_with("sbat,") => {
-                lines.extend(split[1..].iter().map(|l| l.to_string()))
+                lines.extend(split.iter().skip(1).map(|l| l.to_string()))
             }
             _ => {
                 return Err(UkiError::Sbat(format!(

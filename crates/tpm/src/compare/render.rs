@@ -79,22 +79,26 @@ fn inventory(p: &PcrBanks) -> String {
 
 /// "0-3,5,7-9".
 pub fn ranges(v: &[u32]) -> String {
-    let mut out: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < v.len() {
-        let mut j = i;
-        while j + 1 < v.len() && v[j + 1] == v[j] + 1 {
-            j += 1;
+    // Runs of consecutive values, as (first, last).
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    for &x in v {
+        match runs.last_mut() {
+            Some((_, last)) if last.checked_add(1) == Some(x) => *last = x,
+            _ => runs.push((x, x)),
         }
-        out.push(if j > i + 1 {
-            format!("{}-{}", v[i], v[j])
-        } else if j == i + 1 {
-            format!("{},{}", v[i], v[j])
-        } else {
-            v[i].to_string()
-        });
-        i = j + 1;
     }
+    let out: Vec<String> = runs
+        .into_iter()
+        .map(|(first, last)| {
+            if last > first + 1 {
+                format!("{first}-{last}")
+            } else if last == first + 1 {
+                format!("{first},{last}")
+            } else {
+                first.to_string()
+            }
+        })
+        .collect();
     out.join(",")
 }
 
@@ -222,6 +226,15 @@ fn explanation_json(
         b_events: serde_json::Value,
         b_position: usize,
     }
+    /// `v[key] = value` without the index operator (which panics on a non-object): a null becomes an object.
+    fn set(v: &mut serde_json::Value, key: &str, value: serde_json::Value) {
+        if v.is_null() {
+            *v = serde_json::Value::Object(serde_json::Map::new());
+        }
+        if let Some(o) = v.as_object_mut() {
+            o.insert(key.to_string(), value);
+        }
+    }
     let mut v = serde_json::to_value(e).unwrap_or(serde_json::Value::Null);
     // Expand event numbers into the events themselves.
     match e {
@@ -236,21 +249,37 @@ fn explanation_json(
                     b_position: h.b_position,
                 })
                 .collect();
-            v["hunks"] = serde_json::to_value(views).unwrap_or(serde_json::Value::Null);
+            set(
+                &mut v,
+                "hunks",
+                serde_json::to_value(views).unwrap_or(serde_json::Value::Null),
+            );
         }
         Explanation::ListIsLogPrefix {
             log, later_events, ..
         } => {
-            v["later_events"] = events_json(side_log(*log, a, b), later_events, alg);
+            set(
+                &mut v,
+                "later_events",
+                events_json(side_log(*log, a, b), later_events, alg),
+            );
         }
         Explanation::Unexplained { log, events } => {
-            v["events"] = events_json(side_log(*log, a, b), events, alg);
+            set(
+                &mut v,
+                "events",
+                events_json(side_log(*log, a, b), events, alg),
+            );
         }
         Explanation::NoActionExtended {
             log,
             no_action_events,
         } => {
-            v["no_action_events"] = events_json(side_log(*log, a, b), no_action_events, alg);
+            set(
+                &mut v,
+                "no_action_events",
+                events_json(side_log(*log, a, b), no_action_events, alg),
+            );
         }
         _ => {}
     }
@@ -391,9 +420,9 @@ fn hunks_text(
             .len()
             .min(h.b_events.len())
             .min(MAX_EVENTS_PER_SIDE);
-        for k in 0..pairs {
-            let _ = writeln!(s, "      A {}", event_line(la, h.a_events[k], alg));
-            let _ = writeln!(s, "      B {}", event_line(lb, h.b_events[k], alg));
+        for (&ea, &eb) in h.a_events.iter().zip(&h.b_events).take(pairs) {
+            let _ = writeln!(s, "      A {}", event_line(la, ea, alg));
+            let _ = writeln!(s, "      B {}", event_line(lb, eb, alg));
         }
         push_events(s, "A", la, h.a_events.get(pairs..).unwrap_or_default(), alg);
         push_events(s, "B", lb, h.b_events.get(pairs..).unwrap_or_default(), alg);
@@ -546,17 +575,10 @@ pub fn compare_text(
         v.sort_by_key(|p| (p.pcr, p.alg));
         v
     };
-    let mut i = 0;
-    while i < diffs.len() {
-        let first = diffs[i];
-        let mut j = i + 1;
-        while j < diffs.len()
-            && diffs[j].pcr == first.pcr
-            && diffs[j].explanation == first.explanation
-        {
-            j += 1;
-        }
-        let group = &diffs[i..j];
+    for group in diffs.chunk_by(|x, y| x.pcr == y.pcr && x.explanation == y.explanation) {
+        let Some(&first) = group.first() else {
+            continue; // chunk_by never yields an empty group
+        };
         let banks: Vec<String> = group.iter().map(|p| p.alg.to_string()).collect();
         let _ = writeln!(s, "\nPCR {} differs ({}):", first.pcr, banks.join(", "));
         for p in group {
@@ -569,7 +591,6 @@ pub fn compare_text(
                 e, first.pcr, first.alg, a.source, b.source, max_hunks,
             ));
         }
-        i = j;
     }
     let compared = cmp.pcrs.iter().filter(|p| p.compared()).count();
     let agreeing = cmp.agreeing().count();

@@ -387,12 +387,16 @@ fn variable_value(ty: EventType, guid: &Guid, name: &str, v: &[u8]) -> VariableV
     );
     match name {
         "SecureBoot" | "SetupMode" | "AuditMode" | "DeployedMode" if v.len() == 1 => {
-            VariableValue::Byte { value: v[0] }
+            VariableValue::Byte {
+                value: v.first().copied().unwrap_or_default(),
+            }
         }
         "BootOrder" if v.len().is_multiple_of(2) => VariableValue::BootOrder {
             order: v
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .as_chunks::<2>()
+                .0
+                .iter()
+                .map(|&c| u16::from_le_bytes(c))
                 .collect(),
         },
         _ if boot_entry => load_option(v).unwrap_or(VariableValue::Other),
@@ -438,9 +442,9 @@ fn load_option(v: &[u8]) -> Option<VariableValue> {
     let rest = r.rest();
     let mut units = Vec::new();
     let mut used = 0usize;
-    for c in rest.chunks_exact(2) {
+    for &c in rest.as_chunks::<2>().0 {
         used += 2;
-        let u = u16::from_le_bytes([c[0], c[1]]);
+        let u = u16::from_le_bytes(c);
         if u == 0 {
             break;
         }
@@ -543,8 +547,10 @@ fn x509_subject(der: &[u8]) -> Option<String> {
                 // BMPString: UTF-16BE.
                 0x1e => {
                     let u: Vec<u16> = value
-                        .chunks_exact(2)
-                        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                        .as_chunks::<2>()
+                        .0
+                        .iter()
+                        .map(|&c| u16::from_be_bytes(c))
                         .collect();
                     String::from_utf16_lossy(&u)
                 }
@@ -698,8 +704,10 @@ pub(crate) fn text(data: &[u8]) -> Option<String> {
         && utf16.first() != Some(&0)
     {
         let units: Vec<u16> = utf16
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .as_chunks::<2>()
+            .0
+            .iter()
+            .map(|&c| u16::from_le_bytes(c))
             .collect();
         let end = units.iter().position(|u| *u == 0).unwrap_or(units.len());
         // Only trailing NULs are allowed after the text.

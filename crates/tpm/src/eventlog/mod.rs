@@ -746,8 +746,10 @@ pub(crate) fn utf16_to_string(b: &[u8]) -> Option<String> {
         return None;
     }
     let units: Vec<u16> = b
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .as_chunks::<2>()
+        .0
+        .iter()
+        .map(|&c| u16::from_le_bytes(c))
         .take_while(|u| *u != 0)
         .collect();
     String::from_utf16(&units).ok()

@@ -47,17 +47,13 @@ fn tlv(b: &[u8]) -> Result<(Tlv<'_>, &[u8]), PredictError> {
     let end = hdr
         .checked_add(len)
         .ok_or_else(|| bad("DER length overflows"))?;
-    let whole = b
-        .get(..end)
+    let (whole, rest) = b
+        .split_at_checked(end)
         .ok_or_else(|| bad("DER value runs past its container"))?;
-    Ok((
-        Tlv {
-            tag,
-            whole,
-            body: &whole[hdr..],
-        },
-        &b[end..],
-    ))
+    let body = whole
+        .get(hdr..)
+        .ok_or_else(|| bad("DER value runs past its container"))?;
+    Ok((Tlv { tag, whole, body }, rest))
 }
 
 fn children(body: &[u8]) -> Result<Vec<Tlv<'_>>, PredictError> {
@@ -155,18 +151,18 @@ pub fn pkcs7_signatures(cert_table: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
     let mut off = 0usize;
     while off + 8 <= cert_table.len() {
-        let len = u32::from_le_bytes([
-            cert_table[off],
-            cert_table[off + 1],
-            cert_table[off + 2],
-            cert_table[off + 3],
-        ]) as usize;
-        let ctype = u16::from_le_bytes([cert_table[off + 6], cert_table[off + 7]]);
-        if len < 8 || off + len > cert_table.len() {
+        let (Some(len), Some(ctype)) = (
+            yardstick_common::bytes::le32(cert_table, off),
+            yardstick_common::bytes::le16(cert_table, off + 6),
+        ) else {
             break;
-        }
+        };
+        let len = len as usize;
+        let Some(blob) = cert_table.get(off + 8..off + len) else {
+            break; // len < 8, or past the table's end
+        };
         if ctype == 0x0002 {
-            out.push(&cert_table[off + 8..off + len]);
+            out.push(blob);
         }
         off += len.next_multiple_of(8);
     }

@@ -145,8 +145,10 @@ pub fn parse_variable_store(fd: &[u8]) -> Result<Vec<Variable>, PredictError> {
             })?;
         let name_raw = fd.get(name_start..data_start).unwrap_or_default();
         let units: Vec<u16> = name_raw
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .as_chunks::<2>()
+            .0
+            .iter()
+            .map(|&c| u16::from_le_bytes(c))
             .take_while(|&u| u != 0)
             .collect();
         let name = String::from_utf16_lossy(&units);
@@ -221,7 +223,10 @@ pub fn signature_entries(db: &[u8]) -> Result<Vec<SignatureEntry>, PredictError>
         while s + sig_size <= end {
             out.push(SignatureEntry {
                 sig_type,
-                data: db[s..s + sig_size].to_vec(),
+                data: db
+                    .get(s..s + sig_size)
+                    .ok_or_else(|| bad("EFI_SIGNATURE_LIST size out of range"))?
+                    .to_vec(),
             });
             s += sig_size;
         }

@@ -73,14 +73,7 @@ impl QuotePcrs {
     }
 }
 
-fn le16(b: &[u8], at: usize) -> Option<u16> {
-    b.get(at..at + 2).map(|s| u16::from_le_bytes([s[0], s[1]]))
-}
-
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at + 4)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-}
+use yardstick_common::bytes::{le16, le32};
 
 /// `Ok(None)` when the size does not fit the serialized layout at all (so another format may apply).
 fn parse_serialized(b: &[u8]) -> Result<Option<QuotePcrs>, Tpm2Error> {

@@ -72,7 +72,9 @@ impl PcrSelection {
                     if select.len() <= byte {
                         select.resize(byte + 1, 0);
                     }
-                    select[byte] |= 1 << (p % 8);
+                    if let Some(s) = select.get_mut(byte) {
+                        *s |= 1 << (p % 8);
+                    }
                 }
                 BankSelection {
                     hash: a.tpm_alg_id(),

@@ -71,11 +71,7 @@ impl Signature {
     /// True if `bytes` starts like a `TPMT_SIGNATURE` (a signature scheme id, then a hash id), which a raw
     /// signature does only by chance (about 1 in 2^30 for random bytes).
     pub fn looks_like(bytes: &[u8]) -> bool {
-        let id = |i: usize| {
-            bytes
-                .get(i..i + 2)
-                .map(|b| u16::from_be_bytes([b[0], b[1]]))
-        };
+        let id = |i: usize| yardstick_common::bytes::be16(bytes, i);
         let scheme_ok = matches!(
             id(0),
             Some(

@@ -37,9 +37,7 @@ pub struct HclReport {
 }
 
 fn le32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-        .unwrap_or(0)
+    yardstick_common::bytes::le32(b, at).unwrap_or(0)
 }
 
 impl HclReport {

@@ -71,11 +71,11 @@ impl<'a> R<'a> {
     }
     fn u16(&mut self, what: &str) -> Result<u16, Error> {
         let s = self.take(2, what)?;
-        Ok(u16::from_le_bytes([s[0], s[1]]))
+        Ok(yardstick_common::bytes::le16(s, 0).unwrap_or_default())
     }
     fn u32(&mut self, what: &str) -> Result<u32, Error> {
         let s = self.take(4, what)?;
-        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+        Ok(yardstick_common::bytes::le32(s, 0).unwrap_or_default())
     }
 }
 
@@ -396,7 +396,10 @@ fn check_pck_chain(a: &mut Appraisal, certs: &[Cert], now: u64) -> Result<Vec<Ke
         .collect::<Result<_, _>>()?;
     for (i, c) in certs.iter().enumerate() {
         let issuer_i = (i + 1).min(certs.len() - 1);
-        let (issuer, key) = (&certs[issuer_i], &keys[issuer_i]);
+        // One key per certificate, and issuer_i < certs.len() inside this loop.
+        let (Some(issuer), Some(key)) = (certs.get(issuer_i), keys.get(issuer_i)) else {
+            return Err(Error::Malformed("TD quote: PCK chain has no issuer".into()));
+        };
         let sig = c.verify_signature(key).map_err(|e| Error::cert("PCK", e))?;
         let names = c.issued_by_name(issuer);
         a.check(
