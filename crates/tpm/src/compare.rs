@@ -63,12 +63,79 @@ pub enum PcrSource {
     /// Values only (a `tpm2_pcrread` output, a JSON list, a quote).
     List(PcrBanks),
     /// An event log and its replay.
-    Log {
-        /// The log.
-        log: Box<EventLog>,
-        /// Its replay.
-        replay: Box<Replay>,
-    },
+    Log(Box<LogSource>),
+}
+
+/// An event log as a comparison uses it: replayed in one streaming pass (values, notes, StartupLocality, the
+/// record count), and parsed in full, events and every replay step, only when a difference must be explained.
+/// So comparing logs that agree takes memory for the log's bytes only, however many events it has.
+#[derive(Debug, Clone)]
+pub struct LogSource {
+    /// The log's bytes (empty when built from a parsed log).
+    bytes: Vec<u8>,
+    /// The streamed replay (its steps hold only each PCR's last extension).
+    summary: Replay,
+    format: crate::eventlog::LogFormat,
+    events: usize,
+    /// The parsed log and its full replay, made on first use.
+    full: std::sync::OnceLock<(EventLog, Replay)>,
+}
+
+impl LogSource {
+    /// Replays `bytes` in one streaming pass; the full parse waits for [`LogSource::full`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<LogSource, ParseError> {
+        LogSource::from_vec(bytes.to_vec())
+    }
+
+    /// [`LogSource::from_bytes`] keeping `bytes` without a copy.
+    pub fn from_vec(bytes: Vec<u8>) -> Result<LogSource, ParseError> {
+        let (summary, format, events) = crate::replay::replay_stream_counted(&bytes)?;
+        Ok(LogSource {
+            bytes,
+            summary,
+            format,
+            events,
+            full: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// A parsed log, replayed now.
+    pub fn from_log(log: EventLog) -> LogSource {
+        let r = replay(&log);
+        LogSource {
+            bytes: Vec::new(),
+            summary: r.clone(),
+            format: log.format(),
+            events: log.events().len(),
+            full: std::sync::OnceLock::from((log, r)),
+        }
+    }
+
+    /// The replay's final values, notes and StartupLocality (not its steps: see [`LogSource::full`]).
+    pub fn summary(&self) -> &Replay {
+        &self.summary
+    }
+
+    /// The record format.
+    pub fn format(&self) -> crate::eventlog::LogFormat {
+        self.format
+    }
+
+    /// The number of records, header included.
+    pub fn event_count(&self) -> usize {
+        self.events
+    }
+
+    /// The parsed log and its full replay (every step), parsed on the first call.
+    pub fn full(&self) -> (&EventLog, &Replay) {
+        let (log, r) = self.full.get_or_init(|| {
+            // The streaming pass parsed these bytes without error, so the whole log parses.
+            let log = EventLog::parse_partial(&self.bytes).log;
+            let r = replay(&log);
+            (log, r)
+        });
+        (log, r)
+    }
 }
 
 /// What a file holds, judged from its first bytes.
@@ -104,10 +171,18 @@ pub fn detect(bytes: &[u8]) -> ContentKind {
 }
 
 impl PcrSource {
+    /// [`PcrSource::from_bytes`] taking the bytes (a log keeps them without a copy).
+    pub fn from_vec(bytes: Vec<u8>) -> Result<PcrSource, SourceError> {
+        match detect(&bytes) {
+            ContentKind::EventLog => Ok(PcrSource::Log(Box::new(LogSource::from_vec(bytes)?))),
+            ContentKind::PcrList => PcrSource::from_bytes(&bytes),
+        }
+    }
+
     /// Loads a source from bytes, detecting whether it is an event log or a PCR list.
     pub fn from_bytes(bytes: &[u8]) -> Result<PcrSource, SourceError> {
         match detect(bytes) {
-            ContentKind::EventLog => Ok(PcrSource::from_log(EventLog::parse(bytes)?)),
+            ContentKind::EventLog => Ok(PcrSource::Log(Box::new(LogSource::from_bytes(bytes)?))),
             ContentKind::PcrList => {
                 // detect() checked that the bytes are UTF-8.
                 let text = String::from_utf8_lossy(bytes);
@@ -118,25 +193,27 @@ impl PcrSource {
 
     /// A source from a parsed log (replayed here).
     pub fn from_log(log: EventLog) -> PcrSource {
-        let r = replay(&log);
-        PcrSource::Log {
-            log: Box::new(log),
-            replay: Box::new(r),
-        }
+        PcrSource::Log(Box::new(LogSource::from_log(log)))
     }
 
     /// The PCR values.
     pub fn pcrs(&self) -> &PcrBanks {
         match self {
             PcrSource::List(p) => p,
-            PcrSource::Log { replay, .. } => replay.pcrs(),
+            PcrSource::Log(l) => l.summary().pcrs(),
         }
     }
 
-    /// The log and its replay, for a log source.
+    /// The log and its full replay, for a log source (a log read from bytes is parsed in full on the first
+    /// call: see [`LogSource`]).
     pub fn log(&self) -> Option<(&EventLog, &Replay)> {
+        self.log_source().map(LogSource::full)
+    }
+
+    /// The log source, if this is one (nothing parsed beyond the streaming pass).
+    pub fn log_source(&self) -> Option<&LogSource> {
         match self {
-            PcrSource::Log { log, replay } => Some((log, replay)),
+            PcrSource::Log(l) => Some(l),
             PcrSource::List(_) => None,
         }
     }

@@ -149,12 +149,22 @@ pub fn replay(log: &EventLog) -> Replay {
 /// the number of events (the final values and notes are those of [`replay`]; [`Replay::steps`] then holds
 /// only each PCR's last extension). For the commands that need only the final values.
 pub fn replay_stream(bytes: &[u8]) -> Result<Replay, crate::eventlog::ParseError> {
+    replay_stream_counted(bytes).map(|(r, _, _)| r)
+}
+
+/// [`replay_stream`], also giving the log's record format and its number of records (header included).
+pub fn replay_stream_counted(
+    bytes: &[u8],
+) -> Result<(Replay, crate::eventlog::LogFormat, usize), crate::eventlog::ParseError> {
     let stream = EventStream::new(bytes)?;
+    let format = stream.format();
     let mut state = ReplayState::new(&stream.banks(), false);
+    let mut count = 0;
     for ev in stream {
         state.event(&ev?);
+        count += 1;
     }
-    Ok(state.finish())
+    Ok((state.finish(), format, count))
 }
 
 /// Replay's state while it walks the log.

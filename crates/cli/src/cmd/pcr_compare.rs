@@ -90,9 +90,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn load(path: &Path) -> anyhow::Result<PcrSource> {
     let bytes = read_input(path)?;
-    let src = PcrSource::from_bytes(&bytes).with_context(|| format!("{}", path.display()))?;
-    if let Some((_, r)) = src.log() {
-        print_notes(path, r.notes());
+    let src = PcrSource::from_vec(bytes).with_context(|| format!("{}", path.display()))?;
+    if let Some(l) = src.log_source() {
+        print_notes(path, l.summary().notes());
     }
     Ok(src)
 }

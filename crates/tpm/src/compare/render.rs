@@ -142,13 +142,16 @@ pub struct SourceView {
 impl SourceView {
     fn new(s: NamedSource<'_>) -> SourceView {
         SourceView {
-            kind: if s.source.log().is_some() {
+            kind: if s.source.log_source().is_some() {
                 "event-log"
             } else {
                 "pcr-list"
             },
             path: s.path.display().to_string(),
-            startup_locality: s.source.log().and_then(|(_, r)| r.startup_locality()),
+            startup_locality: s
+                .source
+                .log_source()
+                .and_then(|l| l.summary().startup_locality()),
         }
     }
 }
@@ -327,15 +330,15 @@ impl CompareReport {
 }
 
 fn describe_source(s: NamedSource<'_>) -> String {
-    match s.source.log() {
-        Some((log, r)) => {
+    match s.source.log_source() {
+        Some(log) => {
             let mut t = format!(
                 "{} (event log, {}, {} events",
                 s.path.display(),
                 log.format(),
-                log.events().len()
+                log.event_count()
             );
-            if let Some(l) = r.startup_locality() {
+            if let Some(l) = log.summary().startup_locality() {
                 let _ = write!(t, ", StartupLocality {l}");
             }
             t.push(')');
