@@ -11,6 +11,9 @@ use std::path::Path;
 use support::*;
 use yardstick_tpm::testutil::agile_log;
 
+/// A log record for `agile_log`: PCR, event type, digests (algorithm id, bytes), event data.
+type Record = (u32, u32, Vec<(u16, Vec<u8>)>, Vec<u8>);
+
 /// Peak resident memory of `yardstick ARGS`, in KiB, and its exit status.
 fn peak_rss_kib(args: &[&str], dir: &Path) -> (u64, i32) {
     let out = run(std::process::Command::new("/usr/bin/time")
@@ -29,7 +32,7 @@ fn replay_and_agreeing_compare_take_memory_for_the_bytes_only() {
     let d = dir.path();
     // 400,000 EV_EFI_ACTION events into PCR 4 with a SHA-256 digest and no data: 20 MB.
     let digest = vec![0x5au8; 32];
-    let events: Vec<(u32, u32, Vec<(u16, Vec<u8>)>, Vec<u8>)> = (0..400_000)
+    let events: Vec<Record> = (0..400_000)
         .map(|_| (4, 0x8000_0007, vec![(0x0b, digest.clone())], Vec::new()))
         .collect();
     let log = agile_log(&[(0x0b, 32)], &events);
