@@ -426,3 +426,49 @@ fn pcr_selection_takes_ranges() {
         );
     }
 }
+
+/// A quoted PCR 11 that equals the prediction's value after an earlier boot phase (`pcr predict`'s
+/// `pcr11_phases`) is named as such: the guest was read in that phase.
+#[test]
+fn pcr11_read_in_an_earlier_phase_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, y, z) = ("aa".repeat(32), "bb".repeat(32), "cc".repeat(32));
+    let predicted = dir.path().join("predicted.json");
+    std::fs::write(
+        &predicted,
+        format!(
+            r#"{{"sha256":{{"4":"{x}","11":"{x}"}},"pcr11_phases":{{"sha256":{{"enter-initrd":"{y}","enter-initrd:leave-initrd":"{z}"}}}}}}"#
+        ),
+    )
+    .unwrap();
+    let quoted = dir.path().join("quoted.json");
+    std::fs::write(&quoted, format!(r#"{{"sha256":{{"4":"{x}","11":"{y}"}}}}"#)).unwrap();
+    let (code, v) = compare_json(&predicted, &quoted, &[]);
+    assert_eq!(code, 1);
+    let e = &v["differences"][0]["explanation"];
+    assert_eq!(e["kind"], "pcr11_phase", "{v}");
+    assert_eq!(e["prediction"], "A");
+    assert_eq!(e["phase"], "enter-initrd");
+    // Either order; the text names the phase.
+    let out = run(yardstick()
+        .args(["pcr", "compare"])
+        .arg(&quoted)
+        .arg(&predicted));
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("A's PCR 11 is B's predicted value after the boot phases enter-initrd"),
+        "{text}"
+    );
+    // A value that is no phase's stays unexplained.
+    std::fs::write(
+        &quoted,
+        format!(r#"{{"sha256":{{"4":"{x}","11":"{}"}}}}"#, "dd".repeat(32)),
+    )
+    .unwrap();
+    let (_, v) = compare_json(&predicted, &quoted, &[]);
+    assert_ne!(
+        v["differences"][0]["explanation"]["kind"], "pcr11_phase",
+        "{v}"
+    );
+}

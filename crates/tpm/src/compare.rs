@@ -64,6 +64,13 @@ pub enum PcrSource {
     List(PcrBanks),
     /// An event log and its replay.
     Log(Box<LogSource>),
+    /// Predicted values (`pcr predict` JSON) with PCR 11 after each boot phase, per bank, in boot order.
+    Prediction {
+        /// The values.
+        pcrs: PcrBanks,
+        /// `(bank, phases, PCR 11)` after each phase.
+        pcr11_phases: Vec<(Algorithm, String, Digest)>,
+    },
 }
 
 /// An event log as a comparison uses it: replayed in one streaming pass (values, notes, StartupLocality, the
@@ -186,7 +193,15 @@ impl PcrSource {
             ContentKind::PcrList => {
                 // detect() checked that the bytes are UTF-8.
                 let text = String::from_utf8_lossy(bytes);
-                Ok(PcrSource::List(pcrlist::parse(&text)?.pcrs))
+                let list = pcrlist::parse(&text)?;
+                Ok(if list.pcr11_phases.is_empty() {
+                    PcrSource::List(list.pcrs)
+                } else {
+                    PcrSource::Prediction {
+                        pcrs: list.pcrs,
+                        pcr11_phases: list.pcr11_phases,
+                    }
+                })
             }
         }
     }
@@ -199,7 +214,7 @@ impl PcrSource {
     /// The PCR values.
     pub fn pcrs(&self) -> &PcrBanks {
         match self {
-            PcrSource::List(p) => p,
+            PcrSource::List(p) | PcrSource::Prediction { pcrs: p, .. } => p,
             PcrSource::Log(l) => l.summary().pcrs(),
         }
     }
@@ -214,7 +229,7 @@ impl PcrSource {
     pub fn log_source(&self) -> Option<&LogSource> {
         match self {
             PcrSource::Log(l) => Some(l),
-            PcrSource::List(_) => None,
+            PcrSource::List(_) | PcrSource::Prediction { .. } => None,
         }
     }
 }
@@ -285,6 +300,14 @@ pub enum Explanation {
         log: Side,
         /// The log's EV_NO_ACTION events for this PCR.
         no_action_events: Vec<usize>,
+    },
+    /// The value is the prediction's PCR 11 after an earlier boot phase (`pcr predict`'s `pcr11_phases`): the
+    /// other side was read in that phase, not after the last one.
+    Pcr11Phase {
+        /// The prediction's side.
+        prediction: Side,
+        /// The phases after which PCR 11 has the other side's value (`enter-initrd:leave-initrd`, ...).
+        phase: String,
     },
     /// No closer explanation; the log's events for this PCR, for reference.
     Unexplained {
@@ -382,6 +405,17 @@ pub fn compare(a: &PcrSource, b: &PcrSource) -> Comparison {
     Comparison { pcrs }
 }
 
+/// The boot phase after which a prediction's PCR 11 in bank `alg` is `value`.
+fn pcr11_phase(s: &PcrSource, alg: Algorithm, value: &Digest) -> Option<String> {
+    let PcrSource::Prediction { pcr11_phases, .. } = s else {
+        return None;
+    };
+    pcr11_phases
+        .iter()
+        .find(|(a, _, d)| *a == alg && d == value)
+        .map(|(_, phase, _)| phase.clone())
+}
+
 fn explain(
     a: &PcrSource,
     b: &PcrSource,
@@ -390,6 +424,20 @@ fn explain(
     va: &Digest,
     vb: &Digest,
 ) -> Explanation {
+    if pcr == 11 {
+        if let Some(phase) = pcr11_phase(a, alg, vb) {
+            return Explanation::Pcr11Phase {
+                prediction: Side::A,
+                phase,
+            };
+        }
+        if let Some(phase) = pcr11_phase(b, alg, va) {
+            return Explanation::Pcr11Phase {
+                prediction: Side::B,
+                phase,
+            };
+        }
+    }
     match (a.log(), b.log()) {
         (Some((_, ra)), Some((_, rb))) => {
             let hunks = diff_events(ra, rb, alg, pcr);

@@ -3,7 +3,8 @@
 //! * `tpm2_pcrread` output (tpm2-tools 4/5: `  sha256:` then `    4 : 0x3D45...`; tpm2-tools 3: `sha256 :`
 //!   then `  4  : 3d45...`), several banks in one file; also the `pcrs:` section of `tpm2_eventlog` output.
 //! * JSON in yardstick's shape `{"<bank>": {"<pcr>": "<hex>"}}` (`pcr predict`, `eventlog replay`), with an
-//!   optional `pcr11_phases` key that is ignored;
+//!   optional `pcr11_phases` key (PCR 11 after each boot phase: kept apart, not as PCRs, so that `pcr compare`
+//!   can name the phase a quoted PCR 11 was read in);
 //! * JSON lists: `{"sha256": ["<hex>", ...]}` (index = PCR) and a bare `["<hex>", ...]` whose bank follows
 //!   from the digest length (the `pcrs` array of Azure vTPM evidence).
 //!
@@ -45,8 +46,11 @@ pub struct PcrList {
     pub pcrs: PcrBanks,
     /// The input format.
     pub format: Format,
-    /// What was skipped (unsupported banks, `pcr11_phases`).
+    /// What was skipped (unsupported banks).
     pub notes: Vec<String>,
+    /// `pcr predict`'s `pcr11_phases`: PCR 11 after each boot phase, per bank, in boot order (empty for
+    /// other inputs).
+    pub pcr11_phases: Vec<(Algorithm, String, Digest)>,
 }
 
 /// Why a PCR list was rejected.
@@ -189,6 +193,7 @@ fn parse_pcrread(text: &str) -> Result<PcrList, PcrListError> {
         pcrs,
         format: Format::Tpm2Pcrread,
         notes,
+        pcr11_phases: Vec::new(),
     })
 }
 
@@ -198,6 +203,7 @@ fn parse_json(text: &str) -> Result<PcrList, PcrListError> {
         .map_err(|e| PcrListError::Json(format!("not valid JSON: {e}")))?;
     let mut seen = BTreeMap::new();
     let mut notes = Vec::new();
+    let mut pcr11_phases = Vec::new();
     let jerr = PcrListError::Json;
     let format = match v {
         Value::Array(items) => {
@@ -233,7 +239,26 @@ fn parse_json(text: &str) -> Result<PcrList, PcrListError> {
             let mut format = Format::Json;
             for (key, bank) in &map {
                 if key == "pcr11_phases" {
-                    notes.push("pcr11_phases ignored (boot-phase values, not PCRs)".into());
+                    // {"<bank>": {"<phases>": "<hex>"}}: PCR 11 after each boot phase (values, not PCRs).
+                    let Value::Object(by_bank) = bank else {
+                        return Err(jerr("pcr11_phases: not an object".into()));
+                    };
+                    for (b, phases) in by_bank {
+                        let Ok(alg) = b.parse::<Algorithm>() else {
+                            notes.push(format!("pcr11_phases: bank {b} skipped: not supported"));
+                            continue;
+                        };
+                        let Value::Object(phases) = phases else {
+                            return Err(jerr(format!("pcr11_phases {b}: not an object")));
+                        };
+                        for (phase, hex) in phases {
+                            let s = hex.as_str().ok_or_else(|| {
+                                jerr(format!("pcr11_phases {b} {phase}: not a string"))
+                            })?;
+                            let d = digest_of(alg, 11, s).map_err(jerr)?;
+                            pcr11_phases.push((alg, phase.clone(), d));
+                        }
+                    }
                     continue;
                 }
                 let Ok(alg) = key.parse::<Algorithm>() else {
@@ -283,6 +308,7 @@ fn parse_json(text: &str) -> Result<PcrList, PcrListError> {
         pcrs,
         format,
         notes,
+        pcr11_phases,
     })
 }
 
@@ -308,7 +334,15 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(l.format, Format::Json);
-        assert_eq!(l.notes.len(), 1);
+        assert!(l.notes.is_empty());
+        assert_eq!(
+            l.pcr11_phases,
+            [(
+                Algorithm::Sha256,
+                "ready".to_string(),
+                Algorithm::Sha256.zero()
+            )]
+        );
         let l = parse(&format!(r#"{{"sha256":["{z}","0x{z}"]}}"#)).unwrap();
         assert_eq!(l.format, Format::JsonBankLists);
         assert!(l.pcrs.get(Algorithm::Sha256, 1).is_some());

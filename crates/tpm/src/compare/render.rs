@@ -493,6 +493,16 @@ fn explanation_text(
             }
             push_events(&mut s, name(*log), l, later_events, alg);
         }
+        Explanation::Pcr11Phase { prediction, phase } => {
+            let _ = writeln!(
+                s,
+                "    {}'s PCR 11 is {}'s predicted value after the boot phases {phase}: {} was read in that phase, \
+                 before the last one",
+                other(*prediction),
+                name(*prediction),
+                other(*prediction)
+            );
+        }
         Explanation::StartupLocalityIgnored { log, locality } => {
             let _ = writeln!(
                 s,

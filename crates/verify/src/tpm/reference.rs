@@ -170,7 +170,8 @@ impl EventLogEvidence {
             ),
             Explanation::Unexplained { .. }
             | Explanation::EventDiff { .. }
-            | Explanation::StartupLocalityDiffers { .. } => {
+            | Explanation::StartupLocalityDiffers { .. }
+            | Explanation::Pcr11Phase { .. } => {
                 let n = r.steps(alg, pcr).len();
                 format!(
                     "no prefix of the log's {n} events for this PCR gives the quoted value: the log does not describe this TPM"
