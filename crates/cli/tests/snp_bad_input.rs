@@ -341,7 +341,7 @@ fn bad_parameters() {
         ),
         (
             with(&["--mode", "snp-es", "--vcpus", "1"]),
-            vec!["unknown mode", "snp:svsm"],
+            vec!["yardstick: error: --mode: unknown mode", "snp:svsm"],
         ),
         (
             with(&[
@@ -352,7 +352,11 @@ fn bad_parameters() {
                 "--vcpu-type",
                 "EPYC-Naples",
             ]),
-            vec!["EPYC-Naples", "EPYC-Turin", "EPYC-Milan-v2"],
+            vec![
+                "yardstick: error: --vcpu-type: unknown vCPU type \"EPYC-Naples\"",
+                "EPYC-Turin",
+                "EPYC-Milan-v2",
+            ],
         ),
         (
             with(&[
@@ -365,7 +369,10 @@ fn bad_parameters() {
                 "--vmm-type",
                 "xen",
             ]),
-            vec!["xen", "QEMU, ec2, gce"],
+            vec![
+                "yardstick: error: --vmm-type: unknown VMM type \"xen\"",
+                "QEMU, ec2, gce",
+            ],
         ),
         (
             with(&["--mode", "snp", "--vcpus", "1"]),

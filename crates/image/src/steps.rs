@@ -17,7 +17,7 @@ use yardstick_pe::uki::{
 use yardstick_refvals::{Layout, SnpLaunch, TpmRefs, VerityKernelParams};
 use yardstick_snp::ovmf::Ovmf;
 use yardstick_snp::sev_mode::SevMode;
-use yardstick_snp::vcpu_types::{self, VcpuError, VcpuSpec};
+use yardstick_snp::vcpu_types::{self, VcpuSpec};
 use yardstick_snp::vmm_types::VmmType;
 use yardstick_verity::kernel::{DmDevices, KernelParams};
 use yardstick_verity::params::Salt;
@@ -351,10 +351,9 @@ pub fn resolve_vcpu(p: &SnpParams) -> Result<(u32, Option<String>), StepError> {
         model: p.vcpu_model,
         stepping: p.vcpu_stepping,
     };
-    let v = vcpu_types::resolve(p.mode, p.vmm_type, &spec).map_err(|e| match e {
-        VcpuError::UnknownType(e) => step_err(STEP, format!("--vcpu-type: {e}")),
-        e => step_err(STEP, e.to_string()),
-    })?;
+    // The error names its flag (`--vcpu-type: unknown vCPU type ...`).
+    let v = vcpu_types::resolve(p.mode, p.vmm_type, &spec)
+        .map_err(|e| step_err(STEP, yardstick_common::error_chain(&e)))?;
     // A 32-bit signature, or one computed from family, model and stepping: never wider.
     let sig = u32::try_from(v.sig).map_err(|_| {
         step_err(

@@ -173,7 +173,7 @@ pub enum RequestError {
     #[error("mode snp:ovmf-hash hashes the firmware file: give --ovmf (not --ovmf-metadata)")]
     OvmfHashNeedsImage,
     /// An unknown `--mode`.
-    #[error(transparent)]
+    #[error("--mode")]
     Mode(#[from] UnknownMode),
     /// `--initrd` or `--append` without a kernel.
     #[error("--kernel (or --kernel-hash) required when using {0}")]
@@ -191,7 +191,7 @@ pub enum RequestError {
     #[error("--vcpus must be at least 1 in guest mode '{0}'")]
     NoVcpus(String),
     /// An unknown `--vmm-type`.
-    #[error(transparent)]
+    #[error("--vmm-type")]
     Vmm(#[from] UnknownVmmType),
     /// The vCPU flags give no signature.
     #[error(transparent)]
