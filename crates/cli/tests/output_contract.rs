@@ -274,6 +274,18 @@ fn output_naming_an_input_is_refused() {
     );
 }
 
+/// No temporary file (a dot file) is left in `d`.
+fn assert_no_temporaries(d: &Path) {
+    let names: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.starts_with('.')),
+        "temporaries left: {names:?}"
+    );
+}
+
 /// The destination `name` in `d` made a non-empty directory, so that renaming a file over it fails.
 fn blocker(d: &Path, name: &str) {
     std::fs::create_dir(d.join(name)).unwrap();
@@ -288,44 +300,30 @@ fn verity_outputs_appear_together_or_not_at_all() {
     std::fs::write(d.join("fec"), "previous fec").unwrap();
     blocker(d, "rh");
     let before = snapshot(d);
-    let out = run(yardstick()
-        .args(["verity", "format", "data", "hash", "--salt", "01"])
-        .args([
-            "--fec-device",
-            "fec",
-            "--fec-roots",
-            "4",
-            "--root-hash-file",
-            "rh",
-        ])
-        .current_dir(d));
+    let format = || {
+        run(yardstick()
+            .args(["verity", "format", "data", "hash", "--salt", "01"])
+            .args([
+                "--fec-device",
+                "fec",
+                "--fec-roots",
+                "4",
+                "--root-hash-file",
+                "rh",
+            ])
+            .current_dir(d))
+    };
+    let out = format();
     let err = assert_clean_failure(&out, 2);
     assert!(err.contains("rh: cannot write"), "{err}");
     // The hash file and the FEC file written before the root-hash file failed are the previous ones.
     assert_eq!(snapshot(d), before);
     // And a new output that could not be committed is not left behind either.
     std::fs::remove_file(d.join("fec")).unwrap();
-    let out = run(yardstick()
-        .args(["verity", "format", "data", "hash", "--salt", "01"])
-        .args([
-            "--fec-device",
-            "fec",
-            "--fec-roots",
-            "4",
-            "--root-hash-file",
-            "rh",
-        ])
-        .current_dir(d));
+    let out = format();
     assert_clean_failure(&out, 2);
     assert!(!d.join("fec").exists());
-    let names: Vec<String> = std::fs::read_dir(d)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert!(
-        names.iter().all(|n| !n.starts_with('.')),
-        "temporaries left: {names:?}"
-    );
+    assert_no_temporaries(d);
 }
 
 #[test]
@@ -345,14 +343,7 @@ fn image_disk_and_manifest_appear_together_or_not_at_all() {
     let err = assert_clean_failure(&out, 2);
     assert!(err.contains("m.json"), "{err}");
     assert_eq!(snapshot(d), before);
-    let names: Vec<String> = std::fs::read_dir(d)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert!(
-        names.iter().all(|n| !n.starts_with('.')),
-        "temporaries left: {names:?}"
-    );
+    assert_no_temporaries(d);
 }
 
 /// Runs `args` in `d` with the output `name` a FIFO; returns what came through it. The FIFO must still be a

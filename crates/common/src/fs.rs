@@ -96,12 +96,7 @@ impl AtomicFile {
     fn flush_to_storage(&self) -> io::Result<()> {
         match &self.target {
             Target::Temp { tmp, .. } => tmp.as_file().sync_data(),
-            Target::InPlace(f) => match f.sync_data() {
-                Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {
-                    Ok(())
-                }
-                r => r,
-            },
+            Target::InPlace(f) => sync_in_place(f),
         }
     }
 
@@ -349,13 +344,16 @@ fn copy_in_place(from: &Path, dest: &Path) -> io::Result<()> {
     let mut src = File::open(from)?;
     let mut out = open_in_place(dest)?;
     io::copy(&mut src, &mut out)?;
-    match out.sync_data() {
-        Err(e) if e.raw_os_error() != Some(rustix::io::Errno::INVAL.raw_os_error()) => {
-            return Err(e);
-        }
-        _ => {}
-    }
+    sync_in_place(&out)?;
     std::fs::remove_file(from)
+}
+
+/// Flushes a destination written in place; one that cannot be synced (`/dev/null`, a pipe: EINVAL) is fine.
+fn sync_in_place(f: &File) -> io::Result<()> {
+    match f.sync_data() {
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => Ok(()),
+        r => r,
+    }
 }
 
 /// Undoes the renames done so far, newest first: the previous file goes back, or the new one is removed.
