@@ -482,8 +482,18 @@ fn start_stalled(d: &Path, args: &[&str], name: &str) -> (std::process::Child, S
     panic!("{args:?}: no temporary for {name} appeared ({status:?})");
 }
 
+/// Sends the signal named `signal` (TERM, INT, HUP, KILL) to the child (no `kill` binary needed).
 fn send(child: &std::process::Child, signal: &str) {
-    run_ok(Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]));
+    use rustix::process::{Pid, Signal, kill_process};
+    let sig = match signal {
+        "TERM" => Signal::TERM,
+        "INT" => Signal::INT,
+        "HUP" => Signal::HUP,
+        "KILL" => Signal::KILL,
+        other => panic!("no signal {other}"),
+    };
+    let pid = Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
+    kill_process(pid, sig).unwrap();
 }
 
 #[test]
