@@ -77,6 +77,16 @@ pub fn print_backend() {
     let _ = writeln!(std::io::stderr(), "yardstick: note: {}", choice.describe());
 }
 
+/// Says on stderr how each of `algs` hashes several long messages (two at a time or one at a time, and the
+/// rates measured to decide).
+pub fn print_stream_choices(algs: &[yardstick_common::hash::Algorithm]) {
+    let mut err = std::io::stderr().lock();
+    for &alg in algs {
+        let choice = yardstick_common::hash::streams::PairChoice::get(alg);
+        let _ = writeln!(err, "yardstick: note: {}", choice.describe());
+    }
+}
+
 /// Prints replay notes as warnings on stderr.
 pub fn print_notes(path: &std::path::Path, notes: &[yardstick_tpm::replay::Note]) {
     let mut err = std::io::stderr().lock();

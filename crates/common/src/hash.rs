@@ -17,6 +17,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub mod multi;
+pub mod streams;
 
 /// A digest algorithm, named as veritysetup, the TPM and the TCG event log name it.
 #[derive(

@@ -39,6 +39,7 @@
 #![allow(clippy::indexing_slicing)]
 
 pub mod gf256;
+pub mod pair;
 pub mod sha256;
 
 #[cfg(target_arch = "x86_64")]

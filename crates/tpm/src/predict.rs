@@ -355,8 +355,9 @@ pub fn predict(
 /// the PCR 11 section digests (whose `.initrd` digest PCR 9 reuses), in every bank.
 ///
 /// Each (bank, stream) pair is one job over borrowed slices of the file: every byte is hashed once per stream
-/// and bank, nothing is copied unless the loader would zero-fill or overlap a section. The jobs are independent,
-/// so they run on all cores, longest first (a greedy schedule that keeps the cores evenly loaded).
+/// and bank, nothing is copied unless the loader would zero-fill or overlap a section. The jobs are independent:
+/// `hash::streams::digest_jobs` hashes a bank's streams two at a time where that measures faster and runs the
+/// work on all cores, costliest first.
 fn bank_digests(
     uki: &[u8],
     parsed: &Uki<'_>,
@@ -387,7 +388,7 @@ fn bank_digests(
         .iter()
         .flat_map(|&alg| streams.iter().map(move |s| (alg, &s[..])))
         .collect();
-    let digests = run_longest_first(&jobs);
+    let digests = yardstick_common::hash::streams::digest_jobs(&jobs);
 
     // One digest per job: `n` per bank, in job order (n >= 1: the UKI's stream).
     let n = streams.len().max(1);
@@ -420,52 +421,6 @@ fn bank_digests(
 /// The parts of `data` that `ranges` (checked against its length by `hashed_ranges`) select.
 fn slices<'a>(data: &'a [u8], ranges: &[std::ops::Range<usize>]) -> Vec<&'a [u8]> {
     ranges.iter().filter_map(|r| data.get(r.clone())).collect()
-}
-
-/// Digests of independent hash jobs (an algorithm and the parts of its message, in order), computed on up to
-/// as many threads as there are cores, longest job first; the digests come back in job order.
-fn run_longest_first(jobs: &[(Algorithm, &[&[u8]])]) -> Vec<Digest> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    // Relative cost per byte: SHA-384 runs 64-bit rounds on 128-byte blocks without CPU hash instructions.
-    let cost = |&(alg, parts): &(Algorithm, &[&[u8]])| {
-        let bytes: usize = parts.iter().map(|p| p.len()).sum();
-        let per_byte = match alg {
-            Algorithm::Sha384 | Algorithm::Sha512 => 2,
-            Algorithm::Sha1 | Algorithm::Sha256 => 1,
-        };
-        bytes.saturating_mul(per_byte)
-    };
-    let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(jobs.get(i).map_or(0, cost)));
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-            if let Some(&(alg, parts)) = jobs.get(i) {
-                done.push((i, alg.digest_parts(parts)));
-            }
-        }
-        done
-    };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(jobs.len());
-    let mut digests = vec![None; jobs.len()];
-    std::thread::scope(|s| {
-        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
-        let mine = work();
-        for (i, d) in helpers
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .chain(mine)
-        {
-            if let Some(slot) = digests.get_mut(i) {
-                *slot = Some(d);
-            }
-        }
-    });
-    // Every job index was taken by exactly one worker.
-    digests.into_iter().flatten().collect()
 }
 
 /// The UKI's SHA-256 Authenticode digest (db may list it): the sha256 bank's, or computed when that bank is

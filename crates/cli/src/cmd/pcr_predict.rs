@@ -110,6 +110,10 @@ pub struct Args {
     /// Also list the predicted event log entries (PCR, type, what, digest in the first bank)
     #[arg(long)]
     events: bool,
+    /// Also say on stderr how each bank hashed the UKI's long streams (two at a time or one at a time) and
+    /// the rates measured to choose
+    #[arg(long, short = 'v')]
+    verbose: bool,
 }
 
 /// Runs the command.
@@ -119,6 +123,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         banks,
         ..
     } = a.predict.predict()?;
+    if a.verbose {
+        ui::print_stream_choices(&banks);
+    }
     if a.json {
         ui::print_json(&p)?;
     } else {

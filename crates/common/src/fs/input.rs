@@ -361,15 +361,56 @@ impl InputFile {
     pub fn read_all(mut self) -> Result<Vec<u8>, InputError> {
         let cap = self.size.unwrap_or(0).min(self.kind.limit);
         let mut buf = Vec::with_capacity(usize::try_from(cap).unwrap_or(0));
-        let mut chunk = vec![0u8; 64 * KIB as usize];
-        loop {
-            let n = match self.read(&mut chunk) {
-                Ok(0) => return Ok(buf),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(InputError::from_read(&self.path, e)),
-            };
-            buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        if let Some(size) = self
+            .size
+            .filter(|&n| n >= PARALLEL_READ_MIN && self.read == 0)
+        {
+            self.read_front_parallel(&mut buf, size);
+        }
+        // Straight into the buffer's spare room (std retries interrupted reads and grows its read size while
+        // reads fill it), through `Read for InputFile`, which enforces the limit; after a parallel read of
+        // the front, this reads what the file grew by since `fstat`, normally nothing.
+        match self.read_to_end(&mut buf) {
+            Ok(_) => Ok(buf),
+            Err(e) => Err(InputError::from_read(&self.path, e)),
+        }
+    }
+
+    /// Reads the first `size` bytes of a large regular file on every core (positioned reads of equal
+    /// slices: copying from the page cache and faulting in the new buffer's pages is most of the time a
+    /// large read takes), then moves the file position past them. On any failure (the file shrank, a read
+    /// error) `buf` is left empty and the position unchanged, and the caller's sequential read starts over.
+    fn read_front_parallel(&mut self, buf: &mut Vec<u8>, size: u64) {
+        use std::io::{Seek, SeekFrom};
+        use std::os::unix::fs::FileExt;
+        let Ok(len) = usize::try_from(size) else {
+            return;
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if threads < 2 {
+            return;
+        }
+        // `vec!` of zeros is a fresh, untouched allocation (calloc): its pages are faulted in by the reads
+        // below, on every core, instead of by a zero-fill on this one.
+        *buf = vec![0u8; len];
+        let slice = len.div_ceil(threads);
+        let file = &self.file;
+        let ok = std::thread::scope(|s| {
+            let jobs: Vec<_> = buf
+                .chunks_mut(slice)
+                .enumerate()
+                .map(|(i, chunk)| {
+                    let at = (i * slice) as u64;
+                    s.spawn(move || file.read_exact_at(chunk, at).is_ok())
+                })
+                .collect();
+            jobs.into_iter().all(|j| j.join().unwrap_or(false))
+        });
+        if ok && self.file.seek(SeekFrom::Start(size)).is_ok() {
+            self.read = size;
+        } else {
+            buf.clear();
+            let _ = self.file.seek(SeekFrom::Start(0));
         }
     }
 
@@ -402,6 +443,9 @@ impl Read for InputFile {
         Ok(n)
     }
 }
+
+/// Regular files at least this large are read whole on every core ([`InputFile::read_all`]).
+const PARALLEL_READ_MIN: u64 = 8 << 20;
 
 /// Reads the input file `path` whole, as `kind` ([`InputFile`]): a directory, a regular file larger than the
 /// limit and a stream that delivers more are refused.
