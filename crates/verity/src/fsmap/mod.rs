@@ -307,6 +307,32 @@ impl FsMap {
 mod tests {
     use super::*;
 
+    /// The fuzz seeds (`fuzz/corpus/fsmap`), made by the filesystems' own tools from a tree of `/d/f` (12
+    /// bytes), `/g` (5000 bytes) and the symlink `/l`: `mkfs.erofs -T0 -Enoinline_data`, `mksquashfs
+    /// -mkfs-time 0 -all-time 0` (squashfs-tools 4.5.1), and `mkfs.ext4 -b 1024 -N 16 -O
+    /// ^has_journal,^metadata_csum,^resize_inode -d` on a 64 KiB file (e2fsprogs 1.47.0).
+    #[test]
+    fn tiny_images_of_each_filesystem() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus/fsmap");
+        for kind in ["erofs", "ext4", "squashfs"] {
+            let img = std::fs::read(format!("{dir}/{kind}.img")).unwrap();
+            let map = FsMap::read(&img).unwrap();
+            assert_eq!(map.kind(), kind);
+            let all = map.files_at(0, img.len() as u64);
+            let find = |p: &str| all.iter().find(|f| f.path == p).cloned();
+            assert_eq!(
+                find("/d/f").map(|f| (f.first, f.last)),
+                Some((0, 11)),
+                "{kind}: {all:?}"
+            );
+            assert_eq!(
+                find("/g").map(|f| (f.first, f.last)),
+                Some((0, 4999)),
+                "{kind}: {all:?}"
+            );
+        }
+    }
+
     #[test]
     fn ranges_by_file() {
         let mut b = Builder::default();
