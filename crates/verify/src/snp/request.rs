@@ -153,7 +153,7 @@ impl Found {
     }
 
     /// `cert_chain.pem`'s certificate at `index` (0 the ASK, 1 the ARK), if the directory has that file.
-    fn from_chain(&self, which: &'static str, index: usize) -> Result<Option<Loaded>, InputError> {
+    fn in_cert_chain(&self, which: &'static str, index: usize) -> Result<Option<Loaded>, InputError> {
         let Some(p) = &self.dir.cert_chain else {
             return Ok(None);
         };
@@ -187,11 +187,11 @@ pub fn verify_files(r: &SnpRequest<'_>) -> Result<Appraisal, InputError> {
         .ok_or(InputError::NoVcek)?;
     let mut ask = found.load("ASK", r.ask, found.dir.ask.as_deref(), |t| t.ask.as_ref())?;
     if ask.is_none() {
-        ask = found.from_chain("ASK", 0)?;
+        ask = found.in_cert_chain("ASK", 0)?;
     }
     let mut ark = found.load("ARK", r.ark, found.dir.ark.as_deref(), |t| t.ark.as_ref())?;
     if ark.is_none() {
-        ark = found.from_chain("ARK", 1)?;
+        ark = found.in_cert_chain("ARK", 1)?;
     }
     let (ask, ark) = complete_chain(&report, &vek, ask, ark, r.report)?;
     let policy = SnpPolicy {
