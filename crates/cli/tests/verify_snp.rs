@@ -1359,6 +1359,24 @@ fn extended_report_certificate_tables() {
         std::fs::write(&p, bytes).unwrap();
         p
     };
+    // The table virtee/sev writes (the fixture, made by its `cert_table_to_vec_bytes`) is the one built here.
+    let oracle = fixture("snp-reports/cert_table_milan.bin");
+    assert_eq!(
+        cert_table(&[
+            (ARK_GUID, ark.clone()),
+            (ASK_GUID, ask.clone()),
+            (VCEK_GUID, vcek.clone()),
+        ]),
+        std::fs::read(&oracle).unwrap(),
+        "the test's table layout is virtee/sev's"
+    );
+    let o = verify_with(&[
+        "--report".as_ref(),
+        report,
+        "--cert-table".as_ref(),
+        oracle.as_os_str(),
+    ]);
+    assert_affirming(&o, "virtee/sev's table");
     // The order hosts use (ARK, ASK, VCEK), another order, with an entry of another kind (a CRL's GUID).
     let full = write(
         "full.bin",

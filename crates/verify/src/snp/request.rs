@@ -153,7 +153,11 @@ impl Found {
     }
 
     /// `cert_chain.pem`'s certificate at `index` (0 the ASK, 1 the ARK), if the directory has that file.
-    fn in_cert_chain(&self, which: &'static str, index: usize) -> Result<Option<Loaded>, InputError> {
+    fn in_cert_chain(
+        &self,
+        which: &'static str,
+        index: usize,
+    ) -> Result<Option<Loaded>, InputError> {
         let Some(p) = &self.dir.cert_chain else {
             return Ok(None);
         };
