@@ -1045,3 +1045,442 @@ fn bad_manifests_exit_2_with_one_line() {
         "{e}"
     );
 }
+
+/// `verify snp` with only some of the certificates named: the rest from AMD's chain built in, from a
+/// directory as snpguest writes it, or from the certificate table of an extended report.
+fn verify_with(args: &[&std::ffi::OsStr]) -> Output {
+    let mut cmd = yardstick();
+    cmd.args(["verify", "snp", "--time", FIXTURE_TIME])
+        .args(args);
+    run(&mut cmd)
+}
+
+/// The note naming where each certificate came from.
+fn cert_note(o: &Output) -> String {
+    stdout(o)
+        .lines()
+        .find(|l| l.starts_with("note  certificates: "))
+        .unwrap_or_else(|| panic!("no certificates note:\n{}", stdout(o)))
+        .to_string()
+}
+
+fn assert_affirming(o: &Output, what: &str) {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{what}:\n{}{}",
+        stdout(o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A self-signed RSA certificate that calls itself ARK-Milan: not AMD's root.
+fn fake_ark(dir: &Path) -> PathBuf {
+    let (key, cert) = (dir.join("fake-ark.key"), dir.join("fake-ark.pem"));
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-sha384",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        cert.to_str().unwrap(),
+        "-subj",
+        "/CN=ARK-Milan",
+        "-days",
+        "2",
+    ]);
+    cert
+}
+
+/// `--ask` and `--ark` are optional: the built-in chain of the report's product is used, and says so. A
+/// given ARK must still be one of AMD's roots (exit 1 naming it), a root of another product fails the chain.
+#[test]
+fn built_in_ask_and_ark() {
+    let m = milan();
+    let (report, vcek) = (m.report.as_os_str(), m.vcek.as_os_str());
+    let o = verify_with(&[
+        "--report".as_ref(),
+        report,
+        "--vcek".as_ref(),
+        vcek,
+        "--json".as_ref(),
+    ]);
+    assert_affirming(&o, "built-in ASK and ARK");
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let notes = j["notes"].to_string();
+    assert!(
+        notes.contains("ASK built in (Milan), ARK built in (Milan)"),
+        "{notes}"
+    );
+    // Only the ASK given; only the ARK given: the other one built in.
+    let o = verify_with(&[
+        "--report".as_ref(),
+        report,
+        "--vcek".as_ref(),
+        vcek,
+        "--ask".as_ref(),
+        m.ask.as_os_str(),
+    ]);
+    assert_affirming(&o, "--ask only");
+    assert!(cert_note(&o).ends_with("ARK built in (Milan)"));
+    let o = verify_with(&[
+        "--report".as_ref(),
+        report,
+        "--vcek".as_ref(),
+        vcek,
+        "--ark".as_ref(),
+        m.ark.as_os_str(),
+    ]);
+    assert_affirming(&o, "--ark only");
+    assert!(cert_note(&o).contains("ASK built in (Milan)"));
+
+    // A root that is no AMD ARK: the pin check fails (exit 1), and the note names its file.
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake_ark(dir.path());
+    let o = verify_with(&[
+        "--report".as_ref(),
+        report,
+        "--vcek".as_ref(),
+        vcek,
+        "--ark".as_ref(),
+        fake.as_os_str(),
+    ]);
+    let line = fail_line(&o, "ARK is an AMD root (SHA-256 pin)");
+    assert!(line.contains("actual ARK-Milan "), "{line}");
+    assert!(
+        cert_note(&o).ends_with(&format!("ARK {}", fake.display())),
+        "{}",
+        cert_note(&o)
+    );
+    // Genoa's genuine ARK: pinned, but the built-in Genoa ASK did not sign the Milan VCEK.
+    let o = verify_with(&[
+        "--report".as_ref(),
+        report,
+        "--vcek".as_ref(),
+        vcek,
+        "--ark".as_ref(),
+        fixture("amd-kds/genoa/ark.pem").as_os_str(),
+    ]);
+    fail_line(&o, "VCEK signed by ASK");
+    assert!(cert_note(&o).contains("ASK built in (Genoa)"));
+    // A Milan report with the Turin VCEK: the chain is Turin's (from the VCEK's issuer), the report
+    // signature fails.
+    let o = verify_with(&[
+        "--report".as_ref(),
+        report,
+        "--vcek".as_ref(),
+        fixture("snp-reports/vcek_turin.der").as_os_str(),
+    ]);
+    assert_rejected(&o, "Turin VCEK, built-in chain");
+    assert!(
+        cert_note(&o).contains("ASK built in (Turin)"),
+        "{}",
+        stdout(&o)
+    );
+
+    // Nothing to verify with: one line naming the options.
+    let e = assert_clean_failure(&verify_with(&["--report".as_ref(), report]), 2);
+    assert!(
+        e.contains("--vcek") && e.contains("--certs") && e.contains("--cert-table"),
+        "{e}"
+    );
+}
+
+/// `--certs DIR` as snpguest writes it (`snpguest certificates pem|der DIR`, `snpguest fetch ca|vcek
+/// pem|der DIR`: `vcek.pem`/`.der`, `ask`, `ark`; `vlek` + `asvk` for a VLEK), or AMD KDS's `cert_chain.pem`.
+/// Peer: openssl converts PEM and DER.
+#[test]
+fn snpguest_certificate_directories() {
+    let m = milan();
+    let report = m.report.as_os_str();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = |name: &str| {
+        let d = tmp.path().join(name);
+        std::fs::create_dir(&d).unwrap();
+        d
+    };
+    let pem = dir("pem");
+    openssl(&[
+        "x509",
+        "-inform",
+        "der",
+        "-in",
+        m.vcek.to_str().unwrap(),
+        "-out",
+        pem.join("vcek.pem").to_str().unwrap(),
+    ]);
+    std::fs::copy(&m.ask, pem.join("ask.pem")).unwrap();
+    std::fs::copy(&m.ark, pem.join("ark.pem")).unwrap();
+    let der = dir("der");
+    std::fs::copy(&m.vcek, der.join("vcek.der")).unwrap();
+    pem_to_der(&m.ask, &der, "ask.der");
+    pem_to_der(&m.ark, &der, "ark.der");
+    for (d, ext) in [(&pem, "pem"), (&der, "der")] {
+        let o = verify_with(&[
+            "--report".as_ref(),
+            report,
+            "--certs".as_ref(),
+            d.as_os_str(),
+        ]);
+        assert_affirming(&o, ext);
+        let note = cert_note(&o);
+        for name in ["vcek", "ask", "ark"] {
+            let file = d.join(format!("{name}.{ext}"));
+            assert!(note.contains(&file.display().to_string()), "{note}");
+        }
+    }
+    // Only the VCEK (`snpguest fetch vcek`): ASK and ARK built in.
+    let only = dir("only-vcek");
+    std::fs::copy(&m.vcek, only.join("vcek.der")).unwrap();
+    let o = verify_with(&[
+        "--report".as_ref(),
+        report,
+        "--certs".as_ref(),
+        only.as_os_str(),
+    ]);
+    assert_affirming(&o, "only vcek.der");
+    assert!(cert_note(&o).contains("ASK built in (Milan), ARK built in (Milan)"));
+    // KDS's cert_chain (ASK then ARK in one PEM file).
+    let chain = dir("chain");
+    std::fs::copy(&m.vcek, chain.join("vcek.der")).unwrap();
+    let mut both = std::fs::read(&m.ask).unwrap();
+    both.extend(std::fs::read(&m.ark).unwrap());
+    std::fs::write(chain.join("cert_chain.pem"), both).unwrap();
+    let o = verify_with(&[
+        "--report".as_ref(),
+        report,
+        "--certs".as_ref(),
+        chain.as_os_str(),
+    ]);
+    assert_affirming(&o, "cert_chain.pem");
+    assert!(
+        cert_note(&o).contains("ARK ") && cert_note(&o).contains("cert_chain.pem"),
+        "{}",
+        cert_note(&o)
+    );
+    // A flag overrides the directory: the fake ARK is refused although the directory's ARK is AMD's.
+    let fake = fake_ark(tmp.path());
+    let o = verify_with(&[
+        "--report".as_ref(),
+        report,
+        "--certs".as_ref(),
+        pem.as_os_str(),
+        "--ark".as_ref(),
+        fake.as_os_str(),
+    ]);
+    fail_line(&o, "ARK is an AMD root (SHA-256 pin)");
+    // A fake ark.pem in the directory is refused the same way.
+    std::fs::copy(&fake, pem.join("ark.pem")).unwrap();
+    let o = verify_with(&[
+        "--report".as_ref(),
+        report,
+        "--certs".as_ref(),
+        pem.as_os_str(),
+    ]);
+    fail_line(&o, "ARK is an AMD root (SHA-256 pin)");
+    // A directory without a VCEK, a missing directory, a junk vcek.pem: one line, exit 2.
+    let empty = dir("empty");
+    let e = assert_clean_failure(
+        &verify_with(&[
+            "--report".as_ref(),
+            report,
+            "--certs".as_ref(),
+            empty.as_os_str(),
+        ]),
+        2,
+    );
+    assert!(e.contains("no VCEK"), "{e}");
+    let missing = tmp.path().join("missing");
+    let e = assert_clean_failure(
+        &verify_with(&[
+            "--report".as_ref(),
+            report,
+            "--certs".as_ref(),
+            missing.as_os_str(),
+        ]),
+        2,
+    );
+    assert!(e.contains("missing") && e.contains("cannot read"), "{e}");
+    std::fs::write(empty.join("vcek.pem"), "junk\n").unwrap();
+    let e = assert_clean_failure(
+        &verify_with(&[
+            "--report".as_ref(),
+            report,
+            "--certs".as_ref(),
+            empty.as_os_str(),
+        ]),
+        2,
+    );
+    assert!(
+        e.contains("vcek.pem") && e.contains("VCEK certificate"),
+        "{e}"
+    );
+}
+
+/// The certificate table of an extended report, in the layout the kernel's sev-guest driver returns
+/// (Documentation/virt/coco/sev-guest.rst, GHCB specification "SNP Extended Guest Request"; virtee/sev
+/// `CertTableEntry::parse_table`): 24-byte entries of GUID (RFC 4122 byte order), little-endian offset from
+/// the table's start and length, an all-zero entry, then the DER certificates.
+fn cert_table(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut head = Vec::new();
+    let mut data: Vec<u8> = Vec::new();
+    let start = (entries.len() + 1) * 24;
+    for (guid, der) in entries {
+        let g: Vec<u8> = hex::decode(&guid.replace('-', "")).unwrap();
+        head.extend(g);
+        head.extend(((start + data.len()) as u32).to_le_bytes());
+        head.extend((der.len() as u32).to_le_bytes());
+        data.extend(der);
+    }
+    head.extend([0; 24]);
+    head.extend(data);
+    head
+}
+
+const ARK_GUID: &str = "c0b406a4-a803-4952-9743-3fb6014cd0ae";
+const ASK_GUID: &str = "4ab7b379-bbac-4fe4-a02f-05aef327c782";
+const VCEK_GUID: &str = "63da758d-e664-4564-adc5-f4b93be8accd";
+const CRL_GUID: &str = "92f81bc3-5811-4d3d-97ff-d19f88dc67ea";
+
+#[test]
+fn extended_report_certificate_tables() {
+    let m = milan();
+    let report = m.report.as_os_str();
+    let tmp = tempfile::tempdir().unwrap();
+    let ask = std::fs::read(pem_to_der(&m.ask, tmp.path(), "ask.der")).unwrap();
+    let ark = std::fs::read(pem_to_der(&m.ark, tmp.path(), "ark.der")).unwrap();
+    let vcek = std::fs::read(&m.vcek).unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    // The table virtee/sev writes (the fixture, made by its `cert_table_to_vec_bytes`) is the one built here.
+    let oracle = fixture("snp-reports/cert_table_milan.bin");
+    assert_eq!(
+        cert_table(&[
+            (ARK_GUID, ark.clone()),
+            (ASK_GUID, ask.clone()),
+            (VCEK_GUID, vcek.clone()),
+        ]),
+        std::fs::read(&oracle).unwrap(),
+        "the test's table layout is virtee/sev's"
+    );
+    let o = verify_with(&[
+        "--report".as_ref(),
+        report,
+        "--cert-table".as_ref(),
+        oracle.as_os_str(),
+    ]);
+    assert_affirming(&o, "virtee/sev's table");
+    // The order hosts use (ARK, ASK, VCEK), another order, with an entry of another kind (a CRL's GUID).
+    let full = write(
+        "full.bin",
+        &cert_table(&[
+            (ARK_GUID, ark.clone()),
+            (ASK_GUID, ask.clone()),
+            (VCEK_GUID, vcek.clone()),
+        ]),
+    );
+    let shuffled = write(
+        "shuffled.bin",
+        &cert_table(&[
+            (VCEK_GUID, vcek.clone()),
+            (CRL_GUID, b"not a certificate".to_vec()),
+            (ARK_GUID, ark.clone()),
+            (ASK_GUID, ask.clone()),
+        ]),
+    );
+    for t in [&full, &shuffled] {
+        let o = verify_with(&[
+            "--report".as_ref(),
+            report,
+            "--cert-table".as_ref(),
+            t.as_os_str(),
+        ]);
+        assert_affirming(&o, &t.display().to_string());
+        let table = format!("{} (certificate table)", t.display());
+        assert_eq!(
+            cert_note(&o),
+            format!("note  certificates: VCEK {table}, ASK {table}, ARK {table}")
+        );
+    }
+    // A table with the VCEK only (hosts that cache the chain elsewhere): the chain built in.
+    let vcek_only = write("vcek-only.bin", &cert_table(&[(VCEK_GUID, vcek.clone())]));
+    let o = verify_with(&[
+        "--report".as_ref(),
+        report,
+        "--cert-table".as_ref(),
+        vcek_only.as_os_str(),
+    ]);
+    assert_affirming(&o, "VCEK-only table");
+    assert!(cert_note(&o).contains("ASK built in (Milan), ARK built in (Milan)"));
+    // A fake ARK in the table: the pin check fails.
+    let fake = std::fs::read(pem_to_der(&fake_ark(tmp.path()), tmp.path(), "fake.der")).unwrap();
+    let faked = write(
+        "fake-ark.bin",
+        &cert_table(&[
+            (ARK_GUID, fake),
+            (ASK_GUID, ask.clone()),
+            (VCEK_GUID, vcek.clone()),
+        ]),
+    );
+    let o = verify_with(&[
+        "--report".as_ref(),
+        report,
+        "--cert-table".as_ref(),
+        faked.as_os_str(),
+    ]);
+    fail_line(&o, "ARK is an AMD root (SHA-256 pin)");
+    // Hostile tables: one line naming the file, exit 2.
+    let mut out_of_bounds = std::fs::read(&full).unwrap();
+    out_of_bounds[20..24].copy_from_slice(&u32::MAX.to_le_bytes());
+    let mut no_end = cert_table(&[(VCEK_GUID, vcek.clone())]);
+    no_end.truncate(24);
+    let mut no_end_empty = no_end.clone();
+    no_end_empty[16..24].fill(0); // offset 0, length 0: inside, but no terminator follows
+    let mut bad_der = cert_table(&[(VCEK_GUID, vcek.clone())]);
+    bad_der[48] = 0x04; // the VCEK's outer SEQUENCE made an OCTET STRING
+    for (name, bytes, why) in [
+        ("oob.bin", out_of_bounds, "outside the table"),
+        ("cut.bin", no_end, "outside the table"),
+        ("noend.bin", no_end_empty, "no all-zero entry"),
+        ("empty.bin", vec![], "no all-zero entry"),
+        ("baddr.bin", bad_der, "VCEK certificate"),
+        ("none.bin", vec![0; 24], "no VCEK"),
+    ] {
+        let p = write(name, &bytes);
+        let e = assert_clean_failure(
+            &verify_with(&[
+                "--report".as_ref(),
+                report,
+                "--cert-table".as_ref(),
+                p.as_os_str(),
+            ]),
+            2,
+        );
+        assert!(e.contains(why), "{name}: {e}");
+        if why != "no VCEK" {
+            assert!(e.contains(name), "{name}: {e}");
+        }
+    }
+    // --certs and --cert-table are one or the other (a usage error).
+    let o = verify_with(&[
+        "--report".as_ref(),
+        report,
+        "--cert-table".as_ref(),
+        full.as_os_str(),
+        "--certs".as_ref(),
+        tmp.path().as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("'--cert-table <FILE>' cannot be used with '--certs <DIR>'"),
+        "{e}"
+    );
+}

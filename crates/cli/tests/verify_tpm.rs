@@ -221,6 +221,45 @@ fn quote_cycle(key: &str, scheme: &str) {
         &verify(&t, ["q.msg", "q.sig", "ak.pem", "q.pcrs"], &[&n]),
         &what,
     );
+    // --json carries the AK's fingerprint whole: for an RSA AK, SHA-256 of its modulus (openssl's reading).
+    let j: serde_json::Value = serde_json::from_slice(
+        &verify(&t, ["q.msg", "q.sig", "ak.pem", "q.pcrs"], &[&n, "--json"]).stdout,
+    )
+    .unwrap();
+    assert!(!j.to_string().contains('…'), "{what}: shortened: {j}");
+    let sig = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("quote signature (AK")
+        })
+        .unwrap()["expected"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let fp = sig.rsplit(' ').next().unwrap();
+    assert_eq!(fp.len(), 64, "{what}: {sig}");
+    if key == "rsa" {
+        let m = run_ok(
+            Command::new(peer("openssl"))
+                .args(["rsa", "-pubin", "-modulus", "-noout", "-in"])
+                .arg(t.path("ak.pem")),
+        );
+        let modulus =
+            yardstick_common::hex::decode(m.trim().trim_start_matches("Modulus=")).unwrap();
+        let modulus_file = t.path("modulus.bin");
+        std::fs::write(&modulus_file, modulus).unwrap();
+        let d = run_ok(
+            Command::new(peer("openssl"))
+                .args(["dgst", "-sha256", "-r"])
+                .arg(&modulus_file),
+        );
+        assert_eq!(fp, d.split_whitespace().next().unwrap(), "{what}");
+    }
     assert_ok(
         &verify(&t, ["r.msg", "r.sig", "ak.pem", "r.pcrs"], &[&n]),
         &format!("{what} raw"),

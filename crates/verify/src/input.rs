@@ -63,6 +63,41 @@ pub enum InputError {
         #[source]
         source: CertError,
     },
+    /// An SEV-SNP certificate table (`--cert-table`) that cannot be read.
+    #[error("{}", path.display())]
+    CertTable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: crate::snp::certs::CertTableError,
+    },
+    /// No VCEK or VLEK among the certificates given.
+    #[error(
+        "no VCEK or VLEK certificate: give --vcek FILE, --certs DIR (vcek.pem/.der or vlek.pem/.der, as snpguest \
+         writes them) or --cert-table FILE"
+    )]
+    NoVcek,
+    /// A VLEK without its signer, the ASVK, which is not built in.
+    #[error(
+        "the VLEK is signed by AMD's ASVK, which is not built in: give --ask FILE, asvk.pem/.der in --certs DIR, \
+         or --cert-table FILE"
+    )]
+    NoAsvk,
+    /// The built-in chain is wanted but the AMD product is not known.
+    #[error(
+        "{}: cannot tell the AMD product for the built-in ASK/ARK (report version {version} has no CPUID \
+         fields, VEK issuer {issuer:?}): give --ark FILE",
+        path.display()
+    )]
+    UnknownProduct {
+        /// The report.
+        path: PathBuf,
+        /// Its version.
+        version: u32,
+        /// The VCEK's issuer common name.
+        issuer: String,
+    },
     /// A quote message that is no `TPMS_ATTEST` of a quote.
     #[error("{}: not a TPM quote (TPMS_ATTEST)", path.display())]
     Quote {

@@ -627,9 +627,19 @@ impl VerifyOutcome {
 /// One line for a bad block.
 fn describe(b: &BadBlock, data: &Path, hash: &Path) -> String {
     match b {
-        BadBlock::Data { index, offset } => {
+        BadBlock::Data {
+            index,
+            offset,
+            files,
+        } => {
+            let named = if files.is_empty() {
+                String::new()
+            } else {
+                let list: Vec<String> = files.iter().map(ToString::to_string).collect();
+                format!(" ({})", list.join("; "))
+            };
             format!(
-                "data block {index} at byte offset {offset} of {}: digest mismatch",
+                "data block {index}{named} at byte offset {offset} of {}: digest mismatch",
                 data.display()
             )
         }
@@ -661,6 +671,42 @@ fn describe(b: &BadBlock, data: &Path, hash: &Path) -> String {
     }
 }
 
+/// Names the files behind bad data blocks, when the data device holds a filesystem [`fsmap`] reads from
+/// blocks that verified (every bad block listed, none of them holding the metadata read).
+fn name_files(v: &mut crate::tree::Verification, data: &File, p: &VerityParams) {
+    let mut bad: Vec<u64> = v
+        .bad
+        .iter()
+        .filter_map(|b| match b {
+            BadBlock::Data { index, .. } => Some(*index),
+            _ => None,
+        })
+        .collect();
+    // A bad hash block leaves its data blocks unverified, and blocks past the list are not known: no names.
+    if bad.is_empty() || bad.len() != v.bad.len() || v.unlisted > 0 {
+        return;
+    }
+    bad.sort_unstable();
+    let dbs = u64::from(p.data_block_size);
+    let file = crate::fsmap::FileAt {
+        file: data,
+        size: p.data_blocks.saturating_mul(dbs),
+    };
+    let dev = crate::fsmap::Verified {
+        dev: &file,
+        bad: &bad,
+        block_size: dbs,
+    };
+    let Some(map) = crate::fsmap::FsMap::read(&dev) else {
+        return;
+    };
+    for b in &mut v.bad {
+        if let BadBlock::Data { offset, files, .. } = b {
+            *files = map.files_at(*offset, dbs);
+        }
+    }
+}
+
 /// Checks data against a tree and root hash, naming every bad block (and reserved superblock bytes and FEC
 /// parity that do not match).
 pub fn verify_files(
@@ -686,8 +732,9 @@ pub fn verify_files(
         hash_is_data: identity(req.data) == identity(req.hash),
         fec: open_fec(req.fec, fec_file.as_ref(), req.hash, Some(req.data)),
     };
-    let checked = volume::verify(&p, &vol, &root, sb.as_ref().map(|(_, raw)| raw), progress)
+    let mut checked = volume::verify(&p, &vol, &root, sb.as_ref().map(|(_, raw)| raw), progress)
         .map_err(|e| e.at(req.hash))?;
+    name_files(&mut checked.tree, &data, &p);
     let mut findings: Vec<String> = checked
         .tree
         .bad

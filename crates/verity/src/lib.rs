@@ -42,6 +42,7 @@ use std::path::Path;
 mod error;
 mod fec;
 mod files;
+pub mod fsmap;
 pub mod kernel;
 pub mod params;
 mod report;

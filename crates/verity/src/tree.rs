@@ -331,6 +331,10 @@ pub enum BadBlock {
         index: u64,
         /// Byte offset on the data device.
         offset: u64,
+        /// The files whose bytes the block holds, when the data device holds a filesystem yardstick reads
+        /// ([`crate::fsmap`]); empty otherwise (and then left out of the JSON).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        files: Vec<crate::fsmap::FileRange>,
     },
     /// A hash block whose digest differs from its entry in a verified parent block (or from the root hash, for
     /// the top block), or whose spare area is not zero.
@@ -510,6 +514,7 @@ fn blame(p: &VerityParams, geo: &Geometry, checks: &[LevelCheck], root_ok: bool)
             v.bad.push(BadBlock::Data {
                 index: 0,
                 offset: 0,
+                files: Vec::new(),
             });
         }
         return v;
@@ -635,6 +640,7 @@ fn blame_data_blocks(
             v.bad.push(BadBlock::Data {
                 index: d,
                 offset: d * dbs,
+                files: Vec::new(),
             });
         }
     }

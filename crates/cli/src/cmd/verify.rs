@@ -24,13 +24,24 @@ the launch measurement must be one of the manifest's SEV-SNP digests (snp[]
 entries of mode snp), or one given by --measurement. Certificates are checked
 for validity now, or at --time.
 
+Certificates: each comes from its own option (--vcek, --ask, --ark), else the
+--certs directory (as `snpguest certificates pem|der DIR` or `snpguest fetch`
+write it: vcek or vlek, ask or asvk, ark, each .pem or .der; cert_chain.pem
+holds ASK + ARK as AMD's KDS serves them), else the extended report's
+certificate table (--cert-table), else, for ASK and ARK, AMD's chain built in
+for the report's product. A given ARK must still be one of the pinned roots.
+The appraisal's last note says where each certificate came from.
+
 Exit status: 0 all checks passed, 1 evidence rejected, 2 bad usage or input.
 
 Examples:
   yardstick verify snp --report report.bin --vcek vcek.der \\
-      --ask milan/ask.pem --ark milan/ark.pem --refvals disk.img.manifest.json
-  yardstick verify snp --report report.bin --vcek vcek.der \\
-      --ask milan/ask.pem --ark milan/ark.pem --measurement 7a1e5c26...841f
+      --refvals disk.img.manifest.json
+  snpguest report report.bin request.bin --random
+  snpguest certificates pem ./certs
+  yardstick verify snp --report report.bin --certs ./certs \\
+      --measurement 7a1e5c26...841f
+  yardstick verify snp --report report.bin --cert-table certs.bin
   yardstick verify snp --report report.hex --vcek vcek.pem --ask ask.pem \\
       --ark ark.pem --report-data d447b55d... --time 2026-01-01T00:00:00Z --json";
 
@@ -103,7 +114,7 @@ Examples:
 /// Subcommands of this group.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Verify a SEV-SNP attestation report with its VCEK and AMD's ASK/ARK
+    /// Verify a SEV-SNP attestation report with its VCEK and AMD's ASK/ARK (built in unless given)
     #[command(after_help = SNP_HELP)]
     Snp(Box<SnpArgs>),
     /// Verify a TPM 2.0 quote: AK signature, nonce, PCR digest, reference PCRs
@@ -144,15 +155,21 @@ pub struct SnpArgs {
     /// Attestation report: binary (1184 bytes) or hex text
     #[arg(long, value_name = "REPORT")]
     report: PathBuf,
-    /// VCEK (or VLEK) certificate, PEM or DER
+    /// VCEK (or VLEK) certificate, PEM or DER (or from --certs / --cert-table)
     #[arg(long, value_name = "VCEK")]
-    vcek: PathBuf,
-    /// AMD ASK (or ASVK) certificate, PEM or DER
+    vcek: Option<PathBuf>,
+    /// AMD ASK (or ASVK) certificate, PEM or DER (default: from --certs / --cert-table, else built in)
     #[arg(long, value_name = "ASK")]
-    ask: PathBuf,
-    /// AMD ARK certificate, PEM or DER (must be one of AMD's roots)
+    ask: Option<PathBuf>,
+    /// AMD ARK certificate, PEM or DER; must be one of AMD's roots (default: as --ask)
     #[arg(long, value_name = "ARK")]
-    ark: PathBuf,
+    ark: Option<PathBuf>,
+    /// Directory of certificates as snpguest writes them: vcek|vlek, ask|asvk, ark (.pem or .der)
+    #[arg(long, value_name = "DIR", conflicts_with = "cert_table")]
+    certs: Option<PathBuf>,
+    /// Certificate table of an extended report (SNP_GET_EXT_REPORT's certificate buffer)
+    #[arg(long, value_name = "FILE")]
+    cert_table: Option<PathBuf>,
     /// Reference-value manifest with the expected launch measurement(s)
     #[arg(long, value_name = "MANIFEST")]
     refvals: Option<PathBuf>,
@@ -283,9 +300,11 @@ impl SnpArgs {
     fn request(&self) -> SnpRequest<'_> {
         SnpRequest {
             report: &self.report,
-            vcek: &self.vcek,
-            ask: &self.ask,
-            ark: &self.ark,
+            vcek: self.vcek.as_deref(),
+            ask: self.ask.as_deref(),
+            ark: self.ark.as_deref(),
+            certs: self.certs.as_deref(),
+            cert_table: self.cert_table.as_deref(),
             refvals: self.refvals.as_deref(),
             measurements: &self.measurement,
             time: self.time.as_deref(),

@@ -53,6 +53,12 @@ Examples:
   yardstick verity verify rootfs.img rootfs.hash --root-hash-file roothash.txt --all
   yardstick verity verify --no-superblock --salt 00ff rootfs.img rootfs.hash 4392fe...e1
 
+A bad data block of an ext4, erofs or squashfs filesystem (as `image build` makes
+them) also names the file(s) whose bytes it holds and which bytes:
+  data block 492 (/etc/marker, bytes 0-4095) at byte offset 2015232 of rootfs.img: ...
+read from the filesystem's own metadata in blocks that verified (--json: \"files\");
+other content, or metadata in a bad block, gives no names.
+
 Exit status: 0 intact, 1 corruption found (the bad blocks are listed: data or hash,
 block index and byte offset), 2 bad input.";
 

@@ -48,6 +48,12 @@ impl InputKind {
         what: "a certificate",
         limit: 256 * KIB,
     };
+    /// The certificate table of an SEV-SNP extended report (`SNP_GET_EXT_REPORT`): a few certificates, a
+    /// few pages (the kernel caps the buffer far below this).
+    pub const SNP_CERT_TABLE: InputKind = InputKind {
+        what: "an SEV-SNP certificate table",
+        limit: 4 * MIB,
+    };
     /// A public or private key: PEM, DER or a `TPM2B_PUBLIC` (a few KiB at most).
     pub const KEY: InputKind = InputKind {
         what: "a key",

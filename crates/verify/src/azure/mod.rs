@@ -27,7 +27,7 @@ use yardstick_tpm::PcrBanks;
 use yardstick_tpm::tpm2::Attest;
 
 use crate::appraisal::Appraisal;
-use crate::snp::{AttestationReport, Product, SnpPolicy, verify_report};
+use crate::snp::{AttestationReport, SnpPolicy, verify_report};
 use crate::tpm::{Ak, PcrReference, QuoteInput, QuoteSignature, TpmPolicy, verify_quote};
 use crate::x509::Cert;
 use crate::{Error, hex};
@@ -248,19 +248,13 @@ fn check_snp(
 ) -> Result<(), Error> {
     let report = AttestationReport::parse(hcl.hw_report())?;
     let vcek = Cert::load_first(vcek).map_err(|e| Error::cert("VCEK", e))?;
-    let product = match report.product_from_cpuid() {
-        Some(Ok(p)) => p,
-        _ => Product::ALL
-            .into_iter()
-            .find(|p| vcek.issuer_cn() == format!("SEV-{p}"))
-            .ok_or_else(|| {
-                Error::Malformed(format!(
-                    "cannot tell the AMD product: report version {} without CPUID, VCEK issuer {:?}",
-                    report.version,
-                    vcek.issuer_cn()
-                ))
-            })?,
-    };
+    let product = crate::snp::product_of(&report, &vcek).ok_or_else(|| {
+        Error::Malformed(format!(
+            "cannot tell the AMD product: report version {} without CPUID, VCEK issuer {:?}",
+            report.version,
+            vcek.issuer_cn()
+        ))
+    })?;
     let (ark, ask) = crate::snp::builtin_chain(product);
     let mut snp = policy.clone();
     snp.vmpl = Some(0);

@@ -6,6 +6,7 @@
 //! evidence comes with must be one of them; the ASK must be signed by it and the VCEK by the ASK (RSA-PSS,
 //! SHA-384); the report by the VCEK (ECDSA P-384, SHA-384).
 
+pub mod certs;
 mod request;
 mod verify;
 
@@ -25,6 +26,21 @@ pub fn product_for_ark(fp: &str) -> Option<Product> {
         .iter()
         .find(|(_, f)| f.eq_ignore_ascii_case(fp))
         .map(|(p, _)| *p)
+}
+
+/// The product whose AMD chain signed `vek` (a VCEK or VLEK) for `report`: from the report's CPUID fields
+/// (version 3 and later), else from the certificate's issuer (`SEV-Milan`, `SEV-VLEK-Genoa`); `None` when
+/// neither tells.
+pub fn product_of(report: &AttestationReport, vek: &Cert) -> Option<Product> {
+    match report.product_from_cpuid() {
+        Some(Ok(p)) => Some(p),
+        _ => {
+            let issuer = vek.issuer_cn();
+            Product::ALL
+                .into_iter()
+                .find(|p| issuer == format!("SEV-{p}") || issuer == format!("SEV-VLEK-{p}"))
+        }
+    }
 }
 
 /// AMD's ARK and ASK for `product`, as published by the KDS (`/vcek/v1/<product>/cert_chain`), built in so

@@ -106,12 +106,6 @@ pub(crate) fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-fn short(hex: &str) -> String {
-    hex.get(..8)
-        .map(|h| format!("{h}…"))
-        .unwrap_or_else(|| hex.to_string())
-}
-
 /// Checks a certificate's validity period at `now` and records it.
 pub(crate) fn check_validity(a: &mut Appraisal, what: &str, cert: &Cert, now: u64) {
     let (nb, na) = cert.validity();
@@ -159,7 +153,7 @@ fn check_ark_pin(a: &mut Appraisal, ark: &Cert) -> Option<Product> {
     let pinned = super::product_for_ark(&ark_fp);
     let pins: Vec<String> = super::PINNED_ARKS
         .iter()
-        .map(|(p, f)| format!("ARK-{p} {}", short(f)))
+        .map(|(p, f)| format!("ARK-{p} {f}"))
         .collect();
     a.check(
         "ARK is an AMD root (SHA-256 pin)",
@@ -356,7 +350,7 @@ fn check_report_signature(
         format!(
             "signature by {} {}",
             vek.subject_cn(),
-            key.map(|k| short(&k.fingerprint()))
+            key.map(|k| k.fingerprint())
                 .unwrap_or_else(|_| "(ECDSA P-384 key)".into())
         ),
         sig_result

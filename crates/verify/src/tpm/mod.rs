@@ -378,9 +378,9 @@ fn check_signature(
     };
     let name = format!("quote signature (AK, {scheme_desc})");
     let expected = format!(
-        "signature by AK {} {}…",
+        "signature by AK {} {}",
         ak.key.describe(),
-        ak.key.fingerprint().get(..16).unwrap_or("")
+        ak.key.fingerprint()
     );
     let actual = match verified {
         Some(_) => "signature verifies".to_string(),
