@@ -548,3 +548,28 @@ fn bad_input_exits_2_with_one_line() {
     let e = assert_clean_failure(&verify(&q("trustee-v5.dat"), &["--report-data", "zz"]), 2);
     assert!(e.contains("--report-data"), "{e}");
 }
+
+/// The TD quote inside Azure TDX evidence (Trustee's v0 JSON, a byte array; zero padded to its buffer)
+/// verifies as a bare quote, as binary and as hex text, and its REPORTDATA is the one `verify azure` binds.
+#[test]
+fn azure_td_quote_verifies_bare() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev: Value = serde_json::from_slice(
+        &std::fs::read(fixture("azure-vtpm/tdx/evidence-v0.json")).unwrap(),
+    )
+    .unwrap();
+    let quote: Vec<u8> = ev["td_quote"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u8)
+        .collect();
+    let bin = write(dir.path(), "azure.dat", &quote);
+    let out = verify(&bin, &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let hexq = write(dir.path(), "azure.hex", hex::encode(&quote).as_bytes());
+    let rd = hex::encode(&quote[48 + 520..48 + 584]);
+    let out = verify(&hexq, &["--report-data", &rd]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("ok    REPORTDATA"));
+}
