@@ -314,7 +314,7 @@ fn ccel_replay() {
     let log = std::fs::read(&ccel_path).unwrap();
     let le32 = |at: usize| u32::from_le_bytes(log[at..at + 4].try_into().unwrap()) as usize;
     let mut pos = 32 + le32(28);
-    let (mut rtmr1_digest, mut separator_data) = (None, None);
+    let (mut rtmr1_digest, mut separator_data, mut rtmr2_record) = (None, None, None);
     while pos + 12 < log.len() && le32(pos) != 0xffff_ffff {
         let (mr, ty, count) = (le32(pos), le32(pos + 4), le32(pos + 8));
         assert_eq!(count, 1);
@@ -328,8 +328,24 @@ fn ccel_replay() {
         if ty == 4 && separator_data.is_none() {
             separator_data = Some(data);
         }
-        pos = data + le32(size_at);
+        let next = data + le32(size_at);
+        if mr == 3 {
+            rtmr2_record = Some(pos..next);
+        }
+        pos = next;
     }
+    // A log with one more RTMR2 event than the quote covers: the quote is the log's value before it.
+    let mut b = log.clone();
+    let rec = log[rtmr2_record.unwrap()].to_vec();
+    b[pos..pos + rec.len()].copy_from_slice(&rec);
+    let p = write(dir.path(), "ccel-longer", &b);
+    let out = verify(&quote, &["--ccel", p.to_str().unwrap(), "--json"]);
+    assert_fails_only(&out, &["CCEL replay RTMR2 = quoted"], "longer log");
+    assert!(
+        stdout(&out).contains("the quote covers the log up to event #"),
+        "{}",
+        stdout(&out)
+    );
     let mut b = log.clone();
     b[rtmr1_digest.unwrap() + 3] ^= 0x80;
     let p = write(dir.path(), "ccel-digest", &b);
@@ -554,10 +570,9 @@ fn bad_input_exits_2_with_one_line() {
 #[test]
 fn azure_td_quote_verifies_bare() {
     let dir = tempfile::tempdir().unwrap();
-    let ev: Value = serde_json::from_slice(
-        &std::fs::read(fixture("azure-vtpm/tdx/evidence-v0.json")).unwrap(),
-    )
-    .unwrap();
+    let ev: Value =
+        serde_json::from_slice(&std::fs::read(fixture("azure-vtpm/tdx/evidence-v0.json")).unwrap())
+            .unwrap();
     let quote: Vec<u8> = ev["td_quote"]
         .as_array()
         .unwrap()

@@ -666,6 +666,40 @@ mod tests {
         assert_eq!(back.to_json(), j);
     }
 
+    /// The `tdx` section: absent from the JSON when empty (existing manifests keep their bytes), written
+    /// with null RTMRs and kebab-case page order, read back equal; a short register or 0 vCPUs is refused.
+    #[test]
+    fn tdx_section() {
+        let m = sample();
+        assert!(!m.to_json().contains("\"tdx\""));
+        let mut m = sample();
+        m.tdx.push(TdxLaunch {
+            mrtd: HexArray([0xab; 48]),
+            rtmr0: None,
+            rtmr1: Some(HexArray([1; 48])),
+            rtmr2: None,
+            memory_mib: 2048,
+            vcpus: 2,
+            mrtd_order: MrtdOrder::TwoPass,
+            qemu_version: Some("10.0".into()),
+        });
+        let j = m.to_json();
+        assert!(j.contains("\"rtmr0\": null"), "{j}");
+        assert!(j.contains("\"mrtd_order\": \"two-pass\""), "{j}");
+        assert!(j.contains(&"ab".repeat(48)), "{j}");
+        assert_eq!(Manifest::from_json(j.as_bytes()).unwrap(), m);
+        let short = j.replace(&"ab".repeat(48), &"ab".repeat(47));
+        assert!(Manifest::from_json(short.as_bytes()).is_err());
+        let zero = j.replace("\"vcpus\": 2", "\"vcpus\": 0");
+        let e = Manifest::from_json(zero.as_bytes()).unwrap_err();
+        assert_eq!(e.to_string(), "tdx[0].vcpus: must be at least 1");
+        // RTMRs and qemu_version may be left out: null.
+        let sparse = serde_json::json!({"version": 1, "generator": "g", "tdx": [
+            {"mrtd": "00".repeat(48), "memory_mib": 1, "vcpus": 1, "mrtd_order": "single-pass"}]});
+        let m = Manifest::from_json(sparse.to_string().as_bytes()).unwrap();
+        assert_eq!(m.tdx[0].rtmrs(), [None, None, None]);
+    }
+
     #[test]
     fn rejects_wrong_version_and_lengths() {
         let mut m = sample();

@@ -545,11 +545,12 @@ fn check_qe_identity(a: &mut Appraisal, q: &TdQuote, id: &QeIdentity, now: u64) 
         id.isvprodid,
         q.qe_isvprodid(),
     );
-    // MISCSELECT is a little-endian u32 in the report; PCS writes it as big-endian hex.
+    // MISCSELECT and its mask are read from the hex as little-endian u32s, as go-tdx-guest reads them (real
+    // identities have 00000000 / FFFFFFFF, which read the same either way).
     let to_u32 = |s: &str| {
         unhex_upper(s)
             .and_then(|b| <[u8; 4]>::try_from(b.as_slice()).ok())
-            .map(u32::from_be_bytes)
+            .map(u32::from_le_bytes)
     };
     let misc_ok = match (to_u32(&id.miscselect), to_u32(&id.miscselect_mask)) {
         (Some(w), Some(m)) => q.qe_miscselect() & m == w,
@@ -559,7 +560,7 @@ fn check_qe_identity(a: &mut Appraisal, q: &TdQuote, id: &QeIdentity, now: u64) 
         "QE report MISCSELECT & mask (QE Identity)",
         misc_ok,
         id.miscselect.to_ascii_lowercase(),
-        format!("{:08x}", q.qe_miscselect()),
+        hex::encode(&q.qe_miscselect().to_le_bytes()),
     );
     let (ok, got) = masked_eq(q.qe_attributes(), &id.attributes_mask, &id.attributes);
     a.check(

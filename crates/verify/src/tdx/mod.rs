@@ -28,9 +28,9 @@ pub use request::{TdxRequest, verify_files};
 use yardstick_common::hash::{Algorithm, Digest};
 use yardstick_refvals::TdxLaunch;
 use yardstick_tpm::eventlog::EventLog;
+use yardstick_tpm::replay::{ValueMatch, replay};
 
 use crate::appraisal::Appraisal;
-use crate::tpm::EventLogEvidence;
 use crate::{Error, hex};
 
 /// Acceptable TDX measurements: configurations from a manifest's `tdx` section.
@@ -179,20 +179,50 @@ fn check_ccel(a: &mut Appraisal, q: &TdQuote, log: &EventLog) {
             None => "all do".to_string(),
         },
     );
-    let ev = EventLogEvidence::from_log(log.clone());
+    let r = replay(log);
+    let name = |n: usize| {
+        log.event(n)
+            .map(|e| format!("#{n} {}", e.event_type()))
+            .unwrap_or_else(|| format!("#{n}"))
+    };
     for i in 0..4u32 {
         let Some(quoted) = Digest::from_bytes(Algorithm::Sha384, q.rtmr(i as usize)) else {
             continue;
         };
-        let replayed = ev
-            .replayed
-            .get(Algorithm::Sha384, i + 1)
+        let mr = i + 1;
+        let replayed = r
+            .pcrs()
+            .get(Algorithm::Sha384, mr)
             .copied()
             .unwrap_or_else(|| Algorithm::Sha384.zero());
+        let steps = r.steps(Algorithm::Sha384, mr);
         let mut actual = quoted.to_hex();
-        if quoted != replayed
-            && let Some(why) = ev.explain_quoted(Algorithm::Sha384, i + 1, &quoted)
-        {
+        if quoted != replayed {
+            let why = match r.find_value(Algorithm::Sha384, mr, &quoted) {
+                Some(ValueMatch::Initial) => format!(
+                    "the quoted value is RTMR{i}'s initial value: none of the log's {} events for it is in the quote",
+                    steps.len()
+                ),
+                Some(ValueMatch::AfterEvent { event, step }) => format!(
+                    "the quote covers the log up to event {}; its later events for RTMR{i} ({}) are not in the quote",
+                    name(event),
+                    steps
+                        .iter()
+                        .skip(step + 1)
+                        .map(|s| name(s.event))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None => format!(
+                    "no prefix of the log's {} events for RTMR{i} ({}) gives the quoted value: an event was \
+                     changed, added or removed (the quote alone cannot tell which)",
+                    steps.len(),
+                    match (steps.first(), steps.last()) {
+                        (Some(a), Some(b)) => format!("{} .. {}", name(a.event), name(b.event)),
+                        _ => "none".to_string(),
+                    }
+                ),
+            };
             actual = format!("{actual} quoted; {why}");
         }
         a.check(
@@ -202,7 +232,7 @@ fn check_ccel(a: &mut Appraisal, q: &TdQuote, log: &EventLog) {
             actual,
         );
     }
-    for n in &ev.notes {
+    for n in r.notes() {
         a.note(format!("CCEL: {n}"));
     }
 }
