@@ -49,8 +49,11 @@ fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     Some((tag, rest.get(..len)?, rest.get(len..)?))
 }
 
+/// One `SEQUENCE { OID, value }`: the OID's contents, the value's tag and contents.
+type Pair<'a> = (&'a [u8], u8, &'a [u8]);
+
 /// The `SEQUENCE { OID, value }` pairs inside a SEQUENCE's contents.
-fn pairs(mut b: &[u8]) -> Option<Vec<(&[u8], u8, &[u8])>> {
+fn pairs(mut b: &[u8]) -> Option<Vec<Pair<'_>>> {
     let mut out = Vec::new();
     while !b.is_empty() {
         let (tag, inner, rest) = tlv(b)?;
