@@ -588,3 +588,74 @@ fn azure_td_quote_verifies_bare() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("ok    REPORTDATA"));
 }
+
+/// Trustee's TDX verifier parses `trustee-v4.dat` into the claims of `trustee-v4-claims.json` (its own test's
+/// expected values): a manifest made of those MRTD and RTMRs and that REPORTDATA are accepted, and the
+/// reported MRSEAM, TEE TCB SVN, XFAM and TD attributes are Trustee's (XFAM and TD attributes are
+/// little-endian hex there).
+#[test]
+fn trustee_claims_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let claims: Value =
+        serde_json::from_slice(&std::fs::read(q("trustee-v4-claims.json")).unwrap()).unwrap();
+    let body = &claims["quote"]["body"];
+    let s = |k: &str| body[k].as_str().unwrap().to_string();
+    let m = serde_json::json!({
+        "version": 1, "generator": "test", "components": [],
+        "tdx": [{"mrtd": s("mr_td"), "rtmr0": s("rtmr_0"), "rtmr1": s("rtmr_1"), "rtmr2": s("rtmr_2"),
+                 "memory_mib": 1, "vcpus": 1, "mrtd_order": "single-pass", "qemu_version": null}]
+    });
+    let mp = dir.path().join("m.json");
+    std::fs::write(&mp, serde_json::to_vec(&m).unwrap()).unwrap();
+    let out = verify(
+        &q("trustee-v4.dat"),
+        &[
+            "--refvals",
+            mp.to_str().unwrap(),
+            "--report-data",
+            &s("report_data"),
+            "--json",
+        ],
+    );
+    // The quote is a debug TD's (claims: td_attributes.debug = true): that is the only failure.
+    assert_eq!(claims["td_attributes"]["debug"], true);
+    assert_fails_only(&out, &["TD attributes: debug"], "trustee claims");
+    let v = json(&out);
+    for n in ["MRTD (", "RTMR0 (", "RTMR1 (", "RTMR2 (", "REPORTDATA"] {
+        assert!(v["checks"].to_string().contains(n), "{n}");
+    }
+    let notes = v["notes"].to_string();
+    let le64 = |h: String| {
+        let b = hex::decode(&h).unwrap();
+        format!("{:016x}", u64::from_le_bytes(b.try_into().unwrap()))
+    };
+    for want in [
+        format!("MRSEAM {}", s("mr_seam")),
+        format!("TEE_TCB_SVN {}", s("tcb_svn")),
+        format!("XFAM {}", le64(s("xfam"))),
+        format!("TD attributes {}", le64(s("td_attributes"))),
+        format!("RTMR3 {}", s("rtmr_3")),
+    ] {
+        assert!(notes.contains(&want), "{want}: {notes}");
+    }
+}
+
+/// The CCEL of another TD (Trustee's OVMF boot log, `tdx-ccel/`) does not describe the COS TD's quote: its
+/// RTMR0-2 replay to other values.
+#[test]
+fn ccel_of_another_td_is_rejected() {
+    let ccel = fixture("tdx-ccel/CCEL_data_ovmf");
+    let out = verify(
+        &q("go-tdx-guest-cos113-v4.dat"),
+        &["--ccel", ccel.to_str().unwrap(), "--json"],
+    );
+    assert_fails_only(
+        &out,
+        &[
+            "CCEL replay RTMR0 = quoted",
+            "CCEL replay RTMR1 = quoted",
+            "CCEL replay RTMR2 = quoted",
+        ],
+        "other TD's CCEL",
+    );
+}
