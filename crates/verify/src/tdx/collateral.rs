@@ -665,6 +665,94 @@ fn check_crls(a: &mut Appraisal, pck_chain: &[Cert], c: &Collateral, now: u64) {
 mod tests {
     use super::*;
 
+    const SPR_QUOTE: &[u8] =
+        include_bytes!("../../../../tests/fixtures/tdx-quotes/go-tdx-guest-v4-spr.dat");
+    const TCB_INFO: &[u8] =
+        include_bytes!("../../../../tests/fixtures/tdx-quotes/collateral/tcb_info.json");
+
+    fn spr() -> (TdQuote, PckExtensions, TcbInfo) {
+        let q = TdQuote::parse_allowing_trailing(SPR_QUOTE).unwrap();
+        let chain = Cert::load_all(
+            String::from_utf8_lossy(&q.pck_chain)
+                .trim_end_matches('\0')
+                .as_bytes(),
+        )
+        .unwrap();
+        let pck = PckExtensions::read(&chain[0]).unwrap();
+        let t = signed_json::<TcbInfo>(TCB_INFO, "tcbInfo").unwrap().value;
+        (q, pck, t)
+    }
+
+    fn status(a: &Appraisal) -> (bool, String) {
+        let c = a
+            .checks()
+            .iter()
+            .find(|c| c.name == "TDX platform TCB status (TCB Info)")
+            .unwrap();
+        (c.ok, c.actual.clone())
+    }
+
+    /// The SPR PCK certificate's SGX extensions as go-tdx-guest's tests use them (FMSPC 50806f000000).
+    #[test]
+    fn pck_extensions_of_the_spr_quote() {
+        let (_, pck, _) = spr();
+        assert_eq!(hex::encode(&pck.fmspc), "50806f000000");
+        assert_eq!(hex::encode(&pck.pce_id), "0000");
+        assert_eq!(pck.pcesvn, 11);
+        assert_eq!(pck.cpusvn.len(), 16);
+    }
+
+    /// go-tdx-guest `TestSupportedTcbLevelsFromCollateral`: with the first level's component SVNs set to 0
+    /// the SPR quote is UpToDate; `TestNegativeTcbInfoTcbStatusV4`: SVNs of 10 match no level, a level
+    /// marked OutOfDate gives OutOfDate, a higher PCESVN matches no level.
+    #[test]
+    fn tcb_level_selection_as_go_tdx_guest() {
+        let (q, pck, t) = spr();
+        let mut a = Appraisal::new();
+        check_tcb_level(&mut a, &q, &pck, &t);
+        assert!(!status(&a).0, "the sample's SVNs are above the quote's");
+
+        let zero = |t: &mut TcbInfo, v: u8| {
+            let tcb = &mut t.tcb_levels[0].tcb;
+            for c in tcb
+                .sgxtcbcomponents
+                .iter_mut()
+                .chain(tcb.tdxtcbcomponents.iter_mut())
+            {
+                c.svn = v;
+            }
+        };
+        let mut t0 = t.clone();
+        zero(&mut t0, 0);
+        let mut a = Appraisal::new();
+        check_tcb_level(&mut a, &q, &pck, &t0);
+        let (ok, actual) = status(&a);
+        assert!(
+            ok && actual.starts_with("UpToDate (TCB date 2023-02-15"),
+            "{actual}"
+        );
+
+        let mut t10 = t.clone();
+        zero(&mut t10, 10);
+        let mut a = Appraisal::new();
+        check_tcb_level(&mut a, &q, &pck, &t10);
+        assert!(status(&a).1.starts_with("no TCB level matches"));
+
+        let mut out_of_date = t0.clone();
+        out_of_date.tcb_levels[0].tcb_status = "OutOfDate".into();
+        let mut a = Appraisal::new();
+        check_tcb_level(&mut a, &q, &pck, &out_of_date);
+        let (ok, actual) = status(&a);
+        assert!(!ok && actual.starts_with("OutOfDate"), "{actual}");
+
+        let mut pcesvn = t0.clone();
+        pcesvn.tcb_levels[0].tcb.pcesvn = 12;
+        pcesvn.tcb_levels.truncate(1);
+        let mut a = Appraisal::new();
+        check_tcb_level(&mut a, &q, &pck, &pcesvn);
+        assert!(status(&a).1.starts_with("no TCB level matches"));
+    }
+
     #[test]
     fn url_decoding() {
         assert_eq!(url_decode(b"a%20b%0A%zz%4"), b"a b\n%zz%4");
