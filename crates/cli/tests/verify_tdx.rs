@@ -659,3 +659,98 @@ fn ccel_of_another_td_is_rejected() {
         "other TD's CCEL",
     );
 }
+
+/// openssl as the peer for the X.509 parts: it verifies each quote's PCK chain at the test time (so does
+/// yardstick), and go-tdx-guest's PCK and Root CA CRLs against the quote's CA certificates; a CRL with a
+/// changed signature byte is refused by both.
+#[test]
+fn pck_chain_and_crls_agree_with_openssl() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let openssl = |args: &[&str]| {
+        let o = run(Command::new(peer("openssl")).args(args));
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
+        )
+    };
+    // Splits the quote's PEM chain into PCK, intermediate CA, root.
+    let chain_of = |name: &str| -> Vec<PathBuf> {
+        let b = std::fs::read(q(name)).unwrap();
+        let text = String::from_utf8_lossy(&b).into_owned();
+        let mut out = Vec::new();
+        let mut rest = text.as_str();
+        while let Some(s) = rest.find("-----BEGIN CERTIFICATE-----") {
+            let e = rest[s..].find("-----END CERTIFICATE-----").unwrap() + s + 25;
+            let p = dir.path().join(format!("{name}.{}.pem", out.len()));
+            std::fs::write(&p, &rest[s..e]).unwrap();
+            out.push(p);
+            rest = &rest[e..];
+        }
+        out
+    };
+    let epoch = "1780272000"; // FIXTURE_TIME
+    for name in QUOTES {
+        let c = chain_of(name);
+        assert_eq!(c.len(), 3, "{name}");
+        let (ok, msg) = openssl(&[
+            "verify",
+            "-attime",
+            epoch,
+            "-CAfile",
+            c[2].to_str().unwrap(),
+            "-untrusted",
+            c[1].to_str().unwrap(),
+            c[0].to_str().unwrap(),
+        ]);
+        assert!(ok, "openssl rejects {name}'s chain: {msg}");
+        let out = verify(&q(name), &["--json"]);
+        let f = failed(&out);
+        assert!(
+            !f.iter()
+                .any(|c| c.contains("signed by") || c.contains("pin")),
+            "{name}: openssl accepts the chain, yardstick fails {f:?}"
+        );
+    }
+    let c = chain_of("go-tdx-guest-v4-spr.dat");
+    let col = fixture("tdx-quotes/collateral/pck_crl.der");
+    let col = col.parent().unwrap();
+    let cas = dir.path().join("cas.pem");
+    let mut both = std::fs::read(&c[1]).unwrap();
+    both.extend(b"\n");
+    both.extend(std::fs::read(&c[2]).unwrap());
+    std::fs::write(&cas, both).unwrap();
+    for crl in ["pck_crl.der", "root_ca_crl.der"] {
+        let p = col.join(crl);
+        let (ok, msg) = openssl(&[
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            p.to_str().unwrap(),
+            "-CAfile",
+            cas.to_str().unwrap(),
+            "-noout",
+        ]);
+        assert!(ok && msg.contains("verify OK"), "{crl}: {msg}");
+        let mut b = std::fs::read(&p).unwrap();
+        let n = b.len();
+        b[n - 10] ^= 0x01;
+        let bad = dir.path().join(crl);
+        std::fs::write(&bad, b).unwrap();
+        let (_, msg) = openssl(&[
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            bad.to_str().unwrap(),
+            "-CAfile",
+            cas.to_str().unwrap(),
+            "-noout",
+        ]);
+        assert!(
+            !msg.contains("verify OK"),
+            "{crl}: openssl accepts a changed CRL"
+        );
+    }
+}
