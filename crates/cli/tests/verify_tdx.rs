@@ -754,3 +754,87 @@ fn pck_chain_and_crls_agree_with_openssl() {
         );
     }
 }
+
+/// openssl verifies the TCB Info and QE Identity signatures over the bytes between `{"<key>":` and
+/// `,"signature"` with the TCB signing certificate's key: the bytes yardstick checks (it also passes).
+#[test]
+fn collateral_signatures_agree_with_openssl() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let col = fixture("tdx-quotes/collateral/tcb_info.json");
+    let col = col.parent().unwrap();
+    let signer = dir.path().join("signer.pub");
+    let o = run(Command::new(peer("openssl")).args([
+        "x509",
+        "-in",
+        col.join("tcb_info_issuer_chain.pem").to_str().unwrap(),
+        "-pubkey",
+        "-noout",
+    ]));
+    std::fs::write(&signer, &o.stdout).unwrap();
+    // ECDSA r || s to a DER Ecdsa-Sig-Value.
+    let der_int = |b: &[u8]| {
+        let mut v: Vec<u8> = b.iter().copied().skip_while(|x| *x == 0).collect();
+        if v.first().is_none_or(|x| x & 0x80 != 0) {
+            v.insert(0, 0);
+        }
+        let mut out = vec![2, v.len() as u8];
+        out.extend(v);
+        out
+    };
+    for (file, key) in [
+        ("tcb_info.json", "tcbInfo"),
+        ("qe_identity.json", "enclaveIdentity"),
+    ] {
+        let text = std::fs::read_to_string(col.join(file)).unwrap();
+        let start = format!("{{\"{key}\":").len();
+        let end = text.rfind(",\"signature\"").unwrap();
+        let body = dir.path().join(format!("{key}.body"));
+        std::fs::write(&body, &text[start..end]).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let rs = hex::decode(v["signature"].as_str().unwrap()).unwrap();
+        let (mut r, s) = (der_int(&rs[..32]), der_int(&rs[32..]));
+        r.extend(s);
+        let mut sig = vec![0x30, r.len() as u8];
+        sig.extend(r);
+        let sigp = dir.path().join(format!("{key}.sig"));
+        std::fs::write(&sigp, sig).unwrap();
+        let o = run(Command::new(peer("openssl")).args([
+            "dgst",
+            "-sha256",
+            "-verify",
+            signer.to_str().unwrap(),
+            "-signature",
+            sigp.to_str().unwrap(),
+            body.to_str().unwrap(),
+        ]));
+        assert!(
+            o.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+    let out = verify(
+        &q("go-tdx-guest-v4-spr.dat"),
+        &[
+            "--collateral",
+            col.to_str().unwrap(),
+            "--time",
+            COLLATERAL_TIME,
+            "--json",
+        ],
+    );
+    let v = json(&out);
+    for n in [
+        "TCB Info signature (Intel SGX TCB Signing, ECDSA P-256 SHA-256)",
+        "QE Identity signature (Intel SGX TCB Signing, ECDSA P-256 SHA-256)",
+    ] {
+        let c = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == n)
+            .unwrap();
+        assert_eq!(c["ok"], true, "{n}");
+    }
+}
