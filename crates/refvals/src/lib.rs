@@ -33,6 +33,6 @@ pub use export::{ExportError, ExportFormat, export};
 pub use hexfmt::{HexArray, HexBytes};
 pub use manifest::{
     Component, FsType, GENERATOR, ImageInfo, Layout, MANIFEST_VERSION, Manifest, ManifestError,
-    MeasuredEvent, Partition, PartitionRole, PartitionTable, PhaseValue, SnpLaunch, TableKind,
-    TpmRefs, VerityKernelParams, VerityRefs,
+    MeasuredEvent, MrtdOrder, Partition, PartitionRole, PartitionTable, PhaseValue, SnpLaunch,
+    TableKind, TdxLaunch, TpmRefs, VerityKernelParams, VerityRefs,
 };

@@ -82,6 +82,9 @@ pub struct Manifest {
     /// vTPM measured boot: predicted PCRs and the measurements that produce them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tpm: Option<TpmRefs>,
+    /// Intel TDX: MRTD and RTMR0-2 of a direct boot, one per VM configuration.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tdx: Vec<TdxLaunch>,
 }
 
 impl Default for Manifest {
@@ -101,6 +104,7 @@ impl Manifest {
             verity: None,
             snp: Vec::new(),
             tpm: None,
+            tdx: Vec::new(),
         }
     }
 
@@ -162,6 +166,9 @@ impl Manifest {
         }
         if let Some(t) = &self.tpm {
             t.validate()?;
+        }
+        for (i, t) in self.tdx.iter().enumerate() {
+            t.validate(&format!("tdx[{i}]"))?;
         }
         if let Some(img) = &self.image {
             img.validate()?;
@@ -492,6 +499,64 @@ impl SnpLaunch {
     }
 }
 
+/// The order in which the VMM issues TDH.MEM.PAGE.ADD and TDH.MR.EXTEND for the TDVF sections, which MRTD
+/// depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MrtdOrder {
+    /// Each page added, then its 256-byte chunks extended, page by page (upstream KVM, QEMU >= 9).
+    SinglePass,
+    /// All pages of a section added, then all of its chunks extended (QEMU 8.2 hosts).
+    TwoPass,
+}
+
+/// The TDX measurements of one VM configuration: MRTD (the TDVF firmware as the TDX module measured it) and
+/// the RTMRs of its boot chain (`None` where not predicted). All values are SHA-384 (48 bytes).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TdxLaunch {
+    /// MRTD.
+    pub mrtd: HexArray<48>,
+    /// RTMR0: firmware configuration (TD HOB, CFV, ACPI tables, boot variables).
+    #[serde(default)]
+    pub rtmr0: Option<HexArray<48>>,
+    /// RTMR1: the kernel (boot loader) and the firmware's boot events.
+    #[serde(default)]
+    pub rtmr1: Option<HexArray<48>>,
+    /// RTMR2: the kernel command line and the initrd.
+    #[serde(default)]
+    pub rtmr2: Option<HexArray<48>>,
+    /// Guest memory, MiB.
+    pub memory_mib: u64,
+    /// Number of vCPUs.
+    pub vcpus: u32,
+    /// The page order MRTD was computed for.
+    pub mrtd_order: MrtdOrder,
+    /// The QEMU version the RTMRs were modelled for, if they depend on it.
+    #[serde(default)]
+    pub qemu_version: Option<String>,
+}
+
+impl TdxLaunch {
+    fn validate(&self, field: &str) -> Result<(), ManifestError> {
+        if self.vcpus == 0 {
+            return Err(invalid(format!("{field}.vcpus"), "must be at least 1"));
+        }
+        if self.memory_mib == 0 {
+            return Err(invalid(format!("{field}.memory_mib"), "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// The predicted RTMRs 0-2, `None` where not predicted.
+    pub fn rtmrs(&self) -> [Option<&HexArray<48>>; 3] {
+        [
+            self.rtmr0.as_ref(),
+            self.rtmr1.as_ref(),
+            self.rtmr2.as_ref(),
+        ]
+    }
+}
+
 /// vTPM reference values for a UKI booted by OVMF.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TpmRefs {
@@ -599,6 +664,40 @@ mod tests {
         let back = Manifest::from_json(j.as_bytes()).unwrap();
         assert_eq!(back, m);
         assert_eq!(back.to_json(), j);
+    }
+
+    /// The `tdx` section: absent from the JSON when empty (existing manifests keep their bytes), written
+    /// with null RTMRs and kebab-case page order, read back equal; a short register or 0 vCPUs is refused.
+    #[test]
+    fn tdx_section() {
+        let m = sample();
+        assert!(!m.to_json().contains("\"tdx\""));
+        let mut m = sample();
+        m.tdx.push(TdxLaunch {
+            mrtd: HexArray([0xab; 48]),
+            rtmr0: None,
+            rtmr1: Some(HexArray([1; 48])),
+            rtmr2: None,
+            memory_mib: 2048,
+            vcpus: 2,
+            mrtd_order: MrtdOrder::TwoPass,
+            qemu_version: Some("10.0".into()),
+        });
+        let j = m.to_json();
+        assert!(j.contains("\"rtmr0\": null"), "{j}");
+        assert!(j.contains("\"mrtd_order\": \"two-pass\""), "{j}");
+        assert!(j.contains(&"ab".repeat(48)), "{j}");
+        assert_eq!(Manifest::from_json(j.as_bytes()).unwrap(), m);
+        let short = j.replace(&"ab".repeat(48), &"ab".repeat(47));
+        assert!(Manifest::from_json(short.as_bytes()).is_err());
+        let zero = j.replace("\"vcpus\": 2", "\"vcpus\": 0");
+        let e = Manifest::from_json(zero.as_bytes()).unwrap_err();
+        assert_eq!(e.to_string(), "tdx[0].vcpus: must be at least 1");
+        // RTMRs and qemu_version may be left out: null.
+        let sparse = serde_json::json!({"version": 1, "generator": "g", "tdx": [
+            {"mrtd": "00".repeat(48), "memory_mib": 1, "vcpus": 1, "mrtd_order": "single-pass"}]});
+        let m = Manifest::from_json(sparse.to_string().as_bytes()).unwrap();
+        assert_eq!(m.tdx[0].rtmrs(), [None, None, None]);
     }
 
     #[test]

@@ -13,6 +13,9 @@
 //! | `snp_pcr11` | `input["az-snp-vtpm"].tpm.pcr11` | PCR 11 (sha256) after each phase path |
 //! | `tdx_pcr11` | `input["az-tdx-vtpm"].tpm.pcr11` | the same values |
 //! | `tpm_pcr11` | `input.tpm.pcr11` | the same values |
+//! | `mr_td` | `input.tdx.quote.body.mr_td` (bare-metal TDX) | every `tdx[]` MRTD |
+//! | `rtmr_1` | `input.tdx.quote.body.rtmr_1` | every `tdx[]` RTMR1 that is predicted |
+//! | `rtmr_2` | `input.tdx.quote.body.rtmr_2` | every `tdx[]` RTMR2 that is predicted |
 //!
 //! PCR 11 values are listed for every phase path because the PCR read at attestation time depends on how far
 //! the guest has booted; a policy accepts any listed value.
@@ -39,6 +42,12 @@ pub mod names {
     pub const TDX_PCR11: &str = "tdx_pcr11";
     /// PCR 11 of a plain (v)TPM.
     pub const TPM_PCR11: &str = "tpm_pcr11";
+    /// MRTD of a bare-metal TD.
+    pub const MR_TD: &str = "mr_td";
+    /// RTMR1 of a bare-metal TD (kernel / boot loader).
+    pub const RTMR_1: &str = "rtmr_1";
+    /// RTMR2 of a bare-metal TD (kernel command line, initrd).
+    pub const RTMR_2: &str = "rtmr_2";
 }
 
 /// An RVPS registration message.
@@ -56,7 +65,7 @@ pub struct RvpsMessage {
 /// The manifest holds nothing Trustee's default policy could use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "the manifest has no value for Trustee's default policy (no SEV-SNP launch digest and no PCR 11 prediction)"
+    "the manifest has no value for Trustee's default policy (no SEV-SNP launch digest, no TDX MRTD and no PCR 11 prediction)"
 )]
 pub struct NothingToExport;
 
@@ -72,6 +81,15 @@ pub fn reference_values(m: &Manifest) -> BTreeMap<String, Vec<String>> {
     };
     for s in m.snp.iter().filter(|s| s.mode == SevMode::SevSnp) {
         push(names::SNP_LAUNCH_MEASUREMENT, s.measurement.to_hex());
+    }
+    for t in &m.tdx {
+        push(names::MR_TD, t.mrtd.to_hex());
+        if let Some(r) = &t.rtmr1 {
+            push(names::RTMR_1, r.to_hex());
+        }
+        if let Some(r) = &t.rtmr2 {
+            push(names::RTMR_2, r.to_hex());
+        }
     }
     if let Some(t) = &m.tpm {
         // Attesters report the sha256 bank (trustee's az-snp-vtpm / az-tdx-vtpm / tpm verifiers).
@@ -195,6 +213,36 @@ mod tests {
         assert_eq!(names::SNP_PCR11, "snp_pcr11");
         assert_eq!(names::TDX_PCR11, "tdx_pcr11");
         assert_eq!(names::TPM_PCR11, "tpm_pcr11");
+    }
+
+    /// A `tdx` section gives `mr_td`, `rtmr_1`, `rtmr_2` (`input.tdx.quote.body.{mr_td,rtmr_1,rtmr_2}` in
+    /// the default policy); an RTMR not predicted (null) is left out, duplicates are listed once.
+    #[test]
+    fn tdx_values() {
+        use crate::hexfmt::HexArray;
+        use crate::manifest::{MrtdOrder, TdxLaunch};
+        let mut m = Manifest::new();
+        let launch = |mrtd: u8, rtmr1: Option<u8>| TdxLaunch {
+            mrtd: HexArray([mrtd; 48]),
+            rtmr0: None,
+            rtmr1: rtmr1.map(|b| HexArray([b; 48])),
+            rtmr2: Some(HexArray([0x22; 48])),
+            memory_mib: 2048,
+            vcpus: 1,
+            mrtd_order: MrtdOrder::SinglePass,
+            qemu_version: None,
+        };
+        m.tdx.push(launch(0xaa, Some(0x11)));
+        m.tdx.push(launch(0xbb, None));
+        let json = serde_json::to_string(&rvps_message(&m).unwrap()).unwrap();
+        let rv = trustee_decode(&json);
+        assert_eq!(rv["mr_td"], vec!["aa".repeat(48), "bb".repeat(48)]);
+        assert_eq!(rv["rtmr_1"], vec!["11".repeat(48)]);
+        assert_eq!(rv["rtmr_2"], vec!["22".repeat(48)]);
+        assert_eq!(rv.len(), 3);
+        assert_eq!(names::MR_TD, "mr_td");
+        assert_eq!(names::RTMR_1, "rtmr_1");
+        assert_eq!(names::RTMR_2, "rtmr_2");
     }
 
     #[test]

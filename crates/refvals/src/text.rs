@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::{Component, ImageInfo, Manifest, SnpLaunch, TpmRefs, VerityRefs};
+use crate::{Component, ImageInfo, Manifest, SnpLaunch, TdxLaunch, TpmRefs, VerityRefs};
 
 /// A unit enum's serialized name ("uki", "erofs", "SEV-SNP").
 fn name_of<T: serde::Serialize>(v: &T) -> String {
@@ -14,7 +14,8 @@ fn name_of<T: serde::Serialize>(v: &T) -> String {
 
 impl Manifest {
     /// What `yardstick refvals show` prints: the image and its partition table, the verity parameters and
-    /// kernel command line, each SEV launch digest with its configuration, the TPM prediction (every PCR per
+    /// kernel command line, each SEV launch digest and each TDX configuration (MRTD, then the predicted
+    /// RTMRs), the TPM prediction (every PCR per
     /// bank, PCR 11 after each boot phase) and the components.
     pub fn to_text(&self) -> String {
         let m = self;
@@ -28,6 +29,9 @@ impl Manifest {
         }
         for l in &m.snp {
             write_snp(&mut s, l);
+        }
+        for l in &m.tdx {
+            write_tdx(&mut s, l);
         }
         if let Some(t) = &m.tpm {
             write_tpm(&mut s, t);
@@ -118,6 +122,28 @@ fn write_snp(s: &mut String, l: &SnpLaunch) {
             ""
         }
     );
+}
+
+/// One `tdx` line (MRTD and the configuration), then a line per predicted RTMR.
+fn write_tdx(s: &mut String, l: &TdxLaunch) {
+    let _ = writeln!(
+        s,
+        "tdx        MRTD {} ({} MiB, {} vCPU{}, {}{})",
+        l.mrtd,
+        l.memory_mib,
+        l.vcpus,
+        if l.vcpus == 1 { "" } else { "s" },
+        name_of(&l.mrtd_order),
+        l.qemu_version
+            .as_deref()
+            .map(|v| format!(", QEMU {v}"))
+            .unwrap_or_default()
+    );
+    for (i, r) in l.rtmrs().iter().enumerate() {
+        if let Some(r) = r {
+            let _ = writeln!(s, "  RTMR{i}    {r}");
+        }
+    }
 }
 
 /// The `tpm` line with its assumptions, then every PCR per bank and PCR 11 after each boot phase.

@@ -163,6 +163,12 @@ pub enum InputError {
         /// The PCRs asked for, comma-separated (empty when all were asked for).
         asked: String,
     },
+    /// A manifest asked for TDX measurements has no `tdx` section.
+    #[error("{}: the manifest has no tdx section (MRTD, RTMRs) to compare", path.display())]
+    NoTdxSection {
+        /// The manifest.
+        path: PathBuf,
+    },
     /// A manifest with nothing Azure evidence can be compared against.
     #[error(
         "{}: the manifest has neither a tpm section nor SEV-SNP launch digests to compare",

@@ -32,6 +32,7 @@ pub mod input;
 pub mod keys;
 pub mod refvals;
 pub mod snp;
+pub mod tdx;
 pub mod time;
 pub mod tpm;
 pub mod x509;

@@ -174,6 +174,11 @@ impl Cert {
         )
     }
 
+    /// The serial number's bytes (as encoded, big-endian).
+    pub fn serial(&self) -> &[u8] {
+        self.cert.tbs_certificate().serial_number().as_bytes()
+    }
+
     /// The raw value (contents of the OCTET STRING) of the extension `id`, if present exactly once.
     pub fn extension(&self, id: &Oid) -> Option<&[u8]> {
         let exts = self.cert.tbs_certificate().extensions()?;
@@ -229,6 +234,96 @@ impl Cert {
             .ok_or_else(|| CertError::NotX509("signature BIT STRING has unused bits".into()))?;
         let tbs = self.der.get(self.tbs.clone()).unwrap_or_default();
         Ok(issuer_key.verify(alg.scheme, alg.hash, tbs, Sig::Bytes(sig)))
+    }
+}
+
+/// A certificate revocation list (RFC 5280 §5) with its original encoding.
+#[derive(Debug, Clone)]
+pub struct Crl {
+    der: Vec<u8>,
+    tbs: std::ops::Range<usize>,
+    crl: x509_cert::crl::CertificateList,
+}
+
+impl Crl {
+    /// Parses a CRL: DER, PEM (`X509 CRL`), or the DER as hex text (what Intel's PCS serves with
+    /// `encoding=pem` for some endpoints is PEM; older tooling stores hex).
+    pub fn load(bytes: &[u8]) -> Result<Crl, CertError> {
+        let text = std::str::from_utf8(bytes).ok();
+        let der = match text {
+            Some(t) if t.contains("-----BEGIN") => pem_blocks(t, "X509 CRL")?
+                .into_iter()
+                .next()
+                .ok_or_else(|| CertError::NotX509("no X509 CRL block in PEM input".into()))?,
+            Some(t) if !t.trim().is_empty() && t.trim().bytes().all(|b| b.is_ascii_hexdigit()) => {
+                crate::hex::decode(t.trim())
+                    .map_err(|e| CertError::NotX509(format!("bad hex CRL: {e}")))?
+            }
+            _ => bytes.to_vec(),
+        };
+        let crl = x509_cert::crl::CertificateList::from_der(&der)
+            .map_err(|e| CertError::NotX509(format!("not an X.509 CRL: {e}")))?;
+        let tbs = tbs_range(&der).ok_or_else(|| CertError::NotX509("bad DER framing".into()))?;
+        Ok(Crl { der, tbs, crl })
+    }
+
+    /// The issuer's common name.
+    pub fn issuer_cn(&self) -> String {
+        cn(&self.crl.tbs_cert_list.issuer)
+    }
+
+    /// True if the CRL's issuer name equals the subject name of `issuer` (byte for byte).
+    pub fn issued_by_name(&self, issuer: &Cert) -> bool {
+        let a = self.crl.tbs_cert_list.issuer.to_der().ok();
+        let b = issuer.cert.tbs_certificate().subject().to_der().ok();
+        a.is_some() && a == b
+    }
+
+    /// `(thisUpdate, nextUpdate)` as Unix seconds.
+    pub fn validity(&self) -> (u64, Option<u64>) {
+        let t = &self.crl.tbs_cert_list;
+        (
+            t.this_update.to_unix_duration().as_secs(),
+            t.next_update.map(|n| n.to_unix_duration().as_secs()),
+        )
+    }
+
+    /// True if a certificate with this serial number is listed as revoked.
+    pub fn revokes(&self, serial: &[u8]) -> bool {
+        self.crl
+            .tbs_cert_list
+            .revoked_certificates
+            .iter()
+            .flatten()
+            .any(|r| r.serial_number.as_bytes() == serial)
+    }
+
+    /// How many certificates the CRL revokes.
+    pub fn revoked_count(&self) -> usize {
+        self.crl
+            .tbs_cert_list
+            .revoked_certificates
+            .as_ref()
+            .map_or(0, Vec::len)
+    }
+
+    /// Checks the CRL's ECDSA SHA-256 signature with `issuer_key`. `Ok(Err(reason))` = the signature is
+    /// wrong; `Err` = not signed with ECDSA SHA-256 (as Intel's CRLs are).
+    pub fn verify_signature(&self, issuer_key: &Key) -> Result<Result<(), String>, CertError> {
+        let alg = &self.crl.signature_algorithm;
+        if alg.oid != oid::ECDSA_SHA256 || *alg != self.crl.tbs_cert_list.signature {
+            return Err(CertError::Algorithm(format!(
+                "CRL signature algorithm {}, expected ecdsa-with-SHA256",
+                alg.oid
+            )));
+        }
+        let sig = self
+            .crl
+            .signature
+            .as_bytes()
+            .ok_or_else(|| CertError::NotX509("signature BIT STRING has unused bits".into()))?;
+        let tbs = self.der.get(self.tbs.clone()).unwrap_or_default();
+        Ok(issuer_key.verify(Scheme::Ecdsa, Algorithm::Sha256, tbs, Sig::Bytes(sig)))
     }
 }
 

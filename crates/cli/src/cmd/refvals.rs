@@ -32,7 +32,7 @@ Examples:
 Formats:
   rvps     {\"version\":\"0.1.0\",\"type\":\"sample\",\"payload\":<base64>} for `rvps-tool register`;
            names as Trustee's default policy queries them: snp_launch_measurement,
-           snp_pcr11, tdx_pcr11, tpm_pcr11
+           snp_pcr11, tdx_pcr11, tpm_pcr11, and from a tdx section mr_td, rtmr_1, rtmr_2
   pcrlock  {\"records\":[{\"pcr\":N,\"digests\":[{\"hashAlg\":...,\"digest\":...}]}]} for
            /var/lib/pcrlock.d/; --component uki gives what `systemd-pcrlock lock-uki` writes
 

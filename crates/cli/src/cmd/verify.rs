@@ -1,6 +1,7 @@
-//! `yardstick verify`: check TEE evidence (SEV-SNP reports, TPM quotes, Azure vTPM evidence) offline, against
-//! vendor roots built into yardstick and against reference values. Each subcommand maps its flags to a
-//! request of `yardstick-verify` (`snp::verify_files`, `tpm::verify_files`, `azure::verify_files`), which
+//! `yardstick verify`: check TEE evidence (SEV-SNP reports, TD quotes, TPM quotes, Azure vTPM evidence)
+//! offline, against vendor roots built into yardstick and against reference values. Each subcommand maps its
+//! flags to a request of `yardstick-verify` (`snp::verify_files`, `tdx::verify_files`, `tpm::verify_files`,
+//! `azure::verify_files`), which
 //! reads the files and runs the checks, and prints the appraisal.
 
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use yardstick_tpm::PcrSpan;
 use yardstick_verify::Appraisal;
 use yardstick_verify::azure::{self, AzureRequest};
 use yardstick_verify::snp::{self, GuestRules, SnpRequest};
+use yardstick_verify::tdx::{self, TdxRequest};
 use yardstick_verify::tpm::{self, TpmRequest};
 
 use crate::ui;
@@ -44,6 +46,43 @@ Examples:
   yardstick verify snp --report report.bin --cert-table certs.bin
   yardstick verify snp --report report.hex --vcek vcek.pem --ask ask.pem \\
       --ark ark.pem --report-data d447b55d... --time 2026-01-01T00:00:00Z --json";
+
+const TDX_HELP: &str = "\
+Checks a bare Intel TD quote (DCAP v4 or v5, TD 1.0 or 1.5 body), in order:
+the QE vendor, the quote's ECDSA P-256 signature by the attestation key, the
+QE report binding that key (REPORTDATA = SHA-256(key || QE auth data)), the
+PCK chain from the quote to the Intel SGX Root CA (SHA-256 pin built in),
+the QE report's signature by the PCK, TD attributes (debug refused); then,
+when given: Intel's collateral, REPORTDATA, the manifest's MRTD and RTMRs,
+and the CC event log replayed against the quoted RTMRs (a difference is
+explained by the log's events). XFAM, MRSEAM and TEE_TCB_SVN are reported.
+
+COLLATERAL is a directory of Intel PCS (API v4) responses:
+  tcb_info.json                 GET /tdx/certification/v4/tcb?fmspc=FMSPC
+  tcb_info_issuer_chain.pem     its TCB-Info-Issuer-Chain header
+  qe_identity.json              GET /tdx/certification/v4/qe/identity
+  qe_identity_issuer_chain.pem  its issuer chain header (optional)
+  pck_crl.der                   GET /sgx/certification/v4/pckcrl?ca=platform
+  root_ca_crl.der               IntelSGXRootCA.der (Intel's certificate site)
+With it: the signatures of TCB Info and QE Identity (TCB signing chain to
+the same pinned root), their validity, the platform's TCB status (the PCK
+certificate's FMSPC and SGX TCB, the quote's TEE_TCB_SVN; UpToDate
+required), the TDX module identity, the QE identity and TCB status, and
+revocation of the PCK, PCK CA and TCB signing certificates. Without it the
+output says that these were not checked.
+
+With --refvals the quote's MRTD must be that of one of the manifest's tdx[]
+configurations, and that configuration's RTMRs (those it predicts) the
+quoted ones. CCEL is the TD's event log (/sys/firmware/acpi/tables/data/CCEL).
+QUOTE is binary or hex text. Validity is checked now, or at --time.
+
+Exit status: 0 all checks passed, 1 evidence rejected, 2 bad usage or input.
+
+Examples:
+  yardstick verify tdx --quote quote.dat
+  yardstick verify tdx --quote quote.dat --ccel CCEL --refvals disk.img.manifest.json \\
+      --report-data 0123abcd...
+  yardstick verify tdx --quote quote.dat --collateral pcs/ --time 2026-01-01T00:00:00Z --json";
 
 const TPM_HELP: &str = "\
 Checks the quote's TPMS_ATTEST (magic, type), its signature by the AK
@@ -117,6 +156,9 @@ pub enum Command {
     /// Verify a SEV-SNP attestation report with its VCEK and AMD's ASK/ARK (built in unless given)
     #[command(after_help = SNP_HELP)]
     Snp(Box<SnpArgs>),
+    /// Verify an Intel TD quote: signatures, PCK chain, collateral, MRTD/RTMRs, CC event log
+    #[command(after_help = TDX_HELP)]
+    Tdx(Box<TdxArgs>),
     /// Verify a TPM 2.0 quote: AK signature, nonce, PCR digest, reference PCRs
     #[command(after_help = TPM_HELP)]
     Tpm(Box<TpmArgs>),
@@ -190,6 +232,32 @@ pub struct SnpArgs {
     vmpl: u32,
     #[command(flatten)]
     policy: GuestPolicyArgs,
+    /// Print the appraisal as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+/// `verify tdx` flags.
+#[derive(Debug, clap::Args)]
+pub struct TdxArgs {
+    /// TD quote (v4 or v5), binary or hex
+    #[arg(long, value_name = "QUOTE")]
+    quote: PathBuf,
+    /// Directory of Intel PCS collateral (TCB Info, QE Identity, CRLs; see below)
+    #[arg(long, value_name = "DIR")]
+    collateral: Option<PathBuf>,
+    /// The TD's CC event log (CCEL) to replay against the quoted RTMRs
+    #[arg(long, value_name = "CCEL")]
+    ccel: Option<PathBuf>,
+    /// Reference-value manifest with tdx[] configurations (MRTD, RTMRs)
+    #[arg(long, value_name = "MANIFEST")]
+    refvals: Option<PathBuf>,
+    /// Expected REPORTDATA (hex, up to 64 bytes, zero-padded)
+    #[arg(long, value_name = "HEX")]
+    report_data: Option<String>,
+    /// Check certificates and collateral at this time (RFC 3339, e.g. 2026-01-01T00:00:00Z) instead of now
+    #[arg(long, value_name = "RFC3339")]
+    time: Option<String>,
     /// Print the appraisal as JSON
     #[arg(long)]
     json: bool,
@@ -284,6 +352,7 @@ pub struct AzureArgs {
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     let (appraisal, json) = match cmd {
         Command::Snp(a) => (snp::verify_files(&a.request())?, a.json),
+        Command::Tdx(a) => (tdx::verify_files(&a.request())?, a.json),
         Command::Tpm(a) => {
             let pcrs = a.refvals_pcrs.as_deref().map(PcrSpan::flatten);
             (tpm::verify_files(&a.request(pcrs.as_deref()))?, a.json)
@@ -312,6 +381,19 @@ impl SnpArgs {
             host_data: self.host_data.as_deref(),
             vmpl: self.vmpl,
             guest: self.policy.rules(),
+        }
+    }
+}
+
+impl TdxArgs {
+    fn request(&self) -> TdxRequest<'_> {
+        TdxRequest {
+            quote: &self.quote,
+            collateral: self.collateral.as_deref(),
+            ccel: self.ccel.as_deref(),
+            refvals: self.refvals.as_deref(),
+            report_data: self.report_data.as_deref(),
+            time: self.time.as_deref(),
         }
     }
 }

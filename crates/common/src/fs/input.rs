@@ -94,6 +94,16 @@ impl InputKind {
         what: "Azure evidence",
         limit: 16 * MIB,
     };
+    /// An Intel TD quote (v4/v5: about 5 KiB with its PCK chain; Azure pads to 8 KiB).
+    pub const TD_QUOTE: InputKind = InputKind {
+        what: "a TD quote",
+        limit: MIB,
+    };
+    /// Intel PCS collateral: TCB Info / QE Identity JSON, an issuer chain, a CRL (KiB to a few hundred KiB).
+    pub const TDX_COLLATERAL: InputKind = InputKind {
+        what: "Intel collateral",
+        limit: 16 * MIB,
+    };
     /// Firmware metadata JSON written by `snp ovmf-metadata` (a few KiB).
     pub const OVMF_METADATA: InputKind = InputKind {
         what: "firmware metadata JSON",

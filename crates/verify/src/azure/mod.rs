@@ -15,12 +15,11 @@
 mod evidence;
 mod hcl;
 mod request;
-mod tdx;
 
+pub use crate::tdx::{INTEL_SGX_ROOT_CA_SHA256, TdQuote, verify_td_quote};
 pub use evidence::{AzureEvidence, Hardware, TpmQuoteParts};
 pub use hcl::{HclReport, HwKind};
 pub use request::{AzureRequest, DEFAULT_PCRS, pcr_reference, verify_files};
-pub use tdx::{INTEL_SGX_ROOT_CA_SHA256, TdQuote, verify_td_quote};
 
 use yardstick_common::hash::{Algorithm, Digest};
 use yardstick_tpm::PcrBanks;

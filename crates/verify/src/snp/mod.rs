@@ -12,8 +12,7 @@ mod verify;
 
 pub use request::{SnpRequest, verify_files};
 pub use verify::{GuestRules, SnpPolicy, SnpReference, verify_report};
-#[cfg(feature = "azure")]
-pub(crate) use verify::{check_validity, now_secs};
+pub(crate) use verify::{check_validity, iso, now_secs};
 pub use yardstick_snp::report::{
     AttestationReport, GuestPolicy, Product, REPORT_LEN, ReportError, SIGNED_LEN, TcbVersion,
 };

@@ -1,10 +1,11 @@
-//! Intel TDX quotes (Intel "TDX DCAP Quote Generation Library and Quote Verification Library" spec, quote
-//! versions 4 and 5) and the checks that need no Intel collateral: the quote signature by the attestation
-//! key, the QE report binding that key, the QE report signature by the PCK certificate, and the PCK chain to
-//! the Intel SGX Root CA, whose fingerprint is pinned here.
+//! The TD quote (Intel "TDX DCAP Quote Generation Library and Quote Verification Library" spec, quote
+//! versions 4 and 5: TD 1.0 and TD 1.5 bodies) and the checks that need no Intel collateral: the quote
+//! signature by the attestation key, the QE report binding that key, the QE report signature by the PCK
+//! certificate, and the PCK chain to the Intel SGX Root CA, whose fingerprint is pinned here.
 //!
-//! Not checkable offline: the TCB level of the platform and QE (TCB Info and QE Identity for the FMSPC) and
-//! revocation (PCK and Root CA CRLs), all of which come signed from Intel's PCS at verification time.
+//! Not checkable without collateral: the TCB level of the platform and QE (TCB Info and QE Identity for the
+//! FMSPC) and revocation (PCK and Root CA CRLs), all of which come signed from Intel's PCS
+//! ([`super::collateral`]).
 
 use crate::appraisal::Appraisal;
 use crate::keys::{Key, Scheme, Sig};
@@ -21,10 +22,11 @@ pub const INTEL_QE_VENDOR_ID: &str = "939a7233f79c4ca9940a0db3957f0607";
 
 const HEADER_LEN: usize = 48;
 /// TD 1.0 quote body (TDX module 1.0 REPORT fields).
-const TD10_BODY: usize = 584;
+pub const TD10_BODY: usize = 584;
 /// TD 1.5 quote body (adds TEE_TCB_SVN2 and MRSERVICETD).
-const TD15_BODY: usize = 648;
-const QE_REPORT_LEN: usize = 384;
+pub const TD15_BODY: usize = 648;
+/// The QE's SGX report body.
+pub const QE_REPORT_LEN: usize = 384;
 
 /// A parsed TD quote.
 #[derive(Debug, Clone)]
@@ -46,6 +48,9 @@ pub struct TdQuote {
     pub qe_auth: Vec<u8>,
     /// The PCK certificate chain, PEM.
     pub pck_chain: Vec<u8>,
+    /// How many bytes follow the signature data that are not zero padding (unsigned; only
+    /// [`TdQuote::parse_allowing_trailing`] accepts them).
+    pub trailing: usize,
 }
 
 struct R<'a> {
@@ -80,8 +85,21 @@ impl<'a> R<'a> {
 }
 
 impl TdQuote {
-    /// Parses a TD quote (v4 or v5, ECDSA P-256 attestation key, QE report certification data).
+    /// Parses a TD quote (v4 or v5, ECDSA P-256 attestation key, QE report certification data); after the
+    /// signature data only zero padding (Azure's) is accepted.
     pub fn parse(bytes: &[u8]) -> Result<TdQuote, Error> {
+        let q = TdQuote::parse_allowing_trailing(bytes)?;
+        if q.trailing > 0 {
+            return Err(Error::Malformed(
+                "TD quote: non-zero bytes after the signature data".into(),
+            ));
+        }
+        Ok(q)
+    }
+
+    /// Parses a TD quote like [`TdQuote::parse`], but accepts bytes after the signature data, which no
+    /// signature covers: they are counted in [`TdQuote::trailing`] (and so can be reported).
+    pub fn parse_allowing_trailing(bytes: &[u8]) -> Result<TdQuote, Error> {
         let bad = |m: String| Error::Malformed(format!("TD quote: {m}"));
         let mut r = R { b: bytes, pos: 0 };
         let (version, body_len) = Self::header_fields(&mut r)?;
@@ -101,14 +119,12 @@ impl TdQuote {
                 ))
             })?;
         // Azure pads quotes with zeros after the signature data.
-        if bytes
-            .get(sig_end..)
-            .unwrap_or_default()
-            .iter()
-            .any(|b| *b != 0)
-        {
-            return Err(bad("non-zero bytes after the signature data".into()));
-        }
+        let after = bytes.get(sig_end..).unwrap_or_default();
+        let trailing = if after.iter().all(|b| *b == 0) {
+            0
+        } else {
+            after.len()
+        };
         let mut s = R {
             b: bytes.get(..sig_end).unwrap_or_default(),
             pos: r.pos,
@@ -127,6 +143,7 @@ impl TdQuote {
             qe_report_sig: cert.qe_report_sig,
             qe_auth: cert.qe_auth,
             pck_chain: cert.pck_chain,
+            trailing,
         })
     }
 
@@ -176,7 +193,102 @@ impl TdQuote {
     }
 
     fn body_field(&self, at: usize, len: usize) -> &[u8] {
-        self.body().get(at..at + len).unwrap_or_default()
+        self.body()
+            .get(at..at.saturating_add(len))
+            .unwrap_or_default()
+    }
+
+    /// The whole quote as parsed (trailing zero padding included).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The signed part: header and body.
+    pub fn signed_bytes(&self) -> &[u8] {
+        self.bytes.get(self.signed.clone()).unwrap_or_default()
+    }
+
+    /// The byte range of the body in [`TdQuote::bytes`].
+    pub fn body_range(&self) -> std::ops::Range<usize> {
+        self.body.clone()
+    }
+
+    /// True for a TD 1.5 body (quote v5, body type 3: TEE_TCB_SVN2 and MRSERVICETD follow REPORTDATA).
+    pub fn is_td15(&self) -> bool {
+        self.body.len() == TD15_BODY
+    }
+
+    /// TEE_TCB_SVN (16 bytes): the TDX module's SVNs, compared with TCB Info's `tdxtcbcomponents`.
+    pub fn tee_tcb_svn(&self) -> &[u8] {
+        self.body_field(0, 16)
+    }
+
+    /// MRSEAM: the measurement of the TDX module.
+    pub fn mrseam(&self) -> &[u8] {
+        self.body_field(16, 48)
+    }
+
+    /// MRSIGNERSEAM: the TDX module's signer (zero for Intel's).
+    pub fn mrsigner_seam(&self) -> &[u8] {
+        self.body_field(64, 48)
+    }
+
+    /// SEAMATTRIBUTES.
+    pub fn seam_attributes(&self) -> &[u8] {
+        self.body_field(112, 8)
+    }
+
+    /// XFAM: the extended features (XSAVE) the TD may use.
+    pub fn xfam(&self) -> u64 {
+        let b = self.body_field(128, 8);
+        b.try_into().map(u64::from_le_bytes).unwrap_or(0)
+    }
+
+    /// MRCONFIGID, MROWNER, MROWNERCONFIG (48 bytes each), set by the VMM at TD creation.
+    pub fn config_fields(&self) -> [&[u8]; 3] {
+        [
+            self.body_field(184, 48),
+            self.body_field(232, 48),
+            self.body_field(280, 48),
+        ]
+    }
+
+    /// TEE_TCB_SVN2 (TD 1.5 bodies only).
+    pub fn tee_tcb_svn2(&self) -> Option<&[u8]> {
+        self.is_td15().then(|| self.body_field(584, 16))
+    }
+
+    /// MRSERVICETD (TD 1.5 bodies only).
+    pub fn mrservicetd(&self) -> Option<&[u8]> {
+        self.is_td15().then(|| self.body_field(600, 48))
+    }
+
+    /// The QE report's MISCSELECT.
+    pub fn qe_miscselect(&self) -> u32 {
+        let b = self.qe_report.get(16..20).unwrap_or_default();
+        b.try_into().map(u32::from_le_bytes).unwrap_or(0)
+    }
+
+    /// The QE report's ATTRIBUTES (16 bytes).
+    pub fn qe_attributes(&self) -> &[u8] {
+        self.qe_report.get(48..64).unwrap_or_default()
+    }
+
+    /// The QE report's MRSIGNER.
+    pub fn qe_mrsigner(&self) -> &[u8] {
+        self.qe_report.get(128..160).unwrap_or_default()
+    }
+
+    /// The QE report's ISVPRODID.
+    pub fn qe_isvprodid(&self) -> u16 {
+        let b = self.qe_report.get(256..258).unwrap_or_default();
+        b.try_into().map(u16::from_le_bytes).unwrap_or(0)
+    }
+
+    /// The QE report's ISVSVN.
+    pub fn qe_isvsvn(&self) -> u16 {
+        let b = self.qe_report.get(258..260).unwrap_or_default();
+        b.try_into().map(u16::from_le_bytes).unwrap_or(0)
     }
 
     /// QE_VENDOR_ID.
@@ -261,7 +373,7 @@ impl CertificationData {
     }
 }
 
-fn intel_key(c: &Cert, who: &'static str) -> Result<Key, Error> {
+pub(crate) fn intel_key(c: &Cert, who: &'static str) -> Result<Key, Error> {
     let alg = c.signature_algorithm().map_err(|e| Error::cert(who, e))?;
     if alg.scheme != Scheme::Ecdsa || alg.hash != Algorithm::Sha256 {
         return Err(Error::cert(
@@ -281,25 +393,11 @@ fn intel_key(c: &Cert, who: &'static str) -> Result<Key, Error> {
     }
 }
 
-/// Runs the offline checks on a TD quote.
-///
-/// The checks, in order: the QE vendor, the quote signature by the attestation key, the QE report binding
-/// that key, the PCK chain to the pinned Intel SGX Root CA (pin, signatures, validity), the QE report
-/// signature by the PCK key, the TD's debug attribute. A PCK chain that cannot be read or is not keyed and
-/// signed as Intel's are is an error.
+/// Runs the offline checks on a TD quote ([`signature_checks`]) and notes MRTD, RTMR0 and what collateral
+/// would add (the form `verify azure` prints).
 pub fn verify_td_quote(q: &TdQuote, now: u64) -> Result<Appraisal, Error> {
     let mut a = Appraisal::new();
-    a.equal(
-        "TD quote QE vendor is Intel",
-        INTEL_QE_VENDOR_ID,
-        hex::encode(q.qe_vendor_id()),
-    );
-    check_quote_signature(&mut a, q);
-    check_qe_binding(&mut a, q);
-    let certs = pck_chain(q)?;
-    let keys = check_pck_chain(&mut a, &certs, now)?;
-    check_qe_report_signature(&mut a, q, &certs, &keys);
-    check_td_attributes(&mut a, q);
+    signature_checks(&mut a, q, now)?;
     a.note(format!(
         "TD quote v{}: MRTD {}, RTMR0 {}",
         q.version,
@@ -311,6 +409,25 @@ pub fn verify_td_quote(q: &TdQuote, now: u64) -> Result<Appraisal, Error> {
          PCK's FMSPC) and revocation (PCK and Root CA CRLs) need Intel collateral fetched at verification time",
     );
     Ok(a)
+}
+
+/// The checks a TD quote needs no collateral for, in order: the QE vendor, the quote signature by the
+/// attestation key, the QE report binding that key, the PCK chain to the pinned Intel SGX Root CA (pin,
+/// signatures, validity), the QE report signature by the PCK key, the TD's debug attribute. Returns the PCK
+/// chain, PCK first. A PCK chain that cannot be read or is not keyed and signed as Intel's are is an error.
+pub fn signature_checks(a: &mut Appraisal, q: &TdQuote, now: u64) -> Result<Vec<Cert>, Error> {
+    a.equal(
+        "TD quote QE vendor is Intel",
+        INTEL_QE_VENDOR_ID,
+        hex::encode(q.qe_vendor_id()),
+    );
+    check_quote_signature(a, q);
+    check_qe_binding(a, q);
+    let certs = pck_chain(q)?;
+    let keys = check_pck_chain(a, &certs, now)?;
+    check_qe_report_signature(a, q, &certs, &keys);
+    check_td_attributes(a, q);
+    Ok(certs)
 }
 
 /// The quote's signature over header and body by the attestation key it carries.
