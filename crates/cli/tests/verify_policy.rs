@@ -247,6 +247,24 @@ fn snp_policy_affirms_the_image_and_refuses_another() {
             b[0x186] + 1
         )]
     );
+    // A minimum that is no number fails closed.
+    let odd = write(d, "tcb-odd.json", &json!({"snp_min_tcb_snp": {"min": 1}}));
+    let (j, _) = json_of(&verify_snp(&[
+        "--policy",
+        p,
+        "--reference",
+        g,
+        "--reference",
+        ok_tcb.to_str().unwrap(),
+        "--reference",
+        odd.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(trust(&j)["hardware"], 97, "{j}");
+    assert_eq!(
+        reasons(&j, "hardware"),
+        ["reference value snp_min_tcb_snp is no number, decimal string or list of them"]
+    );
 }
 
 /// Trustee's default policy on our SNP claims, with our RVPS message: executables 3 (`input.snp.measurement

@@ -443,6 +443,9 @@ minimum(name) := n if {
 	n := min([to_number(x) | some x in v])
 }
 
+# A usable minimum is registered under name.
+has_minimum(name) if is_number(minimum(name))
+
 # A claim the verifier did not produce.
 missing(path) if object.get(input, path, null) == null
 
@@ -509,7 +512,8 @@ fn write_check(out: &mut String, kind: Evidence, check: &Check) {
         format!("\n\tr := {{\"claim\": {claim}, \"value\": {value}, \"reason\": {text}}}\n")
     };
     let (name, guard) = match &check.cmp {
-        Cmp::In(n) | Cmp::AtLeast(n) => (Some(n.as_str()), format!("registered({})", json(n))),
+        Cmp::In(n) => (Some(n.as_str()), format!("registered({})", json(n))),
+        Cmp::AtLeast(n) => (Some(n.as_str()), format!("has_minimum({})", json(n))),
         Cmp::Is(_) => (None, String::new()),
     };
     // The claim is missing.
@@ -523,16 +527,29 @@ fn write_check(out: &mut String, kind: Evidence, check: &Check) {
         json_array(&full),
         reason(unknown, json(&format!("{label} is not in the claims")))
     );
-    // Nothing registered.
+    // Nothing registered (or, for a minimum, nothing usable).
     if let (Some(n), false) = (name, check.optional) {
+        let quoted = json(n);
         let _ = write!(
             out,
-            "\nreasons contains r if {{\n\t{input}\n\tnot {guard}{}}}\n",
+            "\nreasons contains r if {{\n\t{input}\n\tnot registered({quoted}){}}}\n",
             reason(
                 unknown,
                 json(&format!("no reference value {n} is registered"))
             )
         );
+        if matches!(check.cmp, Cmp::AtLeast(_)) {
+            let _ = write!(
+                out,
+                "\nreasons contains r if {{\n\t{input}\n\tregistered({quoted})\n\tnot {guard}{}}}\n",
+                reason(
+                    unknown,
+                    json(&format!(
+                        "reference value {n} is no number, decimal string or list of them"
+                    ))
+                )
+            );
+        }
     }
     // The comparison fails.
     let (test, text) = match &check.cmp {
