@@ -177,7 +177,7 @@ pub struct PolicyArgs {
     #[arg(long, value_name = "POLICY.rego")]
     policy: Option<PathBuf>,
     /// Reference values for the policy: an RVPS message (`refvals export --format rvps`) or a JSON object
-    /// {name: [values]}; repeat to merge. --refvals adds the manifest's values under the same names
+    /// of names to values; repeat to merge. --refvals adds the manifest's values under the same names
     #[arg(long, value_name = "VALUES.json", requires = "policy")]
     reference: Vec<PathBuf>,
 }
