@@ -928,6 +928,14 @@ fn bad_policy_input_exits_2_with_one_line() {
             .contains("--evidence <KIND>': unknown evidence kind \"sev\""),
         "{e}"
     );
+    let o = run(yardstick().args(["refvals", "export"]).arg(&empty).args([
+        "--format",
+        "rvps",
+        "--evidence",
+        "tpm",
+    ]));
+    let e = assert_clean_failure(&o, 2);
+    assert!(e.contains("--evidence: only a policy"), "{e}");
     // Named kinds need no values in the manifest: the values live in the RVPS.
     let o = run(yardstick().args(["refvals", "export"]).arg(&empty).args([
         "--format",

@@ -133,6 +133,9 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             evidence,
             output,
         } => {
+            if !evidence.is_empty() && !matches!(format, Format::Rego) {
+                anyhow::bail!("--evidence: only a policy (--format rego) covers evidence kinds");
+            }
             refuse_clobber(output.as_deref(), &[&manifest])?;
             let m = load(&manifest)?;
             let format = match format {
