@@ -180,6 +180,10 @@ fn snp_policy_affirms_the_image_and_refuses_another() {
         assert_eq!(t["executables"], 3, "{j}");
         assert_eq!(t["configuration"], 2, "{j}");
         assert_eq!(t["hardware"], 97, "no minimum TCB registered: {j}");
+        assert_eq!(
+            j["policy"]["status"], "contraindicated",
+            "the worst tier: {j}"
+        );
         let r = reasons(&j, "hardware");
         assert!(
             r.iter()
@@ -228,6 +232,8 @@ fn snp_policy_affirms_the_image_and_refuses_another() {
         "--json",
     ]));
     assert_eq!((code, &trust(&j)["hardware"]), (0, &json!(2)), "{j}");
+    // Every claim affirming or without assertion: the EAR status is affirming.
+    assert_eq!(j["policy"]["status"], "affirming", "{j}");
     let (j, code) = json_of(&verify_snp(&[
         "--policy",
         p,

@@ -145,8 +145,9 @@ impl Reference {
     }
 }
 
-/// An AR4SI trustworthiness tier (EAR `TrustTier`), from a claim's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// An AR4SI trustworthiness tier (EAR `TrustTier`), from a claim's value; ordered from none to
+/// contraindicated, as an EAR's status is the worst tier of its trust vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
     /// -1..=1: no claim, or the verifier could not decide.
@@ -228,6 +229,9 @@ pub struct PolicyVerdict {
     pub reference: Vec<String>,
     /// The trust claims the policy set, in the order of the EAR trust vector.
     pub trust_claims: Vec<TrustClaim>,
+    /// The status Trustee's EAR token would carry: the worst tier among the trust claims (the `ear` crate's
+    /// `update_status_from_trust_vector`).
+    pub status: Tier,
 }
 
 impl PolicyVerdict {
@@ -243,7 +247,8 @@ impl PolicyVerdict {
     }
 
     /// The verdict as text: a line per trust claim (`executables      3  affirming`), followed by one
-    /// indented line per reason of a claim that is not affirming.
+    /// indented line per reason of a claim that is not affirming, then the EAR status and whether
+    /// `executables` accepts the evidence.
     pub fn to_text(&self) -> String {
         use std::fmt::Write as _;
         let mut out = format!("policy {}", self.policy);
@@ -257,6 +262,16 @@ impl PolicyVerdict {
                 let _ = writeln!(out, "      {r}");
             }
         }
+        let _ = writeln!(
+            out,
+            "EAR status {} (the worst tier); executables {}",
+            self.status.name(),
+            if self.executables_affirming() {
+                "affirming: accepted"
+            } else {
+                "not affirming: refused"
+            }
+        );
         out
     }
 }
@@ -371,10 +386,16 @@ pub fn evaluate(
         });
     }
     trust_claims.sort_by_key(|c| TRUST_CLAIMS.iter().position(|n| *n == c.name));
+    let status = trust_claims
+        .iter()
+        .map(|c| c.tier)
+        .max()
+        .unwrap_or(Tier::None);
     Ok(PolicyVerdict {
         policy: String::new(),
         reference: reference.sources.clone(),
         trust_claims,
+        status,
     })
 }
 
