@@ -517,6 +517,26 @@ fn azure_policy_affirms_the_image_and_refuses_another() {
             );
         }
 
+        // A policy for another kind of evidence says so.
+        let snp_only = snp_manifest(d, "snp-only.json", OTHER_LAUNCH_DIGEST);
+        let snp_policy = export(&snp_only, "rego", &[], "snp-policy.rego");
+        let (j, code) = json_of(&verify_azure(
+            file,
+            nonce,
+            &[
+                "--policy",
+                snp_policy.to_str().unwrap(),
+                "--reference",
+                rv.to_str().unwrap(),
+                "--json",
+            ],
+        ));
+        assert_eq!((code, &trust(&j)["executables"]), (1, &json!(33)), "{file}");
+        assert_eq!(
+            reasons(&j, "executables"),
+            ["no rule of this policy covers the evidence (it covers snp)"]
+        );
+
         let o = verify_azure(
             file,
             nonce,

@@ -467,9 +467,25 @@ pub fn policy(kinds: &[Evidence]) -> String {
     kinds.sort();
     kinds.dedup();
     let mut out = String::from(HEADER);
-    for kind in kinds {
-        write_kind(&mut out, kind);
+    for kind in &kinds {
+        write_kind(&mut out, *kind);
     }
+    let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+    let _ = write!(
+        out,
+        "\n##### Evidence of another kind\n\n# The kinds this policy has rules for.\n"
+    );
+    for kind in &kinds {
+        let _ = writeln!(out, "covered if {}", kind.input());
+    }
+    let _ = write!(
+        out,
+        "\nreasons contains r if {{\n\tnot covered\n\tr := {{\"claim\": \"executables\", \"value\": 33, \"reason\": {}}}\n}}\n",
+        json(&format!(
+            "no rule of this policy covers the evidence (it covers {})",
+            names.join(", ")
+        ))
+    );
     out
 }
 
