@@ -2,6 +2,7 @@
 
 use crate::manifest::{Component, Manifest, ManifestError, TpmRefs};
 use crate::pcrlock::{self, PcrlockError};
+use crate::rego::{self, Evidence};
 use crate::rvps::{self, NothingToExport};
 use yardstick_tpm::predict::Prediction;
 
@@ -13,6 +14,8 @@ pub enum ExportFormat {
     Rvps,
     /// A systemd-pcrlock file (compact JSON).
     Pcrlock,
+    /// A Trustee attestation policy (Rego) comparing claims with the RVPS values ([`crate::rego`]).
+    Rego,
 }
 
 /// Why an export failed.
@@ -28,6 +31,21 @@ pub enum ExportError {
     /// The JSON could not be encoded.
     #[error(transparent)]
     Encode(#[from] serde_json::Error),
+    /// A policy was asked for, but the manifest has values for no kind of evidence and none was named.
+    #[error(
+        "the manifest has reference values for no kind of evidence (no SEV-SNP launch digest, no PCR 11 prediction); name the kinds with --evidence"
+    )]
+    NoEvidenceKind,
+}
+
+/// What an export writes beyond the manifest: a pcrlock file's component, a policy's evidence kinds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExportOptions<'a> {
+    /// pcrlock: only this component's measurements.
+    pub component: Option<&'a str>,
+    /// rego: the kinds of evidence the policy covers (empty: those the manifest has values for,
+    /// [`crate::rego::evidence_in`]).
+    pub evidence: &'a [Evidence],
 }
 
 /// The text of an export, ending in a newline; `component` limits a pcrlock file to one component's
@@ -37,9 +55,37 @@ pub fn export(
     format: ExportFormat,
     component: Option<&str>,
 ) -> Result<String, ExportError> {
+    export_with(
+        m,
+        format,
+        &ExportOptions {
+            component,
+            ..ExportOptions::default()
+        },
+    )
+}
+
+/// [`export`] with every option.
+pub fn export_with(
+    m: &Manifest,
+    format: ExportFormat,
+    opts: &ExportOptions<'_>,
+) -> Result<String, ExportError> {
     let text = match format {
         ExportFormat::Rvps => serde_json::to_string_pretty(&rvps::rvps_message(m)?)?,
-        ExportFormat::Pcrlock => serde_json::to_string(&pcrlock::pcrlock_file(m, component)?)?,
+        ExportFormat::Pcrlock => serde_json::to_string(&pcrlock::pcrlock_file(m, opts.component)?)?,
+        ExportFormat::Rego => {
+            let kinds = if opts.evidence.is_empty() {
+                rego::evidence_in(m)
+            } else {
+                opts.evidence.to_vec()
+            };
+            if kinds.is_empty() {
+                return Err(ExportError::NoEvidenceKind);
+            }
+            // The policy text ends in a newline already.
+            return Ok(rego::policy(&kinds));
+        }
     };
     Ok(text + "\n")
 }

@@ -25,11 +25,12 @@ mod export;
 mod hexfmt;
 mod manifest;
 pub mod pcrlock;
+pub mod rego;
 pub mod rvps;
 mod text;
 mod tpm;
 
-pub use export::{ExportError, ExportFormat, export};
+pub use export::{ExportError, ExportFormat, ExportOptions, export, export_with};
 pub use hexfmt::{HexArray, HexBytes};
 pub use manifest::{
     Component, FsType, GENERATOR, ImageInfo, Layout, MANIFEST_VERSION, Manifest, ManifestError,

@@ -9,16 +9,21 @@
 //!
 //! | name | policy rule | from the manifest |
 //! |---|---|---|
-//! | `snp_launch_measurement` | `input.snp.evidence.measurement` (bare-metal SNP) | every `snp[]` digest with mode `snp` |
+//! | `snp_launch_measurement` | `input.snp.measurement` (bare-metal SNP) | every `snp[]` digest with mode `snp` |
 //! | `snp_pcr11` | `input["az-snp-vtpm"].tpm.pcr11` | PCR 11 (sha256) after each phase path |
 //! | `tdx_pcr11` | `input["az-tdx-vtpm"].tpm.pcr11` | the same values |
 //! | `tpm_pcr11` | `input.tpm.pcr11` | the same values |
 //! | `mr_td` | `input.tdx.quote.body.mr_td` (bare-metal TDX) | every `tdx[]` MRTD |
 //! | `rtmr_1` | `input.tdx.quote.body.rtmr_1` | every `tdx[]` RTMR1 that is predicted |
 //! | `rtmr_2` | `input.tdx.quote.body.rtmr_2` | every `tdx[]` RTMR2 that is predicted |
+//! | `tpm_pcr04`, `tpm_pcr07`, `tpm_pcr09` | `input.tpm.pcr04` ... (the policy of `refvals export --format rego`) | the manifest's PCR 4, 7, 9 (sha256) |
 //!
 //! PCR 11 values are listed for every phase path because the PCR read at attestation time depends on how far
-//! the guest has booted; a policy accepts any listed value.
+//! the guest has booted; a policy accepts any listed value. PCRs 4, 7 and 9 are registered for a plain TPM
+//! only: on Azure the firmware is Microsoft's, not the OVMF the manifest's prediction assumes.
+//!
+//! [`names`] also holds the names only a relying party registers (nothing in a manifest holds them): the
+//! SEV-SNP minimum TCB, trusted TPM attestation keys, and the TDX names Trustee's policy reads.
 
 use std::collections::BTreeMap;
 
@@ -48,7 +53,30 @@ pub mod names {
     pub const RTMR_1: &str = "rtmr_1";
     /// RTMR2 of a bare-metal TD (kernel command line, initrd).
     pub const RTMR_2: &str = "rtmr_2";
+    /// The SEV-SNP minimum TCB, one name per component (a number, or a list whose smallest counts); the
+    /// policy of `refvals export --format rego` compares the report's REPORTED_TCB with them.
+    pub const SNP_MIN_TCB: [&str; 4] = [
+        "snp_min_tcb_bootloader",
+        "snp_min_tcb_tee",
+        "snp_min_tcb_snp",
+        "snp_min_tcb_microcode",
+    ];
+    /// Trusted TPM attestation keys (base64 DER SubjectPublicKeyInfo, Trustee's `ak_public` claim).
+    pub const TRUSTED_AKS: &str = "trusted_aks";
+    /// TDX XFAM.
+    pub const XFAM: &str = "xfam";
+
+    /// The name of PCR `pcr` for the vTPM of `prefix` (`snp`, `tdx`, `tpm`): `<prefix>_pcrNN`, the claim's
+    /// own `pcrNN` (two digits, as Trustee's verifiers name the claims) after the prefix, so `tpm_pcr11` is
+    /// Trustee's name.
+    pub fn pcr(prefix: &str, pcr: u32) -> String {
+        format!("{prefix}_pcr{pcr:02}")
+    }
 }
+
+/// The PCRs the policy of `refvals export --format rego` compares when their values are registered (PCR 11
+/// always; the others when registered), sha256 bank: the one Trustee's TPM and vTPM verifiers report.
+pub const POLICY_PCRS: [u32; 4] = [4, 7, 9, 11];
 
 /// An RVPS registration message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +133,11 @@ pub fn reference_values(m: &Manifest) -> BTreeMap<String, Vec<String>> {
         for v in pcr11 {
             for name in [names::SNP_PCR11, names::TDX_PCR11, names::TPM_PCR11] {
                 push(name, v.clone());
+            }
+        }
+        for pcr in POLICY_PCRS.into_iter().filter(|p| *p != 11) {
+            if let Some(v) = t.pcrs.get(Algorithm::Sha256, pcr) {
+                push(&names::pcr("tpm", pcr), v.to_hex());
             }
         }
     }
@@ -201,7 +234,11 @@ mod tests {
         for n in ["snp_pcr11", "tdx_pcr11", "tpm_pcr11"] {
             assert_eq!(rv[n], vec![stub.clone(), ready.clone()], "{n}");
         }
-        assert_eq!(rv.len(), 4);
+        assert_eq!(
+            rv["tpm_pcr04"],
+            vec![Algorithm::Sha256.digest(b"pcr4").to_hex()]
+        );
+        assert_eq!(rv.len(), 5);
     }
 
     /// The names are the ones `ear_default_policy_cpu.rego` (trustee attestation-service) passes to

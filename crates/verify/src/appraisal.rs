@@ -35,11 +35,15 @@ pub enum Status {
     Contraindicated,
 }
 
-/// An ordered list of checks plus notes.
+/// An ordered list of checks plus notes, and the evidence's claims (named as Trustee's verifier names them)
+/// once it was parsed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Appraisal {
     checks: Vec<Check>,
     notes: Vec<String>,
+    claims: Option<crate::claims::Claims>,
+    #[cfg(feature = "policy")]
+    policy: Option<crate::policy::PolicyVerdict>,
 }
 
 impl Appraisal {
@@ -100,10 +104,47 @@ impl Appraisal {
         self.notes.push(note.into());
     }
 
-    /// Appends another appraisal's checks and notes.
+    /// Appends another appraisal's checks and notes (its claims are not taken: the caller's evidence
+    /// decides the claims).
     pub fn extend(&mut self, other: Appraisal) {
         self.checks.extend(other.checks);
         self.notes.extend(other.notes);
+    }
+
+    /// The evidence's claims ([`crate::claims`]), set by the verification that parsed it.
+    pub fn claims(&self) -> Option<&crate::claims::Claims> {
+        self.claims.as_ref()
+    }
+
+    /// Sets the evidence's claims.
+    pub fn set_claims(&mut self, claims: crate::claims::Claims) {
+        self.claims = Some(claims);
+    }
+
+    /// The verdict of an attestation policy on the claims, when one was evaluated.
+    #[cfg(feature = "policy")]
+    pub fn policy(&self) -> Option<&crate::policy::PolicyVerdict> {
+        self.policy.as_ref()
+    }
+
+    /// Records a policy's verdict on the claims ([`crate::policy`]).
+    #[cfg(feature = "policy")]
+    pub fn set_policy(&mut self, verdict: crate::policy::PolicyVerdict) {
+        self.policy = Some(verdict);
+    }
+
+    /// True if the evidence is accepted: every check passed and, when a policy was evaluated, its
+    /// `executables` claim is affirming.
+    pub fn accepted(&self) -> bool {
+        #[cfg(feature = "policy")]
+        if self
+            .policy
+            .as_ref()
+            .is_some_and(|p| !p.executables_affirming())
+        {
+            return false;
+        }
+        self.passed()
     }
 
     /// The checks, in the order they ran.
@@ -191,13 +232,24 @@ impl Appraisal {
 }
 
 impl serde::Serialize for Appraisal {
-    /// `{"status": "affirming"|"contraindicated", "checks": [...], "notes": [...]}`.
+    /// `{"status": "affirming"|"contraindicated", "checks": [...], "notes": [...]}`, then, once the evidence
+    /// was parsed, `"tee"` (Trustee's name of the kind) and `"claims"` (the verifier's claims, as Trustee's
+    /// verifier for that kind produces them), and `"policy"` when a policy was evaluated
+    /// ([`crate::policy::PolicyVerdict`]).
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Appraisal", 3)?;
+        let mut st = s.serialize_struct("Appraisal", 6)?;
         st.serialize_field("status", &self.status())?;
         st.serialize_field("checks", &self.checks)?;
         st.serialize_field("notes", &self.notes)?;
+        if let Some(c) = &self.claims {
+            st.serialize_field("tee", &c.tee)?;
+            st.serialize_field("claims", &c.claims)?;
+        }
+        #[cfg(feature = "policy")]
+        if let Some(p) = &self.policy {
+            st.serialize_field("policy", p)?;
+        }
         st.end()
     }
 }

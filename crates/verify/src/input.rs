@@ -206,6 +206,22 @@ pub enum InputError {
     /// A `--time` that is no RFC 3339 time.
     #[error("--time: {0}")]
     Time(String),
+    /// An attestation policy that does not compile, fails to evaluate or gives no trust claims.
+    #[error("{}: {reason}", path.display())]
+    Policy {
+        /// The policy file.
+        path: PathBuf,
+        /// Why (the Rego engine's message).
+        reason: String,
+    },
+    /// A reference-value file that is neither an RVPS message nor a `{name: [values]}` object.
+    #[error("{}: {reason}", path.display())]
+    ReferenceValues {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Reads a whole file under the size limit of its kind (a directory, an oversized file or a stream that

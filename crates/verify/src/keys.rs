@@ -101,6 +101,27 @@ impl Key {
         }
     }
 
+    /// The key as DER `SubjectPublicKeyInfo` (what `openssl pkey -pubout -outform der` writes; EC points
+    /// uncompressed); `None` if it cannot be encoded.
+    pub fn spki_der(&self) -> Option<Vec<u8>> {
+        // AlgorithmIdentifier {id-ecPublicKey, curve} and the BIT STRING header of an uncompressed point.
+        const P256_PREFIX: &str = "3059301306072a8648ce3d020106082a8648ce3d030107034200";
+        const P384_PREFIX: &str = "3076301006072a8648ce3d020106052b81040022036200";
+        let ec = |prefix: &str, point: &[u8]| {
+            let mut der = crate::hex::decode(prefix).ok()?;
+            der.extend_from_slice(point);
+            Some(der)
+        };
+        match self {
+            Key::Rsa(k) => {
+                use rsa::pkcs8::EncodePublicKey as _;
+                k.to_public_key_der().ok().map(|d| d.as_bytes().to_vec())
+            }
+            Key::P256(k) => ec(P256_PREFIX, &k.to_sec1_bytes()),
+            Key::P384(k) => ec(P384_PREFIX, &k.to_sec1_bytes()),
+        }
+    }
+
     /// SHA-256 of the key's canonical encoding (RSA: modulus; EC: uncompressed point), to tell keys apart in
     /// messages.
     pub fn fingerprint(&self) -> String {

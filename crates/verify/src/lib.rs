@@ -12,8 +12,12 @@
 //! which load the evidence and the reference values ([`refvals`]) and name the file or option of any
 //! unusable input ([`input::InputError`]).
 //!
+//! Verified evidence also yields its [`claims::Claims`], named and encoded as Trustee's verifier for that
+//! kind names them, on which an attestation policy written for Trustee is evaluated ([`policy`]).
+//!
 //! Evidence kinds a relying party may not need are Cargo features, on by default: `azure` (Azure
-//! confidential-VM vTPM evidence: the HCL report, its SNP report or TD quote, the vTPM quote).
+//! confidential-VM vTPM evidence: the HCL report, its SNP report or TD quote, the vTPM quote); `policy`
+//! (evaluating Rego attestation policies, with the `regorus` engine).
 //!
 //! ```
 //! use yardstick_verify::Appraisal;
@@ -28,8 +32,11 @@
 pub mod appraisal;
 #[cfg(feature = "azure")]
 pub mod azure;
+pub mod claims;
 pub mod input;
 pub mod keys;
+#[cfg(feature = "policy")]
+pub mod policy;
 pub mod refvals;
 pub mod snp;
 pub mod tdx;

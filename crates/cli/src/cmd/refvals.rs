@@ -1,11 +1,13 @@
-//! `yardstick refvals`: show a reference-value manifest, export it for Trustee RVPS or systemd-pcrlock.
+//! `yardstick refvals`: show a reference-value manifest, export it for Trustee (RVPS values, an attestation
+//! policy) or systemd-pcrlock.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use yardstick_common::fs::InputKind;
-use yardstick_refvals::{ExportFormat, Manifest};
+use yardstick_refvals::rego::Evidence;
+use yardstick_refvals::{ExportFormat, ExportOptions, Manifest};
 
 use super::pcr_predict::{PredictArgs, Predicted};
 use super::read_input;
@@ -27,18 +29,26 @@ Examples:
         #[arg(long)]
         json: bool,
     },
-    /// Export a manifest as a Trustee RVPS registration message or a systemd-pcrlock file
+    /// Export a manifest as a Trustee RVPS message, a Trustee attestation policy or a systemd-pcrlock file
     #[command(after_help = "\
 Formats:
   rvps     {\"version\":\"0.1.0\",\"type\":\"sample\",\"payload\":<base64>} for `rvps-tool register`;
            names as Trustee's default policy queries them: snp_launch_measurement,
-           snp_pcr11, tdx_pcr11, tpm_pcr11, and from a tdx section mr_td, rtmr_1, rtmr_2
+           snp_pcr11, tdx_pcr11, tpm_pcr11 (and tpm_pcr04, tpm_pcr07, tpm_pcr09),
+           and from a tdx section mr_td, rtmr_1, rtmr_2
+  rego     an attestation policy for Trustee's attestation service (EAR trust
+           claims executables/hardware/configuration) comparing the claims of
+           each --evidence kind with the values registered under those names
+           (query_reference_value); default: the kinds the manifest has values
+           for. `yardstick verify ... --policy` evaluates it the same way
   pcrlock  {\"records\":[{\"pcr\":N,\"digests\":[{\"hashAlg\":...,\"digest\":...}]}]} for
            /var/lib/pcrlock.d/; --component uki gives what `systemd-pcrlock lock-uki` writes
 
 Examples:
   yardstick refvals export disk.img.manifest.json --format rvps > message.json
   rvps-tool register --path message.json
+  yardstick refvals export disk.img.manifest.json --format rego \\
+      --evidence az-snp-vtpm,tpm --output policy.rego
   yardstick refvals export disk.img.manifest.json --format pcrlock --component uki \\
       --output /var/lib/pcrlock.d/650-uki.pcrlock")]
     Export {
@@ -51,6 +61,10 @@ Examples:
         /// pcrlock: only the measurements of this component (uki, firmware, phase, ...)
         #[arg(long, value_name = "NAME")]
         component: Option<String>,
+        /// rego: the evidence kinds the policy covers (snp, tdx, az-snp-vtpm, az-tdx-vtpm, tpm; comma-separated
+        /// or repeated; default: those the manifest has values for)
+        #[arg(long, value_name = "KIND", value_delimiter = ',')]
+        evidence: Vec<Evidence>,
         /// Write to this file instead of stdout
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -93,6 +107,8 @@ pub enum Format {
     Rvps,
     /// systemd-pcrlock record file (CEL-JSON subset)
     Pcrlock,
+    /// Trustee attestation policy (Rego) comparing claims with the RVPS values
+    Rego,
 }
 
 fn load(path: &Path) -> anyhow::Result<Manifest> {
@@ -115,15 +131,24 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             manifest,
             format,
             component,
+            evidence,
             output,
         } => {
+            if !evidence.is_empty() && !matches!(format, Format::Rego) {
+                anyhow::bail!("--evidence: only a policy (--format rego) covers evidence kinds");
+            }
             refuse_clobber(output.as_deref(), &[&manifest])?;
             let m = load(&manifest)?;
             let format = match format {
                 Format::Rvps => ExportFormat::Rvps,
                 Format::Pcrlock => ExportFormat::Pcrlock,
+                Format::Rego => ExportFormat::Rego,
             };
-            let text = yardstick_refvals::export(&m, format, component.as_deref())
+            let opts = ExportOptions {
+                component: component.as_deref(),
+                evidence: &evidence,
+            };
+            let text = yardstick_refvals::export_with(&m, format, &opts)
                 .with_context(|| format!("{}", manifest.display()))?;
             write_or_print(output.as_deref(), &text)?;
         }

@@ -4,12 +4,13 @@
 //! `azure::verify_files`), which
 //! reads the files and runs the checks, and prints the appraisal.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use yardstick_tpm::PcrSpan;
 use yardstick_verify::Appraisal;
 use yardstick_verify::azure::{self, AzureRequest};
+use yardstick_verify::policy::{self, PolicyRequest};
 use yardstick_verify::snp::{self, GuestRules, SnpRequest};
 use yardstick_verify::tdx::{self, TdxRequest};
 use yardstick_verify::tpm::{self, TpmRequest};
@@ -34,6 +35,14 @@ certificate table (--cert-table), else, for ASK and ARK, AMD's chain built in
 for the report's product. A given ARK must still be one of the pinned roots.
 The appraisal's last note says where each certificate came from.
 
+With --policy: the evidence's claims (named and encoded as Trustee's verifier
+for this kind produces them; \"claims\" in --json) are the input of the Rego
+policy, evaluated as Trustee's attestation service evaluates it (regorus,
+query_reference_value() answered from --reference files and the --refvals
+manifest's values under the RVPS names). Its trust claims are printed, each
+non-affirming one with its reasons. Exit status 0 needs every check passed and
+executables affirming.
+
 Exit status: 0 all checks passed, 1 evidence rejected, 2 bad usage or input.
 
 Examples:
@@ -44,6 +53,8 @@ Examples:
   yardstick verify snp --report report.bin --certs ./certs \\
       --measurement 7a1e5c26...841f
   yardstick verify snp --report report.bin --cert-table certs.bin
+  yardstick verify snp --report report.bin --certs ./certs \\
+      --policy policy.rego --reference message.json
   yardstick verify snp --report report.hex --vcek vcek.pem --ask ask.pem \\
       --ark ark.pem --report-data d447b55d... --time 2026-01-01T00:00:00Z --json";
 
@@ -112,6 +123,14 @@ above). AK_PUB is PEM or DER SubjectPublicKeyInfo, TPM2B_PUBLIC or
 TPMT_PUBLIC. LOG is a binary TCG event log
 (/sys/kernel/security/tpm0/binary_bios_measurements).
 
+With --policy: the evidence's claims (named and encoded as Trustee's verifier
+for this kind produces them; \"claims\" in --json) are the input of the Rego
+policy, evaluated as Trustee's attestation service evaluates it (regorus,
+query_reference_value() answered from --reference files and the --refvals
+manifest's values under the RVPS names). Its trust claims are printed, each
+non-affirming one with its reasons. Exit status 0 needs every check passed and
+executables affirming.
+
 Exit status: 0 all checks passed, 1 evidence rejected, 2 bad usage or input.
 
 Examples:
@@ -142,11 +161,22 @@ version expected (the evidence must then say that version). A TPM quote signed
 over SHA-1 is refused unless --allow-sha1 (then marked weak); --require-nonce
 fails the appraisal when no --nonce is given.
 
+With --policy: the evidence's claims (named and encoded as Trustee's verifier
+for this kind produces them; \"claims\" in --json) are the input of the Rego
+policy, evaluated as Trustee's attestation service evaluates it (regorus,
+query_reference_value() answered from --reference files and the --refvals
+manifest's values under the RVPS names). Its trust claims are printed, each
+non-affirming one with its reasons. Exit status 0 needs every check passed and
+executables affirming.
+
 Exit status: 0 all checks passed, 1 evidence rejected, 2 bad usage or input.
 
 Examples:
   yardstick verify azure --evidence evidence.json --nonce 6368616c6c656e6765
   yardstick verify azure --evidence evidence.json --refvals disk.img.manifest.json
+  yardstick refvals export disk.img.manifest.json --format rego > policy.rego
+  yardstick verify azure --evidence evidence.json --policy policy.rego \\
+      --refvals disk.img.manifest.json
   yardstick verify azure --evidence evidence.json --expected-pcrs pcrs.json \\
       --time 2026-01-01T00:00:00Z --json";
 
@@ -191,6 +221,29 @@ impl GuestPolicyArgs {
     }
 }
 
+/// `--policy` and `--reference`, shared by every evidence kind.
+#[derive(Debug, clap::Args)]
+pub struct PolicyArgs {
+    /// Evaluate this Trustee attestation policy (Rego) on the evidence's claims and print its trust claims;
+    /// the evidence is accepted only if `executables` is affirming
+    #[arg(long, value_name = "POLICY.rego")]
+    policy: Option<PathBuf>,
+    /// Reference values for the policy: an RVPS message (`refvals export --format rvps`) or a JSON object
+    /// of names to values; repeat to merge. --refvals adds the manifest's values under the same names
+    #[arg(long, value_name = "VALUES.json", requires = "policy")]
+    reference: Vec<PathBuf>,
+}
+
+impl PolicyArgs {
+    fn request<'a>(&'a self, manifest: Option<&'a Path>) -> Option<PolicyRequest<'a>> {
+        self.policy.as_deref().map(|policy| PolicyRequest {
+            policy,
+            reference: &self.reference,
+            manifest,
+        })
+    }
+}
+
 /// `verify snp` flags.
 #[derive(Debug, clap::Args)]
 pub struct SnpArgs {
@@ -232,6 +285,8 @@ pub struct SnpArgs {
     vmpl: u32,
     #[command(flatten)]
     policy: GuestPolicyArgs,
+    #[command(flatten)]
+    rego: PolicyArgs,
     /// Print the appraisal as JSON
     #[arg(long)]
     json: bool,
@@ -302,6 +357,8 @@ pub struct TpmArgs {
     /// Expected PCR values as JSON (`yardstick pcr predict` output)
     #[arg(long, value_name = "JSON", conflicts_with = "refvals")]
     expected_pcrs: Option<PathBuf>,
+    #[command(flatten)]
+    rego: PolicyArgs,
     /// Print the appraisal as JSON
     #[arg(long)]
     json: bool,
@@ -343,6 +400,8 @@ pub struct AzureArgs {
     time: Option<String>,
     #[command(flatten)]
     policy: GuestPolicyArgs,
+    #[command(flatten)]
+    rego: PolicyArgs,
     /// Print the appraisal as JSON
     #[arg(long)]
     json: bool,
@@ -350,18 +409,36 @@ pub struct AzureArgs {
 
 /// Runs a subcommand of this group.
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
-    let (appraisal, json) = match cmd {
-        Command::Snp(a) => (snp::verify_files(&a.request())?, a.json),
-        Command::Tdx(a) => (tdx::verify_files(&a.request())?, a.json),
+    let (mut appraisal, json, policy) = match &cmd {
+        Command::Tdx(a) => (tdx::verify_files(&a.request())?, a.json, None),
+        Command::Snp(a) => (
+            snp::verify_files(&a.request())?,
+            a.json,
+            a.rego.request(a.refvals.as_deref()),
+        ),
         Command::Tpm(a) => {
             let pcrs = a.refvals_pcrs.as_deref().map(PcrSpan::flatten);
-            (tpm::verify_files(&a.request(pcrs.as_deref()))?, a.json)
+            (
+                tpm::verify_files(&a.request(pcrs.as_deref()))?,
+                a.json,
+                a.rego.request(a.refvals.as_deref()),
+            )
         }
         Command::Azure(a) => {
             let pcrs = a.refvals_pcrs.as_deref().map(PcrSpan::flatten);
-            (azure::verify_files(&a.request(pcrs.as_deref()))?, a.json)
+            (
+                azure::verify_files(&a.request(pcrs.as_deref()))?,
+                a.json,
+                a.rego.request(a.refvals.as_deref()),
+            )
         }
     };
+    if let Some(p) = policy {
+        // Claims exist once the evidence parsed, which verify_files has made sure of.
+        if let Some(claims) = appraisal.claims().cloned() {
+            appraisal.set_policy(policy::evaluate_files(&p, &claims)?);
+        }
+    }
     emit(&appraisal, json)
 }
 
@@ -435,16 +512,21 @@ impl AzureArgs {
     }
 }
 
-/// Prints the appraisal (text or JSON); exit 0 if affirming, 1 if not.
+/// Prints the appraisal (text or JSON) and the policy's verdict; exit 0 if affirming (and, with a policy,
+/// `executables` affirming), 1 if not.
 fn emit(a: &Appraisal, json: bool) -> anyhow::Result<ExitCode> {
     // A closed pipe must not turn rejected evidence into success (fail-closed): the exit status stands.
     let printed = if json {
         ui::print_json(a)
     } else {
-        ui::print_text(&a.to_text())
+        let mut text = a.to_text();
+        if let Some(p) = a.policy() {
+            text.push_str(&p.to_text());
+        }
+        ui::print_text(&text)
     };
     ui::quiet_broken_pipe(printed)?;
-    Ok(if a.passed() {
+    Ok(if a.accepted() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

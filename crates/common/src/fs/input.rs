@@ -89,6 +89,16 @@ impl InputKind {
         what: "a reference-value manifest",
         limit: 16 * MIB,
     };
+    /// An attestation policy, Rego text (Trustee's default policy is 10 KiB).
+    pub const POLICY: InputKind = InputKind {
+        what: "an attestation policy",
+        limit: MIB,
+    };
+    /// Reference values as a Trustee RVPS message or a `{name: [values]}` JSON object (KiB per image).
+    pub const REFERENCE_VALUES: InputKind = InputKind {
+        what: "reference values",
+        limit: 16 * MIB,
+    };
     /// Azure CVM evidence, JSON (an HCL report, a TPM quote, an event log and certificates: a few MiB).
     pub const AZURE_EVIDENCE: InputKind = InputKind {
         what: "Azure evidence",

@@ -26,7 +26,7 @@ use yardstick_tpm::PcrBanks;
 use yardstick_tpm::tpm2::Attest;
 
 use crate::appraisal::Appraisal;
-use crate::snp::{AttestationReport, SnpPolicy, verify_report};
+use crate::snp::{AttestationReport, Product, SnpPolicy, verify_report};
 use crate::tpm::{Ak, PcrReference, QuoteInput, QuoteSignature, TpmPolicy, verify_quote};
 use crate::x509::Cert;
 use crate::{Error, hex};
@@ -64,10 +64,17 @@ pub fn verify_azure(ev: &AzureEvidence, policy: &AzurePolicy) -> Result<Appraisa
     let attest = check_tpm_quote(&mut a, ev, &hcl, policy)?;
     check_runtime_binding(&mut a, ev, &hcl, kind)?;
     check_runtime_data(&mut a, ev, &hcl, &attest, policy.evidence_version)?;
-    match &ev.hardware {
-        Hardware::Snp { vcek } => check_snp(&mut a, &hcl, vcek, &policy.snp)?,
-        Hardware::Tdx { td_quote } => check_tdx(&mut a, &hcl, td_quote, &policy.snp)?,
-    }
+    let claims = match &ev.hardware {
+        Hardware::Snp { vcek } => {
+            let (report, product) = check_snp(&mut a, &hcl, vcek, &policy.snp)?;
+            crate::claims::az_snp_vtpm(&report, product, &ev.tpm_quote.pcrs, &attest.extra_data)
+        }
+        Hardware::Tdx { td_quote } => {
+            let q = check_tdx(&mut a, &hcl, td_quote, &policy.snp)?;
+            crate::claims::az_tdx_vtpm(&q, &ev.tpm_quote.pcrs, &attest.extra_data)
+        }
+    };
+    a.set_claims(claims);
     a.note(format!("Azure evidence version {}", ev.version));
     Ok(a)
 }
@@ -238,13 +245,14 @@ fn check_runtime_data(
 }
 
 /// SEV-SNP hardware evidence: the report in the HCL report against its VCEK and AMD's built-in chain for the
-/// product (from the report's CPUID, else the VCEK's issuer), requested from VMPL 0.
+/// product (from the report's CPUID, else the VCEK's issuer), requested from VMPL 0. Returns the report and
+/// its product.
 fn check_snp(
     a: &mut Appraisal,
     hcl: &HclReport,
     vcek: &[u8],
     policy: &SnpPolicy,
-) -> Result<(), Error> {
+) -> Result<(AttestationReport, Product), Error> {
     let report = AttestationReport::parse(hcl.hw_report())?;
     let vcek = Cert::load_first(vcek).map_err(|e| Error::cert("VCEK", e))?;
     let product = crate::snp::product_of(&report, &vcek).ok_or_else(|| {
@@ -259,16 +267,17 @@ fn check_snp(
     snp.vmpl = Some(0);
     snp.report_data = None;
     a.extend(verify_report(&report, &vcek, &ask, &ark, &snp)?);
-    Ok(())
+    Ok((report, product))
 }
 
 /// TDX hardware evidence: the TD quote ([`verify_td_quote`]), and the HCL's TDREPORT it was made from.
+/// Returns the parsed quote.
 fn check_tdx(
     a: &mut Appraisal,
     hcl: &HclReport,
     td_quote: &[u8],
     policy: &SnpPolicy,
-) -> Result<(), Error> {
+) -> Result<TdQuote, Error> {
     let q = TdQuote::parse(td_quote)?;
     let now = policy.now.unwrap_or_else(crate::snp::now_secs);
     a.extend(verify_td_quote(&q, now)?);
@@ -294,5 +303,5 @@ fn check_tdx(
             r.source
         ));
     }
-    Ok(())
+    Ok(q)
 }

@@ -256,6 +256,7 @@ pub fn verify_report(
     check_report_signature(&mut a, report, vek, vek_key.as_ref());
     check_vcek_extensions(&mut a, report, vek, product, is_vlek);
     check_policy(&mut a, report, policy);
+    a.set_claims(crate::claims::snp(report, product));
     Ok(a)
 }
 

@@ -187,6 +187,18 @@ impl TdQuote {
         self.bytes.get(..HEADER_LEN).unwrap_or_default()
     }
 
+    /// The 48-byte header (version, attestation key type, TEE type, reserved, QE vendor id, user data).
+    pub fn header_bytes(&self) -> &[u8] {
+        self.header()
+    }
+
+    /// A v5 quote's body descriptor: body type (2 bytes) and size (4 bytes), little-endian; `None` for v4.
+    pub fn body_descriptor(&self) -> Option<&[u8]> {
+        (self.version == 5)
+            .then(|| self.bytes.get(HEADER_LEN..HEADER_LEN + 6))
+            .flatten()
+    }
+
     /// The TD report fields of the body (TD 1.0 layout; TD 1.5 appends fields).
     pub fn body(&self) -> &[u8] {
         self.bytes.get(self.body.clone()).unwrap_or_default()

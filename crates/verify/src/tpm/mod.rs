@@ -250,6 +250,17 @@ pub fn verify_quote(
             policy.eventlog.as_ref(),
         );
     }
+    let mut quoted_values = PcrBanks::new();
+    for (alg, pcr) in &quoted.selected {
+        if let Some(v) = quoted.value(*alg, *pcr) {
+            quoted_values.set(*pcr, *v);
+        }
+    }
+    a.set_claims(crate::claims::tpm(
+        &quoted_values,
+        &attest.extra_data,
+        input.ak.key.spki_der().as_deref(),
+    ));
     a.note(format!(
         "quote: {} PCRs selected ({}), resetCount {}, restartCount {}, clock {} ms",
         quoted.selected.len(),
