@@ -14,7 +14,10 @@
 //!   2025.02, not Debian 12's 2022.11, which extends no RTMR in a TD).
 //! * RTMR2, with a kernel: what the Linux EFI stub (≥ 6.9, e.g. Debian 13's 6.12) measures: the command line
 //!   as OVMF passes it (`--append`, plus `" initrd=initrd"` when an initrd is given, UTF-16LE with NUL), then
-//!   the initrd's SHA-384. Without `--append` the command line OVMF builds is not modelled and RTMR2 is `None`.
+//!   the initrd's SHA-384. Without an initrd there is no initrd event and no `" initrd=initrd"` (OVMF offers the
+//!   stub no initrd; the oracles do not model this case, they always measure one). Without `--append` (or with
+//!   an empty one) the command line OVMF builds is not modelled and RTMR2 is `None`; a non-ASCII `--append` is
+//!   refused (OVMF widens it byte by byte).
 //! * RTMR3: zero at boot, no events.
 //! * Without a kernel, RTMR1 and RTMR2 depend on the boot path the firmware finds and are `None`.
 
@@ -255,8 +258,7 @@ pub fn measure(guest: &TdxGuest<'_>) -> Result<TdxMeasurement, TdxError> {
                     events.rtmr2 = r.into_events();
                 }
                 None => notes.push(
-                    "rtmr2: no --append: the command line OVMF builds without one is not modelled"
-                        .to_string(),
+                    "rtmr2: no (or an empty) --append: the command line OVMF builds without one is not modelled".to_string(),
                 ),
             }
         }
@@ -285,6 +287,14 @@ fn predict_boot(
     qemu: QemuVersion,
     memory: u64,
 ) -> Result<BootPrediction, TdxError> {
+    // OVMF widens the fw_cfg command line byte by byte (`%a`), which equals UTF-16 only for ASCII.
+    if b.append.is_some_and(|a| !a.is_ascii()) {
+        return Err(TdxError::Parameter(
+            "--append: only ASCII command lines are modelled (OVMF widens each byte of a non-ASCII one to UTF-16 \
+             on its own, which no oracle confirms)"
+                .into(),
+        ));
+    }
     let initrd_size = b.initrd.map(|i| i.len() as u64);
     let (kernel_digest, initrd_digest) = std::thread::scope(|s| {
         let initrd = s.spawn(|| b.initrd.map(|i| Algorithm::Sha384.digest(i)));
@@ -313,7 +323,7 @@ fn predict_boot(
     rtmr1.action(rtmr::EXIT_BOOT_SERVICES_SUCCEEDED);
 
     let (cmdline, rtmr2) = match b.append {
-        None => (None, None),
+        None | Some("") => (None, None),
         Some(append) => {
             let cmdline = if b.initrd.is_some() {
                 format!("{append} initrd=initrd")
@@ -367,6 +377,99 @@ fn kernel_image_digest(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A minimal PE image (MZ header, PE signature, PE32+ optional header, no sections) with a Linux header.
+    fn tiny_kernel() -> Vec<u8> {
+        let mut k = vec![0u8; 0x400];
+        k[0..2].copy_from_slice(b"MZ");
+        k[0x3c..0x40].copy_from_slice(&0x80u32.to_le_bytes());
+        k[0x80..0x84].copy_from_slice(b"PE\0\0");
+        k[0x84..0x86].copy_from_slice(&0x8664u16.to_le_bytes());
+        k[0x94..0x96].copy_from_slice(&0xf0u16.to_le_bytes());
+        k[0x98..0x9a].copy_from_slice(&0x20bu16.to_le_bytes());
+        // SectionAlignment, FileAlignment, SizeOfHeaders, NumberOfRvaAndSizes.
+        k[0x98 + 32..0x98 + 36].copy_from_slice(&0x1000u32.to_le_bytes());
+        k[0x98 + 36..0x98 + 40].copy_from_slice(&0x200u32.to_le_bytes());
+        k[0x98 + 60..0x98 + 64].copy_from_slice(&0x400u32.to_le_bytes());
+        k[0x98 + 108..0x98 + 112].copy_from_slice(&16u32.to_le_bytes());
+        k[0x202..0x206].copy_from_slice(b"HdrS");
+        k[0x206..0x208].copy_from_slice(&0x20fu16.to_le_bytes());
+        k[0x211] = 1;
+        k
+    }
+
+    fn guest<'a>(fw: &'a [u8], boot: Option<DirectBoot<'a>>) -> TdxGuest<'a> {
+        TdxGuest {
+            firmware: fw,
+            direct_boot: boot,
+            memory_mib: 2048,
+            vcpus: 1,
+            qemu_version: "10.0".parse().unwrap(),
+            mrtd_order: PageOrder::SinglePass,
+        }
+    }
+
+    fn boot<'a>(
+        k: &'a [u8],
+        initrd: Option<&'a [u8]>,
+        append: Option<&'a str>,
+    ) -> Option<DirectBoot<'a>> {
+        Some(DirectBoot {
+            kernel: k,
+            initrd,
+            append,
+        })
+    }
+
+    #[test]
+    fn without_initrd_no_initrd_event_and_no_suffix() {
+        let fw = crate::tdvf::tests::synthetic(0x1000, &[[0, 0x1000, 0xffff_f000, 0x1000, 0, 1]]);
+        let k = tiny_kernel();
+        let m = measure(&guest(&fw, boot(&k, None, Some("quiet")))).unwrap();
+        assert_eq!(m.config.cmdline.as_deref(), Some("quiet"));
+        assert_eq!(m.events.rtmr2.len(), 1);
+        let want = Algorithm::Sha384
+            .digest(&rtmr::load_options_utf16("quiet"))
+            .to_hex();
+        assert_eq!(m.events.rtmr2[0].digest(), Some(want.as_str()));
+        let i = [1u8, 2, 3];
+        let m = measure(&guest(&fw, boot(&k, Some(&i), Some("quiet")))).unwrap();
+        assert_eq!(m.config.cmdline.as_deref(), Some("quiet initrd=initrd"));
+        assert_eq!(m.events.rtmr2.len(), 2);
+        assert_eq!(m.events.rtmr1.len(), 5);
+        assert!(m.rtmr0.is_none());
+    }
+
+    #[test]
+    fn refusals_and_unmodelled() {
+        let fw = crate::tdvf::tests::synthetic(0x1000, &[[0, 0x1000, 0xffff_f000, 0x1000, 0, 1]]);
+        let k = tiny_kernel();
+        for append in [None, Some("")] {
+            let m = measure(&guest(&fw, boot(&k, None, append))).unwrap();
+            assert!(m.rtmr2.is_none() && m.rtmr1.is_some());
+            assert!(m.notes.iter().any(|n| n.starts_with("rtmr2")));
+        }
+        let e = measure(&guest(&fw, boot(&k, None, Some("caf\u{e9}"))));
+        assert!(e.unwrap_err().to_string().contains("ASCII"));
+        let m = measure(&guest(&fw, None)).unwrap();
+        assert!(m.rtmr1.is_none() && m.rtmr2.is_none());
+        assert_eq!(m.rtmr3.as_deref(), Some("0".repeat(96).as_str()));
+        let mut g = guest(&fw, None);
+        g.vcpus = 0;
+        assert!(measure(&g).is_err());
+        g.vcpus = 1;
+        g.memory_mib = u64::MAX;
+        assert!(measure(&g).is_err());
+        let not_pe = vec![0u8; 0x400];
+        assert!(matches!(
+            measure(&guest(&fw, boot(&not_pe, None, None))),
+            Err(TdxError::Kernel(_))
+        ));
+        // QEMU < 10 patches the header first: a non-bzImage is refused there.
+        let mut g = guest(&fw, boot(&not_pe, None, None));
+        g.qemu_version = "9.2".parse().unwrap();
+        assert!(matches!(measure(&g), Err(TdxError::Patch { .. })));
+    }
 
     #[test]
     fn qemu_versions() {
