@@ -120,7 +120,8 @@ fn extend(h: &mut Hasher, image: &[u8], s: &Section, page: u64) {
 /// MRTD of a firmware image whose TDX metadata is `meta`, for a VMM issuing pages in `order`.
 pub fn mrtd(image: &[u8], meta: &TdvfMetadata, order: PageOrder) -> Digest {
     let mut h = Algorithm::Sha384.hasher();
-    for s in &meta.sections {
+    // PAGE.AUG sections are neither added nor extended before launch.
+    for s in meta.sections.iter().filter(|s| !s.page_aug()) {
         match order {
             PageOrder::SinglePass => {
                 for page in 0..s.pages() {

@@ -36,6 +36,10 @@ const DESCRIPTOR_HEADER_LEN: usize = 16;
 const SECTION_LEN: usize = 32;
 /// More sections than any TDVF has (edk2 has 6 to 8); bounds the work a hostile descriptor can ask for.
 pub const MAX_SECTIONS: u32 = 64;
+/// Most memory the sections may have the VMM add before launch (Debian's TDVFs add under 4 MiB; td-shim
+/// payloads a few tens): bounds the MRTD stream a hostile descriptor can ask for. `PAGE.AUG` sections do
+/// not count, they are not added before launch.
+pub const MAX_ADDED_BYTES: u64 = 1 << 30;
 
 /// What a section holds, as the TDVF specification numbers them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -162,6 +166,11 @@ pub enum TdvfError {
         /// What is wrong.
         problem: &'static str,
     },
+    /// The sections add more memory before launch than any TDVF.
+    #[error(
+        "TDVF sections add {0:#x} bytes before launch, more than the {MAX_ADDED_BYTES:#x} any TDVF adds"
+    )]
+    TooMuchMemory(u64),
     /// A section's fields are inconsistent.
     #[error(
         "TDVF section {index} ({name}, gpa {gpa:#x}, memory size {memory_size:#x}, raw {raw_size:#x} at {data_offset:#x}): {problem}"
@@ -262,6 +271,13 @@ impl TdvfMetadata {
             sections.push(s);
         }
         check_overlaps(&sections)?;
+        let added = sections
+            .iter()
+            .filter(|s| !s.page_aug())
+            .fold(0u64, |sum, s| sum.saturating_add(s.memory_size));
+        if added > MAX_ADDED_BYTES {
+            return Err(TdvfError::TooMuchMemory(added));
+        }
         Ok(TdvfMetadata {
             descriptor_offset: at,
             sections,
@@ -420,6 +436,18 @@ pub(crate) mod tests {
                 .to_string()
                 .contains("overlaps")
         );
+    }
+
+    #[test]
+    fn bounds_the_memory_added_before_launch() {
+        let img = synthetic(0x3000, &[[0, 0, 0x1000, 1 << 40, 3, 0]]);
+        assert!(matches!(
+            TdvfMetadata::parse(&img),
+            Err(TdvfError::TooMuchMemory(_))
+        ));
+        // PAGE.AUG memory is not added before launch: any amount is fine.
+        let img = synthetic(0x3000, &[[0, 0, 0x1000, 1 << 40, 4, 2]]);
+        assert!(TdvfMetadata::parse(&img).is_ok());
     }
 
     #[test]
