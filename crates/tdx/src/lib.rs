@@ -15,14 +15,13 @@
 //! Hand-written; the differential tests compare with dstack-mr and tdx-measure, built locally as oracles.
 //!
 //! ```no_run
-//! use yardstick_tdx::{measure, DirectBoot, PageOrder, TdxGuest};
+//! use yardstick_tdx::{measure, DirectBoot, Initrd, PageOrder, TdxGuest};
 //!
 //! let firmware = std::fs::read("OVMF.fd")?;
 //! let kernel = std::fs::read("vmlinuz")?;
-//! let initrd = std::fs::read("initrd.img")?;
 //! let m = measure(&TdxGuest {
 //!     firmware: &firmware,
-//!     direct_boot: Some(DirectBoot { kernel: &kernel, initrd: Some(&initrd), append: Some("console=ttyS0") }),
+//!     direct_boot: Some(DirectBoot { kernel: &kernel, initrd: Some(Initrd::File("initrd.img".as_ref())), append: Some("console=ttyS0") }),
 //!     memory_mib: 2048,
 //!     vcpus: 2,
 //!     qemu_version: "10.0".parse()?,
@@ -40,5 +39,5 @@ pub mod mrtd;
 pub mod rtmr;
 pub mod tdvf;
 
-pub use measure::{DirectBoot, QemuVersion, TdxError, TdxGuest, TdxMeasurement, measure};
+pub use measure::{DirectBoot, Initrd, QemuVersion, TdxError, TdxGuest, TdxMeasurement, measure};
 pub use mrtd::PageOrder;

@@ -22,8 +22,12 @@
 //! * Without a kernel, RTMR1 and RTMR2 depend on the boot path the firmware finds and are `None`.
 
 use std::fmt;
+use std::fmt::Write as _;
+use std::io::Read as _;
+use std::path::Path;
 use std::str::FromStr;
 
+use yardstick_common::fs::{InputError, InputFile, InputKind};
 use yardstick_common::hash::{Algorithm, Digest};
 use yardstick_pe::authenticode::authenticode_digest;
 use yardstick_tpm::eventlog::EventType;
@@ -96,13 +100,61 @@ impl FromStr for QemuVersion {
     }
 }
 
+/// An initrd: in memory, or a file that is hashed as it is read (an initrd can be hundreds of MiB; only its
+/// SHA-384 and size enter the measurement).
+#[derive(Debug, Clone, Copy)]
+pub enum Initrd<'a> {
+    /// The bytes.
+    Bytes(&'a [u8]),
+    /// A file (or stream), read once under [`InputKind::INITRD`]'s limit.
+    File(&'a Path),
+}
+
+impl Initrd<'_> {
+    /// The size known before reading (`None` for a stream).
+    fn known_size(&self) -> Option<u64> {
+        match self {
+            Initrd::Bytes(b) => Some(b.len() as u64),
+            Initrd::File(p) => std::fs::metadata(p)
+                .ok()
+                .filter(std::fs::Metadata::is_file)
+                .map(|m| m.len()),
+        }
+    }
+
+    /// SHA-384 and size.
+    fn digest(&self) -> Result<(Digest, u64), InputError> {
+        match self {
+            Initrd::Bytes(b) => Ok((Algorithm::Sha384.digest(b), b.len() as u64)),
+            Initrd::File(p) => {
+                let mut f = InputFile::open(p, InputKind::INITRD)?;
+                let mut h = Algorithm::Sha384.hasher();
+                let mut buf = vec![0u8; 1 << 20];
+                let mut size = 0u64;
+                loop {
+                    match f.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            h.update(buf.get(..n).unwrap_or_default());
+                            size += n as u64;
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(InputError::from_read(p, e)),
+                    }
+                }
+                Ok((h.finish(), size))
+            }
+        }
+    }
+}
+
 /// A direct boot: the kernel QEMU gets with `-kernel`, and its initrd and command line.
 #[derive(Debug, Clone, Copy)]
 pub struct DirectBoot<'a> {
     /// The kernel file (a bzImage with an EFI stub).
     pub kernel: &'a [u8],
-    /// The initrd file (`-initrd`).
-    pub initrd: Option<&'a [u8]>,
+    /// The initrd (`-initrd`).
+    pub initrd: Option<Initrd<'a>>,
     /// The command line (`-append`).
     pub append: Option<&'a str>,
 }
@@ -176,6 +228,52 @@ pub struct TdxMeasurement {
     pub notes: Vec<String>,
 }
 
+impl TdxMeasurement {
+    /// The text `tdx measure` prints: MRTD, each RTMR with its events (as `eventlog show` prints a CCEL's),
+    /// the command line measured, and the notes.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "MRTD   {}  ({} page order)",
+            self.mrtd, self.config.mrtd_order
+        );
+        let regs = [
+            ("RTMR0", &self.rtmr0, &self.events.rtmr0),
+            ("RTMR1", &self.rtmr1, &self.events.rtmr1),
+            ("RTMR2", &self.rtmr2, &self.events.rtmr2),
+            ("RTMR3", &self.rtmr3, &self.events.rtmr3),
+        ];
+        for (name, value, events) in regs {
+            match value {
+                Some(v) => {
+                    let _ = writeln!(out, "{name}  {v}");
+                }
+                None => {
+                    let _ = writeln!(out, "{name}  not computed");
+                }
+            }
+            for e in events {
+                let _ = writeln!(
+                    out,
+                    "  #{:<3} PCR{:<2} {:<32} {}",
+                    e.number, e.pcr, e.event_type, e.description
+                );
+                if let Some(d) = e.digest() {
+                    let _ = writeln!(out, "          sha384  {d}");
+                }
+            }
+        }
+        if let Some(c) = &self.config.cmdline {
+            let _ = writeln!(out, "command line measured: {c:?}");
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "note: {n}");
+        }
+        out
+    }
+}
+
 /// Why a prediction could not be made.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -194,6 +292,12 @@ pub enum TdxError {
     /// The kernel is not a PE image (no EFI stub), so OVMF cannot load and measure it.
     #[error("kernel: not a PE image with an EFI stub: {0}")]
     Kernel(#[from] yardstick_pe::pe::PeError),
+    /// The initrd could not be read.
+    #[error(transparent)]
+    Initrd(#[from] InputError),
+    /// The initrd changed size while it was read.
+    #[error("{0}: the initrd changed while it was read")]
+    InitrdChanged(String),
     /// A parameter out of range.
     #[error("{0}")]
     Parameter(String),
@@ -295,15 +399,37 @@ fn predict_boot(
                 .into(),
         ));
     }
-    let initrd_size = b.initrd.map(|i| i.len() as u64);
-    let (kernel_digest, initrd_digest) = std::thread::scope(|s| {
-        let initrd = s.spawn(|| b.initrd.map(|i| Algorithm::Sha384.digest(i)));
-        let kernel = kernel_image_digest(b.kernel, qemu, memory, initrd_size);
-        (kernel, initrd.join())
-    });
+    // The initrd is hashed on its own thread while the kernel is; a patched kernel needs the initrd's size
+    // first, which a stream only tells at its end.
+    let known = b.initrd.map(|i| i.known_size());
+    let (kernel_digest, initrd) = match known {
+        Some(None) if !qemu.passes_unmodified_kernel() => {
+            let initrd = b.initrd.map(|i| i.digest()).transpose()?;
+            let kernel = kernel_image_digest(b.kernel, qemu, memory, initrd.map(|(_, n)| n));
+            (kernel, initrd)
+        }
+        _ => {
+            let size = known.flatten();
+            let (kernel, initrd) = std::thread::scope(|s| {
+                let initrd = s.spawn(|| b.initrd.map(|i| i.digest()).transpose());
+                let kernel = kernel_image_digest(b.kernel, qemu, memory, size);
+                (kernel, initrd.join())
+            });
+            let initrd =
+                initrd.map_err(|_| TdxError::Parameter("initrd thread panicked".into()))??;
+            if let (Some((_, n)), Some(want)) = (initrd, size)
+                && n != want
+            {
+                return Err(TdxError::InitrdChanged(match b.initrd {
+                    Some(Initrd::File(p)) => p.display().to_string(),
+                    _ => "initrd".to_string(),
+                }));
+            }
+            (kernel, initrd)
+        }
+    };
     let (load, kernel_digest) = kernel_digest?;
-    let initrd_digest =
-        initrd_digest.map_err(|_| TdxError::Parameter("initrd thread panicked".into()))?;
+    let initrd_digest = initrd.map(|(d, _)| d);
 
     let mut rtmr1 = Rtmr::new(1);
     rtmr1.extend(
@@ -411,7 +537,7 @@ mod tests {
 
     fn boot<'a>(
         k: &'a [u8],
-        initrd: Option<&'a [u8]>,
+        initrd: Option<Initrd<'a>>,
         append: Option<&'a str>,
     ) -> Option<DirectBoot<'a>> {
         Some(DirectBoot {
@@ -433,7 +559,11 @@ mod tests {
             .to_hex();
         assert_eq!(m.events.rtmr2[0].digest(), Some(want.as_str()));
         let i = [1u8, 2, 3];
-        let m = measure(&guest(&fw, boot(&k, Some(&i), Some("quiet")))).unwrap();
+        let m = measure(&guest(
+            &fw,
+            boot(&k, Some(Initrd::Bytes(&i)), Some("quiet")),
+        ))
+        .unwrap();
         assert_eq!(m.config.cmdline.as_deref(), Some("quiet initrd=initrd"));
         assert_eq!(m.events.rtmr2.len(), 2);
         assert_eq!(m.events.rtmr1.len(), 5);

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use yardstick_common::hash::Algorithm;
-use yardstick_tdx::{DirectBoot, PageOrder, TdxGuest, measure};
+use yardstick_tdx::{DirectBoot, Initrd, PageOrder, TdxGuest, measure};
 
 fn fixture() -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/oracle-vectors.json");
@@ -73,7 +73,7 @@ fn agrees_with_dstack_mr_and_tdx_measure() {
         );
         let s = |k: &str| v[k].as_str();
         let kernel = s("kernel").map(|k| kernels[k].as_slice());
-        let initrd = s("initrd").map(|i| initrds[i].as_slice());
+        let initrd = s("initrd").map(|i| Initrd::Bytes(initrds[i].as_slice()));
         let guest = TdxGuest {
             firmware: &firmware[s("firmware").unwrap()],
             direct_boot: kernel.map(|kernel| DirectBoot {

@@ -1,13 +1,11 @@
 //! `yardstick tdx`: Intel TDX launch measurement (MRTD and RTMRs with their predicted events).
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use yardstick_common::fs::InputKind;
-use yardstick_tdx::rtmr::PredictedEvent;
-use yardstick_tdx::{DirectBoot, PageOrder, QemuVersion, TdxGuest, TdxMeasurement};
+use yardstick_tdx::{DirectBoot, Initrd, PageOrder, QemuVersion, TdxGuest};
 
 use crate::cmd::read_input;
 use crate::ui;
@@ -112,16 +110,11 @@ fn measure(a: MeasureArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(|p| read_input(p, InputKind::KERNEL))
         .transpose()?;
-    let initrd = a
-        .initrd
-        .as_deref()
-        .map(|p| read_input(p, InputKind::INITRD))
-        .transpose()?;
     let guest = TdxGuest {
         firmware: &firmware,
         direct_boot: kernel.as_deref().map(|k| DirectBoot {
             kernel: k,
-            initrd: initrd.as_deref(),
+            initrd: a.initrd.as_deref().map(Initrd::File),
             append: a.append.as_deref(),
         }),
         memory_mib: a.memory,
@@ -133,53 +126,7 @@ fn measure(a: MeasureArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         ui::print_json(&m)?;
     } else {
-        ui::print_text(&to_text(&m))?;
+        ui::print_text(&m.to_text())?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn events_text(out: &mut String, events: &[PredictedEvent]) {
-    for e in events {
-        let _ = writeln!(
-            out,
-            "  #{:<3} PCR{:<2} {:<32} {}",
-            e.number, e.pcr, e.event_type, e.description
-        );
-        if let Some(d) = e.digest() {
-            let _ = writeln!(out, "          sha384  {d}");
-        }
-    }
-}
-
-fn to_text(m: &TdxMeasurement) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "MRTD   {}  ({} page order)",
-        m.mrtd, m.config.mrtd_order
-    );
-    let regs = [
-        ("RTMR0", &m.rtmr0, &m.events.rtmr0),
-        ("RTMR1", &m.rtmr1, &m.events.rtmr1),
-        ("RTMR2", &m.rtmr2, &m.events.rtmr2),
-        ("RTMR3", &m.rtmr3, &m.events.rtmr3),
-    ];
-    for (name, value, events) in regs {
-        match value {
-            Some(v) => {
-                let _ = writeln!(out, "{name}  {v}");
-            }
-            None => {
-                let _ = writeln!(out, "{name}  not computed");
-            }
-        }
-        events_text(&mut out, events);
-    }
-    if let Some(c) = &m.config.cmdline {
-        let _ = writeln!(out, "command line measured: {c:?}");
-    }
-    for n in &m.notes {
-        let _ = writeln!(out, "note: {n}");
-    }
-    out
 }
