@@ -279,10 +279,10 @@ impl TdxMeasurement {
 #[non_exhaustive]
 pub enum TdxError {
     /// The firmware's TDX metadata is missing or malformed.
-    #[error("firmware: {0}")]
+    #[error(transparent)]
     Firmware(#[from] TdvfError),
     /// The kernel could not be patched as QEMU < 10.0 would.
-    #[error("kernel (as QEMU {qemu} passes it): {source}")]
+    #[error("kernel (as QEMU {qemu} passes it)")]
     Patch {
         /// The QEMU version.
         qemu: QemuVersion,
@@ -290,7 +290,7 @@ pub enum TdxError {
         source: PatchError,
     },
     /// The kernel is not a PE image (no EFI stub), so OVMF cannot load and measure it.
-    #[error("kernel: not a PE image with an EFI stub: {0}")]
+    #[error("kernel: not a PE image with an EFI stub")]
     Kernel(#[from] yardstick_pe::pe::PeError),
     /// The initrd could not be read.
     #[error(transparent)]

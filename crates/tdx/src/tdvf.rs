@@ -131,7 +131,7 @@ impl Section {
 #[non_exhaustive]
 pub enum TdvfError {
     /// The footer table itself is malformed.
-    #[error("firmware footer table: {0}")]
+    #[error("firmware footer table")]
     Footer(#[from] OvmfError),
     /// No TDX metadata entry: not a TDX-capable build.
     #[error(

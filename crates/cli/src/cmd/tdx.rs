@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use yardstick_common::fs::InputKind;
-use yardstick_tdx::{DirectBoot, Initrd, PageOrder, QemuVersion, TdxGuest};
+use yardstick_tdx::{DirectBoot, Initrd, PageOrder, QemuVersion, TdxError, TdxGuest};
 
 use crate::cmd::read_input;
 use crate::ui;
@@ -122,7 +122,18 @@ fn measure(a: MeasureArgs) -> anyhow::Result<ExitCode> {
         qemu_version,
         mrtd_order,
     };
-    let m = yardstick_tdx::measure(&guest).with_context(|| format!("{}", a.firmware.display()))?;
+    let m = yardstick_tdx::measure(&guest).map_err(|e| {
+        // The error names its file: the firmware's or the kernel's path; an initrd error carries its own.
+        let file = match &e {
+            TdxError::Firmware(_) => Some(&a.firmware),
+            TdxError::Kernel(_) | TdxError::Patch { .. } => a.kernel.as_ref(),
+            _ => None,
+        };
+        match file {
+            Some(f) => anyhow::Error::new(e).context(f.display().to_string()),
+            None => anyhow::Error::new(e),
+        }
+    })?;
     if a.json {
         ui::print_json(&m)?;
     } else {
