@@ -6,10 +6,10 @@
 //! modules follow the measurement's vocabulary:
 //!
 //! * [`tdvf`]: the firmware's TDX metadata (TDVF descriptor and sections), parsed and validated;
-//! * [`mrtd`]: the `TDH.MEM.PAGE.ADD` / `TDH.MR.EXTEND` record stream and its two page orders;
+//! * [`mrtd`](mod@mrtd): the `TDH.MEM.PAGE.ADD` / `TDH.MR.EXTEND` record stream and its two page orders;
 //! * [`kernel`]: how the kernel reaches the firmware (unmodified, or with QEMU's patched setup header);
 //! * [`rtmr`]: RTMR extension and the predicted events, in the shape `eventlog show` prints a CCEL;
-//! * [`measure`]: the whole prediction and its serializable result, [`TdxMeasurement`], with what is not
+//! * [`measure`](mod@measure): the whole prediction ([`measure()`]) and its serializable result, [`TdxMeasurement`], with what is not
 //!   modelled (RTMR0 is not, yet) stated in the result rather than guessed.
 //!
 //! Hand-written; the differential tests compare with dstack-mr and tdx-measure, built locally as oracles.

@@ -306,7 +306,7 @@ fn validate_section(index: usize, s: &Section, image_len: usize) -> Result<(), T
     if s.memory_size == 0 {
         return Err(bad(index, s, "empty section"));
     }
-    if s.gpa % PAGE_SIZE != 0 || s.memory_size % PAGE_SIZE != 0 {
+    if !s.gpa.is_multiple_of(PAGE_SIZE) || !s.memory_size.is_multiple_of(PAGE_SIZE) {
         return Err(bad(index, s, "address or size is not 4 KiB-aligned"));
     }
     // Guest-physical addresses are at most 52 bits.

@@ -5,6 +5,8 @@
 //! The firmware and kernels are too large to commit: they come from `scripts/setup.sh` (Debian 12's
 //! `/usr/share/ovmf/OVMF.fd`, `$YARDSTICK_TOOLS/{ovmf-trixie,kernel,kernel-trixie}`). A missing or different
 //! input fails the test with the fix, never skips it.
+#![allow(clippy::indexing_slicing, clippy::expect_used, clippy::unwrap_used)]
+// integration tests: a panic is the failure report
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
