@@ -339,3 +339,98 @@ fn bad_flags_and_inputs() {
     a.truncate(4);
     usage_error(&a, "--memory");
 }
+
+/// The predicted events have the shape and content of a real CCEL's (fixtures/tdx-ccel/CCEL_data_ovmf, a TD
+/// booted by OVMF with a kernel and initrd; confidential-containers/trustee): every field of a predicted event is
+/// a field `eventlog show --json` prints, and the events whose data is fixed (the EFI actions, the separator, the
+/// Linux stub's tags) have the same type, data and, where the data is what is hashed, the same digest. The
+/// register differs only for the ReadyToBoot separator: that (older) firmware extends it into RTMR0 (index 1);
+/// edk2's TdTcg2Dxe now extends it into RTMR1 (index 2), which is what dstack-mr and tdx-measure model and match
+/// real quotes with.
+#[test]
+fn events_match_a_real_ccel() {
+    let real: serde_json::Value = serde_json::from_str(&run_ok(
+        yardstick()
+            .args(["eventlog", "show", "--json"])
+            .arg(fixture("tdx-ccel/CCEL_data_ovmf")),
+    ))
+    .unwrap();
+    let real = real["events"].as_array().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let initrd = dir.path().join("initrd");
+    std::fs::write(&initrd, b"initrd").unwrap();
+    let ours: serde_json::Value = serde_json::from_str(&run_ok(
+        yardstick()
+            .args(["tdx", "measure", "--firmware"])
+            .arg(tools().join("ovmf-trixie/OVMF.fd"))
+            .arg("--kernel")
+            .arg(tools().join("kernel-trixie/vmlinuz"))
+            .arg("--initrd")
+            .arg(&initrd)
+            .args([
+                "--append",
+                "console=ttyS0",
+                "--memory",
+                "2048",
+                "--vcpus",
+                "1",
+                "--json",
+            ]),
+    ))
+    .unwrap();
+    let ours: Vec<&serde_json::Value> = ["rtmr1", "rtmr2"]
+        .iter()
+        .flat_map(|r| ours["events"][r].as_array().unwrap())
+        .collect();
+    for e in &ours {
+        for key in e.as_object().unwrap().keys() {
+            assert!(
+                real[1].get(key).is_some(),
+                "{key} is not an eventlog show field"
+            );
+        }
+        let same_data: Vec<&serde_json::Value> = real
+            .iter()
+            .filter(|r| r["type"] == e["type"] && !e["data"].is_null() && r["data"] == e["data"])
+            .collect();
+        match e["type"].as_str().unwrap() {
+            "EV_EFI_ACTION" => {
+                let r = same_data
+                    .first()
+                    .unwrap_or_else(|| panic!("no real event like {e}"));
+                assert_eq!(
+                    (&r["pcr"], &r["digests"], &r["description"]),
+                    (&e["pcr"], &e["digests"], &e["description"])
+                );
+            }
+            "EV_SEPARATOR" => {
+                let r = same_data.last().unwrap();
+                assert_eq!(
+                    (&r["digests"], &r["description"]),
+                    (&e["digests"], &e["description"])
+                );
+                assert_eq!((r["pcr"].as_u64(), e["pcr"].as_u64()), (Some(1), Some(2)));
+            }
+            "EV_EVENT_TAG" => {
+                let r = same_data
+                    .first()
+                    .unwrap_or_else(|| panic!("no real event like {e}"));
+                assert_eq!(r["pcr"], e["pcr"]);
+                assert!(
+                    r["description"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with(e["description"].as_str().unwrap())
+                );
+            }
+            "EV_EFI_BOOT_SERVICES_APPLICATION" => {
+                assert!(
+                    real.iter()
+                        .any(|r| r["type"] == e["type"] && r["pcr"] == e["pcr"])
+                );
+            }
+            t => panic!("unexpected event type {t}"),
+        }
+    }
+    assert_eq!(ours.len(), 7);
+}
