@@ -12,6 +12,10 @@
 #                       println!("{{\"mrtd\":\"{}\",\"rtmr1\":\"{}\",\"rtmr2\":\"{}\"}}", hex(m.mrtd), hex(m.rtmr1), hex(m.rtmr2));
 #                     and `cargo build --release -p <that crate>`.
 #   TDX_MEASURE       fortanix/tdx-measure's CLI (`cd cli && cargo build --release --locked`).
+#   TD_SHIM_MRTD      confidential-containers/td-shim's td-shim-tools/src/bin/td-shim-tee-info-hash/
+#                     td_shim_tee_info_hash.py (Python, standard library only): MRTD, single-pass, an independent
+#                     lineage (dstack-mr and tdx-measure share one).
+# DSTACK_COMMIT, TDX_MEASURE_COMMIT and TD_SHIM_COMMIT name the commits built (recorded in the fixture).
 #
 # Inputs come from scripts/setup.sh: /usr/share/ovmf/OVMF.fd (Debian 12 ovmf), $YARDSTICK_TOOLS/ovmf-trixie/OVMF.fd,
 # $YARDSTICK_TOOLS/kernel/vmlinuz (Debian 12) and $YARDSTICK_TOOLS/kernel-trixie/vmlinuz (Debian 13); the initrds
@@ -22,7 +26,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 tools="${YARDSTICK_TOOLS:-$root/.tools}"
 : "${DSTACK_MR_ORACLE:?set DSTACK_MR_ORACLE to the dstack-mr driver binary (see the comment at the top)}"
 : "${TDX_MEASURE:?set TDX_MEASURE to fortanix tdx-measure\'s CLI binary}"
-export DSTACK_MR_ORACLE TDX_MEASURE tools
+: "${TD_SHIM_MRTD:?set TD_SHIM_MRTD to td-shim\'s td_shim_tee_info_hash.py}"
+export DSTACK_MR_ORACLE TDX_MEASURE TD_SHIM_MRTD tools
 exec python3 - "$root/crates/tdx/tests/data/oracle-vectors.json" <<'PY'
 import hashlib, json, os, subprocess, sys, tempfile
 
@@ -86,6 +91,9 @@ for fw in ("bookworm", "trixie"):
         res = {"dstack-mr": {"mrtd": dstack(*args, qemu)["mrtd"]}}
         if order == "single-pass":
             res["tdx-measure"] = {"mrtd": tdxm(*args, False)["mrtd"]}
+            out = subprocess.check_output(["python3", os.environ["TD_SHIM_MRTD"], "--image", FIRMWARE[fw]],
+                                          stderr=subprocess.DEVNULL, text=True)
+            res["td-shim"] = {"mrtd": out.split()[-1]}
         add({"firmware": fw, "mrtd_order": order, "memory_mib": 2048, "vcpus": 2}, res)
 
 # RTMR1 with QEMU's patched setup header (QEMU < 10) over memory sizes, and RTMR2, for both kernels and initrds.
@@ -110,9 +118,6 @@ for kernel in ("trixie", "bookworm"):
                  "vcpus": 2, "qemu_version": "10.0.0", "mrtd_order": "single-pass"},
                 {"tdx-measure": t, "dstack-mr": {"mrtd": d["mrtd"], "rtmr2": d["rtmr2"]}})
 
-def commit_of(binary):
-    return os.environ.get(binary + "_COMMIT", "")
-
 doc = {
     "provenance": {
         "dstack-mr": {"repository": "Dstack-TEE/dstack", "commit": os.environ.get("DSTACK_COMMIT", ""),
@@ -123,6 +128,8 @@ doc = {
                         "command": "tdx-measure METADATA --json --exclude-acpi-tables-rtmr0 [--patch-kernel] with "
                                    "METADATA {boot_config: {cpus: 2, memory: 'NM', bios, acpi_tables: /dev/null}, "
                                    "direct: {kernel, initrd, cmdline}}"},
+        "td-shim": {"repository": "confidential-containers/td-shim", "commit": os.environ.get("TD_SHIM_COMMIT", ""),
+                    "command": "python3 td-shim-tools/src/bin/td-shim-tee-info-hash/td_shim_tee_info_hash.py --image FIRMWARE"},
         "generator": "scripts/tdx-oracle-vectors.sh",
     },
     "inputs": {
