@@ -344,9 +344,9 @@ fn bad_flags_and_inputs() {
 /// booted by OVMF with a kernel and initrd; confidential-containers/trustee): every field of a predicted event is
 /// a field `eventlog show --json` prints, and the events whose data is fixed (the EFI actions, the separator, the
 /// Linux stub's tags) have the same type, data and, where the data is what is hashed, the same digest. The
-/// register differs only for the ReadyToBoot separator: that (older) firmware extends it into RTMR0 (index 1);
-/// edk2's TdTcg2Dxe now extends it into RTMR1 (index 2), which is what dstack-mr and tdx-measure model and match
-/// real quotes with.
+/// register differs only for the ReadyToBoot separator: that firmware predates edk2-stable202411 and extends it
+/// into RTMR0 (index 1); from edk2 commit efaf893 on (Debian 13's 2025.02) TdTcg2Dxe extends it into RTMR1
+/// (index 2), which is what yardstick, dstack-mr and tdx-measure model.
 #[test]
 fn events_match_a_real_ccel() {
     let real: serde_json::Value = serde_json::from_str(&run_ok(

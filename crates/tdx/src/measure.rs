@@ -9,9 +9,11 @@
 //!   yet, so RTMR0 is `None`.
 //! * RTMR1, with a kernel: the kernel image's Authenticode SHA-384 as `LoadImage` measures it (unmodified
 //!   with QEMU ≥ 10.0, setup header patched with older QEMU: [`crate::kernel`]), then "Calling EFI
-//!   Application from Boot Option", the separator (edk2's TdTcg2Dxe extends the ReadyToBoot separator into
-//!   RTMR1), and the two ExitBootServices actions. This needs a firmware with TdTcg2Dxe (Debian 13's ovmf
-//!   2025.02, not Debian 12's 2022.11, which extends no RTMR in a TD).
+//!   Application from Boot Option", the separator, and the two ExitBootServices actions. This needs a firmware
+//!   with TdTcg2Dxe (Debian 13's ovmf 2025.02, not Debian 12's 2022.11, which extends no RTMR in a TD) from
+//!   edk2-stable202411 on: edk2 commit efaf893 ("OvmfPkg/TdTcg2Dxe: Fix the SeparatorEvent issue in RTMRs")
+//!   moved the ReadyToBoot separator from RTMR0 to RTMR1; older TDVFs (e.g. the one behind trustee's CCEL test
+//!   data, or Canonical's 2024.02 TDX build) extend it into RTMR0, which is not modelled.
 //! * RTMR2, with a kernel: what the Linux EFI stub (≥ 6.9, e.g. Debian 13's 6.12) measures: the command line
 //!   as OVMF passes it (`--append`, plus `" initrd=initrd"` when an initrd is given, UTF-16LE with NUL), then
 //!   the initrd's SHA-384. Without an initrd there is no initrd event and no `" initrd=initrd"` (OVMF offers the

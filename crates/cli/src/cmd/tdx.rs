@@ -16,7 +16,8 @@ What is predicted:
          single-pass (add then extend, page by page: upstream KVM, QEMU >= 9) or
          two-pass (all adds of a section, then its extends: older TDX trees, e.g. QEMU 8.2 hosts).
   RTMR1  with --kernel: the kernel's Authenticode SHA-384 as OVMF loads it, then the
-         \"Calling EFI Application from Boot Option\", separator and ExitBootServices events.
+         \"Calling EFI Application from Boot Option\", separator and ExitBootServices events
+         (the separator's place in RTMR1 is edk2-stable202411's and later; older TDVFs put it in RTMR0).
          --qemu-version >= 10.0: the kernel file unmodified (fw_cfg etc/boot/kernel; needs a
          firmware that reads it, e.g. Debian 13's ovmf 2025.02); older: the setup header QEMU
          patched, which depends on --memory and the initrd's size.
