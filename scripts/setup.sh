@@ -135,4 +135,61 @@ if [ ! -f "$kdir/vmlinuz" ]; then
   rm -rf "$tmp"
 fi
 
+# --- Debian 13 (trixie) TDX inputs: ovmf 2025.02 (TdTcg2Dxe) and the 6.12 kernel, unpacked ------------------------
+# Downloaded through a side apt configuration under .tools/apt-trixie (its own sources list, lists and cache), so
+# the machine's apt sources stay bookworm-only; the mirror is the one this machine uses for bookworm.
+trixie_apt() {
+  local d="$tools/apt-trixie" cmd=apt-get
+  if [ "$1" = cache ]; then cmd=apt-cache; shift; fi
+  "$cmd" -q -o Dir::Etc::SourceList="$d/sources.list" -o Dir::Etc::SourceParts="$d/parts.d" \
+    -o Dir::State::Lists="$d/lists" -o Dir::Cache="$d/cache" -o Dir::State::status="$d/status" \
+    -o APT::Default-Release=trixie "$@"
+}
+trixie_updated=0
+trixie_update() {
+  local d="$tools/apt-trixie"
+  if [ "$trixie_updated" = 0 ]; then
+    mkdir -p "$d/parts.d" "$d/lists/partial" "$d/cache/archives/partial"
+    touch "$d/status"
+    if [ ! -s "$d/sources.list" ]; then
+      local m
+      m=$(debian_mirror | head -n 1)
+      if [ -z "$m" ]; then
+        log "error: no apt source for bookworm found in /etc/apt (needed to add trixie from the same mirror)"
+        exit 2
+      fi
+      echo "deb $m trixie main" >"$d/sources.list"
+    fi
+    trixie_apt update >/dev/null
+    trixie_updated=1
+  fi
+}
+ovt="$tools/ovmf-trixie"
+if [ ! -f "$ovt/OVMF.fd" ]; then
+  trixie_update
+  log "unpacking trixie ovmf into $ovt"
+  tmp=$(mktemp -d); chmod 755 "$tmp"
+  (cd "$tmp" && trixie_apt download ovmf >/dev/null)
+  rm -rf "$ovt"; mkdir -p "$ovt/root"
+  dpkg-deb -x "$tmp"/ovmf_*.deb "$ovt/root"
+  dpkg-deb -f "$tmp"/ovmf_*.deb Version >"$ovt/version"
+  cp "$ovt/root/usr/share/ovmf/OVMF.fd" "$ovt/OVMF.fd.tmp" && mv "$ovt/OVMF.fd.tmp" "$ovt/OVMF.fd"
+  rm -rf "$tmp"
+fi
+ktx="$tools/kernel-trixie"
+if [ ! -f "$ktx/vmlinuz" ]; then
+  trixie_update
+  kpkg=$(trixie_apt cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
+  log "unpacking trixie $kpkg into $ktx"
+  tmp=$(mktemp -d); chmod 755 "$tmp"
+  (cd "$tmp" && trixie_apt download "$kpkg" >/dev/null)
+  rm -rf "$ktx"; mkdir -p "$ktx/root"
+  dpkg-deb -x "$tmp"/*.deb "$ktx/root"
+  kver=${kpkg#linux-image-}
+  cp "$ktx/root/boot/vmlinuz-$kver" "$ktx/vmlinuz.tmp" && mv "$ktx/vmlinuz.tmp" "$ktx/vmlinuz"
+  echo "$kver" >"$ktx/version"
+  rm -rf "$ktx/root/lib" "$ktx/root/usr/lib/modules"
+  rm -rf "$tmp"
+fi
+
 log "ok ($tools)"

@@ -22,7 +22,7 @@ yardstick computes, offline and bit-exact, the reference values a relying
 party needs to trust a Confidential Containers guest image, along its three
 trust paths:
 
-  launch measurement  SEV/SEV-ES/SEV-SNP launch digests (snp)
+  launch measurement  SEV/SEV-ES/SEV-SNP launch digests (snp), TDX MRTD/RTMRs (tdx)
   dm-verity           hash trees, root hashes, FEC, signatures (verity)
   vTPM measured boot  UKIs, PCR prediction, event logs (uki, pcr, eventlog)
 

@@ -68,6 +68,7 @@ impl Inputs {
             (fixture("amd-kds/milan/ark.pem"), "ark.pem"),
             (fixture("azure-vtpm/snp/evidence-v1.json"), "evidence.json"),
             (PathBuf::from("/usr/share/OVMF/OVMF_VARS_4M.fd"), "vars.fd"),
+            (PathBuf::from("/usr/share/ovmf/OVMF.fd"), "tdvf.fd"),
         ] {
             std::fs::copy(from, d.join(to)).unwrap();
         }
@@ -167,6 +168,15 @@ fn cases(group: &str) -> Vec<String> {
             format!("snp id-block --measurement {zeros} --idkey IN --authorkey author.pem"),
             format!("snp id-block --measurement {zeros} --idkey id.pem --authorkey IN"),
         ],
+        "tdx" => {
+            let tdx = "tdx measure --memory 2048 --vcpus 1";
+            vec![
+                format!("{tdx} --firmware IN"),
+                format!("{tdx} --firmware tdvf.fd --kernel IN --append quiet"),
+                format!("{tdx} --firmware tdvf.fd --kernel vmlinuz --initrd IN --append quiet"),
+                format!("{tdx} --firmware tdvf.fd --kernel vmlinuz --initrd IN --qemu-version 9.2"),
+            ]
+        }
         "verity" => vec![
             format!("{sign} --key IN --cert sign.crt --root-hash-file roothash"),
             format!("{sign} --key sign.key --cert IN --root-hash-file roothash"),
@@ -273,6 +283,11 @@ fn endless_streams_snp() {
 }
 
 #[test]
+fn endless_streams_tdx() {
+    endless_streams("tdx");
+}
+
+#[test]
 fn endless_streams_verity() {
     endless_streams("verity");
 }
@@ -292,7 +307,7 @@ fn endless_streams_image() {
 fn directories_are_refused() {
     let i = Inputs::new();
     let dir = i.path().join("a-directory");
-    for group in ["eventlog", "uki", "snp", "verity", "verify", "image"] {
+    for group in ["eventlog", "uki", "snp", "tdx", "verity", "verify", "image"] {
         for line in cases(group) {
             let args = args(&line, &dir);
             let (o, _) = run_bounded(i.path(), &args);

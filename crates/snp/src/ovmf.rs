@@ -432,6 +432,23 @@ impl FooterTable {
         self.entries.is_empty()
     }
 
+    /// Parses the footer table of a whole firmware image held in memory, with the same validation as
+    /// [`Ovmf::open`] but without reading the SEV metadata (for the entries other trust paths use, such as
+    /// the TDX metadata offset). An image without a table gives an empty table.
+    pub fn from_image(image: &[u8]) -> Result<FooterTable, OvmfError> {
+        // The table is at most a u16 size long and ends 32 bytes before the end: only that tail is copied.
+        let tail_len = (usize::from(u16::MAX) + FOOTER_OFFSET_FROM_END as usize).min(image.len());
+        let tail = image
+            .get(image.len() - tail_len..)
+            .unwrap_or_default()
+            .to_vec();
+        match parse_footer_table(&Source::Memory(tail), tail_len as u64) {
+            // Offsets in the errors are relative to the end of the image; the length is the whole image's.
+            Err(OvmfError::TooSmall(_)) => Err(OvmfError::TooSmall(image.len() as u64)),
+            other => other,
+        }
+    }
+
     fn u32_entry(&self, guid: &Guid, name: &'static str) -> Result<Option<u32>, OvmfError> {
         match self.get(guid) {
             None => Ok(None),

@@ -13,6 +13,7 @@ pub mod pcr_compare;
 pub mod pcr_predict;
 pub mod refvals;
 pub mod snp;
+pub mod tdx;
 pub mod uki;
 pub mod verify;
 pub mod verity;
@@ -26,6 +27,9 @@ pub enum PathCommand {
     /// SEV / SEV-ES / SEV-SNP launch measurement of OVMF + kernel + initrd + cmdline
     #[command(subcommand)]
     Snp(snp::Command),
+    /// Intel TDX launch measurement: MRTD and RTMRs of TDVF + kernel + initrd + cmdline
+    #[command(subcommand)]
+    Tdx(tdx::Command),
     /// Build and inspect Unified Kernel Images
     #[command(subcommand)]
     Uki(uki::Command),
@@ -51,6 +55,7 @@ pub fn run(cmd: PathCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         PathCommand::Verity(c) => verity::run(c),
         PathCommand::Snp(c) => snp::run(c),
+        PathCommand::Tdx(c) => tdx::run(c),
         PathCommand::Uki(c) => uki::run(c),
         PathCommand::Pcr(c) => pcr::run(c),
         PathCommand::Eventlog(c) => eventlog::run(c),

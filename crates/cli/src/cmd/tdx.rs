@@ -1,0 +1,144 @@
+//! `yardstick tdx`: Intel TDX launch measurement (MRTD and RTMRs with their predicted events).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use yardstick_common::fs::InputKind;
+use yardstick_tdx::{DirectBoot, Initrd, PageOrder, QemuVersion, TdxError, TdxGuest};
+
+use crate::cmd::read_input;
+use crate::ui;
+
+const MEASURE_AFTER_HELP: &str = "\
+What is predicted:
+  MRTD   from the firmware's TDX metadata (TDVF descriptor) and the VMM's page order:
+         single-pass (add then extend, page by page: upstream KVM, QEMU >= 9) or
+         two-pass (all adds of a section, then its extends: older TDX trees, e.g. QEMU 8.2 hosts).
+  RTMR1  with --kernel: the kernel's Authenticode SHA-384 as OVMF loads it, then the
+         \"Calling EFI Application from Boot Option\", separator and ExitBootServices events
+         (the separator's place in RTMR1 is edk2-stable202411's and later; older TDVFs put it in RTMR0).
+         --qemu-version >= 10.0: the kernel file unmodified (fw_cfg etc/boot/kernel; needs a
+         firmware that reads it, e.g. Debian 13's ovmf 2025.02); older: the setup header QEMU
+         patched, which depends on --memory and the initrd's size.
+  RTMR2  with --kernel and --append: the command line as OVMF passes it (--append, plus
+         \" initrd=initrd\" with an initrd; UTF-16LE with NUL), then the initrd. Measured by the
+         Linux EFI stub from 6.9 on (Debian 13's 6.12; Debian 12's 6.1 measures nothing in a TD).
+  RTMR3  zero at boot.
+Not modelled (null in the output, never guessed): RTMR0 (TD HOB, variable store, QEMU's ACPI
+tables, boot variables); RTMR2 without --append; RTMR1/RTMR2 without --kernel. --acpi-tables is
+refused until RTMR0 is modelled. Debian 12's OVMF (2022.11) has no TdTcg2Dxe: in a TD it extends
+no RTMR at all; its MRTD is predicted.
+
+Output: MRTD and the RTMRs with their events (--json: {\"mrtd\", \"rtmr0\", ... \"rtmr3\"} as hex
+or null, \"events\" per RTMR in the shape `eventlog show --json` prints a CCEL, \"config\", \"notes\").
+Exit status: 0 ok, 2 bad input or usage (one line on stderr).
+
+Examples:
+  yardstick tdx measure --firmware /usr/share/ovmf/OVMF.fd --memory 2048 --vcpus 2
+  yardstick tdx measure --firmware OVMF.fd --kernel vmlinuz --initrd initrd.img \\
+      --append 'console=ttyS0 root=/dev/vda1' --memory 4096 --vcpus 4 --qemu-version 10.0 --json
+  yardstick tdx measure --firmware OVMF.fd --kernel vmlinuz --initrd initrd.img --append 'quiet' \\
+      --memory 2048 --vcpus 2 --qemu-version 8.2 --mrtd-order two-pass";
+
+/// Subcommands of this group.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Predict MRTD and RTMR0-3 of a TD booted by QEMU with a TDVF (and a kernel)
+    #[command(after_help = MEASURE_AFTER_HELP)]
+    Measure(MeasureArgs),
+}
+
+/// `yardstick tdx measure` flags.
+#[derive(Debug, clap::Args)]
+pub struct MeasureArgs {
+    /// TDVF firmware image (the combined OVMF.fd of a TDX-enabled edk2)
+    #[arg(long, value_name = "PATH")]
+    firmware: PathBuf,
+    /// Kernel QEMU boots directly (-kernel): a bzImage with an EFI stub
+    #[arg(long, value_name = "PATH")]
+    kernel: Option<PathBuf>,
+    /// Initrd (-initrd; needs --kernel)
+    #[arg(long, value_name = "PATH", requires = "kernel")]
+    initrd: Option<PathBuf>,
+    /// Kernel command line (-append; needs --kernel)
+    #[arg(
+        long,
+        value_name = "CMDLINE",
+        allow_hyphen_values = true,
+        requires = "kernel"
+    )]
+    append: Option<String>,
+    /// Guest memory in MiB (-m)
+    #[arg(long, value_name = "MIB")]
+    memory: u64,
+    /// Number of vCPUs (-smp)
+    #[arg(long, value_name = "N")]
+    vcpus: u32,
+    /// ACPI tables dumped from the guest (for RTMR0; refused: RTMR0 is not modelled yet)
+    #[arg(long, value_name = "FILE")]
+    acpi_tables: Option<PathBuf>,
+    /// QEMU version (MAJOR.MINOR[.PATCH]); decides how the kernel reaches the firmware
+    #[arg(long, value_name = "V", default_value = "10.0")]
+    qemu_version: String,
+    /// MRTD page order: single-pass or two-pass
+    #[arg(long, value_name = "ORDER", default_value = "single-pass")]
+    mrtd_order: String,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs a subcommand of this group.
+pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Command::Measure(a) => measure(a),
+    }
+}
+
+fn measure(a: MeasureArgs) -> anyhow::Result<ExitCode> {
+    let qemu_version: QemuVersion = a.qemu_version.parse().context("--qemu-version")?;
+    let mrtd_order: PageOrder = a.mrtd_order.parse().context("--mrtd-order")?;
+    if a.acpi_tables.is_some() {
+        anyhow::bail!(
+            "--acpi-tables: RTMR0 is not modelled in this version, and the tables enter only RTMR0 \
+             (leave it out to predict MRTD, RTMR1 and RTMR2)"
+        );
+    }
+    let firmware = read_input(&a.firmware, InputKind::FIRMWARE)?;
+    let kernel = a
+        .kernel
+        .as_deref()
+        .map(|p| read_input(p, InputKind::KERNEL))
+        .transpose()?;
+    let guest = TdxGuest {
+        firmware: &firmware,
+        direct_boot: kernel.as_deref().map(|k| DirectBoot {
+            kernel: k,
+            initrd: a.initrd.as_deref().map(Initrd::File),
+            append: a.append.as_deref(),
+        }),
+        memory_mib: a.memory,
+        vcpus: a.vcpus,
+        qemu_version,
+        mrtd_order,
+    };
+    let m = yardstick_tdx::measure(&guest).map_err(|e| {
+        // The error names its file: the firmware's or the kernel's path; an initrd error carries its own.
+        let file = match &e {
+            TdxError::Firmware(_) => Some(&a.firmware),
+            TdxError::Kernel(_) | TdxError::Patch { .. } => a.kernel.as_ref(),
+            _ => None,
+        };
+        match file {
+            Some(f) => anyhow::Error::new(e).context(f.display().to_string()),
+            None => anyhow::Error::new(e),
+        }
+    })?;
+    if a.json {
+        ui::print_json(&m)?;
+    } else {
+        ui::print_text(&m.to_text())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
