@@ -1,12 +1,15 @@
 //! The one room with `unsafe` code in yardstick: the x86-64 SIMD kernels, behind safe APIs.
 //!
-//! Every other crate of the workspace has `#![forbid(unsafe_code)]`. This one holds the two hot loops that
-//! need vector intrinsics, each with a portable scalar version beside it:
+//! Every other crate of the workspace has `#![forbid(unsafe_code)]`. This one holds the hot loops that need
+//! vector or hash intrinsics:
 //!
 //! * [`sha256`]: many equal-length messages hashed at once (multi-buffer SHA-256), 8 lanes with AVX2 or 16
 //!   with AVX-512, for dm-verity's hash tree;
 //! * [`gf256`]: the Reed-Solomon encoder step over GF(2⁸) for thousands of codewords at once (nibble tables
-//!   looked up with `PSHUFB`), for dm-verity's FEC.
+//!   looked up with `PSHUFB`), for dm-verity's FEC;
+//! * [`pair`]: two unrelated long messages compressed together (SHA-1 and SHA-256 with SHA-NI, SHA-512 with
+//!   AVX-512VL), for PCR prediction's streams; checked against RustCrypto/ring by
+//!   `yardstick_common::hash::streams`' tests.
 //!
 //! Both vector widths come from one definition: each kernel is written once (a `macro_rules!` body in the
 //! private `x86` module) against a small set of primitive operations (add, rotate-based σ functions, table
