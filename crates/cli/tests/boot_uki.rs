@@ -590,7 +590,7 @@ fn captured_boot_logs_replay_to_the_guest_pcrs() {
         );
         cases += 1;
     }
-    assert_eq!(cases, 6);
+    assert_eq!(cases, 7);
 }
 
 /// A kernel message printed on the console in the middle of the base64 event log (seen once in CI: a line
