@@ -714,6 +714,16 @@ mod tests {
             (UkiSection(Section::Linux), EV_IPL, "section .linux"),
             (LoadOptions, EV_EVENT_TAG, "LOADED_IMAGE::LoadOptions"),
             (LinuxInitrd, EV_EVENT_TAG, "Linux initrd"),
+            (
+                LinuxInitrdWithStubCpios({
+                    let mut s = yardstick_pe::uki::StubCpioSet::default();
+                    s.insert(yardstick_pe::uki::StubCpio::PcrPublicKey);
+                    s.insert(yardstick_pe::uki::StubCpio::PcrSignature);
+                    s
+                }),
+                EV_EVENT_TAG,
+                "Linux initrd (.initrd + cpios of .pcrsig .pcrpkey)",
+            ),
         ] {
             let e = data_event(4, kind, b"", &[Algorithm::Sha256]);
             assert_eq!((e.event_type(), e.description().as_str()), (t, desc));
