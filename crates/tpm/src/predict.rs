@@ -594,8 +594,8 @@ fn push_linux_stub_events(
         let digests = if digests.len() == banks.len() {
             digests
         } else {
-            let bytes = initrd.to_vec();
-            banks.iter().map(|a| a.digest(&bytes)).collect()
+            let parts = initrd.parts();
+            banks.iter().map(|a| a.digest_parts(&parts)).collect()
         };
         events.push(PredictedEvent {
             pcr: 9,

@@ -131,7 +131,7 @@ impl Inspection {
             .map(|c| PassedInitrd {
                 size: c.len(),
                 padding: c.padding,
-                sha256: Algorithm::Sha256.digest(&c.to_vec()).to_hex(),
+                sha256: Algorithm::Sha256.digest_parts(&c.parts()).to_hex(),
             });
         let authenticode_sha256 =
             crate::authenticode::authenticode_digest_with(data, uki.headers(), Algorithm::Sha256)?
