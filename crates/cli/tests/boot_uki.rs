@@ -4,7 +4,9 @@
 //!
 //! Cases: systemd-stub 252 (Debian 12) and 254 (bookworm-backports), each with Secure Boot off (Debian's
 //! empty `OVMF_VARS_4M.fd`) and on (`OVMF_VARS_4M.snakeoil.fd` + `OVMF_CODE_4M.secboot.fd`, the UKI signed
-//! with Debian's snakeoil key by sbsign, so PCR 7 carries the db authority event).
+//! with Debian's snakeoil key by sbsign, so PCR 7 carries the db authority event); and a UKI built the way
+//! mkosi's `SignExpectedPcr` builds it, by ukify 254 with `--pcr-private-key`/`--pcr-public-key`
+//! (`.pcrsig` + `.pcrpkey`), whose stub appends cpio archives of its own to the initrd the kernel measures.
 //!
 //! The guest's event log, serial log, PCRs, prediction and boot time are kept under
 //! `$CARGO_TARGET_TMPDIR/boot-uki/<case>/` for the event-log replay tests to check against.
@@ -172,13 +174,72 @@ fn sign_snakeoil(uki: &Path, out: &Path, work: &Path) {
     );
 }
 
-/// One boot: which stub, Secure Boot, the UKI's `.cmdline` (None: no section), the ESP first in boot order.
+/// One boot: which stub, Secure Boot, the UKI's `.cmdline` (None: no section), the ESP first in boot order,
+/// and whether ukify 254 builds the UKI with signed expected PCRs (`.pcrsig` + `.pcrpkey`) instead of
+/// `yardstick uki build`.
 struct Case<'a> {
     name: &'a str,
     stub: &'a Path,
     secure_boot: bool,
     cmdline: Option<&'a str>,
     boot_index: bool,
+    ukify_signed_pcrs: bool,
+}
+
+/// What the guest prints about the files systemd-stub put in `/.extra` (mode, size, SHA-256).
+const SHOW_EXTRA: &str =
+    "for f in /.extra/*; do echo \"YS-EXTRA $(stat -c '%a %s' $f) $(sha256sum $f)\"; done";
+
+/// `ukify build` 254 with `--pcr-private-key`/`--pcr-public-key` (systemd-measure 254 signs the expected PCR 11
+/// values of every phase into `.pcrsig`), as mkosi `SignExpectedPcr=yes` runs it.
+fn ukify_signed_pcrs(stub: &Path, initrd: &Path, cmdline: Option<&Path>, out: &Path, work: &Path) {
+    let key = work.join("pcr-private.pem");
+    let pubkey = work.join("pcr-public.pem");
+    run_ok(
+        Command::new(peer("openssl"))
+            .args([
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+            ])
+            .arg(&key),
+    );
+    run_ok(
+        Command::new(peer("openssl"))
+            .args(["pkey", "-pubout", "-in"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&pubkey),
+    );
+    let mut c = Command::new(peer("venv/bin/python"));
+    c.arg(peer("systemd-254/lib/systemd/ukify"))
+        .arg("build")
+        .arg("--tools")
+        .arg(peer("systemd-254/lib/systemd"))
+        .env(
+            "LD_LIBRARY_PATH",
+            peer("systemd-254/usr/lib/x86_64-linux-gnu/systemd"),
+        )
+        .arg("--stub")
+        .arg(stub)
+        .arg("--linux")
+        .arg(kernel())
+        .arg("--initrd")
+        .arg(initrd)
+        .args(["--os-release", "ID=yardstick-test\nVERSION_ID=1\n"])
+        .arg("--pcr-private-key")
+        .arg(&key)
+        .arg("--pcr-public-key")
+        .arg(&pubkey)
+        .args(["--pcr-banks", "sha1,sha256,sha384", "--output"])
+        .arg(out);
+    if let Some(f) = cmdline {
+        c.arg(format!("--cmdline=@{}", f.display()));
+    }
+    run_ok(&mut c);
 }
 
 fn boot_case(c: Case<'_>) {
@@ -188,12 +249,30 @@ fn boot_case(c: Case<'_>) {
         secure_boot,
         cmdline: cmdline_text,
         boot_index,
+        ukify_signed_pcrs: signed_pcrs,
     } = c;
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     let initrd = w.join("initrd.cpio");
-    std::fs::write(&initrd, boot::busybox_initrd(&boot::GuestScript::default())).unwrap();
     let uki = w.join("uki.efi");
+    if signed_pcrs {
+        // One zero byte more than the archive: an `.initrd` whose length is not a multiple of 4, so the
+        // stub's padding before its own archives is part of what PCR 9 proves.
+        let mut bytes = boot::busybox_initrd(&boot::GuestScript {
+            extra: SHOW_EXTRA.into(),
+            ..Default::default()
+        });
+        bytes.push(0);
+        std::fs::write(&initrd, bytes).unwrap();
+        let cmdline = cmdline_text.map(|t| {
+            let f = w.join("cmdline");
+            std::fs::write(&f, t).unwrap();
+            f
+        });
+        ukify_signed_pcrs(stub, &initrd, cmdline.as_deref(), &uki, w);
+    } else {
+        std::fs::write(&initrd, boot::busybox_initrd(&boot::GuestScript::default())).unwrap();
+    }
     let mut build = yardstick();
     build
         .args(["uki", "build", "--stub"])
@@ -213,7 +292,9 @@ fn boot_case(c: Case<'_>) {
         std::fs::write(&cmdline, text).unwrap();
         build.arg(format!("--cmdline=@{}", cmdline.display()));
     }
-    run_ok(&mut build);
+    if !signed_pcrs {
+        run_ok(&mut build);
+    }
     let (boot_uki, cfg) = if secure_boot {
         let signed = w.join("uki.signed.efi");
         sign_snakeoil(&uki, &signed, w);
@@ -299,12 +380,54 @@ fn boot_case(c: Case<'_>) {
 
     // `yardstick eventlog replay` of the guest's own log gives the PCRs the guest read (0-15 but IMA's 10).
     assert_replay_equals_guest(case, &dir.join("eventlog.bin"), &out.pcrs);
+    if signed_pcrs {
+        assert_stub_cpios(case, &boot_uki, &out.serial, &out.pcrs);
+    }
     let pcr7 = out.pcrs.get(Algorithm::Sha256, 7).unwrap().to_hex();
     assert_eq!(
         pcr7.starts_with("65caf8dd"),
         !secure_boot,
         "{case}: PCR 7 {pcr7}"
     );
+}
+
+/// A UKI with `.pcrsig` + `.pcrpkey`: the guest found both files in `/.extra` with the sections' contents and
+/// mode 0444 (the stub's archives unpacked), and its PCR 9 is not what `.initrd` alone would give, in any bank
+/// (so the prediction above could only match by modelling the stub's archives).
+fn assert_stub_cpios(case: &str, uki: &Path, serial: &str, guest: &PcrBanks) {
+    use yardstick_pe::uki::{Section, Uki};
+    let bytes = std::fs::read(uki).unwrap();
+    let parsed = Uki::parse(&bytes).unwrap();
+    for (section, file) in [
+        (Section::Pcrsig, "tpm2-pcr-signature.json"),
+        (Section::Pcrpkey, "tpm2-pcr-public-key.pem"),
+    ] {
+        let data = parsed.payload(section).unwrap();
+        let want = format!(
+            "YS-EXTRA 444 {} {}  /.extra/{file}",
+            data.len(),
+            Algorithm::Sha256.digest(&data).to_hex()
+        );
+        assert!(
+            serial.lines().any(|l| l.trim_end() == want),
+            "{case}: guest did not show {want:?}:\n{serial}"
+        );
+    }
+    let initrd = parsed.payload(Section::Initrd).unwrap();
+    let cmdline = yardstick_tpm::predict::utf16le_nul(
+        &yardstick_tpm::predict::mangle_stub_cmdline(&parsed.cmdline().unwrap()),
+    );
+    for alg in boot::GUEST_BANKS {
+        let alone = alg.extend(
+            &alg.extend(&alg.zero(), &alg.digest(&cmdline)),
+            &alg.digest(&initrd),
+        );
+        assert_ne!(
+            guest.get(alg, 9),
+            Some(&alone),
+            "{case}: {alg} PCR 9 equals the .initrd-alone value"
+        );
+    }
 }
 
 /// Runs `yardstick eventlog replay --json` on a guest's event log and requires PCRs 0-15 (except PCR 10, which
@@ -344,6 +467,7 @@ fn boot_stub252_secure_boot_off() {
         secure_boot: false,
         cmdline: Some(CMDLINE),
         boot_index: true,
+        ukify_signed_pcrs: false,
     });
 }
 
@@ -355,6 +479,7 @@ fn boot_stub254_secure_boot_off() {
         secure_boot: false,
         cmdline: Some(CMDLINE),
         boot_index: true,
+        ukify_signed_pcrs: false,
     });
 }
 
@@ -366,6 +491,7 @@ fn boot_stub254_secure_boot_on() {
         secure_boot: true,
         cmdline: Some(CMDLINE),
         boot_index: true,
+        ukify_signed_pcrs: false,
     });
 }
 
@@ -377,6 +503,7 @@ fn boot_stub252_secure_boot_on() {
         secure_boot: true,
         cmdline: Some(CMDLINE),
         boot_index: true,
+        ukify_signed_pcrs: false,
     });
 }
 
@@ -389,6 +516,7 @@ fn boot_stub254_default_boot_order() {
         secure_boot: false,
         cmdline: Some(CMDLINE),
         boot_index: false,
+        ukify_signed_pcrs: false,
     });
 }
 
@@ -401,6 +529,22 @@ fn boot_stub254_without_cmdline() {
         secure_boot: false,
         cmdline: None,
         boot_index: true,
+        ukify_signed_pcrs: false,
+    });
+}
+
+/// A UKI as mkosi builds it with `SecureBoot=yes` (`SignExpectedPcr`): ukify 254 adds `.pcrsig` and
+/// `.pcrpkey`, systemd-stub 254 appends them to the initrd as cpio archives, and PCR 9 measures the whole.
+/// Signed with the snakeoil key and booted with Secure Boot on, as mkosi's image would be.
+#[test]
+fn boot_stub254_signed_expected_pcrs() {
+    boot_case(Case {
+        name: "stub254-pcrsig",
+        stub: &stub_254(),
+        secure_boot: true,
+        cmdline: Some(CMDLINE),
+        boot_index: true,
+        ukify_signed_pcrs: true,
     });
 }
 
@@ -446,7 +590,7 @@ fn captured_boot_logs_replay_to_the_guest_pcrs() {
         );
         cases += 1;
     }
-    assert_eq!(cases, 6);
+    assert_eq!(cases, 7);
 }
 
 /// A kernel message printed on the console in the middle of the base64 event log (seen once in CI: a line

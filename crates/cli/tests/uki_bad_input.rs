@@ -186,3 +186,64 @@ fn bad_secure_boot_inputs() {
     let err = assert_clean_failure(&o, 2);
     assert!(err.contains("not signed"), "{err}");
 }
+
+/// A UKI with `.pcrpkey` (ukify 254 `--pcrpkey`): `uki inspect` names the archive systemd-stub makes of
+/// it, and a stub generation whose archives are not modelled (255 and later) is refused by `pcr predict`
+/// instead of giving a PCR 9 that the boot would not show.
+#[test]
+fn stub_archives_of_unmodelled_stubs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k.pem");
+    let pubkey = dir.path().join("p.pem");
+    run_ok(
+        std::process::Command::new(peer("openssl"))
+            .args([
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+            ])
+            .arg(&key),
+    );
+    run_ok(
+        std::process::Command::new(peer("openssl"))
+            .args(["pkey", "-pubout", "-in"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&pubkey),
+    );
+    let uki = dir.path().join("pcrpkey.efi");
+    ukify_build(
+        &stub_254(),
+        &[
+            "--linux".into(),
+            kernel().display().to_string(),
+            "--os-release".into(),
+            "ID=x\n".into(),
+            "--pcrpkey".into(),
+            pubkey.display().to_string(),
+        ],
+        &uki,
+    );
+    let shown = run_ok(yardstick().args(["uki", "inspect"]).arg(&uki));
+    assert!(
+        shown.contains("stub cpios:  /.extra/tpm2-pcr-public-key.pem (from .pcrpkey"),
+        "{shown}"
+    );
+    let events = run_ok(
+        yardstick()
+            .args(["pcr", "predict", "--bank", "sha256", "--events", "--uki"])
+            .arg(&uki),
+    );
+    assert!(
+        events.contains("Linux initrd (.initrd + cpios of .pcrpkey)"),
+        "{events}"
+    );
+    expect_error(
+        &["pcr", "predict", "--stub-generation", "current", "--uki"],
+        &uki,
+        "not modelled",
+    );
+}

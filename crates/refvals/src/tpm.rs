@@ -22,7 +22,8 @@ fn component(e: &PredictedEvent) -> &'static str {
         | PredictedEventKind::UkiSection(_) => "uki",
         PredictedEventKind::KernelAuthenticode
         | PredictedEventKind::LoadOptions
-        | PredictedEventKind::LinuxInitrd => "kernel",
+        | PredictedEventKind::LinuxInitrd
+        | PredictedEventKind::LinuxInitrdWithStubCpios(_) => "kernel",
         PredictedEventKind::SecureBootVariable(_)
         | PredictedEventKind::Separator
         | PredictedEventKind::Action(_)

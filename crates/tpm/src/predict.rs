@@ -9,9 +9,9 @@
 //! |---|---|
 //! | 4 | `EV_EFI_ACTION` "Calling EFI Application from Boot Option"; `EV_SEPARATOR`; per failed boot option before the UKI ("boot retries") "Returning from EFI Application from Boot Option" + "Calling ..." again; `EV_EFI_BOOT_SERVICES_APPLICATION` = Authenticode(UKI); with Secure Boot off, Authenticode(`.linux` as loaded) when systemd-stub hands the kernel to `LoadImage` (with Secure Boot on, its security override skips the firmware's measurement) |
 //! | 7 | `EV_EFI_VARIABLE_DRIVER_CONFIG` for SecureBoot, PK, KEK, db, dbx; `EV_SEPARATOR`; with Secure Boot on, `EV_EFI_VARIABLE_AUTHORITY` = the db entry that verified the UKI |
-//! | 9 | Linux EFI stub `EV_EVENT_TAG`s: the load options (the UKI's `.cmdline` after systemd-stub's whitespace mangling, UTF-16LE with NUL) and the initrd as handed over |
+//! | 9 | Linux EFI stub `EV_EVENT_TAG`s: the load options (the UKI's `.cmdline` after systemd-stub's whitespace mangling, UTF-16LE with NUL) and the initrd as handed over: `.initrd`, followed, when the UKI has `.pcrsig`/`.pcrpkey`, by the cpio archives systemd-stub generates from them (`yardstick_pe::uki::stub_initrd`) |
 //! | 11 | systemd-stub: per measured section in the stub's order, H(name\0) then H(contents); then the boot phases |
-//! | 12, 13 | untouched (zero) for a plain OVMF boot: no loader command line, credentials, sysexts or addons on the ESP |
+//! | 12, 13 | untouched (zero) for a plain OVMF boot: no loader command line, credentials, sysexts or addons on the ESP; systemd-stub does not measure the archives it makes of `.pcrsig` and `.pcrpkey` |
 
 pub mod authority;
 pub mod ovmf_vars;
@@ -23,7 +23,10 @@ use std::collections::BTreeMap;
 use yardstick_common::hash::{Algorithm, Digest};
 use yardstick_pe::PeHeaders;
 use yardstick_pe::authenticode::{authenticode_digest, hashed_ranges};
-use yardstick_pe::uki::{Section, StubGeneration, Uki, UkiError, section_name_nul};
+use yardstick_pe::uki::{
+    CombinedInitrd, Section, StubCpioSet, StubExtras, StubGeneration, Uki, UkiError,
+    combined_initrd, section_name_nul,
+};
 
 use crate::guids;
 use crate::pcr::PcrBanks;
@@ -94,6 +97,9 @@ pub struct Platform {
     pub boot_retries: u32,
     /// Override the section table detected from `.sdmagic`.
     pub stub_generation: Option<StubGeneration>,
+    /// Files on the ESP that systemd-stub packs into initrd archives (default: none; non-empty extras are
+    /// refused until modelled).
+    pub stub_extras: StubExtras,
 }
 
 /// What a predicted event measures. It decides the event's TCG type ([`PredictedEventKind::event_type`]) and
@@ -119,8 +125,11 @@ pub enum PredictedEventKind {
     UkiSection(Section),
     /// `EV_EVENT_TAG`: the Linux EFI stub's load options (the command line).
     LoadOptions,
-    /// `EV_EVENT_TAG`: the initrd the Linux EFI stub loads.
+    /// `EV_EVENT_TAG`: the initrd the Linux EFI stub loads (the UKI's `.initrd` as it is).
     LinuxInitrd,
+    /// `EV_EVENT_TAG`: the initrd the Linux EFI stub loads when systemd-stub appended archives of its own to
+    /// `.initrd` (padded to 4 bytes): the set says which.
+    LinuxInitrdWithStubCpios(StubCpioSet),
 }
 
 impl PredictedEventKind {
@@ -135,7 +144,9 @@ impl PredictedEventKind {
                 EV_EFI_BOOT_SERVICES_APPLICATION
             }
             PredictedEventKind::UkiSectionName(_) | PredictedEventKind::UkiSection(_) => EV_IPL,
-            PredictedEventKind::LoadOptions | PredictedEventKind::LinuxInitrd => EV_EVENT_TAG,
+            PredictedEventKind::LoadOptions
+            | PredictedEventKind::LinuxInitrd
+            | PredictedEventKind::LinuxInitrdWithStubCpios(_) => EV_EVENT_TAG,
         }
     }
 
@@ -152,6 +163,13 @@ impl PredictedEventKind {
             PredictedEventKind::UkiSection(s) => format!("section {s}"),
             PredictedEventKind::LoadOptions => "LOADED_IMAGE::LoadOptions".into(),
             PredictedEventKind::LinuxInitrd => "Linux initrd".into(),
+            PredictedEventKind::LinuxInitrdWithStubCpios(set) => format!(
+                "Linux initrd (.initrd + cpios of {})",
+                set.iter()
+                    .map(|c| c.section().name())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
         }
     }
 }
@@ -293,6 +311,8 @@ struct BankDigests {
     uki_auth: Digest,
     kernel_auth: Option<Digest>,
     pcr11: Vec<(Section, Digest)>,
+    /// The initrd the kernel receives, when systemd-stub appended archives (else `.initrd`'s PCR 11 digest).
+    initrd_passed: Option<Digest>,
 }
 
 /// What `EV_SEPARATOR` measures.
@@ -310,7 +330,8 @@ pub fn predict(
     let mut events: Vec<PredictedEvent> = Vec::new();
 
     let kernel = parsed.payload(Section::Linux).ok_or(UkiError::NoLinux)?;
-    let per_bank = bank_digests(uki, &parsed, &kernel, !sb.secure_boot, banks)?;
+    let initrd = combined_initrd(&parsed, &platform.stub_extras)?;
+    let per_bank = bank_digests(uki, &parsed, &kernel, !sb.secure_boot, &initrd, banks)?;
     let uki_sha256 = if sb.secure_boot {
         Some(uki_sha256(uki, banks, &per_bank)?)
     } else {
@@ -338,7 +359,7 @@ pub fn predict(
             digests: per_bank.iter().filter_map(|b| b.kernel_auth).collect(),
         });
     }
-    push_linux_stub_events(&mut events, &parsed, &per_bank, banks);
+    push_linux_stub_events(&mut events, &parsed, &initrd, &per_bank, banks);
 
     let pcrs = replay_events(&events, banks);
     let pcr11_phases = pcr11_after_phases(&pcrs, banks);
@@ -352,7 +373,8 @@ pub fn predict(
 }
 
 /// The big hashes: Authenticode of the UKI, of the kernel (when `kernel_measured`, i.e. Secure Boot off), and
-/// the PCR 11 section digests (whose `.initrd` digest PCR 9 reuses), in every bank.
+/// the PCR 11 section digests (whose `.initrd` digest PCR 9 reuses) and, when systemd-stub appends archives to
+/// it, the initrd the kernel receives, in every bank.
 ///
 /// Each (bank, stream) pair is one job over borrowed slices of the file: every byte is hashed once per stream
 /// and bank, nothing is copied unless the loader would zero-fill or overlap a section. The jobs are independent:
@@ -363,6 +385,7 @@ fn bank_digests(
     parsed: &Uki<'_>,
     kernel: &[u8],
     kernel_measured: bool,
+    initrd: &CombinedInitrd<'_>,
     banks: &[Algorithm],
 ) -> Result<Vec<BankDigests>, PredictError> {
     if banks.is_empty() {
@@ -384,6 +407,10 @@ fn bank_digests(
     streams.extend(kernel_parts);
     let first_section = streams.len();
     streams.extend(sections.iter().map(|(_, b)| vec![&b[..]]));
+    let combined = !initrd.archives.is_empty();
+    if combined {
+        streams.push(initrd.parts());
+    }
     let jobs: Vec<(Algorithm, &[&[u8]])> = banks
         .iter()
         .flat_map(|&alg| streams.iter().map(move |s| (alg, &s[..])))
@@ -396,6 +423,7 @@ fn bank_digests(
         .iter()
         .zip(digests.chunks_exact(n))
         .map(|(&alg, bank)| {
+            let passed = combined.then(|| bank.last().copied()).flatten();
             let pcr11 = sections
                 .iter()
                 .zip(bank.iter().skip(first_section))
@@ -413,6 +441,7 @@ fn bank_digests(
                 uki_auth,
                 kernel_auth: firsts.next().filter(|_| kernel_measured),
                 pcr11,
+                initrd_passed: passed,
             }
         })
         .collect())
@@ -551,12 +580,29 @@ fn push_stub_sections(events: &mut Vec<PredictedEvent>, per_bank: &[BankDigests]
 fn push_linux_stub_events(
     events: &mut Vec<PredictedEvent>,
     parsed: &Uki<'_>,
+    initrd: &CombinedInitrd<'_>,
     per_bank: &[BankDigests],
     banks: &[Algorithm],
 ) {
     if let Some(cmdline) = parsed.cmdline() {
         let lo = utf16le_nul(&mangle_stub_cmdline(&cmdline));
         events.push(data_event(9, PredictedEventKind::LoadOptions, &lo, banks));
+    }
+    if !initrd.archives.is_empty() {
+        // The stub's buffer: `.initrd` padded, then its archives (hashed with the other streams).
+        let digests: Vec<Digest> = per_bank.iter().filter_map(|b| b.initrd_passed).collect();
+        let digests = if digests.len() == banks.len() {
+            digests
+        } else {
+            let parts = initrd.parts();
+            banks.iter().map(|a| a.digest_parts(&parts)).collect()
+        };
+        events.push(PredictedEvent {
+            pcr: 9,
+            kind: PredictedEventKind::LinuxInitrdWithStubCpios(initrd.generated()),
+            digests,
+        });
+        return;
     }
     if let Some(initrd) = parsed.payload(Section::Initrd).filter(|i| !i.is_empty()) {
         // Same bytes as the `.initrd` PCR 11 event (every stub table measures `.initrd`): reuse its digests.
@@ -668,6 +714,16 @@ mod tests {
             (UkiSection(Section::Linux), EV_IPL, "section .linux"),
             (LoadOptions, EV_EVENT_TAG, "LOADED_IMAGE::LoadOptions"),
             (LinuxInitrd, EV_EVENT_TAG, "Linux initrd"),
+            (
+                LinuxInitrdWithStubCpios({
+                    let mut s = yardstick_pe::uki::StubCpioSet::default();
+                    s.insert(yardstick_pe::uki::StubCpio::PcrPublicKey);
+                    s.insert(yardstick_pe::uki::StubCpio::PcrSignature);
+                    s
+                }),
+                EV_EVENT_TAG,
+                "Linux initrd (.initrd + cpios of .pcrsig .pcrpkey)",
+            ),
         ] {
             let e = data_event(4, kind, b"", &[Algorithm::Sha256]);
             assert_eq!((e.event_type(), e.description().as_str()), (t, desc));

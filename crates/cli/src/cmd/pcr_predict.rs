@@ -21,8 +21,10 @@ Examples:
 
 Predicted: PCR 4 (boot application events, Authenticode of the UKI and of
 .linux), 7 (Secure Boot variables and the db authority), 9 (Linux EFI stub:
-command line and initrd), 11 (systemd-stub sections; after each boot phase in
-pcr11_phases), 12 and 13 (zero: no loader command line, credentials, sysexts).
+command line and initrd; with .pcrsig/.pcrpkey, the initrd is .initrd plus the
+cpio archives systemd-stub 252/254 makes of them), 11 (systemd-stub sections;
+after each boot phase in pcr11_phases), 12 and 13 (zero: no loader command
+line, credentials, sysexts).
 
 Platform defaults match Debian's OVMF (OVMF_CODE_4M.fd + OVMF_VARS_4M.fd, no
 keys, Secure Boot off) on QEMU q35 with the boot disk at bootindex=0. Without

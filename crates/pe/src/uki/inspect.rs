@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use yardstick_common::hash::Algorithm;
 
+use super::stub_initrd::{StubExtras, combined_initrd, generated_from_uki};
 use super::{Section, Uki};
 use crate::pe::PeError;
 
@@ -24,6 +25,31 @@ pub struct InspectedSection {
     /// Whether the stub measures it into PCR 11.
     pub measured_into_pcr11: bool,
     /// SHA-256 of the bytes as loaded.
+    pub sha256: String,
+}
+
+/// A cpio archive systemd-stub generates from the UKI and appends to its initrd (its JSON field order is the
+/// output's).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InspectedStubCpio {
+    /// Where the file appears in the initrd (`/.extra/tpm2-pcr-signature.json`).
+    pub path: String,
+    /// The section it is made from.
+    pub from: String,
+    /// The archive's size in bytes (absent when the stub generation's framing is not modelled).
+    pub archive_size: Option<usize>,
+    /// The PCR the stub measures the archive into (none for `.pcrsig` and `.pcrpkey`).
+    pub measured_into_pcr: Option<u32>,
+}
+
+/// The initrd the kernel receives when the stub appends archives (its JSON field order is the output's).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PassedInitrd {
+    /// Its size in bytes.
+    pub size: usize,
+    /// Zero bytes the stub appends to `.initrd` before the archives.
+    pub padding: usize,
+    /// SHA-256 of the bytes (the Linux EFI stub's PCR 9 "Linux initrd" event in the sha256 bank).
     pub sha256: String,
 }
 
@@ -50,6 +76,10 @@ pub struct Inspection {
     pub uname: Option<String>,
     /// Every section.
     pub sections: Vec<InspectedSection>,
+    /// The cpio archives the stub generates from the UKI (nothing on the ESP counted).
+    pub stub_cpios: Vec<InspectedStubCpio>,
+    /// What the kernel receives as its initrd when `stub_cpios` is not empty and modelled.
+    pub initrd_passed: Option<PassedInitrd>,
 }
 
 impl Inspection {
@@ -81,6 +111,28 @@ impl Inspection {
             .filter(|s| present.contains(&s.name()))
             .map(|s| s.name().to_string())
             .collect();
+        let combined = combined_initrd(uki, &StubExtras::default()).ok();
+        let stub_cpios = generated_from_uki(uki)
+            .iter()
+            .map(|c| InspectedStubCpio {
+                path: c.path(),
+                from: c.section().name().to_string(),
+                archive_size: combined.as_ref().and_then(|x| {
+                    x.archives
+                        .iter()
+                        .find(|(k, _)| *k == c)
+                        .map(|(_, a)| a.len())
+                }),
+                measured_into_pcr: c.measured_into(),
+            })
+            .collect();
+        let initrd_passed = combined
+            .filter(|c| !c.archives.is_empty())
+            .map(|c| PassedInitrd {
+                size: c.len(),
+                padding: c.padding,
+                sha256: Algorithm::Sha256.digest_parts(&c.parts()).to_hex(),
+            });
         let authenticode_sha256 =
             crate::authenticode::authenticode_digest_with(data, uki.headers(), Algorithm::Sha256)?
                 .to_hex();
@@ -95,6 +147,8 @@ impl Inspection {
             cmdline: uki.cmdline(),
             uname: uki.section_text(Section::Uname.name()),
             sections,
+            stub_cpios,
+            initrd_passed,
         })
     }
 
@@ -137,6 +191,34 @@ impl Inspection {
                 x.virtual_size,
                 if x.measured_into_pcr11 { "yes" } else { "-" },
                 x.sha256
+            );
+        }
+        for (i, c) in self.stub_cpios.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "{:<12} {} (from {}, {}, {})",
+                if i == 0 { "stub cpios:" } else { "" },
+                c.path,
+                c.from,
+                c.archive_size.map_or_else(
+                    || "framing of this stub generation not modelled".to_string(),
+                    |n| format!("{n}-byte archive")
+                ),
+                c.measured_into_pcr.map_or_else(
+                    || "not measured by the stub".to_string(),
+                    |p| format!("PCR {p}")
+                )
+            );
+        }
+        if let Some(p) = &self.initrd_passed {
+            let _ = writeln!(
+                s,
+                "initrd passed to the kernel (PCR 9): {} bytes = .initrd + {} zero bytes + {} stub cpio{}, sha256 {}",
+                p.size,
+                p.padding,
+                self.stub_cpios.len(),
+                if self.stub_cpios.len() == 1 { "" } else { "s" },
+                p.sha256
             );
         }
         s

@@ -6,11 +6,13 @@ pub mod build;
 mod inspect;
 pub mod sbat;
 pub mod section;
+pub mod stub_initrd;
 pub mod table;
 
 pub use build::{UkiInputs, build_uki};
-pub use inspect::{InspectedSection, Inspection};
+pub use inspect::{InspectedSection, InspectedStubCpio, Inspection, PassedInitrd};
 pub use section::Section;
+pub use stub_initrd::{CombinedInitrd, StubCpio, StubCpioSet, StubExtras, combined_initrd};
 pub use table::StubGeneration;
 
 use yardstick_common::hash::{Algorithm, Digest};
@@ -47,6 +49,9 @@ pub enum UkiError {
     /// Bad SBAT input.
     #[error("SBAT: {0}")]
     Sbat(String),
+    /// What the stub would do with this UKI is known not to be modelled (no guess is made).
+    #[error("not modelled: {0}")]
+    NotModelled(String),
 }
 
 /// Which input of [`build_uki`] an error is about.
