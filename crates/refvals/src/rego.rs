@@ -115,12 +115,15 @@ impl FromStr for Evidence {
     }
 }
 
-/// The kinds of evidence `m` has reference values for: `snp` for SEV-SNP launch digests, `tdx` for a TDX
-/// section (not in manifests yet), the three vTPM kinds for a predicted PCR 11.
+/// The kinds of evidence `m` has reference values for: `snp` for SEV-SNP launch digests, `tdx` for a `tdx`
+/// section, the three vTPM kinds for a predicted PCR 11.
 pub fn evidence_in(m: &Manifest) -> Vec<Evidence> {
     let mut out = Vec::new();
     if m.snp.iter().any(|s| s.mode == SevMode::SevSnp) {
         out.push(Evidence::Snp);
+    }
+    if !m.tdx.is_empty() {
+        out.push(Evidence::Tdx);
     }
     if m.tpm
         .as_ref()
