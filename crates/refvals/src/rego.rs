@@ -610,6 +610,24 @@ mod tests {
         assert!("sev".parse::<Evidence>().is_err());
     }
 
+    /// A manifest's `tdx` section brings the `tdx` evidence kind (and nothing else).
+    #[test]
+    fn evidence_in_a_tdx_manifest() {
+        let mut m = Manifest::new();
+        assert!(evidence_in(&m).is_empty());
+        m.tdx.push(crate::TdxLaunch {
+            mrtd: crate::HexArray([1; 48]),
+            rtmr0: None,
+            rtmr1: None,
+            rtmr2: None,
+            memory_mib: 1,
+            vcpus: 1,
+            mrtd_order: crate::MrtdOrder::SinglePass,
+            qemu_version: None,
+        });
+        assert_eq!(evidence_in(&m), [Evidence::Tdx]);
+    }
+
     #[test]
     fn paths_are_rego_references() {
         assert_eq!(rego_path(&["snp", "measurement"]), "input.snp.measurement");
