@@ -329,6 +329,14 @@ fn tcg_alg_name(a: yardstick_tpm::eventlog::AlgorithmId) -> String {
     }
 }
 
+/// A little-endian u16 of (up to) two bytes.
+fn le16(w: &[u8]) -> u16 {
+    u16::from_le_bytes([
+        w.first().copied().unwrap_or(0),
+        w.get(1).copied().unwrap_or(0),
+    ])
+}
+
 fn details_string(s: String) -> Value {
     json!({ "string": s })
 }
@@ -363,12 +371,12 @@ fn event_details(t: EventType, data: &[u8]) -> Value {
             details_string(String::from_utf8_lossy(text).replace('\0', ""))
         }
         EventType::EV_IPL => {
-            if data.starts_with(&[0x2e, 0x00]) && data.len() > 2 && data.len() % 2 == 0 {
+            if data.starts_with(&[0x2e, 0x00]) && data.len() > 2 && data.len().is_multiple_of(2) {
                 let words: Vec<u16> = data
                     .get(2..data.len() - 2)
                     .unwrap_or_default()
                     .chunks_exact(2)
-                    .map(|w| u16::from_le_bytes([w[0], w[1]]))
+                    .map(le16)
                     .collect();
                 details_string(String::from_utf16_lossy(&words))
             } else {
@@ -401,10 +409,7 @@ fn event_details(t: EventType, data: &[u8]) -> Value {
             let name = name_end
                 .and_then(|end| data.get(name_at..end))
                 .map(|b| {
-                    let words: Vec<u16> = b
-                        .chunks_exact(2)
-                        .map(|w| u16::from_le_bytes([w[0], w[1]]))
-                        .collect();
+                    let words: Vec<u16> = b.chunks_exact(2).map(le16).collect();
                     String::from_utf16_lossy(&words)
                 })
                 .unwrap_or_default();
@@ -443,7 +448,7 @@ fn event_details(t: EventType, data: &[u8]) -> Value {
 fn device_path_nodes(mut path: &[u8]) -> Vec<String> {
     let mut nodes = Vec::new();
     while let (Some(&ty), Some(&sub), Some(len)) = (path.first(), path.get(1), path.get(2..4)) {
-        let len = usize::from(u16::from_le_bytes([len[0], len[1]]));
+        let len = usize::from(le16(len));
         let Some(body) = path.get(4..len.max(4)) else {
             break;
         };
@@ -498,11 +503,11 @@ fn device_path_node(ty: u8, sub: u8, body: &[u8]) -> Option<String> {
             guid(0)?,
             hex::encode(body.get(16..).unwrap_or_default())
         ),
-        (0x04, 0x04) if !body.is_empty() && body.len() % 2 == 0 => {
+        (0x04, 0x04) if !body.is_empty() && body.len().is_multiple_of(2) => {
             let words: Vec<u16> = body
                 .get(..body.len() - 2)?
                 .chunks_exact(2)
-                .map(|w| u16::from_le_bytes([w[0], w[1]]))
+                .map(le16)
                 .collect();
             format!("File({})", String::from_utf16_lossy(&words))
         }
