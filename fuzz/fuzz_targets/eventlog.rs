@@ -1,4 +1,4 @@
-//! Event-log parsing, decoding, replay and comparison on arbitrary bytes: nothing may panic, and parsing
+//! Event-log parsing, decoding (also as Trustee's `uefi_event_logs` claims), replay and comparison on arbitrary bytes: nothing may panic, and parsing
 //! must be consistent (a full parse equals the partial parse without error).
 #![no_main]
 
@@ -14,6 +14,8 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => assert_eq!(partial.error.as_ref(), Some(&e)),
     }
     let log = partial.log;
+    // The log as Trustee-shaped claims (`verify tdx --ccel`): every event's details decoded.
+    let _ = yardstick_verify::claims::uefi_event_logs(&log);
     for e in log.events() {
         let _ = e.summary();
         let _ = e.data_digest_matches();

@@ -29,7 +29,7 @@ use crate::guid::{self, Guid, types};
 use crate::mbr::{Mbr, MbrPartition, SECTOR};
 use crate::mkfs::{MkfsOptions, mkfs};
 use crate::rootfs::RootfsSource;
-use crate::steps::{self, DirectBoot, SnpParams, UkiInputs, VerityParams};
+use crate::steps::{self, DirectBoot, SnpParams, TdxBoot, TdxParams, UkiInputs, VerityParams};
 use yardstick_pe::uki::build::normalize_cmdline_text;
 use yardstick_snp::ovmf::Ovmf;
 
@@ -62,6 +62,8 @@ pub struct BuildOptions {
     pub cmdline: String,
     /// SEV-SNP launch parameters, if a launch digest is wanted.
     pub snp: Option<SnpParams>,
+    /// Intel TDX parameters, if MRTD and the RTMRs are wanted (the manifest's `tdx` section).
+    pub tdx: Option<TdxParams>,
     /// Output file (disk image, or the cpio for `initrd`).
     pub output: PathBuf,
     /// Timestamp written everywhere (SOURCE_DATE_EPOCH, 0 if unset).
@@ -96,6 +98,7 @@ impl BuildOptions {
             os_release: None,
             cmdline: String::new(),
             snp: None,
+            tdx: None,
             output: output.into(),
             source_date_epoch: 0,
             seed: None,
@@ -359,6 +362,8 @@ struct Checked {
     os_release_bytes: Option<Vec<u8>>,
     /// The SEV-SNP firmware's component and parsed image.
     firmware: Option<(Component, Ovmf)>,
+    /// The TDX firmware's component and bytes.
+    tdx_firmware: Option<(Component, Vec<u8>)>,
 }
 
 /// SHA-256 of bytes already in memory.
@@ -410,6 +415,24 @@ fn preflight(o: &BuildOptions) -> Result<Checked, BuildError> {
         let c = component("firmware", &s.ovmf, &bytes);
         firmware = Some((c, steps::snp_preflight(s, bytes, o.layout != Layout::Uki)?));
     }
+    let mut tdx_firmware = None;
+    if let Some(p) = &o.tdx {
+        let bytes = read_once(&p.firmware, InputKind::FIRMWARE)?;
+        if o.kernel.is_none() && o.layout != Layout::Uki {
+            return Err(BuildError::Usage(
+                "a TDX measurement for direct boot needs --kernel".into(),
+            ));
+        }
+        // The UKI is loaded from disk by the firmware: only MRTD is predicted (as for SEV-SNP).
+        let boot = match (&o.kernel, &kernel_bytes) {
+            (Some(path), Some(k)) if o.layout != Layout::Uki => {
+                Some((k.as_slice(), path.as_path()))
+            }
+            _ => None,
+        };
+        steps::tdx_preflight(p, &bytes, boot)?;
+        tdx_firmware = Some((component("tdx-firmware", &p.firmware, &bytes), bytes));
+    }
     Ok(Checked {
         source,
         stub_bytes,
@@ -417,6 +440,7 @@ fn preflight(o: &BuildOptions) -> Result<Checked, BuildError> {
         initrd,
         os_release_bytes,
         firmware,
+        tdx_firmware,
     })
 }
 
@@ -440,6 +464,14 @@ fn push_component(
     Some(sha256)
 }
 
+/// What a TDX direct boot measures of an initrd: its SHA-384 and size, as its component holds them.
+fn tdx_initrd_of(c: &Component) -> yardstick_tdx::Initrd<'static> {
+    yardstick_tdx::Initrd::Hashed {
+        sha384: c.sha384.0,
+        size: c.size,
+    }
+}
+
 /// The `cmdline` component, its text recorded.
 fn cmdline_component(cmdline: &str) -> Component {
     let mut c = Component::from_bytes("cmdline", None, cmdline.as_bytes());
@@ -447,8 +479,8 @@ fn cmdline_component(cmdline: &str) -> Component {
     c
 }
 
-/// Runs the whole build. Progress phases: `rootfs`, `mkfs`, `verity`, `uki`, `pcrs`, `esp`, `disk`, `snp`
-/// (`rootfs`, `cpio`, `snp` for the initrd layout).
+/// Runs the whole build. Progress phases: `rootfs`, `mkfs`, `verity`, `uki`, `pcrs`, `esp`, `disk`, `snp`,
+/// `tdx` (`rootfs`, `cpio`, `snp`, `tdx` for the initrd layout).
 pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildError> {
     let mut t = Timer {
         progress,
@@ -462,7 +494,9 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         initrd,
         os_release_bytes,
         firmware,
+        tdx_firmware,
     } = preflight(o)?;
+    let mut kernel_bytes = kernel_bytes;
     let out_dir = o
         .output
         .parent()
@@ -497,6 +531,7 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
             cmdline,
             kernel_bytes.as_deref(),
             firmware,
+            tdx_firmware,
             t,
         );
     }
@@ -548,6 +583,8 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         kernel_bytes.as_deref(),
     );
     let (initrd_component, initrd_bytes) = initrd.unzip();
+    // What a TDX direct boot measures of the initrd: its SHA-384 and size, as its component holds them.
+    let tdx_initrd = initrd_component.as_ref().map(tdx_initrd_of);
     let initrd_sha256 = initrd_component.map(|c| {
         let sha256 = c.sha256.0;
         manifest.components.push(c);
@@ -556,7 +593,7 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
 
     let (disk_path, disk_file, table) = match o.layout {
         Layout::Uki => {
-            let (Some(stub), Some(kernel)) = (stub_bytes, kernel_bytes) else {
+            let (Some(stub), Some(kernel)) = (stub_bytes, kernel_bytes.take()) else {
                 return Err(uki_needs_kernel_and_stub());
             };
             let inputs = UkiBytes {
@@ -588,6 +625,23 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         let boot = boot.as_ref().filter(|_| o.layout != Layout::Uki);
         manifest.snp.push(steps::snp_launch(s, fw, boot, progress)?);
     }
+    if let (Some(p), Some((fw_component, fw))) = (&o.tdx, &tdx_firmware) {
+        t.phase("tdx");
+        // As for SEV-SNP: a UKI is loaded from disk (MRTD only); kata boots the kernel directly.
+        let boot = match (&o.kernel, &kernel_bytes) {
+            (Some(path), Some(k)) if o.layout == Layout::Kata => Some(TdxBoot {
+                kernel: k,
+                kernel_path: path,
+                initrd: tdx_initrd,
+                cmdline: &cmdline,
+            }),
+            _ => None,
+        };
+        let m = steps::tdx_launch(p, fw, boot)?;
+        manifest
+            .push_tdx(fw_component.clone(), &m)
+            .map_err(|e| BuildError::Usage(format!("internal error: {e}")))?;
+    }
 
     let size = disk_file.metadata().map_err(io_err(&o.output))?.len();
     manifest.image = Some(ImageInfo {
@@ -617,13 +671,14 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
 }
 
 /// The initrd layout: the staged tree packed as a newc archive (written atomically to the output), its
-/// components, and the SEV-SNP launch digest of a direct boot with it.
+/// components, and the SEV-SNP launch digest and TDX measurement of a direct boot with it.
 fn build_initrd(
     o: &BuildOptions,
     staged: &Path,
     cmdline: String,
     kernel_bytes: Option<&[u8]>,
     firmware: Option<(Component, Ovmf)>,
+    tdx_firmware: Option<(Component, Vec<u8>)>,
     mut t: Timer<'_>,
 ) -> Result<Built, BuildError> {
     let mut manifest = Manifest::new();
@@ -645,6 +700,7 @@ fn build_initrd(
     let c = Component::from_reader("initrd", file_name(&o.output).as_deref(), output.file())
         .map_err(io_err(&o.output))?;
     let initrd_sha256 = c.sha256.0;
+    let tdx_initrd = tdx_initrd_of(&c);
     let mut kernel_sha256 = None;
     if let (Some(k), Some(bytes)) = (&o.kernel, kernel_bytes) {
         let kc = component("kernel", k, bytes);
@@ -669,6 +725,22 @@ fn build_initrd(
                 .snp
                 .push(steps::snp_launch(s, &fw, Some(&boot), t.progress)?);
         }
+    }
+    if let (Some(p), Some((fw_component, fw)), Some(k), Some(kernel)) =
+        (&o.tdx, tdx_firmware, &o.kernel, kernel_bytes)
+    {
+        t.phase("tdx");
+        // A direct boot of the kernel with the initrd being written and the command line.
+        let boot = TdxBoot {
+            kernel,
+            kernel_path: k,
+            initrd: Some(tdx_initrd),
+            cmdline: &cmdline,
+        };
+        let m = steps::tdx_launch(p, &fw, Some(boot))?;
+        manifest
+            .push_tdx(fw_component, &m)
+            .map_err(|e| BuildError::Usage(format!("internal error: {e}")))?;
     }
     manifest.image = Some(ImageInfo {
         layout: Layout::Initrd,

@@ -12,8 +12,9 @@ use yardstick_snp::sev_mode::SevMode;
 use yardstick_snp::vmm_types::VmmType;
 
 use crate::build::{BuildError, BuildOptions, Built, build};
-use crate::steps::SnpParams;
+use crate::steps::{SnpParams, TdxParams};
 use yardstick_common::progress::Progress;
+use yardstick_tdx::{PageOrder, QemuVersion};
 
 /// `image build`'s flags, parsed but not yet checked against each other.
 #[derive(Debug, Clone)]
@@ -58,6 +59,16 @@ pub struct BuildRequest {
     pub vmm_type: VmmType,
     /// SEV features of the VMSAs.
     pub guest_features: u64,
+    /// TDX firmware (a TDVF): with it, MRTD and the RTMRs are predicted (the manifest's `tdx` section), for the
+    /// same boot as the SEV-SNP digest (the kernel, initrd and command line for kata and initrd, the firmware
+    /// only for a UKI loaded from disk), with `vcpus`.
+    pub tdx_firmware: Option<PathBuf>,
+    /// Guest memory in MiB (required with `tdx_firmware`).
+    pub memory: Option<u64>,
+    /// The QEMU version of the TDX host.
+    pub qemu_version: QemuVersion,
+    /// The TDX host's MRTD page order.
+    pub mrtd_order: PageOrder,
     /// Seed for every generated identifier (default: derived from the content of every input).
     pub seed: Option<String>,
     /// dm-verity salt in hex, `-` for none (default: derived from the seed).
@@ -91,6 +102,9 @@ pub enum RequestError {
     /// `--salt` is longer than a verity superblock holds.
     #[error("--salt: longer than 256 bytes")]
     SaltTooLong,
+    /// `--tdx-firmware` without `--memory`.
+    #[error("--tdx-firmware: needs --memory (the guest memory in MiB)")]
+    TdxMemory,
     /// `--vcpu-sig` above 32 bits.
     #[error("--vcpu-sig: larger than 32 bits")]
     VcpuSig(#[source] std::num::TryFromIntError),
@@ -148,6 +162,17 @@ impl BuildRequest {
             vmm_type: self.vmm_type,
             guest_features: self.guest_features,
         });
+        let tdx = match (&self.tdx_firmware, self.memory) {
+            (None, _) => None,
+            (Some(_), None) => return Err(RequestError::TdxMemory),
+            (Some(firmware), Some(memory_mib)) => Some(TdxParams {
+                firmware: firmware.clone(),
+                memory_mib,
+                vcpus: self.vcpus,
+                qemu_version: self.qemu_version,
+                mrtd_order: self.mrtd_order,
+            }),
+        };
         Ok(BuildOptions {
             rootfs: self.rootfs.clone(),
             layout: self.layout,
@@ -158,6 +183,7 @@ impl BuildRequest {
             os_release: self.os_release.clone(),
             cmdline: self.cmdline.clone(),
             snp,
+            tdx,
             output: self.output.clone(),
             source_date_epoch: epoch,
             seed: self.seed.clone(),
@@ -189,6 +215,7 @@ pub fn run(req: &BuildRequest, progress: &dyn Progress) -> Result<BuildReport, R
                 req.stub.as_ref(),
                 req.os_release.as_ref(),
                 req.ovmf.as_ref(),
+                req.tdx_firmware.as_ref(),
             ])
             .flatten()
             .map(PathBuf::as_path)

@@ -1,7 +1,8 @@
 //! The steps of an image build that other yardstick crates own, behind one narrow seam each: dm-verity
 //! ([`verity_format`], [`verity_kernel_params`]: `yardstick-verity`), the kernel and stub checks and the UKI
 //! ([`check_kernel`], [`check_stub`], [`build_uki`]: `yardstick-pe`), the PCR prediction ([`predict_pcrs`]:
-//! `yardstick-tpm`) and the SEV-SNP launch digest ([`snp_launch`]: `yardstick-snp`). The build pipeline only
+//! `yardstick-tpm`), the SEV-SNP launch digest ([`snp_launch`]: `yardstick-snp`) and the Intel TDX MRTD and
+//! RTMRs ([`tdx_launch`]: `yardstick-tdx`). The build pipeline only
 //! calls these functions; each error names the file at fault.
 
 use std::fs::File;
@@ -19,6 +20,7 @@ use yardstick_snp::ovmf::Ovmf;
 use yardstick_snp::sev_mode::SevMode;
 use yardstick_snp::vcpu_types::{self, VcpuSpec};
 use yardstick_snp::vmm_types::VmmType;
+use yardstick_tdx::{Initrd, InputPaths, PageOrder, QemuVersion, TdxGuest, TdxMeasurement};
 use yardstick_verity::kernel::{DmDevices, KernelParams};
 use yardstick_verity::params::Salt;
 use yardstick_verity::volume::{self, Dev, Volume};
@@ -467,6 +469,85 @@ fn snp_measure(
         kernel_hashes,
         components,
     })
+}
+
+/// Intel TDX launch parameters: `yardstick tdx measure`'s (the firmware is `--tdx-firmware`).
+#[derive(Debug, Clone)]
+pub struct TdxParams {
+    /// The TDVF firmware (OVMF.fd of a TDX-enabled edk2).
+    pub firmware: PathBuf,
+    /// Guest memory in MiB.
+    pub memory_mib: u64,
+    /// vCPUs.
+    pub vcpus: u32,
+    /// The QEMU version (how the kernel reaches the firmware).
+    pub qemu_version: QemuVersion,
+    /// The VMM's MRTD page order.
+    pub mrtd_order: PageOrder,
+}
+
+/// A TDX direct boot: the kernel QEMU loads with `-kernel` (RTMR1 measures its image), the initrd and the
+/// command line (RTMR2).
+#[derive(Debug, Clone, Copy)]
+pub struct TdxBoot<'a> {
+    /// The kernel's bytes, as read once by the preflight.
+    pub kernel: &'a [u8],
+    /// Where they came from (named in errors).
+    pub kernel_path: &'a Path,
+    /// The initrd.
+    pub initrd: Option<Initrd<'a>>,
+    /// The final command line (`-append`).
+    pub cmdline: &'a str,
+}
+
+const TDX_STEP: &str = "tdx measurement";
+
+/// Checks the TDX parameters, the firmware's TDVF metadata and (for a direct boot) the kernel before the
+/// build does any work: predicts once without the initrd and command line (one pass over the firmware and
+/// the kernel).
+pub fn tdx_preflight(
+    p: &TdxParams,
+    firmware: &[u8],
+    boot: Option<(&[u8], &Path)>,
+) -> Result<(), StepError> {
+    tdx_launch(
+        p,
+        firmware,
+        boot.map(|(kernel, kernel_path)| TdxBoot {
+            kernel,
+            kernel_path,
+            initrd: None,
+            cmdline: "",
+        }),
+    )
+    .map(|_| ())
+}
+
+/// Predicts MRTD and the RTMRs with `yardstick_tdx`'s entry point, as `yardstick tdx measure` does for the
+/// same inputs (`Manifest::push_tdx` records it).
+pub fn tdx_launch(
+    p: &TdxParams,
+    firmware: &[u8],
+    boot: Option<TdxBoot<'_>>,
+) -> Result<TdxMeasurement, StepError> {
+    let guest = TdxGuest {
+        firmware,
+        direct_boot: boot.map(|b| yardstick_tdx::DirectBoot {
+            kernel: b.kernel,
+            initrd: b.initrd,
+            append: Some(b.cmdline),
+        }),
+        memory_mib: p.memory_mib,
+        vcpus: p.vcpus,
+        qemu_version: p.qemu_version,
+        mrtd_order: p.mrtd_order,
+    };
+    let paths = InputPaths {
+        firmware: &p.firmware,
+        kernel: boot.map(|b| b.kernel_path),
+    };
+    yardstick_tdx::measure_launch(&guest, paths)
+        .map_err(|e| step_err(TDX_STEP, yardstick_common::error_chain(&e)))
 }
 
 #[cfg(test)]

@@ -35,5 +35,5 @@ pub use hexfmt::{HexArray, HexBytes};
 pub use manifest::{
     Component, FsType, GENERATOR, ImageInfo, Layout, MANIFEST_VERSION, Manifest, ManifestError,
     MeasuredEvent, MrtdOrder, Partition, PartitionRole, PartitionTable, PhaseValue, SnpLaunch,
-    TableKind, TdxLaunch, TpmRefs, VerityKernelParams, VerityRefs,
+    TDX_FIRMWARE, TableKind, TdxLaunch, TpmRefs, VerityKernelParams, VerityRefs,
 };

@@ -139,6 +139,33 @@ impl Manifest {
         self.components.iter().find(|c| c.name == name)
     }
 
+    /// Records a TDX prediction (`tdx measure`'s result): its `tdx` entry ([`TdxLaunch::from_measurement`]) and
+    /// the TDVF as the component `tdx-firmware` (after SEV-SNP's `firmware`, when there is one; once, when
+    /// several configurations of the same firmware are recorded). What `image build` and `refvals create` do
+    /// with `--tdx-firmware`.
+    pub fn push_tdx(
+        &mut self,
+        firmware: Component,
+        m: &yardstick_tdx::TdxMeasurement,
+    ) -> Result<(), ManifestError> {
+        let launch = TdxLaunch::from_measurement(m)?;
+        match self.component(TDX_FIRMWARE) {
+            Some(c) if *c == firmware => {}
+            Some(_) => {
+                return Err(invalid(
+                    "components",
+                    "a tdx-firmware component of another file is already recorded",
+                ));
+            }
+            None => {
+                let at = usize::from(self.component("firmware").is_some());
+                self.components.insert(at, firmware);
+            }
+        }
+        self.tdx.push(launch);
+        Ok(())
+    }
+
     /// Checks every constraint the types alone do not express.
     pub fn validate(&self) -> Result<(), ManifestError> {
         if self.version != MANIFEST_VERSION {
@@ -176,6 +203,9 @@ impl Manifest {
         Ok(())
     }
 }
+
+/// The component name of the TDX firmware (`--tdx-firmware`).
+pub const TDX_FIRMWARE: &str = "tdx-firmware";
 
 /// How the image is laid out (`yardstick image build --layout`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -500,15 +530,9 @@ impl SnpLaunch {
 }
 
 /// The order in which the VMM issues TDH.MEM.PAGE.ADD and TDH.MR.EXTEND for the TDVF sections, which MRTD
-/// depends on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum MrtdOrder {
-    /// Each page added, then its 256-byte chunks extended, page by page (upstream KVM, QEMU >= 9).
-    SinglePass,
-    /// All pages of a section added, then all of its chunks extended (QEMU 8.2 hosts).
-    TwoPass,
-}
+/// depends on: `yardstick_tdx`'s [`PageOrder`](yardstick_tdx::PageOrder) (`single-pass`, `two-pass`), the one
+/// definition.
+pub use yardstick_tdx::PageOrder as MrtdOrder;
 
 /// The TDX measurements of one VM configuration: MRTD (the TDVF firmware as the TDX module measured it) and
 /// the RTMRs of its boot chain (`None` where not predicted). All values are SHA-384 (48 bytes).
@@ -545,6 +569,34 @@ impl TdxLaunch {
             return Err(invalid(format!("{field}.memory_mib"), "must be at least 1"));
         }
         Ok(())
+    }
+
+    /// The manifest entry of a prediction (`tdx measure`'s result): MRTD, the RTMRs it computed (the others
+    /// `None`), the configuration, and the QEMU version when the RTMRs depend on it (a direct boot). The one
+    /// conversion, used by `image build` and `refvals create`.
+    pub fn from_measurement(m: &yardstick_tdx::TdxMeasurement) -> Result<TdxLaunch, ManifestError> {
+        fn reg(name: &str, hex: &str) -> Result<HexArray<48>, ManifestError> {
+            yardstick_common::hex::decode(hex)
+                .ok()
+                .and_then(|b| <[u8; 48]>::try_from(b).ok())
+                .map(HexArray)
+                .ok_or_else(|| invalid(format!("tdx.{name}"), "not 48 bytes of hex"))
+        }
+        let opt = |name: &str, v: &Option<String>| v.as_deref().map(|h| reg(name, h)).transpose();
+        Ok(TdxLaunch {
+            mrtd: reg("mrtd", &m.mrtd)?,
+            rtmr0: opt("rtmr0", &m.rtmr0)?,
+            rtmr1: opt("rtmr1", &m.rtmr1)?,
+            rtmr2: opt("rtmr2", &m.rtmr2)?,
+            memory_mib: m.config.memory_mib,
+            vcpus: m.config.vcpus,
+            mrtd_order: m.config.mrtd_order,
+            qemu_version: m
+                .config
+                .kernel_load
+                .is_some()
+                .then(|| m.config.qemu_version.clone()),
+        })
     }
 
     /// The predicted RTMRs 0-2, `None` where not predicted.

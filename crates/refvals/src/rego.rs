@@ -115,12 +115,15 @@ impl FromStr for Evidence {
     }
 }
 
-/// The kinds of evidence `m` has reference values for: `snp` for SEV-SNP launch digests, `tdx` for a TDX
-/// section (not in manifests yet), the three vTPM kinds for a predicted PCR 11.
+/// The kinds of evidence `m` has reference values for: `snp` for SEV-SNP launch digests, `tdx` for a `tdx`
+/// section, the three vTPM kinds for a predicted PCR 11.
 pub fn evidence_in(m: &Manifest) -> Vec<Evidence> {
     let mut out = Vec::new();
     if m.snp.iter().any(|s| s.mode == SevMode::SevSnp) {
         out.push(Evidence::Snp);
+    }
+    if !m.tdx.is_empty() {
+        out.push(Evidence::Tdx);
     }
     if m.tpm
         .as_ref()
@@ -605,6 +608,24 @@ mod tests {
             assert_eq!(e.name().parse::<Evidence>().unwrap(), e);
         }
         assert!("sev".parse::<Evidence>().is_err());
+    }
+
+    /// A manifest's `tdx` section brings the `tdx` evidence kind (and nothing else).
+    #[test]
+    fn evidence_in_a_tdx_manifest() {
+        let mut m = Manifest::new();
+        assert!(evidence_in(&m).is_empty());
+        m.tdx.push(crate::TdxLaunch {
+            mrtd: crate::HexArray([1; 48]),
+            rtmr0: None,
+            rtmr1: None,
+            rtmr2: None,
+            memory_mib: 1,
+            vcpus: 1,
+            mrtd_order: crate::MrtdOrder::SinglePass,
+            qemu_version: None,
+        });
+        assert_eq!(evidence_in(&m), [Evidence::Tdx]);
     }
 
     #[test]

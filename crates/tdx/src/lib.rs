@@ -39,5 +39,8 @@ pub mod mrtd;
 pub mod rtmr;
 pub mod tdvf;
 
-pub use measure::{DirectBoot, Initrd, QemuVersion, TdxError, TdxGuest, TdxMeasurement, measure};
+pub use measure::{
+    DirectBoot, Initrd, InputPaths, MeasureError, QemuVersion, TdxError, TdxGuest, TdxMeasurement,
+    measure, measure_launch,
+};
 pub use mrtd::PageOrder;

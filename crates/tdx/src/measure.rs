@@ -110,6 +110,13 @@ pub enum Initrd<'a> {
     Bytes(&'a [u8]),
     /// A file (or stream), read once under [`InputKind::INITRD`]'s limit.
     File(&'a Path),
+    /// Already hashed by the caller (e.g. an initrd `image build` has just written): its SHA-384 and size.
+    Hashed {
+        /// SHA-384 of the initrd.
+        sha384: [u8; 48],
+        /// Its size in bytes.
+        size: u64,
+    },
 }
 
 impl Initrd<'_> {
@@ -117,6 +124,7 @@ impl Initrd<'_> {
     fn known_size(&self) -> Option<u64> {
         match self {
             Initrd::Bytes(b) => Some(b.len() as u64),
+            Initrd::Hashed { size, .. } => Some(*size),
             Initrd::File(p) => std::fs::metadata(p)
                 .ok()
                 .filter(std::fs::Metadata::is_file)
@@ -128,6 +136,11 @@ impl Initrd<'_> {
     fn digest(&self) -> Result<(Digest, u64), InputError> {
         match self {
             Initrd::Bytes(b) => Ok((Algorithm::Sha384.digest(b), b.len() as u64)),
+            Initrd::Hashed { sha384, size } => Ok((
+                Digest::from_bytes(Algorithm::Sha384, sha384)
+                    .unwrap_or_else(|| Algorithm::Sha384.zero()),
+                *size,
+            )),
             Initrd::File(p) => {
                 let mut f = InputFile::open(p, InputKind::INITRD)?;
                 let mut h = Algorithm::Sha384.hasher();
@@ -303,6 +316,54 @@ pub enum TdxError {
     /// A parameter out of range.
     #[error("{0}")]
     Parameter(String),
+}
+
+/// The files a prediction's inputs came from, named in its errors.
+#[derive(Debug, Clone, Copy)]
+pub struct InputPaths<'a> {
+    /// Where the firmware was read from.
+    pub firmware: &'a Path,
+    /// Where the kernel was read from (with a direct boot).
+    pub kernel: Option<&'a Path>,
+}
+
+/// A failed prediction, with the input file it is about when it is about one.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MeasureError {
+    /// The firmware or kernel file (named) is the cause.
+    #[error("{}", .file.display())]
+    File {
+        /// The file.
+        file: std::path::PathBuf,
+        /// The cause.
+        source: TdxError,
+    },
+    /// Not about one file (a parameter; an initrd error names its own file).
+    #[error(transparent)]
+    Other(TdxError),
+}
+
+/// The one entry point of every front end (`tdx measure`, `image build --tdx-firmware`, `refvals create
+/// --tdx-firmware`): [`measure()`], with an error that names the firmware or kernel file it is about.
+pub fn measure_launch(
+    guest: &TdxGuest<'_>,
+    paths: InputPaths<'_>,
+) -> Result<TdxMeasurement, MeasureError> {
+    measure(guest).map_err(|e| {
+        let file = match &e {
+            TdxError::Firmware(_) => Some(paths.firmware),
+            TdxError::Kernel(_) | TdxError::Patch { .. } => paths.kernel,
+            _ => None,
+        };
+        match file {
+            Some(f) => MeasureError::File {
+                file: f.to_path_buf(),
+                source: e,
+            },
+            None => MeasureError::Other(e),
+        }
+    })
 }
 
 /// Predicts MRTD and the RTMRs of `guest`.

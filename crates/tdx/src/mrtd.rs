@@ -27,7 +27,7 @@ pub const EXTEND_CHUNK: usize = 256;
 const RECORD_LEN: usize = 128;
 
 /// The order in which the VMM issues page adds and extends within a section.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PageOrder {
     /// Add a page, then extend it, page by page (upstream KVM/QEMU ≥ 9). The default.

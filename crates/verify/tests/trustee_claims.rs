@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
-use yardstick_verify::azure::TdQuote;
+use yardstick_verify::tdx::TdQuote;
 
 fn fixture(rel: &str) -> PathBuf {
     let dir = std::env::var_os("YARDSTICK_FIXTURES")

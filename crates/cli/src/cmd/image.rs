@@ -8,7 +8,11 @@ use yardstick_refvals::{FsType, Layout};
 use yardstick_snp::sev_mode::SevMode;
 use yardstick_snp::vmm_types::VmmType;
 
+use crate::cmd::tdx::{
+    DEFAULT_MRTD_ORDER, DEFAULT_QEMU_VERSION, parse_mrtd_order, parse_qemu_version,
+};
 use crate::ui;
+use yardstick_tdx::{PageOrder, QemuVersion};
 
 /// Subcommands of `yardstick image`.
 #[derive(Debug, clap::Subcommand)]
@@ -40,7 +44,9 @@ Examples:
   yardstick image build rootfs.tar --layout kata --fs ext4 --output kata.img --json
   yardstick image build initrd-tree/ --layout initrd --output initrd.cpio
   yardstick image build rootfs/ --layout kata --kernel vmlinuz --ovmf OVMF.fd --vcpus 2 \\
-      --vcpu-type EPYC-v4 --output kata.img";
+      --vcpu-type EPYC-v4 --output kata.img
+  yardstick image build rootfs/ --layout kata --kernel vmlinuz --cmdline 'console=ttyS0' \\
+      --tdx-firmware OVMF.fd --memory 2048 --vcpus 2 --output kata.img";
 
 /// Root filesystem type.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -159,6 +165,42 @@ pub struct BuildArgs {
     /// SEV features of the VMSAs (guest features)
     #[arg(long, value_name = "N", default_value = "0x1", value_parser = parse_u64, help_heading = "SEV-SNP launch digest")]
     pub guest_features: u64,
+    /// TDVF firmware (OVMF.fd of a TDX-enabled edk2): also predict MRTD and the RTMRs (the manifest's tdx
+    /// section), as `tdx measure` does: a direct boot of --kernel with the initrd and the final cmdline for
+    /// kata and initrd, MRTD only for uki (the UKI is loaded from disk); --vcpus is shared with SEV-SNP
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "memory",
+        help_heading = "Intel TDX measurement"
+    )]
+    pub tdx_firmware: Option<PathBuf>,
+    /// Guest memory in MiB (-m)
+    #[arg(
+        long,
+        value_name = "MIB",
+        requires = "tdx_firmware",
+        help_heading = "Intel TDX measurement"
+    )]
+    pub memory: Option<u64>,
+    /// QEMU version (MAJOR.MINOR[.PATCH]); decides how the kernel reaches the firmware
+    #[arg(
+        long,
+        value_name = "V",
+        default_value = DEFAULT_QEMU_VERSION,
+        value_parser = parse_qemu_version,
+        help_heading = "Intel TDX measurement"
+    )]
+    pub qemu_version: QemuVersion,
+    /// MRTD page order: single-pass or two-pass
+    #[arg(
+        long,
+        value_name = "ORDER",
+        default_value = DEFAULT_MRTD_ORDER,
+        value_parser = parse_mrtd_order,
+        help_heading = "Intel TDX measurement"
+    )]
+    pub mrtd_order: PageOrder,
     /// Seed for every generated identifier (disk GUID, UUIDs, salt); pin it to keep them across input changes
     /// [default: a digest of every input (rootfs tree, kernel, initrd, stub, os-release, cmdline, layout,
     /// filesystem, SOURCE_DATE_EPOCH), printed]
@@ -221,6 +263,10 @@ fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
         vcpu_stepping: a.vcpu_stepping,
         vmm_type: a.vmm_type,
         guest_features: a.guest_features,
+        tdx_firmware: a.tdx_firmware,
+        memory: a.memory,
+        qemu_version: a.qemu_version,
+        mrtd_order: a.mrtd_order,
         seed: a.seed,
         salt: a.salt,
         disk_device: a.disk_device,

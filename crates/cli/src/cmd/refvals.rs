@@ -11,7 +11,10 @@ use yardstick_refvals::{ExportFormat, ExportOptions, Manifest};
 
 use super::pcr_predict::{PredictArgs, Predicted};
 use super::read_input;
+use super::tdx::{DEFAULT_MRTD_ORDER, DEFAULT_QEMU_VERSION, parse_mrtd_order, parse_qemu_version};
 use crate::ui;
+use yardstick_refvals::Component;
+use yardstick_tdx::{InputPaths, PageOrder, QemuVersion, TdxGuest};
 
 /// Subcommands of `yardstick refvals`.
 #[derive(Debug, clap::Subcommand)]
@@ -75,11 +78,16 @@ The manifest has the UKI as component `uki` and a tpm section with the PCRs
 `yardstick pcr predict` computes for it (PCR 4, 7, 9, 11, 12, 13; PCR 11 after
 each boot phase) and every predicted measurement, as `image build` writes it
 for the images it makes. `verify tpm --refvals` and `refvals export` read it.
+With --tdx-firmware, also a tdx entry: MRTD as `tdx measure` predicts it for
+that firmware, --memory, --vcpus and --mrtd-order (the UKI is loaded from disk:
+RTMR1/RTMR2 of that boot path are not predicted).
 
 Examples:
   yardstick refvals create --uki uki.efi --output uki.manifest.json
   yardstick refvals create --uki uki.signed.efi \\
-      --secure-boot-vars /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd --output m.json")]
+      --secure-boot-vars /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd --output m.json
+  yardstick refvals create --uki uki.efi --tdx-firmware OVMF.fd --memory 2048 --vcpus 2 \\
+      --output m.json")]
     Create(CreateArgs),
 }
 
@@ -95,6 +103,49 @@ Examples:
 pub struct CreateArgs {
     #[command(flatten)]
     predict: PredictArgs,
+    /// TDVF firmware (OVMF.fd of a TDX-enabled edk2): also record its TDX measurement (the tdx section).
+    /// The UKI is loaded from disk, so MRTD is predicted, not RTMR1/RTMR2 (as `tdx measure` without --kernel)
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires_all = ["memory", "vcpus"],
+        help_heading = "Intel TDX measurement"
+    )]
+    tdx_firmware: Option<PathBuf>,
+    /// Guest memory in MiB (-m)
+    #[arg(
+        long,
+        value_name = "MIB",
+        requires = "tdx_firmware",
+        help_heading = "Intel TDX measurement"
+    )]
+    memory: Option<u64>,
+    /// Number of vCPUs (-smp)
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "tdx_firmware",
+        help_heading = "Intel TDX measurement"
+    )]
+    vcpus: Option<u32>,
+    /// QEMU version (MAJOR.MINOR[.PATCH])
+    #[arg(
+        long,
+        value_name = "V",
+        default_value = DEFAULT_QEMU_VERSION,
+        value_parser = parse_qemu_version,
+        help_heading = "Intel TDX measurement"
+    )]
+    qemu_version: QemuVersion,
+    /// MRTD page order: single-pass or two-pass
+    #[arg(
+        long,
+        value_name = "ORDER",
+        default_value = DEFAULT_MRTD_ORDER,
+        value_parser = parse_mrtd_order,
+        help_heading = "Intel TDX measurement"
+    )]
+    mrtd_order: PageOrder,
     /// Write the manifest here instead of stdout
     #[arg(long, short, value_name = "MANIFEST")]
     output: Option<PathBuf>,
@@ -179,6 +230,7 @@ fn create(a: &CreateArgs) -> anyhow::Result<()> {
     let inputs: Vec<&Path> = [
         Some(a.predict.uki.as_path()),
         a.predict.secure_boot_vars.as_deref(),
+        a.tdx_firmware.as_deref(),
     ]
     .into_iter()
     .flatten()
@@ -192,7 +244,31 @@ fn create(a: &CreateArgs) -> anyhow::Result<()> {
         .uki
         .file_name()
         .map(|f| f.to_string_lossy().into_owned());
-    let m = Manifest::for_uki(&uki, file.as_deref(), &prediction, a.predict.boot_retries)
+    let mut m = Manifest::for_uki(&uki, file.as_deref(), &prediction, a.predict.boot_retries)
         .with_context(|| format!("{}: manifest", a.predict.uki.display()))?;
+    if let (Some(fw_path), Some(memory_mib), Some(vcpus)) = (&a.tdx_firmware, a.memory, a.vcpus) {
+        let firmware = read_input(fw_path, InputKind::FIRMWARE)?;
+        let guest = TdxGuest {
+            firmware: &firmware,
+            direct_boot: None,
+            memory_mib,
+            vcpus,
+            qemu_version: a.qemu_version,
+            mrtd_order: a.mrtd_order,
+        };
+        let tdx = yardstick_tdx::measure_launch(
+            &guest,
+            InputPaths {
+                firmware: fw_path,
+                kernel: None,
+            },
+        )?;
+        let name = fw_path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned());
+        let c = Component::from_bytes(yardstick_refvals::TDX_FIRMWARE, name.as_deref(), &firmware);
+        m.push_tdx(c, &tdx)
+            .with_context(|| format!("{}: manifest", fw_path.display()))?;
+    }
     write_or_print(a.output.as_deref(), &m.to_json())
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use yardstick_common::fs::InputKind;
-use yardstick_tdx::{DirectBoot, Initrd, PageOrder, QemuVersion, TdxError, TdxGuest};
+use yardstick_tdx::{DirectBoot, Initrd, InputPaths, PageOrder, QemuVersion, TdxGuest};
 
 use crate::cmd::read_input;
 use crate::ui;
@@ -40,6 +40,24 @@ Examples:
       --append 'console=ttyS0 root=/dev/vda1' --memory 4096 --vcpus 4 --qemu-version 10.0 --json
   yardstick tdx measure --firmware OVMF.fd --kernel vmlinuz --initrd initrd.img --append 'quiet' \\
       --memory 2048 --vcpus 2 --qemu-version 8.2 --mrtd-order two-pass";
+
+/// `--qemu-version`'s default, in every command that measures a TD (`tdx measure`, `image build`, `refvals
+/// create`).
+pub const DEFAULT_QEMU_VERSION: &str = "10.0";
+/// `--mrtd-order`'s default, likewise.
+pub const DEFAULT_MRTD_ORDER: &str = "single-pass";
+
+/// `--qemu-version`'s parser (the library's, as clap's value parser).
+pub fn parse_qemu_version(s: &str) -> Result<QemuVersion, String> {
+    s.parse()
+        .map_err(|e: yardstick_tdx::measure::BadQemuVersion| e.to_string())
+}
+
+/// `--mrtd-order`'s parser.
+pub fn parse_mrtd_order(s: &str) -> Result<PageOrder, String> {
+    s.parse()
+        .map_err(|e: yardstick_tdx::mrtd::UnknownPageOrder| e.to_string())
+}
 
 /// Subcommands of this group.
 #[derive(Debug, clap::Subcommand)]
@@ -79,10 +97,10 @@ pub struct MeasureArgs {
     #[arg(long, value_name = "FILE")]
     acpi_tables: Option<PathBuf>,
     /// QEMU version (MAJOR.MINOR[.PATCH]); decides how the kernel reaches the firmware
-    #[arg(long, value_name = "V", default_value = "10.0")]
+    #[arg(long, value_name = "V", default_value = DEFAULT_QEMU_VERSION)]
     qemu_version: String,
     /// MRTD page order: single-pass or two-pass
-    #[arg(long, value_name = "ORDER", default_value = "single-pass")]
+    #[arg(long, value_name = "ORDER", default_value = DEFAULT_MRTD_ORDER)]
     mrtd_order: String,
     /// Print JSON
     #[arg(long)]
@@ -123,18 +141,13 @@ fn measure(a: MeasureArgs) -> anyhow::Result<ExitCode> {
         qemu_version,
         mrtd_order,
     };
-    let m = yardstick_tdx::measure(&guest).map_err(|e| {
-        // The error names its file: the firmware's or the kernel's path; an initrd error carries its own.
-        let file = match &e {
-            TdxError::Firmware(_) => Some(&a.firmware),
-            TdxError::Kernel(_) | TdxError::Patch { .. } => a.kernel.as_ref(),
-            _ => None,
-        };
-        match file {
-            Some(f) => anyhow::Error::new(e).context(f.display().to_string()),
-            None => anyhow::Error::new(e),
-        }
-    })?;
+    let m = yardstick_tdx::measure_launch(
+        &guest,
+        InputPaths {
+            firmware: &a.firmware,
+            kernel: a.kernel.as_deref(),
+        },
+    )?;
     if a.json {
         ui::print_json(&m)?;
     } else {

@@ -87,10 +87,21 @@ configurations, and that configuration's RTMRs (those it predicts) the
 quoted ones. CCEL is the TD's event log (/sys/firmware/acpi/tables/data/CCEL).
 QUOTE is binary or hex text. Validity is checked now, or at --time.
 
+With --policy: the quote's claims (named and encoded as Trustee's tdx verifier
+produces them: quote.header, quote.body, td_attributes, report_data,
+init_data, and uefi_event_logs with --ccel; \"claims\" in --json) are the
+input of the Rego policy, evaluated as Trustee's attestation service
+evaluates it (regorus, query_reference_value answered from --reference files
+and the --refvals manifest's values under the RVPS names mr_td, rtmr_1,
+rtmr_2). Its trust claims are printed, each non-affirming one with its
+reason; the quote is accepted only if executables is affirming too.
+
 Exit status: 0 all checks passed, 1 evidence rejected, 2 bad usage or input.
 
 Examples:
   yardstick verify tdx --quote quote.dat
+  yardstick refvals export disk.img.manifest.json --format rego > policy.rego
+  yardstick verify tdx --quote quote.dat --refvals disk.img.manifest.json --policy policy.rego
   yardstick verify tdx --quote quote.dat --ccel CCEL --refvals disk.img.manifest.json \\
       --report-data 0123abcd...
   yardstick verify tdx --quote quote.dat --collateral pcs/ --time 2026-01-01T00:00:00Z --json";
@@ -313,6 +324,8 @@ pub struct TdxArgs {
     /// Check certificates and collateral at this time (RFC 3339, e.g. 2026-01-01T00:00:00Z) instead of now
     #[arg(long, value_name = "RFC3339")]
     time: Option<String>,
+    #[command(flatten)]
+    rego: PolicyArgs,
     /// Print the appraisal as JSON
     #[arg(long)]
     json: bool,
@@ -410,7 +423,11 @@ pub struct AzureArgs {
 /// Runs a subcommand of this group.
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     let (mut appraisal, json, policy) = match &cmd {
-        Command::Tdx(a) => (tdx::verify_files(&a.request())?, a.json, None),
+        Command::Tdx(a) => (
+            tdx::verify_files(&a.request())?,
+            a.json,
+            a.rego.request(a.refvals.as_deref()),
+        ),
         Command::Snp(a) => (
             snp::verify_files(&a.request())?,
             a.json,

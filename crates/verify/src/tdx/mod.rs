@@ -67,6 +67,15 @@ pub fn verify_quote(q: &TdQuote, policy: &TdxPolicy) -> Result<Appraisal, Error>
     let now = policy.now.unwrap_or_else(crate::snp::now_secs);
     let mut a = Appraisal::new();
     let chain = signature_checks(&mut a, q, now)?;
+    let instance = chain
+        .first()
+        .and_then(pck::PckExtensions::read)
+        .and_then(|e| e.platform_instance_id);
+    a.set_claims(crate::claims::tdx(
+        q,
+        policy.ccel.as_ref(),
+        instance.as_deref(),
+    ));
     match &policy.collateral {
         Some(c) => collateral::check_collateral(&mut a, q, &chain, c, now)?,
         None => a.note(

@@ -13,6 +13,7 @@ const PCESVN: Oid = Oid::new_unwrap("1.2.840.113741.1.13.1.2.17");
 const CPUSVN: Oid = Oid::new_unwrap("1.2.840.113741.1.13.1.2.18");
 const PCE_ID: Oid = Oid::new_unwrap("1.2.840.113741.1.13.1.3");
 const FMSPC: Oid = Oid::new_unwrap("1.2.840.113741.1.13.1.4");
+const PLATFORM_INSTANCE_ID: Oid = Oid::new_unwrap("1.2.840.113741.1.13.1.6");
 
 /// What a PCK certificate says about the platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,9 @@ pub struct PckExtensions {
     pub pcesvn: u16,
     /// CPUSVN (16 bytes).
     pub cpusvn: Vec<u8>,
+    /// PlatformInstanceID (16 bytes, as the certificate stores them), in the PCK certificates of
+    /// multi-package (Platform CA) platforms.
+    pub platform_instance_id: Option<Vec<u8>>,
 }
 
 /// One DER element: tag, contents, and the bytes after it.
@@ -91,6 +95,7 @@ impl PckExtensions {
         let mut fmspc = None;
         let mut pce_id = None;
         let mut tcb = None;
+        let mut platform_instance_id = None;
         for (oid, vtag, value) in pairs(body)? {
             if oid == FMSPC.as_bytes() && vtag == 0x04 && value.len() == 6 {
                 fmspc = Some(value.to_vec());
@@ -98,6 +103,8 @@ impl PckExtensions {
                 pce_id = Some(value.to_vec());
             } else if oid == TCB.as_bytes() && vtag == 0x30 {
                 tcb = Some(value);
+            } else if oid == PLATFORM_INSTANCE_ID.as_bytes() && vtag == 0x04 && value.len() == 16 {
+                platform_instance_id = Some(value.to_vec());
             }
         }
         let mut sgx_tcb = [0u8; 16];
@@ -131,6 +138,7 @@ impl PckExtensions {
             sgx_tcb,
             pcesvn: pcesvn?,
             cpusvn: cpusvn?,
+            platform_instance_id,
         })
     }
 }
