@@ -66,6 +66,14 @@ impl<T> std::ops::DerefMut for Scratch<T> {
     }
 }
 
+/// Installs the signal handlers if [`remove_on_signals`] asked for them: called before a scratch entry is
+/// created, so that a signal arriving once it exists finds them serving.
+fn handlers_before_first_entry() {
+    if HANDLERS_WANTED.load(Ordering::Acquire) {
+        let _ = install_handlers();
+    }
+}
+
 fn register(path: &Path, is_dir: bool) -> Registration {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     if let Ok(mut live) = LIVE.lock() {
@@ -92,6 +100,7 @@ pub fn file_in(
     name: &str,
     suffix: &str,
 ) -> io::Result<Scratch<tempfile::NamedTempFile>> {
+    handlers_before_first_entry();
     sweep(dir, name);
     let tmp = tempfile::Builder::new()
         .prefix(&prefix(name))
@@ -108,6 +117,7 @@ pub fn file_in(
 
 /// Creates a scratch directory in `dir` for the output called `name`, after sweeping leftovers of dead runs.
 pub fn dir_in(dir: &Path, name: &str) -> io::Result<Scratch<tempfile::TempDir>> {
+    handlers_before_first_entry();
     sweep(dir, name);
     let tmp = tempfile::Builder::new()
         .prefix(&prefix(name))
@@ -186,22 +196,47 @@ pub fn remove_all() {
     }
 }
 
+/// Whether [`remove_on_signals`] asked for handlers.
+static HANDLERS_WANTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The handlers, once installed: `Err` holds why they could not be.
+static HANDLERS: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+
 /// Installs handlers for SIGINT, SIGTERM and SIGHUP that remove every live scratch entry and then end the
 /// process with status 128 + the signal number (130 for SIGINT, 143 for SIGTERM), as a shell reports a
 /// process killed by that signal. Meant for programs (the `yardstick` tool calls it first thing); a library
 /// user with its own signal handling can call [`remove_all`] from it instead.
+///
+/// The handlers (and the thread that serves them) are installed just before the first scratch entry is created, or
+/// now if one exists: until then there is nothing to remove, and the many commands that never write a file
+/// do not pay for a thread at start-up. Before that point the signals keep their default action.
 pub fn remove_on_signals() -> io::Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
-    std::thread::Builder::new()
-        .name("yardstick-signals".into())
-        .spawn(move || {
-            if let Some(sig) = signals.forever().next() {
-                remove_all();
-                std::process::exit(128 + sig);
-            }
-        })?;
+    HANDLERS_WANTED.store(true, Ordering::Release);
+    let any = LIVE.lock().is_ok_and(|live| !live.is_empty());
+    if any {
+        install_handlers().map_err(io::Error::other)?;
+    }
     Ok(())
+}
+
+/// Installs the handlers once; later calls return the first outcome.
+fn install_handlers() -> Result<(), String> {
+    HANDLERS
+        .get_or_init(|| {
+            use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+            let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+                .map_err(|e| e.to_string())?;
+            std::thread::Builder::new()
+                .name("yardstick-signals".into())
+                .spawn(move || {
+                    if let Some(sig) = signals.forever().next() {
+                        remove_all();
+                        std::process::exit(128 + sig);
+                    }
+                })
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+        .clone()
 }
 
 #[cfg(test)]
