@@ -147,7 +147,7 @@ pub fn precheck(p: &VerityParams, v: &Volume<'_>) -> Result<Geometry, Error> {
     let geo = Geometry::new(p)?;
     let data_end = p.data_size()?;
     let size = device_size(v.data.file, v.data.path)?;
-    if size < data_end {
+    if size < data_end.saturating_add(p.data_offset) {
         return Err(Error::DataTooSmall {
             path: v.data.path.to_path_buf(),
             size,
@@ -155,11 +155,16 @@ pub fn precheck(p: &VerityParams, v: &Volume<'_>) -> Result<Geometry, Error> {
             block_size: p.data_block_size,
         });
     }
-    if v.hash_is_data && data_end > p.hash_offset {
+    if v.hash_is_data && data_end.saturating_add(p.data_offset) > p.hash_offset {
         return Err(Error::HashOverlapsData {
             hash_offset: p.hash_offset,
             data_end,
         });
+    }
+    if v.fec.is_some() && p.data_offset != 0 {
+        return Err(Error::Usage(
+            "FEC over data at an offset of the data device is not supported",
+        ));
     }
     check_fec(p, v.fec.as_ref(), &geo)?;
     Ok(geo)
@@ -332,6 +337,7 @@ pub fn params_from_superblock(sb: &Superblock, offset: u64) -> VerityParams {
         salt: sb.salt.clone(),
         hash_offset: offset,
         superblock: true,
+        data_offset: 0,
     }
 }
 
