@@ -311,6 +311,14 @@ pub fn format(
     })
 }
 
+/// The root hash the tree on the devices gives now (the digest of its top block; of the only data block when
+/// there is no tree), without verifying anything below: cheap, to tell which of several candidate places holds
+/// a tree.
+pub fn stored_root(p: &VerityParams, v: &Volume<'_>) -> Result<Digest, Error> {
+    let geo = precheck(p, v)?;
+    tree::root_digest(p, &geo, v.tree_devices())
+}
+
 /// Parameters read from the superblock at `offset`, plus the raw bytes (for reserved-byte checks).
 pub fn read_superblock(hash: Dev<'_>, offset: u64) -> Result<(Superblock, [u8; 512]), Error> {
     if !offset.is_multiple_of(512) {
