@@ -97,7 +97,12 @@ pub mod types {
         pub name: &'static str,
     }
 
-    const fn d(guid: Guid, designator: Designator, arch: Option<Arch>, name: &'static str) -> Discoverable {
+    const fn d(
+        guid: Guid,
+        designator: Designator,
+        arch: Option<Arch>,
+        name: &'static str,
+    ) -> Discoverable {
         Discoverable {
             guid,
             designator,
@@ -114,17 +119,52 @@ pub mod types {
             d(ESP, Esp, None, "esp"),
             d(XBOOTLDR, Xbootldr, None, "xbootldr"),
             d(ROOT_X86_64, Root, Some(X86_64), "root-x86-64"),
-            d(ROOT_VERITY_X86_64, RootVerity, Some(X86_64), "root-x86-64-verity"),
-            d(ROOT_VERITY_SIG_X86_64, RootVeritySig, Some(X86_64), "root-x86-64-verity-sig"),
+            d(
+                ROOT_VERITY_X86_64,
+                RootVerity,
+                Some(X86_64),
+                "root-x86-64-verity",
+            ),
+            d(
+                ROOT_VERITY_SIG_X86_64,
+                RootVeritySig,
+                Some(X86_64),
+                "root-x86-64-verity-sig",
+            ),
             d(USR_X86_64, Usr, Some(X86_64), "usr-x86-64"),
-            d(USR_VERITY_X86_64, UsrVerity, Some(X86_64), "usr-x86-64-verity"),
-            d(USR_VERITY_SIG_X86_64, UsrVeritySig, Some(X86_64), "usr-x86-64-verity-sig"),
+            d(
+                USR_VERITY_X86_64,
+                UsrVerity,
+                Some(X86_64),
+                "usr-x86-64-verity",
+            ),
+            d(
+                USR_VERITY_SIG_X86_64,
+                UsrVeritySig,
+                Some(X86_64),
+                "usr-x86-64-verity-sig",
+            ),
             d(ROOT_ARM64, Root, Some(Arm64), "root-arm64"),
-            d(ROOT_VERITY_ARM64, RootVerity, Some(Arm64), "root-arm64-verity"),
-            d(ROOT_VERITY_SIG_ARM64, RootVeritySig, Some(Arm64), "root-arm64-verity-sig"),
+            d(
+                ROOT_VERITY_ARM64,
+                RootVerity,
+                Some(Arm64),
+                "root-arm64-verity",
+            ),
+            d(
+                ROOT_VERITY_SIG_ARM64,
+                RootVeritySig,
+                Some(Arm64),
+                "root-arm64-verity-sig",
+            ),
             d(USR_ARM64, Usr, Some(Arm64), "usr-arm64"),
             d(USR_VERITY_ARM64, UsrVerity, Some(Arm64), "usr-arm64-verity"),
-            d(USR_VERITY_SIG_ARM64, UsrVeritySig, Some(Arm64), "usr-arm64-verity-sig"),
+            d(
+                USR_VERITY_SIG_ARM64,
+                UsrVeritySig,
+                Some(Arm64),
+                "usr-arm64-verity-sig",
+            ),
         ]
     };
 

@@ -294,7 +294,12 @@ pub fn build_uki(u: UkiInputs<'_>) -> Result<Vec<u8>, StepError> {
 /// first (`bootindex=0`), and the UKI's stubs produce, with the measurements behind them.
 pub fn predict_pcrs(uki: &[u8]) -> Result<TpmRefs, StepError> {
     let banks = [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha384];
-    predict_pcrs_on(uki, &yardstick_tpm::predict::Platform::default(), &banks, None)
+    predict_pcrs_on(
+        uki,
+        &yardstick_tpm::predict::Platform::default(),
+        &banks,
+        None,
+    )
 }
 
 /// The same on another platform: `secure_boot_vars` names the VARS file the platform's Secure Boot variables

@@ -388,8 +388,14 @@ mod tests {
         assert_eq!(back.root_hash, root);
         assert_eq!(back.params().unwrap(), p);
         for (bad, what) in [
-            ("root_hash=11,salt=,data_blocks=1,data_block_size=4096", "hash_block_size"),
-            ("root_hash=zz,salt=,data_blocks=1,data_block_size=4096,hash_block_size=4096", "hex"),
+            (
+                "root_hash=11,salt=,data_blocks=1,data_block_size=4096",
+                "hash_block_size",
+            ),
+            (
+                "root_hash=zz,salt=,data_blocks=1,data_block_size=4096,hash_block_size=4096",
+                "hex",
+            ),
             ("root_hash=11,root_hash=11", "repeated"),
             ("root_hash=11,salt=,data_blocks=x", "decimal"),
             ("bogus=1", "unknown"),

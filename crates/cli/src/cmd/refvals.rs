@@ -69,15 +69,28 @@ Examples:
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// Write a manifest for a UKI you built yourself: its digests and predicted PCRs
+    /// Write a manifest for a UKI or a disk image you built yourself: its digests, verity parameters and
+    /// predicted PCRs
     #[command(after_help = "\
-The manifest has the UKI as component `uki` and a tpm section with the PCRs
-`yardstick pcr predict` computes for it (PCR 4, 7, 9, 11, 12, 13; PCR 11 after
-each boot phase) and every predicted measurement, as `image build` writes it
-for the images it makes. `verify tpm --refvals` and `refvals export` read it.
+With --uki, the manifest has the UKI as component `uki` and a tpm section with
+the PCRs `yardstick pcr predict` computes for it (PCR 4, 7, 9, 11, 12, 13; PCR
+11 after each boot phase) and every predicted measurement, as `image build`
+writes it for the images it makes. `verify tpm --refvals` and `refvals export`
+read it.
+
+With --disk (an image made by mkosi, systemd-repart, Kata's image builder or
+yardstick; a file or a block device, never mounted), the disk is checked as
+`image inspect` checks it (exit 1 naming the block when the cmdline's root hash
+is not the tree's or the tree not the data's) and the manifest is the one
+`image build` writes: the UKI's components (.linux, .initrd, .osrel, .cmdline
+and the UKI), the verity section, the tpm section for the UKI the firmware
+boots, the partition table. Addons, credentials and extensions on the ESP are
+listed by `image inspect`, not predicted.
 
 Examples:
   yardstick refvals create --uki uki.efi --output uki.manifest.json
+  yardstick refvals create --disk mkosi.raw --output mkosi.manifest.json
+  yardstick refvals create --disk kata.img --verity-params 'root_hash=...,salt=...,...' 
   yardstick refvals create --uki uki.signed.efi \\
       --secure-boot-vars /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd --output m.json")]
     Create(CreateArgs),
@@ -89,12 +102,20 @@ Examples:
 // flag's place in the completion scripts).
 #[command(mut_args(|a| if a.get_id() == "secure_boot_vars" {
     a.help("OVMF VARS file whose Secure Boot variables the firmware measures (default: none, Secure Boot off)")
+} else if a.get_id() == "uki" {
+    a.required(false)
 } else {
     a
 }))]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["uki", "disk"])))]
 pub struct CreateArgs {
     #[command(flatten)]
     predict: PredictArgs,
+    /// A disk image (or block device) instead of --uki: its UKI, verity volume and partitions
+    #[arg(long, value_name = "IMAGE", conflicts_with = "uki")]
+    disk: Option<PathBuf>,
+    #[command(flatten)]
+    disk_args: super::image::DiskArgs,
     /// Write the manifest here instead of stdout
     #[arg(long, short, value_name = "MANIFEST")]
     output: Option<PathBuf>,
@@ -152,7 +173,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("{}", manifest.display()))?;
             write_or_print(output.as_deref(), &text)?;
         }
-        Command::Create(a) => create(&a)?,
+        Command::Create(a) => return create(&a),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -175,24 +196,69 @@ fn write_or_print(output: Option<&std::path::Path>, text: &str) -> anyhow::Resul
     Ok(())
 }
 
-fn create(a: &CreateArgs) -> anyhow::Result<()> {
-    let inputs: Vec<&Path> = [
-        Some(a.predict.uki.as_path()),
-        a.predict.secure_boot_vars.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+fn create(a: &CreateArgs) -> anyhow::Result<ExitCode> {
+    if let Some(disk) = &a.disk {
+        return create_from_disk(a, disk);
+    }
+    let Some(uki_path) = a.predict.uki.as_deref() else {
+        anyhow::bail!("--uki or --disk is required");
+    };
+    let inputs: Vec<&Path> = [Some(uki_path), a.predict.secure_boot_vars.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
     refuse_clobber(a.output.as_deref(), &inputs)?;
     let Predicted {
         uki, prediction, ..
     } = a.predict.predict()?;
-    let file = a
-        .predict
-        .uki
+    let file = uki_path
         .file_name()
         .map(|f| f.to_string_lossy().into_owned());
     let m = Manifest::for_uki(&uki, file.as_deref(), &prediction, a.predict.boot_retries)
-        .with_context(|| format!("{}: manifest", a.predict.uki.display()))?;
-    write_or_print(a.output.as_deref(), &m.to_json())
+        .with_context(|| format!("{}: manifest", uki_path.display()))?;
+    write_or_print(a.output.as_deref(), &m.to_json())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn create_from_disk(a: &CreateArgs, disk: &Path) -> anyhow::Result<ExitCode> {
+    use yardstick_image::inspect::{ManifestOptions, disk_manifest};
+    let inputs: Vec<&Path> = [Some(disk), a.predict.secure_boot_vars.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    refuse_clobber(a.output.as_deref(), &inputs)?;
+    let (platform, banks) = a.predict.platform()?;
+    let i = super::image::inspect_disk(disk, &a.disk_args)?;
+    if !i.ok() {
+        // What failed, on standard output as `image inspect` prints it; no manifest.
+        ui::print_text(&i.to_text())?;
+        return Ok(super::image::verdict(&i));
+    }
+    if i.uki_bytes().is_none() && i.verity.is_empty() {
+        anyhow::bail!(
+            "{}: no UKI and no verified dm-verity volume found: nothing to write reference values for ({})",
+            disk.display(),
+            i.notes.join("; ")
+        );
+    }
+    let vars = a
+        .predict
+        .secure_boot_vars
+        .as_ref()
+        .map(|p| p.display().to_string());
+    let m = disk_manifest(
+        &i,
+        &ManifestOptions {
+            platform,
+            banks,
+            secure_boot_vars: vars.as_deref(),
+            disk_device: &a.disk_args.disk_device,
+        },
+    )
+    .with_context(|| format!("{}", disk.display()))?;
+    for n in &i.notes {
+        eprintln!("yardstick: note: {n}");
+    }
+    write_or_print(a.output.as_deref(), &m.to_json())?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -92,7 +92,9 @@ impl<'a> Volume<'a> {
         }
         disk.read_at(&mut bs, offset)?;
         if bs.get(510..512) != Some(&[0x55, 0xaa][..]) {
-            return Err(bad("no boot sector signature 55 aa (not a FAT file system)"));
+            return Err(bad(
+                "no boot sector signature 55 aa (not a FAT file system)",
+            ));
         }
         let bps = u64::from(le16(&bs, 11));
         let spc = u64::from(bs.get(13).copied().unwrap_or(0));
@@ -207,7 +209,9 @@ impl<'a> Volume<'a> {
         let mut c = first;
         loop {
             if c < 2 || c >= self.clusters + 2 {
-                return Err(bad(format!("cluster chain points to cluster {c}, outside the volume")));
+                return Err(bad(format!(
+                    "cluster chain points to cluster {c}, outside the volume"
+                )));
             }
             out.push(c);
             if out.len() as u64 > u64::from(self.clusters) {
@@ -327,8 +331,9 @@ pub fn same_name(a: &str, b: &str) -> bool {
 
 /// The checksum of an 8.3 name that long-name entries carry.
 fn short_checksum(name: &[u8]) -> u8 {
-    name.iter()
-        .fold(0u8, |s, &c| ((s & 1) << 7).wrapping_add(s >> 1).wrapping_add(c))
+    name.iter().fold(0u8, |s, &c| {
+        ((s & 1) << 7).wrapping_add(s >> 1).wrapping_add(c)
+    })
 }
 
 fn short_name(e: &[u8]) -> String {
@@ -365,7 +370,10 @@ fn parse_dir(raw: &[u8]) -> Result<Vec<Entry>, InspectError> {
             let seq = first & 0x1f;
             let sum = e.get(13).copied().unwrap_or(0);
             let mut units = [0u16; 13];
-            for (k, at) in [1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30].iter().enumerate() {
+            for (k, at) in [1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30]
+                .iter()
+                .enumerate()
+            {
                 if let Some(u) = units.get_mut(k) {
                     *u = le16(e, *at);
                 }
@@ -447,13 +455,22 @@ mod tests {
         assert_eq!(v.fat_type, FatType::Fat32);
         let e = v.lookup("/efi/boot/bootx64.efi").unwrap().unwrap();
         assert_eq!(v.read(&e, 1 << 20).unwrap(), big);
-        assert!(v.read(&e, 10).unwrap_err().to_string().contains("more than 10"));
+        assert!(
+            v.read(&e, 10)
+                .unwrap_err()
+                .to_string()
+                .contains("more than 10")
+        );
         let linux = v.list_path("EFI/Linux").unwrap().unwrap();
         assert_eq!(linux.len(), 1);
         assert_eq!(linux[0].name, "A.EFI");
         assert!(v.lookup("EFI/nope").unwrap().is_none());
         assert!(v.lookup("EFI/BOOT/BOOTX64.EFI/x").unwrap().is_none());
-        assert_eq!(v.read(&v.lookup("LOADER/LOADER.CON").unwrap().unwrap(), 9).unwrap(), b"");
+        assert_eq!(
+            v.read(&v.lookup("LOADER/LOADER.CON").unwrap().unwrap(), 9)
+                .unwrap(),
+            b""
+        );
     }
 
     /// mkfs.fat (dosfstools) and mtools as the oracle for FAT12, FAT16 and long names (what other tools
@@ -483,7 +500,14 @@ mod tests {
                 assert!(s.success(), "{args:?}");
             };
             let i = img.to_str().unwrap();
-            mt(&["mmd", "-i", i, "::EFI", "::EFI/Linux", "::EFI/Linux/my uki.efi.extra.d"]);
+            mt(&[
+                "mmd",
+                "-i",
+                i,
+                "::EFI",
+                "::EFI/Linux",
+                "::EFI/Linux/my uki.efi.extra.d",
+            ]);
             mt(&[
                 "mcopy",
                 "-i",
@@ -549,6 +573,11 @@ mod tests {
         big.size = 1 << 30;
         let bb: &[u8] = &d;
         let v = Volume::open(&bb, 0, n).unwrap();
-        assert!(v.read(&big, u64::MAX).unwrap_err().to_string().contains("chain"));
+        assert!(
+            v.read(&big, u64::MAX)
+                .unwrap_err()
+                .to_string()
+                .contains("chain")
+        );
     }
 }

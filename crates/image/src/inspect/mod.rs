@@ -38,9 +38,9 @@ use yardstick_refvals::{
     Component, ImageInfo, Layout, Manifest, Partition, PartitionRole, PartitionTable, TableKind,
     VerityKernelParams, VerityRefs,
 };
+use yardstick_verity::BadBlock;
 use yardstick_verity::kernel::{DmDevices, KataVerityParams};
 use yardstick_verity::params::VerityParams;
-use yardstick_verity::BadBlock;
 use yardstick_verity::volume::{self, Dev, Volume};
 
 use crate::guid::types::{Arch, Designator};
@@ -69,7 +69,12 @@ impl Disk for &[u8] {
         let src = usize::try_from(offset)
             .ok()
             .and_then(|o| self.get(o..o.checked_add(buf.len())?))
-            .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end of the disk"))?;
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "read past the end of the disk",
+                )
+            })?;
         buf.copy_from_slice(src);
         Ok(())
     }
@@ -103,7 +108,10 @@ impl Disk for DiskFile {
         self.size
     }
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        if offset.checked_add(buf.len() as u64).is_none_or(|e| e > self.size) {
+        if offset
+            .checked_add(buf.len() as u64)
+            .is_none_or(|e| e > self.size)
+        {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "read past the end of the disk",
@@ -372,7 +380,10 @@ pub fn inspect(
         insp.table
             .partitions
             .iter()
-            .find(|p| p.dps.is_some_and(|t| t.designator == d && t.arch == Some(arch)))
+            .find(|p| {
+                p.dps
+                    .is_some_and(|t| t.designator == d && t.arch == Some(arch))
+            })
             .cloned()
     };
     if insp.table.kind == Kind::Gpt {
@@ -509,7 +520,11 @@ fn find_boot(
     };
     let fw_bytes = ev.read(&fw_entry, MAX_EFI_FILE)?;
     boot.firmware_path = Some(fw_path.clone());
-    let chosen: Option<(u32, String, String, Vec<u8>, &fatfs::Volume<'_>)> = if Uki::parse(&fw_bytes).is_ok() {
+    let chosen: Option<(u32, String, String, Vec<u8>, &fatfs::Volume<'_>)> = if Uki::parse(
+        &fw_bytes,
+    )
+    .is_ok()
+    {
         boot.firmware_binary = Some("uki".into());
         Some((
             esp.number,
@@ -544,7 +559,8 @@ fn find_boot(
                     format!("EFI/Linux/{}", e.name),
                     match &pattern {
                         Some(p) => format!("systemd-boot loader.conf default {p:?}"),
-                        None => "systemd-boot: the first type-2 entry (no default in loader.conf)".into(),
+                        None => "systemd-boot: the first type-2 entry (no default in loader.conf)"
+                            .into(),
                     },
                     bytes,
                     *v,
@@ -552,7 +568,9 @@ fn find_boot(
             }
             None => {
                 notes.push(match &pattern {
-                    Some(p) => format!("systemd-boot: no type-2 entry matches loader.conf default {p:?}"),
+                    Some(p) => {
+                        format!("systemd-boot: no type-2 entry matches loader.conf default {p:?}")
+                    }
                     None => "systemd-boot: no type-2 entries in EFI/Linux".into(),
                 });
                 None
@@ -633,11 +651,18 @@ fn extra_kind(name: &str, per_uki: bool) -> Option<&'static str> {
 /// The version of a systemd-boot binary from its `.sdmagic` (`#### LoaderInfo: systemd-boot 254 ####`).
 fn systemd_boot_version(pe: &[u8]) -> Option<String> {
     let h = yardstick_pe::pe::PeHeaders::parse(pe).ok()?;
-    let i = h.sections.iter().position(|s| s.name == yardstick_pe::uki::SDMAGIC)?;
+    let i = h
+        .sections
+        .iter()
+        .position(|s| s.name == yardstick_pe::uki::SDMAGIC)?;
     let b = yardstick_pe::pe::loaded_section_bytes(pe, &h, i)?;
     let t = String::from_utf8_lossy(&b);
     let rest = t.split("systemd-boot ").nth(1)?;
-    Some(rest.chars().take_while(|c| !c.is_whitespace() && *c != '#' && *c != '\0').collect())
+    Some(
+        rest.chars()
+            .take_while(|c| !c.is_whitespace() && *c != '#' && *c != '\0')
+            .collect(),
+    )
 }
 
 /// The `default` of a `loader.conf` (the last one counts, as systemd-boot overwrites it).
@@ -663,7 +688,10 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
                 let Some(end) = rest.iter().skip(1).position(|&c| c == ']').map(|e| e + 1) else {
                     return n.first() == Some(&'[') && m(rest, n.get(1..).unwrap_or(&[]));
                 };
-                let (set, after) = (rest.get(..end).unwrap_or(&[]), rest.get(end + 1..).unwrap_or(&[]));
+                let (set, after) = (
+                    rest.get(..end).unwrap_or(&[]),
+                    rest.get(end + 1..).unwrap_or(&[]),
+                );
                 let Some((c, t)) = n.split_first() else {
                     return false;
                 };
@@ -686,7 +714,9 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
                 }
                 hit != neg && m(after, t)
             }
-            Some((c, rest)) => n.split_first().is_some_and(|(d, t)| c.eq_ignore_ascii_case(d) && m(rest, t)),
+            Some((c, rest)) => n
+                .split_first()
+                .is_some_and(|(d, t)| c.eq_ignore_ascii_case(d) && m(rest, t)),
         }
     }
     let p: Vec<char> = pattern.chars().collect();
@@ -729,19 +759,27 @@ fn read_signature(disk: &dyn Disk, p: &FoundPartition) -> Result<SignatureFound,
     let mut b = vec![0u8; n as usize];
     disk.read_at(&mut b, p.offset)?;
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    let v: serde_json::Value = serde_json::from_slice(b.get(..end).unwrap_or(&[])).map_err(|e| {
-        InspectError::Input(format!(
-            "partition {} ({}): not a verity signature JSON object: {e}",
-            p.number,
-            p.discoverable.unwrap_or("verity-sig")
-        ))
-    })?;
-    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_ascii_lowercase);
+    let v: serde_json::Value =
+        serde_json::from_slice(b.get(..end).unwrap_or(&[])).map_err(|e| {
+            InspectError::Input(format!(
+                "partition {} ({}): not a verity signature JSON object: {e}",
+                p.number,
+                p.discoverable.unwrap_or("verity-sig")
+            ))
+        })?;
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .map(str::to_ascii_lowercase)
+    };
     Ok(SignatureFound {
         partition: p.number,
         root_hash: s("rootHash"),
         certificate_fingerprint: s("certificateFingerprint"),
-        signature_present: v.get("signature").and_then(|x| x.as_str()).is_some_and(|x| !x.is_empty()),
+        signature_present: v
+            .get("signature")
+            .and_then(|x| x.as_str())
+            .is_some_and(|x| !x.is_empty()),
     })
 }
 
@@ -883,14 +921,27 @@ fn check_superblock_volume(
     progress: &dyn Progress,
 ) -> Result<VerityFound, InspectError> {
     let dev = Dev { file, path };
-    let (sb, raw) = volume::read_superblock(dev, hash.offset)
-        .map_err(|e| InspectError::Input(format!("{target}: partition {}: {}", hash.number, yardstick_common::error_chain(&e))))?;
+    let (sb, raw) = volume::read_superblock(dev, hash.offset).map_err(|e| {
+        InspectError::Input(format!(
+            "{target}: partition {}: {}",
+            hash.number,
+            yardstick_common::error_chain(&e)
+        ))
+    })?;
     let p = volume::params_from_superblock(&sb, hash.offset).with_data_offset(data.offset);
     // systemd-veritysetup-generator / dissect: the data partition's UUID is the root hash's first 128 bits, the
     // hash partition's its last 128 bits.
     for (part, want, which) in [
-        (data, yardstick_common::guid::Guid::from_prefix(root), "first"),
-        (hash, yardstick_common::guid::Guid::from_suffix(root), "last"),
+        (
+            data,
+            yardstick_common::guid::Guid::from_prefix(root),
+            "first",
+        ),
+        (
+            hash,
+            yardstick_common::guid::Guid::from_suffix(root),
+            "last",
+        ),
     ] {
         if let Some(w) = want
             && part.uuid.as_deref() != Some(w.to_string().as_str())
@@ -931,13 +982,15 @@ fn check_kata_volume(
     problems: &mut Vec<Finding>,
     progress: &dyn Progress,
 ) -> Result<VerityFound, InspectError> {
-    let base = k
-        .params()
-        .map_err(|e| InspectError::Input(format!("--verity-params: {}", yardstick_common::error_chain(&e))))?;
-    let data = table
-        .partitions
-        .first()
-        .ok_or_else(|| InspectError::Input("the disk has no partition for the root file system".into()))?;
+    let base = k.params().map_err(|e| {
+        InspectError::Input(format!(
+            "--verity-params: {}",
+            yardstick_common::error_chain(&e)
+        ))
+    })?;
+    let data = table.partitions.first().ok_or_else(|| {
+        InspectError::Input("the disk has no partition for the root file system".into())
+    })?;
     let data_end = base.data_size().map_err(verity_err)?;
     // Candidates: the next partition at its start; the tree right after the data (hash block aligned).
     let mut cands: Vec<(&FoundPartition, u64)> = Vec::new();
@@ -949,7 +1002,10 @@ fn check_kata_volume(
     let dev = Dev { file, path };
     let mut chosen = None;
     for (h, off) in &cands {
-        let p = base.clone().with_hash_offset(*off).with_data_offset(data.offset);
+        let p = base
+            .clone()
+            .with_hash_offset(*off)
+            .with_data_offset(data.offset);
         let vol = Volume::new(dev, dev);
         let Ok(geo) = volume::precheck(&p, &vol) else {
             continue;
@@ -967,8 +1023,16 @@ fn check_kata_volume(
         None => {
             // No top block matches: verify where the tree should be (the second partition, else appended), so
             // the report names the block.
-            let (h, off) = cands.first().copied().ok_or_else(|| InspectError::Input("no hash tree".into()))?;
-            (h, base.clone().with_hash_offset(off).with_data_offset(data.offset))
+            let (h, off) = cands
+                .first()
+                .copied()
+                .ok_or_else(|| InspectError::Input("no hash tree".into()))?;
+            (
+                h,
+                base.clone()
+                    .with_hash_offset(off)
+                    .with_data_offset(data.offset),
+            )
         }
     };
     run_verify(
@@ -1007,10 +1071,15 @@ impl DiskInspection {
                 s,
                 "  {:>2}  {:<24} offset {:>12}  size {:>12}{}",
                 p.number,
-                p.discoverable.map(str::to_string).unwrap_or_else(|| p.type_id.clone()),
+                p.discoverable
+                    .map(str::to_string)
+                    .unwrap_or_else(|| p.type_id.clone()),
                 p.offset,
                 p.size,
-                p.label.as_deref().map(|l| format!("  \"{l}\"")).unwrap_or_default()
+                p.label
+                    .as_deref()
+                    .map(|l| format!("  \"{l}\""))
+                    .unwrap_or_default()
             );
         }
         if let Some(b) = &self.boot {
@@ -1019,7 +1088,9 @@ impl DiskInspection {
                 "esp:        partition {} ({:?}){}",
                 b.esp,
                 b.fat_type,
-                b.xbootldr.map(|x| format!(", xbootldr partition {x}")).unwrap_or_default()
+                b.xbootldr
+                    .map(|x| format!(", xbootldr partition {x}"))
+                    .unwrap_or_default()
             );
             if let (Some(p), Some(k)) = (&b.firmware_path, &b.firmware_binary) {
                 let _ = writeln!(s, "firmware:   {p} ({k})");
@@ -1028,7 +1099,11 @@ impl DiskInspection {
                 let _ = writeln!(s, "entry:      partition {} {}", e.partition, e.path);
             }
             if let Some(u) = &b.uki {
-                let _ = writeln!(s, "uki:        partition {} {} ({})", u.partition, u.path, u.chosen_by);
+                let _ = writeln!(
+                    s,
+                    "uki:        partition {} {} ({})",
+                    u.partition, u.path, u.chosen_by
+                );
                 let _ = writeln!(s, "  sha256        {}", u.sha256);
                 let _ = writeln!(s, "  authenticode  {}", u.authenticode_sha256);
                 if let Some(v) = &u.stub_version {
@@ -1038,7 +1113,11 @@ impl DiskInspection {
                     let _ = writeln!(s, "  cmdline       {c}");
                 }
                 for e in &u.extras {
-                    let _ = writeln!(s, "  {:<13} {} ({} bytes, not predicted)", e.kind, e.path, e.size);
+                    let _ = writeln!(
+                        s,
+                        "  {:<13} {} ({} bytes, not predicted)",
+                        e.kind, e.path, e.size
+                    );
                 }
             }
         }
@@ -1073,7 +1152,11 @@ impl DiskInspection {
                 g.partition,
                 g.root_hash.as_deref().unwrap_or("-"),
                 g.certificate_fingerprint.as_deref().unwrap_or("-"),
-                if g.signature_present { "present" } else { "absent" }
+                if g.signature_present {
+                    "present"
+                } else {
+                    "absent"
+                }
             );
         }
         for n in &self.notes {
@@ -1103,10 +1186,17 @@ pub struct ManifestOptions<'a> {
 /// os-release, cmdline and the UKI as `.linux`, `.initrd`, `.osrel`, `.cmdline` hold them), the verity section,
 /// the TPM prediction for the UKI found, the image's partition table. Call only when
 /// [`DiskInspection::ok`].
-pub fn disk_manifest(insp: &DiskInspection, o: &ManifestOptions<'_>) -> Result<Manifest, InspectError> {
+pub fn disk_manifest(
+    insp: &DiskInspection,
+    o: &ManifestOptions<'_>,
+) -> Result<Manifest, InspectError> {
     let mut m = Manifest::new();
     let root = insp.verity.iter().find(|v| v.target == "root");
-    let layout = if insp.table.kind == Kind::Mbr { Layout::Kata } else { Layout::Uki };
+    let layout = if insp.table.kind == Kind::Mbr {
+        Layout::Kata
+    } else {
+        Layout::Uki
+    };
     if let Some(v) = root
         && let Some(p) = &v.params
     {
@@ -1152,10 +1242,17 @@ pub fn disk_manifest(insp: &DiskInspection, o: &ManifestOptions<'_>) -> Result<M
             kernel_params,
         });
     }
-    if let (Some(uki), Some(found)) = (insp.uki_bytes(), insp.boot.as_ref().and_then(|b| b.uki.as_ref())) {
+    if let (Some(uki), Some(found)) = (
+        insp.uki_bytes(),
+        insp.boot.as_ref().and_then(|b| b.uki.as_ref()),
+    ) {
         let u = Uki::parse(uki).map_err(|e| InspectError::Input(format!("{}: {e}", found.path)))?;
         let file = found.path.rsplit('/').next().unwrap_or(&found.path);
-        for (name, section) in [("kernel", ".linux"), ("initrd", ".initrd"), ("os-release", ".osrel")] {
+        for (name, section) in [
+            ("kernel", ".linux"),
+            ("initrd", ".initrd"),
+            ("os-release", ".osrel"),
+        ] {
             if let Some(b) = u.section_bytes(section) {
                 m.components.push(Component::from_bytes(name, None, &b));
             }
@@ -1165,7 +1262,8 @@ pub fn disk_manifest(insp: &DiskInspection, o: &ManifestOptions<'_>) -> Result<M
             comp.text = Some(c);
             m.components.push(comp);
         }
-        m.components.push(Component::from_bytes("uki", Some(file), uki));
+        m.components
+            .push(Component::from_bytes("uki", Some(file), uki));
         let refs = crate::steps::predict_pcrs_on(uki, &o.platform, &o.banks, o.secure_boot_vars)
             .map_err(|e| InspectError::Input(e.to_string()))?;
         m.tpm = Some(refs);

@@ -123,8 +123,7 @@ pub fn read(disk: &dyn Disk) -> Result<Table, InspectError> {
     let mut mbr = [0u8; SECTOR as usize];
     disk.read_at(&mut mbr, 0)?;
     let has_sig = mbr.get(510..512) == Some(&[0x55, 0xaa][..]);
-    let protective = has_sig
-        && (0..4).any(|i| mbr.get(446 + i * 16 + 4).copied() == Some(0xee));
+    let protective = has_sig && (0..4).any(|i| mbr.get(446 + i * 16 + 4).copied() == Some(0xee));
     let mut lba1 = [0u8; SECTOR as usize];
     disk.read_at(&mut lba1, SECTOR)?;
     if protective || lba1.starts_with(b"EFI PART") {
@@ -241,7 +240,10 @@ fn header_at(disk: &dyn Disk, lba: u64) -> Result<Header, String> {
     };
     let sectors = disk.size() / SECTOR;
     if hd.my_lba != lba {
-        return Err(format!("header at LBA {lba} says it is at LBA {}", hd.my_lba));
+        return Err(format!(
+            "header at LBA {lba} says it is at LBA {}",
+            hd.my_lba
+        ));
     }
     if hd.entry_size < 128 || !hd.entry_size.is_power_of_two() {
         return Err(format!("entry size {} at LBA {lba}", hd.entry_size));
@@ -433,7 +435,11 @@ mod tests {
         d[512 + 60] ^= 1;
         let t = read(&d.as_slice()).unwrap();
         assert_eq!(t.partitions.len(), 2);
-        assert!(t.notes[0].contains("primary GPT is bad (header CRC32"), "{:?}", t.notes);
+        assert!(
+            t.notes[0].contains("primary GPT is bad (header CRC32"),
+            "{:?}",
+            t.notes
+        );
         // A flipped byte in the primary entry array: the same.
         let mut d = gpt_disk();
         d[1024 + 130] ^= 1;

@@ -1,0 +1,358 @@
+//! `yardstick image inspect` and `yardstick refvals create --disk` on disks made by `image build` (uki layout:
+//! GPT + ESP; kata layout: MBR) and by `veritysetup format --no-superblock` with the tree appended to the data
+//! (Kata's image builder's way): the partitions, the UKI, the root hash are found; the manifest from the disk
+//! equals the one `image build` wrote (verity and tpm sections, components, partition table); a flipped byte
+//! is exit 1 naming the block veritysetup names; bad input is exit 2.
+#![allow(clippy::indexing_slicing, clippy::expect_used)]
+// Test helpers unwrap freely: a failure is a test failure with its backtrace.
+#![allow(clippy::unwrap_used)]
+
+mod image_guest;
+mod support;
+
+use std::os::unix::fs::FileExt as _;
+use std::path::Path;
+use std::process::Command;
+
+use image_guest::*;
+use support::*;
+
+fn inspect_json(disk: &Path, extra: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let out = run(yardstick()
+        .args(["image", "inspect", "--json"])
+        .arg(disk)
+        .args(extra));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let j =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("no JSON ({e}): {stderr}"));
+    (out.status.code(), j, stderr)
+}
+
+fn component<'a>(m: &'a serde_json::Value, name: &str) -> Option<&'a serde_json::Value> {
+    m["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+}
+
+#[test]
+fn uki_disk_is_found_and_gives_image_builds_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (disk, m) = build_example(dir.path(), "uki.img", &["--layout", "uki"]);
+    let (code, j, err) = inspect_json(&disk, &[]);
+    assert_eq!(code, Some(0), "{err}\n{j:#}");
+    let parts = j["table"]["partitions"].as_array().unwrap();
+    let names: Vec<&str> = parts
+        .iter()
+        .map(|p| p["discoverable"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["esp", "root-x86-64", "root-x86-64-verity"]);
+    assert_eq!(j["table"]["kind"], "gpt");
+    assert_eq!(
+        j["table"]["disk_id"],
+        m["image"]["partition_table"]["disk_id"]
+    );
+    let uki = &j["boot"]["uki"];
+    assert_eq!(uki["path"], "EFI/BOOT/BOOTX64.EFI");
+    assert_eq!(j["boot"]["firmware_binary"], "uki");
+    assert_eq!(uki["sha256"], component(&m, "uki").unwrap()["sha256"]);
+    assert_eq!(uki["cmdline"].as_str().unwrap(), cmdline(&m));
+    assert_eq!(j["cmdline_hashes"]["roothash"], m["verity"]["root_hash"]);
+    let v = &j["verity"][0];
+    assert_eq!(v["verified"], true, "{j:#}");
+    assert_eq!(v["params_from"], "superblock");
+    assert_eq!(
+        (v["data_partition"].as_u64(), v["hash_partition"].as_u64()),
+        (Some(2), Some(3))
+    );
+    assert_eq!(v["expected_root_hash"], m["verity"]["root_hash"]);
+
+    // Text form names the same things.
+    let text = run_ok(yardstick().args(["image", "inspect"]).arg(&disk));
+    assert!(
+        text.contains("uki:        partition 1 EFI/BOOT/BOOTX64.EFI"),
+        "{text}"
+    );
+    assert!(text.contains(": verified"), "{text}");
+
+    let out = dir.path().join("disk.manifest.json");
+    run_ok(
+        yardstick()
+            .args(["refvals", "create", "--disk"])
+            .arg(&disk)
+            .arg("--output")
+            .arg(&out),
+    );
+    let d: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(d["verity"], m["verity"], "verity sections differ");
+    assert_eq!(d["tpm"], m["tpm"], "tpm sections differ");
+    assert_eq!(
+        d["image"]["partition_table"], m["image"]["partition_table"],
+        "partition tables differ"
+    );
+    // The UKI's inputs, as its sections hold them, are the files image build was given.
+    for name in ["kernel", "initrd", "cmdline", "uki"] {
+        let (a, b) = (component(&d, name).unwrap(), component(&m, name).unwrap());
+        assert_eq!(a["sha256"], b["sha256"], "component {name}");
+        assert_eq!(a["sha384"], b["sha384"], "component {name}");
+    }
+    // refvals show accepts it.
+    run_ok(yardstick().args(["refvals", "show"]).arg(&out));
+
+    // A bad primary GPT header: the backup is read, and the report says so.
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&disk)
+        .unwrap();
+    let mut b = [0u8; 1];
+    f.read_exact_at(&mut b, 512 + 40).unwrap();
+    f.write_all_at(&[b[0] ^ 0xff], 512 + 40).unwrap();
+    let (code, j, err) = inspect_json(&disk, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let notes = j["table"]["notes"].to_string();
+    assert!(
+        notes.contains("primary GPT is bad (header CRC32"),
+        "{notes}"
+    );
+    assert_eq!(j["verity"][0]["verified"], true);
+}
+
+/// A byte flipped in the root partition: exit 1, naming the data block veritysetup verify names on the
+/// extracted partitions; `refvals create --disk` writes no manifest.
+#[test]
+fn flipped_byte_in_root_is_exit_1_naming_the_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let (disk, m) = build_example(dir.path(), "uki.img", &["--layout", "uki"]);
+    let (root_off, root_len) = partition(&m, 2);
+    let (hash_off, hash_len) = partition(&m, 3);
+    flip_marker(&disk, root_off, root_len);
+    let data = dir.path().join("data");
+    let hash = dir.path().join("hash");
+    extract(&disk, root_off, root_len, &data);
+    extract(&disk, hash_off, hash_len, &hash);
+    let block = veritysetup_failing_block(&data, &hash, &m);
+
+    let (code, j, err) = inspect_json(&disk, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("check failed"), "{err}");
+    let problems = j["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{j:#}");
+    let reason = problems[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!(
+            "data block {block} (byte {} of partition 2",
+            block * 4096
+        )),
+        "{reason}"
+    );
+    assert_eq!(j["verity"][0]["verified"], false);
+
+    let out = dir.path().join("m.json");
+    let r = run(yardstick()
+        .args(["refvals", "create", "--disk"])
+        .arg(&disk)
+        .arg("--output")
+        .arg(&out));
+    assert_eq!(r.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&r.stdout).contains(&format!("data block {block} ")));
+    assert!(
+        !out.exists(),
+        "no manifest for a disk that fails its checks"
+    );
+}
+
+/// A cmdline root hash that is not the tree's: the UKI of one build on the disk of another.
+#[test]
+fn cmdline_root_hash_not_the_trees_is_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, ma) = build_example(dir.path(), "a.img", &["--layout", "uki"]);
+    let (b, _) = build_example(dir.path(), "b.img", &["--layout", "uki", "--seed", "other"]);
+    // b's ESP (and UKI) onto a's disk: same layout sizes, other salt and root hash.
+    let (esp_off, esp_len) = partition(&ma, 1);
+    let mut esp = vec![0u8; esp_len as usize];
+    std::fs::File::open(&b)
+        .unwrap()
+        .read_exact_at(&mut esp, esp_off)
+        .unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&a)
+        .unwrap()
+        .write_all_at(&esp, esp_off)
+        .unwrap();
+    let (code, j, _) = inspect_json(&a, &[]);
+    assert_eq!(code, Some(1));
+    let all = j["problems"].to_string();
+    assert!(all.contains("is not the hash tree's"), "{all}");
+    assert!(all.contains("systemd will not find it"), "{all}");
+}
+
+/// The kata layout (MBR, tree on partition 2, no superblock): verified with --verity-params, and without it
+/// the report says what is missing.
+#[test]
+fn kata_disk_with_and_without_verity_params() {
+    let dir = tempfile::tempdir().unwrap();
+    let (disk, m) = build_example(
+        dir.path(),
+        "kata.img",
+        &["--layout", "kata", "--fs", "ext4"],
+    );
+    let kvp = m["verity"]["kernel_params"]["kata_verity_params"]
+        .as_str()
+        .unwrap();
+    let (code, j, err) = inspect_json(&disk, &["--verity-params", kvp]);
+    assert_eq!(code, Some(0), "{err}\n{j:#}");
+    assert_eq!(j["table"]["kind"], "mbr");
+    let v = &j["verity"][0];
+    assert_eq!(v["verified"], true);
+    assert_eq!(
+        (v["data_partition"].as_u64(), v["hash_partition"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(v["expected_root_hash"], m["verity"]["root_hash"]);
+
+    let out = dir.path().join("k.json");
+    run_ok(
+        yardstick()
+            .args(["refvals", "create", "--disk"])
+            .arg(&disk)
+            .args(["--verity-params", kvp, "--output"])
+            .arg(&out),
+    );
+    let d: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(d["verity"], m["verity"], "verity sections differ");
+    assert_eq!(d["image"]["partition_table"], m["image"]["partition_table"]);
+
+    let (code, j, _) = inspect_json(&disk, &[]);
+    assert_eq!(code, Some(0));
+    assert!(j["notes"].to_string().contains("--verity-params"), "{j:#}");
+    let r = run(yardstick().args(["refvals", "create", "--disk"]).arg(&disk));
+    assert_eq!(r.status.code(), Some(2));
+
+    // A wrong root hash in the parameters: exit 1.
+    let bad = format!(
+        "root_hash={}{}",
+        "0".repeat(64),
+        &kvp[kvp.find(",salt=").unwrap()..]
+    );
+    let (code, j, _) = inspect_json(&disk, &["--verity-params", &bad]);
+    assert_eq!(code, Some(1), "{j:#}");
+    assert!(j["problems"].to_string().contains("is not the hash tree's"));
+    // Malformed parameters: exit 2, one line.
+    let r = run(yardstick()
+        .args(["image", "inspect"])
+        .arg(&disk)
+        .args(["--verity-params", "root_hash=zz"]));
+    assert_eq!(r.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains("--verity-params"), "{e}");
+}
+
+/// Kata's image builder's way: `veritysetup format --no-superblock` with the tree appended to the data in
+/// one partition. veritysetup's root hash is the one image build computed for the same data and salt, and
+/// `image inspect --verity-params` verifies the appended tree.
+#[test]
+fn kata_tree_appended_by_veritysetup() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kata, m) = build_example(
+        dir.path(),
+        "kata.img",
+        &["--layout", "kata", "--fs", "ext4"],
+    );
+    let v = &m["verity"];
+    let blocks = v["data_blocks"].as_u64().unwrap();
+    let salt = v["salt"].as_str().unwrap();
+    let data_len = blocks * 4096;
+    let (root_off, _) = partition(&m, 1);
+    let part = dir.path().join("part");
+    extract(&kata, root_off, data_len, &part);
+    let out = run_ok(
+        Command::new(peer("veritysetup"))
+            .args(["format", "--no-superblock", "--salt", salt])
+            .arg(format!("--hash-offset={data_len}"))
+            .arg(format!("--data-blocks={blocks}"))
+            .arg(&part)
+            .arg(&part),
+    );
+    let root = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Root hash:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(
+        root,
+        v["root_hash"].as_str().unwrap(),
+        "veritysetup and image build disagree"
+    );
+    // The disk: an MBR (sfdisk) with one partition at 1 MiB holding data + tree.
+    let disk = dir.path().join("appended.img");
+    let part_len = std::fs::metadata(&part).unwrap().len().div_ceil(1 << 20) << 20;
+    let f = std::fs::File::create(&disk).unwrap();
+    f.set_len((1 << 20) + part_len).unwrap();
+    f.write_all_at(&std::fs::read(&part).unwrap(), 1 << 20)
+        .unwrap();
+    drop(f);
+    let mut sf = Command::new(peer("sfdisk"));
+    sf.arg("--quiet")
+        .arg(&disk)
+        .stdin(std::process::Stdio::piped());
+    let mut child = sf.spawn().unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"label: dos\n2048,,83,*\n")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let kvp = format!(
+        "root_hash={root},salt={salt},data_blocks={blocks},data_block_size=4096,hash_block_size=4096"
+    );
+    let (code, j, err) = inspect_json(&disk, &["--verity-params", &kvp]);
+    assert_eq!(code, Some(0), "{err}\n{j:#}");
+    let found = &j["verity"][0];
+    assert_eq!(found["verified"], true);
+    assert_eq!(
+        (
+            found["data_partition"].as_u64(),
+            found["hash_partition"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(found["hash_offset"].as_u64(), Some(data_len));
+    assert_eq!(found["expected_root_hash"].as_str(), Some(root.as_str()));
+}
+
+/// Not a disk, too small, garbage: exit 2 with one line.
+#[test]
+fn bad_input_is_exit_2_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.img");
+    std::fs::write(&junk, vec![0x5au8; 1 << 20]).unwrap();
+    let tiny = dir.path().join("tiny.img");
+    std::fs::write(&tiny, b"x").unwrap();
+    for (args, what) in [
+        (vec![junk.as_os_str()], "no partition table"),
+        (vec![tiny.as_os_str()], "too small"),
+        (vec![dir.path().as_os_str()], "not a disk image"),
+        (
+            vec![dir.path().join("nope").into_os_string().leak() as &std::ffi::OsStr],
+            "No such file",
+        ),
+    ] {
+        for cmd in [
+            &["image", "inspect"][..],
+            &["refvals", "create", "--disk"][..],
+        ] {
+            let r = run(yardstick().args(cmd).args(&args));
+            assert_eq!(r.status.code(), Some(2), "{cmd:?} {args:?}");
+            let e = String::from_utf8_lossy(&r.stderr);
+            assert_eq!(e.lines().count(), 1, "{e}");
+            assert!(e.contains(what), "{cmd:?}: {e}");
+        }
+    }
+}
