@@ -356,3 +356,159 @@ fn bad_input_is_exit_2_one_line() {
         }
     }
 }
+
+/// systemd-boot as the firmware's binary (the ESP rewritten with mtools, an independent FAT writer with long
+/// names): loader.conf's `default` glob picks among the type-2 entries in EFI/Linux; the addons, credentials
+/// and extensions beside the UKI are listed and said not to be predicted.
+#[test]
+fn systemd_boot_default_entry_and_extras() {
+    let dir = tempfile::tempdir().unwrap();
+    let (disk, m) = build_example(dir.path(), "sdboot.img", &["--layout", "uki"]);
+    let (esp_off, _) = partition(&m, 1);
+    let img = format!("{}@@{esp_off}", disk.display());
+    let mt = |args: &[&str]| {
+        run_ok(
+            Command::new(peer(args[0]))
+                .args(&args[1..])
+                .env("MTOOLS_SKIP_CHECK", "1"),
+        );
+    };
+    let uki = dir.path().join("uki.efi");
+    mt(&[
+        "mcopy",
+        "-i",
+        &img,
+        "::EFI/BOOT/BOOTX64.EFI",
+        uki.to_str().unwrap(),
+    ]);
+    let sdboot = peer("systemd-254/usr/lib/systemd/boot/efi/systemd-bootx64.efi");
+    mt(&[
+        "mcopy",
+        "-o",
+        "-i",
+        &img,
+        sdboot.to_str().unwrap(),
+        "::EFI/BOOT/BOOTX64.EFI",
+    ]);
+    mt(&[
+        "mmd",
+        "-i",
+        &img,
+        "::EFI/Linux",
+        "::EFI/Linux/debian-6.1.0-amd64.efi.extra.d",
+        "::loader",
+        "::loader/credentials",
+    ]);
+    for name in [
+        "debian-6.1.0-amd64.efi",
+        "debian-6.10.0-amd64.efi",
+        "fedora-6.9.efi",
+    ] {
+        mt(&[
+            "mcopy",
+            "-i",
+            &img,
+            uki.to_str().unwrap(),
+            &format!("::EFI/Linux/{name}"),
+        ]);
+    }
+    let small = dir.path().join("small");
+    std::fs::write(&small, b"x").unwrap();
+    let s = small.to_str().unwrap();
+    for to in [
+        "::EFI/Linux/debian-6.1.0-amd64.efi.extra.d/Console Settings.addon.efi",
+        "::EFI/Linux/debian-6.1.0-amd64.efi.extra.d/passwd.cred",
+        "::EFI/Linux/debian-6.1.0-amd64.efi.extra.d/tools.sysext.raw",
+        "::loader/credentials/global.cred",
+    ] {
+        mt(&["mcopy", "-i", &img, s, to]);
+    }
+    let conf = dir.path().join("loader.conf");
+    let with_default = |pattern: &str| {
+        std::fs::write(&conf, format!("timeout 0\ndefault {pattern}\n")).unwrap();
+        mt(&[
+            "mcopy",
+            "-o",
+            "-i",
+            &img,
+            conf.to_str().unwrap(),
+            "::loader/loader.conf",
+        ]);
+        let (code, j, err) = inspect_json(&disk, &[]);
+        assert_eq!(code, Some(0), "{err}\n{j:#}");
+        j
+    };
+    // Two debian entries match: the newer version (6.10 > 6.1) is the default.
+    let j = with_default("debian-*");
+    assert!(
+        j["boot"]["firmware_binary"]
+            .as_str()
+            .unwrap()
+            .starts_with("systemd-boot 254"),
+        "{j:#}"
+    );
+    assert_eq!(j["boot"]["type2_entries"].as_array().unwrap().len(), 3);
+    assert_eq!(j["boot"]["loader_default"], "debian-*");
+    assert_eq!(
+        j["boot"]["uki"]["path"],
+        "EFI/Linux/debian-6.10.0-amd64.efi"
+    );
+    let j = with_default("debian-6.1.0-*");
+    let u = &j["boot"]["uki"];
+    assert_eq!(u["path"], "EFI/Linux/debian-6.1.0-amd64.efi");
+    assert_eq!(j["verity"][0]["verified"], true);
+    let extras: Vec<(String, String)> = u["extras"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().into(),
+                e["path"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want = [
+        (
+            "addon",
+            "EFI/Linux/debian-6.1.0-amd64.efi.extra.d/Console Settings.addon.efi",
+        ),
+        (
+            "credential",
+            "EFI/Linux/debian-6.1.0-amd64.efi.extra.d/passwd.cred",
+        ),
+        (
+            "sysext",
+            "EFI/Linux/debian-6.1.0-amd64.efi.extra.d/tools.sysext.raw",
+        ),
+        ("credential", "loader/credentials/global.cred"),
+    ];
+    for (k, p) in want {
+        assert!(
+            extras.contains(&(k.into(), p.into())),
+            "{k} {p} not in {extras:?}"
+        );
+    }
+    assert!(j["notes"].to_string().contains("not predicted"), "{j:#}");
+    let j = with_default("FEDORA-*");
+    assert_eq!(j["boot"]["uki"]["path"], "EFI/Linux/fedora-6.9.efi");
+    let (code, j, _) = {
+        std::fs::write(&conf, "default nothing-*\n").unwrap();
+        mt(&[
+            "mcopy",
+            "-o",
+            "-i",
+            &img,
+            conf.to_str().unwrap(),
+            "::loader/loader.conf",
+        ]);
+        inspect_json(&disk, &[])
+    };
+    // No UKI found: the verity partitions are there but no roothash= to check them with.
+    assert_eq!(code, Some(0));
+    assert!(j["boot"]["uki"].is_null());
+    assert!(
+        j["notes"].to_string().contains("no type-2 entry matches"),
+        "{j:#}"
+    );
+}

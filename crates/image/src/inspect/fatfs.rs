@@ -22,6 +22,7 @@ const ATTR_LONG_NAME: u8 = 0x0f;
 
 /// The FAT variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum FatType {
     /// 12-bit FAT entries.
     Fat12,
@@ -63,6 +64,16 @@ pub struct Volume<'a> {
 enum Root {
     Fixed { offset: u64, entries: u32 },
     Cluster(u32),
+}
+
+impl std::fmt::Display for FatType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FatType::Fat12 => "FAT12",
+            FatType::Fat16 => "FAT16",
+            FatType::Fat32 => "FAT32",
+        })
+    }
 }
 
 fn bad(what: impl std::fmt::Display) -> InspectError {

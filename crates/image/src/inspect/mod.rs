@@ -529,7 +529,7 @@ fn find_boot(
         Some((
             esp.number,
             fw_path.clone(),
-            format!("{fw_path} is a UKI"),
+            "the firmware's default boot path holds a UKI".into(),
             fw_bytes,
             &ev,
         ))
@@ -1085,7 +1085,7 @@ impl DiskInspection {
         if let Some(b) = &self.boot {
             let _ = writeln!(
                 s,
-                "esp:        partition {} ({:?}){}",
+                "esp:        partition {} ({}){}",
                 b.esp,
                 b.fat_type,
                 b.xbootldr
