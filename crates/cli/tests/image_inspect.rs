@@ -512,3 +512,47 @@ fn systemd_boot_default_entry_and_extras() {
         "{j:#}"
     );
 }
+
+/// With --ovmf and the SNP flags, `refvals create --disk` adds the launch digest of the firmware alone (it
+/// loads the UKI from the disk), equal to the one `image build` computed with the same flags; a Kata disk,
+/// booted directly with a kernel that is not on it, is refused (exit 2).
+#[test]
+fn snp_launch_digest_from_a_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let ovmf = fixtures().join("snp/ovmf_AmdSev_suffix.bin");
+    let o = ovmf.to_str().unwrap();
+    let snp = ["--ovmf", o, "--vcpus", "2", "--vcpu-type", "EPYC-v4"];
+    let mut args = vec!["--layout", "uki"];
+    args.extend(snp);
+    let (disk, m) = build_example(dir.path(), "snp.img", &args);
+    let out = dir.path().join("d.json");
+    run_ok(
+        yardstick()
+            .args(["refvals", "create", "--disk"])
+            .arg(&disk)
+            .args(snp)
+            .arg("--output")
+            .arg(&out),
+    );
+    let d: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert!(!m["snp"].as_array().unwrap().is_empty());
+    assert_eq!(d["snp"], m["snp"], "snp sections differ");
+    assert_eq!(
+        component(&d, "firmware").unwrap()["sha256"],
+        component(&m, "firmware").unwrap()["sha256"]
+    );
+    assert_eq!(d["tpm"], m["tpm"]);
+
+    let (kata, m) = build_example(dir.path(), "k.img", &["--layout", "kata"]);
+    let kvp = m["verity"]["kernel_params"]["kata_verity_params"]
+        .as_str()
+        .unwrap();
+    let r = run(yardstick()
+        .args(["refvals", "create", "--disk"])
+        .arg(&kata)
+        .args(["--verity-params", kvp])
+        .args(snp));
+    assert_eq!(r.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&r.stderr);
+    assert!(e.contains("snp measure") && e.lines().count() == 1, "{e}");
+}

@@ -171,39 +171,9 @@ fn parse_vmm_type(s: &str) -> Result<VmmType, String> {
         .map_err(|e: yardstick_snp::vmm_types::UnknownVmmType| e.to_string())
 }
 
-/// Flags of `image build`.
+/// The SEV-SNP launch flags (`snp measure`'s names), shared by `image build` and `refvals create --disk`.
 #[derive(Debug, clap::Args)]
-pub struct BuildArgs {
-    /// Root filesystem: a directory or an uncompressed tar archive
-    #[arg(value_name = "ROOTFS")]
-    pub rootfs: PathBuf,
-    /// Output disk image (the cpio for --layout initrd)
-    #[arg(long, short, value_name = "DISK")]
-    pub output: PathBuf,
-    /// Where to write the manifest [default: DISK.manifest.json]
-    #[arg(long, value_name = "FILE")]
-    pub manifest: Option<PathBuf>,
-    /// Disk layout
-    #[arg(long, value_enum, default_value = "uki")]
-    pub layout: LayoutArg,
-    /// Root filesystem type
-    #[arg(long, value_enum, default_value = "erofs")]
-    pub fs: FsArg,
-    /// Kernel (bzImage); required for --layout uki
-    #[arg(long, value_name = "FILE")]
-    pub kernel: Option<PathBuf>,
-    /// Initrd for the UKI (uki) or for direct boot (kata)
-    #[arg(long, value_name = "FILE")]
-    pub initrd: Option<PathBuf>,
-    /// systemd-stub (linuxx64.efi.stub); required for --layout uki
-    #[arg(long, value_name = "FILE")]
-    pub stub: Option<PathBuf>,
-    /// os-release file for the UKI's .osrel section
-    #[arg(long, value_name = "FILE")]
-    pub os_release: Option<PathBuf>,
-    /// Kernel command line; the verity parameters are appended to it
-    #[arg(long, value_name = "STRING", default_value = "")]
-    pub cmdline: String,
+pub struct SnpArgs {
     /// OVMF firmware: also compute the SEV-SNP launch digest
     #[arg(long, value_name = "FILE", help_heading = "SEV-SNP launch digest")]
     pub ovmf: Option<PathBuf>,
@@ -246,6 +216,69 @@ pub struct BuildArgs {
     /// SEV features of the VMSAs (guest features)
     #[arg(long, value_name = "N", default_value = "0x1", value_parser = parse_u64, help_heading = "SEV-SNP launch digest")]
     pub guest_features: u64,
+}
+
+impl SnpArgs {
+    /// The launch parameters, when `--ovmf` is given (`--vcpu-sig` must fit in 32 bits).
+    pub fn params(&self) -> anyhow::Result<Option<yardstick_image::SnpParams>> {
+        let Some(ovmf) = &self.ovmf else {
+            return Ok(None);
+        };
+        let vcpu_sig = self
+            .vcpu_sig
+            .map(u32::try_from)
+            .transpose()
+            .map_err(|_| anyhow::anyhow!("--vcpu-sig: larger than 32 bits"))?;
+        Ok(Some(yardstick_image::SnpParams {
+            ovmf: ovmf.clone(),
+            mode: self.snp_mode,
+            vcpus: self.vcpus,
+            vcpu_type: self.vcpu_type.clone(),
+            vcpu_sig,
+            vcpu_family: self.vcpu_family,
+            vcpu_model: self.vcpu_model,
+            vcpu_stepping: self.vcpu_stepping,
+            vmm_type: self.vmm_type,
+            guest_features: self.guest_features,
+        }))
+    }
+}
+
+/// Flags of `image build`.
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// Root filesystem: a directory or an uncompressed tar archive
+    #[arg(value_name = "ROOTFS")]
+    pub rootfs: PathBuf,
+    /// Output disk image (the cpio for --layout initrd)
+    #[arg(long, short, value_name = "DISK")]
+    pub output: PathBuf,
+    /// Where to write the manifest [default: DISK.manifest.json]
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Disk layout
+    #[arg(long, value_enum, default_value = "uki")]
+    pub layout: LayoutArg,
+    /// Root filesystem type
+    #[arg(long, value_enum, default_value = "erofs")]
+    pub fs: FsArg,
+    /// Kernel (bzImage); required for --layout uki
+    #[arg(long, value_name = "FILE")]
+    pub kernel: Option<PathBuf>,
+    /// Initrd for the UKI (uki) or for direct boot (kata)
+    #[arg(long, value_name = "FILE")]
+    pub initrd: Option<PathBuf>,
+    /// systemd-stub (linuxx64.efi.stub); required for --layout uki
+    #[arg(long, value_name = "FILE")]
+    pub stub: Option<PathBuf>,
+    /// os-release file for the UKI's .osrel section
+    #[arg(long, value_name = "FILE")]
+    pub os_release: Option<PathBuf>,
+    /// Kernel command line; the verity parameters are appended to it
+    #[arg(long, value_name = "STRING", default_value = "")]
+    pub cmdline: String,
+    #[command(flatten)]
+    pub snp: SnpArgs,
     /// Seed for every generated identifier (disk GUID, UUIDs, salt); pin it to keep them across input changes
     /// [default: a digest of every input (rootfs tree, kernel, initrd, stub, os-release, cmdline, layout,
     /// filesystem, SOURCE_DATE_EPOCH), printed]
@@ -307,16 +340,16 @@ fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
         stub: a.stub,
         os_release: a.os_release,
         cmdline: a.cmdline,
-        ovmf: a.ovmf,
-        snp_mode: a.snp_mode,
-        vcpus: a.vcpus,
-        vcpu_type: a.vcpu_type,
-        vcpu_sig: a.vcpu_sig,
-        vcpu_family: a.vcpu_family,
-        vcpu_model: a.vcpu_model,
-        vcpu_stepping: a.vcpu_stepping,
-        vmm_type: a.vmm_type,
-        guest_features: a.guest_features,
+        ovmf: a.snp.ovmf,
+        snp_mode: a.snp.snp_mode,
+        vcpus: a.snp.vcpus,
+        vcpu_type: a.snp.vcpu_type,
+        vcpu_sig: a.snp.vcpu_sig,
+        vcpu_family: a.snp.vcpu_family,
+        vcpu_model: a.snp.vcpu_model,
+        vcpu_stepping: a.snp.vcpu_stepping,
+        vmm_type: a.snp.vmm_type,
+        guest_features: a.snp.guest_features,
         seed: a.seed,
         salt: a.salt,
         disk_device: a.disk_device,

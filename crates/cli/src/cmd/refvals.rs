@@ -84,16 +84,19 @@ yardstick; a file or a block device, never mounted), the disk is checked as
 is not the tree's or the tree not the data's) and the manifest is the one
 `image build` writes: the UKI's components (.linux, .initrd, .osrel, .cmdline
 and the UKI), the verity section, the tpm section for the UKI the firmware
-boots, the partition table. Addons, credentials and extensions on the ESP are
+boots, the partition table, and with --ovmf the SEV-SNP launch digest of the
+firmware alone (it loads the UKI from the disk; a Kata disk's direct boot needs
+the kernel and initrd, which are not on it: use `snp measure`). Addons, credentials and extensions on the ESP are
 listed by `image inspect`, not predicted.
 
 Examples:
   yardstick refvals create --uki uki.efi --output uki.manifest.json
   yardstick refvals create --disk mkosi.raw --output mkosi.manifest.json
+  yardstick refvals create --disk disk.img --ovmf OVMF.fd --vcpus 2 --vcpu-type EPYC-v4
   yardstick refvals create --disk kata.img --verity-params 'root_hash=...,salt=...,...' 
   yardstick refvals create --uki uki.signed.efi \\
       --secure-boot-vars /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd --output m.json")]
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
 }
 
 /// Flags of `yardstick refvals create`.
@@ -116,6 +119,9 @@ pub struct CreateArgs {
     disk: Option<PathBuf>,
     #[command(flatten)]
     disk_args: super::image::DiskArgs,
+    /// --disk: also the SEV-SNP launch digest of the firmware that loads the UKI from the disk
+    #[command(flatten)]
+    snp: super::image::SnpArgs,
     /// Write the manifest here instead of stdout
     #[arg(long, short, value_name = "MANIFEST")]
     output: Option<PathBuf>,
@@ -222,12 +228,17 @@ fn create(a: &CreateArgs) -> anyhow::Result<ExitCode> {
 
 fn create_from_disk(a: &CreateArgs, disk: &Path) -> anyhow::Result<ExitCode> {
     use yardstick_image::inspect::{ManifestOptions, disk_manifest};
-    let inputs: Vec<&Path> = [Some(disk), a.predict.secure_boot_vars.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect();
+    let inputs: Vec<&Path> = [
+        Some(disk),
+        a.predict.secure_boot_vars.as_deref(),
+        a.snp.ovmf.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     refuse_clobber(a.output.as_deref(), &inputs)?;
     let (platform, banks) = a.predict.platform()?;
+    let snp = a.snp.params()?;
     let i = super::image::inspect_disk(disk, &a.disk_args)?;
     if !i.ok() {
         // What failed, on standard output as `image inspect` prints it; no manifest.
@@ -253,6 +264,7 @@ fn create_from_disk(a: &CreateArgs, disk: &Path) -> anyhow::Result<ExitCode> {
             banks,
             secure_boot_vars: vars.as_deref(),
             disk_device: &a.disk_args.disk_device,
+            snp,
         },
     )
     .with_context(|| format!("{}", disk.display()))?;

@@ -1180,6 +1180,8 @@ pub struct ManifestOptions<'a> {
     pub secure_boot_vars: Option<&'a str>,
     /// The guest's name for the disk (`/dev/vda`).
     pub disk_device: &'a str,
+    /// The SEV-SNP launch of the firmware that loads the UKI from the disk, if wanted.
+    pub snp: Option<crate::SnpParams>,
 }
 
 /// The manifest `image build` would have written for this disk: the UKI's components (kernel, initrd,
@@ -1267,6 +1269,27 @@ pub fn disk_manifest(
         let refs = crate::steps::predict_pcrs_on(uki, &o.platform, &o.banks, o.secure_boot_vars)
             .map_err(|e| InspectError::Input(e.to_string()))?;
         m.tpm = Some(refs);
+    }
+    if let Some(s) = &o.snp {
+        if layout != Layout::Uki {
+            return Err(InspectError::Input(
+                "--ovmf: a Kata disk is booted directly: its launch digest needs the kernel and initrd, which are not on the disk (use `yardstick snp measure`)".into(),
+            ));
+        }
+        let bytes =
+            yardstick_common::fs::read_input(&s.ovmf, yardstick_common::fs::InputKind::FIRMWARE)
+                .map_err(|e| {
+                    InspectError::Input(format!("{}: {}", s.ovmf.display(), e.into_io()))
+                })?;
+        let name = s.ovmf.file_name().map(|f| f.to_string_lossy().into_owned());
+        let c = Component::from_bytes("firmware", name.as_deref(), &bytes);
+        let fw = crate::steps::snp_preflight(s, bytes, false)
+            .map_err(|e| InspectError::Input(e.to_string()))?;
+        m.components.insert(0, c);
+        m.snp.push(
+            crate::steps::snp_launch(s, &fw, None, &yardstick_common::progress::NoProgress)
+                .map_err(|e| InspectError::Input(e.to_string()))?,
+        );
     }
     m.image = Some(ImageInfo {
         layout,
