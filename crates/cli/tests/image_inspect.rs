@@ -556,3 +556,191 @@ fn snp_launch_digest_from_a_disk() {
     let e = String::from_utf8_lossy(&r.stderr);
     assert!(e.contains("snp measure") && e.lines().count() == 1, "{e}");
 }
+
+/// A disk made by systemd-repart 254 (the tool mkosi drives): an empty vfat ESP (mkfs.vfat), an erofs root
+/// with `Verity=data`, its `Verity=hash` partition (libcryptsetup, 512-byte blocks) and `Verity=signature`
+/// partition (repart's JSON); the UKI (`uki build`, with repart's root hash on its cmdline) copied onto the ESP
+/// with mtools. `image inspect` finds repart's root hash and verifies the tree, reads the signature JSON (the
+/// certificate fingerprint is openssl's); `refvals create --disk` predicts what `refvals create --uki` predicts
+/// for the same UKI.
+#[test]
+fn disk_made_by_systemd_repart_254() {
+    let sd = tools().join("systemd-254");
+    let repart = peer("systemd-254/bin/systemd-repart");
+    let dir = tempfile::tempdir_in("/var/tmp").unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("tree/etc")).unwrap();
+    std::fs::write(d.join("tree/etc/marker"), "CoCo\n").unwrap();
+    std::fs::write(d.join("tree/blob"), vec![0x3cu8; 300_000]).unwrap();
+    std::fs::create_dir_all(d.join("defs")).unwrap();
+    let defs = [
+        (
+            "00-esp.conf",
+            "[Partition]\nType=esp\nFormat=vfat\nSizeMinBytes=40M\n".to_string(),
+        ),
+        (
+            "10-root.conf",
+            format!(
+                "[Partition]\nType=root\nCopyFiles={}:/\nFormat=erofs\nVerity=data\nVerityMatchKey=root\n",
+                d.join("tree").display()
+            ),
+        ),
+        (
+            "20-verity.conf",
+            "[Partition]\nType=root-verity\nVerity=hash\nVerityMatchKey=root\n".into(),
+        ),
+        (
+            "30-sig.conf",
+            "[Partition]\nType=root-verity-sig\nVerity=signature\nVerityMatchKey=root\n".into(),
+        ),
+    ];
+    for (n, t) in defs {
+        std::fs::write(d.join("defs").join(n), t).unwrap();
+    }
+    run_ok(
+        Command::new(peer("openssl"))
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "k.pem", "-out",
+                "c.pem",
+            ])
+            .args(["-days", "3", "-subj", "/CN=yardstick test"])
+            .current_dir(d),
+    );
+    let libdir = format!(
+        "{}:{}",
+        sd.join("usr/lib/x86_64-linux-gnu/systemd").display(),
+        sd.join("lib/x86_64-linux-gnu").display()
+    );
+    let out = run(Command::new(&repart)
+        .env("LD_LIBRARY_PATH", libdir)
+        .args([
+            "--definitions=defs",
+            "--empty=create",
+            "--size=auto",
+            "--dry-run=no",
+            "--json=short",
+        ])
+        .args(["--private-key=k.pem", "--certificate=c.pem", "img.raw"])
+        .current_dir(d));
+    assert!(
+        out.status.success(),
+        "systemd-repart: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let root = parts[1]["roothash"].as_str().unwrap().to_string();
+    let esp_off = parts[0]["offset"].as_u64().unwrap();
+
+    let uki = d.join("uki.efi");
+    run_ok(
+        yardstick()
+            .args(["uki", "build", "--stub"])
+            .arg(stub_254())
+            .arg("--linux")
+            .arg(kernel())
+            .args([
+                "--cmdline",
+                &format!("console=ttyS0 roothash={root}"),
+                "--output",
+            ])
+            .arg(&uki),
+    );
+    let img = format!("{}@@{esp_off}", d.join("img.raw").display());
+    let mt = |args: &[&str]| {
+        run_ok(
+            Command::new(peer(args[0]))
+                .args(&args[1..])
+                .env("MTOOLS_SKIP_CHECK", "1"),
+        );
+    };
+    mt(&["mmd", "-i", &img, "::EFI", "::EFI/BOOT"]);
+    mt(&[
+        "mcopy",
+        "-i",
+        &img,
+        uki.to_str().unwrap(),
+        "::EFI/BOOT/BOOTX64.EFI",
+    ]);
+
+    let disk = d.join("img.raw");
+    let (code, j, err) = inspect_json(&disk, &[]);
+    assert_eq!(code, Some(0), "{err}\n{j:#}");
+    let names: Vec<&str> = j["table"]["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["discoverable"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "esp",
+            "root-x86-64",
+            "root-x86-64-verity",
+            "root-x86-64-verity-sig"
+        ]
+    );
+    for (p, r) in j["table"]["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(parts.as_array().unwrap())
+    {
+        assert_eq!(p["offset"], r["offset"]);
+        assert_eq!(p["size"], r["raw_size"]);
+        assert_eq!(p["uuid"], r["uuid"]);
+    }
+    let v = &j["verity"][0];
+    assert_eq!(v["verified"], true, "{j:#}");
+    assert_eq!(v["expected_root_hash"].as_str(), Some(root.as_str()));
+    assert_eq!(
+        v["data_block_size"], 512,
+        "repart's block size for a small partition"
+    );
+    let fp = run_ok(
+        Command::new(peer("openssl"))
+            .args(["x509", "-in", "c.pem", "-noout", "-fingerprint", "-sha256"])
+            .current_dir(d),
+    );
+    let want_fp = fp
+        .trim()
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .replace(':', "")
+        .to_ascii_lowercase();
+    let sig = &j["signatures"][0];
+    assert_eq!(sig["root_hash"].as_str(), Some(root.as_str()));
+    assert_eq!(sig["signature_present"], true);
+    assert_eq!(
+        sig["certificate_fingerprint"].as_str(),
+        Some(want_fp.as_str())
+    );
+
+    let m = d.join("m.json");
+    run_ok(
+        yardstick()
+            .args(["refvals", "create", "--disk"])
+            .arg(&disk)
+            .arg("--output")
+            .arg(&m),
+    );
+    let u = d.join("u.json");
+    run_ok(
+        yardstick()
+            .args(["refvals", "create", "--uki"])
+            .arg(&uki)
+            .arg("--output")
+            .arg(&u),
+    );
+    let (mut dm, mut um): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_slice(&std::fs::read(&m).unwrap()).unwrap(),
+        serde_json::from_slice(&std::fs::read(&u).unwrap()).unwrap(),
+    );
+    // The platform assumptions are worded per command; the predictions must be equal.
+    dm["tpm"]["assumptions"] = serde_json::Value::Null;
+    um["tpm"]["assumptions"] = serde_json::Value::Null;
+    assert_eq!(dm["tpm"], um["tpm"]);
+    assert_eq!(dm["verity"]["root_hash"].as_str(), Some(root.as_str()));
+    assert_eq!(dm["verity"]["data_block_size"], 512);
+}
