@@ -84,7 +84,6 @@ pub fn inspect_disk(
         Some((&file, image)),
         &InspectOptions {
             verity_params: a.verity_params.clone(),
-            disk_device: a.disk_device.clone(),
         },
         &bar,
     );

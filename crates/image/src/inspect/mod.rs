@@ -144,8 +144,6 @@ pub enum InspectError {
 pub struct InspectOptions {
     /// Kata's `kernel_verity_params` (`--verity-params`), for a disk whose root hash is not on a UKI's cmdline.
     pub verity_params: Option<String>,
-    /// The guest's name for the disk (`/dev/vda`), for the dm tables of the manifest.
-    pub disk_device: String,
 }
 
 /// A file found on an ESP or XBOOTLDR partition.
