@@ -169,17 +169,19 @@ fn read_mbr(mbr: &[u8]) -> Result<Table, InspectError> {
                 slot + 1
             ));
         }
+        // 0xef is the EFI System Partition on an MBR disk (UEFI 2.10 §5.2.2).
+        let dps = (ty == 0xef).then(|| types::lookup(types::ESP)).flatten();
         partitions.push(FoundPartition {
             number: slot + 1,
             type_id: format!("{ty:#04x}"),
-            discoverable: None,
+            discoverable: dps.map(|d| d.name),
             uuid: None,
             label: None,
             offset: first * SECTOR,
             size: sectors * SECTOR,
             attributes: None,
             bootable: boot == 0x80,
-            dps: None,
+            dps,
             type_guid: None,
         });
     }
@@ -498,6 +500,9 @@ mod tests {
         assert!(t.partitions[0].bootable);
         assert_eq!(t.partitions[1].offset, 4096 * 512);
         assert_eq!(t.partitions[1].size, 10 * 512);
+        d[446 + 16 + 4] = 0xef;
+        let t = read(&d.as_slice()).unwrap();
+        assert_eq!(t.partitions[1].discoverable, Some("esp"));
         d[446] = 0x12;
         assert!(read(&d.as_slice()).is_err());
     }
