@@ -675,51 +675,77 @@ fn loader_default(conf: &[u8]) -> Option<String> {
         .next_back()
 }
 
-/// systemd-boot's glob (`*`, `?`, `[...]` as fnmatch without flags), case-insensitive on ASCII.
+/// systemd-boot's glob (`*`, `?`, `[...]` as fnmatch without flags), case-insensitive on ASCII. Linear in
+/// practice whatever the pattern (a hostile `loader.conf` of many `*` cannot make it exponential): on a
+/// mismatch only the last `*` is retried, one character further.
 pub fn glob_match(pattern: &str, name: &str) -> bool {
-    fn m(p: &[char], n: &[char]) -> bool {
-        match p.split_first() {
-            None => n.is_empty(),
-            Some(('*', rest)) => (0..=n.len()).any(|i| n.get(i..).is_some_and(|t| m(rest, t))),
-            Some(('?', rest)) => n.split_first().is_some_and(|(_, t)| m(rest, t)),
-            Some(('[', rest)) => {
-                let Some(end) = rest.iter().skip(1).position(|&c| c == ']').map(|e| e + 1) else {
-                    return n.first() == Some(&'[') && m(rest, n.get(1..).unwrap_or(&[]));
-                };
-                let (set, after) = (
-                    rest.get(..end).unwrap_or(&[]),
-                    rest.get(end + 1..).unwrap_or(&[]),
-                );
-                let Some((c, t)) = n.split_first() else {
-                    return false;
-                };
-                let (neg, set) = match set.split_first() {
-                    Some(('!' | '^', s)) => (true, s),
-                    _ => (false, set),
-                };
-                let mut hit = false;
-                let mut i = 0;
-                while let Some(&a) = set.get(i) {
-                    if set.get(i + 1) == Some(&'-')
-                        && let Some(&b) = set.get(i + 2)
-                    {
-                        hit |= a <= *c && *c <= b;
-                        i += 3;
-                    } else {
-                        hit |= a == *c;
-                        i += 1;
-                    }
-                }
-                hit != neg && m(after, t)
-            }
-            Some((c, rest)) => n
-                .split_first()
-                .is_some_and(|(d, t)| c.eq_ignore_ascii_case(d) && m(rest, t)),
-        }
-    }
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
-    m(&p, &n)
+    // One pattern token at `i`: how long it is, and whether it matches character `c`.
+    let token = |i: usize, c: char| -> (usize, bool) {
+        match p.get(i) {
+            Some('?') => (1, true),
+            Some('[') => {
+                let body_start = i + 1;
+                let close = p
+                    .iter()
+                    .enumerate()
+                    .skip(body_start + 1)
+                    .find(|(_, ch)| **ch == ']')
+                    .map(|(k, _)| k);
+                let Some(close) = close else {
+                    return (1, c == '[');
+                };
+                let mut set = p.get(body_start..close).unwrap_or(&[]);
+                let neg = matches!(set.first(), Some('!' | '^'));
+                if neg {
+                    set = set.get(1..).unwrap_or(&[]);
+                }
+                let mut hit = false;
+                let mut k = 0;
+                while let Some(&a) = set.get(k) {
+                    if set.get(k + 1) == Some(&'-')
+                        && let Some(&b) = set.get(k + 2)
+                    {
+                        hit |= a <= c && c <= b;
+                        k += 3;
+                    } else {
+                        hit |= a == c;
+                        k += 1;
+                    }
+                }
+                (close + 1 - i, hit != neg)
+            }
+            Some(&x) => (1, x.eq_ignore_ascii_case(&c)),
+            None => (0, false),
+        }
+    };
+    let (mut pi, mut ni) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if p.get(pi) == Some(&'*') {
+            star = Some((pi, ni));
+            pi += 1;
+            continue;
+        }
+        if let Some(&c) = n.get(ni) {
+            let (len, ok) = token(pi, c);
+            if len > 0 && ok {
+                pi += len;
+                ni += 1;
+                continue;
+            }
+        }
+        match star {
+            Some((sp, sn)) => {
+                pi = sp + 1;
+                ni = sn + 1;
+                star = Some((sp, sn + 1));
+            }
+            None => return false,
+        }
+    }
+    p.get(pi..).unwrap_or(&[]).iter().all(|&c| c == '*')
 }
 
 /// Version-aware comparison of entry names (digit runs compared as numbers), as systemd-boot orders
@@ -1359,6 +1385,17 @@ mod tests {
         assert!(glob_match("[a-c]x", "bx"));
         assert!(!glob_match("[!a-c]x", "bx"));
         assert!(glob_match("*", ""));
+        assert!(glob_match("*x*", "abxcd"));
+        assert!(!glob_match("*x*y", "abxcd"));
+        assert!(glob_match("a*b*c", "aXbYbZc"));
+        assert!(!glob_match("abc", "abcd"));
+        assert!(glob_match("[x", "[x"));
+        // Many stars against a long near-miss: answered at once, not in exponential time.
+        let pattern = "*a".repeat(30) + "b";
+        let name = "a".repeat(255);
+        let t = std::time::Instant::now();
+        assert!(!glob_match(&pattern, &name));
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
     }
 
     #[test]
