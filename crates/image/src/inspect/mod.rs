@@ -871,6 +871,14 @@ fn run_verify(
     problems: &mut Vec<Finding>,
     progress: &dyn Progress,
 ) -> Result<VerityFound, InspectError> {
+    // The tree's blocks are counted from the start of the hash device; on the whole disk that holds only when
+    // the hash area starts on a hash-block boundary (partitions are MiB-aligned in practice).
+    if !p.hash_offset.is_multiple_of(u64::from(p.hash_block_size)) {
+        return Err(InspectError::Input(format!(
+            "{target}: the hash area at byte {} of the disk (partition {}) is not aligned to the {}-byte hash blocks: not supported",
+            p.hash_offset, hash.number, p.hash_block_size
+        )));
+    }
     let dev = Dev { file, path };
     let vol = Volume::new(dev, dev);
     let geo = volume::precheck(&p, &vol).map_err(verity_err)?;
