@@ -37,6 +37,7 @@ mod ext4times;
 pub mod fat;
 pub mod gpt;
 pub mod guid;
+pub mod inspect;
 pub mod mbr;
 pub mod mkfs;
 mod newc;

@@ -295,23 +295,42 @@ pub fn build_uki(u: UkiInputs<'_>) -> Result<Vec<u8>, StepError> {
 /// Predicts the PCRs (sha1, sha256, sha384) that Debian's OVMF without Secure Boot keys, booting the disk
 /// first (`bootindex=0`), and the UKI's stubs produce, with the measurements behind them.
 pub fn predict_pcrs(uki: &[u8]) -> Result<TpmRefs, StepError> {
-    let platform = yardstick_tpm::predict::Platform::default();
     let banks = [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha384];
-    let p = yardstick_tpm::predict::predict(uki, &platform, &banks).map_err(|e| {
+    predict_pcrs_on(
+        uki,
+        &yardstick_tpm::predict::Platform::default(),
+        &banks,
+        None,
+    )
+}
+
+/// The same on another platform: `secure_boot_vars` names the VARS file the platform's Secure Boot variables
+/// came from (for the manifest's assumptions), `None` when none are enrolled.
+pub fn predict_pcrs_on(
+    uki: &[u8],
+    platform: &yardstick_tpm::predict::Platform,
+    banks: &[Algorithm],
+    secure_boot_vars: Option<&str>,
+) -> Result<TpmRefs, StepError> {
+    let p = yardstick_tpm::predict::predict(uki, platform, banks).map_err(|e| {
         step_err(
             "pcr prediction",
             format!("BOOTX64.EFI: {}", yardstick_common::error_chain(&e)),
         )
     })?;
     let mut refs = TpmRefs::from_prediction(&p);
-    refs.assumptions.push(
-        "OVMF (EDK2) as Debian 12 ships it: OVMF_CODE_4M.fd with an empty OVMF_VARS_4M.fd, on QEMU q35"
+    refs.assumptions.push(match secure_boot_vars {
+        None => "OVMF (EDK2) as Debian 12 ships it: OVMF_CODE_4M.fd with an empty OVMF_VARS_4M.fd, on QEMU q35"
             .into(),
-    );
-    refs.assumptions.push(
-        "the disk is first in the boot order (bootindex=0): the firmware tries no other boot option before the UKI"
+        Some(v) => format!(
+            "OVMF (EDK2) as Debian 12 ships it: OVMF_CODE_4M.fd with the Secure Boot variables of {v}, on QEMU q35"
+        ),
+    });
+    refs.assumptions.push(match platform.boot_retries {
+        0 => "the disk is first in the boot order (bootindex=0): the firmware tries no other boot option before the UKI"
             .into(),
-    );
+        n => format!("{n} boot option(s) tried before the UKI"),
+    });
     Ok(refs)
 }
 

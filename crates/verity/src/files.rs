@@ -123,6 +123,7 @@ impl ParamsSpec {
             salt,
             hash_offset: self.hash_offset,
             superblock: self.superblock,
+            data_offset: 0,
         };
         p.validate().map_err(|e| match e {
             Error::BadBlockSize { which: "data", .. } => option("--data-block-size")(e),

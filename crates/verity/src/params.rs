@@ -116,6 +116,9 @@ pub struct VerityParams {
     pub hash_offset: u64,
     /// Whether a superblock precedes the tree.
     pub superblock: bool,
+    /// Byte offset of data block 0 on the data device: a partition read from a whole disk image (the kernel's
+    /// dm table has no such field: there the data device is the partition). Not used with FEC.
+    pub data_offset: u64,
 }
 
 impl VerityParams {
@@ -138,7 +141,14 @@ impl VerityParams {
             salt,
             hash_offset: 0,
             superblock: true,
+            data_offset: 0,
         }
+    }
+
+    /// The same with data block 0 at byte `offset` of the data device (a partition inside a disk image).
+    pub fn with_data_offset(mut self, offset: u64) -> VerityParams {
+        self.data_offset = offset;
+        self
     }
 
     /// The same with another format (`--format`).
@@ -329,6 +339,7 @@ mod tests {
             salt: Salt::default(),
             hash_offset: 0,
             superblock: true,
+            data_offset: 0,
         }
     }
 

@@ -193,7 +193,7 @@ fn level_source<'a>(
         Source {
             file: dev.data,
             path: dev.data_path,
-            start: 0,
+            start: p.data_offset,
             block_size: p.data_block_size as usize,
             extents: Some(extents),
             zero: Some(zero),
@@ -212,7 +212,11 @@ fn level_source<'a>(
 
 /// The data extents of the data area, when the file reports holes.
 fn data_extents(p: &VerityParams, data: &File, path: &Path) -> Result<Vec<(u64, u64)>, Error> {
-    yardstick_common::fs::data_extents(data, 0, p.data_size()?)
+    let end = p
+        .data_size()?
+        .checked_add(p.data_offset)
+        .ok_or(Error::Overflow)?;
+    yardstick_common::fs::data_extents(data, p.data_offset, end)
         .map_err(Error::io(path, "cannot list data extents"))
 }
 
@@ -308,7 +312,7 @@ pub fn root_digest(p: &VerityParams, geo: &Geometry, dev: Devices<'_>) -> Result
     match geo.levels.last() {
         None => {
             let mut b = vec![0u8; p.data_block_size as usize];
-            data.read_exact_at(&mut b, 0)
+            data.read_exact_at(&mut b, p.data_offset)
                 .map_err(Error::io(data_path, "cannot read"))?;
             Ok(block_hasher(p, b.len()).digest_one(&b))
         }

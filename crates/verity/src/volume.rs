@@ -147,7 +147,7 @@ pub fn precheck(p: &VerityParams, v: &Volume<'_>) -> Result<Geometry, Error> {
     let geo = Geometry::new(p)?;
     let data_end = p.data_size()?;
     let size = device_size(v.data.file, v.data.path)?;
-    if size < data_end {
+    if size < data_end.saturating_add(p.data_offset) {
         return Err(Error::DataTooSmall {
             path: v.data.path.to_path_buf(),
             size,
@@ -155,11 +155,16 @@ pub fn precheck(p: &VerityParams, v: &Volume<'_>) -> Result<Geometry, Error> {
             block_size: p.data_block_size,
         });
     }
-    if v.hash_is_data && data_end > p.hash_offset {
+    if v.hash_is_data && data_end.saturating_add(p.data_offset) > p.hash_offset {
         return Err(Error::HashOverlapsData {
             hash_offset: p.hash_offset,
             data_end,
         });
+    }
+    if v.fec.is_some() && p.data_offset != 0 {
+        return Err(Error::Usage(
+            "FEC over data at an offset of the data device is not supported",
+        ));
     }
     check_fec(p, v.fec.as_ref(), &geo)?;
     Ok(geo)
@@ -306,6 +311,14 @@ pub fn format(
     })
 }
 
+/// The root hash the tree on the devices gives now (the digest of its top block; of the only data block when
+/// there is no tree), without verifying anything below: cheap, to tell which of several candidate places holds
+/// a tree.
+pub fn stored_root(p: &VerityParams, v: &Volume<'_>) -> Result<Digest, Error> {
+    let geo = precheck(p, v)?;
+    tree::root_digest(p, &geo, v.tree_devices())
+}
+
 /// Parameters read from the superblock at `offset`, plus the raw bytes (for reserved-byte checks).
 pub fn read_superblock(hash: Dev<'_>, offset: u64) -> Result<(Superblock, [u8; 512]), Error> {
     if !offset.is_multiple_of(512) {
@@ -332,6 +345,7 @@ pub fn params_from_superblock(sb: &Superblock, offset: u64) -> VerityParams {
         salt: sb.salt.clone(),
         hash_offset: offset,
         superblock: true,
+        data_offset: 0,
     }
 }
 

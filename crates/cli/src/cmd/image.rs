@@ -20,6 +20,92 @@ pub enum Command {
     /// Build a disk image with a dm-verity root filesystem (or an initrd) and its reference-value manifest
     #[command(after_help = BUILD_EXAMPLES)]
     Build(Box<BuildArgs>),
+    /// Read a disk image (or block device) without mounting it: partitions, the UKI the firmware boots, and
+    /// its dm-verity root hash checked against the data
+    #[command(after_help = INSPECT_HELP)]
+    Inspect(InspectArgs),
+}
+
+const INSPECT_HELP: &str = "\
+Reads the GPT (the backup header when the primary is bad) or MBR, finds the
+Discoverable Partitions Specification types (root, usr, their -verity and
+-verity-sig partitions, ESP, XBOOTLDR; x86-64 and arm64), reads the ESP's FAT:
+EFI/BOOT/BOOTX64.EFI (or BOOTAA64.EFI) when it is a UKI, else systemd-boot's
+loader.conf default among the type-2 entries in EFI/Linux; lists the UKI's
+addons (<uki>.extra.d/*.addon.efi) and the credentials, sysexts and confexts
+systemd-stub passes on (listed, not predicted). The roothash=/usrhash= on the
+UKI's .cmdline is checked against the verity superblock, the partition UUIDs
+systemd matches and every block of the data and tree. A Kata disk (MBR, no
+superblock) is verified with --verity-params, the tree on partition 2 or
+appended to the data on partition 1.
+
+Exit status: 0 everything checked out, 1 a check failed (the block is named),
+2 the disk could not be read.
+
+Examples:
+  yardstick image inspect disk.img
+  yardstick image inspect /dev/nvme1n1 --json
+  yardstick image inspect kata.img --verity-params \\
+      'root_hash=1f2e...,salt=00ff,data_blocks=2048,data_block_size=4096,hash_block_size=4096'";
+
+/// Flags of `image inspect`, shared with `refvals create --disk`.
+#[derive(Debug, clap::Args)]
+pub struct DiskArgs {
+    /// Kata's kernel_verity_params (root_hash=...,salt=...,data_blocks=...,data_block_size=...,hash_block_size=...)
+    /// for a disk whose root hash is not on a UKI's command line
+    #[arg(long, value_name = "PARAMS")]
+    pub verity_params: Option<String>,
+    /// The guest's name for this disk, for the dm tables
+    #[arg(long, value_name = "DEV", default_value = "/dev/vda")]
+    pub disk_device: String,
+}
+
+/// Flags of `image inspect`.
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// Disk image file or block device
+    #[arg(value_name = "IMAGE")]
+    pub image: PathBuf,
+    #[command(flatten)]
+    pub disk: DiskArgs,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Opens and inspects a disk (shared with `refvals create --disk`).
+pub fn inspect_disk(
+    image: &std::path::Path,
+    a: &DiskArgs,
+) -> anyhow::Result<yardstick_image::inspect::DiskInspection> {
+    use anyhow::Context as _;
+    use yardstick_image::inspect::{self, DiskFile, InspectOptions};
+    let disk = DiskFile::open(image).with_context(|| format!("{}", image.display()))?;
+    let file = std::fs::File::open(image).with_context(|| format!("{}", image.display()))?;
+    let bar = ui::Bar::bytes("verity");
+    let r = inspect::inspect(
+        &disk,
+        Some((&file, image)),
+        &InspectOptions {
+            verity_params: a.verity_params.clone(),
+        },
+        &bar,
+    );
+    bar.finish();
+    r.with_context(|| format!("{}", image.display()))
+}
+
+/// Exit status for an inspection: 1 with a verdict line on stderr when a check failed.
+pub fn verdict(i: &yardstick_image::inspect::DiskInspection) -> ExitCode {
+    if i.ok() {
+        return ExitCode::SUCCESS;
+    }
+    let n = i.problems.len();
+    eprintln!(
+        "yardstick: check failed: {n} problem{} (listed on standard output)",
+        if n == 1 { "" } else { "s" }
+    );
+    ExitCode::from(1)
 }
 
 const BUILD_EXAMPLES: &str = "\
@@ -90,39 +176,9 @@ fn parse_vmm_type(s: &str) -> Result<VmmType, String> {
         .map_err(|e: yardstick_snp::vmm_types::UnknownVmmType| e.to_string())
 }
 
-/// Flags of `image build`.
+/// The SEV-SNP launch flags (`snp measure`'s names), shared by `image build` and `refvals create --disk`.
 #[derive(Debug, clap::Args)]
-pub struct BuildArgs {
-    /// Root filesystem: a directory or an uncompressed tar archive
-    #[arg(value_name = "ROOTFS")]
-    pub rootfs: PathBuf,
-    /// Output disk image (the cpio for --layout initrd)
-    #[arg(long, short, value_name = "DISK")]
-    pub output: PathBuf,
-    /// Where to write the manifest [default: DISK.manifest.json]
-    #[arg(long, value_name = "FILE")]
-    pub manifest: Option<PathBuf>,
-    /// Disk layout
-    #[arg(long, value_enum, default_value = "uki")]
-    pub layout: LayoutArg,
-    /// Root filesystem type
-    #[arg(long, value_enum, default_value = "erofs")]
-    pub fs: FsArg,
-    /// Kernel (bzImage); required for --layout uki
-    #[arg(long, value_name = "FILE")]
-    pub kernel: Option<PathBuf>,
-    /// Initrd for the UKI (uki) or for direct boot (kata)
-    #[arg(long, value_name = "FILE")]
-    pub initrd: Option<PathBuf>,
-    /// systemd-stub (linuxx64.efi.stub); required for --layout uki
-    #[arg(long, value_name = "FILE")]
-    pub stub: Option<PathBuf>,
-    /// os-release file for the UKI's .osrel section
-    #[arg(long, value_name = "FILE")]
-    pub os_release: Option<PathBuf>,
-    /// Kernel command line; the verity parameters are appended to it
-    #[arg(long, value_name = "STRING", default_value = "")]
-    pub cmdline: String,
+pub struct SnpArgs {
     /// OVMF firmware: also compute the SEV-SNP launch digest
     #[arg(long, value_name = "FILE", help_heading = "SEV-SNP launch digest")]
     pub ovmf: Option<PathBuf>,
@@ -165,6 +221,69 @@ pub struct BuildArgs {
     /// SEV features of the VMSAs (guest features)
     #[arg(long, value_name = "N", default_value = "0x1", value_parser = parse_u64, help_heading = "SEV-SNP launch digest")]
     pub guest_features: u64,
+}
+
+impl SnpArgs {
+    /// The launch parameters, when `--ovmf` is given (`--vcpu-sig` must fit in 32 bits).
+    pub fn params(&self) -> anyhow::Result<Option<yardstick_image::SnpParams>> {
+        let Some(ovmf) = &self.ovmf else {
+            return Ok(None);
+        };
+        let vcpu_sig = self
+            .vcpu_sig
+            .map(u32::try_from)
+            .transpose()
+            .map_err(|_| anyhow::anyhow!("--vcpu-sig: larger than 32 bits"))?;
+        Ok(Some(yardstick_image::SnpParams {
+            ovmf: ovmf.clone(),
+            mode: self.snp_mode,
+            vcpus: self.vcpus,
+            vcpu_type: self.vcpu_type.clone(),
+            vcpu_sig,
+            vcpu_family: self.vcpu_family,
+            vcpu_model: self.vcpu_model,
+            vcpu_stepping: self.vcpu_stepping,
+            vmm_type: self.vmm_type,
+            guest_features: self.guest_features,
+        }))
+    }
+}
+
+/// Flags of `image build`.
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// Root filesystem: a directory or an uncompressed tar archive
+    #[arg(value_name = "ROOTFS")]
+    pub rootfs: PathBuf,
+    /// Output disk image (the cpio for --layout initrd)
+    #[arg(long, short, value_name = "DISK")]
+    pub output: PathBuf,
+    /// Where to write the manifest [default: DISK.manifest.json]
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Disk layout
+    #[arg(long, value_enum, default_value = "uki")]
+    pub layout: LayoutArg,
+    /// Root filesystem type
+    #[arg(long, value_enum, default_value = "erofs")]
+    pub fs: FsArg,
+    /// Kernel (bzImage); required for --layout uki
+    #[arg(long, value_name = "FILE")]
+    pub kernel: Option<PathBuf>,
+    /// Initrd for the UKI (uki) or for direct boot (kata)
+    #[arg(long, value_name = "FILE")]
+    pub initrd: Option<PathBuf>,
+    /// systemd-stub (linuxx64.efi.stub); required for --layout uki
+    #[arg(long, value_name = "FILE")]
+    pub stub: Option<PathBuf>,
+    /// os-release file for the UKI's .osrel section
+    #[arg(long, value_name = "FILE")]
+    pub os_release: Option<PathBuf>,
+    /// Kernel command line; the verity parameters are appended to it
+    #[arg(long, value_name = "STRING", default_value = "")]
+    pub cmdline: String,
+    #[command(flatten)]
+    pub snp: SnpArgs,
     /// TDVF firmware (OVMF.fd of a TDX-enabled edk2): also predict MRTD and the RTMRs (the manifest's tdx
     /// section), as `tdx measure` does: a direct boot of --kernel with the initrd and the final cmdline for
     /// kata and initrd, MRTD only for uki (the UKI is loaded from disk); --vcpus is shared with SEV-SNP
@@ -229,6 +348,15 @@ fn parse_u64(s: &str) -> Result<u64, String> {
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Build(a) => run_build(*a),
+        Command::Inspect(a) => {
+            let i = inspect_disk(&a.image, &a.disk)?;
+            if a.json {
+                ui::print_json(&i)?;
+            } else {
+                ui::print_text(&i.to_text())?;
+            }
+            Ok(verdict(&i))
+        }
     }
 }
 
@@ -253,16 +381,16 @@ fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
         stub: a.stub,
         os_release: a.os_release,
         cmdline: a.cmdline,
-        ovmf: a.ovmf,
-        snp_mode: a.snp_mode,
-        vcpus: a.vcpus,
-        vcpu_type: a.vcpu_type,
-        vcpu_sig: a.vcpu_sig,
-        vcpu_family: a.vcpu_family,
-        vcpu_model: a.vcpu_model,
-        vcpu_stepping: a.vcpu_stepping,
-        vmm_type: a.vmm_type,
-        guest_features: a.guest_features,
+        ovmf: a.snp.ovmf,
+        snp_mode: a.snp.snp_mode,
+        vcpus: a.snp.vcpus,
+        vcpu_type: a.snp.vcpu_type,
+        vcpu_sig: a.snp.vcpu_sig,
+        vcpu_family: a.snp.vcpu_family,
+        vcpu_model: a.snp.vcpu_model,
+        vcpu_stepping: a.snp.vcpu_stepping,
+        vmm_type: a.snp.vmm_type,
+        guest_features: a.snp.guest_features,
         tdx_firmware: a.tdx_firmware,
         memory: a.memory,
         qemu_version: a.qemu_version,

@@ -35,8 +35,8 @@ bootindex, q35 OVMF first tries the DVD drive: use --boot-retries 1.";
 #[derive(Debug, clap::Args)]
 pub struct PredictArgs {
     /// The UKI (as installed on the ESP, signed if Secure Boot is on)
-    #[arg(long, value_name = "UKI")]
-    pub uki: PathBuf,
+    #[arg(long, value_name = "UKI", required = true)]
+    pub uki: Option<PathBuf>,
     /// PCR banks, comma separated
     #[arg(
         long,
@@ -88,10 +88,13 @@ impl PredictArgs {
 
     /// Reads the UKI and predicts its PCRs on the platform.
     pub fn predict(&self) -> anyhow::Result<Predicted> {
-        let uki = read_input(&self.uki, InputKind::UKI)?;
+        let Some(path) = &self.uki else {
+            anyhow::bail!("--uki is required");
+        };
+        let uki = read_input(path, InputKind::UKI)?;
         let (platform, banks) = self.platform()?;
         let prediction =
-            predict(&uki, &platform, &banks).with_context(|| format!("{}", self.uki.display()))?;
+            predict(&uki, &platform, &banks).with_context(|| format!("{}", path.display()))?;
         Ok(Predicted {
             uki,
             prediction,

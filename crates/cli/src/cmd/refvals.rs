@@ -72,23 +72,40 @@ Examples:
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// Write a manifest for a UKI you built yourself: its digests and predicted PCRs
+    /// Write a manifest for a UKI or a disk image you built yourself: its digests, verity parameters and
+    /// predicted PCRs
     #[command(after_help = "\
-The manifest has the UKI as component `uki` and a tpm section with the PCRs
-`yardstick pcr predict` computes for it (PCR 4, 7, 9, 11, 12, 13; PCR 11 after
-each boot phase) and every predicted measurement, as `image build` writes it
-for the images it makes. `verify tpm --refvals` and `refvals export` read it.
-With --tdx-firmware, also a tdx entry: MRTD as `tdx measure` predicts it for
-that firmware, --memory, --vcpus and --mrtd-order (the UKI is loaded from disk:
-RTMR1/RTMR2 of that boot path are not predicted).
+With --uki, the manifest has the UKI as component `uki` and a tpm section with
+the PCRs `yardstick pcr predict` computes for it (PCR 4, 7, 9, 11, 12, 13; PCR
+11 after each boot phase) and every predicted measurement, as `image build`
+writes it for the images it makes. `verify tpm --refvals` and `refvals export`
+read it.
+
+With --disk (an image made by mkosi, systemd-repart, Kata's image builder or
+yardstick; a file or a block device, never mounted), the disk is checked as
+`image inspect` checks it (exit 1 naming the block when the cmdline's root hash
+is not the tree's or the tree not the data's) and the manifest is the one
+`image build` writes: the UKI's components (.linux, .initrd, .osrel, .cmdline
+and the UKI), the verity section, the tpm section for the UKI the firmware
+boots, the partition table, and with --ovmf the SEV-SNP launch digest of the
+firmware alone (it loads the UKI from the disk; a Kata disk's direct boot needs
+the kernel and initrd, which are not on it: use `snp measure`). Addons, credentials and extensions on the ESP are
+listed by `image inspect`, not predicted.
+
+With --tdx-firmware (either input), also a tdx entry: MRTD as `tdx measure`
+predicts it for that firmware, --memory, --vcpus and --mrtd-order (the UKI is
+loaded from disk: RTMR1/RTMR2 of that boot path are not predicted).
 
 Examples:
   yardstick refvals create --uki uki.efi --output uki.manifest.json
+  yardstick refvals create --disk mkosi.raw --output mkosi.manifest.json
+  yardstick refvals create --disk disk.img --ovmf OVMF.fd --vcpus 2 --vcpu-type EPYC-v4
+  yardstick refvals create --disk kata.img --verity-params 'root_hash=...,salt=...,...' 
   yardstick refvals create --uki uki.signed.efi \\
       --secure-boot-vars /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd --output m.json
   yardstick refvals create --uki uki.efi --tdx-firmware OVMF.fd --memory 2048 --vcpus 2 \\
       --output m.json")]
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
 }
 
 /// Flags of `yardstick refvals create`.
@@ -97,18 +114,30 @@ Examples:
 // flag's place in the completion scripts).
 #[command(mut_args(|a| if a.get_id() == "secure_boot_vars" {
     a.help("OVMF VARS file whose Secure Boot variables the firmware measures (default: none, Secure Boot off)")
+} else if a.get_id() == "uki" {
+    a.required(false)
 } else {
     a
 }))]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["uki", "disk"])))]
 pub struct CreateArgs {
     #[command(flatten)]
     predict: PredictArgs,
-    /// TDVF firmware (OVMF.fd of a TDX-enabled edk2): also record its TDX measurement (the tdx section).
-    /// The UKI is loaded from disk, so MRTD is predicted, not RTMR1/RTMR2 (as `tdx measure` without --kernel)
+    /// A disk image (or block device) instead of --uki: its UKI, verity volume and partitions
+    #[arg(long, value_name = "IMAGE", conflicts_with = "uki")]
+    disk: Option<PathBuf>,
+    #[command(flatten)]
+    disk_args: super::image::DiskArgs,
+    /// --disk: also the SEV-SNP launch digest of the firmware that loads the UKI from the disk
+    #[command(flatten)]
+    snp: super::image::SnpArgs,
+    /// TDVF firmware (OVMF.fd of a TDX-enabled edk2): also record its TDX measurement (the tdx section) for
+    /// --memory and --vcpus. The UKI is loaded from disk, so MRTD is predicted, not RTMR1/RTMR2 (as `tdx
+    /// measure` without --kernel)
     #[arg(
         long,
         value_name = "FILE",
-        requires_all = ["memory", "vcpus"],
+        requires = "memory",
         help_heading = "Intel TDX measurement"
     )]
     tdx_firmware: Option<PathBuf>,
@@ -120,14 +149,6 @@ pub struct CreateArgs {
         help_heading = "Intel TDX measurement"
     )]
     memory: Option<u64>,
-    /// Number of vCPUs (-smp)
-    #[arg(
-        long,
-        value_name = "N",
-        requires = "tdx_firmware",
-        help_heading = "Intel TDX measurement"
-    )]
-    vcpus: Option<u32>,
     /// QEMU version (MAJOR.MINOR[.PATCH])
     #[arg(
         long,
@@ -203,7 +224,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("{}", manifest.display()))?;
             write_or_print(output.as_deref(), &text)?;
         }
-        Command::Create(a) => create(&a)?,
+        Command::Create(a) => return create(&a),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -226,9 +247,20 @@ fn write_or_print(output: Option<&std::path::Path>, text: &str) -> anyhow::Resul
     Ok(())
 }
 
-fn create(a: &CreateArgs) -> anyhow::Result<()> {
+fn create(a: &CreateArgs) -> anyhow::Result<ExitCode> {
+    if let Some(disk) = &a.disk {
+        return create_from_disk(a, disk);
+    }
+    let Some(uki_path) = a.predict.uki.as_deref() else {
+        anyhow::bail!("--uki or --disk is required");
+    };
+    if a.snp.ovmf.is_some() {
+        anyhow::bail!(
+            "--ovmf: only with --disk (for a UKI, `snp measure` computes the launch digest)"
+        );
+    }
     let inputs: Vec<&Path> = [
-        Some(a.predict.uki.as_path()),
+        Some(uki_path),
         a.predict.secure_boot_vars.as_deref(),
         a.tdx_firmware.as_deref(),
     ]
@@ -239,36 +271,93 @@ fn create(a: &CreateArgs) -> anyhow::Result<()> {
     let Predicted {
         uki, prediction, ..
     } = a.predict.predict()?;
-    let file = a
-        .predict
-        .uki
+    let file = uki_path
         .file_name()
         .map(|f| f.to_string_lossy().into_owned());
     let mut m = Manifest::for_uki(&uki, file.as_deref(), &prediction, a.predict.boot_retries)
-        .with_context(|| format!("{}: manifest", a.predict.uki.display()))?;
-    if let (Some(fw_path), Some(memory_mib), Some(vcpus)) = (&a.tdx_firmware, a.memory, a.vcpus) {
-        let firmware = read_input(fw_path, InputKind::FIRMWARE)?;
-        let guest = TdxGuest {
-            firmware: &firmware,
-            direct_boot: None,
-            memory_mib,
-            vcpus,
-            qemu_version: a.qemu_version,
-            mrtd_order: a.mrtd_order,
-        };
-        let tdx = yardstick_tdx::measure_launch(
-            &guest,
-            InputPaths {
-                firmware: fw_path,
-                kernel: None,
-            },
-        )?;
-        let name = fw_path
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned());
-        let c = Component::from_bytes(yardstick_refvals::TDX_FIRMWARE, name.as_deref(), &firmware);
-        m.push_tdx(c, &tdx)
-            .with_context(|| format!("{}: manifest", fw_path.display()))?;
+        .with_context(|| format!("{}: manifest", uki_path.display()))?;
+    push_tdx(a, &mut m)?;
+    write_or_print(a.output.as_deref(), &m.to_json())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// With --tdx-firmware: the tdx entry (MRTD for --memory and --vcpus; the UKI is loaded from disk) and the
+/// firmware component.
+fn push_tdx(a: &CreateArgs, m: &mut Manifest) -> anyhow::Result<()> {
+    let (Some(fw_path), Some(memory_mib)) = (&a.tdx_firmware, a.memory) else {
+        return Ok(());
+    };
+    let firmware = read_input(fw_path, InputKind::FIRMWARE)?;
+    let guest = TdxGuest {
+        firmware: &firmware,
+        direct_boot: None,
+        memory_mib,
+        vcpus: a.snp.vcpus,
+        qemu_version: a.qemu_version,
+        mrtd_order: a.mrtd_order,
+    };
+    let tdx = yardstick_tdx::measure_launch(
+        &guest,
+        InputPaths {
+            firmware: fw_path,
+            kernel: None,
+        },
+    )?;
+    let name = fw_path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned());
+    let c = Component::from_bytes(yardstick_refvals::TDX_FIRMWARE, name.as_deref(), &firmware);
+    m.push_tdx(c, &tdx)
+        .with_context(|| format!("{}: manifest", fw_path.display()))
+}
+
+fn create_from_disk(a: &CreateArgs, disk: &Path) -> anyhow::Result<ExitCode> {
+    use yardstick_image::inspect::{ManifestOptions, disk_manifest};
+    let inputs: Vec<&Path> = [
+        Some(disk),
+        a.predict.secure_boot_vars.as_deref(),
+        a.snp.ovmf.as_deref(),
+        a.tdx_firmware.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    refuse_clobber(a.output.as_deref(), &inputs)?;
+    let (platform, banks) = a.predict.platform()?;
+    let snp = a.snp.params()?;
+    let i = super::image::inspect_disk(disk, &a.disk_args)?;
+    if !i.ok() {
+        // What failed, on standard output as `image inspect` prints it; no manifest.
+        ui::print_text(&i.to_text())?;
+        return Ok(super::image::verdict(&i));
     }
-    write_or_print(a.output.as_deref(), &m.to_json())
+    if i.uki_bytes().is_none() && i.verity.is_empty() {
+        anyhow::bail!(
+            "{}: no UKI and no verified dm-verity volume found: nothing to write reference values for ({})",
+            disk.display(),
+            i.notes.join("; ")
+        );
+    }
+    let vars = a
+        .predict
+        .secure_boot_vars
+        .as_ref()
+        .map(|p| p.display().to_string());
+    let mut m = disk_manifest(
+        &i,
+        &ManifestOptions {
+            platform,
+            banks,
+            secure_boot_vars: vars.as_deref(),
+            disk_device: &a.disk_args.disk_device,
+            snp,
+        },
+    )
+    .with_context(|| format!("{}", disk.display()))?;
+    push_tdx(a, &mut m)?;
+    for n in &i.notes {
+        eprintln!("yardstick: note: {n}");
+    }
+    write_or_print(a.output.as_deref(), &m.to_json())?;
+    Ok(ExitCode::SUCCESS)
 }
