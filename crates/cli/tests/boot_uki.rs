@@ -184,6 +184,9 @@ struct Case<'a> {
     cmdline: Option<&'a str>,
     boot_index: bool,
     ukify_signed_pcrs: bool,
+    /// The stub generates archives from the UKI's own sections (systemd-stub 257: `.osrel`): the guest lists
+    /// `/.extra` and the test checks what it found.
+    stub_cpios: bool,
 }
 
 /// What the guest prints about the files systemd-stub put in `/.extra` (mode, size, SHA-256).
@@ -250,12 +253,14 @@ fn boot_case(c: Case<'_>) {
         cmdline: cmdline_text,
         boot_index,
         ukify_signed_pcrs: signed_pcrs,
+        stub_cpios,
     } = c;
+    let show_extra = signed_pcrs || stub_cpios;
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     let initrd = w.join("initrd.cpio");
     let uki = w.join("uki.efi");
-    if signed_pcrs {
+    if show_extra {
         // One zero byte more than the archive: an `.initrd` whose length is not a multiple of 4, so the
         // stub's padding before its own archives is part of what PCR 9 proves.
         let mut bytes = boot::busybox_initrd(&boot::GuestScript {
@@ -264,14 +269,16 @@ fn boot_case(c: Case<'_>) {
         });
         bytes.push(0);
         std::fs::write(&initrd, bytes).unwrap();
+    } else {
+        std::fs::write(&initrd, boot::busybox_initrd(&boot::GuestScript::default())).unwrap();
+    }
+    if signed_pcrs {
         let cmdline = cmdline_text.map(|t| {
             let f = w.join("cmdline");
             std::fs::write(&f, t).unwrap();
             f
         });
         ukify_signed_pcrs(stub, &initrd, cmdline.as_deref(), &uki, w);
-    } else {
-        std::fs::write(&initrd, boot::busybox_initrd(&boot::GuestScript::default())).unwrap();
     }
     let mut build = yardstick();
     build
@@ -380,7 +387,7 @@ fn boot_case(c: Case<'_>) {
 
     // `yardstick eventlog replay` of the guest's own log gives the PCRs the guest read (0-15 but IMA's 10).
     assert_replay_equals_guest(case, &dir.join("eventlog.bin"), &out.pcrs);
-    if signed_pcrs {
+    if show_extra {
         assert_stub_cpios(case, &boot_uki, &out.serial, &out.pcrs);
     }
     let pcr7 = out.pcrs.get(Algorithm::Sha256, 7).unwrap().to_hex();
@@ -391,17 +398,20 @@ fn boot_case(c: Case<'_>) {
     );
 }
 
-/// A UKI with `.pcrsig` + `.pcrpkey`: the guest found both files in `/.extra` with the sections' contents and
-/// mode 0444 (the stub's archives unpacked), and its PCR 9 is not what `.initrd` alone would give, in any bank
-/// (so the prediction above could only match by modelling the stub's archives).
+/// A UKI whose stub generates archives (`.pcrsig` + `.pcrpkey` with 254, `.osrel` with 257): the guest found
+/// each file in `/.extra` with the section's contents and mode 0444 (the stub's archives unpacked), and its
+/// PCR 9 is not what `.initrd` alone would give, in any bank (so the prediction above could only match by
+/// modelling the stub's archives).
 fn assert_stub_cpios(case: &str, uki: &Path, serial: &str, guest: &PcrBanks) {
-    use yardstick_pe::uki::{Section, Uki};
+    use yardstick_pe::uki::{Section, Uki, stub_initrd::generated_from_uki};
     let bytes = std::fs::read(uki).unwrap();
     let parsed = Uki::parse(&bytes).unwrap();
-    for (section, file) in [
-        (Section::Pcrsig, "tpm2-pcr-signature.json"),
-        (Section::Pcrpkey, "tpm2-pcr-public-key.pem"),
-    ] {
+    let generated = generated_from_uki(&parsed);
+    assert!(
+        !generated.is_empty(),
+        "{case}: the stub generates no archive"
+    );
+    for (section, file) in generated.iter().map(|c| (c.section(), c.file_name())) {
         let data = parsed.payload(section).unwrap();
         let want = format!(
             "YS-EXTRA 444 {} {}  /.extra/{file}",
@@ -468,6 +478,7 @@ fn boot_stub252_secure_boot_off() {
         cmdline: Some(CMDLINE),
         boot_index: true,
         ukify_signed_pcrs: false,
+        stub_cpios: false,
     });
 }
 
@@ -480,6 +491,7 @@ fn boot_stub254_secure_boot_off() {
         cmdline: Some(CMDLINE),
         boot_index: true,
         ukify_signed_pcrs: false,
+        stub_cpios: false,
     });
 }
 
@@ -492,6 +504,7 @@ fn boot_stub254_secure_boot_on() {
         cmdline: Some(CMDLINE),
         boot_index: true,
         ukify_signed_pcrs: false,
+        stub_cpios: false,
     });
 }
 
@@ -504,6 +517,7 @@ fn boot_stub252_secure_boot_on() {
         cmdline: Some(CMDLINE),
         boot_index: true,
         ukify_signed_pcrs: false,
+        stub_cpios: false,
     });
 }
 
@@ -517,6 +531,7 @@ fn boot_stub254_default_boot_order() {
         cmdline: Some(CMDLINE),
         boot_index: false,
         ukify_signed_pcrs: false,
+        stub_cpios: false,
     });
 }
 
@@ -530,6 +545,7 @@ fn boot_stub254_without_cmdline() {
         cmdline: None,
         boot_index: true,
         ukify_signed_pcrs: false,
+        stub_cpios: false,
     });
 }
 
@@ -545,6 +561,7 @@ fn boot_stub254_signed_expected_pcrs() {
         cmdline: Some(CMDLINE),
         boot_index: true,
         ukify_signed_pcrs: true,
+        stub_cpios: false,
     });
 }
 
@@ -606,4 +623,21 @@ fn serial_report_survives_interleaved_kernel_messages() {
     let (_, want) = boot::parse_serial(&clean).unwrap();
     assert_eq!(want, (0u8..10).collect::<Vec<_>>());
     assert_eq!(boot::parse_serial(&noisy).unwrap().1, want);
+}
+
+/// systemd-stub 257 (Debian 13) with Secure Boot off, the UKI built by `yardstick uki build` (byte-identical
+/// to ukify 257's, see uki_build_peer): its section table and measurement order in PCR 11, the kernel it
+/// loads in PCR 4, and the initrd it hands over in PCR 9 (`.initrd` padded, then `.osrel` as
+/// `/.extra/os-release`, which the guest lists).
+#[test]
+fn boot_stub257_secure_boot_off() {
+    boot_case(Case {
+        name: "stub257",
+        stub: &stub_257(),
+        secure_boot: false,
+        cmdline: Some(CMDLINE),
+        boot_index: true,
+        ukify_signed_pcrs: false,
+        stub_cpios: true,
+    });
 }
