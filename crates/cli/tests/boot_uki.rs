@@ -187,6 +187,9 @@ struct Case<'a> {
     /// The stub generates archives from the UKI's own sections (systemd-stub 257: `.osrel`): the guest lists
     /// `/.extra` and the test checks what it found.
     stub_cpios: bool,
+    /// ukify 257 builds a two-profile UKI (`--profile` + `--join-profile` of a profile PE with its own
+    /// `.cmdline`) instead of `yardstick uki build`; the stub boots the default profile 0.
+    ukify_two_profiles: bool,
 }
 
 /// What the guest prints about the files systemd-stub put in `/.extra` (mode, size, SHA-256).
@@ -245,6 +248,48 @@ fn ukify_signed_pcrs(stub: &Path, initrd: &Path, cmdline: Option<&Path>, out: &P
     run_ok(&mut c);
 }
 
+/// ukify 257 as its man page builds a multi-profile UKI: a profile PE (the addon stub with `.profile` and a
+/// `.cmdline` of its own), then the UKI with a base `.profile` that joins it. The base sections come first,
+/// then profile 0's `.profile`, then profile 1's `.profile` and `.cmdline`.
+fn ukify_two_profile_uki(initrd: &Path, cmdline: &str, out: &Path, work: &Path) {
+    let addon_stub = peer("systemd-257/usr/lib/systemd/boot/efi/addonx64.efi.stub");
+    let p1 = work.join("profile1.efi");
+    run_ok(
+        ukify_257()
+            .args(["build", "--stub"])
+            .arg(&addon_stub)
+            .args([
+                "--profile=ID=one\nTITLE=Profile one",
+                "--cmdline=console=ttyS0 panic=-1 yardstick.profile=1",
+                "--output",
+            ])
+            .arg(&p1),
+    );
+    let cmdline_file = work.join("cmdline");
+    std::fs::write(&cmdline_file, cmdline).unwrap();
+    run_ok(
+        ukify_257()
+            .args(["build", "--stub"])
+            .arg(stub_257())
+            .arg("--linux")
+            .arg(kernel())
+            .arg("--initrd")
+            .arg(initrd)
+            .arg(format!("--cmdline=@{}", cmdline_file.display()))
+            .args([
+                "--os-release=ID=yardstick-test\nVERSION_ID=1\n",
+                "--profile=ID=zero\nTITLE=Default profile",
+                "--join-profile",
+            ])
+            .arg(&p1)
+            .arg("--output")
+            .arg(out),
+    );
+    let bytes = std::fs::read(out).unwrap();
+    let parsed = yardstick_pe::uki::Uki::parse(&bytes).unwrap();
+    assert_eq!(parsed.profile_count(), 2, "ukify 257 made two profiles");
+}
+
 fn boot_case(c: Case<'_>) {
     let Case {
         name: case,
@@ -254,6 +299,7 @@ fn boot_case(c: Case<'_>) {
         boot_index,
         ukify_signed_pcrs: signed_pcrs,
         stub_cpios,
+        ukify_two_profiles,
     } = c;
     let show_extra = signed_pcrs || stub_cpios;
     let work = tempfile::tempdir().unwrap();
@@ -280,6 +326,9 @@ fn boot_case(c: Case<'_>) {
         });
         ukify_signed_pcrs(stub, &initrd, cmdline.as_deref(), &uki, w);
     }
+    if ukify_two_profiles {
+        ukify_two_profile_uki(&initrd, cmdline_text.unwrap(), &uki, w);
+    }
     let mut build = yardstick();
     build
         .args(["uki", "build", "--stub"])
@@ -299,7 +348,7 @@ fn boot_case(c: Case<'_>) {
         std::fs::write(&cmdline, text).unwrap();
         build.arg(format!("--cmdline=@{}", cmdline.display()));
     }
-    if !signed_pcrs {
+    if !signed_pcrs && !ukify_two_profiles {
         run_ok(&mut build);
     }
     let (boot_uki, cfg) = if secure_boot {
@@ -479,6 +528,7 @@ fn boot_stub252_secure_boot_off() {
         boot_index: true,
         ukify_signed_pcrs: false,
         stub_cpios: false,
+        ukify_two_profiles: false,
     });
 }
 
@@ -492,6 +542,7 @@ fn boot_stub254_secure_boot_off() {
         boot_index: true,
         ukify_signed_pcrs: false,
         stub_cpios: false,
+        ukify_two_profiles: false,
     });
 }
 
@@ -505,6 +556,7 @@ fn boot_stub254_secure_boot_on() {
         boot_index: true,
         ukify_signed_pcrs: false,
         stub_cpios: false,
+        ukify_two_profiles: false,
     });
 }
 
@@ -518,6 +570,7 @@ fn boot_stub252_secure_boot_on() {
         boot_index: true,
         ukify_signed_pcrs: false,
         stub_cpios: false,
+        ukify_two_profiles: false,
     });
 }
 
@@ -532,6 +585,7 @@ fn boot_stub254_default_boot_order() {
         boot_index: false,
         ukify_signed_pcrs: false,
         stub_cpios: false,
+        ukify_two_profiles: false,
     });
 }
 
@@ -546,6 +600,7 @@ fn boot_stub254_without_cmdline() {
         boot_index: true,
         ukify_signed_pcrs: false,
         stub_cpios: false,
+        ukify_two_profiles: false,
     });
 }
 
@@ -562,6 +617,7 @@ fn boot_stub254_signed_expected_pcrs() {
         boot_index: true,
         ukify_signed_pcrs: true,
         stub_cpios: false,
+        ukify_two_profiles: false,
     });
 }
 
@@ -639,5 +695,23 @@ fn boot_stub257_secure_boot_off() {
         boot_index: true,
         ukify_signed_pcrs: false,
         stub_cpios: true,
+        ukify_two_profiles: false,
+    });
+}
+
+/// A two-profile UKI made by ukify 257 (`--profile` + `--join-profile`), booted by systemd-stub 257 with no
+/// load options, i.e. the default profile 0: the stub measures the base sections and profile 0's `.profile`
+/// (not profile 1's `.profile` and `.cmdline`), and passes profile 0's `.profile` as `/.extra/profile`.
+#[test]
+fn boot_stub257_two_profiles_default() {
+    boot_case(Case {
+        name: "stub257-profiles",
+        stub: &stub_257(),
+        secure_boot: false,
+        cmdline: Some(CMDLINE),
+        boot_index: true,
+        ukify_signed_pcrs: false,
+        stub_cpios: true,
+        ukify_two_profiles: true,
     });
 }

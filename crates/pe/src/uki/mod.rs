@@ -275,18 +275,22 @@ impl<'a> Uki<'a> {
         self.generation
     }
 
-    /// Every section in file-table order, with whether this generation measures it.
+    /// Every section in file-table order, with whether this generation measures it (for systemd-stub 257, only
+    /// the base or selected profile's section of a name is measured).
     pub fn sections(&self) -> Vec<UkiSection> {
         self.headers
             .sections
             .iter()
-            .map(|s| UkiSection {
+            .enumerate()
+            .map(|(i, s)| UkiSection {
                 name: s.name.clone(),
                 file_offset: s.pointer_to_raw_data,
                 raw_size: s.size_of_raw_data,
                 virtual_address: s.virtual_address,
                 virtual_size: s.virtual_size,
-                measured: self.generation.measures(&s.name),
+                measured: self.generation.measures(&s.name)
+                    && (self.generation != StubGeneration::Systemd257
+                        || self.section_index(&s.name) == Some(i)),
             })
             .collect()
     }
@@ -298,6 +302,12 @@ impl<'a> Uki<'a> {
     pub fn section_bytes(&self, name: &str) -> Option<std::borrow::Cow<'a, [u8]>> {
         let i = self.section_index(name)?;
         loaded_section(self.data, &self.headers, i)
+    }
+
+    /// The bytes of the section at `index` in the section table, as loaded in memory (see
+    /// [`Uki::section_bytes`]).
+    pub fn section_bytes_at(&self, index: usize) -> Option<std::borrow::Cow<'a, [u8]>> {
+        loaded_section(self.data, &self.headers, index)
     }
 
     /// The bytes of a UKI section as loaded in memory: [`Uki::section_bytes`] of its name.
