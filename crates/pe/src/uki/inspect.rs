@@ -130,14 +130,12 @@ impl Inspection {
                 measured_into_pcr: c.measured_into(),
             })
             .collect();
-        let initrd_passed = combined
-            .filter(|c| !c.is_plain())
-            .map(|c| PassedInitrd {
-                size: c.len(),
-                ucode: (!c.ucode.is_empty()).then_some(c.ucode.len()),
-                padding: c.padding,
-                sha256: Algorithm::Sha256.digest_parts(&c.parts()).to_hex(),
-            });
+        let initrd_passed = combined.filter(|c| !c.is_plain()).map(|c| PassedInitrd {
+            size: c.len(),
+            ucode: (!c.ucode.is_empty()).then_some(c.ucode.len()),
+            padding: c.padding,
+            sha256: Algorithm::Sha256.digest_parts(&c.parts()).to_hex(),
+        });
         let authenticode_sha256 =
             crate::authenticode::authenticode_digest_with(data, uki.headers(), Algorithm::Sha256)?
                 .to_hex();
