@@ -7,6 +7,8 @@
 //! with Debian's snakeoil key by sbsign, so PCR 7 carries the db authority event); and a UKI built the way
 //! mkosi's `SignExpectedPcr` builds it, by ukify 254 with `--pcr-private-key`/`--pcr-public-key`
 //! (`.pcrsig` + `.pcrpkey`), whose stub appends cpio archives of its own to the initrd the kernel measures.
+//! systemd-stub 257 (Debian 13's `systemd-boot-efi`, Secure Boot off): a plain UKI (the stub adds an
+//! `/.extra/os-release` archive) and a two-profile UKI made by ukify 257, booted with the default profile.
 //!
 //! The guest's event log, serial log, PCRs, prediction and boot time are kept under
 //! `$CARGO_TARGET_TMPDIR/boot-uki/<case>/` for the event-log replay tests to check against.
