@@ -7,6 +7,7 @@
 #   .tools/ (in the checkout, git-ignored):
 #         venv/            Python venv with sev-snp-measure 0.0.13 (the SNP oracle) and pefile (for ukify)
 #         systemd-254/     bookworm-backports systemd + systemd-boot-efi 254 unpacked (systemd-measure, ukify, stub)
+#         systemd-257/     trixie systemd-boot-efi + systemd-ukify 257 unpacked (stub, ukify)
 #         kernel/          Debian's linux-image (bzImage + modules) for guest boots
 set -euo pipefail
 
@@ -174,6 +175,19 @@ if [ ! -f "$ovt/OVMF.fd" ]; then
   dpkg-deb -x "$tmp"/ovmf_*.deb "$ovt/root"
   dpkg-deb -f "$tmp"/ovmf_*.deb Version >"$ovt/version"
   cp "$ovt/root/usr/share/ovmf/OVMF.fd" "$ovt/OVMF.fd.tmp" && mv "$ovt/OVMF.fd.tmp" "$ovt/OVMF.fd"
+  rm -rf "$tmp"
+fi
+# systemd 257 (Debian 13): systemd-stub 257 (systemd-boot-efi) and ukify 257 (systemd-ukify, run by the venv's
+# Python for pefile), unpacked, for the stub-257 tests. systemd-measure 257 is not taken: it needs trixie's glibc.
+sd7="$tools/systemd-257"
+if [ ! -f "$sd7/usr/lib/systemd/boot/efi/linuxx64.efi.stub" ] || [ ! -f "$sd7/usr/lib/systemd/ukify" ]; then
+  trixie_update
+  log "unpacking trixie systemd-boot-efi + systemd-ukify into $sd7"
+  tmp=$(mktemp -d); chmod 755 "$tmp"
+  (cd "$tmp" && trixie_apt download systemd-boot-efi systemd-ukify >/dev/null)
+  rm -rf "$sd7"; mkdir -p "$sd7"
+  for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$sd7"; done
+  dpkg-deb -f "$tmp"/systemd-boot-efi_*.deb Version >"$sd7/version"
   rm -rf "$tmp"
 fi
 ktx="$tools/kernel-trixie"

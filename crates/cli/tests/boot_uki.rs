@@ -7,6 +7,8 @@
 //! with Debian's snakeoil key by sbsign, so PCR 7 carries the db authority event); and a UKI built the way
 //! mkosi's `SignExpectedPcr` builds it, by ukify 254 with `--pcr-private-key`/`--pcr-public-key`
 //! (`.pcrsig` + `.pcrpkey`), whose stub appends cpio archives of its own to the initrd the kernel measures.
+//! systemd-stub 257 (Debian 13's `systemd-boot-efi`, Secure Boot off): a plain UKI (the stub adds an
+//! `/.extra/os-release` archive) and a two-profile UKI made by ukify 257, booted with the default profile.
 //!
 //! The guest's event log, serial log, PCRs, prediction and boot time are kept under
 //! `$CARGO_TARGET_TMPDIR/boot-uki/<case>/` for the event-log replay tests to check against.
@@ -184,6 +186,12 @@ struct Case<'a> {
     cmdline: Option<&'a str>,
     boot_index: bool,
     ukify_signed_pcrs: bool,
+    /// The stub generates archives from the UKI's own sections (systemd-stub 257: `.osrel`): the guest lists
+    /// `/.extra` and the test checks what it found.
+    stub_cpios: bool,
+    /// ukify 257 builds a two-profile UKI (`--profile` + `--join-profile` of a profile PE with its own
+    /// `.cmdline`) instead of `yardstick uki build`; the stub boots the default profile 0.
+    ukify_two_profiles: bool,
 }
 
 /// What the guest prints about the files systemd-stub put in `/.extra` (mode, size, SHA-256).
@@ -242,6 +250,48 @@ fn ukify_signed_pcrs(stub: &Path, initrd: &Path, cmdline: Option<&Path>, out: &P
     run_ok(&mut c);
 }
 
+/// ukify 257 as its man page builds a multi-profile UKI: a profile PE (the addon stub with `.profile` and a
+/// `.cmdline` of its own), then the UKI with a base `.profile` that joins it. The base sections come first,
+/// then profile 0's `.profile`, then profile 1's `.profile` and `.cmdline`.
+fn ukify_two_profile_uki(initrd: &Path, cmdline: &str, out: &Path, work: &Path) {
+    let addon_stub = peer("systemd-257/usr/lib/systemd/boot/efi/addonx64.efi.stub");
+    let p1 = work.join("profile1.efi");
+    run_ok(
+        ukify_257()
+            .args(["build", "--stub"])
+            .arg(&addon_stub)
+            .args([
+                "--profile=ID=one\nTITLE=Profile one",
+                "--cmdline=console=ttyS0 panic=-1 yardstick.profile=1",
+                "--output",
+            ])
+            .arg(&p1),
+    );
+    let cmdline_file = work.join("cmdline");
+    std::fs::write(&cmdline_file, cmdline).unwrap();
+    run_ok(
+        ukify_257()
+            .args(["build", "--stub"])
+            .arg(stub_257())
+            .arg("--linux")
+            .arg(kernel())
+            .arg("--initrd")
+            .arg(initrd)
+            .arg(format!("--cmdline=@{}", cmdline_file.display()))
+            .args([
+                "--os-release=ID=yardstick-test\nVERSION_ID=1\n",
+                "--profile=ID=zero\nTITLE=Default profile",
+                "--join-profile",
+            ])
+            .arg(&p1)
+            .arg("--output")
+            .arg(out),
+    );
+    let bytes = std::fs::read(out).unwrap();
+    let parsed = yardstick_pe::uki::Uki::parse(&bytes).unwrap();
+    assert_eq!(parsed.profile_count(), 2, "ukify 257 made two profiles");
+}
+
 fn boot_case(c: Case<'_>) {
     let Case {
         name: case,
@@ -250,12 +300,15 @@ fn boot_case(c: Case<'_>) {
         cmdline: cmdline_text,
         boot_index,
         ukify_signed_pcrs: signed_pcrs,
+        stub_cpios,
+        ukify_two_profiles,
     } = c;
+    let show_extra = signed_pcrs || stub_cpios;
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     let initrd = w.join("initrd.cpio");
     let uki = w.join("uki.efi");
-    if signed_pcrs {
+    if show_extra {
         // One zero byte more than the archive: an `.initrd` whose length is not a multiple of 4, so the
         // stub's padding before its own archives is part of what PCR 9 proves.
         let mut bytes = boot::busybox_initrd(&boot::GuestScript {
@@ -264,14 +317,19 @@ fn boot_case(c: Case<'_>) {
         });
         bytes.push(0);
         std::fs::write(&initrd, bytes).unwrap();
+    } else {
+        std::fs::write(&initrd, boot::busybox_initrd(&boot::GuestScript::default())).unwrap();
+    }
+    if signed_pcrs {
         let cmdline = cmdline_text.map(|t| {
             let f = w.join("cmdline");
             std::fs::write(&f, t).unwrap();
             f
         });
         ukify_signed_pcrs(stub, &initrd, cmdline.as_deref(), &uki, w);
-    } else {
-        std::fs::write(&initrd, boot::busybox_initrd(&boot::GuestScript::default())).unwrap();
+    }
+    if ukify_two_profiles {
+        ukify_two_profile_uki(&initrd, cmdline_text.unwrap(), &uki, w);
     }
     let mut build = yardstick();
     build
@@ -292,7 +350,7 @@ fn boot_case(c: Case<'_>) {
         std::fs::write(&cmdline, text).unwrap();
         build.arg(format!("--cmdline=@{}", cmdline.display()));
     }
-    if !signed_pcrs {
+    if !signed_pcrs && !ukify_two_profiles {
         run_ok(&mut build);
     }
     let (boot_uki, cfg) = if secure_boot {
@@ -380,7 +438,7 @@ fn boot_case(c: Case<'_>) {
 
     // `yardstick eventlog replay` of the guest's own log gives the PCRs the guest read (0-15 but IMA's 10).
     assert_replay_equals_guest(case, &dir.join("eventlog.bin"), &out.pcrs);
-    if signed_pcrs {
+    if show_extra {
         assert_stub_cpios(case, &boot_uki, &out.serial, &out.pcrs);
     }
     let pcr7 = out.pcrs.get(Algorithm::Sha256, 7).unwrap().to_hex();
@@ -391,17 +449,20 @@ fn boot_case(c: Case<'_>) {
     );
 }
 
-/// A UKI with `.pcrsig` + `.pcrpkey`: the guest found both files in `/.extra` with the sections' contents and
-/// mode 0444 (the stub's archives unpacked), and its PCR 9 is not what `.initrd` alone would give, in any bank
-/// (so the prediction above could only match by modelling the stub's archives).
+/// A UKI whose stub generates archives (`.pcrsig` + `.pcrpkey` with 254, `.osrel` with 257): the guest found
+/// each file in `/.extra` with the section's contents and mode 0444 (the stub's archives unpacked), and its
+/// PCR 9 is not what `.initrd` alone would give, in any bank (so the prediction above could only match by
+/// modelling the stub's archives).
 fn assert_stub_cpios(case: &str, uki: &Path, serial: &str, guest: &PcrBanks) {
-    use yardstick_pe::uki::{Section, Uki};
+    use yardstick_pe::uki::{Section, Uki, stub_initrd::generated_from_uki};
     let bytes = std::fs::read(uki).unwrap();
     let parsed = Uki::parse(&bytes).unwrap();
-    for (section, file) in [
-        (Section::Pcrsig, "tpm2-pcr-signature.json"),
-        (Section::Pcrpkey, "tpm2-pcr-public-key.pem"),
-    ] {
+    let generated = generated_from_uki(&parsed);
+    assert!(
+        !generated.is_empty(),
+        "{case}: the stub generates no archive"
+    );
+    for (section, file) in generated.iter().map(|c| (c.section(), c.file_name())) {
         let data = parsed.payload(section).unwrap();
         let want = format!(
             "YS-EXTRA 444 {} {}  /.extra/{file}",
@@ -468,6 +529,8 @@ fn boot_stub252_secure_boot_off() {
         cmdline: Some(CMDLINE),
         boot_index: true,
         ukify_signed_pcrs: false,
+        stub_cpios: false,
+        ukify_two_profiles: false,
     });
 }
 
@@ -480,6 +543,8 @@ fn boot_stub254_secure_boot_off() {
         cmdline: Some(CMDLINE),
         boot_index: true,
         ukify_signed_pcrs: false,
+        stub_cpios: false,
+        ukify_two_profiles: false,
     });
 }
 
@@ -492,6 +557,8 @@ fn boot_stub254_secure_boot_on() {
         cmdline: Some(CMDLINE),
         boot_index: true,
         ukify_signed_pcrs: false,
+        stub_cpios: false,
+        ukify_two_profiles: false,
     });
 }
 
@@ -504,6 +571,8 @@ fn boot_stub252_secure_boot_on() {
         cmdline: Some(CMDLINE),
         boot_index: true,
         ukify_signed_pcrs: false,
+        stub_cpios: false,
+        ukify_two_profiles: false,
     });
 }
 
@@ -517,6 +586,8 @@ fn boot_stub254_default_boot_order() {
         cmdline: Some(CMDLINE),
         boot_index: false,
         ukify_signed_pcrs: false,
+        stub_cpios: false,
+        ukify_two_profiles: false,
     });
 }
 
@@ -530,6 +601,8 @@ fn boot_stub254_without_cmdline() {
         cmdline: None,
         boot_index: true,
         ukify_signed_pcrs: false,
+        stub_cpios: false,
+        ukify_two_profiles: false,
     });
 }
 
@@ -545,6 +618,8 @@ fn boot_stub254_signed_expected_pcrs() {
         cmdline: Some(CMDLINE),
         boot_index: true,
         ukify_signed_pcrs: true,
+        stub_cpios: false,
+        ukify_two_profiles: false,
     });
 }
 
@@ -606,4 +681,39 @@ fn serial_report_survives_interleaved_kernel_messages() {
     let (_, want) = boot::parse_serial(&clean).unwrap();
     assert_eq!(want, (0u8..10).collect::<Vec<_>>());
     assert_eq!(boot::parse_serial(&noisy).unwrap().1, want);
+}
+
+/// systemd-stub 257 (Debian 13) with Secure Boot off, the UKI built by `yardstick uki build` (byte-identical
+/// to ukify 257's, see uki_build_peer): its section table and measurement order in PCR 11, the kernel it
+/// loads in PCR 4, and the initrd it hands over in PCR 9 (`.initrd` padded, then `.osrel` as
+/// `/.extra/os-release`, which the guest lists).
+#[test]
+fn boot_stub257_secure_boot_off() {
+    boot_case(Case {
+        name: "stub257",
+        stub: &stub_257(),
+        secure_boot: false,
+        cmdline: Some(CMDLINE),
+        boot_index: true,
+        ukify_signed_pcrs: false,
+        stub_cpios: true,
+        ukify_two_profiles: false,
+    });
+}
+
+/// A two-profile UKI made by ukify 257 (`--profile` + `--join-profile`), booted by systemd-stub 257 with no
+/// load options, i.e. the default profile 0: the stub measures the base sections and profile 0's `.profile`
+/// (not profile 1's `.profile` and `.cmdline`), and passes profile 0's `.profile` as `/.extra/profile`.
+#[test]
+fn boot_stub257_two_profiles_default() {
+    boot_case(Case {
+        name: "stub257-profiles",
+        stub: &stub_257(),
+        secure_boot: false,
+        cmdline: Some(CMDLINE),
+        boot_index: true,
+        ukify_signed_pcrs: false,
+        stub_cpios: true,
+        ukify_two_profiles: true,
+    });
 }

@@ -247,3 +247,59 @@ fn stub_archives_of_unmodelled_stubs_are_refused() {
         "not modelled",
     );
 }
+
+/// systemd-stub 257: a profile the UKI does not have, a profile on a 254 UKI, and a `.dtbauto` (which device
+/// tree the stub picks depends on the firmware) are refused with exit 2 and one line; the 257 UKI itself is
+/// predicted.
+#[test]
+fn stub257_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let initrd = dir.path().join("initrd");
+    std::fs::write(&initrd, b"initrd").unwrap();
+    let plain = dir.path().join("plain257.efi");
+    yardstick_uki_build(
+        &stub_257(),
+        &[
+            "--linux".into(),
+            kernel().display().to_string(),
+            "--initrd".into(),
+            initrd.display().to_string(),
+            "--os-release=ID=x\n".into(),
+        ],
+        &plain,
+    );
+    run_ok(yardstick().args(["pcr", "predict", "--uki"]).arg(&plain));
+    expect_error(
+        &["pcr", "predict", "--profile", "1", "--uki"],
+        &plain,
+        "no profile 1",
+    );
+    expect_error(
+        &[
+            "pcr",
+            "predict",
+            "--profile",
+            "1",
+            "--stub-generation",
+            "254",
+            "--uki",
+        ],
+        &plain,
+        "not modelled",
+    );
+    let dtb = dir.path().join("board.dtb");
+    std::fs::write(&dtb, b"\xd0\x0d\xfe\xed not really a device tree").unwrap();
+    let auto = dir.path().join("dtbauto.efi");
+    run_ok(
+        ukify_257()
+            .args(["build", "--stub"])
+            .arg(stub_257())
+            .arg("--linux")
+            .arg(kernel())
+            .arg("--devicetree-auto")
+            .arg(&dtb)
+            .arg("--output")
+            .arg(&auto),
+    );
+    expect_error(&["pcr", "predict", "--uki"], &auto, "dtbauto");
+}

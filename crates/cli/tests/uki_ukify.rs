@@ -1,5 +1,5 @@
-//! `yardstick uki build` against ukify 254 (bookworm-backports systemd, run with the venv's pefile) for the
-//! same inputs: section by section (headers and contents, read back with pefile, an independent PE parser),
+//! `yardstick uki build` against ukify 254 (bookworm-backports systemd, run with the venv's pefile) and, for
+//! systemd-stub 257, ukify 257 (Debian 13's `systemd-ukify`) for the same inputs: section by section (headers and contents, read back with pefile, an independent PE parser),
 //! then the whole files byte for byte. Also `yardstick uki inspect` against pefile's view of the same files.
 #![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
 #![allow(clippy::unwrap_used)] // test helpers: a failed step is a failed test
@@ -64,7 +64,18 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
 }
 
 fn cases(dir: &Path) -> Vec<Case> {
-    let kernel = kernel().display().to_string();
+    let kernel_path = kernel();
+    let kernel = kernel_path.display().to_string();
+    // The same kernel with IMAGE_DLLCHARACTERISTICS_NX_COMPAT cleared in its optional header.
+    let kernel_without_nx = {
+        let mut k = std::fs::read(&kernel_path).unwrap();
+        let pe = u32::from_le_bytes(k[0x3c..0x40].try_into().unwrap()) as usize;
+        let off = pe + 24 + 70;
+        let v = u16::from_le_bytes([k[off], k[off + 1]]);
+        assert_ne!(v & 0x100, 0, "the Debian kernel is NX_COMPAT");
+        k[off..off + 2].copy_from_slice(&(v & !0x100).to_le_bytes());
+        write(dir, "vmlinuz-no-nx", &k)
+    };
     let initrd_a = write(dir, "initrd-a", &noise(100_001, 1));
     let initrd_b = write(dir, "initrd-b", &noise(3_002, 2));
     let initrd_c = write(dir, "initrd-c", &noise(77, 3));
@@ -130,6 +141,37 @@ fn cases(dir: &Path) -> Vec<Case> {
             ]),
         },
         Case {
+            name: "257: one initrd, @cmdline, @os-release, uname from the kernel (.linux before .initrd)",
+            stub: stub_257(),
+            args: s(&[
+                "--linux",
+                &kernel,
+                "--initrd",
+                &initrd_a,
+                &format!("--cmdline=@{cmdline}"),
+                &format!("--os-release=@{osrel}"),
+            ]),
+        },
+        Case {
+            name: "257: kernel without NX_COMPAT (cleared in the UKI too), two initrds, dtb, splash, extra SBAT",
+            stub: stub_257(),
+            args: s(&[
+                "--linux",
+                &kernel_without_nx,
+                "--initrd",
+                &initrd_b,
+                "--initrd",
+                &initrd_c,
+                &format!("--cmdline=@{cmdline}"),
+                &format!("--os-release=@{osrel}"),
+                "--devicetree",
+                &dtb,
+                "--splash",
+                &splash,
+                &format!("--sbat=@{sbat}"),
+            ]),
+        },
+        Case {
             name: "254: kernel and os-release only, custom uname",
             stub: stub_254(),
             args: s(&[
@@ -146,7 +188,7 @@ fn cases(dir: &Path) -> Vec<Case> {
 fn uki_build_matches_ukify_section_by_section() {
     let dir = tempfile::tempdir().unwrap();
     let cases = cases(dir.path());
-    assert_eq!(cases.len(), 4);
+    assert_eq!(cases.len(), 6);
     for (i, case) in cases.iter().enumerate() {
         let ours = dir.path().join(format!("yardstick-{i}.efi"));
         let theirs = dir.path().join(format!("ukify-{i}.efi"));
@@ -227,6 +269,8 @@ fn uki_inspect_agrees_with_pefile() {
         }
         let want_gen = if case.stub.as_path() == Path::new(STUB_252) {
             "252"
+        } else if case.stub == stub_257() {
+            "257"
         } else {
             "254"
         };

@@ -19,11 +19,13 @@ fn component(e: &PredictedEvent) -> &'static str {
     match e.kind {
         PredictedEventKind::UkiAuthenticode
         | PredictedEventKind::UkiSectionName(_)
-        | PredictedEventKind::UkiSection(_) => "uki",
+        | PredictedEventKind::UkiSection(_)
+        | PredictedEventKind::UkiProfile(_) => "uki",
         PredictedEventKind::KernelAuthenticode
         | PredictedEventKind::LoadOptions
         | PredictedEventKind::LinuxInitrd
-        | PredictedEventKind::LinuxInitrdWithStubCpios(_) => "kernel",
+        | PredictedEventKind::LinuxInitrdWithStubCpios(_)
+        | PredictedEventKind::LinuxInitrdWithUcode(_) => "kernel",
         PredictedEventKind::SecureBootVariable(_)
         | PredictedEventKind::Separator
         | PredictedEventKind::Action(_)

@@ -182,6 +182,19 @@ pub fn stub_254() -> PathBuf {
     peer("systemd-254/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
 }
 
+/// The systemd-stub 257 (Debian 13's `systemd-boot-efi`) unpacked by scripts/setup.sh.
+pub fn stub_257() -> PathBuf {
+    peer("systemd-257/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
+}
+
+/// ukify 257 (Debian 13's `systemd-ukify`, unpacked by scripts/setup.sh), run by the tools venv's Python,
+/// which has the `pefile` module it needs.
+pub fn ukify_257() -> Command {
+    let mut c = Command::new(peer("venv/bin/python"));
+    c.arg(peer("systemd-257/usr/lib/systemd/ukify"));
+    c
+}
+
 /// systemd-measure 254 (bookworm-backports, unpacked by scripts/setup.sh) with the library path it needs.
 pub fn systemd_measure() -> Command {
     let mut c = Command::new(peer("systemd-254/lib/systemd/systemd-measure"));
@@ -228,12 +241,16 @@ pub fn respell(args: &[String], from: &str, to: &str) -> Vec<String> {
         .collect()
 }
 
-/// Builds `out` with ukify 254 (`ukify build --stub STUB ARGS`); `--dtb` in `args` is passed as ukify's
-/// `--devicetree`.
+/// Builds `out` with ukify 254 (`ukify build --stub STUB ARGS`), or ukify 257 when `stub` is [`stub_257`];
+/// `--dtb` in `args` is passed as ukify's `--devicetree`.
 pub fn ukify_build(stub: &Path, args: &[String], out: &Path) {
     run_ok(
         Command::new(peer("venv/bin/python"))
-            .arg(peer("systemd-254/lib/systemd/ukify"))
+            .arg(if stub == stub_257() {
+                peer("systemd-257/usr/lib/systemd/ukify")
+            } else {
+                peer("systemd-254/lib/systemd/ukify")
+            })
             .arg("build")
             .arg("--stub")
             .arg(stub)

@@ -9,9 +9,9 @@
 //! |---|---|
 //! | 4 | `EV_EFI_ACTION` "Calling EFI Application from Boot Option"; `EV_SEPARATOR`; per failed boot option before the UKI ("boot retries") "Returning from EFI Application from Boot Option" + "Calling ..." again; `EV_EFI_BOOT_SERVICES_APPLICATION` = Authenticode(UKI); with Secure Boot off, Authenticode(`.linux` as loaded) when systemd-stub hands the kernel to `LoadImage` (with Secure Boot on, its security override skips the firmware's measurement) |
 //! | 7 | `EV_EFI_VARIABLE_DRIVER_CONFIG` for SecureBoot, PK, KEK, db, dbx; `EV_SEPARATOR`; with Secure Boot on, `EV_EFI_VARIABLE_AUTHORITY` = the db entry that verified the UKI |
-//! | 9 | Linux EFI stub `EV_EVENT_TAG`s: the load options (the UKI's `.cmdline` after systemd-stub's whitespace mangling, UTF-16LE with NUL) and the initrd as handed over: `.initrd`, followed, when the UKI has `.pcrsig`/`.pcrpkey`, by the cpio archives systemd-stub generates from them (`yardstick_pe::uki::stub_initrd`) |
+//! | 9 | Linux EFI stub `EV_EVENT_TAG`s: the load options (the UKI's `.cmdline` after systemd-stub's whitespace mangling, UTF-16LE with NUL) and the initrd as handed over: `.initrd`, followed, when the UKI has `.pcrsig`/`.pcrpkey` (257: also `.osrel`, `.profile`), by the cpio archives systemd-stub generates from them; systemd-stub 257 puts `.ucode` first (`yardstick_pe::uki::stub_initrd`) |
 //! | 11 | systemd-stub: per measured section in the stub's order, H(name\0) then H(contents); then the boot phases |
-//! | 12, 13 | untouched (zero) for a plain OVMF boot: no loader command line, credentials, sysexts or addons on the ESP; systemd-stub does not measure the archives it makes of `.pcrsig` and `.pcrpkey` |
+//! | 12, 13 | untouched (zero) for a plain OVMF boot: no loader command line, credentials, sysexts or addons on the ESP; systemd-stub does not measure the archives it makes of UKI sections. systemd-stub 257 booting a profile other than 0 ([`Platform::profile`]) first logs an `EV_EVENT_TAG` in PCR 12 (tag [`UKI_PROFILE_EVENT_TAG_ID`], the profile number as UTF-16LE decimal with NUL) |
 
 pub mod authority;
 pub mod ovmf_vars;
@@ -100,6 +100,9 @@ pub struct Platform {
     /// Files on the ESP that systemd-stub packs into initrd archives (default: none; non-empty extras are
     /// refused until modelled).
     pub stub_extras: StubExtras,
+    /// The UKI profile the stub boots (`@N` in its load options; default 0). Other than 0 needs a
+    /// systemd-stub 257 UKI with that many `.profile` sections.
+    pub profile: u32,
 }
 
 /// What a predicted event measures. It decides the event's TCG type ([`PredictedEventKind::event_type`]) and
@@ -130,6 +133,12 @@ pub enum PredictedEventKind {
     /// `EV_EVENT_TAG`: the initrd the Linux EFI stub loads when systemd-stub appended archives of its own to
     /// `.initrd` (padded to 4 bytes): the set says which.
     LinuxInitrdWithStubCpios(StubCpioSet),
+    /// `EV_EVENT_TAG`: the initrd the Linux EFI stub loads when systemd-stub 257 put `.ucode` before `.initrd`
+    /// (each padded to 4 bytes), followed by the archives in the set.
+    LinuxInitrdWithUcode(StubCpioSet),
+    /// `EV_EVENT_TAG` (tag `0x13aed6db`) in PCR 12: systemd-stub 257's measurement of the profile it boots
+    /// (UTF-16LE decimal with NUL), made for profiles other than 0.
+    UkiProfile(u32),
 }
 
 impl PredictedEventKind {
@@ -146,7 +155,9 @@ impl PredictedEventKind {
             PredictedEventKind::UkiSectionName(_) | PredictedEventKind::UkiSection(_) => EV_IPL,
             PredictedEventKind::LoadOptions
             | PredictedEventKind::LinuxInitrd
-            | PredictedEventKind::LinuxInitrdWithStubCpios(_) => EV_EVENT_TAG,
+            | PredictedEventKind::LinuxInitrdWithStubCpios(_)
+            | PredictedEventKind::LinuxInitrdWithUcode(_)
+            | PredictedEventKind::UkiProfile(_) => EV_EVENT_TAG,
         }
     }
 
@@ -163,16 +174,33 @@ impl PredictedEventKind {
             PredictedEventKind::UkiSection(s) => format!("section {s}"),
             PredictedEventKind::LoadOptions => "LOADED_IMAGE::LoadOptions".into(),
             PredictedEventKind::LinuxInitrd => "Linux initrd".into(),
-            PredictedEventKind::LinuxInitrdWithStubCpios(set) => format!(
-                "Linux initrd (.initrd + cpios of {})",
-                set.iter()
-                    .map(|c| c.section().name())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
+            PredictedEventKind::LinuxInitrdWithStubCpios(set) => {
+                format!("Linux initrd (.initrd + cpios of {})", cpio_names(set))
+            }
+            PredictedEventKind::LinuxInitrdWithUcode(set) if set.is_empty() => {
+                "Linux initrd (.ucode + .initrd)".into()
+            }
+            PredictedEventKind::LinuxInitrdWithUcode(set) => {
+                format!(
+                    "Linux initrd (.ucode + .initrd + cpios of {})",
+                    cpio_names(set)
+                )
+            }
+            PredictedEventKind::UkiProfile(n) => format!("UKI profile {n}"),
         }
     }
 }
+
+/// The sections a set of stub archives is made from (`.pcrsig .pcrpkey`).
+fn cpio_names(set: StubCpioSet) -> String {
+    set.iter()
+        .map(|c| c.section().name())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// systemd-stub 257's event tag for the profile it boots (`UKI_PROFILE_EVENT_TAG_ID`, `tpm2-pcr.h`).
+pub const UKI_PROFILE_EVENT_TAG_ID: u32 = 0x13ae_d6db;
 
 /// One predicted event log entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -324,8 +352,20 @@ pub fn predict(
     platform: &Platform,
     banks: &[Algorithm],
 ) -> Result<Prediction, PredictError> {
-    let parsed = Uki::parse_with(uki, platform.stub_generation)?;
+    let parsed = Uki::parse_with(uki, platform.stub_generation)?.with_profile(platform.profile)?;
     let generation = parsed.generation();
+    if generation == StubGeneration::Systemd257
+        && parsed
+            .payload(Section::Dtbauto)
+            .is_some_and(|d| !d.is_empty())
+    {
+        // Which `.dtbauto` the stub picks (and measures) depends on the firmware's device tree or SMBIOS
+        // hardware IDs matched against `.hwids`.
+        return Err(UkiError::NotModelled(
+            "which .dtbauto systemd-stub 257 selects (by the firmware's device tree or hardware IDs)".into(),
+        )
+        .into());
+    }
     let sb = &platform.secure_boot;
     let mut events: Vec<PredictedEvent> = Vec::new();
 
@@ -348,6 +388,15 @@ pub fn predict(
         kind: PredictedEventKind::UkiAuthenticode,
         digests: per_bank.iter().map(|b| b.uki_auth).collect(),
     });
+    if parsed.profile() != 0 {
+        let n = parsed.profile().to_string();
+        events.push(data_event(
+            12,
+            PredictedEventKind::UkiProfile(parsed.profile()),
+            &utf16le_nul(&n),
+            banks,
+        ));
+    }
     push_stub_sections(&mut events, &per_bank);
 
     // PCR 4: the kernel, loaded by systemd-stub through LoadImage. Under Secure Boot the stub's security
@@ -407,7 +456,7 @@ fn bank_digests(
     streams.extend(kernel_parts);
     let first_section = streams.len();
     streams.extend(sections.iter().map(|(_, b)| vec![&b[..]]));
-    let combined = !initrd.archives.is_empty();
+    let combined = !initrd.is_plain();
     if combined {
         streams.push(initrd.parts());
     }
@@ -588,8 +637,8 @@ fn push_linux_stub_events(
         let lo = utf16le_nul(&mangle_stub_cmdline(&cmdline));
         events.push(data_event(9, PredictedEventKind::LoadOptions, &lo, banks));
     }
-    if !initrd.archives.is_empty() {
-        // The stub's buffer: `.initrd` padded, then its archives (hashed with the other streams).
+    if !initrd.is_plain() {
+        // The stub's buffer: `.ucode`, `.initrd` padded, then its archives (hashed with the other streams).
         let digests: Vec<Digest> = per_bank.iter().filter_map(|b| b.initrd_passed).collect();
         let digests = if digests.len() == banks.len() {
             digests
@@ -599,7 +648,11 @@ fn push_linux_stub_events(
         };
         events.push(PredictedEvent {
             pcr: 9,
-            kind: PredictedEventKind::LinuxInitrdWithStubCpios(initrd.generated()),
+            kind: if initrd.ucode.is_empty() {
+                PredictedEventKind::LinuxInitrdWithStubCpios(initrd.generated())
+            } else {
+                PredictedEventKind::LinuxInitrdWithUcode(initrd.generated())
+            },
             digests,
         });
         return;

@@ -18,13 +18,20 @@ Examples:
   yardstick pcr predict --uki uki.efi --bank sha256 --events
   yardstick pcr predict --uki uki.signed.efi \\
       --secure-boot-vars /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd
+  yardstick pcr predict --uki multi-profile.efi --profile 1
 
 Predicted: PCR 4 (boot application events, Authenticode of the UKI and of
 .linux), 7 (Secure Boot variables and the db authority), 9 (Linux EFI stub:
 command line and initrd; with .pcrsig/.pcrpkey, the initrd is .initrd plus the
-cpio archives systemd-stub 252/254 makes of them), 11 (systemd-stub sections;
-after each boot phase in pcr11_phases), 12 and 13 (zero: no loader command
-line, credentials, sysexts).
+cpio archives systemd-stub 252/254 makes of them; systemd-stub 257 puts .ucode
+first and adds archives of .osrel and .profile too), 11 (systemd-stub sections;
+after each boot phase in pcr11_phases), 12 (zero, or systemd-stub 257's
+profile event with --profile N > 0) and 13 (zero: no loader command line,
+credentials, sysexts).
+
+Stub generations: 252, 254 and 257 are modelled from their sources; 255, 256
+and 258+ (\"current\") get systemd main's table, and what their initrd may
+differ in (.ucode, archives) is refused.
 
 Platform defaults match Debian's OVMF (OVMF_CODE_4M.fd + OVMF_VARS_4M.fd, no
 keys, Secure Boot off) on QEMU q35 with the boot disk at bootindex=0. Without
@@ -48,12 +55,15 @@ pub struct PredictArgs {
     /// OVMF VARS file whose Secure Boot variables (PK, KEK, db, dbx, SecureBootEnable) the firmware measures
     #[arg(long, value_name = "VARS.fd")]
     pub secure_boot_vars: Option<PathBuf>,
-    /// Section table to use instead of the one detected from the stub's .sdmagic (252, 254, current)
+    /// Section table to use instead of the one detected from the stub's .sdmagic (252, 254, 257, current)
     #[arg(long, value_name = "GEN")]
     pub stub_generation: Option<yardstick_pe::StubGeneration>,
     /// Boot options the firmware tried and returned from before reaching the UKI
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub boot_retries: u32,
+    /// UKI profile systemd-stub 257 boots ("@N" in its load options; 0 is the default)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub profile: u32,
 }
 
 /// A prediction and what it was made from.
@@ -73,6 +83,7 @@ impl PredictArgs {
         let mut platform = Platform {
             boot_retries: self.boot_retries,
             stub_generation: self.stub_generation,
+            profile: self.profile,
             ..Platform::default()
         };
         if let Some(v) = &self.secure_boot_vars {

@@ -31,7 +31,9 @@ Examples:
 
 Layout: sections are added as ukify 254 does (.osrel .cmdline .dtb .uname .splash
 .initrd, the merged .sbat in place of the stub's, .linux last; VirtualSize = exact
-length). The output depends only on the inputs. Differences from ukify: the build
+length); with a systemd-stub 257 as ukify 257 does (.linux before .initrd, and the
+UKI's NX_COMPAT flag cleared when the kernel lacks it). The output depends only on
+the inputs. Differences from ukify: the build
 host's /etc/os-release is never used implicitly, and SBAT texts without an 'sbat,'
 header line are an error. Without --uname the kernel release is read from the
 kernel's setup header; --uname '' leaves .uname out.";

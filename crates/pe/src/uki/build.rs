@@ -1,14 +1,28 @@
 //! Building a UKI: the stub with the payload sections appended, laid out byte for byte as ukify 254 does
 //! (`pe_add_sections()` in systemd v254 `src/ukify/ukify.py`), so that the two tools' outputs can be compared
-//! directly and the result never depends on the time or the build host.
+//! directly and the result never depends on the time or the build host. With a systemd-stub 257, as ukify 257
+//! does: its file order ([`ukify_file_order`]) and its clearing of the UKI's `NX_COMPAT` flag when the kernel
+//! lacks it.
 
 use std::borrow::Cow;
 
 use crate::pe::{
     PeHeaders, SCN_CNT_CODE, SCN_CNT_INITIALIZED_DATA, SCN_MEM_READ, SECTION_HEADER_LEN,
+    loaded_section_bytes,
 };
 use crate::uki::table::ukify_file_order;
-use crate::uki::{Section, UkiError, sbat};
+use crate::uki::{Section, StubGeneration, UkiError, sbat};
+
+/// `IMAGE_DLLCHARACTERISTICS_NX_COMPAT`.
+const DLL_NX_COMPAT: u16 = 0x0100;
+/// Offset of `DllCharacteristics` in the optional header (PE32 and PE32+).
+const DLL_CHARACTERISTICS_OFFSET: usize = 70;
+
+fn dll_characteristics(data: &[u8], headers: &PeHeaders) -> Option<u16> {
+    let o = headers.optional_offset + DLL_CHARACTERISTICS_OFFSET;
+    let b = data.get(o..o + 2)?;
+    Some(u16::from_le_bytes([*b.first()?, *b.get(1)?]))
+}
 
 /// What goes into a UKI. Every payload is given as bytes; see [`normalize_cmdline_text`] for the `TEXT` form
 /// of `--cmdline`.
@@ -188,8 +202,18 @@ pub fn build_uki(inputs: &UkiInputs) -> Result<Vec<u8>, UkiError> {
     let merged_sbat = sbat::merge(&pe_sbat, &sbat_texts)?;
     let initrd = join_initrds(&inputs.initrds);
 
+    // The stub's generation decides ukify's file order (an unversioned stub gets ukify 254's).
+    let generation = stub_headers
+        .sections
+        .iter()
+        .position(|s| s.name == super::SDMAGIC)
+        .and_then(|i| loaded_section_bytes(&inputs.stub, &stub_headers, i))
+        .and_then(|b| super::stub_version_from_sdmagic(&b))
+        .and_then(|v| super::systemd_major_version(&v))
+        .and_then(StubGeneration::from_systemd_version)
+        .unwrap_or(StubGeneration::Systemd254);
     let mut sections: Vec<(Section, &[u8])> = Vec::new();
-    for &section in ukify_file_order() {
+    for &section in ukify_file_order(generation) {
         let content: Option<&[u8]> = match section {
             Section::Osrel => inputs.os_release.as_deref(),
             Section::Cmdline => inputs.cmdline.as_deref(),
@@ -213,7 +237,22 @@ pub fn build_uki(inputs: &UkiInputs) -> Result<Vec<u8>, UkiError> {
             sections.push((section, c));
         }
     }
-    add_sections(&inputs.stub, &stub_headers, &sections)
+    let mut out = add_sections(&inputs.stub, &stub_headers, &sections)?;
+    // ukify 257: "the kernel and the UKI need the same NX_COMPAT value", cleared when the kernel lacks it.
+    if generation == StubGeneration::Systemd257
+        && dll_characteristics(&inputs.linux, &kernel_headers)
+            .is_some_and(|c| c & DLL_NX_COMPAT == 0)
+    {
+        let headers = PeHeaders::parse(&out)?;
+        if let Some(c) = dll_characteristics(&out, &headers) {
+            put_u16(
+                &mut out,
+                headers.optional_offset + DLL_CHARACTERISTICS_OFFSET,
+                c & !DLL_NX_COMPAT,
+            )?;
+        }
+    }
+    Ok(out)
 }
 
 /// The stub's alignments and its `SizeOfHeaders` rounded up to `FileAlignment`, which bound where added

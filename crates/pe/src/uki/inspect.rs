@@ -47,6 +47,9 @@ pub struct InspectedStubCpio {
 pub struct PassedInitrd {
     /// Its size in bytes.
     pub size: usize,
+    /// Bytes of `.ucode` (systemd-stub 257 places it first, padded to 4), when the UKI has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ucode: Option<usize>,
     /// Zero bytes the stub appends to `.initrd` before the archives.
     pub padding: usize,
     /// SHA-256 of the bytes (the Linux EFI stub's PCR 9 "Linux initrd" event in the sha256 bank).
@@ -88,9 +91,10 @@ impl Inspection {
         let sections: Vec<InspectedSection> = uki
             .sections()
             .into_iter()
-            .map(|s| {
+            .enumerate()
+            .map(|(i, s)| {
                 let sha256 = uki
-                    .section_bytes(&s.name)
+                    .section_bytes_at(i)
                     .map(|b| Algorithm::Sha256.digest(&b).to_hex())
                     .unwrap_or_default();
                 InspectedSection {
@@ -126,13 +130,12 @@ impl Inspection {
                 measured_into_pcr: c.measured_into(),
             })
             .collect();
-        let initrd_passed = combined
-            .filter(|c| !c.archives.is_empty())
-            .map(|c| PassedInitrd {
-                size: c.len(),
-                padding: c.padding,
-                sha256: Algorithm::Sha256.digest_parts(&c.parts()).to_hex(),
-            });
+        let initrd_passed = combined.filter(|c| !c.is_plain()).map(|c| PassedInitrd {
+            size: c.len(),
+            ucode: (!c.ucode.is_empty()).then_some(c.ucode.len()),
+            padding: c.padding,
+            sha256: Algorithm::Sha256.digest_parts(&c.parts()).to_hex(),
+        });
         let authenticode_sha256 =
             crate::authenticode::authenticode_digest_with(data, uki.headers(), Algorithm::Sha256)?
                 .to_hex();
@@ -213,8 +216,11 @@ impl Inspection {
         if let Some(p) = &self.initrd_passed {
             let _ = writeln!(
                 s,
-                "initrd passed to the kernel (PCR 9): {} bytes = .initrd + {} zero bytes + {} stub cpio{}, sha256 {}",
+                "initrd passed to the kernel (PCR 9): {} bytes = {}.initrd + {} zero bytes + {} stub cpio{}, sha256 {}",
                 p.size,
+                p.ucode
+                    .map(|n| format!(".ucode ({n} bytes, padded to 4) + "))
+                    .unwrap_or_default(),
                 p.padding,
                 self.stub_cpios.len(),
                 if self.stub_cpios.len() == 1 { "" } else { "s" },

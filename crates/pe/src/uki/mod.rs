@@ -52,6 +52,16 @@ pub enum UkiError {
     /// What the stub would do with this UKI is known not to be modelled (no guess is made).
     #[error("not modelled: {0}")]
     NotModelled(String),
+    /// The requested profile is not in the UKI (systemd-stub refuses to boot it).
+    #[error(
+        "the UKI has no profile {profile} (it has {count} .profile sections; profile 0 is the default)"
+    )]
+    NoProfile {
+        /// The profile asked for.
+        profile: u32,
+        /// How many `.profile` sections the UKI has.
+        count: usize,
+    },
 }
 
 /// Which input of [`build_uki`] an error is about.
@@ -105,6 +115,7 @@ pub struct Uki<'a> {
     headers: PeHeaders,
     stub_version: Option<String>,
     generation: StubGeneration,
+    profile: u32,
 }
 
 /// The PE section of a systemd EFI binary that names it and its version (`.sdmagic`); not a UKI [`Section`]:
@@ -171,7 +182,77 @@ impl<'a> Uki<'a> {
             headers,
             stub_version,
             generation,
+            profile: 0,
         })
+    }
+
+    /// Selects the profile the stub boots (`@N` in its load options; 0 is the default). Profiles are a
+    /// systemd-stub 257 feature: other generations, and a profile the UKI does not have, are refused (profile 0
+    /// always exists, implied when the UKI has no `.profile` section).
+    pub fn with_profile(mut self, profile: u32) -> Result<Self, UkiError> {
+        if profile == 0 {
+            self.profile = 0;
+            return Ok(self);
+        }
+        if self.generation != StubGeneration::Systemd257 {
+            return Err(UkiError::NotModelled(format!(
+                "booting profile {profile} with systemd-stub {} (profiles are modelled for 257)",
+                self.generation
+            )));
+        }
+        let count = self.profile_count();
+        if usize::try_from(profile).map_or(true, |p| p >= count) {
+            return Err(UkiError::NoProfile { profile, count });
+        }
+        self.profile = profile;
+        Ok(self)
+    }
+
+    /// The profile in force (0 unless [`Uki::with_profile`] chose another).
+    pub fn profile(&self) -> u32 {
+        self.profile
+    }
+
+    /// The number of `.profile` sections (0 for a single-profile UKI).
+    pub fn profile_count(&self) -> usize {
+        self.headers
+            .sections
+            .iter()
+            .filter(|s| s.name == Section::Profile.name())
+            .count()
+    }
+
+    /// The index in the section table of the section the stub uses for `name`: the first of that name, except
+    /// that systemd-stub 257 looks in the selected profile's sections (from its `.profile` to the next) first
+    /// and then in the base sections (those before the first `.profile`), ignoring other profiles' sections
+    /// (`pe_locate_profile_sections()`).
+    fn section_index(&self, name: &str) -> Option<usize> {
+        let table = &self.headers.sections;
+        let first = |range: std::ops::Range<usize>| {
+            range
+                .clone()
+                .zip(table.get(range).unwrap_or_default())
+                .find(|(_, s)| s.name == name)
+                .map(|(i, _)| i)
+        };
+        if self.generation != StubGeneration::Systemd257 {
+            return first(0..table.len());
+        }
+        let starts: Vec<usize> = table
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.name == Section::Profile.name())
+            .map(|(i, _)| i)
+            .collect();
+        let base_end = starts.first().copied().unwrap_or(table.len());
+        let profile = usize::try_from(self.profile).ok();
+        let in_profile = profile
+            .and_then(|p| Some((*starts.get(p)?, p)))
+            .and_then(|(start, p)| {
+                let end = starts.get(p + 1).copied().unwrap_or(table.len());
+                first(start..end)
+            });
+        in_profile.or_else(|| first(0..base_end))
     }
 
     /// The whole file.
@@ -194,27 +275,39 @@ impl<'a> Uki<'a> {
         self.generation
     }
 
-    /// Every section in file-table order, with whether this generation measures it.
+    /// Every section in file-table order, with whether this generation measures it (for systemd-stub 257, only
+    /// the base or selected profile's section of a name is measured).
     pub fn sections(&self) -> Vec<UkiSection> {
         self.headers
             .sections
             .iter()
-            .map(|s| UkiSection {
+            .enumerate()
+            .map(|(i, s)| UkiSection {
                 name: s.name.clone(),
                 file_offset: s.pointer_to_raw_data,
                 raw_size: s.size_of_raw_data,
                 virtual_address: s.virtual_address,
                 virtual_size: s.virtual_size,
-                measured: self.generation.measures(&s.name),
+                measured: self.generation.measures(&s.name)
+                    && (self.generation != StubGeneration::Systemd257
+                        || self.section_index(&s.name) == Some(i)),
             })
             .collect()
     }
 
-    /// The bytes of the first section named `name` as loaded in memory (`VirtualSize` long, zero-filled past the
-    /// stored bytes, later overlapping sections applied), i.e. what systemd-stub measures and uses.
+    /// The bytes of the section named `name` the stub uses (the first of that name; for systemd-stub 257 the
+    /// selected profile's, else the base one: [`Uki::profile`]) as loaded in memory (`VirtualSize` long,
+    /// zero-filled past the stored bytes, later overlapping sections applied), i.e. what systemd-stub measures
+    /// and uses.
     pub fn section_bytes(&self, name: &str) -> Option<std::borrow::Cow<'a, [u8]>> {
-        let i = self.headers.sections.iter().position(|s| s.name == name)?;
+        let i = self.section_index(name)?;
         loaded_section(self.data, &self.headers, i)
+    }
+
+    /// The bytes of the section at `index` in the section table, as loaded in memory (see
+    /// [`Uki::section_bytes`]).
+    pub fn section_bytes_at(&self, index: usize) -> Option<std::borrow::Cow<'a, [u8]>> {
+        loaded_section(self.data, &self.headers, index)
     }
 
     /// The bytes of a UKI section as loaded in memory: [`Uki::section_bytes`] of its name.
