@@ -93,16 +93,7 @@ pub fn digest_jobs(jobs: &[(Algorithm, Stream<'_>)]) -> Vec<Digest> {
                 .iter()
                 .filter_map(|&i| jobs.get(i).map(|j| j.1))
                 .collect();
-            let digests = if streams.len() >= 2 {
-                match PairChoice::get(*alg).kernel() {
-                    Some(k) => {
-                        paired(*alg, k, &streams).unwrap_or_else(|| one_at_a_time(*alg, &streams))
-                    }
-                    None => one_at_a_time(*alg, &streams),
-                }
-            } else {
-                one_at_a_time(*alg, &streams)
-            };
+            let digests = digest_streams(*alg, &streams);
             done.extend(idx.iter().copied().zip(digests));
         }
         done
