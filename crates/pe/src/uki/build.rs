@@ -8,7 +8,6 @@ use std::borrow::Cow;
 
 use crate::pe::{
     PeHeaders, SCN_CNT_CODE, SCN_CNT_INITIALIZED_DATA, SCN_MEM_READ, SECTION_HEADER_LEN,
-    loaded_section_bytes,
 };
 use crate::uki::table::ukify_file_order;
 use crate::uki::{Section, StubGeneration, UkiError, sbat};
@@ -203,12 +202,7 @@ pub fn build_uki(inputs: &UkiInputs) -> Result<Vec<u8>, UkiError> {
     let initrd = join_initrds(&inputs.initrds);
 
     // The stub's generation decides ukify's file order (an unversioned stub gets ukify 254's).
-    let generation = stub_headers
-        .sections
-        .iter()
-        .position(|s| s.name == super::SDMAGIC)
-        .and_then(|i| loaded_section_bytes(&inputs.stub, &stub_headers, i))
-        .and_then(|b| super::stub_version_from_sdmagic(&b))
+    let generation = super::stub_version_of(&inputs.stub, &stub_headers)
         .and_then(|v| super::systemd_major_version(&v))
         .and_then(StubGeneration::from_systemd_version)
         .unwrap_or(StubGeneration::Systemd254);

@@ -133,6 +133,16 @@ pub fn stub_version_from_sdmagic(sdmagic: &[u8]) -> Option<String> {
     (!v.is_empty()).then_some(v)
 }
 
+/// The systemd-stub version in the `.sdmagic` section of the PE `data` (headers `headers`), if any.
+pub(crate) fn stub_version_of(data: &[u8], headers: &PeHeaders) -> Option<String> {
+    headers
+        .sections
+        .iter()
+        .position(|s| s.name == SDMAGIC)
+        .and_then(|i| loaded_section_bytes(data, headers, i))
+        .and_then(|b| stub_version_from_sdmagic(&b))
+}
+
 /// The major version of a systemd version string (`254` of `254.26-1~bpo12+1`).
 pub fn systemd_major_version(version: &str) -> Option<u32> {
     version
@@ -156,12 +166,7 @@ impl<'a> Uki<'a> {
         if headers.section(Section::Linux.name()).is_none() {
             return Err(UkiError::NoLinux);
         }
-        let stub_version = headers
-            .sections
-            .iter()
-            .position(|s| s.name == SDMAGIC)
-            .and_then(|i| loaded_section_bytes(data, &headers, i))
-            .and_then(|b| stub_version_from_sdmagic(&b));
+        let stub_version = stub_version_of(data, &headers);
         let generation = match generation {
             Some(g) => g,
             None => {
