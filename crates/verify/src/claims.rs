@@ -20,6 +20,7 @@
 
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
+use yardstick_common::bytes;
 use yardstick_common::hash::Algorithm;
 use yardstick_tpm::PcrBanks;
 use yardstick_tpm::eventlog::{EventLog, EventType};
@@ -343,16 +344,8 @@ fn details_string(s: String) -> Value {
 
 /// `details` of one event, per Trustee's parser for its type (see [`uefi_event_logs`]).
 fn event_details(t: EventType, data: &[u8]) -> Value {
-    let le32 = |at: usize| {
-        data.get(at..at + 4)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_le_bytes)
-    };
-    let le64 = |at: usize| {
-        data.get(at..at + 8)
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_le_bytes)
-    };
+    let le32 = |at: usize| bytes::le32(data, at);
+    let le64 = |at: usize| bytes::le64(data, at);
     match t {
         EventType::EV_POST_CODE
         | EventType::EV_ACTION
@@ -447,8 +440,9 @@ fn event_details(t: EventType, data: &[u8]) -> Value {
 /// bytes it reads).
 fn device_path_nodes(mut path: &[u8]) -> Vec<String> {
     let mut nodes = Vec::new();
-    while let (Some(&ty), Some(&sub), Some(len)) = (path.first(), path.get(1), path.get(2..4)) {
-        let len = usize::from(le16(len));
+    while let (Some(&ty), Some(&sub), Some(len)) = (path.first(), path.get(1), bytes::le16(path, 2))
+    {
+        let len = usize::from(len);
         let Some(body) = path.get(4..len.max(4)) else {
             break;
         };
@@ -466,10 +460,10 @@ fn device_path_nodes(mut path: &[u8]) -> Vec<String> {
 
 /// The node kinds Trustee's device-path parsers name: ACPI, PCI, hard drive, vendor media, file path.
 fn device_path_node(ty: u8, sub: u8, body: &[u8]) -> Option<String> {
-    let le32 = |at: usize| Some(u32::from_le_bytes(body.get(at..at + 4)?.try_into().ok()?));
-    let le64 = |at: usize| Some(u64::from_le_bytes(body.get(at..at + 8)?.try_into().ok()?));
+    let le32 = |at: usize| bytes::le32(body, at);
+    let le64 = |at: usize| bytes::le64(body, at);
     let guid = |at: usize| -> Option<String> {
-        let b: [u8; 16] = body.get(at..at + 16)?.try_into().ok()?;
+        let b = bytes::array::<16>(body, at)?;
         Some(
             yardstick_common::guid::Guid::from_efi_bytes(b)
                 .to_string()

@@ -11,6 +11,7 @@ use crate::appraisal::Appraisal;
 use crate::keys::{Key, Scheme, Sig};
 use crate::x509::Cert;
 use crate::{Error, hex};
+use yardstick_common::bytes;
 use yardstick_common::hash::Algorithm;
 
 /// SHA-256 fingerprint of the Intel SGX Root CA certificate (CN "Intel SGX Root CA", valid 2018-2049), the
@@ -76,11 +77,11 @@ impl<'a> R<'a> {
     }
     fn u16(&mut self, what: &str) -> Result<u16, Error> {
         let s = self.take(2, what)?;
-        Ok(yardstick_common::bytes::le16(s, 0).unwrap_or_default())
+        Ok(bytes::le16(s, 0).unwrap_or_default())
     }
     fn u32(&mut self, what: &str) -> Result<u32, Error> {
         let s = self.take(4, what)?;
-        Ok(yardstick_common::bytes::le32(s, 0).unwrap_or_default())
+        Ok(bytes::le32(s, 0).unwrap_or_default())
     }
 }
 
@@ -252,8 +253,7 @@ impl TdQuote {
 
     /// XFAM: the extended features (XSAVE) the TD may use.
     pub fn xfam(&self) -> u64 {
-        let b = self.body_field(128, 8);
-        b.try_into().map(u64::from_le_bytes).unwrap_or(0)
+        bytes::le64(self.body(), 128).unwrap_or(0)
     }
 
     /// MRCONFIGID, MROWNER, MROWNERCONFIG (48 bytes each), set by the VMM at TD creation.
@@ -277,8 +277,7 @@ impl TdQuote {
 
     /// The QE report's MISCSELECT.
     pub fn qe_miscselect(&self) -> u32 {
-        let b = self.qe_report.get(16..20).unwrap_or_default();
-        b.try_into().map(u32::from_le_bytes).unwrap_or(0)
+        bytes::le32(&self.qe_report, 16).unwrap_or(0)
     }
 
     /// The QE report's ATTRIBUTES (16 bytes).
@@ -293,14 +292,12 @@ impl TdQuote {
 
     /// The QE report's ISVPRODID.
     pub fn qe_isvprodid(&self) -> u16 {
-        let b = self.qe_report.get(256..258).unwrap_or_default();
-        b.try_into().map(u16::from_le_bytes).unwrap_or(0)
+        bytes::le16(&self.qe_report, 256).unwrap_or(0)
     }
 
     /// The QE report's ISVSVN.
     pub fn qe_isvsvn(&self) -> u16 {
-        let b = self.qe_report.get(258..260).unwrap_or_default();
-        b.try_into().map(u16::from_le_bytes).unwrap_or(0)
+        bytes::le16(&self.qe_report, 258).unwrap_or(0)
     }
 
     /// QE_VENDOR_ID.
@@ -320,8 +317,7 @@ impl TdQuote {
 
     /// TDATTRIBUTES.
     pub fn td_attributes(&self) -> u64 {
-        let b = self.body_field(120, 8);
-        b.try_into().map(u64::from_le_bytes).unwrap_or(0)
+        bytes::le64(self.body(), 120).unwrap_or(0)
     }
 
     /// MRTD.
