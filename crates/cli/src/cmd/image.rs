@@ -81,11 +81,10 @@ pub fn inspect_disk(
     use anyhow::Context as _;
     use yardstick_image::inspect::{self, DiskFile, InspectOptions};
     let disk = DiskFile::open(image).with_context(|| format!("{}", image.display()))?;
-    let file = std::fs::File::open(image).with_context(|| format!("{}", image.display()))?;
     let bar = ui::Bar::bytes("verity");
     let r = inspect::inspect(
         &disk,
-        Some((&file, image)),
+        Some((disk.file(), image)),
         &InspectOptions {
             verity_params: a.verity_params.clone(),
         },

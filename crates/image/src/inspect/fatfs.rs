@@ -9,6 +9,8 @@
 //! are used only when their checksum matches the short entry that follows (else the 8.3 name counts, as
 //! the specification says). Lookups are case-insensitive, as UEFI's are.
 
+use yardstick_common::bytes;
+
 use super::{Disk, InspectError};
 
 /// Largest FAT read (a 4 GiB FAT32 ESP with 4 KiB clusters has a 4 MiB FAT).
@@ -80,18 +82,13 @@ fn bad(what: impl std::fmt::Display) -> InspectError {
     InspectError::Fat(what.to_string())
 }
 
+/// The little-endian field at `at`, 0 past the end of `b`.
 fn le16(b: &[u8], at: usize) -> u16 {
-    b.get(at..at + 2)
-        .and_then(|s| s.try_into().ok())
-        .map(u16::from_le_bytes)
-        .unwrap_or(0)
+    bytes::le16(b, at).unwrap_or(0)
 }
 
 fn le32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4)
-        .and_then(|s| s.try_into().ok())
-        .map(u32::from_le_bytes)
-        .unwrap_or(0)
+    bytes::le32(b, at).unwrap_or(0)
 }
 
 impl<'a> Volume<'a> {

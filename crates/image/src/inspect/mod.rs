@@ -101,6 +101,11 @@ impl DiskFile {
             .map_err(|e| InspectError::Input(e.to_string()))?;
         Ok(DiskFile { file, size })
     }
+
+    /// The open file, for the verity check in place (`inspect`'s `file`).
+    pub fn file(&self) -> &File {
+        &self.file
+    }
 }
 
 impl Disk for DiskFile {

@@ -6,6 +6,8 @@
 //! disk is checked before it is used, the entry array is at most [`MAX_ARRAY`] bytes, and 512-byte logical
 //! sectors are assumed (what image files and virtio disks have).
 
+use yardstick_common::bytes;
+
 use crate::guid::Guid;
 use crate::guid::types::{self, Discoverable};
 
@@ -79,36 +81,22 @@ pub struct Table {
     pub notes: Vec<String>,
 }
 
+/// The little-endian field at `at`, 0 past the end of `b`.
 fn u16_at(b: &[u8], at: usize) -> u16 {
-    let mut a = [0u8; 2];
-    if let Some(s) = b.get(at..at + 2) {
-        a.copy_from_slice(s);
-    }
-    u16::from_le_bytes(a)
+    bytes::le16(b, at).unwrap_or(0)
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
-    let mut a = [0u8; 4];
-    if let Some(s) = b.get(at..at + 4) {
-        a.copy_from_slice(s);
-    }
-    u32::from_le_bytes(a)
+    bytes::le32(b, at).unwrap_or(0)
 }
 
 fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    if let Some(s) = b.get(at..at + 8) {
-        a.copy_from_slice(s);
-    }
-    u64::from_le_bytes(a)
+    bytes::le64(b, at).unwrap_or(0)
 }
 
+/// The GUID stored in EFI order at `at`, all zeros past the end of `b`.
 fn guid_at(b: &[u8], at: usize) -> Guid {
-    let mut a = [0u8; 16];
-    if let Some(s) = b.get(at..at + 16) {
-        a.copy_from_slice(s);
-    }
-    Guid::from_efi_bytes(a)
+    Guid::read_efi(b, at).unwrap_or(Guid::from_efi_bytes([0; 16]))
 }
 
 /// Reads the partition table of `disk`: a GPT when the protective MBR says so (or a GPT header is there),

@@ -6,15 +6,13 @@ use std::collections::HashSet;
 
 use yardstick_common::bytes::{le16, le32, le64};
 
-use super::{Builder, MAX_DEPTH, ReadAt, bytes_at, join};
+use super::{
+    Builder, MAX_DEPTH, ReadAt, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, bytes_at, join, mapped_name,
+};
 
 const MAGIC: u32 = 0xe0f5_e1e2;
 const FLAT_PLAIN: u16 = 0;
 const FLAT_INLINE: u16 = 2;
-const S_IFMT: u16 = 0xf000;
-const S_IFREG: u16 = 0x8000;
-const S_IFDIR: u16 = 0x4000;
-const S_IFLNK: u16 = 0xa000;
 
 struct Fs<'a> {
     dev: &'a dyn ReadAt,
@@ -110,12 +108,7 @@ impl Fs<'_> {
         if !matches!(kind, S_IFREG | S_IFLNK | S_IFDIR) {
             return Some(());
         }
-        let name = if kind == S_IFDIR {
-            format!("{path} (directory)")
-        } else {
-            path.to_string()
-        };
-        let f = b.file(name)?;
+        let f = b.file(mapped_name(kind, path))?;
         let whole = l.blocks.checked_mul(self.blksz)?;
         b.extent(f, l.start, whole, 0, whole.min(l.size), false)?;
         b.extent(f, l.tail_at, l.tail, whole, l.tail, false)?;

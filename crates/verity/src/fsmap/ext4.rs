@@ -7,7 +7,9 @@ use std::collections::HashSet;
 
 use yardstick_common::bytes::{le16, le32};
 
-use super::{Builder, MAX_DEPTH, ReadAt, bytes_at, join};
+use super::{
+    Builder, MAX_DEPTH, ReadAt, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, bytes_at, join, mapped_name,
+};
 
 const MAGIC: u16 = 0xef53;
 const ROOT_INO: u32 = 2;
@@ -15,10 +17,6 @@ const EXTENTS_FL: u32 = 0x8_0000;
 const INLINE_DATA_FL: u32 = 0x1000_0000;
 const EXTENT_MAGIC: u16 = 0xf30a;
 const INCOMPAT_64BIT: u32 = 0x80;
-const S_IFMT: u16 = 0xf000;
-const S_IFREG: u16 = 0x8000;
-const S_IFDIR: u16 = 0x4000;
-const S_IFLNK: u16 = 0xa000;
 
 struct Fs<'a> {
     dev: &'a dyn ReadAt,
@@ -166,12 +164,7 @@ impl Fs<'_> {
             self.extents(&inode.i_block, 8, &mut extents)?;
         }
         if matches!(kind, S_IFREG | S_IFLNK | S_IFDIR) && !extents.is_empty() {
-            let name = if kind == S_IFDIR {
-                format!("{} (directory)", path)
-            } else {
-                path.to_string()
-            };
-            let f = b.file(name)?;
+            let f = b.file(mapped_name(kind, path))?;
             for &(lblk, start, len) in &extents {
                 let file_start = lblk.checked_mul(self.block)?;
                 let dev_len = len.checked_mul(self.block)?;

@@ -113,6 +113,21 @@ const MAX_FILES: usize = 1 << 22;
 /// The deepest directory nesting followed.
 const MAX_DEPTH: usize = 512;
 
+/// File type bits of an inode's mode (erofs and ext4 store the POSIX ones).
+const S_IFMT: u16 = 0xf000;
+const S_IFREG: u16 = 0x8000;
+const S_IFDIR: u16 = 0x4000;
+const S_IFLNK: u16 = 0xa000;
+
+/// The name a file of this type is mapped under: a directory's blocks are named apart from its files.
+fn mapped_name(kind: u16, path: &str) -> String {
+    if kind == S_IFDIR {
+        format!("{path} (directory)")
+    } else {
+        path.to_string()
+    }
+}
+
 /// Reads `len` bytes at `offset`, `None` if they are not all there.
 pub(crate) fn bytes_at(dev: &dyn ReadAt, offset: u64, len: usize) -> Option<Vec<u8>> {
     if len > MAX_READ {
