@@ -67,6 +67,7 @@ pkgs=(
   systemd-boot-efi      # systemd-stub 252 (Debian 12)
   python3-venv python3-pip
   gcc libc6-dev         # linker and C compiler for cargo (ring's assembly, build scripts)
+  libssl-dev pkg-config # OpenSSL libcrypto, which computes SHA-384/512 (the openssl crate links it)
   time hyperfine        # benchmarks (peak RSS, timing)
   xxd                   # test scripts
   dmsetup               # copied into the example guest's initrd (scripts/example-guest.sh)
