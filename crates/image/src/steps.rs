@@ -560,6 +560,7 @@ pub fn tdx_launch(
         vcpus: p.vcpus,
         qemu_version: p.qemu_version,
         mrtd_order: p.mrtd_order,
+        acpi: None,
     };
     let paths = InputPaths {
         firmware: &p.firmware,
