@@ -40,10 +40,14 @@ pub const CHECKSUM_ONLY: [&str; 7] = ["APIC", "HPET", "MCFG", "WAET", "SRAT", "S
 #[non_exhaustive]
 pub enum AcpiError {
     /// The tables blob holds no table.
-    #[error("etc/acpi/tables: no ACPI table at offset 0 (is this the raw etc/acpi/tables fw_cfg file?)")]
+    #[error(
+        "etc/acpi/tables: no ACPI table at offset 0 (is this the raw etc/acpi/tables fw_cfg file?)"
+    )]
     Empty,
     /// A table's length is impossible.
-    #[error("etc/acpi/tables: table {signature} at offset {offset:#x} has length {length}, past the blob's end or shorter than its header")]
+    #[error(
+        "etc/acpi/tables: table {signature} at offset {offset:#x} has length {length}, past the blob's end or shorter than its header"
+    )]
     BadLength {
         /// The table's signature.
         signature: String,
@@ -53,7 +57,9 @@ pub enum AcpiError {
         length: u32,
     },
     /// Bytes after the last table that are not zero padding.
-    #[error("etc/acpi/tables: non-zero bytes at offset {0:#x} after the last table (a table with a signature that is not 4 printable characters?)")]
+    #[error(
+        "etc/acpi/tables: non-zero bytes at offset {0:#x} after the last table (a table with a signature that is not 4 printable characters?)"
+    )]
     TrailingData(usize),
     /// More tables than any QEMU machine has.
     #[error("etc/acpi/tables: more than {MAX_TABLES} tables")]
@@ -109,7 +115,10 @@ pub fn tables(blob: &[u8]) -> Result<Vec<AcpiTable>, AcpiError> {
     if out.is_empty() {
         return Err(AcpiError::Empty);
     }
-    if let Some(nz) = blob.get(at..).and_then(|rest| rest.iter().position(|&b| b != 0)) {
+    if let Some(nz) = blob
+        .get(at..)
+        .and_then(|rest| rest.iter().position(|&b| b != 0))
+    {
         return Err(AcpiError::TrailingData(at + nz));
     }
     Ok(out)
@@ -214,13 +223,19 @@ impl<'a> Layout<'a> {
         if next.is_some_and(|t| t.signature == "FACS") {
             next = it.next();
         }
-        let dsdt = next
-            .filter(|t| t.signature == "DSDT")
-            .ok_or_else(|| bad(format!("tables {sigs:?} do not start with [FACS,] DSDT, FACP")))?;
+        let dsdt = next.filter(|t| t.signature == "DSDT").ok_or_else(|| {
+            bad(format!(
+                "tables {sigs:?} do not start with [FACS,] DSDT, FACP"
+            ))
+        })?;
         let facp = it
             .next()
             .filter(|t| t.signature == "FACP" && t.length >= 148)
-            .ok_or_else(|| bad(format!("tables {sigs:?} do not start with [FACS,] DSDT, FACP")))?;
+            .ok_or_else(|| {
+                bad(format!(
+                    "tables {sigs:?} do not start with [FACS,] DSDT, FACP"
+                ))
+            })?;
         let rest: Vec<&AcpiTable> = it.collect();
         let (rsdt, middle) = rest
             .split_last()
@@ -237,7 +252,10 @@ impl<'a> Layout<'a> {
             )));
         }
         if (rsdt.length - HEADER_LEN) % 4 != 0 {
-            return Err(bad(format!("RSDT length {} is not a header plus 4-byte entries", rsdt.length)));
+            return Err(bad(format!(
+                "RSDT length {} is not a header plus 4-byte entries",
+                rsdt.length
+            )));
         }
         Ok(Layout { dsdt, facp, rsdt })
     }
@@ -247,7 +265,13 @@ impl<'a> Layout<'a> {
 /// the RSDT's offset in the tables blob (the loader relocates it).
 pub fn derive_rsdp(rsdt_offset: u32) -> [u8; 20] {
     let mut r = [0u8; 20];
-    let fields: [&[u8]; 5] = [b"RSD PTR ", &[0], b"BOCHS ", &[0], &rsdt_offset.to_le_bytes()];
+    let fields: [&[u8]; 5] = [
+        b"RSD PTR ",
+        &[0],
+        b"BOCHS ",
+        &[0],
+        &rsdt_offset.to_le_bytes(),
+    ];
     let mut at = 0;
     for f in fields {
         for (d, s) in r.iter_mut().skip(at).zip(f) {
@@ -324,7 +348,12 @@ fn derive_loader(list: &[AcpiTable], l: &Layout<'_>) -> Vec<u8> {
         cmds.push(add_pointer(TABLES_FILE, TABLES_FILE, l.facp.offset + 36, 4));
     }
     cmds.push(add_pointer(TABLES_FILE, TABLES_FILE, l.facp.offset + 40, 4));
-    cmds.push(add_pointer(TABLES_FILE, TABLES_FILE, l.facp.offset + 140, 8));
+    cmds.push(add_pointer(
+        TABLES_FILE,
+        TABLES_FILE,
+        l.facp.offset + 140,
+        8,
+    ));
     cmds.push(add_checksum(TABLES_FILE, l.facp));
     for t in list
         .iter()
@@ -373,7 +402,16 @@ mod tests {
 
     #[test]
     fn walk_and_refusals() {
-        let b = blob(&[(b"FACS", 64), (b"DSDT", 40), (b"FACP", 244), (b"APIC", 60), (b"RSDT", 44)], 100);
+        let b = blob(
+            &[
+                (b"FACS", 64),
+                (b"DSDT", 40),
+                (b"FACP", 244),
+                (b"APIC", 60),
+                (b"RSDT", 44),
+            ],
+            100,
+        );
         let l = tables(&b).unwrap();
         assert_eq!(l.len(), 5);
         assert_eq!(l[4].offset, 64 + 40 + 244 + 60);
@@ -382,9 +420,15 @@ mod tests {
         assert_eq!(a.loader.len(), 4096);
         assert!(a.rsdp_derived && a.loader_derived);
         // An unknown table in the middle: refused, unless the loader and RSDP are given.
-        let b2 = blob(&[(b"DSDT", 40), (b"FACP", 244), (b"TPM2", 76), (b"RSDT", 40)], 0);
+        let b2 = blob(
+            &[(b"DSDT", 40), (b"FACP", 244), (b"TPM2", 76), (b"RSDT", 40)],
+            0,
+        );
         let e = AcpiBlobs::derive(&b2).unwrap_err();
-        assert!(e.to_string().contains("TPM2") && e.to_string().contains("--acpi-loader"), "{e}");
+        assert!(
+            e.to_string().contains("TPM2") && e.to_string().contains("--acpi-loader"),
+            "{e}"
+        );
         assert!(AcpiBlobs::given(&b2, &[1], &[2]).is_ok());
         // No RSDT at the end.
         let b3 = blob(&[(b"DSDT", 40), (b"FACP", 244)], 0);

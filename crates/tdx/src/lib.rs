@@ -46,7 +46,7 @@ pub mod rtmr0;
 pub mod tdvf;
 
 pub use measure::{
-    AcpiConfig, AcpiInput, DirectBoot, Initrd, InputPaths, MeasureError, QemuVersion, TdxError, TdxGuest, TdxMeasurement,
-    measure, measure_launch,
+    AcpiConfig, AcpiInput, DirectBoot, Initrd, InputPaths, MeasureError, QemuVersion, TdxError,
+    TdxGuest, TdxMeasurement, measure, measure_launch,
 };
 pub use mrtd::PageOrder;

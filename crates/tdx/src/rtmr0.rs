@@ -31,7 +31,8 @@ use crate::tdvf::{SectionType, TdvfMetadata};
 /// The GUID OVMF's TD HOB event names (as in real CCELs: "TdxTable", 1 table).
 pub const TD_HOB_TABLE_GUID: Guid = yardstick_common::guid!("93bb96af-b9f2-4eb8-9462-e0ba74564236");
 /// `EFI_GLOBAL_VARIABLE`.
-pub const EFI_GLOBAL_VARIABLE: Guid = yardstick_common::guid!("8be4df61-93ca-11d2-aa0d-00e098032b8c");
+pub const EFI_GLOBAL_VARIABLE: Guid =
+    yardstick_common::guid!("8be4df61-93ca-11d2-aa0d-00e098032b8c");
 /// `EFI_IMAGE_SECURITY_DATABASE_GUID` (db, dbx).
 pub const IMAGE_SECURITY_DATABASE: Guid =
     yardstick_common::guid!("d719b2cb-3d3a-4596-a3bc-dad00e67656f");
@@ -291,7 +292,11 @@ pub fn predict(
             format!(
                 "\"ACPI DATA\": {what}, {} bytes{}",
                 blob.len(),
-                if derived { " (derived from the tables)" } else { "" }
+                if derived {
+                    " (derived from the tables)"
+                } else {
+                    ""
+                }
             ),
             Some(b"ACPI DATA"),
         );

@@ -43,11 +43,13 @@ fn vectors() -> Value {
 
 fn trixie_firmware(doc: &Value) -> Vec<u8> {
     let p = yardstick_testkit::tools().join("ovmf-trixie/OVMF.fd");
-    let fw = std::fs::read(&p)
-        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/setup.sh", p.display()));
+    let fw =
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}; run scripts/setup.sh", p.display()));
     assert_eq!(
         Algorithm::Sha256.digest(&fw).to_hex(),
-        doc["inputs"]["firmware"]["trixie"]["sha256"].as_str().unwrap(),
+        doc["inputs"]["firmware"]["trixie"]["sha256"]
+            .as_str()
+            .unwrap(),
         "{}: not the firmware the vectors were made with",
         p.display()
     );
@@ -82,9 +84,11 @@ fn derived_rsdp_and_loader_are_qemus() {
     let mut checked = 0;
     for e in std::fs::read_dir(data().join("acpi")).unwrap() {
         let set = e.unwrap().file_name().into_string().unwrap();
-        let (Some(tables), Some(rsdp), Some(loader)) =
-            (blob(&set, "tables"), blob(&set, "rsdp"), blob(&set, "loader"))
-        else {
+        let (Some(tables), Some(rsdp), Some(loader)) = (
+            blob(&set, "tables"),
+            blob(&set, "rsdp"),
+            blob(&set, "loader"),
+        ) else {
             continue;
         };
         match AcpiBlobs::derive(&tables) {
@@ -117,19 +121,35 @@ fn rtmr0_matches_the_oracles() {
         let (rsdp, loader) = (blob(set, "rsdp"), blob(set, "loader"));
         let o = &v["oracles"];
         let what = format!("{set} at {mem} MiB");
-        let derived = rtmr0(&fw, &k, mem, vcpus, AcpiInput {
-            tables: &tables,
-            rsdp: None,
-            loader: None,
-        });
-        if let (Some(r), Some(l)) = (&rsdp, &loader) {
-            let given = rtmr0(&fw, &k, mem, vcpus, AcpiInput {
+        let derived = rtmr0(
+            &fw,
+            &k,
+            mem,
+            vcpus,
+            AcpiInput {
                 tables: &tables,
-                rsdp: Some(r),
-                loader: Some(l),
-            })
+                rsdp: None,
+                loader: None,
+            },
+        );
+        if let (Some(r), Some(l)) = (&rsdp, &loader) {
+            let given = rtmr0(
+                &fw,
+                &k,
+                mem,
+                vcpus,
+                AcpiInput {
+                    tables: &tables,
+                    rsdp: Some(r),
+                    loader: Some(l),
+                },
+            )
             .unwrap();
-            assert_eq!(given, o["tdx-measure-given"]["rtmr0"].as_str().unwrap(), "{what}, given");
+            assert_eq!(
+                given,
+                o["tdx-measure-given"]["rtmr0"].as_str().unwrap(),
+                "{what}, given"
+            );
             tdxm += 1;
         }
         match derived {
@@ -144,10 +164,18 @@ fn rtmr0_matches_the_oracles() {
                     .map(|t| t.signature)
                     .collect();
                 if names == ["FACS", "DSDT", "FACP", "APIC", "MCFG", "WAET", "RSDT"] {
-                    assert_eq!(ours, o["dstack-mr"]["rtmr0"].as_str().unwrap(), "{what}: dstack-mr");
+                    assert_eq!(
+                        ours,
+                        o["dstack-mr"]["rtmr0"].as_str().unwrap(),
+                        "{what}: dstack-mr"
+                    );
                     dstack += 1;
                 } else {
-                    assert_ne!(ours, o["dstack-mr"]["rtmr0"].as_str().unwrap(), "{what}: dstack-mr");
+                    assert_ne!(
+                        ours,
+                        o["dstack-mr"]["rtmr0"].as_str().unwrap(),
+                        "{what}: dstack-mr"
+                    );
                 }
             }
             Err(e) => {
@@ -156,7 +184,11 @@ fn rtmr0_matches_the_oracles() {
             }
         }
     }
-    assert_eq!((tdxm, dstack), (42, 6), "vectors compared with tdx-measure, dstack-mr");
+    assert_eq!(
+        (tdxm, dstack),
+        (42, 6),
+        "vectors compared with tdx-measure, dstack-mr"
+    );
 }
 
 /// The sections of the TDVF behind trustee's CCELs: Debian 13's, but with the TEMP_MEM section at 0x810000
@@ -268,5 +300,9 @@ fn refusals() {
     });
     g.vcpus = 3;
     let m = measure(&g).unwrap();
-    assert!(m.notes.iter().any(|n| n.contains("MADT lists 2")), "{:?}", m.notes);
+    assert!(
+        m.notes.iter().any(|n| n.contains("MADT lists 2")),
+        "{:?}",
+        m.notes
+    );
 }
