@@ -251,7 +251,7 @@ impl<'a> Layout<'a> {
                 CHECKSUM_ONLY.join(", ")
             )));
         }
-        if (rsdt.length - HEADER_LEN) % 4 != 0 {
+        if !(rsdt.length - HEADER_LEN).is_multiple_of(4) {
             return Err(bad(format!(
                 "RSDT length {} is not a header plus 4-byte entries",
                 rsdt.length

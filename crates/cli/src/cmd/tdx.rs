@@ -73,7 +73,7 @@ pub fn parse_mrtd_order(s: &str) -> Result<PageOrder, String> {
 pub enum Command {
     /// Predict MRTD and RTMR0-3 of a TD booted by QEMU with a TDVF (and a kernel)
     #[command(after_help = MEASURE_AFTER_HELP)]
-    Measure(MeasureArgs),
+    Measure(Box<MeasureArgs>),
 }
 
 /// `yardstick tdx measure` flags.
@@ -125,7 +125,7 @@ pub struct MeasureArgs {
 /// Runs a subcommand of this group.
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
-        Command::Measure(a) => measure(a),
+        Command::Measure(a) => measure(*a),
     }
 }
 
