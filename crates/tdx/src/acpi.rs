@@ -31,6 +31,8 @@ const FILE_NAME_LEN: usize = 56;
 const HEADER_LEN: u32 = 36;
 /// More tables than any QEMU machine emits; bounds the work of a hostile blob.
 const MAX_TABLES: usize = 256;
+/// The largest tables blob accepted (QEMU's are 128 KiB to a few MiB; offsets in the loader are 32-bit).
+pub const MAX_BLOB: usize = 64 << 20;
 
 /// Tables QEMU builds with a checksum and no other loader command, after FACP and before the RSDT.
 pub const CHECKSUM_ONLY: [&str; 7] = ["APIC", "HPET", "MCFG", "WAET", "SRAT", "SLIT", "DMAR"];
@@ -61,6 +63,9 @@ pub enum AcpiError {
         "etc/acpi/tables: non-zero bytes at offset {0:#x} after the last table (a table with a signature that is not 4 printable characters?)"
     )]
     TrailingData(usize),
+    /// A blob larger than any QEMU serves.
+    #[error("etc/acpi/tables: {0} bytes, more than any QEMU serves (at most 64 MiB)")]
+    TooLarge(usize),
     /// More tables than any QEMU machine has.
     #[error("etc/acpi/tables: more than {MAX_TABLES} tables")]
     TooManyTables,
@@ -85,6 +90,9 @@ pub struct AcpiTable {
 
 /// Walks the tables blob: tables back to back from offset 0, then zero padding.
 pub fn tables(blob: &[u8]) -> Result<Vec<AcpiTable>, AcpiError> {
+    if blob.len() > MAX_BLOB {
+        return Err(AcpiError::TooLarge(blob.len()));
+    }
     let mut out = Vec::new();
     let mut at = 0usize;
     while let Some(sig) = blob.get(at..at + 4) {
@@ -445,6 +453,33 @@ mod tests {
         assert_eq!(tables(&b5), Err(AcpiError::TrailingData(44)));
         assert_eq!(tables(&[0u8; 64]), Err(AcpiError::Empty));
         assert_eq!(tables(&[]), Err(AcpiError::Empty));
+    }
+
+    /// Every single-byte change and every truncation of a valid blob gives a result or an error, never a panic.
+    #[test]
+    fn mutations_never_panic() {
+        let mut b = blob(
+            &[
+                (b"FACS", 64),
+                (b"DSDT", 40),
+                (b"FACP", 244),
+                (b"APIC", 60),
+                (b"RSDT", 44),
+            ],
+            64,
+        );
+        // A MADT body: two local APIC entries, then a zero-length entry.
+        b[64 + 40 + 244 + 44..64 + 40 + 244 + 52].copy_from_slice(&[0, 8, 0, 0, 1, 0, 0, 0]);
+        for i in 0..b.len() {
+            for v in [0u8, 1, 0x7f, 0xff] {
+                let mut m = b.clone();
+                m[i] = v;
+                if let Ok(a) = AcpiBlobs::derive(&m) {
+                    let _ = a.madt_cpus();
+                }
+            }
+            let _ = AcpiBlobs::derive(&b[..i]);
+        }
     }
 
     #[test]

@@ -161,7 +161,7 @@ pub fn td_hob(meta: &TdvfMetadata, memory: u64) -> Result<Vec<u8>, Rtmr0Error> {
     h.extend_from_slice(&[0; 4]);
     h.extend_from_slice(&9u32.to_le_bytes());
     h.extend_from_slice(&[0; 4 + 32]);
-    h.extend_from_slice(&(base + len + 8).to_le_bytes());
+    h.extend_from_slice(&base.saturating_add(len + 8).to_le_bytes());
     for r in &map {
         // Resource descriptor: type 3, length 48, owner GUID 0, type, attributes, start, length.
         h.extend_from_slice(&3u16.to_le_bytes());
