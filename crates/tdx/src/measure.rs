@@ -436,7 +436,8 @@ pub fn measure(guest: &TdxGuest<'_>) -> Result<TdxMeasurement, TdxError> {
                 FirmwareModel::Checked(_) => {}
                 FirmwareModel::Unknown => notes.push(
                     "rtmr0: the firmware is not a build the event layout was checked against (Debian 13's \
-                     ovmf 2025.02); edk2 2024.11 to 2025.02's TDVF layout is assumed"
+                     ovmf 2025.02); edk2 2024.11 to 2025.02's TDVF layout is assumed (older TDVFs put the \
+                     ReadyToBoot separator in RTMR0, newer ones also measure fw_cfg items into it)"
                         .to_string(),
                 ),
             }

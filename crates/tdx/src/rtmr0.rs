@@ -18,7 +18,10 @@
 //!    boot, so no disk or network entry exists yet.
 //!
 //! The separator OVMF measures at ReadyToBoot goes to RTMR1 in this firmware (edk2 efaf893); older TDVFs
-//! put it at the end of RTMR0, which is not modelled.
+//! put it at the end of RTMR0, which is not modelled. Newer edk2 (tianocore/edk2 pull request 6522, "Cache
+//! and measure FwCfg") also measures fw_cfg items (bootorder, etc/boot-menu-wait, ...) into RTMR0 as "QEMU FW
+//! CFG" events; Debian 13's 2025.02 build does not have it (its decompressed DXE volume holds "TdxTable" and
+//! "ACPI DATA" but no "QEMU FW CFG"; Debian 12's holds neither), and it is not modelled.
 
 use yardstick_common::guid::Guid;
 use yardstick_common::hash::Algorithm;
