@@ -1,6 +1,6 @@
 //! QEMU's ACPI tables blob (`etc/acpi/tables`) on arbitrary bytes: the walk, the layout check and the RSDP and
-//! loader derivation give a result or an error, never a panic; the MADT walk too; the first byte splits off an
-//! RSDP and a loader to take the given path as well.
+//! loader derivation give a result or an error, never a panic; the MADT walk too; the first two bytes split off
+//! an RSDP and a loader to take the given path as well.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -12,10 +12,13 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(a.rsdp.len(), 20);
         assert_eq!(a.loader.len() % 4096, 0);
     }
-    if let Some((&k, rest)) = data.split_first() {
-        let k = (k as usize).min(rest.len());
-        let (given, tables) = rest.split_at(k);
-        if let Ok(a) = AcpiBlobs::given(tables, given, given) {
+    // The first two bytes: the lengths of a given RSDP and (in 128-byte commands) loader, taken from the rest.
+    if let [r, l, rest @ ..] = data {
+        let r = (*r as usize).min(rest.len());
+        let (rsdp, rest) = rest.split_at(r);
+        let l = (*l as usize * 128).min(rest.len());
+        let (loader, tables) = rest.split_at(l);
+        if let Ok(a) = AcpiBlobs::given(tables, rsdp, loader) {
             let _ = a.madt_cpus();
         }
     }

@@ -617,6 +617,19 @@ fn rtmr0_with_a_given_loader() {
     let v = rtmr0_vector(set, 3072);
     assert_eq!(j["rtmr0"], v["oracles"]["tdx-measure-given"]["rtmr0"]);
     assert_eq!(j["config"]["acpi"]["loader_derived"], false);
+    // RSDP and loader swapped: named by their flags.
+    let mut swapped = base.to_vec();
+    swapped.extend([
+        "--acpi-rsdp".as_ref(),
+        l.as_os_str(),
+        "--acpi-loader".as_ref(),
+        r.as_os_str(),
+    ]);
+    let err = assert_clean_failure(&trixie_measure(&swapped), 2);
+    assert!(
+        err.starts_with("yardstick: error: --acpi-rsdp: etc/acpi/rsdp: does not start with"),
+        "{err}"
+    );
     // A truncated tables blob: one line, exit 2.
     let bytes = std::fs::read(&t).unwrap();
     std::fs::write(&t, &bytes[..100]).unwrap();

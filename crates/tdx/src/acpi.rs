@@ -66,6 +66,14 @@ pub enum AcpiError {
     /// A blob larger than any QEMU serves.
     #[error("etc/acpi/tables: {0} bytes, more than any QEMU serves (at most 64 MiB)")]
     TooLarge(usize),
+    /// A given RSDP or loader that is not what QEMU serves under that name.
+    #[error("{file}: {problem} (is it the guest's {file} fw_cfg file?)")]
+    NotQemus {
+        /// The fw_cfg name.
+        file: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
     /// More tables than any QEMU machine has.
     #[error("etc/acpi/tables: more than {MAX_TABLES} tables")]
     TooManyTables,
@@ -158,6 +166,12 @@ impl AcpiBlobs {
         loader: Option<&[u8]>,
     ) -> Result<AcpiBlobs, AcpiError> {
         let list = tables(tables_blob)?;
+        if let Some(r) = rsdp {
+            check_rsdp(r)?;
+        }
+        if let Some(l) = loader {
+            check_loader(l)?;
+        }
         let layout = if rsdp.is_none() || loader.is_none() {
             Some(Layout::check(&list)?)
         } else {
@@ -214,6 +228,39 @@ impl AcpiBlobs {
         Some(n)
     }
 }
+
+/// An RSDP as QEMU serves it: "RSD PTR ", 20 bytes (revision 0) or 36 (revision 2).
+fn check_rsdp(r: &[u8]) -> Result<(), AcpiError> {
+    let problem = if !r.starts_with(b"RSD PTR ") {
+        "does not start with \"RSD PTR \"".to_string()
+    } else if r.len() != 20 && r.len() != 36 {
+        format!("{} bytes, not 20 or 36", r.len())
+    } else {
+        return Ok(());
+    };
+    Err(AcpiError::NotQemus {
+        file: RSDP_FILE,
+        problem,
+    })
+}
+
+/// A loader as QEMU serves it: 128-byte commands, the first an allocation, zero-padded to 4 KiB multiples.
+fn check_loader(l: &[u8]) -> Result<(), AcpiError> {
+    let problem = if l.is_empty() || !l.len().is_multiple_of(LOADER_ALIGN) {
+        format!("{} bytes, not a multiple of 4096", l.len())
+    } else if l.get(..4) != Some(&1u32.to_le_bytes()[..]) {
+        "its first command is not an allocation".to_string()
+    } else {
+        return Ok(());
+    };
+    Err(AcpiError::NotQemus {
+        file: LOADER_FILE_NAME,
+        problem,
+    })
+}
+
+/// The fw_cfg name of the table loader.
+const LOADER_FILE_NAME: &str = "etc/table-loader";
 
 /// The layout the loader derivation models, with the tables it names.
 struct Layout<'a> {
@@ -437,7 +484,24 @@ mod tests {
             e.to_string().contains("TPM2") && e.to_string().contains("--acpi-loader"),
             "{e}"
         );
-        assert!(AcpiBlobs::given(&b2, &[1], &[2]).is_ok());
+        let rsdp = derive_rsdp(0);
+        let mut loader = vec![0u8; 4096];
+        loader[0] = 1;
+        assert!(AcpiBlobs::given(&b2, &rsdp, &loader).is_ok());
+        // Given blobs that are not QEMU's: swapped, truncated.
+        let e = AcpiBlobs::given(&b2, &loader, &rsdp)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("etc/acpi/rsdp: does not start with"), "{e}");
+        let e = AcpiBlobs::given(&b2, &rsdp, &loader[..100])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("etc/table-loader: 100 bytes"), "{e}");
+        let e = AcpiBlobs::given(&b2, &rsdp, &[0u8; 4096])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not an allocation"), "{e}");
+        assert!(AcpiBlobs::given(&b2, &rsdp[..19], &loader).is_err());
         // No RSDT at the end.
         let b3 = blob(&[(b"DSDT", 40), (b"FACP", 244)], 0);
         assert!(matches!(AcpiBlobs::derive(&b3), Err(AcpiError::Layout(_))));

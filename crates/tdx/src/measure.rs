@@ -347,11 +347,20 @@ pub enum TdxError {
     #[error("{0}")]
     Parameter(String),
     /// The ACPI blobs are not what QEMU gives, or not a layout the loader can be derived for.
-    #[error("--acpi-tables")]
+    #[error("{}", acpi_flag(.0))]
     Acpi(#[from] AcpiError),
     /// RTMR0 cannot be predicted for this firmware or memory size.
     #[error(transparent)]
     Rtmr0(#[from] Rtmr0Error),
+}
+
+/// The `tdx measure` flag of the ACPI blob an error is about.
+fn acpi_flag(e: &AcpiError) -> &'static str {
+    match e {
+        AcpiError::NotQemus { file, .. } if *file == crate::acpi::RSDP_FILE => "--acpi-rsdp",
+        AcpiError::NotQemus { .. } => "--acpi-loader",
+        _ => "--acpi-tables",
+    }
 }
 
 /// The files a prediction's inputs came from, named in its errors.
