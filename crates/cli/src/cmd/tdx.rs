@@ -15,14 +15,15 @@ What is predicted:
   MRTD   from the firmware's TDX metadata (TDVF descriptor) and the VMM's page order:
          single-pass (add then extend, page by page: upstream KVM, QEMU >= 9) or
          two-pass (all adds of a section, then its extends: older TDX trees, e.g. QEMU 8.2 hosts).
-  RTMR0  with --kernel and --acpi-tables: the TD HOB QEMU writes (memory map from --memory), the
-         CFV (variable store), SecureBoot/PK/KEK/db/dbx (empty), the separator, the three ACPI blobs
-         OVMF measures (etc/table-loader, etc/acpi/rsdp, etc/acpi/tables), BootOrder and Boot0000
-         (UiApp). The tables blob is the guest's /sys/firmware/qemu_fw_cfg/by_name/etc/acpi/tables/raw
-         for the same QEMU command line; the RSDP and loader are derived from it for QEMU's q35
-         layouts (FACS, DSDT, FACP, APIC/HPET/MCFG/WAET/SRAT/SLIT/DMAR, RSDT), else give them with
-         --acpi-rsdp and --acpi-loader (etc/acpi/rsdp, etc/table-loader). Checked against Debian 13's
-         ovmf 2025.02 (edk2 2024.11 to 2025.02 event layout); Debian 12's OVMF is refused.
+  RTMR0  with --kernel and --acpi-tables: the TD HOB QEMU writes (memory map from --memory),
+         the CFV (variable store), SecureBoot/PK/KEK/db/dbx (empty), the separator, the three
+         ACPI blobs OVMF measures (etc/table-loader, etc/acpi/rsdp, etc/acpi/tables), BootOrder
+         and Boot0000 (UiApp). --acpi-tables is the guest's fw_cfg file
+         /sys/firmware/qemu_fw_cfg/by_name/etc/acpi/tables/raw, for the same QEMU command line;
+         the RSDP and loader are derived from it for QEMU's q35 layouts (FACS, DSDT, FACP,
+         APIC/HPET/MCFG/WAET/SRAT/SLIT/DMAR, RSDT), else give them (--acpi-rsdp, --acpi-loader:
+         etc/acpi/rsdp, etc/table-loader). The event layout is edk2 2024.11 to 2025.02's,
+         checked against Debian 13's ovmf 2025.02; Debian 12's OVMF is refused.
   RTMR1  with --kernel: the kernel's Authenticode SHA-384 as OVMF loads it, then the
          \"Calling EFI Application from Boot Option\", separator and ExitBootServices events
          (the separator's place in RTMR1 is edk2-stable202411's and later; older TDVFs put it in RTMR0).
