@@ -369,3 +369,96 @@ fn image_build_refusals() {
     assert!(err.contains("vmlinuz"), "{err}");
     assert!(!disk.exists() && !d.join("kata.img.manifest.json").exists());
 }
+
+/// QEMU's tables blob of tdx-measure's live-TD fixture (crates/tdx/tests/data/acpi, gzipped), unpacked.
+fn runtime_capture_tables(dir: &Path) -> PathBuf {
+    let gz = workspace().join("crates/tdx/tests/data/acpi/tdxm-runtime-capture/tables.bin.gz");
+    let out = std::process::Command::new("gzip")
+        .arg("-dc")
+        .arg(&gz)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "gzip -dc {}", gz.display());
+    let p = dir.join("acpi_tables.bin");
+    std::fs::write(&p, out.stdout).unwrap();
+    p
+}
+
+/// With --tdx-acpi-tables, image build records RTMR0 too (what `tdx measure --acpi-tables` prints, itself
+/// tdx-measure's value: tdx_measure.rs), and `refvals export` carries it as `rtmr_0`; the Rego policy compares
+/// `rtmr_0` only when one is registered. A UKI (loaded from disk) with --tdx-acpi-tables is refused.
+#[test]
+fn acpi_tables_add_rtmr0() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = rootfs(d);
+    let tables = runtime_capture_tables(d);
+    let disk = d.join("kata.img");
+    run_ok(
+        yardstick()
+            .args(["image", "build"])
+            .arg(&root)
+            .args(["--layout", "kata", "--kernel"])
+            .arg(trixie_kernel())
+            .args(["--cmdline", "console=ttyS0", "--tdx-firmware"])
+            .arg(trixie_ovmf())
+            .args(["--memory", "16384", "--vcpus", "8", "--tdx-acpi-tables"])
+            .arg(&tables)
+            .arg("--output")
+            .arg(&disk),
+    );
+    let mpath = d.join("kata.img.manifest.json");
+    let man = manifest(&mpath);
+    let cmdline = man["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "cmdline")
+        .unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let m = tdx_measure(&[
+        "--kernel".as_ref(),
+        trixie_kernel().as_os_str(),
+        "--append".as_ref(),
+        cmdline.as_ref(),
+        "--memory".as_ref(),
+        "16384".as_ref(),
+        "--vcpus".as_ref(),
+        "8".as_ref(),
+        "--acpi-tables".as_ref(),
+        tables.as_os_str(),
+    ]);
+    assert!(m["rtmr0"].is_string(), "{m}");
+    let tdx = man["tdx"].as_array().unwrap();
+    assert_entry_is(&tdx[0], &m, true);
+    let p = rvps(&mpath);
+    assert_eq!(p["rtmr_0"], serde_json::json!([m["rtmr0"]]));
+    let rego = run_ok(
+        yardstick()
+            .args(["refvals", "export", "--format", "rego"])
+            .arg(&mpath),
+    );
+    assert!(rego.contains("input.tdx.quote.body.rtmr_0"), "{rego}");
+
+    // A UKI is loaded from disk: RTMR0's boot variables are not modelled.
+    let out = run(yardstick()
+        .args(["image", "build"])
+        .arg(&root)
+        .args(["--layout", "uki", "--kernel"])
+        .arg(kernel())
+        .arg("--stub")
+        .arg(stub_254())
+        .arg("--tdx-firmware")
+        .arg(trixie_ovmf())
+        .args(["--memory", "2048", "--vcpus", "2", "--tdx-acpi-tables"])
+        .arg(&tables)
+        .arg("--output")
+        .arg(d.join("uki.img")));
+    let err = assert_clean_failure(&out, 2);
+    assert!(
+        err.contains("--kernel") && err.contains("direct boot"),
+        "{err}"
+    );
+}

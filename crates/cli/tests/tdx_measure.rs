@@ -126,7 +126,7 @@ fn json_matches_oracles_and_has_the_issue_shape() {
         j["notes"][0]
             .as_str()
             .unwrap()
-            .starts_with("rtmr0: not modelled")
+            .starts_with("rtmr0: not computed without --acpi-tables")
     );
 }
 
@@ -302,10 +302,15 @@ fn bad_flags_and_inputs() {
         &["--mrtd-order", "three-pass"],
     );
     fails(&with(&["--qemu-version", "ten"]), &["--qemu-version"]);
+    // --acpi-tables needs --kernel (clap), and the firmware must be one that extends RTMRs.
+    usage_error(&with(&["--acpi-tables", "/dev/null"]), "--kernel");
+    let kernel = tools().join("kernel-trixie/vmlinuz");
+    let k = kernel.to_str().unwrap();
     fails(
-        &with(&["--acpi-tables", "/dev/null"]),
-        &["--acpi-tables", "not modelled"],
+        &with(&["--kernel", k, "--acpi-tables", "/dev/null"]),
+        &["--acpi-tables", "Debian 12", "no TdTcg2Dxe"],
     );
+    usage_error(&with(&["--acpi-rsdp", "/dev/null"]), "--acpi-tables");
     let mut a = measure_args(&fw);
     a[7] = "0".into();
     fails(&a, &["--vcpus"]);
@@ -433,4 +438,204 @@ fn events_match_a_real_ccel() {
         }
     }
     assert_eq!(ours.len(), 7);
+}
+
+/// An ACPI blob of crates/tdx/tests/data/acpi (gzipped), unpacked into `dir`.
+fn acpi_blob(dir: &Path, set: &str, kind: &str) -> PathBuf {
+    let gz = workspace().join(format!("crates/tdx/tests/data/acpi/{set}/{kind}.bin.gz"));
+    let out = std::process::Command::new("gzip")
+        .arg("-dc")
+        .arg(&gz)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "gzip -dc {}", gz.display());
+    let p = dir.join(format!("{set}.{kind}.bin"));
+    std::fs::write(&p, out.stdout).unwrap();
+    p
+}
+
+fn rtmr0_vector(set: &str, mib: u64) -> serde_json::Value {
+    let p = workspace().join("crates/tdx/tests/data/rtmr0-oracle-vectors.json");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+    doc["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["acpi"] == set && v["memory_mib"] == mib)
+        .unwrap()
+        .clone()
+}
+
+fn trixie_measure(extra: &[&std::ffi::OsStr]) -> std::process::Output {
+    run(yardstick()
+        .args(["tdx", "measure", "--firmware"])
+        .arg(tools().join("ovmf-trixie/OVMF.fd"))
+        .arg("--kernel")
+        .arg(tools().join("kernel-trixie/vmlinuz"))
+        .args(["--append", "console=ttyS0"])
+        .args(extra))
+}
+
+/// RTMR0 end to end: the tables tdx-measure's runtime-capture fixture extracted from a live TD, at 16 GiB and 8
+/// vCPUs, give tdx-measure's RTMR0; the events have the types, register, data and (where they do not depend on
+/// the tables or the TD HOB's layout) the digests of a real CCEL's RTMR0 events (trustee's CCEL_data_ovmf, whose
+/// TDVF predates edk2-stable202411: its trailing ReadyToBoot separator in RTMR0 is the one event yardstick puts in
+/// RTMR1, see `events_match_a_real_ccel`).
+#[test]
+fn rtmr0_matches_tdx_measure_and_a_real_ccel() {
+    let dir = tempfile::tempdir().unwrap();
+    let tables = acpi_blob(dir.path(), "tdxm-runtime-capture", "tables");
+    let v = rtmr0_vector("tdxm-runtime-capture", 16384);
+    let out = trixie_measure(&[
+        "--acpi-tables".as_ref(),
+        tables.as_os_str(),
+        "--memory".as_ref(),
+        "16384".as_ref(),
+        "--vcpus".as_ref(),
+        "8".as_ref(),
+        "--json".as_ref(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["rtmr0"], v["oracles"]["tdx-measure"]["rtmr0"]);
+    assert_eq!(j["mrtd"], v["oracles"]["tdx-measure"]["mrtd"]);
+    assert!(
+        j["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| !n.as_str().unwrap().starts_with("rtmr0"))
+    );
+    assert_eq!(j["config"]["acpi"]["loader_derived"], true);
+    let ours = j["events"]["rtmr0"].as_array().unwrap();
+
+    let real: serde_json::Value = serde_json::from_str(&run_ok(
+        yardstick()
+            .args(["eventlog", "show", "--json", "--pcr", "1"])
+            .arg(fixture("tdx-ccel/CCEL_data_ovmf")),
+    ))
+    .unwrap();
+    let real: Vec<&serde_json::Value> = real["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] != "EV_NO_ACTION")
+        .collect();
+    // The real log's last RTMR0 event is the ReadyToBoot separator this firmware extends into RTMR1.
+    assert_eq!(real.len(), ours.len() + 1);
+    assert_eq!(real.last().unwrap()["type"], "EV_SEPARATOR");
+    for (i, (o, r)) in ours.iter().zip(&real).enumerate() {
+        for key in ["type", "type_value", "pcr", "data"] {
+            assert_eq!(o[key], r[key], "event {i} {key}");
+        }
+        let fixed = !matches!(
+            o["type"].as_str().unwrap(),
+            "EV_EFI_HANDOFF_TABLES2" | "EV_PLATFORM_CONFIG_FLAGS"
+        );
+        if fixed {
+            assert_eq!(
+                o["digests"], r["digests"],
+                "event {i} ({}) digest",
+                o["type"]
+            );
+        }
+        if matches!(
+            o["type"].as_str().unwrap(),
+            "EV_EFI_VARIABLE_DRIVER_CONFIG" | "EV_EFI_VARIABLE_BOOT" | "EV_SEPARATOR"
+        ) {
+            assert_eq!(o["description"], r["description"], "event {i} description");
+        }
+    }
+
+    // The text output lists the 13 events under RTMR0.
+    let text = trixie_measure(&[
+        "--acpi-tables".as_ref(),
+        tables.as_os_str(),
+        "--memory".as_ref(),
+        "16384".as_ref(),
+        "--vcpus".as_ref(),
+        "8".as_ref(),
+    ]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains(&format!(
+            "RTMR0  {}",
+            v["oracles"]["tdx-measure"]["rtmr0"].as_str().unwrap()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"ACPI DATA\": etc/table-loader, 4096 bytes (derived from the tables)"),
+        "{text}"
+    );
+}
+
+/// A layout whose loader is not derived (vmgenid's SSDT has loader commands of its own) is refused with the way
+/// out; with QEMU's RSDP and loader given, RTMR0 is tdx-measure's with the same blobs.
+#[test]
+fn rtmr0_with_a_given_loader() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = "qemu-q35-vmgenid";
+    let (t, r, l) = (
+        acpi_blob(dir.path(), set, "tables"),
+        acpi_blob(dir.path(), set, "rsdp"),
+        acpi_blob(dir.path(), set, "loader"),
+    );
+    let base: [&std::ffi::OsStr; 6] = [
+        "--acpi-tables".as_ref(),
+        t.as_os_str(),
+        "--memory".as_ref(),
+        "3072".as_ref(),
+        "--vcpus".as_ref(),
+        "2".as_ref(),
+    ];
+    let out = trixie_measure(&base);
+    let err = assert_clean_failure(&out, 2);
+    assert!(
+        err.contains("SSDT") && err.contains("--acpi-loader"),
+        "{err}"
+    );
+    let mut args = base.to_vec();
+    args.extend([
+        "--acpi-rsdp".as_ref(),
+        r.as_os_str(),
+        "--acpi-loader".as_ref(),
+        l.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    let out = trixie_measure(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = rtmr0_vector(set, 3072);
+    assert_eq!(j["rtmr0"], v["oracles"]["tdx-measure-given"]["rtmr0"]);
+    assert_eq!(j["config"]["acpi"]["loader_derived"], false);
+    // RSDP and loader swapped: named by their flags.
+    let mut swapped = base.to_vec();
+    swapped.extend([
+        "--acpi-rsdp".as_ref(),
+        l.as_os_str(),
+        "--acpi-loader".as_ref(),
+        r.as_os_str(),
+    ]);
+    let err = assert_clean_failure(&trixie_measure(&swapped), 2);
+    assert!(
+        err.starts_with("yardstick: error: --acpi-rsdp: etc/acpi/rsdp: does not start with"),
+        "{err}"
+    );
+    // A truncated tables blob: one line, exit 2.
+    let bytes = std::fs::read(&t).unwrap();
+    std::fs::write(&t, &bytes[..100]).unwrap();
+    let err = assert_clean_failure(&trixie_measure(&base), 2);
+    assert!(
+        err.contains("--acpi-tables") && err.contains("length"),
+        "{err}"
+    );
 }

@@ -69,6 +69,12 @@ pub struct BuildRequest {
     pub qemu_version: QemuVersion,
     /// The TDX host's MRTD page order.
     pub mrtd_order: PageOrder,
+    /// QEMU's `etc/acpi/tables` for the TD's configuration: with it (and a direct boot), RTMR0 is predicted too.
+    pub tdx_acpi_tables: Option<PathBuf>,
+    /// QEMU's `etc/acpi/rsdp` (default: derived from the tables).
+    pub tdx_acpi_rsdp: Option<PathBuf>,
+    /// QEMU's `etc/table-loader` (default: derived from the tables).
+    pub tdx_acpi_loader: Option<PathBuf>,
     /// Seed for every generated identifier (default: derived from the content of every input).
     pub seed: Option<String>,
     /// dm-verity salt in hex, `-` for none (default: derived from the seed).
@@ -171,6 +177,9 @@ impl BuildRequest {
                 vcpus: self.vcpus,
                 qemu_version: self.qemu_version,
                 mrtd_order: self.mrtd_order,
+                acpi_tables: self.tdx_acpi_tables.clone(),
+                acpi_rsdp: self.tdx_acpi_rsdp.clone(),
+                acpi_loader: self.tdx_acpi_loader.clone(),
             }),
         };
         Ok(BuildOptions {
@@ -216,6 +225,9 @@ pub fn run(req: &BuildRequest, progress: &dyn Progress) -> Result<BuildReport, R
                 req.os_release.as_ref(),
                 req.ovmf.as_ref(),
                 req.tdx_firmware.as_ref(),
+                req.tdx_acpi_tables.as_ref(),
+                req.tdx_acpi_rsdp.as_ref(),
+                req.tdx_acpi_loader.as_ref(),
             ])
             .flatten()
             .map(PathBuf::as_path)

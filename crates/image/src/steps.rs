@@ -503,6 +503,12 @@ pub struct TdxParams {
     pub qemu_version: QemuVersion,
     /// The VMM's MRTD page order.
     pub mrtd_order: PageOrder,
+    /// QEMU's `etc/acpi/tables` (RTMR0 is predicted with it, for a direct boot).
+    pub acpi_tables: Option<PathBuf>,
+    /// QEMU's `etc/acpi/rsdp` (default: derived from the tables).
+    pub acpi_rsdp: Option<PathBuf>,
+    /// QEMU's `etc/table-loader` (default: derived from the tables).
+    pub acpi_loader: Option<PathBuf>,
 }
 
 /// A TDX direct boot: the kernel QEMU loads with `-kernel` (RTMR1 measures its image), the initrd and the
@@ -549,6 +555,19 @@ pub fn tdx_launch(
     firmware: &[u8],
     boot: Option<TdxBoot<'_>>,
 ) -> Result<TdxMeasurement, StepError> {
+    let read = |p: &Option<PathBuf>| {
+        p.as_deref()
+            .map(|p| {
+                yardstick_common::fs::read_input(p, yardstick_common::fs::InputKind::ACPI_BLOB)
+                    .map_err(|e| step_err(TDX_STEP, yardstick_common::error_chain(&e)))
+            })
+            .transpose()
+    };
+    let (tables, rsdp, loader) = (
+        read(&p.acpi_tables)?,
+        read(&p.acpi_rsdp)?,
+        read(&p.acpi_loader)?,
+    );
     let guest = TdxGuest {
         firmware,
         direct_boot: boot.map(|b| yardstick_tdx::DirectBoot {
@@ -560,6 +579,11 @@ pub fn tdx_launch(
         vcpus: p.vcpus,
         qemu_version: p.qemu_version,
         mrtd_order: p.mrtd_order,
+        acpi: tables.as_deref().map(|t| yardstick_tdx::AcpiInput {
+            tables: t,
+            rsdp: rsdp.as_deref(),
+            loader: loader.as_deref(),
+        }),
     };
     let paths = InputPaths {
         firmware: &p.firmware,

@@ -275,6 +275,16 @@ fn checks(kind: Evidence) -> Vec<Check> {
                         CONTRAINDICATED,
                     ));
                 }
+                // RTMR0 is predicted only with the TD's ACPI tables: compared when registered.
+                c.push(
+                    Check::new(
+                        Executables,
+                        &["quote", "body", "rtmr_0"],
+                        reference(names::RTMR_0),
+                        CONTRAINDICATED,
+                    )
+                    .optional(),
+                );
             }
             c.push(Check::new(
                 Hardware,

@@ -14,6 +14,7 @@
 //! | `tdx_pcr11` | `input["az-tdx-vtpm"].tpm.pcr11` | the same values |
 //! | `tpm_pcr11` | `input.tpm.pcr11` | the same values |
 //! | `mr_td` | `input.tdx.quote.body.mr_td` (bare-metal TDX) | every `tdx[]` MRTD |
+//! | `rtmr_0` | `input.tdx.quote.body.rtmr_0` (not read by Trustee's default policy; by `refvals export --format rego`'s when registered) | every `tdx[]` RTMR0 that is predicted (with the ACPI tables) |
 //! | `rtmr_1` | `input.tdx.quote.body.rtmr_1` | every `tdx[]` RTMR1 that is predicted |
 //! | `rtmr_2` | `input.tdx.quote.body.rtmr_2` | every `tdx[]` RTMR2 that is predicted |
 //! | `tpm_pcr04`, `tpm_pcr07`, `tpm_pcr09` | `input.tpm.pcr04` ... (the policy of `refvals export --format rego`) | the manifest's PCR 4, 7, 9 (sha256) |
@@ -49,6 +50,8 @@ pub mod names {
     pub const TPM_PCR11: &str = "tpm_pcr11";
     /// MRTD of a bare-metal TD.
     pub const MR_TD: &str = "mr_td";
+    /// RTMR0 of a bare-metal TD (firmware configuration: TD HOB, CFV, ACPI tables, boot variables).
+    pub const RTMR_0: &str = "rtmr_0";
     /// RTMR1 of a bare-metal TD (kernel / boot loader).
     pub const RTMR_1: &str = "rtmr_1";
     /// RTMR2 of a bare-metal TD (kernel command line, initrd).
@@ -112,6 +115,9 @@ pub fn reference_values(m: &Manifest) -> BTreeMap<String, Vec<String>> {
     }
     for t in &m.tdx {
         push(names::MR_TD, t.mrtd.to_hex());
+        if let Some(r) = &t.rtmr0 {
+            push(names::RTMR_0, r.to_hex());
+        }
         if let Some(r) = &t.rtmr1 {
             push(names::RTMR_1, r.to_hex());
         }

@@ -9,8 +9,11 @@
 //! * [`mrtd`](mod@mrtd): the `TDH.MEM.PAGE.ADD` / `TDH.MR.EXTEND` record stream and its two page orders;
 //! * [`kernel`]: how the kernel reaches the firmware (unmodified, or with QEMU's patched setup header);
 //! * [`rtmr`]: RTMR extension and the predicted events, in the shape `eventlog show` prints a CCEL;
+//! * [`acpi`]: QEMU's ACPI fw_cfg blobs (tables, RSDP, table loader), the RSDP and loader derived from the tables;
+//! * [`rtmr0`]: RTMR0's events: the TD HOB QEMU builds, the CFV, the Secure Boot variables, the ACPI blobs, the
+//!   boot variables;
 //! * [`measure`](mod@measure): the whole prediction ([`measure()`]) and its serializable result, [`TdxMeasurement`], with what is not
-//!   modelled (RTMR0 is not, yet) stated in the result rather than guessed.
+//!   modelled stated in the result rather than guessed.
 //!
 //! Hand-written; the differential tests compare with dstack-mr and tdx-measure, built locally as oracles.
 //!
@@ -26,6 +29,7 @@
 //!     vcpus: 2,
 //!     qemu_version: "10.0".parse()?,
 //!     mrtd_order: PageOrder::SinglePass,
+//!     acpi: None,
 //! })?;
 //! println!("MRTD {} RTMR1 {:?}", m.mrtd, m.rtmr1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -33,14 +37,16 @@
 
 #![forbid(unsafe_code)]
 
+pub mod acpi;
 pub mod kernel;
 pub mod measure;
 pub mod mrtd;
 pub mod rtmr;
+pub mod rtmr0;
 pub mod tdvf;
 
 pub use measure::{
-    DirectBoot, Initrd, InputPaths, MeasureError, QemuVersion, TdxError, TdxGuest, TdxMeasurement,
-    measure, measure_launch,
+    AcpiConfig, AcpiInput, DirectBoot, Initrd, InputPaths, MeasureError, QemuVersion, TdxError,
+    TdxGuest, TdxMeasurement, measure, measure_launch,
 };
 pub use mrtd::PageOrder;

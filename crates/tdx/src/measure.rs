@@ -4,9 +4,11 @@
 //! says why):
 //!
 //! * MRTD: from the firmware's TDX metadata and the VMM's page order ([`crate::mrtd`]).
-//! * RTMR0: **not modelled**. It holds the TD HOB (memory map), the CFV (variable store), the ACPI tables QEMU
-//!   generates for the machine configuration, the Secure Boot and boot variables; none of that is computed
-//!   yet, so RTMR0 is `None`.
+//! * RTMR0, with a kernel and the ACPI tables QEMU gives the firmware ([`AcpiInput`]): the TD HOB (memory
+//!   map), the CFV (variable store), the Secure Boot variables, the separator, the three ACPI blobs and the
+//!   boot variables ([`crate::rtmr0`]). Without the tables, or without a kernel (the boot variables of a
+//!   disk boot depend on the disks), RTMR0 is `None`; a firmware known to extend no RTMR (Debian 12's) is
+//!   refused.
 //! * RTMR1, with a kernel: the kernel image's Authenticode SHA-384 as `LoadImage` measures it (unmodified
 //!   with QEMU ≥ 10.0, setup header patched with older QEMU: [`crate::kernel`]), then "Calling EFI
 //!   Application from Boot Option", the separator, and the two ExitBootServices actions. This needs a firmware
@@ -34,9 +36,11 @@ use yardstick_common::hash::{Algorithm, Digest};
 use yardstick_pe::authenticode::authenticode_digest;
 use yardstick_tpm::eventlog::EventType;
 
+use crate::acpi::{AcpiBlobs, AcpiError, AcpiTable};
 use crate::kernel::{KernelLoad, PatchError, patch_setup_header};
 use crate::mrtd::{PageOrder, mrtd};
 use crate::rtmr::{self, PredictedEvent, Rtmr};
+use crate::rtmr0::{FirmwareModel, Rtmr0Error, firmware_model};
 use crate::tdvf::{TdvfError, TdvfMetadata};
 
 /// A QEMU version, as `--qemu-version` gives it (`MAJOR.MINOR[.PATCH]`).
@@ -174,6 +178,17 @@ pub struct DirectBoot<'a> {
     pub append: Option<&'a str>,
 }
 
+/// The ACPI blobs QEMU gives the firmware (fw_cfg files dumped once from a guest of the same configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct AcpiInput<'a> {
+    /// `etc/acpi/tables`.
+    pub tables: &'a [u8],
+    /// `etc/acpi/rsdp` (`None`: derived from the tables).
+    pub rsdp: Option<&'a [u8]>,
+    /// `etc/table-loader` (`None`: derived from the tables).
+    pub loader: Option<&'a [u8]>,
+}
+
 /// What to measure.
 #[derive(Debug, Clone, Copy)]
 pub struct TdxGuest<'a> {
@@ -189,6 +204,19 @@ pub struct TdxGuest<'a> {
     pub qemu_version: QemuVersion,
     /// The VMM's page order for MRTD.
     pub mrtd_order: PageOrder,
+    /// The ACPI blobs, for RTMR0 (`None`: RTMR0 is not computed).
+    pub acpi: Option<AcpiInput<'a>>,
+}
+
+/// The ACPI blobs RTMR0 was computed with, as the result records them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AcpiConfig {
+    /// The tables found in `etc/acpi/tables`, in order.
+    pub tables: Vec<AcpiTable>,
+    /// `etc/acpi/rsdp` was derived from the tables (not given).
+    pub rsdp_derived: bool,
+    /// `etc/table-loader` was derived from the tables (not given).
+    pub loader_derived: bool,
 }
 
 /// The parameters a prediction was made for, as the result records them.
@@ -206,12 +234,14 @@ pub struct TdxConfig {
     pub kernel_load: Option<KernelLoad>,
     /// The command line the firmware passes to the kernel (`None` without a kernel or `--append`).
     pub cmdline: Option<String>,
+    /// The ACPI blobs behind RTMR0 (`None` without them).
+    pub acpi: Option<AcpiConfig>,
 }
 
 /// The events predicted for each RTMR, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct RtmrEvents {
-    /// RTMR0's events (empty: not modelled).
+    /// RTMR0's events (empty when RTMR0 is not computed).
     pub rtmr0: Vec<PredictedEvent>,
     /// RTMR1's events.
     pub rtmr1: Vec<PredictedEvent>,
@@ -227,7 +257,7 @@ pub struct RtmrEvents {
 pub struct TdxMeasurement {
     /// MRTD, hex.
     pub mrtd: String,
-    /// RTMR0, hex (`None`: not modelled).
+    /// RTMR0, hex (`None` without the ACPI tables or a kernel).
     pub rtmr0: Option<String>,
     /// RTMR1, hex (`None` without a kernel).
     pub rtmr1: Option<String>,
@@ -316,6 +346,21 @@ pub enum TdxError {
     /// A parameter out of range.
     #[error("{0}")]
     Parameter(String),
+    /// The ACPI blobs are not what QEMU gives, or not a layout the loader can be derived for.
+    #[error("{}", acpi_flag(.0))]
+    Acpi(#[from] AcpiError),
+    /// RTMR0 cannot be predicted for this firmware or memory size.
+    #[error(transparent)]
+    Rtmr0(#[from] Rtmr0Error),
+}
+
+/// The `tdx measure` flag of the ACPI blob an error is about.
+fn acpi_flag(e: &AcpiError) -> &'static str {
+    match e {
+        AcpiError::NotQemus { file, .. } if *file == crate::acpi::RSDP_FILE => "--acpi-rsdp",
+        AcpiError::NotQemus { .. } => "--acpi-loader",
+        _ => "--acpi-tables",
+    }
 }
 
 /// The files a prediction's inputs came from, named in its errors.
@@ -382,11 +427,47 @@ pub fn measure(guest: &TdxGuest<'_>) -> Result<TdxMeasurement, TdxError> {
             ))
         })?;
     let meta = TdvfMetadata::parse(guest.firmware)?;
-    let mut notes = vec![
-        "rtmr0: not modelled (TD HOB, CFV, QEMU's ACPI tables and boot variables depend on the QEMU version and \
-         machine configuration; compare it from a real CCEL)"
-            .to_string(),
-    ];
+    let mut notes = Vec::new();
+    let acpi = match guest.acpi {
+        None => {
+            notes.push(
+                "rtmr0: not computed without --acpi-tables (QEMU's etc/acpi/tables for this machine \
+                 configuration, dumped once from a guest)"
+                    .to_string(),
+            );
+            None
+        }
+        Some(a) => {
+            match firmware_model(guest.firmware) {
+                FirmwareModel::NoRtmrs(why) => {
+                    return Err(TdxError::Parameter(format!("--acpi-tables: {why}")));
+                }
+                FirmwareModel::Checked(_) => {}
+                FirmwareModel::Unknown => notes.push(
+                    "rtmr0: the firmware is not a build the event layout was checked against (Debian 13's \
+                     ovmf 2025.02); edk2 2024.11 to 2025.02's TDVF layout is assumed (older TDVFs put the \
+                     ReadyToBoot separator in RTMR0, newer ones also measure fw_cfg items into it)"
+                        .to_string(),
+                ),
+            }
+            if guest.direct_boot.is_none() {
+                return Err(TdxError::Parameter(
+                    "--acpi-tables needs --kernel: RTMR0 is modelled for a direct boot only (the boot \
+                     variables of a disk boot depend on the disks the firmware finds)"
+                        .into(),
+                ));
+            }
+            let blobs = AcpiBlobs::new(a.tables, a.rsdp, a.loader)?;
+            if let Some(n) = blobs.madt_cpus().filter(|&n| n != guest.vcpus as usize) {
+                notes.push(format!(
+                    "rtmr0: the ACPI tables' MADT lists {n} CPU(s), --vcpus is {}: were they dumped from a guest \
+                     of this configuration (or with -smp maxcpus={n})?",
+                    guest.vcpus
+                ));
+            }
+            Some(blobs)
+        }
+    };
     let mut config = TdxConfig {
         memory_mib: guest.memory_mib,
         vcpus: guest.vcpus,
@@ -394,6 +475,11 @@ pub fn measure(guest: &TdxGuest<'_>) -> Result<TdxMeasurement, TdxError> {
         mrtd_order: guest.mrtd_order,
         kernel_load: None,
         cmdline: None,
+        acpi: acpi.as_ref().map(|b| AcpiConfig {
+            tables: b.table_list.clone(),
+            rsdp_derived: b.rsdp_derived,
+            loader_derived: b.loader_derived,
+        }),
     };
 
     // The firmware, kernel and initrd are hashed on separate threads: they are independent.
@@ -407,6 +493,12 @@ pub fn measure(guest: &TdxGuest<'_>) -> Result<TdxMeasurement, TdxError> {
     let mrtd_value = mrtd_value.map_err(|_| TdxError::Parameter("MRTD thread panicked".into()))?;
 
     let mut events = RtmrEvents::default();
+    let mut rtmr0 = None;
+    if let Some(blobs) = &acpi {
+        let r = crate::rtmr0::predict(guest.firmware, &meta, memory, blobs)?;
+        rtmr0 = Some(r.value().to_hex());
+        events.rtmr0 = r.into_events();
+    }
     let (mut rtmr1, mut rtmr2) = (None, None);
     match boot {
         None => notes.push(
@@ -432,7 +524,7 @@ pub fn measure(guest: &TdxGuest<'_>) -> Result<TdxMeasurement, TdxError> {
     }
     Ok(TdxMeasurement {
         mrtd: mrtd_value.to_hex(),
-        rtmr0: None,
+        rtmr0,
         rtmr1,
         rtmr2,
         rtmr3: Some(Algorithm::Sha384.zero().to_hex()),
@@ -595,6 +687,7 @@ mod tests {
             vcpus: 1,
             qemu_version: "10.0".parse().unwrap(),
             mrtd_order: PageOrder::SinglePass,
+            acpi: None,
         }
     }
 

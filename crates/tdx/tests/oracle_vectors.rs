@@ -87,6 +87,7 @@ fn agrees_with_dstack_mr_and_tdx_measure() {
             vcpus: v["vcpus"].as_u64().unwrap() as u32,
             qemu_version: s("qemu_version").unwrap_or("10.0").parse().unwrap(),
             mrtd_order: s("mrtd_order").unwrap().parse::<PageOrder>().unwrap(),
+            acpi: None,
         };
         let m = measure(&guest).unwrap();
         let got = BTreeMap::from([

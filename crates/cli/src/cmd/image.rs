@@ -319,6 +319,31 @@ pub struct BuildArgs {
         help_heading = "Intel TDX measurement"
     )]
     pub mrtd_order: PageOrder,
+    /// QEMU's etc/acpi/tables fw_cfg file for the TD's configuration (dumped once from a guest): also predict
+    /// RTMR0 (kata and initrd layouts: a direct boot), as `tdx measure --acpi-tables` does
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tdx_firmware",
+        help_heading = "Intel TDX measurement"
+    )]
+    pub tdx_acpi_tables: Option<PathBuf>,
+    /// QEMU's etc/acpi/rsdp (default: derived from --tdx-acpi-tables)
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tdx_acpi_tables",
+        help_heading = "Intel TDX measurement"
+    )]
+    pub tdx_acpi_rsdp: Option<PathBuf>,
+    /// QEMU's etc/table-loader (default: derived from --tdx-acpi-tables)
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tdx_acpi_tables",
+        help_heading = "Intel TDX measurement"
+    )]
+    pub tdx_acpi_loader: Option<PathBuf>,
     /// Seed for every generated identifier (disk GUID, UUIDs, salt); pin it to keep them across input changes
     /// [default: a digest of every input (rootfs tree, kernel, initrd, stub, os-release, cmdline, layout,
     /// filesystem, SOURCE_DATE_EPOCH), printed]
@@ -394,6 +419,9 @@ fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
         memory: a.memory,
         qemu_version: a.qemu_version,
         mrtd_order: a.mrtd_order,
+        tdx_acpi_tables: a.tdx_acpi_tables,
+        tdx_acpi_rsdp: a.tdx_acpi_rsdp,
+        tdx_acpi_loader: a.tdx_acpi_loader,
         seed: a.seed,
         salt: a.salt,
         disk_device: a.disk_device,

@@ -295,6 +295,7 @@ fn push_tdx(a: &CreateArgs, m: &mut Manifest) -> anyhow::Result<()> {
         vcpus: a.snp.vcpus,
         qemu_version: a.qemu_version,
         mrtd_order: a.mrtd_order,
+        acpi: None,
     };
     let tdx = yardstick_tdx::measure_launch(
         &guest,

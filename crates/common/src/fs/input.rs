@@ -129,6 +129,11 @@ impl InputKind {
         what: "an OVMF variable store",
         limit: 64 * MIB,
     };
+    /// A QEMU ACPI fw_cfg blob: `etc/acpi/tables` (128 KiB or a few hundred), `etc/acpi/rsdp`, `etc/table-loader`.
+    pub const ACPI_BLOB: InputKind = InputKind {
+        what: "a QEMU ACPI blob",
+        limit: 16 * MIB,
+    };
     /// A Linux kernel image, bzImage or EFI-stub PE (tens of MiB at most).
     pub const KERNEL: InputKind = InputKind {
         what: "a kernel image",
