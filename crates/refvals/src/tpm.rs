@@ -25,7 +25,13 @@ fn component(e: &PredictedEvent) -> &'static str {
         | PredictedEventKind::LoadOptions
         | PredictedEventKind::LinuxInitrd
         | PredictedEventKind::LinuxInitrdWithStubCpios(_)
-        | PredictedEventKind::LinuxInitrdWithUcode(_) => "kernel",
+        | PredictedEventKind::LinuxInitrdWithUcode(_)
+        | PredictedEventKind::LinuxInitrdWithEspExtras(_) => "kernel",
+        PredictedEventKind::AddonAuthenticode
+        | PredictedEventKind::AddonCmdline
+        | PredictedEventKind::AddonUcode
+        | PredictedEventKind::AddonInitrd
+        | PredictedEventKind::StubDropin(_) => "esp-extras",
         PredictedEventKind::SecureBootVariable(_)
         | PredictedEventKind::Separator
         | PredictedEventKind::Action(_)

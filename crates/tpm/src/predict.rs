@@ -24,8 +24,8 @@ use yardstick_common::hash::{Algorithm, Digest};
 use yardstick_pe::PeHeaders;
 use yardstick_pe::authenticode::{authenticode_digest, hashed_ranges};
 use yardstick_pe::uki::{
-    CombinedInitrd, Section, StubCpioSet, StubExtras, StubGeneration, Uki, UkiError,
-    combined_initrd, section_name_nul,
+    CombinedInitrd, Dropin, Section, StubCpioSet, StubExtras, StubGeneration, Uki, UkiError,
+    combined_initrd, read_addon, section_name_nul,
 };
 
 use crate::guids;
@@ -97,8 +97,9 @@ pub struct Platform {
     pub boot_retries: u32,
     /// Override the section table detected from `.sdmagic`.
     pub stub_generation: Option<StubGeneration>,
-    /// Files on the ESP that systemd-stub packs into initrd archives (default: none; non-empty extras are
-    /// refused until modelled).
+    /// Files on the ESP that systemd-stub picks up beside the UKI: credentials and extensions it packs into
+    /// initrd archives, addons it loads (default: none; modelled for systemd-stub 257, refused for other
+    /// generations, and addons with Secure Boot on).
     pub stub_extras: StubExtras,
     /// The UKI profile the stub boots (`@N` in its load options; default 0). Other than 0 needs a
     /// systemd-stub 257 UKI with that many `.profile` sections.
@@ -139,6 +140,21 @@ pub enum PredictedEventKind {
     /// `EV_EVENT_TAG` (tag `0x13aed6db`) in PCR 12: systemd-stub 257's measurement of the profile it boots
     /// (UTF-16LE decimal with NUL), made for profiles other than 0.
     UkiProfile(u32),
+    /// `EV_EFI_BOOT_SERVICES_APPLICATION` in PCR 4: the Authenticode hash of an addon, which systemd-stub
+    /// loads with `LoadImage` (the firmware measures it).
+    AddonAuthenticode,
+    /// `EV_IPL` in PCR 12: the addons' `.cmdline`s as systemd-stub appends them (each mangled, joined by
+    /// spaces; UTF-16LE with NUL).
+    AddonCmdline,
+    /// `EV_EVENT_TAG` (tag `0xdac08e1a`) in PCR 12: an addon's `.ucode`.
+    AddonUcode,
+    /// `EV_EVENT_TAG` (tag `0x49dffe0f`) in PCR 12: an addon's `.initrd`.
+    AddonInitrd,
+    /// `EV_IPL` in PCR 12 or 13: the cpio archive systemd-stub makes of an ESP drop-in directory.
+    StubDropin(Dropin),
+    /// `EV_EVENT_TAG`: the initrd the Linux EFI stub loads when pieces from the ESP (drop-in archives, addons'
+    /// `.ucode`/`.initrd`) are part of it, besides `.ucode`, `.initrd` and the archives in the set.
+    LinuxInitrdWithEspExtras(StubCpioSet),
 }
 
 impl PredictedEventKind {
@@ -157,7 +173,12 @@ impl PredictedEventKind {
             | PredictedEventKind::LinuxInitrd
             | PredictedEventKind::LinuxInitrdWithStubCpios(_)
             | PredictedEventKind::LinuxInitrdWithUcode(_)
-            | PredictedEventKind::UkiProfile(_) => EV_EVENT_TAG,
+            | PredictedEventKind::LinuxInitrdWithEspExtras(_)
+            | PredictedEventKind::UkiProfile(_)
+            | PredictedEventKind::AddonUcode
+            | PredictedEventKind::AddonInitrd => EV_EVENT_TAG,
+            PredictedEventKind::AddonAuthenticode => EV_EFI_BOOT_SERVICES_APPLICATION,
+            PredictedEventKind::AddonCmdline | PredictedEventKind::StubDropin(_) => EV_IPL,
         }
     }
 
@@ -187,6 +208,20 @@ impl PredictedEventKind {
                 )
             }
             PredictedEventKind::UkiProfile(n) => format!("UKI profile {n}"),
+            PredictedEventKind::AddonAuthenticode => "Authenticode of an addon".into(),
+            PredictedEventKind::AddonCmdline => "addons' command line".into(),
+            PredictedEventKind::AddonUcode => "addon .ucode".into(),
+            PredictedEventKind::AddonInitrd => "addon .initrd".into(),
+            PredictedEventKind::StubDropin(d) => d.description().into(),
+            PredictedEventKind::LinuxInitrdWithEspExtras(set) if set.is_empty() => {
+                "Linux initrd (with ESP extras)".into()
+            }
+            PredictedEventKind::LinuxInitrdWithEspExtras(set) => {
+                format!(
+                    "Linux initrd (with ESP extras and cpios of {})",
+                    cpio_names(set)
+                )
+            }
         }
     }
 }
@@ -201,6 +236,10 @@ fn cpio_names(set: StubCpioSet) -> String {
 
 /// systemd-stub 257's event tag for the profile it boots (`UKI_PROFILE_EVENT_TAG_ID`, `tpm2-pcr.h`).
 pub const UKI_PROFILE_EVENT_TAG_ID: u32 = 0x13ae_d6db;
+/// systemd-stub 257's event tag for an addon's `.initrd` (`INITRD_ADDON_EVENT_TAG_ID`).
+pub const INITRD_ADDON_EVENT_TAG_ID: u32 = 0x49df_fe0f;
+/// systemd-stub 257's event tag for an addon's `.ucode` (`UCODE_ADDON_EVENT_TAG_ID`).
+pub const UCODE_ADDON_EVENT_TAG_ID: u32 = 0xdac0_8e1a;
 
 /// One predicted event log entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -371,6 +410,28 @@ pub fn predict(
 
     let kernel = parsed.payload(Section::Linux).ok_or(UkiError::NoLinux)?;
     let initrd = combined_initrd(&parsed, &platform.stub_extras)?;
+    let addons = platform.stub_extras.addons_in_load_order();
+    if sb.secure_boot && !addons.is_empty() {
+        // The firmware verifies each addon against db and may log another authority in PCR 7.
+        return Err(UkiError::NotModelled("addons with Secure Boot on".into()).into());
+    }
+    let addon_parts = addons
+        .iter()
+        .map(|a| read_addon(a, &parsed))
+        .collect::<Result<Vec<_>, _>>()?;
+    // load_addons(): each `.cmdline` mangled, joined by single spaces.
+    let addon_cmdline = addon_parts
+        .iter()
+        .filter_map(|p| p.cmdline.as_deref())
+        .map(mangle_stub_cmdline)
+        .fold(String::new(), |acc, c| {
+            if acc.is_empty() {
+                c
+            } else {
+                format!("{acc} {c}")
+            }
+        });
+    let addon_cmdline = mangle_stub_cmdline(&addon_cmdline);
     let per_bank = bank_digests(uki, &parsed, &kernel, !sb.secure_boot, &initrd, banks)?;
     let uki_sha256 = if sb.secure_boot {
         Some(uki_sha256(uki, banks, &per_bank)?)
@@ -397,6 +458,16 @@ pub fn predict(
             banks,
         ));
     }
+    // Addons: the firmware measures each one systemd-stub loads (global ones first, each directory sorted).
+    for a in &addons {
+        events.push(PredictedEvent {
+            pcr: 4,
+            kind: PredictedEventKind::AddonAuthenticode,
+            digests: yardstick_pe::authenticode::authenticode_digests(&a.data, banks)
+                .map_err(|e| UkiError::Extra(format!("addon {}: {e}", a.name)))?,
+        });
+    }
+    push_esp_extras(&mut events, &addon_cmdline, &initrd, banks);
     push_stub_sections(&mut events, &per_bank);
 
     // PCR 4: the kernel, loaded by systemd-stub through LoadImage. Under Secure Boot the stub's security
@@ -408,7 +479,14 @@ pub fn predict(
             digests: per_bank.iter().filter_map(|b| b.kernel_auth).collect(),
         });
     }
-    push_linux_stub_events(&mut events, &parsed, &initrd, &per_bank, banks);
+    push_linux_stub_events(
+        &mut events,
+        &parsed,
+        &addon_cmdline,
+        &initrd,
+        &per_bank,
+        banks,
+    );
 
     let pcrs = replay_events(&events, banks);
     let pcr11_phases = pcr11_after_phases(&pcrs, banks);
@@ -625,16 +703,59 @@ fn push_stub_sections(events: &mut Vec<PredictedEvent>, per_bank: &[BankDigests]
     }
 }
 
+/// PCR 12 and 13: what systemd-stub 257 measures of the ESP extras, in its order: the addons' command line,
+/// the drop-in archives (credentials, global credentials, system extensions into 13, configuration
+/// extensions), the addons' `.ucode`s (in the order they are placed) and `.initrd`s.
+fn push_esp_extras(
+    events: &mut Vec<PredictedEvent>,
+    addon_cmdline: &str,
+    initrd: &CombinedInitrd<'_>,
+    banks: &[Algorithm],
+) {
+    if !addon_cmdline.is_empty() {
+        events.push(data_event(
+            12,
+            PredictedEventKind::AddonCmdline,
+            &utf16le_nul(addon_cmdline),
+            banks,
+        ));
+    }
+    for (kind, archive) in &initrd.dropins {
+        events.push(data_event(
+            kind.pcr(),
+            PredictedEventKind::StubDropin(*kind),
+            archive,
+            banks,
+        ));
+    }
+    for (_, u) in &initrd.addon_ucodes {
+        events.push(data_event(12, PredictedEventKind::AddonUcode, u, banks));
+    }
+    for (_, i) in &initrd.addon_initrds {
+        events.push(data_event(12, PredictedEventKind::AddonInitrd, i, banks));
+    }
+}
+
 /// PCR 9: the Linux EFI stub measures its load options and the initrd it loads through LoadFile2.
 fn push_linux_stub_events(
     events: &mut Vec<PredictedEvent>,
     parsed: &Uki<'_>,
+    addon_cmdline: &str,
     initrd: &CombinedInitrd<'_>,
     per_bank: &[BankDigests],
     banks: &[Algorithm],
 ) {
-    if let Some(cmdline) = parsed.cmdline() {
-        let lo = utf16le_nul(&mangle_stub_cmdline(&cmdline));
+    // settle_command_line() then cmdline_append_and_measure_addons(): `.cmdline` mangled, the addons' appended.
+    let cmdline = match (
+        parsed.cmdline().map(|c| mangle_stub_cmdline(&c)),
+        addon_cmdline,
+    ) {
+        (c, "") => c,
+        (Some(c), a) if !c.is_empty() => Some(format!("{c} {a}")),
+        (_, a) => Some(a.to_string()),
+    };
+    if let Some(cmdline) = cmdline {
+        let lo = utf16le_nul(&cmdline);
         events.push(data_event(9, PredictedEventKind::LoadOptions, &lo, banks));
     }
     if !initrd.is_plain() {
@@ -648,7 +769,9 @@ fn push_linux_stub_events(
         };
         events.push(PredictedEvent {
             pcr: 9,
-            kind: if initrd.ucode.is_empty() {
+            kind: if initrd.has_esp_pieces() {
+                PredictedEventKind::LinuxInitrdWithEspExtras(initrd.generated())
+            } else if initrd.ucode.is_empty() {
                 PredictedEventKind::LinuxInitrdWithStubCpios(initrd.generated())
             } else {
                 PredictedEventKind::LinuxInitrdWithUcode(initrd.generated())

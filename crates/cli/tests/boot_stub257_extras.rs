@@ -1,0 +1,602 @@
+//! systemd-stub 257's extras proven by real boots (QEMU TCG + Debian's OVMF + swtpm): a multi-profile UKI booted
+//! with profile 1, addons beside the UKI, and credentials and extensions on the ESP. Each case installs the UKI
+//! as `\EFI\Linux\uki.efi` on a FAT ESP (no `\EFI\BOOT\BOOTX64.EFI`, so only the boot entry can start it), puts
+//! a UEFI boot entry `Boot0000` (a short-form file path to the UKI, with the case's load options as its
+//! optional data) and `BootOrder` into a copy of `OVMF_VARS_4M.fd`, boots, and requires that
+//!
+//! * `yardstick pcr predict` with the case's flags equals the guest's PCRs 4, 7, 9, 11, 12, 13 in sha1, sha256
+//!   and sha384;
+//! * the library's predicted events equal the guest's event log entry by entry for those PCRs in every bank;
+//! * the guest saw what the stub was meant to do (its `/proc/cmdline`, the files in `/.extra`), so that the
+//!   prediction cannot match a boot in which the stub ignored the extras.
+//!
+//! The disk has no `bootindex`: QEMU then passes no boot order and OVMF keeps the entry written here first
+//! (no boot retries in PCR 4).
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
+#![allow(clippy::unwrap_used)] // test helpers: a failed step is a failed test
+
+#[path = "support/boot.rs"]
+mod boot;
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::*;
+use yardstick_common::hash::Algorithm;
+use yardstick_pe::uki::{EspFile, StubExtras};
+use yardstick_tpm::PcrBanks;
+use yardstick_tpm::predict::{Platform, predict};
+
+/// Debian 12's empty VARS template (no keys, Secure Boot off).
+const VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+/// Where the UKI lives on the test ESP.
+const UKI_ON_ESP: &str = "/EFI/Linux/uki.efi";
+/// The UKI's command line (a trailing newline: the stub's mangling is part of what PCR 9 proves).
+const CMDLINE: &str = "console=ttyS0 panic=-1\n";
+
+/// What the guest prints besides the PCRs: its command line and every file systemd-stub put in `/.extra`
+/// (mode, size, SHA-256, path), and the directories' modes.
+const SHOW: &str = "echo \"YS-CMDLINE $(cat /proc/cmdline)\"
+for f in /.extra/* /.extra/*/*; do
+  [ -f \"$f\" ] && echo \"YS-EXTRA $(stat -c '%a %s' $f) $(sha256sum $f)\"
+  [ -d \"$f\" ] && echo \"YS-DIR $(stat -c '%a' $f) $f\"
+done
+[ -f /addon-was-here ] && echo \"YS-ADDON-INITRD $(cat /addon-was-here)\"";
+
+const EFI_GLOBAL_VARIABLE: [u8; 16] = [
+    0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11, 0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c,
+];
+
+fn utf16z(s: &str) -> Vec<u8> {
+    yardstick_tpm::predict::utf16le_nul(s)
+}
+
+/// A copy of `template` (an OVMF VARS file with an empty authenticated variable store) with `Boot0000` (an
+/// active load option whose device path is the short-form file path `path`, optional data `options` as
+/// UTF-16LE with NUL, or none when empty) and `BootOrder` = [0] appended as authenticated-format variables
+/// (EDK2 `AUTHENTICATED_VARIABLE_HEADER`, `VAR_ADDED`, NV+BS+RT, 4-byte aligned).
+fn vars_with_boot_entry(template: &Path, out: &Path, path: &str, options: &str) {
+    let mut fd = std::fs::read(template).unwrap();
+    let hlen = u16::from_le_bytes([fd[48], fd[49]]) as usize;
+    let mut off = hlen + 28;
+    assert!(
+        fd[off..off + 2] == [0xff, 0xff],
+        "{}: the variable store is not empty",
+        template.display()
+    );
+    // EFI_LOAD_OPTION: attributes, device path length, description, device path, optional data.
+    let file = utf16z(&path.replace('/', "\\"));
+    let mut dp = vec![0x04, 0x04];
+    dp.extend(u16::try_from(4 + file.len()).unwrap().to_le_bytes());
+    dp.extend(&file);
+    dp.extend([0x7f, 0xff, 0x04, 0x00]);
+    let mut option = 1u32.to_le_bytes().to_vec();
+    option.extend(u16::try_from(dp.len()).unwrap().to_le_bytes());
+    option.extend(utf16z("yardstick test UKI"));
+    option.extend(&dp);
+    if !options.is_empty() {
+        option.extend(utf16z(options));
+    }
+    for (name, data) in [("Boot0000", option), ("BootOrder", vec![0, 0])] {
+        let name = utf16z(name);
+        let mut v = vec![0xaa, 0x55, 0x3f, 0x00];
+        v.extend(7u32.to_le_bytes()); // NV | BS | RT
+        v.extend([0u8; 8 + 16 + 4]); // monotonic count, timestamp, public key index
+        v.extend(u32::try_from(name.len()).unwrap().to_le_bytes());
+        v.extend(u32::try_from(data.len()).unwrap().to_le_bytes());
+        v.extend(EFI_GLOBAL_VARIABLE);
+        assert_eq!(v.len(), 60);
+        v.extend(&name);
+        v.extend(&data);
+        fd[off..off + v.len()].copy_from_slice(&v);
+        off += v.len().next_multiple_of(4);
+    }
+    // The project's own reader sees both variables (and the store stays a valid VARS file).
+    let vars = yardstick_tpm::predict::ovmf_vars::parse_variable_store(&fd).unwrap();
+    let names: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["Boot0000", "BootOrder"]);
+    std::fs::write(out, fd).unwrap();
+}
+
+/// A whole-disk FAT ESP holding `files` (`(path on the ESP, file on the host)`), directories made as needed.
+fn make_esp(files: &[(String, PathBuf)], esp: &Path) {
+    let total: u64 = files
+        .iter()
+        .map(|(_, f)| std::fs::metadata(f).unwrap().len())
+        .sum();
+    let kib = (total / 1024) * 5 / 4 + 4096;
+    run_ok(
+        Command::new(peer("mkfs.vfat"))
+            .arg("-C")
+            .arg(esp)
+            .arg(kib.to_string()),
+    );
+    let mut dirs: Vec<String> = Vec::new();
+    for (p, _) in files {
+        let parts: Vec<&str> = p.trim_start_matches('/').split('/').collect();
+        for i in 1..parts.len() {
+            let d = parts[..i].join("/");
+            if !dirs.contains(&d) {
+                run_ok(
+                    Command::new(peer("mmd"))
+                        .arg("-i")
+                        .arg(esp)
+                        .arg(format!("::/{d}")),
+                );
+                dirs.push(d);
+            }
+        }
+    }
+    for (p, f) in files {
+        run_ok(
+            Command::new(peer("mcopy"))
+                .arg("-i")
+                .arg(esp)
+                .arg(f)
+                .arg(format!("::{p}")),
+        );
+    }
+}
+
+/// `(pcr, event type, [(TPM_ALG_ID, digest)])` of each extending event of a crypto-agile TCG log.
+type LogEvent = (u32, u32, Vec<(u16, Vec<u8>)>);
+
+fn log_events(log: &[u8]) -> Vec<LogEvent> {
+    let u32_at = |o: usize| u32::from_le_bytes(log[o..o + 4].try_into().unwrap());
+    let u16_at = |o: usize| u16::from_le_bytes(log[o..o + 2].try_into().unwrap());
+    let mut off = 32 + u32_at(28) as usize;
+    let mut out = Vec::new();
+    while off + 12 <= log.len() {
+        let (pcr, etype, count) = (u32_at(off), u32_at(off + 4), u32_at(off + 8));
+        let mut o = off + 12;
+        let mut digests = Vec::new();
+        for _ in 0..count {
+            let alg = u16_at(o);
+            let len = match alg {
+                0x0004 => 20,
+                0x000b => 32,
+                0x000c => 48,
+                0x000d => 64,
+                other => panic!("unexpected algorithm {other:#x} in the guest's log"),
+            };
+            digests.push((alg, log[o + 2..o + 2 + len].to_vec()));
+            o += 2 + len;
+        }
+        off = o + 4 + u32_at(o) as usize;
+        if etype != 3 {
+            out.push((pcr, etype, digests));
+        }
+    }
+    out
+}
+
+/// One case: the UKI, the load options of the boot entry, the files beside the UKI (`(path on the ESP,
+/// host file)`), the `pcr predict` flags that describe them and the same as a library `Platform`.
+struct Case<'a> {
+    name: &'a str,
+    uki: &'a Path,
+    load_options: &'a str,
+    esp_files: Vec<(String, PathBuf)>,
+    predict_flags: Vec<String>,
+    platform: Platform,
+}
+
+/// What the guest showed.
+struct Seen {
+    serial: String,
+    pcrs: PcrBanks,
+}
+
+impl Seen {
+    fn cmdline(&self) -> &str {
+        self.serial
+            .lines()
+            .find_map(|l| l.trim_end().strip_prefix("YS-CMDLINE "))
+            .unwrap_or_else(|| panic!("the guest printed no command line:\n{}", self.serial))
+    }
+
+    fn has_line(&self, want: &str) -> bool {
+        self.serial.lines().any(|l| l.trim_end() == want)
+    }
+}
+
+fn boot_case(c: Case<'_>) -> Seen {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let mut files = vec![(UKI_ON_ESP.to_string(), c.uki.to_path_buf())];
+    files.extend(c.esp_files.iter().cloned());
+    let esp = w.join("esp.img");
+    make_esp(&files, &esp);
+    let vars = w.join("vars.fd");
+    vars_with_boot_entry(Path::new(VARS), &vars, UKI_ON_ESP, c.load_options);
+    let cfg = boot::BootConfig {
+        ovmf_vars: vars,
+        boot_index: false,
+        ..boot::BootConfig::disk_image(&esp)
+    };
+
+    let predicted_json = run_ok(
+        yardstick()
+            .args(["pcr", "predict", "--json", "--uki"])
+            .arg(c.uki)
+            .args(&c.predict_flags),
+    );
+    let predicted: PcrBanks = {
+        let mut v: serde_json::Value = serde_json::from_str(&predicted_json).unwrap();
+        v.as_object_mut().unwrap().remove("pcr11_phases");
+        serde_json::from_value(v).unwrap()
+    };
+    let out = boot::boot_uki(&cfg).unwrap_or_else(|e| panic!("{}: boot failed: {e}", c.name));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("boot-stub257-extras")
+        .join(c.name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("eventlog.bin"), &out.event_log).unwrap();
+    std::fs::write(dir.join("serial.log"), &out.serial).unwrap();
+    std::fs::write(dir.join("predicted.json"), &predicted_json).unwrap();
+    std::fs::write(
+        dir.join("guest-pcrs.json"),
+        serde_json::to_string_pretty(&out.pcrs).unwrap(),
+    )
+    .unwrap();
+    eprintln!(
+        "boot {}: {:.1} s (artifacts in {})",
+        c.name,
+        out.duration.as_secs_f64(),
+        dir.display()
+    );
+
+    // Event by event, every bank.
+    let p = predict(
+        &std::fs::read(c.uki).unwrap(),
+        &c.platform,
+        &boot::GUEST_BANKS,
+    )
+    .unwrap();
+    let actual = log_events(&out.event_log);
+    let mut n = 0;
+    for pcr in [4u32, 7, 9, 11, 12, 13] {
+        let want: Vec<_> = actual.iter().filter(|e| e.0 == pcr).collect();
+        let got: Vec<_> = p.events.iter().filter(|e| e.pcr == pcr).collect();
+        let list = || {
+            format!(
+                "log: {:?}\npredicted: {:?}",
+                want.iter().map(|e| e.1).collect::<Vec<_>>(),
+                got.iter()
+                    .map(|e| (e.event_type(), e.description()))
+                    .collect::<Vec<_>>()
+            )
+        };
+        assert_eq!(
+            want.len(),
+            got.len(),
+            "{}: PCR {pcr} event count\n{}",
+            c.name,
+            list()
+        );
+        for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+            assert_eq!(
+                w.1,
+                g.event_type(),
+                "{}: PCR {pcr} event {i} type\n{}",
+                c.name,
+                list()
+            );
+            for (alg, d) in boot::GUEST_BANKS.iter().zip(&g.digests) {
+                let logged =
+                    w.2.iter()
+                        .find(|x| x.0 == alg.tpm_alg_id())
+                        .map(|x| &x.1[..]);
+                assert_eq!(
+                    logged,
+                    Some(&d[..]),
+                    "{}: PCR {pcr} event {i} ({}) {alg}\n{}",
+                    c.name,
+                    g.description(),
+                    list()
+                );
+            }
+            n += 1;
+        }
+    }
+    eprintln!(
+        "boot {}: {n} predicted events equal the guest's log in 3 banks",
+        c.name
+    );
+
+    let mut bad = Vec::new();
+    for alg in boot::GUEST_BANKS {
+        for pcr in [4, 7, 9, 11, 12, 13] {
+            let want = out.pcrs.get(alg, pcr).map(|d| d.to_hex());
+            let got = predicted.get(alg, pcr).map(|d| d.to_hex());
+            if want.is_none() || want != got {
+                bad.push(format!(
+                    "{alg} PCR {pcr}: guest {want:?}, predicted {got:?}"
+                ));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{}: prediction differs from the real boot:\n{}\n(artifacts in {})",
+        c.name,
+        bad.join("\n"),
+        dir.display()
+    );
+    Seen {
+        serial: out.serial,
+        pcrs: out.pcrs,
+    }
+}
+
+/// The busybox initrd with the reporting `/init` and [`SHOW`], one byte longer than the archive so that the
+/// stub's padding after `.initrd` is part of what PCR 9 proves.
+fn initrd(w: &Path) -> PathBuf {
+    let mut bytes = boot::busybox_initrd(&boot::GuestScript {
+        extra: SHOW.into(),
+        ..Default::default()
+    });
+    bytes.push(0);
+    let p = w.join("initrd.cpio");
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// A UKI for stub 257 built by `yardstick uki build` (byte-identical to ukify 257's).
+fn plain_uki(w: &Path) -> PathBuf {
+    let initrd = initrd(w);
+    let cmdline = w.join("cmdline");
+    std::fs::write(&cmdline, CMDLINE).unwrap();
+    let uki = w.join("uki.efi");
+    run_ok(
+        yardstick()
+            .args(["uki", "build", "--stub"])
+            .arg(stub_257())
+            .arg("--linux")
+            .arg(kernel())
+            .arg("--initrd")
+            .arg(&initrd)
+            .arg(format!("--cmdline=@{}", cmdline.display()))
+            .args([
+                "--os-release",
+                "ID=yardstick-test\nVERSION_ID=1\n",
+                "--output",
+            ])
+            .arg(&uki),
+    );
+    uki
+}
+
+fn esp_file(path: &Path) -> EspFile {
+    EspFile {
+        name: path.file_name().unwrap().to_str().unwrap().to_string(),
+        data: std::fs::read(path).unwrap(),
+    }
+}
+
+/// A two-profile UKI made by ukify 257 (`--profile` + `--join-profile`, profile 1 with a `.cmdline` of its
+/// own), booted through a boot entry whose load options are `@1`: the stub measures the profile number into
+/// PCR 12, profile 1's `.profile` and `.cmdline` into PCR 11 (not the base `.cmdline`), and passes profile 1's
+/// `.profile` as `/.extra/profile` and its command line to the kernel.
+#[test]
+fn boot_stub257_profile_1() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let initrd = initrd(w);
+    let p1 = w.join("profile1.efi");
+    run_ok(
+        ukify_257()
+            .args(["build", "--stub"])
+            .arg(peer(
+                "systemd-257/usr/lib/systemd/boot/efi/addonx64.efi.stub",
+            ))
+            .args([
+                "--profile=ID=one\nTITLE=Profile one",
+                "--cmdline=console=ttyS0 panic=-1 yardstick.profile=1",
+                "--output",
+            ])
+            .arg(&p1),
+    );
+    let cmdline = w.join("cmdline");
+    std::fs::write(&cmdline, CMDLINE).unwrap();
+    let uki = w.join("uki.efi");
+    run_ok(
+        ukify_257()
+            .args(["build", "--stub"])
+            .arg(stub_257())
+            .arg("--linux")
+            .arg(kernel())
+            .arg("--initrd")
+            .arg(&initrd)
+            .arg(format!("--cmdline=@{}", cmdline.display()))
+            .args([
+                "--os-release=ID=yardstick-test\nVERSION_ID=1\n",
+                "--profile=ID=zero\nTITLE=Default profile",
+                "--join-profile",
+            ])
+            .arg(&p1)
+            .arg("--output")
+            .arg(&uki),
+    );
+    let seen = boot_case(Case {
+        name: "profile-1",
+        uki: &uki,
+        load_options: "@1",
+        esp_files: Vec::new(),
+        predict_flags: vec!["--profile".into(), "1".into()],
+        platform: Platform {
+            profile: 1,
+            ..Platform::default()
+        },
+    });
+    assert_eq!(seen.cmdline(), "console=ttyS0 panic=-1 yardstick.profile=1");
+    let profile = b"ID=one\nTITLE=Profile one";
+    let want = format!(
+        "YS-EXTRA 444 {} {}  /.extra/profile",
+        profile.len(),
+        Algorithm::Sha256.digest(profile).to_hex()
+    );
+    assert!(seen.has_line(&want), "no {want:?} in\n{}", seen.serial);
+    // Profile 0's prediction does not describe this boot.
+    let p0 = predict(
+        &std::fs::read(&uki).unwrap(),
+        &Platform::default(),
+        &[Algorithm::Sha256],
+    )
+    .unwrap();
+    assert_ne!(
+        p0.pcrs.get(Algorithm::Sha256, 11),
+        seen.pcrs.get(Algorithm::Sha256, 11)
+    );
+}
+
+/// Two addons made by ukify 257 with the addon stub: one in `/loader/addons` with a `.cmdline`, one in
+/// `<uki>.extra.d` with a `.cmdline` and an `.initrd`. The firmware measures each into PCR 4 when the stub
+/// loads it, the stub measures the joined command lines and the addon's `.initrd` into PCR 12, appends the
+/// command lines (the kernel's, PCR 9) and the `.initrd` after its own archives (PCR 9).
+#[test]
+fn boot_stub257_addons() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let uki = plain_uki(w);
+    let addon_stub = peer("systemd-257/usr/lib/systemd/boot/efi/addonx64.efi.stub");
+    let global = w.join("global.addon.efi");
+    run_ok(
+        ukify_257()
+            .args(["build", "--stub"])
+            .arg(&addon_stub)
+            .args(["--cmdline=  yardstick.global=1\n", "--output"])
+            .arg(&global),
+    );
+    // A small newc archive holding /addon-was-here (the guest prints it).
+    let mut cpio = yardstick_image::cpio::CpioWriter::new(Vec::new());
+    cpio.file("addon-was-here", 0o644, b"yes\n").unwrap();
+    let addon_initrd = w.join("addon-initrd.cpio");
+    let mut bytes = cpio.finish().unwrap();
+    bytes.extend([0, 0]); // not a multiple of 4: the stub pads it
+    std::fs::write(&addon_initrd, bytes).unwrap();
+    let local = w.join("debug.addon.efi");
+    run_ok(
+        ukify_257()
+            .args(["build", "--stub"])
+            .arg(&addon_stub)
+            .args(["--cmdline=yardstick.addon=1 quiet"])
+            .arg("--initrd")
+            .arg(&addon_initrd)
+            .arg("--output")
+            .arg(&local),
+    );
+    let seen = boot_case(Case {
+        name: "addons",
+        uki: &uki,
+        load_options: "",
+        esp_files: vec![
+            ("/loader/addons/global.addon.efi".into(), global.clone()),
+            (
+                format!("{UKI_ON_ESP}.extra.d/debug.addon.efi"),
+                local.clone(),
+            ),
+        ],
+        predict_flags: vec![
+            "--global-addon".into(),
+            global.display().to_string(),
+            "--addon".into(),
+            local.display().to_string(),
+        ],
+        platform: Platform {
+            stub_extras: StubExtras {
+                global_addons: vec![esp_file(&global)],
+                addons: vec![esp_file(&local)],
+                ..StubExtras::default()
+            },
+            ..Platform::default()
+        },
+    });
+    assert_eq!(
+        seen.cmdline(),
+        "console=ttyS0 panic=-1 yardstick.global=1 yardstick.addon=1 quiet"
+    );
+    assert!(seen.has_line("YS-ADDON-INITRD yes"), "{}", seen.serial);
+}
+
+/// Credentials and extensions on the ESP: `<uki>.extra.d/*.cred` (two, to show the sort order and inode
+/// numbering), `/loader/credentials/*.cred`, `<uki>.extra.d/*.raw` (a sysext) and `*.confext.raw`. The stub
+/// packs each directory into a cpio archive (measured into PCR 12, sysexts into 13) and appends them to the
+/// initrd (PCR 9); the guest finds each file with the stub's modes.
+#[test]
+fn boot_stub257_credentials_and_extensions() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let uki = plain_uki(w);
+    let write = |name: &str, data: &[u8]| {
+        let p = w.join(name);
+        std::fs::write(&p, data).unwrap();
+        p
+    };
+    let cred_b = write("zeta.cred", b"second credential, sorted last\n");
+    let cred_a = write("Alpha.cred", b"first");
+    let global = write("site.cred", b"global credential\n");
+    let sysext = write("tools.raw", &[0x5a; 1001]);
+    let confext = write("etc.confext.raw", &[0xc3; 513]);
+    let extra_d = format!("{UKI_ON_ESP}.extra.d");
+    let seen = boot_case(Case {
+        name: "credentials",
+        uki: &uki,
+        load_options: "",
+        esp_files: vec![
+            (format!("{extra_d}/zeta.cred"), cred_b.clone()),
+            (format!("{extra_d}/Alpha.cred"), cred_a.clone()),
+            ("/loader/credentials/site.cred".into(), global.clone()),
+            (format!("{extra_d}/tools.raw"), sysext.clone()),
+            (format!("{extra_d}/etc.confext.raw"), confext.clone()),
+        ],
+        predict_flags: [
+            ("--credential", &cred_b),
+            ("--credential", &cred_a),
+            ("--global-credential", &global),
+            ("--sysext", &sysext),
+            ("--confext", &confext),
+        ]
+        .iter()
+        .flat_map(|(f, p)| [f.to_string(), p.display().to_string()])
+        .collect(),
+        platform: Platform {
+            stub_extras: StubExtras {
+                credentials: vec![esp_file(&cred_b), esp_file(&cred_a)],
+                global_credentials: vec![esp_file(&global)],
+                sysexts: vec![esp_file(&sysext)],
+                confexts: vec![esp_file(&confext)],
+                ..StubExtras::default()
+            },
+            ..Platform::default()
+        },
+    });
+    for (mode, dir, path) in [
+        ("400", "credentials", &cred_a),
+        ("400", "credentials", &cred_b),
+        ("400", "global_credentials", &global),
+        ("444", "sysext", &sysext),
+        ("444", "confext", &confext),
+    ] {
+        let data = std::fs::read(path).unwrap();
+        let want = format!(
+            "YS-EXTRA {mode} {} {}  /.extra/{dir}/{}",
+            data.len(),
+            Algorithm::Sha256.digest(&data).to_hex(),
+            path.file_name().unwrap().to_str().unwrap()
+        );
+        assert!(seen.has_line(&want), "no {want:?} in\n{}", seen.serial);
+    }
+    for want in [
+        "YS-DIR 500 /.extra/credentials",
+        "YS-DIR 500 /.extra/global_credentials",
+        "YS-DIR 555 /.extra/sysext",
+    ] {
+        assert!(seen.has_line(want), "no {want:?} in\n{}", seen.serial);
+    }
+    assert!(
+        seen.pcrs.get(Algorithm::Sha256, 13) != Some(&Algorithm::Sha256.zero()),
+        "PCR 13 untouched"
+    );
+}
