@@ -128,19 +128,32 @@ impl PredictArgs {
             profile: self.profile,
             ..Platform::default()
         };
-        platform.stub_extras = StubExtras {
-            credentials: esp_files("--credential", &self.credential, InputKind::INITRD)?,
-            global_credentials: esp_files(
-                "--global-credential",
-                &self.global_credential,
-                InputKind::INITRD,
-            )?,
-            sysexts: esp_files("--sysext", &self.sysext, InputKind::INITRD)?,
-            confexts: esp_files("--confext", &self.confext, InputKind::INITRD)?,
-            global_addons: esp_files("--global-addon", &self.global_addon, InputKind::UKI)?,
-            addons: esp_files("--addon", &self.addon, InputKind::UKI)?,
+        // Each flag's files checked alone, so that an error names the flag.
+        let one = |flag: &str, paths: &[PathBuf], put: fn(&mut StubExtras, Vec<EspFile>)| {
+            let kind = if flag.ends_with("addon") {
+                InputKind::UKI
+            } else {
+                InputKind::INITRD
+            };
+            let mut alone = StubExtras::default();
+            put(&mut alone, esp_files(flag, paths, kind)?);
+            alone.check().with_context(|| flag.to_string())?;
+            anyhow::Ok(alone)
         };
-        platform.stub_extras.check()?;
+        let e = &mut platform.stub_extras;
+        e.credentials =
+            one("--credential", &self.credential, |e, v| e.credentials = v)?.credentials;
+        e.global_credentials = one("--global-credential", &self.global_credential, |e, v| {
+            e.global_credentials = v
+        })?
+        .global_credentials;
+        e.sysexts = one("--sysext", &self.sysext, |e, v| e.sysexts = v)?.sysexts;
+        e.confexts = one("--confext", &self.confext, |e, v| e.confexts = v)?.confexts;
+        e.global_addons = one("--global-addon", &self.global_addon, |e, v| {
+            e.global_addons = v
+        })?
+        .global_addons;
+        e.addons = one("--addon", &self.addon, |e, v| e.addons = v)?.addons;
         if let Some(v) = &self.secure_boot_vars {
             let fd = read_input(v, InputKind::OVMF_VARS)?;
             platform.secure_boot =

@@ -37,7 +37,7 @@ pub enum FatType {
 /// One directory entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// The long name if there is a valid one, else the 8.3 name.
+    /// The long name if there is a valid one, else the 8.3 name (lower-cased where its case bits say so).
     pub name: String,
     /// A directory.
     pub dir: bool,
@@ -355,7 +355,16 @@ fn short_name(e: &[u8]) -> String {
     if b.starts_with('\u{5}') {
         b.replace_range(..1, "\u{e5}");
     }
-    let x = trim(ext);
+    let mut x = trim(ext);
+    // DIR_NTRes case bits (Windows NT, mtools, Linux vfat and EDK2's FAT driver honour them): a name that fits
+    // 8.3 in lower case is stored upper case with these bits set and no long name.
+    let nt = e.get(12).copied().unwrap_or(0);
+    if nt & 0x08 != 0 {
+        b = b.to_ascii_lowercase();
+    }
+    if nt & 0x10 != 0 {
+        x = x.to_ascii_lowercase();
+    }
     if x.is_empty() { b } else { format!("{b}.{x}") }
 }
 
