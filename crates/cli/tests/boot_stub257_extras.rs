@@ -42,7 +42,9 @@ for f in /.extra/* /.extra/*/*; do
   [ -f \"$f\" ] && echo \"YS-EXTRA $(stat -c '%a %s' $f) $(sha256sum $f)\"
   [ -d \"$f\" ] && echo \"YS-DIR $(stat -c '%a' $f) $f\"
 done
-[ -f /addon-was-here ] && echo \"YS-ADDON-INITRD $(cat /addon-was-here)\"";
+for f in /addon-was-here /ucode-addon-was-here /uki-ucode-was-here; do
+  [ -f $f ] && echo \"YS-FOUND $f $(cat $f)\"
+done";
 
 const EFI_GLOBAL_VARIABLE: [u8; 16] = [
     0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11, 0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c,
@@ -368,6 +370,18 @@ fn plain_uki(w: &Path) -> PathBuf {
     uki
 }
 
+/// A newc archive holding one file `/NAME` with `yes`, plus `extra` zero bytes (so that its length is not a
+/// multiple of 4 and the stub's padding is part of what PCR 9 proves).
+fn marker_cpio(w: &Path, name: &str, extra: usize) -> PathBuf {
+    let mut cpio = yardstick_image::cpio::CpioWriter::new(Vec::new());
+    cpio.file(name, 0o644, b"yes\n").unwrap();
+    let mut bytes = cpio.finish().unwrap();
+    bytes.extend(std::iter::repeat_n(0, extra));
+    let p = w.join(format!("{name}.cpio"));
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
 fn esp_file(path: &Path) -> EspFile {
     EspFile {
         name: path.file_name().unwrap().to_str().unwrap().to_string(),
@@ -451,10 +465,11 @@ fn boot_stub257_profile_1() {
     );
 }
 
-/// Two addons made by ukify 257 with the addon stub: one in `/loader/addons` with a `.cmdline`, one in
-/// `<uki>.extra.d` with a `.cmdline` and an `.initrd`. The firmware measures each into PCR 4 when the stub
-/// loads it, the stub measures the joined command lines and the addon's `.initrd` into PCR 12, appends the
-/// command lines (the kernel's, PCR 9) and the `.initrd` after its own archives (PCR 9).
+/// Two addons made by ukify 257 with the addon stub: one in `/loader/addons` with a `.cmdline` and a `.ucode`,
+/// one in `<uki>.extra.d` with a `.cmdline` and an `.initrd`. The firmware measures each into PCR 4 when the
+/// stub loads it, the stub measures the joined command lines, the addon's `.ucode` and `.initrd` into PCR 12,
+/// appends the command lines (the kernel's, PCR 9), puts the `.ucode` first and the `.initrd` after its own
+/// archives (PCR 9).
 #[test]
 fn boot_stub257_addons() {
     let work = tempfile::tempdir().unwrap();
@@ -466,16 +481,12 @@ fn boot_stub257_addons() {
         ukify_257()
             .args(["build", "--stub"])
             .arg(&addon_stub)
-            .args(["--cmdline=  yardstick.global=1\n", "--output"])
+            .args(["--cmdline=  yardstick.global=1\n", "--microcode"])
+            .arg(marker_cpio(w, "ucode-addon-was-here", 1))
+            .arg("--output")
             .arg(&global),
     );
-    // A small newc archive holding /addon-was-here (the guest prints it).
-    let mut cpio = yardstick_image::cpio::CpioWriter::new(Vec::new());
-    cpio.file("addon-was-here", 0o644, b"yes\n").unwrap();
-    let addon_initrd = w.join("addon-initrd.cpio");
-    let mut bytes = cpio.finish().unwrap();
-    bytes.extend([0, 0]); // not a multiple of 4: the stub pads it
-    std::fs::write(&addon_initrd, bytes).unwrap();
+    let addon_initrd = marker_cpio(w, "addon-was-here", 2);
     let local = w.join("debug.addon.efi");
     run_ok(
         ukify_257()
@@ -517,18 +528,38 @@ fn boot_stub257_addons() {
         seen.cmdline(),
         "console=ttyS0 panic=-1 yardstick.global=1 yardstick.addon=1 quiet"
     );
-    assert!(seen.has_line("YS-ADDON-INITRD yes"), "{}", seen.serial);
+    for f in ["/addon-was-here", "/ucode-addon-was-here"] {
+        let want = format!("YS-FOUND {f} yes");
+        assert!(seen.has_line(&want), "no {want:?} in\n{}", seen.serial);
+    }
 }
 
 /// Credentials and extensions on the ESP: `<uki>.extra.d/*.cred` (two, to show the sort order and inode
 /// numbering), `/loader/credentials/*.cred`, `<uki>.extra.d/*.raw` (a sysext) and `*.confext.raw`. The stub
 /// packs each directory into a cpio archive (measured into PCR 12, sysexts into 13) and appends them to the
-/// initrd (PCR 9); the guest finds each file with the stub's modes.
+/// initrd (PCR 9); the guest finds each file with the stub's modes. The UKI, built by ukify 257, also has a
+/// `.ucode` (a marker archive), which the stub puts first in the initrd.
 #[test]
 fn boot_stub257_credentials_and_extensions() {
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
-    let uki = plain_uki(w);
+    let uki = w.join("uki.efi");
+    let cmdline = w.join("cmdline");
+    std::fs::write(&cmdline, CMDLINE).unwrap();
+    run_ok(
+        ukify_257()
+            .args(["build", "--stub"])
+            .arg(stub_257())
+            .arg("--linux")
+            .arg(kernel())
+            .arg("--initrd")
+            .arg(initrd(w))
+            .arg("--microcode")
+            .arg(marker_cpio(w, "uki-ucode-was-here", 3))
+            .arg(format!("--cmdline=@{}", cmdline.display()))
+            .args(["--os-release=ID=yardstick-test\nVERSION_ID=1\n", "--output"])
+            .arg(&uki),
+    );
     let write = |name: &str, data: &[u8]| {
         let p = w.join(name);
         std::fs::write(&p, data).unwrap();
@@ -598,5 +629,10 @@ fn boot_stub257_credentials_and_extensions() {
     assert!(
         seen.pcrs.get(Algorithm::Sha256, 13) != Some(&Algorithm::Sha256.zero()),
         "PCR 13 untouched"
+    );
+    assert!(
+        seen.has_line("YS-FOUND /uki-ucode-was-here yes"),
+        "{}",
+        seen.serial
     );
 }
