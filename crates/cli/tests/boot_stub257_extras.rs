@@ -32,6 +32,12 @@ use yardstick_tpm::predict::{Platform, predict};
 const VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 /// Where the UKI lives on the test ESP.
 const UKI_ON_ESP: &str = "/EFI/Linux/uki.efi";
+/// Where it lives with Secure Boot on (booted from the firmware's default path, no boot entry).
+const UKI_SECURE_BOOT: &str = "/EFI/BOOT/BOOTX64.EFI";
+/// Debian's Secure Boot VARS with the snakeoil keys enrolled.
+const SNAKEOIL_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd";
+const SNAKEOIL_KEY: &str = "/usr/share/ovmf/PkKek-1-snakeoil.key";
+const SNAKEOIL_CERT: &str = "/usr/share/ovmf/PkKek-1-snakeoil.pem";
 /// The UKI's command line (a trailing newline: the stub's mangling is part of what PCR 9 proves).
 const CMDLINE: &str = "console=ttyS0 panic=-1\n";
 
@@ -177,6 +183,9 @@ fn log_events(log: &[u8]) -> Vec<LogEvent> {
 /// host file)`), the `pcr predict` flags that describe them and the same as a library `Platform`.
 struct Case<'a> {
     name: &'a str,
+    /// Secure Boot on: Debian's Secure Boot firmware with the snakeoil keys, the UKI (signed) as
+    /// `\EFI\BOOT\BOOTX64.EFI`, no boot entry (`load_options` must be empty).
+    secure_boot: bool,
     uki: &'a Path,
     load_options: &'a str,
     esp_files: Vec<(String, PathBuf)>,
@@ -206,24 +215,40 @@ impl Seen {
 fn boot_case(c: Case<'_>) -> Seen {
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
-    let mut files = vec![(UKI_ON_ESP.to_string(), c.uki.to_path_buf())];
+    let on_esp = if c.secure_boot {
+        UKI_SECURE_BOOT
+    } else {
+        UKI_ON_ESP
+    };
+    let mut files = vec![(on_esp.to_string(), c.uki.to_path_buf())];
     files.extend(c.esp_files.iter().cloned());
     let esp = w.join("esp.img");
     make_esp(&files, &esp);
-    let vars = w.join("vars.fd");
-    vars_with_boot_entry(Path::new(VARS), &vars, UKI_ON_ESP, c.load_options);
-    let cfg = boot::BootConfig {
-        ovmf_vars: vars,
-        boot_index: false,
-        ..boot::BootConfig::disk_image(&esp)
+    let cfg = if c.secure_boot {
+        assert!(c.load_options.is_empty());
+        boot::BootConfig {
+            disk: Some(esp.clone()),
+            ..boot::BootConfig::snakeoil_secure_boot(c.uki)
+        }
+    } else {
+        let vars = w.join("vars.fd");
+        vars_with_boot_entry(Path::new(VARS), &vars, UKI_ON_ESP, c.load_options);
+        boot::BootConfig {
+            ovmf_vars: vars,
+            boot_index: false,
+            ..boot::BootConfig::disk_image(&esp)
+        }
     };
 
-    let predicted_json = run_ok(
-        yardstick()
-            .args(["pcr", "predict", "--json", "--uki"])
-            .arg(c.uki)
-            .args(&c.predict_flags),
-    );
+    let mut predict_cmd = yardstick();
+    predict_cmd
+        .args(["pcr", "predict", "--json", "--uki"])
+        .arg(c.uki)
+        .args(&c.predict_flags);
+    if c.secure_boot {
+        predict_cmd.args(["--secure-boot-vars", SNAKEOIL_VARS]);
+    }
+    let predicted_json = run_ok(&mut predict_cmd);
     let predicted: PcrBanks = {
         let mut v: serde_json::Value = serde_json::from_str(&predicted_json).unwrap();
         v.as_object_mut().unwrap().remove("pcr11_phases");
@@ -250,9 +275,16 @@ fn boot_case(c: Case<'_>) -> Seen {
     );
 
     // Event by event, every bank.
+    let mut platform = c.platform.clone();
+    if c.secure_boot {
+        platform.secure_boot = yardstick_tpm::predict::SecureBootVars::from_vars_fd(
+            &std::fs::read(SNAKEOIL_VARS).unwrap(),
+        )
+        .unwrap();
+    }
     let p = predict(
         &std::fs::read(c.uki).unwrap(),
-        &c.platform,
+        &platform,
         &boot::GUEST_BANKS,
     )
     .unwrap();
@@ -382,6 +414,31 @@ fn marker_cpio(w: &Path, name: &str, extra: usize) -> PathBuf {
     p
 }
 
+/// Signs a PE file with Debian's snakeoil key (its PEM is encrypted with the password "snakeoil") by sbsign.
+fn sign_snakeoil(input: &Path, out: &Path, work: &Path) {
+    let key = work.join("snakeoil.key");
+    run_ok(
+        Command::new(peer("openssl"))
+            .args([
+                "pkey",
+                "-passin",
+                "pass:snakeoil",
+                "-in",
+                SNAKEOIL_KEY,
+                "-out",
+            ])
+            .arg(&key),
+    );
+    run_ok(
+        Command::new(peer("sbsign"))
+            .arg("--key")
+            .arg(&key)
+            .args(["--cert", SNAKEOIL_CERT, "--output"])
+            .arg(out)
+            .arg(input),
+    );
+}
+
 fn esp_file(path: &Path) -> EspFile {
     EspFile {
         name: path.file_name().unwrap().to_str().unwrap().to_string(),
@@ -435,6 +492,7 @@ fn boot_stub257_profile_1() {
     );
     let seen = boot_case(Case {
         name: "profile-1",
+        secure_boot: false,
         uki: &uki,
         load_options: "@1",
         esp_files: Vec::new(),
@@ -500,6 +558,7 @@ fn boot_stub257_addons() {
     );
     let seen = boot_case(Case {
         name: "addons",
+        secure_boot: false,
         uki: &uki,
         load_options: "",
         esp_files: vec![
@@ -573,6 +632,7 @@ fn boot_stub257_credentials_and_extensions() {
     let extra_d = format!("{UKI_ON_ESP}.extra.d");
     let seen = boot_case(Case {
         name: "credentials",
+        secure_boot: false,
         uki: &uki,
         load_options: "",
         esp_files: vec![
@@ -634,5 +694,56 @@ fn boot_stub257_credentials_and_extensions() {
         seen.has_line("YS-FOUND /uki-ucode-was-here yes"),
         "{}",
         seen.serial
+    );
+}
+
+/// Secure Boot on (Debian's `OVMF_CODE_4M.secboot.fd` + snakeoil VARS) with a UKI and an addon both signed by the
+/// snakeoil key: PCR 7 carries the db authority once (the addon's is the same entry), the firmware measures the
+/// addon into PCR 4 when the stub loads it, and the kernel is not measured (the stub's security override).
+#[test]
+fn boot_stub257_secure_boot_with_addon() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let unsigned = plain_uki(w);
+    let uki = w.join("uki.signed.efi");
+    sign_snakeoil(&unsigned, &uki, w);
+    let addon_unsigned = w.join("unsigned.addon.efi");
+    run_ok(
+        ukify_257()
+            .args(["build", "--stub"])
+            .arg(peer(
+                "systemd-257/usr/lib/systemd/boot/efi/addonx64.efi.stub",
+            ))
+            .args(["--cmdline=yardstick.sb-addon=1", "--output"])
+            .arg(&addon_unsigned),
+    );
+    let addon = w.join("sb.addon.efi");
+    sign_snakeoil(&addon_unsigned, &addon, w);
+    let seen = boot_case(Case {
+        name: "secure-boot-addon",
+        secure_boot: true,
+        uki: &uki,
+        load_options: "",
+        esp_files: vec![(
+            format!("{UKI_SECURE_BOOT}.extra.d/sb.addon.efi"),
+            addon.clone(),
+        )],
+        predict_flags: vec!["--addon".into(), addon.display().to_string()],
+        platform: Platform {
+            stub_extras: StubExtras {
+                addons: vec![esp_file(&addon)],
+                ..StubExtras::default()
+            },
+            ..Platform::default()
+        },
+    });
+    assert_eq!(
+        seen.cmdline(),
+        "console=ttyS0 panic=-1 yardstick.sb-addon=1"
+    );
+    let pcr7 = seen.pcrs.get(Algorithm::Sha256, 7).unwrap().to_hex();
+    assert!(
+        !pcr7.starts_with("65caf8dd"),
+        "Secure Boot off? PCR 7 {pcr7}"
     );
 }

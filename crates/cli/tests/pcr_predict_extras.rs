@@ -132,6 +132,29 @@ fn extras_error_paths() {
     let renamed = w.join("x.efi");
     std::fs::copy(&add, &renamed).unwrap();
     let missing = w.join("missing.cred");
+    // A UKI signed with the snakeoil key (in the snakeoil VARS' db), beside an unsigned addon.
+    let key = w.join("snakeoil.key");
+    run_ok(
+        Command::new(peer("openssl"))
+            .args([
+                "pkey",
+                "-passin",
+                "pass:snakeoil",
+                "-in",
+                "/usr/share/ovmf/PkKek-1-snakeoil.key",
+                "-out",
+            ])
+            .arg(&key),
+    );
+    let signed = w.join("uki.signed.efi");
+    run_ok(
+        Command::new(peer("sbsign"))
+            .arg("--key")
+            .arg(&key)
+            .args(["--cert", "/usr/share/ovmf/PkKek-1-snakeoil.pem", "--output"])
+            .arg(&signed)
+            .arg(&uki257),
+    );
     let cases: Vec<(&Path, Vec<&std::ffi::OsStr>, &str)> = vec![
         (
             &uki257,
@@ -174,14 +197,14 @@ fn extras_error_paths() {
             "not modelled",
         ),
         (
-            &uki257,
+            &signed,
             vec![
                 "--addon".as_ref(),
                 add.as_os_str(),
                 "--secure-boot-vars".as_ref(),
                 "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd".as_ref(),
             ],
-            "Secure Boot",
+            "addon x.addon.efi: Secure Boot is on but no db entry verifies it",
         ),
     ];
     for (uki, flags, want) in cases {

@@ -8,7 +8,7 @@
 //! | PCR | events, in order |
 //! |---|---|
 //! | 4 | `EV_EFI_ACTION` "Calling EFI Application from Boot Option"; `EV_SEPARATOR`; per failed boot option before the UKI ("boot retries") "Returning from EFI Application from Boot Option" + "Calling ..." again; `EV_EFI_BOOT_SERVICES_APPLICATION` = Authenticode(UKI); with Secure Boot off, Authenticode(`.linux` as loaded) when systemd-stub hands the kernel to `LoadImage` (with Secure Boot on, its security override skips the firmware's measurement) |
-//! | 7 | `EV_EFI_VARIABLE_DRIVER_CONFIG` for SecureBoot, PK, KEK, db, dbx; `EV_SEPARATOR`; with Secure Boot on, `EV_EFI_VARIABLE_AUTHORITY` = the db entry that verified the UKI |
+//! | 7 | `EV_EFI_VARIABLE_DRIVER_CONFIG` for SecureBoot, PK, KEK, db, dbx; `EV_SEPARATOR`; with Secure Boot on, `EV_EFI_VARIABLE_AUTHORITY` = the db entry that verified the UKI, then one for each addon verified by an entry not logged yet |
 //! | 9 | Linux EFI stub `EV_EVENT_TAG`s: the load options (the UKI's `.cmdline` after systemd-stub's whitespace mangling, UTF-16LE with NUL) and the initrd as handed over: `.initrd`, followed, when the UKI has `.pcrsig`/`.pcrpkey` (257: also `.osrel`, `.profile`), by the cpio archives systemd-stub generates from them; systemd-stub 257 puts `.ucode` first (`yardstick_pe::uki::stub_initrd`) |
 //! | 11 | systemd-stub: per measured section in the stub's order, H(name\0) then H(contents); then the boot phases |
 //! | 12, 13 | untouched (zero) for a plain OVMF boot: no loader command line, credentials, sysexts or addons on the ESP; systemd-stub does not measure the archives it makes of UKI sections. systemd-stub 257 booting a profile other than 0 ([`Platform::profile`]) first logs an `EV_EVENT_TAG` in PCR 12 (tag [`UKI_PROFILE_EVENT_TAG_ID`], the profile number as UTF-16LE decimal with NUL); with ESP extras ([`Platform::stub_extras`]) it then logs the addons' joined command line (`EV_IPL`, UTF-16LE with NUL), the credential, global credential and confext archives (`EV_IPL`; the sysext archive in PCR 13), the addons' `.ucode` and `.initrd` (`EV_EVENT_TAG`) |
@@ -100,7 +100,7 @@ pub struct Platform {
     pub stub_generation: Option<StubGeneration>,
     /// Files on the ESP that systemd-stub picks up beside the UKI: credentials and extensions it packs into
     /// initrd archives, addons it loads (default: none; modelled for systemd-stub 257, refused for other
-    /// generations, and addons with Secure Boot on).
+    /// generations; with Secure Boot on every addon must be verified by db).
     pub stub_extras: StubExtras,
     /// The UKI profile the stub boots (`@N` in its load options; default 0). Other than 0 needs a
     /// systemd-stub 257 UKI with that many `.profile` sections.
@@ -412,10 +412,6 @@ pub fn predict(
     let kernel = parsed.payload(Section::Linux).ok_or(UkiError::NoLinux)?;
     let initrd = combined_initrd(&parsed, &platform.stub_extras)?;
     let addons = platform.stub_extras.addons_in_load_order();
-    if sb.secure_boot && !addons.is_empty() {
-        // The firmware verifies each addon against db and may log another authority in PCR 7.
-        return Err(UkiError::NotModelled("addons with Secure Boot on".into()).into());
-    }
     let addon_parts = addons
         .iter()
         .map(|a| read_addon(a, &parsed))
@@ -442,8 +438,12 @@ pub fn predict(
 
     push_secure_boot_config(&mut events, sb, banks);
     push_boot_option_actions(&mut events, platform.boot_retries, banks);
+    // The db entries already logged in PCR 7 (EDK2 logs an authority once).
+    let mut authorities: Vec<Vec<u8>> = Vec::new();
     if sb.secure_boot {
-        events.push(db_authority(uki, &parsed, sb, uki_sha256, banks)?);
+        let (data, event) = db_authority_of(uki, parsed.headers(), sb, uki_sha256, banks)?;
+        authorities.push(data);
+        events.push(event);
     }
     events.push(PredictedEvent {
         pcr: 4,
@@ -459,8 +459,28 @@ pub fn predict(
             banks,
         ));
     }
-    // Addons: the firmware measures each one systemd-stub loads (global ones first, each directory sorted).
+    // Addons: the firmware verifies (Secure Boot on: a new db authority is logged in PCR 7) and measures each one
+    // systemd-stub loads (global ones first, each directory sorted).
     for a in &addons {
+        if sb.secure_boot {
+            let what =
+                |e: &dyn std::fmt::Display| UkiError::Extra(format!("addon {}: {e}", a.name));
+            let headers = PeHeaders::parse(&a.data).map_err(|e| what(&e))?;
+            let sha256 = authenticode_digest(&a.data, Algorithm::Sha256).map_err(|e| what(&e))?;
+            let (data, event) = db_authority_of(&a.data, &headers, sb, Some(sha256), banks)
+                .map_err(|e| match e {
+                    PredictError::NotAuthorized(why) => UkiError::Extra(format!(
+                        "addon {}: Secure Boot is on but no db entry verifies it ({why}); the firmware would refuse it",
+                        a.name
+                    ))
+                    .into(),
+                    e => e,
+                })?;
+            if !authorities.contains(&data) {
+                authorities.push(data);
+                events.push(event);
+            }
+        }
         events.push(PredictedEvent {
             pcr: 4,
             kind: PredictedEventKind::AddonAuthenticode,
@@ -651,20 +671,20 @@ fn push_boot_option_actions(
     }
 }
 
-/// PCR 7 with Secure Boot on: the db entry that verifies the UKI (its signer or its SHA-256 Authenticode
-/// digest `uki_sha256`), or why none does.
-fn db_authority(
-    uki: &[u8],
-    parsed: &Uki<'_>,
+/// PCR 7 with Secure Boot on: the db entry that verifies a PE image (the UKI, an addon) by its signer or its
+/// SHA-256 Authenticode digest `sha256`, or why none does; the measured `db` variable data and its event.
+fn db_authority_of(
+    pe: &[u8],
+    headers: &PeHeaders,
     sb: &SecureBootVars,
-    uki_sha256: Option<Digest>,
+    sha256: Option<Digest>,
     banks: &[Algorithm],
-) -> Result<PredictedEvent, PredictError> {
+) -> Result<(Vec<u8>, PredictedEvent), PredictError> {
     let db = ovmf_vars::signature_entries(&sb.db)?;
-    let sigs = match parsed.headers().security_dir() {
+    let sigs = match headers.security_dir() {
         Some(d) => {
             let start = d.address as usize;
-            let table = uki
+            let table = pe
                 .get(start..start.saturating_add(d.size as usize))
                 .ok_or_else(|| {
                     PredictError::Signature("certificate table outside the file".into())
@@ -673,11 +693,12 @@ fn db_authority(
         }
         None => return Err(PredictError::NotAuthorized("the UKI is not signed")),
     };
-    let digest = uki_sha256.map(|d| d.to_vec()).unwrap_or_default();
+    let digest = sha256.map(|d| d.to_vec()).unwrap_or_default();
     let entry = authority::find_authority(&db, &sigs, &digest)?
         .ok_or(PredictError::NotAuthorized("signer not in db"))?;
     let d = ovmf_vars::uefi_variable_data(&guids::EFI_IMAGE_SECURITY_DATABASE, "db", &entry.data);
-    Ok(data_event(7, PredictedEventKind::DbAuthority, &d, banks))
+    let event = data_event(7, PredictedEventKind::DbAuthority, &d, banks);
+    Ok((d, event))
 }
 
 /// PCR 11: systemd-stub's section measurements, from the per-bank digests.
