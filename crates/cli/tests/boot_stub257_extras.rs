@@ -597,7 +597,9 @@ fn boot_stub257_addons() {
 /// numbering), `/loader/credentials/*.cred`, `<uki>.extra.d/*.raw` (a sysext) and `*.confext.raw`. The stub
 /// packs each directory into a cpio archive (measured into PCR 12, sysexts into 13) and appends them to the
 /// initrd (PCR 9); the guest finds each file with the stub's modes. The UKI, built by ukify 257, also has a
-/// `.ucode` (a marker archive), which the stub puts first in the initrd.
+/// `.ucode` (a marker archive), which the stub puts first in the initrd, and `.pcrpkey` (measured into PCR 11)
+/// and `.pcrsig` (not measured; a stand-in JSON, which the stub does not check), which it passes as
+/// `/.extra/tpm2-pcr-public-key.pem` and `/.extra/tpm2-pcr-signature.json` after the drop-in archives.
 #[test]
 fn boot_stub257_credentials_and_extensions() {
     let work = tempfile::tempdir().unwrap();
@@ -605,6 +607,29 @@ fn boot_stub257_credentials_and_extensions() {
     let uki = w.join("uki.efi");
     let cmdline = w.join("cmdline");
     std::fs::write(&cmdline, CMDLINE).unwrap();
+    let key = w.join("pcr.key");
+    let pubkey = w.join("pcr.pub.pem");
+    run_ok(
+        Command::new(peer("openssl"))
+            .args([
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+            ])
+            .arg(&key),
+    );
+    run_ok(
+        Command::new(peer("openssl"))
+            .args(["pkey", "-pubout", "-in"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&pubkey),
+    );
+    let pcrsig = w.join("pcrsig.json");
+    std::fs::write(&pcrsig, b"{\"sha256\":[]}\n").unwrap();
     run_ok(
         ukify_257()
             .args(["build", "--stub"])
@@ -615,6 +640,9 @@ fn boot_stub257_credentials_and_extensions() {
             .arg(initrd(w))
             .arg("--microcode")
             .arg(marker_cpio(w, "uki-ucode-was-here", 3))
+            // ukify 257 adds `--pcr-public-key` only with a private key, which needs systemd-measure 257.
+            .arg(format!("--section=.pcrpkey:@{}", pubkey.display()))
+            .arg(format!("--section=.pcrsig:@{}", pcrsig.display()))
             .arg(format!("--cmdline=@{}", cmdline.display()))
             .args(["--os-release=ID=yardstick-test\nVERSION_ID=1\n", "--output"])
             .arg(&uki),
@@ -695,6 +723,17 @@ fn boot_stub257_credentials_and_extensions() {
         "{}",
         seen.serial
     );
+    for (file, data) in [
+        ("tpm2-pcr-public-key.pem", std::fs::read(&pubkey).unwrap()),
+        ("tpm2-pcr-signature.json", std::fs::read(&pcrsig).unwrap()),
+    ] {
+        let want = format!(
+            "YS-EXTRA 444 {} {}  /.extra/{file}",
+            data.len(),
+            Algorithm::Sha256.digest(&data).to_hex()
+        );
+        assert!(seen.has_line(&want), "no {want:?} in\n{}", seen.serial);
+    }
 }
 
 /// Secure Boot on (Debian's `OVMF_CODE_4M.secboot.fd` + snakeoil VARS) with a UKI and an addon both signed by the
