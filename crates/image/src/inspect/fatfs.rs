@@ -548,7 +548,28 @@ mod tests {
             assert_eq!(l.len(), 1);
             assert_eq!(l[0].name, "Long File Name.addon.efi");
             assert_eq!(v.read(&l[0], 1 << 20).unwrap(), content);
+            // Names that fit 8.3: mtools stores "tools.raw" as TOOLS.RAW with the NT lower-case bits and no long
+            // name (EDK2's FAT driver, which systemd-stub reads through, gives "tools.raw" back), "UP.RAW" as is.
+            for name in ["tools.raw", "UP.RAW", "base.TXT"] {
+                mt(&[
+                    "mcopy",
+                    "-i",
+                    i,
+                    src.to_str().unwrap(),
+                    &format!("::{name}"),
+                ]);
+            }
+            let root: Vec<String> = v_names(&std::fs::read(&img).unwrap());
+            for name in ["tools.raw", "UP.RAW", "base.TXT"] {
+                assert!(root.iter().any(|n| n == name), "{name} not in {root:?}");
+            }
         }
+    }
+
+    fn v_names(d: &[u8]) -> Vec<String> {
+        let disk: &[u8] = d;
+        let v = Volume::open(&disk, 0, d.len() as u64).unwrap();
+        v.root().unwrap().into_iter().map(|e| e.name).collect()
     }
 
     #[test]

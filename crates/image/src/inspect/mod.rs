@@ -616,6 +616,8 @@ fn find_boot(
         .map(|d| hex(&d))
         .map_err(|e| InspectError::Input(format!("{path}: {e}")))?;
     let mut extras = Vec::new();
+    // Only systemd-stub 257's extras are modelled: the files are read for the prediction only then.
+    let stub257 = uki.generation() == yardstick_pe::StubGeneration::Systemd257;
     let mut stub_extras = StubExtras::default();
     let extra_d = format!("{path}.extra.d");
     for e in vol.list_path(&extra_d)?.unwrap_or_default() {
@@ -628,7 +630,7 @@ fn find_boot(
                 size: u64::from(e.size),
                 kind,
             });
-            if let Some(list) = stub_list(&mut stub_extras, kind, &e.name, None) {
+            if stub257 && let Some(list) = stub_list(&mut stub_extras, kind, &e.name, None) {
                 list.push(read_extra(vol, &e, &extra_d)?);
             }
         }
@@ -645,7 +647,8 @@ fn find_boot(
                     size: u64::from(e.size),
                     kind,
                 });
-                if let Some(list) = stub_list(&mut stub_extras, kind, &e.name, Some(dir)) {
+                if stub257 && let Some(list) = stub_list(&mut stub_extras, kind, &e.name, Some(dir))
+                {
                     list.push(read_extra(vol, &e, dir)?);
                 }
             }
