@@ -48,7 +48,7 @@ for f in /.extra/* /.extra/*/*; do
   [ -f \"$f\" ] && echo \"YS-EXTRA $(stat -c '%a %s' $f) $(sha256sum $f)\"
   [ -d \"$f\" ] && echo \"YS-DIR $(stat -c '%a' $f) $f\"
 done
-for f in /addon-was-here /ucode-addon-was-here /uki-ucode-was-here; do
+for f in /addon-was-here /ucode-addon-was-here /ucode-addon2-was-here /uki-ucode-was-here; do
   [ -f $f ] && echo \"YS-FOUND $f $(cat $f)\"
 done";
 
@@ -524,10 +524,10 @@ fn boot_stub257_profile_1() {
 }
 
 /// Two addons made by ukify 257 with the addon stub: one in `/loader/addons` with a `.cmdline` and a `.ucode`,
-/// one in `<uki>.extra.d` with a `.cmdline` and an `.initrd`. The firmware measures each into PCR 4 when the
-/// stub loads it, the stub measures the joined command lines, the addon's `.ucode` and `.initrd` into PCR 12,
-/// appends the command lines (the kernel's, PCR 9), puts the `.ucode` first and the `.initrd` after its own
-/// archives (PCR 9).
+/// one in `<uki>.extra.d` with a `.cmdline`, an `.initrd` and a `.ucode`. The firmware measures each into PCR 4
+/// when the stub loads it, the stub measures the joined command lines, the `.ucode`s (last loaded first) and the
+/// `.initrd` into PCR 12, appends the command lines (the kernel's, PCR 9), puts the `.ucode`s first in that
+/// reverse order and the `.initrd` after its own archives (PCR 9).
 #[test]
 fn boot_stub257_addons() {
     let work = tempfile::tempdir().unwrap();
@@ -553,6 +553,8 @@ fn boot_stub257_addons() {
             .args(["--cmdline=yardstick.addon=1 quiet"])
             .arg("--initrd")
             .arg(&addon_initrd)
+            .arg("--microcode")
+            .arg(marker_cpio(w, "ucode-addon2-was-here", 0))
             .arg("--output")
             .arg(&local),
     );
@@ -587,7 +589,11 @@ fn boot_stub257_addons() {
         seen.cmdline(),
         "console=ttyS0 panic=-1 yardstick.global=1 yardstick.addon=1 quiet"
     );
-    for f in ["/addon-was-here", "/ucode-addon-was-here"] {
+    for f in [
+        "/addon-was-here",
+        "/ucode-addon-was-here",
+        "/ucode-addon2-was-here",
+    ] {
         let want = format!("YS-FOUND {f} yes");
         assert!(seen.has_line(&want), "no {want:?} in\n{}", seen.serial);
     }
