@@ -51,7 +51,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     #[command(flatten)]
-    Path(cmd::PathCommand),
+    Path(Box<cmd::PathCommand>),
     /// Print a shell completion script to stdout
     #[command(
         after_help = "Examples:\n  yardstick completions bash > /etc/bash_completion.d/yardstick\n  \
@@ -81,7 +81,7 @@ fn main() -> ExitCode {
         Err(e) => return clap_exit(&e),
     };
     let result = match cli.command {
-        Command::Path(c) => cmd::run(c),
+        Command::Path(c) => cmd::run(*c),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "yardstick", &mut script);

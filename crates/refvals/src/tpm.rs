@@ -25,7 +25,13 @@ fn component(e: &PredictedEvent) -> &'static str {
         | PredictedEventKind::LoadOptions
         | PredictedEventKind::LinuxInitrd
         | PredictedEventKind::LinuxInitrdWithStubCpios(_)
-        | PredictedEventKind::LinuxInitrdWithUcode(_) => "kernel",
+        | PredictedEventKind::LinuxInitrdWithUcode(_)
+        | PredictedEventKind::LinuxInitrdWithEspExtras(_) => "kernel",
+        PredictedEventKind::AddonAuthenticode
+        | PredictedEventKind::AddonCmdline
+        | PredictedEventKind::AddonUcode
+        | PredictedEventKind::AddonInitrd
+        | PredictedEventKind::StubDropin(_) => "esp-extras",
         PredictedEventKind::SecureBootVariable(_)
         | PredictedEventKind::Separator
         | PredictedEventKind::Action(_)
@@ -113,10 +119,28 @@ impl TpmRefs {
                         "off, no keys enrolled"
                     }
                 ),
-                "PCR 12 and 13 untouched: no loader command line, credentials, sysexts or addons"
-                    .to_string(),
+                pcr12_13_assumption(p),
             ],
         }
+    }
+}
+
+/// What PCR 12 and 13 rest on: nothing extended them, or the events the stub logs there (a profile, ESP
+/// extras); never a command line from a boot loader.
+fn pcr12_13_assumption(p: &Prediction) -> String {
+    let extra: Vec<String> = p
+        .events
+        .iter()
+        .filter(|e| e.pcr == 12 || e.pcr == 13)
+        .map(|e| format!("{} (PCR {})", e.description(), e.pcr))
+        .collect();
+    if extra.is_empty() {
+        "PCR 12 and 13 untouched: no loader command line, credentials, sysexts or addons".into()
+    } else {
+        format!(
+            "PCR 12 and 13: no loader command line; systemd-stub measures {}",
+            extra.join(", ")
+        )
     }
 }
 

@@ -8,10 +8,11 @@
 //! | PCR | events, in order |
 //! |---|---|
 //! | 4 | `EV_EFI_ACTION` "Calling EFI Application from Boot Option"; `EV_SEPARATOR`; per failed boot option before the UKI ("boot retries") "Returning from EFI Application from Boot Option" + "Calling ..." again; `EV_EFI_BOOT_SERVICES_APPLICATION` = Authenticode(UKI); with Secure Boot off, Authenticode(`.linux` as loaded) when systemd-stub hands the kernel to `LoadImage` (with Secure Boot on, its security override skips the firmware's measurement) |
-//! | 7 | `EV_EFI_VARIABLE_DRIVER_CONFIG` for SecureBoot, PK, KEK, db, dbx; `EV_SEPARATOR`; with Secure Boot on, `EV_EFI_VARIABLE_AUTHORITY` = the db entry that verified the UKI |
+//! | 7 | `EV_EFI_VARIABLE_DRIVER_CONFIG` for SecureBoot, PK, KEK, db, dbx; `EV_SEPARATOR`; with Secure Boot on, `EV_EFI_VARIABLE_AUTHORITY` = the db entry that verified the UKI, then one for each addon verified by an entry not logged yet |
 //! | 9 | Linux EFI stub `EV_EVENT_TAG`s: the load options (the UKI's `.cmdline` after systemd-stub's whitespace mangling, UTF-16LE with NUL) and the initrd as handed over: `.initrd`, followed, when the UKI has `.pcrsig`/`.pcrpkey` (257: also `.osrel`, `.profile`), by the cpio archives systemd-stub generates from them; systemd-stub 257 puts `.ucode` first (`yardstick_pe::uki::stub_initrd`) |
 //! | 11 | systemd-stub: per measured section in the stub's order, H(name\0) then H(contents); then the boot phases |
-//! | 12, 13 | untouched (zero) for a plain OVMF boot: no loader command line, credentials, sysexts or addons on the ESP; systemd-stub does not measure the archives it makes of UKI sections. systemd-stub 257 booting a profile other than 0 ([`Platform::profile`]) first logs an `EV_EVENT_TAG` in PCR 12 (tag [`UKI_PROFILE_EVENT_TAG_ID`], the profile number as UTF-16LE decimal with NUL) |
+//! | 12, 13 | untouched (zero) for a plain OVMF boot: no loader command line, credentials, sysexts or addons on the ESP; systemd-stub does not measure the archives it makes of UKI sections. systemd-stub 257 booting a profile other than 0 ([`Platform::profile`]) first logs an `EV_EVENT_TAG` in PCR 12 (tag [`UKI_PROFILE_EVENT_TAG_ID`], the profile number as UTF-16LE decimal with NUL); with ESP extras ([`Platform::stub_extras`]) it then logs the addons' joined command line (`EV_IPL`, UTF-16LE with NUL), the credential, global credential and confext archives (`EV_IPL`; the sysext archive in PCR 13), the addons' `.ucode` and `.initrd` (`EV_EVENT_TAG`) |
+//! | 4 (addons) | each addon systemd-stub 257 loads (`/loader/addons` then `<uki>.extra.d`, sorted) is measured by the firmware's `LoadImage`: its Authenticode hash after the UKI's, before the kernel's |
 
 pub mod authority;
 pub mod ovmf_vars;
@@ -24,8 +25,8 @@ use yardstick_common::hash::{Algorithm, Digest};
 use yardstick_pe::PeHeaders;
 use yardstick_pe::authenticode::{authenticode_digest, hashed_ranges};
 use yardstick_pe::uki::{
-    CombinedInitrd, Section, StubCpioSet, StubExtras, StubGeneration, Uki, UkiError,
-    combined_initrd, section_name_nul,
+    CombinedInitrd, Dropin, Section, StubCpioSet, StubExtras, StubGeneration, Uki, UkiError,
+    combined_initrd, read_addon, section_name_nul,
 };
 
 use crate::guids;
@@ -97,8 +98,9 @@ pub struct Platform {
     pub boot_retries: u32,
     /// Override the section table detected from `.sdmagic`.
     pub stub_generation: Option<StubGeneration>,
-    /// Files on the ESP that systemd-stub packs into initrd archives (default: none; non-empty extras are
-    /// refused until modelled).
+    /// Files on the ESP that systemd-stub picks up beside the UKI: credentials and extensions it packs into
+    /// initrd archives, addons it loads (default: none; modelled for systemd-stub 257, refused for other
+    /// generations; with Secure Boot on every addon must be verified by db).
     pub stub_extras: StubExtras,
     /// The UKI profile the stub boots (`@N` in its load options; default 0). Other than 0 needs a
     /// systemd-stub 257 UKI with that many `.profile` sections.
@@ -139,6 +141,21 @@ pub enum PredictedEventKind {
     /// `EV_EVENT_TAG` (tag `0x13aed6db`) in PCR 12: systemd-stub 257's measurement of the profile it boots
     /// (UTF-16LE decimal with NUL), made for profiles other than 0.
     UkiProfile(u32),
+    /// `EV_EFI_BOOT_SERVICES_APPLICATION` in PCR 4: the Authenticode hash of an addon, which systemd-stub
+    /// loads with `LoadImage` (the firmware measures it).
+    AddonAuthenticode,
+    /// `EV_IPL` in PCR 12: the addons' `.cmdline`s as systemd-stub appends them (each mangled, joined by
+    /// spaces; UTF-16LE with NUL).
+    AddonCmdline,
+    /// `EV_EVENT_TAG` (tag `0xdac08e1a`) in PCR 12: an addon's `.ucode`.
+    AddonUcode,
+    /// `EV_EVENT_TAG` (tag `0x49dffe0f`) in PCR 12: an addon's `.initrd`.
+    AddonInitrd,
+    /// `EV_IPL` in PCR 12 or 13: the cpio archive systemd-stub makes of an ESP drop-in directory.
+    StubDropin(Dropin),
+    /// `EV_EVENT_TAG`: the initrd the Linux EFI stub loads when pieces from the ESP (drop-in archives, addons'
+    /// `.ucode`/`.initrd`) are part of it, besides `.ucode`, `.initrd` and the archives in the set.
+    LinuxInitrdWithEspExtras(StubCpioSet),
 }
 
 impl PredictedEventKind {
@@ -157,7 +174,12 @@ impl PredictedEventKind {
             | PredictedEventKind::LinuxInitrd
             | PredictedEventKind::LinuxInitrdWithStubCpios(_)
             | PredictedEventKind::LinuxInitrdWithUcode(_)
-            | PredictedEventKind::UkiProfile(_) => EV_EVENT_TAG,
+            | PredictedEventKind::LinuxInitrdWithEspExtras(_)
+            | PredictedEventKind::UkiProfile(_)
+            | PredictedEventKind::AddonUcode
+            | PredictedEventKind::AddonInitrd => EV_EVENT_TAG,
+            PredictedEventKind::AddonAuthenticode => EV_EFI_BOOT_SERVICES_APPLICATION,
+            PredictedEventKind::AddonCmdline | PredictedEventKind::StubDropin(_) => EV_IPL,
         }
     }
 
@@ -187,6 +209,20 @@ impl PredictedEventKind {
                 )
             }
             PredictedEventKind::UkiProfile(n) => format!("UKI profile {n}"),
+            PredictedEventKind::AddonAuthenticode => "Authenticode of an addon".into(),
+            PredictedEventKind::AddonCmdline => "addons' command line".into(),
+            PredictedEventKind::AddonUcode => "addon .ucode".into(),
+            PredictedEventKind::AddonInitrd => "addon .initrd".into(),
+            PredictedEventKind::StubDropin(d) => d.description().into(),
+            PredictedEventKind::LinuxInitrdWithEspExtras(set) if set.is_empty() => {
+                "Linux initrd (with ESP extras)".into()
+            }
+            PredictedEventKind::LinuxInitrdWithEspExtras(set) => {
+                format!(
+                    "Linux initrd (with ESP extras and cpios of {})",
+                    cpio_names(set)
+                )
+            }
         }
     }
 }
@@ -201,6 +237,10 @@ fn cpio_names(set: StubCpioSet) -> String {
 
 /// systemd-stub 257's event tag for the profile it boots (`UKI_PROFILE_EVENT_TAG_ID`, `tpm2-pcr.h`).
 pub const UKI_PROFILE_EVENT_TAG_ID: u32 = 0x13ae_d6db;
+/// systemd-stub 257's event tag for an addon's `.initrd` (`INITRD_ADDON_EVENT_TAG_ID`).
+pub const INITRD_ADDON_EVENT_TAG_ID: u32 = 0x49df_fe0f;
+/// systemd-stub 257's event tag for an addon's `.ucode` (`UCODE_ADDON_EVENT_TAG_ID`).
+pub const UCODE_ADDON_EVENT_TAG_ID: u32 = 0xdac0_8e1a;
 
 /// One predicted event log entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -371,6 +411,24 @@ pub fn predict(
 
     let kernel = parsed.payload(Section::Linux).ok_or(UkiError::NoLinux)?;
     let initrd = combined_initrd(&parsed, &platform.stub_extras)?;
+    let addons = platform.stub_extras.addons_in_load_order();
+    let addon_parts = addons
+        .iter()
+        .map(|a| read_addon(a, &parsed))
+        .collect::<Result<Vec<_>, _>>()?;
+    // load_addons(): each `.cmdline` mangled, joined by single spaces.
+    let addon_cmdline = addon_parts
+        .iter()
+        .filter_map(|p| p.cmdline.as_deref())
+        .map(mangle_stub_cmdline)
+        .fold(String::new(), |acc, c| {
+            if acc.is_empty() {
+                c
+            } else {
+                format!("{acc} {c}")
+            }
+        });
+    let addon_cmdline = mangle_stub_cmdline(&addon_cmdline);
     let per_bank = bank_digests(uki, &parsed, &kernel, !sb.secure_boot, &initrd, banks)?;
     let uki_sha256 = if sb.secure_boot {
         Some(uki_sha256(uki, banks, &per_bank)?)
@@ -380,8 +438,12 @@ pub fn predict(
 
     push_secure_boot_config(&mut events, sb, banks);
     push_boot_option_actions(&mut events, platform.boot_retries, banks);
+    // The db entries already logged in PCR 7 (EDK2 logs an authority once).
+    let mut authorities: Vec<Vec<u8>> = Vec::new();
     if sb.secure_boot {
-        events.push(db_authority(uki, &parsed, sb, uki_sha256, banks)?);
+        let (data, event) = db_authority_of(uki, parsed.headers(), sb, uki_sha256, banks)?;
+        authorities.push(data);
+        events.push(event);
     }
     events.push(PredictedEvent {
         pcr: 4,
@@ -397,6 +459,36 @@ pub fn predict(
             banks,
         ));
     }
+    // Addons: the firmware verifies (Secure Boot on: a new db authority is logged in PCR 7) and measures each one
+    // systemd-stub loads (global ones first, each directory sorted).
+    for a in &addons {
+        if sb.secure_boot {
+            let what =
+                |e: &dyn std::fmt::Display| UkiError::Extra(format!("addon {}: {e}", a.name));
+            let headers = PeHeaders::parse(&a.data).map_err(|e| what(&e))?;
+            let sha256 = authenticode_digest(&a.data, Algorithm::Sha256).map_err(|e| what(&e))?;
+            let (data, event) = db_authority_of(&a.data, &headers, sb, Some(sha256), banks)
+                .map_err(|e| match e {
+                    PredictError::NotAuthorized(why) => UkiError::Extra(format!(
+                        "addon {}: Secure Boot is on but no db entry verifies it ({why}); the firmware would refuse it",
+                        a.name
+                    ))
+                    .into(),
+                    e => e,
+                })?;
+            if !authorities.contains(&data) {
+                authorities.push(data);
+                events.push(event);
+            }
+        }
+        events.push(PredictedEvent {
+            pcr: 4,
+            kind: PredictedEventKind::AddonAuthenticode,
+            digests: yardstick_pe::authenticode::authenticode_digests(&a.data, banks)
+                .map_err(|e| UkiError::Extra(format!("addon {}: {e}", a.name)))?,
+        });
+    }
+    push_esp_extras(&mut events, &addon_cmdline, &initrd, banks);
     push_stub_sections(&mut events, &per_bank);
 
     // PCR 4: the kernel, loaded by systemd-stub through LoadImage. Under Secure Boot the stub's security
@@ -408,7 +500,14 @@ pub fn predict(
             digests: per_bank.iter().filter_map(|b| b.kernel_auth).collect(),
         });
     }
-    push_linux_stub_events(&mut events, &parsed, &initrd, &per_bank, banks);
+    push_linux_stub_events(
+        &mut events,
+        &parsed,
+        &addon_cmdline,
+        &initrd,
+        &per_bank,
+        banks,
+    );
 
     let pcrs = replay_events(&events, banks);
     let pcr11_phases = pcr11_after_phases(&pcrs, banks);
@@ -572,20 +671,20 @@ fn push_boot_option_actions(
     }
 }
 
-/// PCR 7 with Secure Boot on: the db entry that verifies the UKI (its signer or its SHA-256 Authenticode
-/// digest `uki_sha256`), or why none does.
-fn db_authority(
-    uki: &[u8],
-    parsed: &Uki<'_>,
+/// PCR 7 with Secure Boot on: the db entry that verifies a PE image (the UKI, an addon) by its signer or its
+/// SHA-256 Authenticode digest `sha256`, or why none does; the measured `db` variable data and its event.
+fn db_authority_of(
+    pe: &[u8],
+    headers: &PeHeaders,
     sb: &SecureBootVars,
-    uki_sha256: Option<Digest>,
+    sha256: Option<Digest>,
     banks: &[Algorithm],
-) -> Result<PredictedEvent, PredictError> {
+) -> Result<(Vec<u8>, PredictedEvent), PredictError> {
     let db = ovmf_vars::signature_entries(&sb.db)?;
-    let sigs = match parsed.headers().security_dir() {
+    let sigs = match headers.security_dir() {
         Some(d) => {
             let start = d.address as usize;
-            let table = uki
+            let table = pe
                 .get(start..start.saturating_add(d.size as usize))
                 .ok_or_else(|| {
                     PredictError::Signature("certificate table outside the file".into())
@@ -594,11 +693,12 @@ fn db_authority(
         }
         None => return Err(PredictError::NotAuthorized("the UKI is not signed")),
     };
-    let digest = uki_sha256.map(|d| d.to_vec()).unwrap_or_default();
+    let digest = sha256.map(|d| d.to_vec()).unwrap_or_default();
     let entry = authority::find_authority(&db, &sigs, &digest)?
         .ok_or(PredictError::NotAuthorized("signer not in db"))?;
     let d = ovmf_vars::uefi_variable_data(&guids::EFI_IMAGE_SECURITY_DATABASE, "db", &entry.data);
-    Ok(data_event(7, PredictedEventKind::DbAuthority, &d, banks))
+    let event = data_event(7, PredictedEventKind::DbAuthority, &d, banks);
+    Ok((d, event))
 }
 
 /// PCR 11: systemd-stub's section measurements, from the per-bank digests.
@@ -625,16 +725,59 @@ fn push_stub_sections(events: &mut Vec<PredictedEvent>, per_bank: &[BankDigests]
     }
 }
 
+/// PCR 12 and 13: what systemd-stub 257 measures of the ESP extras, in its order: the addons' command line,
+/// the drop-in archives (credentials, global credentials, system extensions into 13, configuration
+/// extensions), the addons' `.ucode`s (in the order they are placed) and `.initrd`s.
+fn push_esp_extras(
+    events: &mut Vec<PredictedEvent>,
+    addon_cmdline: &str,
+    initrd: &CombinedInitrd<'_>,
+    banks: &[Algorithm],
+) {
+    if !addon_cmdline.is_empty() {
+        events.push(data_event(
+            12,
+            PredictedEventKind::AddonCmdline,
+            &utf16le_nul(addon_cmdline),
+            banks,
+        ));
+    }
+    for (kind, archive) in &initrd.dropins {
+        events.push(data_event(
+            kind.pcr(),
+            PredictedEventKind::StubDropin(*kind),
+            archive,
+            banks,
+        ));
+    }
+    for (_, u) in &initrd.addon_ucodes {
+        events.push(data_event(12, PredictedEventKind::AddonUcode, u, banks));
+    }
+    for (_, i) in &initrd.addon_initrds {
+        events.push(data_event(12, PredictedEventKind::AddonInitrd, i, banks));
+    }
+}
+
 /// PCR 9: the Linux EFI stub measures its load options and the initrd it loads through LoadFile2.
 fn push_linux_stub_events(
     events: &mut Vec<PredictedEvent>,
     parsed: &Uki<'_>,
+    addon_cmdline: &str,
     initrd: &CombinedInitrd<'_>,
     per_bank: &[BankDigests],
     banks: &[Algorithm],
 ) {
-    if let Some(cmdline) = parsed.cmdline() {
-        let lo = utf16le_nul(&mangle_stub_cmdline(&cmdline));
+    // settle_command_line() then cmdline_append_and_measure_addons(): `.cmdline` mangled, the addons' appended.
+    let cmdline = match (
+        parsed.cmdline().map(|c| mangle_stub_cmdline(&c)),
+        addon_cmdline,
+    ) {
+        (c, "") => c,
+        (Some(c), a) if !c.is_empty() => Some(format!("{c} {a}")),
+        (_, a) => Some(a.to_string()),
+    };
+    if let Some(cmdline) = cmdline {
+        let lo = utf16le_nul(&cmdline);
         events.push(data_event(9, PredictedEventKind::LoadOptions, &lo, banks));
     }
     if !initrd.is_plain() {
@@ -648,7 +791,9 @@ fn push_linux_stub_events(
         };
         events.push(PredictedEvent {
             pcr: 9,
-            kind: if initrd.ucode.is_empty() {
+            kind: if initrd.has_esp_pieces() {
+                PredictedEventKind::LinuxInitrdWithEspExtras(initrd.generated())
+            } else if initrd.ucode.is_empty() {
                 PredictedEventKind::LinuxInitrdWithStubCpios(initrd.generated())
             } else {
                 PredictedEventKind::LinuxInitrdWithUcode(initrd.generated())

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use yardstick_common::fs::InputKind;
 use yardstick_common::hash::Algorithm;
+use yardstick_pe::uki::{EspFile, StubExtras};
 use yardstick_tpm::predict::{Platform, Prediction, SecureBootVars, predict};
 
 use super::read_input;
@@ -19,15 +20,21 @@ Examples:
   yardstick pcr predict --uki uki.signed.efi \\
       --secure-boot-vars /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd
   yardstick pcr predict --uki multi-profile.efi --profile 1
+  yardstick pcr predict --uki uki.efi --addon debug.addon.efi \\
+      --credential my.cred --global-credential site.cred
 
 Predicted: PCR 4 (boot application events, Authenticode of the UKI and of
 .linux), 7 (Secure Boot variables and the db authority), 9 (Linux EFI stub:
 command line and initrd; with .pcrsig/.pcrpkey, the initrd is .initrd plus the
 cpio archives systemd-stub 252/254 makes of them; systemd-stub 257 puts .ucode
 first and adds archives of .osrel and .profile too), 11 (systemd-stub sections;
-after each boot phase in pcr11_phases), 12 (zero, or systemd-stub 257's
-profile event with --profile N > 0) and 13 (zero: no loader command line,
-credentials, sysexts).
+after each boot phase in pcr11_phases), 12 (zero without extras; systemd-stub
+257: the profile event with --profile N > 0, the addons' command line, the
+credential and confext archives, addons' .ucode/.initrd) and 13 (zero; 257:
+the sysext archive). With systemd-stub 257, --addon, --credential and the other
+ESP-extra flags describe the files beside the UKI on the ESP (named as their
+file names): addons are measured in PCR 4 and extend the command line, drop-ins
+travel in cpio archives appended to the initrd (PCR 9).
 
 Stub generations: 252, 254 and 257 are modelled from their sources; 255, 256
 and 258+ (\"current\") get systemd main's table, and what their initrd may
@@ -64,6 +71,41 @@ pub struct PredictArgs {
     /// UKI profile systemd-stub 257 boots ("@N" in its load options; 0 is the default)
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub profile: u32,
+    /// An addon beside the UKI on the ESP (<uki>.extra.d/NAME.addon.efi; systemd-stub 257), repeatable
+    #[arg(long, value_name = "FILE")]
+    pub addon: Vec<PathBuf>,
+    /// A global addon on the ESP (/loader/addons/NAME.addon.efi; systemd-stub 257), repeatable
+    #[arg(long, value_name = "FILE")]
+    pub global_addon: Vec<PathBuf>,
+    /// A credential beside the UKI on the ESP (<uki>.extra.d/NAME.cred; systemd-stub 257), repeatable
+    #[arg(long, value_name = "FILE")]
+    pub credential: Vec<PathBuf>,
+    /// A global credential on the ESP (/loader/credentials/NAME.cred; systemd-stub 257), repeatable
+    #[arg(long, value_name = "FILE")]
+    pub global_credential: Vec<PathBuf>,
+    /// A system extension beside the UKI on the ESP (<uki>.extra.d/NAME.raw; systemd-stub 257), repeatable
+    #[arg(long, value_name = "FILE")]
+    pub sysext: Vec<PathBuf>,
+    /// A configuration extension beside the UKI (<uki>.extra.d/NAME.confext.raw; systemd-stub 257), repeatable
+    #[arg(long, value_name = "FILE")]
+    pub confext: Vec<PathBuf>,
+}
+
+/// Reads the files of one ESP-extra flag, each named on the ESP as its file name.
+fn esp_files(flag: &str, paths: &[PathBuf], kind: InputKind) -> anyhow::Result<Vec<EspFile>> {
+    paths
+        .iter()
+        .map(|p| {
+            let name = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .with_context(|| format!("{flag} {}: no UTF-8 file name", p.display()))?;
+            Ok(EspFile {
+                name: name.to_string(),
+                data: read_input(p, kind)?,
+            })
+        })
+        .collect()
 }
 
 /// A prediction and what it was made from.
@@ -86,6 +128,32 @@ impl PredictArgs {
             profile: self.profile,
             ..Platform::default()
         };
+        // Each flag's files checked alone, so that an error names the flag.
+        let one = |flag: &str, paths: &[PathBuf], put: fn(&mut StubExtras, Vec<EspFile>)| {
+            let kind = if flag.ends_with("addon") {
+                InputKind::UKI
+            } else {
+                InputKind::INITRD
+            };
+            let mut alone = StubExtras::default();
+            put(&mut alone, esp_files(flag, paths, kind)?);
+            alone.check().with_context(|| flag.to_string())?;
+            anyhow::Ok(alone)
+        };
+        let e = &mut platform.stub_extras;
+        e.credentials =
+            one("--credential", &self.credential, |e, v| e.credentials = v)?.credentials;
+        e.global_credentials = one("--global-credential", &self.global_credential, |e, v| {
+            e.global_credentials = v
+        })?
+        .global_credentials;
+        e.sysexts = one("--sysext", &self.sysext, |e, v| e.sysexts = v)?.sysexts;
+        e.confexts = one("--confext", &self.confext, |e, v| e.confexts = v)?.confexts;
+        e.global_addons = one("--global-addon", &self.global_addon, |e, v| {
+            e.global_addons = v
+        })?
+        .global_addons;
+        e.addons = one("--addon", &self.addon, |e, v| e.addons = v)?.addons;
         if let Some(v) = &self.secure_boot_vars {
             let fd = read_input(v, InputKind::OVMF_VARS)?;
             platform.secure_boot =

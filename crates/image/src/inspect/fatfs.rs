@@ -37,7 +37,7 @@ pub enum FatType {
 /// One directory entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// The long name if there is a valid one, else the 8.3 name.
+    /// The long name if there is a valid one, else the 8.3 name (lower-cased where its case bits say so).
     pub name: String,
     /// A directory.
     pub dir: bool,
@@ -355,7 +355,16 @@ fn short_name(e: &[u8]) -> String {
     if b.starts_with('\u{5}') {
         b.replace_range(..1, "\u{e5}");
     }
-    let x = trim(ext);
+    let mut x = trim(ext);
+    // DIR_NTRes case bits (Windows NT, mtools, Linux vfat and EDK2's FAT driver honour them): a name that fits
+    // 8.3 in lower case is stored upper case with these bits set and no long name.
+    let nt = e.get(12).copied().unwrap_or(0);
+    if nt & 0x08 != 0 {
+        b = b.to_ascii_lowercase();
+    }
+    if nt & 0x10 != 0 {
+        x = x.to_ascii_lowercase();
+    }
     if x.is_empty() { b } else { format!("{b}.{x}") }
 }
 
@@ -539,7 +548,28 @@ mod tests {
             assert_eq!(l.len(), 1);
             assert_eq!(l[0].name, "Long File Name.addon.efi");
             assert_eq!(v.read(&l[0], 1 << 20).unwrap(), content);
+            // Names that fit 8.3: mtools stores "tools.raw" as TOOLS.RAW with the NT lower-case bits and no long
+            // name (EDK2's FAT driver, which systemd-stub reads through, gives "tools.raw" back), "UP.RAW" as is.
+            for name in ["tools.raw", "UP.RAW", "base.TXT"] {
+                mt(&[
+                    "mcopy",
+                    "-i",
+                    i,
+                    src.to_str().unwrap(),
+                    &format!("::{name}"),
+                ]);
+            }
+            let root: Vec<String> = v_names(&std::fs::read(&img).unwrap());
+            for name in ["tools.raw", "UP.RAW", "base.TXT"] {
+                assert!(root.iter().any(|n| n == name), "{name} not in {root:?}");
+            }
         }
+    }
+
+    fn v_names(d: &[u8]) -> Vec<String> {
+        let disk: &[u8] = d;
+        let v = Volume::open(&disk, 0, d.len() as u64).unwrap();
+        v.root().unwrap().into_iter().map(|e| e.name).collect()
     }
 
     #[test]

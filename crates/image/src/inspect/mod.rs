@@ -33,7 +33,7 @@ use std::path::Path;
 
 use yardstick_common::hash::Algorithm;
 use yardstick_common::progress::Progress;
-use yardstick_pe::uki::Uki;
+use yardstick_pe::uki::{EspFile as StubFile, StubExtras, Uki};
 use yardstick_refvals::{
     Component, ImageInfo, Layout, Manifest, Partition, PartitionRole, PartitionTable, TableKind,
     VerityKernelParams, VerityRefs,
@@ -295,6 +295,8 @@ pub struct DiskInspection {
     pub notes: Vec<String>,
     #[serde(skip)]
     uki: Option<Vec<u8>>,
+    #[serde(skip)]
+    stub_extras: StubExtras,
 }
 
 impl DiskInspection {
@@ -306,6 +308,13 @@ impl DiskInspection {
     /// The UKI's bytes, when one was found.
     pub fn uki_bytes(&self) -> Option<&[u8]> {
         self.uki.as_deref()
+    }
+
+    /// What systemd-stub 257 picks up beside the UKI found (addons, credentials, system and configuration
+    /// extensions, read from the UKI's partition); empty for other stub generations, whose extras are listed
+    /// only.
+    pub fn stub_extras(&self) -> &StubExtras {
+        &self.stub_extras
     }
 }
 
@@ -331,6 +340,7 @@ pub fn inspect(
         problems: Vec::new(),
         notes: Vec::new(),
         uki: None,
+        stub_extras: StubExtras::default(),
     };
     for p in &insp.table.partitions {
         if p.offset.checked_add(p.size).is_none_or(|e| e > disk.size()) {
@@ -352,18 +362,30 @@ pub fn inspect(
     let esp = by(Designator::Esp).into_iter().next();
     let xbootldr = by(Designator::Xbootldr).into_iter().next();
     if let Some(esp) = &esp {
-        let (boot, uki) = find_boot(disk, esp, xbootldr.as_ref(), &mut insp.notes)?;
+        let (boot, uki, extras) = find_boot(disk, esp, xbootldr.as_ref(), &mut insp.notes)?;
         if let Some(u) = &boot.uki
             && let Some(c) = &u.cmdline
         {
             insp.cmdline_hashes = yardstick_verity::kernel::cmdline_hashes(c)
                 .map_err(|e| InspectError::Input(format!("{}: .cmdline: {e}", u.path)))?;
         }
+        let stub257 = uki
+            .as_deref()
+            .and_then(|b| Uki::parse(b).ok())
+            .is_some_and(|u| u.generation() == yardstick_pe::StubGeneration::Systemd257);
         if boot.uki.as_ref().is_some_and(|u| !u.extras.is_empty()) {
-            insp.notes.push(
-                "addons, credentials and extensions are listed, not predicted: PCR 9, 12 and 13 assume none"
-                    .into(),
-            );
+            if stub257 {
+                insp.notes.push(
+                    "systemd-stub 257: the addons, credentials and extensions it picks up are part of the prediction (PCR 4, 9, 12, 13); /loader/extensions is not read by this stub"
+                        .into(),
+                );
+                insp.stub_extras = extras;
+            } else {
+                insp.notes.push(
+                    "addons, credentials and extensions are listed, not predicted (modelled for systemd-stub 257): PCR 9, 12 and 13 assume none"
+                        .into(),
+                );
+            }
         }
         insp.boot = Some(boot);
         insp.uki = uki;
@@ -467,7 +489,7 @@ fn find_boot(
     esp: &FoundPartition,
     xbootldr: Option<&FoundPartition>,
     notes: &mut Vec<String>,
-) -> Result<(BootFound, Option<Vec<u8>>), InspectError> {
+) -> Result<(BootFound, Option<Vec<u8>>, StubExtras), InspectError> {
     let fat = |p: &FoundPartition| {
         fatfs::Volume::open(disk, p.offset, p.size).map_err(|e| match e {
             InspectError::Fat(m) => InspectError::Fat(format!("partition {}: {m}", p.number)),
@@ -519,7 +541,7 @@ fn find_boot(
     }
     let Some((fw_path, fw_entry)) = fw else {
         notes.push("no EFI/BOOT/BOOTX64.EFI or BOOTAA64.EFI on the ESP: which UKI boots depends on the firmware's boot entries".into());
-        return Ok((boot, None));
+        return Ok((boot, None, StubExtras::default()));
     };
     let fw_bytes = ev.read(&fw_entry, MAX_EFI_FILE)?;
     boot.firmware_path = Some(fw_path.clone());
@@ -587,13 +609,16 @@ fn find_boot(
         None
     };
     let Some((n, path, chosen_by, bytes, vol)) = chosen else {
-        return Ok((boot, None));
+        return Ok((boot, None, StubExtras::default()));
     };
     let uki = Uki::parse(&bytes).map_err(|e| InspectError::Input(format!("{path}: {e}")))?;
     let authenticode = yardstick_pe::authenticode_digest(&bytes, Algorithm::Sha256)
         .map(|d| hex(&d))
         .map_err(|e| InspectError::Input(format!("{path}: {e}")))?;
     let mut extras = Vec::new();
+    // Only systemd-stub 257's extras are modelled: the files are read for the prediction only then.
+    let stub257 = uki.generation() == yardstick_pe::StubGeneration::Systemd257;
+    let mut stub_extras = StubExtras::default();
     let extra_d = format!("{path}.extra.d");
     for e in vol.list_path(&extra_d)?.unwrap_or_default() {
         if let Some(kind) = extra_kind(&e.name, true)
@@ -605,19 +630,27 @@ fn find_boot(
                 size: u64::from(e.size),
                 kind,
             });
+            if stub257 && let Some(list) = stub_list(&mut stub_extras, kind, &e.name, None) {
+                list.push(read_extra(vol, &e, &extra_d)?);
+            }
         }
     }
+    // systemd-stub looks for the global ones on the partition it was loaded from (its DeviceHandle).
     for dir in ["loader/addons", "loader/credentials", "loader/extensions"] {
-        for e in ev.list_path(dir)?.unwrap_or_default() {
+        for e in vol.list_path(dir)?.unwrap_or_default() {
             if let Some(kind) = extra_kind(&e.name, false)
                 && !e.dir
             {
                 extras.push(EspFile {
-                    partition: esp.number,
+                    partition: n,
                     path: format!("{dir}/{}", e.name),
                     size: u64::from(e.size),
                     kind,
                 });
+                if stub257 && let Some(list) = stub_list(&mut stub_extras, kind, &e.name, Some(dir))
+                {
+                    list.push(read_extra(vol, &e, dir)?);
+                }
             }
         }
     }
@@ -632,7 +665,44 @@ fn find_boot(
         cmdline: uki.cmdline(),
         extras,
     });
-    Ok((boot, Some(bytes)))
+    Ok((boot, Some(bytes), stub_extras))
+}
+
+/// The list of [`StubExtras`] a file of `kind` (an [`extra_kind`]) named `name` goes to: per-UKI (`global`
+/// `None`) or in a global directory, which systemd-stub 257 reads only for addons (`/loader/addons`) and
+/// credentials (`/loader/credentials`); `None` for what the stub skips (hidden, non-ASCII, long names).
+fn stub_list<'x>(
+    x: &'x mut StubExtras,
+    kind: &str,
+    name: &str,
+    global: Option<&str>,
+) -> Option<&'x mut Vec<StubFile>> {
+    if name.starts_with('.') || !name.is_ascii() || name.len() > 255 {
+        return None;
+    }
+    Some(match (kind, global) {
+        ("addon", None) => &mut x.addons,
+        ("addon", Some("loader/addons")) => &mut x.global_addons,
+        ("credential", None) => &mut x.credentials,
+        ("credential", Some("loader/credentials")) => &mut x.global_credentials,
+        ("sysext", None) => &mut x.sysexts,
+        ("confext", None) => &mut x.confexts,
+        _ => return None,
+    })
+}
+
+fn read_extra(
+    vol: &fatfs::Volume<'_>,
+    e: &fatfs::Entry,
+    dir: &str,
+) -> Result<StubFile, InspectError> {
+    Ok(StubFile {
+        name: e.name.clone(),
+        data: vol.read(e, MAX_EFI_FILE).map_err(|err| match err {
+            InspectError::Fat(m) => InspectError::Fat(format!("{dir}/{}: {m}", e.name)),
+            err => err,
+        })?,
+    })
 }
 
 /// What an ESP file next to a UKI is, by its name (systemd-stub's suffixes).
@@ -1303,7 +1373,11 @@ pub fn disk_manifest(
         }
         m.components
             .push(Component::from_bytes("uki", Some(file), uki));
-        let refs = crate::steps::predict_pcrs_on(uki, &o.platform, &o.banks, o.secure_boot_vars)
+        let mut platform = o.platform.clone();
+        if platform.stub_extras.is_empty() {
+            platform.stub_extras = insp.stub_extras.clone();
+        }
+        let refs = crate::steps::predict_pcrs_on(uki, &platform, &o.banks, o.secure_boot_vars)
             .map_err(|e| InspectError::Input(e.to_string()))?;
         m.tpm = Some(refs);
     }

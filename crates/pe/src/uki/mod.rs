@@ -12,7 +12,10 @@ pub mod table;
 pub use build::{UkiInputs, build_uki};
 pub use inspect::{InspectedSection, InspectedStubCpio, Inspection, PassedInitrd};
 pub use section::Section;
-pub use stub_initrd::{CombinedInitrd, StubCpio, StubCpioSet, StubExtras, combined_initrd};
+pub use stub_initrd::{
+    AddonParts, CombinedInitrd, Dropin, EspFile, StubCpio, StubCpioSet, StubExtras,
+    combined_initrd, read_addon,
+};
 pub use table::StubGeneration;
 
 use yardstick_common::hash::{Algorithm, Digest};
@@ -52,6 +55,10 @@ pub enum UkiError {
     /// What the stub would do with this UKI is known not to be modelled (no guess is made).
     #[error("not modelled: {0}")]
     NotModelled(String),
+    /// A file on the ESP beside the UKI (an addon, a credential, an extension) is not what systemd-stub
+    /// would pick up and use.
+    #[error("{0}")]
+    Extra(String),
     /// The requested profile is not in the UKI (systemd-stub refuses to boot it).
     #[error(
         "the UKI has no profile {profile} (it has {count} .profile sections; profile 0 is the default)"
