@@ -346,3 +346,25 @@ fn refvals_from_a_disk_picks_up_the_extras() {
         "{j:#}"
     );
 }
+
+/// `refvals create --disk` reads the extras from the disk's ESP: an ESP-extra flag beside it is refused, naming
+/// the flag, rather than replacing what the disk holds (the disk is not even opened).
+#[test]
+fn refvals_disk_refuses_extra_flags() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let cred = w.join("a.cred");
+    std::fs::write(&cred, b"x").unwrap();
+    for flag in ["--credential", "--sysext", "--addon"] {
+        let o = run(yardstick()
+            .args(["refvals", "create", "--disk"])
+            .arg(w.join("no-such-disk.img"))
+            .arg(flag)
+            .arg(&cred));
+        let err = assert_clean_failure(&o, 2);
+        assert!(
+            err.contains(&format!("{flag}: not with --disk")),
+            "{flag}: {err}"
+        );
+    }
+}
