@@ -677,7 +677,7 @@ fn stub_list<'x>(
     name: &str,
     global: Option<&str>,
 ) -> Option<&'x mut Vec<StubFile>> {
-    if name.starts_with('.') || !name.is_ascii() || name.len() > 255 {
+    if !yardstick_pe::uki::stub_reads_name(name) {
         return None;
     }
     Some(match (kind, global) {
