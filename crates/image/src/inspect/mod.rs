@@ -369,12 +369,8 @@ pub fn inspect(
             insp.cmdline_hashes = yardstick_verity::kernel::cmdline_hashes(c)
                 .map_err(|e| InspectError::Input(format!("{}: .cmdline: {e}", u.path)))?;
         }
-        let stub257 = uki
-            .as_deref()
-            .and_then(|b| Uki::parse(b).ok())
-            .is_some_and(|u| u.generation() == yardstick_pe::StubGeneration::Systemd257);
         if boot.uki.as_ref().is_some_and(|u| !u.extras.is_empty()) {
-            if stub257 {
+            if let Some(extras) = extras {
                 insp.notes.push(
                     "systemd-stub 257: the addons, credentials and extensions it picks up are part of the prediction (PCR 4, 9, 12, 13); /loader/extensions is not read by this stub"
                         .into(),
@@ -483,13 +479,17 @@ pub fn inspect(
     Ok(insp)
 }
 
-/// The ESP and XBOOTLDR: the binary the firmware starts and the UKI it boots.
+/// What [`find_boot`] finds: the boot chain, the UKI's bytes, the extras systemd-stub 257 picks up beside it.
+type FoundBoot = (BootFound, Option<Vec<u8>>, Option<StubExtras>);
+
+/// The ESP and XBOOTLDR: the binary the firmware starts, the UKI it boots and, for a systemd-stub 257 UKI, the
+/// extras the stub picks up beside it (`None` for other generations: they are listed only).
 fn find_boot(
     disk: &dyn Disk,
     esp: &FoundPartition,
     xbootldr: Option<&FoundPartition>,
     notes: &mut Vec<String>,
-) -> Result<(BootFound, Option<Vec<u8>>, StubExtras), InspectError> {
+) -> Result<FoundBoot, InspectError> {
     let fat = |p: &FoundPartition| {
         fatfs::Volume::open(disk, p.offset, p.size).map_err(|e| match e {
             InspectError::Fat(m) => InspectError::Fat(format!("partition {}: {m}", p.number)),
@@ -541,7 +541,7 @@ fn find_boot(
     }
     let Some((fw_path, fw_entry)) = fw else {
         notes.push("no EFI/BOOT/BOOTX64.EFI or BOOTAA64.EFI on the ESP: which UKI boots depends on the firmware's boot entries".into());
-        return Ok((boot, None, StubExtras::default()));
+        return Ok((boot, None, None));
     };
     let fw_bytes = ev.read(&fw_entry, MAX_EFI_FILE)?;
     boot.firmware_path = Some(fw_path.clone());
@@ -609,7 +609,7 @@ fn find_boot(
         None
     };
     let Some((n, path, chosen_by, bytes, vol)) = chosen else {
-        return Ok((boot, None, StubExtras::default()));
+        return Ok((boot, None, None));
     };
     let uki = Uki::parse(&bytes).map_err(|e| InspectError::Input(format!("{path}: {e}")))?;
     let authenticode = yardstick_pe::authenticode_digest(&bytes, Algorithm::Sha256)
@@ -665,7 +665,7 @@ fn find_boot(
         cmdline: uki.cmdline(),
         extras,
     });
-    Ok((boot, Some(bytes), stub_extras))
+    Ok((boot, Some(bytes), stub257.then_some(stub_extras)))
 }
 
 /// The list of [`StubExtras`] a file of `kind` (an [`extra_kind`]) named `name` goes to: per-UKI (`global`
