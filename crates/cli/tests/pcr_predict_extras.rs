@@ -155,7 +155,43 @@ fn extras_error_paths() {
             .arg(&signed)
             .arg(&uki257),
     );
+    // The addon signed by the same key, its certificate table then overwritten.
+    let signed_add = w.join("s.addon.efi");
+    run_ok(
+        Command::new(peer("sbsign"))
+            .arg("--key")
+            .arg(&key)
+            .args(["--cert", "/usr/share/ovmf/PkKek-1-snakeoil.pem", "--output"])
+            .arg(&signed_add)
+            .arg(&add),
+    );
+    let mut bad_sig = std::fs::read(&signed_add).unwrap();
+    let n = bad_sig.len();
+    bad_sig[n - 300..].fill(0x5a);
+    let bad_sig_add = w.join("badsig.addon.efi");
+    std::fs::write(&bad_sig_add, &bad_sig).unwrap();
+    let vars: &std::ffi::OsStr = "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd".as_ref();
     let cases: Vec<(&Path, Vec<&std::ffi::OsStr>, &str)> = vec![
+        (
+            &signed,
+            vec![
+                "--addon".as_ref(),
+                add.as_os_str(),
+                "--secure-boot-vars".as_ref(),
+                vars,
+            ],
+            "addon x.addon.efi: Secure Boot is on but no db entry verifies it (not signed)",
+        ),
+        (
+            &signed,
+            vec![
+                "--addon".as_ref(),
+                bad_sig_add.as_os_str(),
+                "--secure-boot-vars".as_ref(),
+                vars,
+            ],
+            "addon badsig.addon.efi: ",
+        ),
         (
             &uki257,
             vec!["--credential".as_ref(), txt.as_os_str()],
@@ -345,4 +381,26 @@ fn refvals_from_a_disk_picks_up_the_extras() {
         j["notes"].to_string().contains("part of the prediction"),
         "{j:#}"
     );
+}
+
+/// `refvals create --disk` reads the extras from the disk's ESP: an ESP-extra flag beside it is refused, naming
+/// the flag, rather than replacing what the disk holds (the disk is not even opened).
+#[test]
+fn refvals_disk_refuses_extra_flags() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let cred = w.join("a.cred");
+    std::fs::write(&cred, b"x").unwrap();
+    for flag in ["--credential", "--sysext", "--addon"] {
+        let o = run(yardstick()
+            .args(["refvals", "create", "--disk"])
+            .arg(w.join("no-such-disk.img"))
+            .arg(flag)
+            .arg(&cred));
+        let err = assert_clean_failure(&o, 2);
+        assert!(
+            err.contains(&format!("{flag}: not with --disk")),
+            "{flag}: {err}"
+        );
+    }
 }

@@ -461,4 +461,22 @@ fn acpi_tables_add_rtmr0() {
         err.contains("--kernel") && err.contains("direct boot"),
         "{err}"
     );
+    assert!(err.contains("--tdx-acpi-tables"), "{err}");
+
+    // ACPI blobs that are not QEMU's: the error names image build's flag.
+    let out = run(yardstick()
+        .args(["image", "build"])
+        .arg(&root)
+        .args(["--layout", "kata", "--kernel"])
+        .arg(trixie_kernel())
+        .args(["--cmdline", "console=ttyS0", "--tdx-firmware"])
+        .arg(trixie_ovmf())
+        .args(["--memory", "16384", "--vcpus", "8", "--tdx-acpi-tables"])
+        .arg(&tables)
+        .arg("--tdx-acpi-rsdp")
+        .arg(&tables)
+        .arg("--output")
+        .arg(d.join("bad-rsdp.img")));
+    let err = assert_clean_failure(&out, 2);
+    assert!(err.contains("--tdx-acpi-rsdp: etc/acpi/rsdp:"), "{err}");
 }

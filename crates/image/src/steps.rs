@@ -555,6 +555,14 @@ pub fn tdx_launch(
     firmware: &[u8],
     boot: Option<TdxBoot<'_>>,
 ) -> Result<TdxMeasurement, StepError> {
+    if boot.is_none() && p.acpi_tables.is_some() {
+        return Err(step_err(
+            TDX_STEP,
+            "--tdx-acpi-tables: RTMR0 is modelled for a direct boot only (QEMU loads --kernel itself: the kata \
+             and initrd layouts); a UKI is loaded from disk, whose boot variables depend on the disks the \
+             firmware finds",
+        ));
+    }
     let read = |p: &Option<PathBuf>| {
         p.as_deref()
             .map(|p| {
@@ -589,8 +597,11 @@ pub fn tdx_launch(
         firmware: &p.firmware,
         kernel: boot.map(|b| b.kernel_path),
     };
-    yardstick_tdx::measure_launch(&guest, paths)
-        .map_err(|e| step_err(TDX_STEP, yardstick_common::error_chain(&e)))
+    yardstick_tdx::measure_launch(&guest, paths).map_err(|e| {
+        // The library names `tdx measure`'s ACPI flags; image build's carry the `--tdx-` prefix.
+        let m = yardstick_common::error_chain(&e).replace("--acpi-", "--tdx-acpi-");
+        step_err(TDX_STEP, m)
+    })
 }
 
 #[cfg(test)]

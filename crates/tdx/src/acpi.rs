@@ -306,9 +306,12 @@ impl<'a> Layout<'a> {
                 CHECKSUM_ONLY.join(", ")
             )));
         }
-        if !(rsdt.length - HEADER_LEN).is_multiple_of(4) {
+        // QEMU's RSDT lists FACP and each table between it and the RSDT (its `table_offsets`); the derived
+        // loader has one pointer command per entry, so the entries must be those tables.
+        let listed = middle.len() as u32 + 1;
+        if rsdt.length != HEADER_LEN + 4 * listed {
             return Err(bad(format!(
-                "RSDT length {} is not a header plus 4-byte entries",
+                "RSDT length {} is not a header plus {listed} 4-byte entries (FACP and the tables after it)",
                 rsdt.length
             )));
         }
@@ -543,6 +546,33 @@ mod tests {
                 }
             }
             let _ = AcpiBlobs::derive(&b[..i]);
+        }
+    }
+
+    /// The RSDT lists FACP and each checksum-only table once (QEMU's `table_offsets`): an RSDT with more or
+    /// fewer entries is not the modelled layout, and its length cannot make the derived loader grow past one
+    /// pointer command per table.
+    #[test]
+    fn rsdt_entries_are_the_tables() {
+        let layout = |rsdt_len: u32| {
+            blob(
+                &[
+                    (b"FACS", 64),
+                    (b"DSDT", 40),
+                    (b"FACP", 244),
+                    (b"APIC", 60),
+                    (b"RSDT", rsdt_len),
+                ],
+                0,
+            )
+        };
+        assert!(AcpiBlobs::derive(&layout(44)).is_ok());
+        for len in [36, 40, 48, 36 + 4 * (1 << 20)] {
+            let e = AcpiBlobs::derive(&layout(len)).unwrap_err();
+            assert!(
+                matches!(&e, AcpiError::Layout(m) if m.contains("RSDT")),
+                "{len}: {e}"
+            );
         }
     }
 

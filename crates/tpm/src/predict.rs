@@ -467,14 +467,20 @@ pub fn predict(
                 |e: &dyn std::fmt::Display| UkiError::Extra(format!("addon {}: {e}", a.name));
             let headers = PeHeaders::parse(&a.data).map_err(|e| what(&e))?;
             let sha256 = authenticode_digest(&a.data, Algorithm::Sha256).map_err(|e| what(&e))?;
+            let refused = |why: &str| {
+                UkiError::Extra(format!(
+                    "addon {}: Secure Boot is on but no db entry verifies it ({why}); the firmware would refuse it",
+                    a.name
+                ))
+            };
+            if headers.security_dir().is_none() {
+                return Err(refused("not signed").into());
+            }
+            // Every error names the addon (the caller names the UKI's file).
             let (data, event) = db_authority_of(&a.data, &headers, sb, Some(sha256), banks)
                 .map_err(|e| match e {
-                    PredictError::NotAuthorized(why) => UkiError::Extra(format!(
-                        "addon {}: Secure Boot is on but no db entry verifies it ({why}); the firmware would refuse it",
-                        a.name
-                    ))
-                    .into(),
-                    e => e,
+                    PredictError::NotAuthorized(why) => refused(why),
+                    e => what(&e),
                 })?;
             if !authorities.contains(&data) {
                 authorities.push(data);

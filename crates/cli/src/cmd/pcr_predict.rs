@@ -119,6 +119,21 @@ pub struct Predicted {
 }
 
 impl PredictArgs {
+    /// The first ESP-extra flag given (`--addon`, `--credential`, ...), if any.
+    pub fn esp_extra_flag(&self) -> Option<&'static str> {
+        [
+            ("--addon", &self.addon),
+            ("--global-addon", &self.global_addon),
+            ("--credential", &self.credential),
+            ("--global-credential", &self.global_credential),
+            ("--sysext", &self.sysext),
+            ("--confext", &self.confext),
+        ]
+        .into_iter()
+        .find(|(_, paths)| !paths.is_empty())
+        .map(|(flag, _)| flag)
+    }
+
     /// The platform the flags describe (reading the Secure Boot variables of `--secure-boot-vars`) and the
     /// banks, sorted and without repeats.
     pub fn platform(&self) -> anyhow::Result<(Platform, Vec<Algorithm>)> {

@@ -324,6 +324,13 @@ fn create_from_disk(a: &CreateArgs, disk: &Path) -> anyhow::Result<ExitCode> {
     .flatten()
     .collect();
     refuse_clobber(a.output.as_deref(), &inputs)?;
+    // What systemd-stub picks up beside the UKI is on the disk's ESP; a flag would silently replace it.
+    if let Some(flag) = a.predict.esp_extra_flag() {
+        anyhow::bail!(
+            "{flag}: not with --disk: the addons, credentials and extensions beside the UKI are read from the \
+             disk's ESP"
+        );
+    }
     let (platform, banks) = a.predict.platform()?;
     let snp = a.snp.params()?;
     let i = super::image::inspect_disk(disk, &a.disk_args)?;

@@ -302,6 +302,11 @@ impl<'a> Volume<'a> {
         }
     }
 
+    /// The bytes of the data area: no set of distinct files holds more.
+    pub fn data_bytes(&self) -> u64 {
+        u64::from(self.clusters) * self.cluster_size
+    }
+
     /// The bytes of file `e`, refused when it is larger than `limit`.
     pub fn read(&self, e: &Entry, limit: u64) -> Result<Vec<u8>, InspectError> {
         if e.dir {

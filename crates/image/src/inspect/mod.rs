@@ -369,12 +369,8 @@ pub fn inspect(
             insp.cmdline_hashes = yardstick_verity::kernel::cmdline_hashes(c)
                 .map_err(|e| InspectError::Input(format!("{}: .cmdline: {e}", u.path)))?;
         }
-        let stub257 = uki
-            .as_deref()
-            .and_then(|b| Uki::parse(b).ok())
-            .is_some_and(|u| u.generation() == yardstick_pe::StubGeneration::Systemd257);
         if boot.uki.as_ref().is_some_and(|u| !u.extras.is_empty()) {
-            if stub257 {
+            if let Some(extras) = extras {
                 insp.notes.push(
                     "systemd-stub 257: the addons, credentials and extensions it picks up are part of the prediction (PCR 4, 9, 12, 13); /loader/extensions is not read by this stub"
                         .into(),
@@ -483,13 +479,17 @@ pub fn inspect(
     Ok(insp)
 }
 
-/// The ESP and XBOOTLDR: the binary the firmware starts and the UKI it boots.
+/// What [`find_boot`] finds: the boot chain, the UKI's bytes, the extras systemd-stub 257 picks up beside it.
+type FoundBoot = (BootFound, Option<Vec<u8>>, Option<StubExtras>);
+
+/// The ESP and XBOOTLDR: the binary the firmware starts, the UKI it boots and, for a systemd-stub 257 UKI, the
+/// extras the stub picks up beside it (`None` for other generations: they are listed only).
 fn find_boot(
     disk: &dyn Disk,
     esp: &FoundPartition,
     xbootldr: Option<&FoundPartition>,
     notes: &mut Vec<String>,
-) -> Result<(BootFound, Option<Vec<u8>>, StubExtras), InspectError> {
+) -> Result<FoundBoot, InspectError> {
     let fat = |p: &FoundPartition| {
         fatfs::Volume::open(disk, p.offset, p.size).map_err(|e| match e {
             InspectError::Fat(m) => InspectError::Fat(format!("partition {}: {m}", p.number)),
@@ -541,7 +541,7 @@ fn find_boot(
     }
     let Some((fw_path, fw_entry)) = fw else {
         notes.push("no EFI/BOOT/BOOTX64.EFI or BOOTAA64.EFI on the ESP: which UKI boots depends on the firmware's boot entries".into());
-        return Ok((boot, None, StubExtras::default()));
+        return Ok((boot, None, None));
     };
     let fw_bytes = ev.read(&fw_entry, MAX_EFI_FILE)?;
     boot.firmware_path = Some(fw_path.clone());
@@ -609,7 +609,7 @@ fn find_boot(
         None
     };
     let Some((n, path, chosen_by, bytes, vol)) = chosen else {
-        return Ok((boot, None, StubExtras::default()));
+        return Ok((boot, None, None));
     };
     let uki = Uki::parse(&bytes).map_err(|e| InspectError::Input(format!("{path}: {e}")))?;
     let authenticode = yardstick_pe::authenticode_digest(&bytes, Algorithm::Sha256)
@@ -619,6 +619,8 @@ fn find_boot(
     // Only systemd-stub 257's extras are modelled: the files are read for the prediction only then.
     let stub257 = uki.generation() == yardstick_pe::StubGeneration::Systemd257;
     let mut stub_extras = StubExtras::default();
+    // The files read can add up to no more than the partition holds (cross-linked entries could repeat one).
+    let mut budget = vol.data_bytes();
     let extra_d = format!("{path}.extra.d");
     for e in vol.list_path(&extra_d)?.unwrap_or_default() {
         if let Some(kind) = extra_kind(&e.name, true)
@@ -631,7 +633,7 @@ fn find_boot(
                 kind,
             });
             if stub257 && let Some(list) = stub_list(&mut stub_extras, kind, &e.name, None) {
-                list.push(read_extra(vol, &e, &extra_d)?);
+                list.push(read_extra(vol, &e, &extra_d, &mut budget)?);
             }
         }
     }
@@ -649,7 +651,7 @@ fn find_boot(
                 });
                 if stub257 && let Some(list) = stub_list(&mut stub_extras, kind, &e.name, Some(dir))
                 {
-                    list.push(read_extra(vol, &e, dir)?);
+                    list.push(read_extra(vol, &e, dir, &mut budget)?);
                 }
             }
         }
@@ -665,7 +667,7 @@ fn find_boot(
         cmdline: uki.cmdline(),
         extras,
     });
-    Ok((boot, Some(bytes), stub_extras))
+    Ok((boot, Some(bytes), stub257.then_some(stub_extras)))
 }
 
 /// The list of [`StubExtras`] a file of `kind` (an [`extra_kind`]) named `name` goes to: per-UKI (`global`
@@ -677,7 +679,7 @@ fn stub_list<'x>(
     name: &str,
     global: Option<&str>,
 ) -> Option<&'x mut Vec<StubFile>> {
-    if name.starts_with('.') || !name.is_ascii() || name.len() > 255 {
+    if !yardstick_pe::uki::stub_reads_name(name) {
         return None;
     }
     Some(match (kind, global) {
@@ -691,11 +693,21 @@ fn stub_list<'x>(
     })
 }
 
+/// Reads an extra for the prediction, counting its size against `budget` (what is left of the partition's data
+/// area): a FAT whose entries share clusters cannot make the reader hold more than the partition's size.
 fn read_extra(
     vol: &fatfs::Volume<'_>,
     e: &fatfs::Entry,
     dir: &str,
+    budget: &mut u64,
 ) -> Result<StubFile, InspectError> {
+    *budget = budget.checked_sub(u64::from(e.size)).ok_or_else(|| {
+        InspectError::Fat(format!(
+            "{dir}/{}: the files beside the UKI add up to more than the partition holds (entries sharing \
+             clusters?)",
+            e.name
+        ))
+    })?;
     Ok(StubFile {
         name: e.name.clone(),
         data: vol.read(e, MAX_EFI_FILE).map_err(|err| match err {
@@ -1462,6 +1474,42 @@ fn role_of(insp: &DiskInspection, p: &FoundPartition) -> Option<PartitionRole> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Entries that share a cluster chain repeat one file: what is read for the prediction adds up to at most the
+    /// partition's data area, then the disk is refused (one error naming the file), never read without end.
+    #[test]
+    fn extras_read_at_most_the_partition() {
+        let mut fat = crate::fat::FatBuilder::new(1, "ESP");
+        fat.add_file("X/A.RAW", crate::fat::FileSource::Bytes(vec![7; 300_000]))
+            .unwrap();
+        let size = fat.min_size().unwrap();
+        let f = tempfile::tempfile().unwrap();
+        f.set_len(size).unwrap();
+        fat.write(&f, 0, size).unwrap();
+        let mut d = vec![0u8; size as usize];
+        std::os::unix::fs::FileExt::read_exact_at(&f, &mut d, 0).unwrap();
+        let disk: &[u8] = &d;
+        let vol = fatfs::Volume::open(&disk, 0, size).unwrap();
+        let e = vol.lookup("X/A.RAW").unwrap().unwrap();
+        let mut budget = vol.data_bytes();
+        assert!(budget >= 300_000 && budget <= size);
+        let mut reads = 0u64;
+        let err = loop {
+            match read_extra(&vol, &e, "X", &mut budget) {
+                Ok(f) => assert_eq!(f.data.len(), 300_000),
+                Err(err) => break err.to_string(),
+            }
+            reads += 1;
+            assert!(
+                reads <= size / 300_000,
+                "{reads} reads of a {size}-byte volume"
+            );
+        };
+        assert!(
+            err.contains("X/A.RAW") && err.contains("more than the partition holds"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn globs_like_fnmatch() {

@@ -14,7 +14,7 @@ pub use inspect::{InspectedSection, InspectedStubCpio, Inspection, PassedInitrd}
 pub use section::Section;
 pub use stub_initrd::{
     AddonParts, CombinedInitrd, Dropin, EspFile, StubCpio, StubCpioSet, StubExtras,
-    combined_initrd, read_addon,
+    combined_initrd, read_addon, stub_reads_name,
 };
 pub use table::StubGeneration;
 
