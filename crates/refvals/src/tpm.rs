@@ -29,7 +29,8 @@ fn component(e: &PredictedEvent) -> &'static str {
         PredictedEventKind::SecureBootVariable(_)
         | PredictedEventKind::Separator
         | PredictedEventKind::Action(_)
-        | PredictedEventKind::DbAuthority => "firmware",
+        | PredictedEventKind::DbAuthority
+        | PredictedEventKind::GptTable => "firmware",
     }
 }
 

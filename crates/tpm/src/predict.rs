@@ -14,6 +14,8 @@
 //! | 12, 13 | untouched (zero) for a plain OVMF boot: no loader command line, credentials, sysexts or addons on the ESP; systemd-stub does not measure the archives it makes of UKI sections. systemd-stub 257 booting a profile other than 0 ([`Platform::profile`]) first logs an `EV_EVENT_TAG` in PCR 12 (tag [`UKI_PROFILE_EVENT_TAG_ID`], the profile number as UTF-16LE decimal with NUL) |
 
 pub mod authority;
+pub mod firmware;
+pub mod ovmf_fv;
 pub mod ovmf_vars;
 mod text;
 pub use text::event_type_name;
@@ -76,6 +78,8 @@ pub mod event_type {
     pub const EV_EFI_ACTION: u32 = 0x8000_0007;
     /// `EV_EFI_VARIABLE_AUTHORITY`.
     pub const EV_EFI_VARIABLE_AUTHORITY: u32 = 0x8000_00e0;
+    /// `EV_EFI_GPT_EVENT`.
+    pub const EV_EFI_GPT_EVENT: u32 = 0x8000_0006;
 }
 use event_type::*;
 
@@ -139,6 +143,9 @@ pub enum PredictedEventKind {
     /// `EV_EVENT_TAG` (tag `0x13aed6db`) in PCR 12: systemd-stub 257's measurement of the profile it boots
     /// (UTF-16LE decimal with NUL), made for profiles other than 0.
     UkiProfile(u32),
+    /// `EV_EFI_GPT_EVENT` in PCR 5: the boot disk's GPT header and used partition entries
+    /// ([`firmware::gpt_event_data`]).
+    GptTable,
 }
 
 impl PredictedEventKind {
@@ -158,6 +165,7 @@ impl PredictedEventKind {
             | PredictedEventKind::LinuxInitrdWithStubCpios(_)
             | PredictedEventKind::LinuxInitrdWithUcode(_)
             | PredictedEventKind::UkiProfile(_) => EV_EVENT_TAG,
+            PredictedEventKind::GptTable => EV_EFI_GPT_EVENT,
         }
     }
 
@@ -187,6 +195,7 @@ impl PredictedEventKind {
                 )
             }
             PredictedEventKind::UkiProfile(n) => format!("UKI profile {n}"),
+            PredictedEventKind::GptTable => "GPT of the boot disk".into(),
         }
     }
 }

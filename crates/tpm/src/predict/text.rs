@@ -18,6 +18,7 @@ pub fn event_type_name(t: u32) -> &'static str {
         EV_EFI_BOOT_SERVICES_APPLICATION => "EV_EFI_BOOT_SERVICES_APPLICATION",
         EV_EFI_ACTION => "EV_EFI_ACTION",
         EV_EFI_VARIABLE_AUTHORITY => "EV_EFI_VARIABLE_AUTHORITY",
+        EV_EFI_GPT_EVENT => "EV_EFI_GPT_EVENT",
         _ => "?",
     }
 }

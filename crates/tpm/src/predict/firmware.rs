@@ -1,0 +1,510 @@
+//! The firmware PCRs (0-3, 5, 6) of QEMU q35 + OVMF + a vTPM, predicted from the firmware file, the VM
+//! configuration and the boot disk, where they are bit-exact with a real boot; refused, with the reason,
+//! where they are not.
+//!
+//! What OVMF (edk2's OvmfPkg with Tcg2Pei/Tcg2Dxe, Debian 12's 2022.11 build checked by
+//! `crates/cli/tests/boot_firmware_pcrs.rs`) measures there:
+//!
+//! | PCR | events, in order | here |
+//! |---|---|---|
+//! | 0 | `EV_S_CRTM_VERSION`, `EV_EFI_PLATFORM_FIRMWARE_BLOB` PEIFV, DXEFV, separator | refused: PEIFV is measured after PlatformPei wrote its globals into it (`docs/firmware-pcrs.md`) |
+//! | 1 | `EV_EFI_VARIABLE_BOOT` BootOrder and each Boot####, separator | refused: the boot options OVMF creates are not modelled |
+//! | 2 | separator (no option ROM without a NIC) | predicted; a virtio-net NIC (iPXE's EFI ROM) is refused |
+//! | 3, 6 | separator | predicted |
+//! | 5 | separator; `EV_EFI_GPT_EVENT` when the boot file is on a GPT disk; `EV_EFI_ACTION` "Exit Boot Services Invocation", "... Returned with Success" | predicted |
+//!
+//! PCRs 4, 7, 9, 11-13 are [`super::predict`]'s; 8, 10, 14 and 15 are not measured by the firmware or
+//! systemd-stub.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use yardstick_common::hash::{Algorithm, Digest};
+
+use super::ovmf_fv::{FvError, MainVolumes, main_volumes};
+use super::{PredictedEvent, PredictedEventKind, SEPARATOR, action, data_event};
+use crate::pcr::PcrBanks;
+
+/// The machine types modelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MachineType {
+    /// QEMU's `q35` machine.
+    #[default]
+    QemuQ35,
+}
+
+impl std::str::FromStr for MachineType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<MachineType, String> {
+        match s {
+            "qemu-q35" => Ok(MachineType::QemuQ35),
+            other => Err(format!(
+                "{other:?} is not a modelled platform (modelled: qemu-q35)"
+            )),
+        }
+    }
+}
+
+/// The network device of the VM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Nic {
+    /// No NIC (`-nic none` or no network device).
+    #[default]
+    None,
+    /// A virtio-net PCI NIC, whose iPXE EFI option ROM OVMF loads and measures into PCR 2.
+    VirtioNet,
+}
+
+impl std::str::FromStr for Nic {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Nic, String> {
+        match s {
+            "none" => Ok(Nic::None),
+            "virtio-net" => Ok(Nic::VirtioNet),
+            other => Err(format!("{other:?} is not a NIC model (none, virtio-net)")),
+        }
+    }
+}
+
+/// The VM the firmware runs in.
+#[derive(Debug, Clone, Default)]
+pub struct VmConfig {
+    /// The machine type.
+    pub machine: MachineType,
+    /// Guest memory in MiB (`-m`).
+    pub memory_mib: u32,
+    /// vCPUs (`-smp`).
+    pub vcpus: u32,
+    /// The NIC.
+    pub nic: Nic,
+    /// The boot disk, as far as PCR 5 needs it.
+    pub disk: BootDisk,
+}
+
+/// What the firmware measures of the boot disk (PCR 5).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum BootDisk {
+    /// Not given: PCR 5 is not predicted.
+    #[default]
+    Unknown,
+    /// A disk without GPT (a whole-disk filesystem, MBR): no `EV_EFI_GPT_EVENT`.
+    NoGpt,
+    /// A GPT disk: the `EV_EFI_GPT_EVENT` data ([`gpt_event_data`]).
+    Gpt(Vec<u8>),
+}
+
+/// Why the firmware PCRs could not be predicted at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FirmwareError {
+    /// The firmware file is not an OVMF code file this module reads.
+    #[error(transparent)]
+    Volumes(#[from] FvError),
+    /// The disk image could not be read.
+    #[error("{path}: {source}")]
+    Disk {
+        /// The disk image.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The disk's GPT is not usable.
+    #[error("{0}")]
+    Gpt(String),
+    /// The configuration is outside what is modelled.
+    #[error("{0}")]
+    NotModelled(String),
+}
+
+/// What is known about one PCR.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "status", content = "reason")]
+pub enum PcrStatus {
+    /// Predicted: the value is in the prediction's banks.
+    Predicted,
+    /// Measured by the firmware but not predicted, for the reason given.
+    Refused(String),
+    /// Left at zero by the firmware and systemd-stub (the OS may extend it later).
+    NotMeasured(String),
+}
+
+/// The firmware PCRs of one boot.
+#[derive(Debug, Clone)]
+pub struct FirmwarePrediction {
+    /// The predicted PCRs per bank.
+    pub pcrs: PcrBanks,
+    /// The events of the predicted PCRs, in log order per PCR.
+    pub events: Vec<PredictedEvent>,
+    /// PCRs 0-3, 5, 6: predicted or refused (with the reason).
+    pub status: BTreeMap<u32, PcrStatus>,
+    /// The SHA-256 of PEIFV and DXEFV as SEC decompresses them (DXEFV's is its PCR 0 event digest).
+    pub volumes: VolumeDigests,
+}
+
+/// The SHA-256 digests of the decompressed main volumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VolumeDigests {
+    /// PEIFV as decompressed (not what Tcg2Pei measures: PlatformPei's globals are written by then).
+    pub peifv: Digest,
+    /// DXEFV as decompressed: the digest of its `EV_EFI_PLATFORM_FIRMWARE_BLOB` event.
+    pub dxefv: Digest,
+}
+
+/// The firmware PCRs this module knows of, in order.
+pub const FIRMWARE_PCRS: [u32; 6] = [0, 1, 2, 3, 5, 6];
+
+/// What the PEIFV measurement depends on, as the refusal of PCR 0 says it.
+pub const PCR0_REFUSAL: &str = "PCR 0 measures PEIFV after PlatformPei, which runs in place from it, wrote its \
+EFI_HOB_PLATFORM_INFO global (memory map, PCI apertures, vCPU counts, S3 reserved memory) into it; the \
+offset of that global in a firmware build is not modelled (docs/firmware-pcrs.md)";
+
+/// Why PCR 1 is refused.
+pub const PCR1_REFUSAL: &str = "PCR 1 measures BootOrder and the Boot#### options OVMF creates for the \
+devices present; those are not modelled";
+
+/// Why PCR 5 is refused without the disk.
+pub const PCR5_REFUSAL: &str = "PCR 5 holds the boot disk's GPT when the boot file is on a GPT partition: \
+give the boot disk (--disk)";
+
+/// Predicts the firmware PCRs of `code` (an `OVMF_CODE*.fd`) booting in `vm`, in each of `banks`.
+pub fn predict_firmware(
+    code: &[u8],
+    vm: &VmConfig,
+    banks: &[Algorithm],
+) -> Result<FirmwarePrediction, FirmwareError> {
+    if vm.nic == Nic::VirtioNet {
+        return Err(FirmwareError::NotModelled(
+            "--nic virtio-net: the iPXE option ROM OVMF measures into PCR 2 and the boot options it adds to \
+             PCR 1 are not modelled; use --nic none"
+                .into(),
+        ));
+    }
+    if vm.memory_mib == 0 || vm.vcpus == 0 {
+        return Err(FirmwareError::NotModelled(
+            "memory and vCPUs must be at least 1".into(),
+        ));
+    }
+    let MainVolumes { pei, dxe } = main_volumes(code)?;
+    let volumes = VolumeDigests {
+        peifv: Algorithm::Sha256.digest(&pei),
+        dxefv: Algorithm::Sha256.digest(&dxe),
+    };
+    let mut events = Vec::new();
+    for pcr in [2, 3, 6] {
+        events.push(data_event(
+            pcr,
+            PredictedEventKind::Separator,
+            &SEPARATOR,
+            banks,
+        ));
+    }
+    let pcr5_known = vm.disk != BootDisk::Unknown;
+    if pcr5_known {
+        events.push(data_event(
+            5,
+            PredictedEventKind::Separator,
+            &SEPARATOR,
+            banks,
+        ));
+        if let BootDisk::Gpt(gpt) = &vm.disk {
+            events.push(data_event(5, PredictedEventKind::GptTable, gpt, banks));
+        }
+        events.push(action(5, "Exit Boot Services Invocation", banks));
+        events.push(action(5, "Exit Boot Services Returned with Success", banks));
+    }
+    // By PCR; within a PCR in log order (separator at ReadyToBoot, the GPT when the boot file is loaded,
+    // ExitBootServices).
+    events.sort_by_key(|e| e.pcr);
+
+    let mut pcrs = PcrBanks::new();
+    for &alg in banks {
+        for pcr in [2, 3, 5, 6].into_iter().filter(|&p| p != 5 || pcr5_known) {
+            pcrs.set(pcr, alg.zero());
+        }
+    }
+    for e in &events {
+        for d in &e.digests {
+            pcrs.extend(e.pcr, d);
+        }
+    }
+    let mut status = BTreeMap::new();
+    status.insert(0, PcrStatus::Refused(PCR0_REFUSAL.into()));
+    status.insert(1, PcrStatus::Refused(PCR1_REFUSAL.into()));
+    for pcr in [2, 3, 5, 6] {
+        status.insert(pcr, PcrStatus::Predicted);
+    }
+    if !pcr5_known {
+        status.insert(5, PcrStatus::Refused(PCR5_REFUSAL.into()));
+    }
+    Ok(FirmwarePrediction {
+        pcrs,
+        events,
+        status,
+        volumes,
+    })
+}
+
+/// The largest partition entry array read (the firmware reads it whole).
+const MAX_ENTRY_ARRAY: u64 = 1 << 20;
+
+/// The data of the `EV_EFI_GPT_EVENT` the firmware logs when it loads the boot file from a partition of the
+/// disk image at `path` (edk2's `Tcg2MeasureGptTable`, `UEFI_GPT_DATA`): the primary GPT header (92 bytes, as
+/// on disk), the number of used entries (64-bit), and each used entry (non-zero type GUID) in table order,
+/// `SizeOfPartitionEntry` bytes each. `None` when LBA 1 holds no GPT header (512-byte sectors). Reads only
+/// the header and the entry array, so a disk image of any size is fine.
+pub fn gpt_event_data(path: &Path) -> Result<Option<Vec<u8>>, FirmwareError> {
+    use std::os::unix::fs::FileExt as _;
+    let io = |source: std::io::Error| FirmwareError::Disk {
+        path: path.to_path_buf(),
+        source,
+    };
+    let f = std::fs::File::open(path).map_err(io)?;
+    let mut header = [0u8; 512];
+    match f.read_exact_at(&mut header, 512) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(io(e)),
+    }
+    if header.get(..8) != Some(b"EFI PART") {
+        return Ok(None);
+    }
+    let le = |off: usize, n: usize| -> u64 {
+        header.get(off..off + n).map_or(0, |s| {
+            s.iter().rev().fold(0u64, |a, &x| (a << 8) | u64::from(x))
+        })
+    };
+    let header_size = le(12, 4);
+    if !(92..=512).contains(&header_size) {
+        return Err(FirmwareError::Gpt(format!(
+            "{}: GPT header size {header_size} is not 92-512",
+            path.display()
+        )));
+    }
+    let entry_lba = le(72, 8);
+    let count = le(80, 4);
+    let entry_size = le(84, 4);
+    if entry_size < 128 || !entry_size.is_multiple_of(8) || count.saturating_mul(entry_size) > MAX_ENTRY_ARRAY
+    {
+        return Err(FirmwareError::Gpt(format!(
+            "{}: GPT entry array of {count} x {entry_size} bytes is not supported",
+            path.display()
+        )));
+    }
+    let mut entries = vec![0u8; (count * entry_size) as usize];
+    f.read_exact_at(&mut entries, entry_lba.saturating_mul(512))
+        .map_err(|e| FirmwareError::Gpt(format!("{}: GPT entry array: {e}", path.display())))?;
+    let used: Vec<&[u8]> = entries
+        .chunks_exact(entry_size as usize)
+        .filter(|e| e.get(..16).is_some_and(|t| t.iter().any(|&b| b != 0)))
+        .collect();
+    let mut data = header.get(..92).unwrap_or_default().to_vec();
+    data.extend_from_slice(&(used.len() as u64).to_le_bytes());
+    for e in used {
+        data.extend_from_slice(e);
+    }
+    Ok(Some(data))
+}
+
+/// Why a PCR outside the firmware's and the UKI's is zero after boot.
+const NOT_MEASURED: &str = "not measured by firmware/stub";
+
+/// The whole PCR set 0-15 of a boot: the firmware PCRs and, when a UKI was given, [`super::predict`]'s.
+#[derive(Debug, Clone)]
+pub struct WholeSet {
+    /// The firmware PCRs.
+    pub firmware: FirmwarePrediction,
+    /// The UKI's PCRs (4, 7, 9, 11-13), when a UKI was given.
+    pub uki: Option<super::Prediction>,
+    /// Which PCRs to show (default 0-15).
+    pub selected: Vec<u32>,
+}
+
+impl WholeSet {
+    /// The PCR values per bank, for the selected PCRs that are predicted.
+    pub fn pcrs(&self) -> PcrBanks {
+        let mut all = self.firmware.pcrs.clone();
+        if let Some(u) = &self.uki {
+            for (_, pcr, d) in u.pcrs.iter() {
+                all.set(pcr, *d);
+            }
+        }
+        all.retain_pcrs(&self.selected);
+        all
+    }
+
+    /// Each selected PCR that has no value, with why.
+    pub fn not_predicted(&self) -> BTreeMap<u32, String> {
+        let mut out = BTreeMap::new();
+        for &pcr in &self.selected {
+            let why = match self.firmware.status.get(&pcr) {
+                Some(PcrStatus::Refused(r) | PcrStatus::NotMeasured(r)) => Some(r.clone()),
+                Some(PcrStatus::Predicted) => None,
+                None if super::PREDICTED_PCRS.contains(&pcr) => self
+                    .uki
+                    .is_none()
+                    .then(|| "predicted with the UKI: give --uki".to_string()),
+                None => Some(NOT_MEASURED.to_string()),
+            };
+            if let Some(w) = why {
+                out.insert(pcr, w);
+            }
+        }
+        out
+    }
+
+    /// The predicted events of the selected PCRs: the firmware's, then the UKI's.
+    pub fn events(&self) -> Vec<&PredictedEvent> {
+        self.firmware
+            .events
+            .iter()
+            .chain(self.uki.iter().flat_map(|u| u.events.iter()))
+            .filter(|e| self.selected.contains(&e.pcr))
+            .collect()
+    }
+
+    /// The text `pcr predict --firmware` prints.
+    pub fn to_text(&self, banks: &[Algorithm], with_events: bool) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        if with_events {
+            let _ = writeln!(
+                s,
+                "# predicted events (digest in {}):",
+                banks.first().map_or("-", |b| b.name())
+            );
+            for e in self.events() {
+                let _ = writeln!(
+                    s,
+                    "  PCR {:>2}  {:<34} {:<38} {}",
+                    e.pcr,
+                    super::event_type_name(e.event_type()),
+                    e.description(),
+                    e.digests.first().map(|d| d.to_hex()).unwrap_or_default()
+                );
+            }
+        }
+        let v = &self.firmware.volumes;
+        let _ = writeln!(
+            s,
+            "# firmware volumes (SHA-256 as decompressed): PEIFV {}, DXEFV {}",
+            v.peifv.to_hex(),
+            v.dxefv.to_hex()
+        );
+        if let Some(u) = &self.uki {
+            let _ = writeln!(
+                s,
+                "# systemd-stub section table {}, Secure Boot {}",
+                u.stub_generation,
+                if u.secure_boot { "on" } else { "off" }
+            );
+        }
+        let pcrs = self.pcrs();
+        let missing = self.not_predicted();
+        for &alg in banks {
+            let _ = writeln!(s, "{alg}:");
+            for &pcr in &self.selected {
+                match (pcrs.get(alg, pcr), missing.get(&pcr)) {
+                    (Some(d), _) => {
+                        let _ = writeln!(s, "  {pcr:>2}: 0x{}", d.to_hex().to_uppercase());
+                    }
+                    (None, Some(w)) if w == NOT_MEASURED => {
+                        let _ = writeln!(s, "  {pcr:>2}: {NOT_MEASURED}");
+                    }
+                    (None, _) => {
+                        let _ = writeln!(s, "  {pcr:>2}: not predicted (see below)");
+                    }
+                }
+            }
+            if self.selected.contains(&11)
+                && let Some(phases) = self.uki.as_ref().and_then(|u| u.pcr11_phases.get(&alg))
+            {
+                for (phase, d) in phases {
+                    let _ = writeln!(s, "  11 after {phase}: 0x{}", d.to_hex().to_uppercase());
+                }
+            }
+        }
+        for (pcr, why) in &missing {
+            if why != NOT_MEASURED {
+                let _ = writeln!(s, "# PCR {pcr} not predicted: {why}");
+            }
+        }
+        s
+    }
+}
+
+/// JSON: `{"<bank>": {"<pcr>": "<hex>"}, "pcr11_phases": {...} (with a UKI), "not_predicted": {"<pcr>":
+/// "<why>"}}`.
+impl serde::Serialize for WholeSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        type Phases<'a> = BTreeMap<&'static str, BTreeMap<&'static str, String>>;
+        #[derive(serde::Serialize)]
+        struct Shape<'a> {
+            #[serde(flatten)]
+            pcrs: &'a PcrBanks,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pcr11_phases: Option<Phases<'a>>,
+            not_predicted: BTreeMap<u32, String>,
+        }
+        let pcrs = self.pcrs();
+        let pcr11_phases = self
+            .uki
+            .as_ref()
+            .filter(|_| self.selected.contains(&11))
+            .map(|u| {
+                u.pcr11_phases
+                    .iter()
+                    .map(|(a, v)| (a.name(), v.iter().map(|(p, d)| (*p, d.to_hex())).collect()))
+                    .collect()
+            });
+        Shape {
+            pcrs: &pcrs,
+            pcr11_phases,
+            not_predicted: self.not_predicted(),
+        }
+        .serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A GPT disk made by sfdisk: the event data has the header's 92 bytes, the count and the used entries.
+    #[test]
+    fn gpt_event_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = dir.path().join("disk.img");
+        let mut img = vec![0u8; 64 * 512];
+        img[512..520].copy_from_slice(b"EFI PART");
+        img[512 + 12..512 + 16].copy_from_slice(&92u32.to_le_bytes());
+        img[512 + 72..512 + 80].copy_from_slice(&2u64.to_le_bytes());
+        img[512 + 80..512 + 84].copy_from_slice(&4u32.to_le_bytes());
+        img[512 + 84..512 + 88].copy_from_slice(&128u32.to_le_bytes());
+        // Entries 0 and 2 used.
+        img[1024] = 1;
+        img[1024 + 256] = 2;
+        std::fs::write(&disk, &img).unwrap();
+        let d = gpt_event_data(&disk).unwrap().unwrap();
+        assert_eq!(d.len(), 92 + 8 + 2 * 128);
+        assert_eq!(&d[..92], &img[512..604]);
+        assert_eq!(&d[92..100], &2u64.to_le_bytes());
+        assert_eq!(d[100], 1);
+        assert_eq!(d[228], 2);
+        // No GPT: no event; an absurd entry array: an error.
+        std::fs::write(&disk, vec![0u8; 4096]).unwrap();
+        assert!(gpt_event_data(&disk).unwrap().is_none());
+        img[512 + 80..512 + 84].copy_from_slice(&u32::MAX.to_le_bytes());
+        std::fs::write(&disk, &img).unwrap();
+        assert!(matches!(gpt_event_data(&disk), Err(FirmwareError::Gpt(_))));
+    }
+
+    #[test]
+    fn parses_flag_values() {
+        assert_eq!("qemu-q35".parse::<MachineType>(), Ok(MachineType::QemuQ35));
+        assert!("pc".parse::<MachineType>().is_err());
+        assert_eq!("virtio-net".parse::<Nic>(), Ok(Nic::VirtioNet));
+        assert!("e1000".parse::<Nic>().is_err());
+    }
+}
