@@ -30,7 +30,9 @@ fn component(e: &PredictedEvent) -> &'static str {
         | PredictedEventKind::Separator
         | PredictedEventKind::Action(_)
         | PredictedEventKind::DbAuthority
-        | PredictedEventKind::GptTable => "firmware",
+        | PredictedEventKind::GptTable
+        | PredictedEventKind::CrtmVersion
+        | PredictedEventKind::FirmwareVolume(_) => "firmware",
     }
 }
 

@@ -80,6 +80,10 @@ pub mod event_type {
     pub const EV_EFI_VARIABLE_AUTHORITY: u32 = 0x8000_00e0;
     /// `EV_EFI_GPT_EVENT`.
     pub const EV_EFI_GPT_EVENT: u32 = 0x8000_0006;
+    /// `EV_S_CRTM_VERSION`.
+    pub const EV_S_CRTM_VERSION: u32 = 0x0000_0008;
+    /// `EV_EFI_PLATFORM_FIRMWARE_BLOB`.
+    pub const EV_EFI_PLATFORM_FIRMWARE_BLOB: u32 = 0x8000_0008;
 }
 use event_type::*;
 
@@ -146,6 +150,10 @@ pub enum PredictedEventKind {
     /// `EV_EFI_GPT_EVENT` in PCR 5: the boot disk's GPT header and used partition entries
     /// ([`firmware::gpt_event_data`]).
     GptTable,
+    /// `EV_S_CRTM_VERSION` in PCR 0: the firmware's version string (UTF-16LE with NUL).
+    CrtmVersion,
+    /// `EV_EFI_PLATFORM_FIRMWARE_BLOB` in PCR 0: a firmware volume as measured ("PEIFV", "DXEFV").
+    FirmwareVolume(&'static str),
 }
 
 impl PredictedEventKind {
@@ -166,6 +174,8 @@ impl PredictedEventKind {
             | PredictedEventKind::LinuxInitrdWithUcode(_)
             | PredictedEventKind::UkiProfile(_) => EV_EVENT_TAG,
             PredictedEventKind::GptTable => EV_EFI_GPT_EVENT,
+            PredictedEventKind::CrtmVersion => EV_S_CRTM_VERSION,
+            PredictedEventKind::FirmwareVolume(_) => EV_EFI_PLATFORM_FIRMWARE_BLOB,
         }
     }
 
@@ -196,6 +206,8 @@ impl PredictedEventKind {
             }
             PredictedEventKind::UkiProfile(n) => format!("UKI profile {n}"),
             PredictedEventKind::GptTable => "GPT of the boot disk".into(),
+            PredictedEventKind::CrtmVersion => "S-CRTM version".into(),
+            PredictedEventKind::FirmwareVolume(name) => format!("firmware volume {name}"),
         }
     }
 }

@@ -7,7 +7,7 @@
 //!
 //! | PCR | events, in order | here |
 //! |---|---|---|
-//! | 0 | `EV_S_CRTM_VERSION`, `EV_EFI_PLATFORM_FIRMWARE_BLOB` PEIFV, DXEFV, separator | refused: PEIFV is measured after PlatformPei wrote its globals into it (`docs/firmware-pcrs.md`) |
+//! | 0 | `EV_S_CRTM_VERSION`, `EV_EFI_PLATFORM_FIRMWARE_BLOB` PEIFV, DXEFV, separator | predicted for the firmware builds whose PlatformPei globals are located (PEIFV is measured after PlatformPei wrote them into it: `docs/firmware-pcrs.md`), up to 2048 MiB; refused otherwise |
 //! | 1 | `EV_EFI_VARIABLE_BOOT` BootOrder and each Boot####, separator | refused: the boot options OVMF creates are not modelled |
 //! | 2 | separator (no option ROM without a NIC) | predicted; a virtio-net NIC (iPXE's EFI ROM) is refused |
 //! | 3, 6 | separator | predicted |
@@ -155,10 +155,118 @@ pub struct VolumeDigests {
 /// The firmware PCRs this module knows of, in order.
 pub const FIRMWARE_PCRS: [u32; 6] = [0, 1, 2, 3, 5, 6];
 
-/// What the PEIFV measurement depends on, as the refusal of PCR 0 says it.
+/// What the PEIFV measurement depends on, as a refusal of PCR 0 says it.
 pub const PCR0_REFUSAL: &str = "PCR 0 measures PEIFV after PlatformPei, which runs in place from it, wrote its \
-EFI_HOB_PLATFORM_INFO global (memory map, PCI apertures, vCPU counts, S3 reserved memory) into it; the \
-offset of that global in a firmware build is not modelled (docs/firmware-pcrs.md)";
+EFI_HOB_PLATFORM_INFO global (memory map, PCI apertures, vCPU counts, S3 reserved memory) into it";
+
+/// A firmware build whose PEIFV, as Tcg2Pei measures it, is modelled: where PlatformPei's globals are in
+/// it. Found by capturing the measured bytes (`scripts/capture-peifv.py`) and checked by boots.
+#[derive(Debug)]
+struct KnownBuild {
+    /// What it is.
+    name: &'static str,
+    /// SHA-256 of PEIFV as decompressed.
+    peifv_sha256: &'static str,
+    /// Offset in PEIFV of PlatformPei's `mPlatformInfoHob` (the edk2 2022.11 `EFI_HOB_PLATFORM_INFO`, packed),
+    /// followed by QemuFwCfgPeiLib's `mQemuFwCfgSupported` and `mQemuFwCfgDmaSupported`.
+    platform_info: usize,
+    /// The `EV_S_CRTM_VERSION` data: `PcdFirmwareVersionString`, UTF-16LE with its NUL.
+    crtm_version: &'static [u8],
+    /// `PcdCpuApStackSize`.
+    ap_stack_size: u32,
+}
+
+/// The builds whose PEIFV measurement is modelled.
+const KNOWN_BUILDS: &[KnownBuild] = &[KnownBuild {
+    name: "Debian 12 ovmf 2022.11-6+deb12u2 OVMF_CODE_4M.fd",
+    peifv_sha256: "471281a7d197d12ac61a810e5150b9b5ddc47be78ef0c24af7a8192c81b3a808",
+    platform_info: 0xe0c0,
+    crtm_version: &[0, 0],
+    ap_stack_size: 0x8000,
+}];
+
+/// The largest guest memory the PEIFV model covers: all RAM below 2 GiB, so the 32-bit PCI window starts at
+/// 2 GiB and nothing is above 4 GiB (FirstNonAddress and the 64-bit aperture do not move).
+const PEIFV_MAX_MEMORY_MIB: u32 = 2048;
+
+/// PEIFV as Tcg2Pei measures it on a q35 VM with `vm`'s memory and vCPUs (QEMU's defaults otherwise: S3
+/// enabled, `smm=off`, no memory above 4 GiB), for a [`KNOWN_BUILDS`] firmware: the decompressed volume with
+/// PlatformPei's `EFI_HOB_PLATFORM_INFO` as it stands when Tcg2Pei runs. Or why not.
+fn measured_peifv(
+    pei: &[u8],
+    digest: Digest,
+    vm: &VmConfig,
+) -> Result<(&'static KnownBuild, Vec<u8>), String> {
+    let hex = digest.to_hex();
+    let build = KNOWN_BUILDS
+        .iter()
+        .find(|b| b.peifv_sha256 == hex)
+        .ok_or_else(|| {
+            format!(
+                "{PCR0_REFUSAL}; where it is in this firmware build (PEIFV sha256 {hex}) is not known (known: {})",
+                KNOWN_BUILDS
+                    .iter()
+                    .map(|b| b.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?;
+    if vm.memory_mib > PEIFV_MAX_MEMORY_MIB {
+        return Err(format!(
+            "{PCR0_REFUSAL}; modelled for up to {PEIFV_MAX_MEMORY_MIB} MiB (all RAM below 2 GiB), not {} MiB",
+            vm.memory_mib
+        ));
+    }
+    if vm.vcpus > 64 {
+        return Err(format!(
+            "{PCR0_REFUSAL}; modelled for up to 64 vCPUs (PcdCpuMaxLogicalProcessorNumber), not {}",
+            vm.vcpus
+        ));
+    }
+    let s3_size = 0x8_0000 + vm.vcpus * build.ap_stack_size;
+    let low_memory = vm.memory_mib << 20;
+    let s3_base = low_memory.checked_sub(s3_size).ok_or_else(|| {
+        format!(
+            "{PCR0_REFUSAL}; {} MiB is too little for the S3 reserved memory of {} vCPUs",
+            vm.memory_mib, vm.vcpus
+        )
+    })?;
+    // (offset in EFI_HOB_PLATFORM_INFO, value): what PlatformPei has set when Tcg2Pei measures PEIFV.
+    let fields: [(usize, &[u8]); 18] = [
+        (24, &0x29c0u16.to_le_bytes()),         // HostBridgeDevId: Q35 MCH
+        (39, &[1]),                             // S3Supported
+        (44, &0x10_0000_0000u64.to_le_bytes()), // FirstNonAddress
+        (52, &[40]),                            // PhysMemAddressWidth
+        (53, &0x8000_0000u32.to_le_bytes()),    // Uc32Base: 2 GiB (low RAM <= 2 GiB)
+        (70, &0xe0_0000_0000u64.to_le_bytes()), // PcdPciMmio64Base
+        (78, &0x20_0000_0000u64.to_le_bytes()), // PcdPciMmio64Size
+        (86, &0xc000_0000u32.to_le_bytes()),    // PcdPciMmio32Base
+        (90, &0x3c00_0000u32.to_le_bytes()),    // PcdPciMmio32Size
+        (94, &0x6000u64.to_le_bytes()),         // PcdPciIoBase
+        (102, &0xa000u64.to_le_bytes()),        // PcdPciIoSize
+        (118, &vm.vcpus.to_le_bytes()),         // PcdCpuBootLogicalProcessorNumber
+        (122, &vm.vcpus.to_le_bytes()),         // PcdCpuMaxLogicalProcessorNumber
+        (126, &64u32.to_le_bytes()),            // DefaultMaxCpuNumber
+        (130, &s3_base.to_le_bytes()),          // S3AcpiReservedMemoryBase
+        (134, &s3_size.to_le_bytes()),          // S3AcpiReservedMemorySize
+        (138, &[1]),                            // QemuFwCfgPeiLib mQemuFwCfgSupported
+        (139, &[1]),                            // QemuFwCfgPeiLib mQemuFwCfgDmaSupported
+    ];
+    let mut out = pei.to_vec();
+    for (off, bytes) in fields {
+        let at = build.platform_info + off;
+        let dst = out
+            .get_mut(at..at + bytes.len())
+            .ok_or_else(|| format!("{PCR0_REFUSAL}; the known offset is outside this PEIFV"))?;
+        if dst.iter().any(|&b| b != 0) {
+            return Err(format!(
+                "{PCR0_REFUSAL}; the bytes at the known offset {at:#x} are not zero in this PEIFV"
+            ));
+        }
+        dst.copy_from_slice(bytes);
+    }
+    Ok((build, out))
+}
 
 /// Why PCR 1 is refused.
 pub const PCR1_REFUSAL: &str = "PCR 1 measures BootOrder and the Boot#### options OVMF creates for the \
@@ -192,6 +300,33 @@ pub fn predict_firmware(
         dxefv: Algorithm::Sha256.digest(&dxe),
     };
     let mut events = Vec::new();
+    let pcr0 = measured_peifv(&pei, volumes.peifv, vm);
+    if let Ok((build, peifv)) = &pcr0 {
+        events.push(data_event(
+            0,
+            PredictedEventKind::CrtmVersion,
+            build.crtm_version,
+            banks,
+        ));
+        events.push(data_event(
+            0,
+            PredictedEventKind::FirmwareVolume("PEIFV"),
+            peifv,
+            banks,
+        ));
+        events.push(data_event(
+            0,
+            PredictedEventKind::FirmwareVolume("DXEFV"),
+            &dxe,
+            banks,
+        ));
+        events.push(data_event(
+            0,
+            PredictedEventKind::Separator,
+            &SEPARATOR,
+            banks,
+        ));
+    }
     for pcr in [2, 3, 6] {
         events.push(data_event(
             pcr,
@@ -220,7 +355,10 @@ pub fn predict_firmware(
 
     let mut pcrs = PcrBanks::new();
     for &alg in banks {
-        for pcr in [2, 3, 5, 6].into_iter().filter(|&p| p != 5 || pcr5_known) {
+        for pcr in [0, 2, 3, 5, 6]
+            .into_iter()
+            .filter(|&p| (p != 5 || pcr5_known) && (p != 0 || pcr0.is_ok()))
+        {
             pcrs.set(pcr, alg.zero());
         }
     }
@@ -230,7 +368,13 @@ pub fn predict_firmware(
         }
     }
     let mut status = BTreeMap::new();
-    status.insert(0, PcrStatus::Refused(PCR0_REFUSAL.into()));
+    status.insert(
+        0,
+        match &pcr0 {
+            Ok(_) => PcrStatus::Predicted,
+            Err(why) => PcrStatus::Refused(why.clone()),
+        },
+    );
     status.insert(1, PcrStatus::Refused(PCR1_REFUSAL.into()));
     for pcr in [2, 3, 5, 6] {
         status.insert(pcr, PcrStatus::Predicted);
@@ -285,7 +429,9 @@ pub fn gpt_event_data(path: &Path) -> Result<Option<Vec<u8>>, FirmwareError> {
     let entry_lba = le(72, 8);
     let count = le(80, 4);
     let entry_size = le(84, 4);
-    if entry_size < 128 || !entry_size.is_multiple_of(8) || count.saturating_mul(entry_size) > MAX_ENTRY_ARRAY
+    if entry_size < 128
+        || !entry_size.is_multiple_of(8)
+        || count.saturating_mul(entry_size) > MAX_ENTRY_ARRAY
     {
         return Err(FirmwareError::Gpt(format!(
             "{}: GPT entry array of {count} x {entry_size} bytes is not supported",
@@ -498,6 +644,38 @@ mod tests {
         img[512 + 80..512 + 84].copy_from_slice(&u32::MAX.to_le_bytes());
         std::fs::write(&disk, &img).unwrap();
         assert!(matches!(gpt_event_data(&disk), Err(FirmwareError::Gpt(_))));
+    }
+
+    /// PEIFV of a build not in the table, or memory above the model's range: PCR 0 is refused with why.
+    #[test]
+    fn pcr0_refusals_name_the_reason() {
+        let vm = VmConfig {
+            memory_mib: 1024,
+            vcpus: 1,
+            ..VmConfig::default()
+        };
+        let pei = vec![0u8; 4096];
+        let e = measured_peifv(&pei, Algorithm::Sha256.digest(&pei), &vm).unwrap_err();
+        assert!(e.contains("is not known"), "{e}");
+        let known = KNOWN_BUILDS[0].peifv_sha256;
+        let d = yardstick_common::hash::Digest::from_bytes(
+            Algorithm::Sha256,
+            &yardstick_common::hex::decode(known).unwrap(),
+        )
+        .unwrap();
+        let big = VmConfig {
+            memory_mib: 4096,
+            ..vm.clone()
+        };
+        let e = measured_peifv(&pei, d, &big).unwrap_err();
+        assert!(e.contains("up to 2048 MiB"), "{e}");
+        // The known offset must hold zeros (a PEIFV that only claims to be the build is refused).
+        let mut odd = vec![0xffu8; 0xe0000];
+        odd[0] = 0;
+        let e = measured_peifv(&odd, d, &vm).unwrap_err();
+        assert!(e.contains("not zero"), "{e}");
+        let e = measured_peifv(&pei, d, &vm).unwrap_err();
+        assert!(e.contains("outside"), "{e}");
     }
 
     #[test]
