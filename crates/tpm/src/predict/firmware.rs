@@ -156,34 +156,62 @@ pub struct VolumeDigests {
 pub const FIRMWARE_PCRS: [u32; 6] = [0, 1, 2, 3, 5, 6];
 
 /// What the PEIFV measurement depends on, as a refusal of PCR 0 says it.
-pub const PCR0_REFUSAL: &str = "PCR 0 measures PEIFV after PlatformPei, which runs in place from it, wrote its \
-EFI_HOB_PLATFORM_INFO global (memory map, PCI apertures, vCPU counts, S3 reserved memory) into it";
+pub const PCR0_REFUSAL: &str = "PCR 0 measures PEIFV after the PEIMs that run in place from it wrote their \
+globals into it (edk2 2022.11's PlatformPei: memory map, PCI apertures, vCPU counts, S3 reserved memory)";
 
-/// A firmware build whose PEIFV, as Tcg2Pei measures it, is modelled: where PlatformPei's globals are in
-/// it. Found by capturing the measured bytes (`scripts/capture-peifv.py`) and checked by boots.
+/// A firmware build whose PEIFV, as Tcg2Pei measures it, is modelled: which globals of the PEIMs that ran in
+/// place from it are set by then, and where. Found by capturing the measured bytes
+/// (`scripts/capture-peifv.py`) and checked by boots.
 #[derive(Debug)]
 struct KnownBuild {
     /// What it is.
     name: &'static str,
     /// SHA-256 of PEIFV as decompressed.
     peifv_sha256: &'static str,
-    /// Offset in PEIFV of PlatformPei's `mPlatformInfoHob` (the edk2 2022.11 `EFI_HOB_PLATFORM_INFO`, packed),
-    /// followed by QemuFwCfgPeiLib's `mQemuFwCfgSupported` and `mQemuFwCfgDmaSupported`.
-    platform_info: usize,
-    /// The `EV_S_CRTM_VERSION` data: `PcdFirmwareVersionString`, UTF-16LE with its NUL.
+    /// The `EV_S_CRTM_VERSION` data: `PcdFirmwareVersionString` (built into Tcg2Pei, so part of PEIFV),
+    /// UTF-16LE with its NUL.
     crtm_version: &'static [u8],
-    /// `PcdCpuApStackSize`.
-    ap_stack_size: u32,
+    /// The globals written before the measurement.
+    globals: PeiGlobals,
 }
 
+/// The PEIM globals in a PEIFV when Tcg2Pei measures it.
+#[derive(Debug)]
+enum PeiGlobals {
+    /// edk2 2022.11: PlatformPei's `mPlatformInfoHob` (the packed `EFI_HOB_PLATFORM_INFO`) at `offset`,
+    /// followed by QemuFwCfgPeiLib's `mQemuFwCfgSupported` and `mQemuFwCfgDmaSupported`; the S3 reserved
+    /// memory is sized with `ap_stack_size` (`PcdCpuApStackSize`) per vCPU.
+    PlatformInfo2022 { offset: usize, ap_stack_size: u32 },
+    /// Bytes that are the same for every memory size and vCPU count: (offset, value).
+    Fixed(&'static [(usize, &'static [u8])]),
+}
+
+/// UTF-16LE of "2025.02-8+deb13u1" with its NUL.
+const DEB13U1_VERSION: &[u8] = &[
+    b'2', 0, b'0', 0, b'2', 0, b'5', 0, b'.', 0, b'0', 0, b'2', 0, b'-', 0, b'8', 0, b'+', 0, b'd',
+    0, b'e', 0, b'b', 0, b'1', 0, b'3', 0, b'u', 0, b'1', 0, 0, 0,
+];
+
 /// The builds whose PEIFV measurement is modelled.
-const KNOWN_BUILDS: &[KnownBuild] = &[KnownBuild {
-    name: "Debian 12 ovmf 2022.11-6+deb12u2 OVMF_CODE_4M.fd",
-    peifv_sha256: "471281a7d197d12ac61a810e5150b9b5ddc47be78ef0c24af7a8192c81b3a808",
-    platform_info: 0xe0c0,
-    crtm_version: &[0, 0],
-    ap_stack_size: 0x8000,
-}];
+const KNOWN_BUILDS: &[KnownBuild] = &[
+    KnownBuild {
+        name: "Debian 12 ovmf 2022.11-6+deb12u2 OVMF_CODE_4M.fd",
+        peifv_sha256: "471281a7d197d12ac61a810e5150b9b5ddc47be78ef0c24af7a8192c81b3a808",
+        crtm_version: &[0, 0],
+        globals: PeiGlobals::PlatformInfo2022 {
+            offset: 0xe0c0,
+            ap_stack_size: 0x8000,
+        },
+    },
+    KnownBuild {
+        name: "Debian 13 ovmf 2025.02-8+deb13u1 OVMF_CODE_4M.fd",
+        peifv_sha256: "acc7cc32f3e05161d1620022562909c284f700d73082cf7ac159451a3f7c7212",
+        crtm_version: DEB13U1_VERSION,
+        // PeiCore's BaseAcpiTimerLib `mAcpiTimerIoAddr`: the PM base OVMF programs (0x600) + the ACPI timer's
+        // offset (8). PlatformPei keeps its platform info in a HOB in this version, not in PEIFV.
+        globals: PeiGlobals::Fixed(&[(0x6e50, &[0x08, 0x06])]),
+    },
+];
 
 /// The largest guest memory the PEIFV model covers: all RAM below 2 GiB, so the 32-bit PCI window starts at
 /// 2 GiB and nothing is above 4 GiB (FirstNonAddress and the 64-bit aperture do not move).
@@ -213,7 +241,7 @@ fn measured_peifv(
         })?;
     if vm.memory_mib > PEIFV_MAX_MEMORY_MIB {
         return Err(format!(
-            "{PCR0_REFUSAL}; modelled for up to {PEIFV_MAX_MEMORY_MIB} MiB (all RAM below 2 GiB), not {} MiB",
+            "{PCR0_REFUSAL}; modelled for up to {PEIFV_MAX_MEMORY_MIB} MiB (all RAM below 2 GiB, as captured and booted), not {} MiB",
             vm.memory_mib
         ));
     }
@@ -223,38 +251,18 @@ fn measured_peifv(
             vm.vcpus
         ));
     }
-    let s3_size = 0x8_0000 + vm.vcpus * build.ap_stack_size;
-    let low_memory = vm.memory_mib << 20;
-    let s3_base = low_memory.checked_sub(s3_size).ok_or_else(|| {
-        format!(
-            "{PCR0_REFUSAL}; {} MiB is too little for the S3 reserved memory of {} vCPUs",
-            vm.memory_mib, vm.vcpus
-        )
-    })?;
-    // (offset in EFI_HOB_PLATFORM_INFO, value): what PlatformPei has set when Tcg2Pei measures PEIFV.
-    let fields: [(usize, &[u8]); 18] = [
-        (24, &0x29c0u16.to_le_bytes()),         // HostBridgeDevId: Q35 MCH
-        (39, &[1]),                             // S3Supported
-        (44, &0x10_0000_0000u64.to_le_bytes()), // FirstNonAddress
-        (52, &[40]),                            // PhysMemAddressWidth
-        (53, &0x8000_0000u32.to_le_bytes()),    // Uc32Base: 2 GiB (low RAM <= 2 GiB)
-        (70, &0xe0_0000_0000u64.to_le_bytes()), // PcdPciMmio64Base
-        (78, &0x20_0000_0000u64.to_le_bytes()), // PcdPciMmio64Size
-        (86, &0xc000_0000u32.to_le_bytes()),    // PcdPciMmio32Base
-        (90, &0x3c00_0000u32.to_le_bytes()),    // PcdPciMmio32Size
-        (94, &0x6000u64.to_le_bytes()),         // PcdPciIoBase
-        (102, &0xa000u64.to_le_bytes()),        // PcdPciIoSize
-        (118, &vm.vcpus.to_le_bytes()),         // PcdCpuBootLogicalProcessorNumber
-        (122, &vm.vcpus.to_le_bytes()),         // PcdCpuMaxLogicalProcessorNumber
-        (126, &64u32.to_le_bytes()),            // DefaultMaxCpuNumber
-        (130, &s3_base.to_le_bytes()),          // S3AcpiReservedMemoryBase
-        (134, &s3_size.to_le_bytes()),          // S3AcpiReservedMemorySize
-        (138, &[1]),                            // QemuFwCfgPeiLib mQemuFwCfgSupported
-        (139, &[1]),                            // QemuFwCfgPeiLib mQemuFwCfgDmaSupported
-    ];
+    let fields: Vec<(usize, Vec<u8>)> = match build.globals {
+        PeiGlobals::Fixed(list) => list.iter().map(|&(o, b)| (o, b.to_vec())).collect(),
+        PeiGlobals::PlatformInfo2022 {
+            offset,
+            ap_stack_size,
+        } => platform_info_2022(vm, ap_stack_size)?
+            .into_iter()
+            .map(|(o, b)| (offset + o, b))
+            .collect(),
+    };
     let mut out = pei.to_vec();
-    for (off, bytes) in fields {
-        let at = build.platform_info + off;
+    for (at, bytes) in fields {
         let dst = out
             .get_mut(at..at + bytes.len())
             .ok_or_else(|| format!("{PCR0_REFUSAL}; the known offset is outside this PEIFV"))?;
@@ -263,9 +271,43 @@ fn measured_peifv(
                 "{PCR0_REFUSAL}; the bytes at the known offset {at:#x} are not zero in this PEIFV"
             ));
         }
-        dst.copy_from_slice(bytes);
+        dst.copy_from_slice(&bytes);
     }
     Ok((build, out))
+}
+
+/// edk2 2022.11's `EFI_HOB_PLATFORM_INFO` fields (offset in the struct, bytes) as PlatformPei has set them when
+/// Tcg2Pei measures PEIFV, on q35 with `vm`'s memory (all below 2 GiB) and vCPUs, S3 enabled, no SMM; and the
+/// two QemuFwCfgPeiLib flags after it.
+fn platform_info_2022(vm: &VmConfig, ap_stack_size: u32) -> Result<Vec<(usize, Vec<u8>)>, String> {
+    let s3_size = 0x8_0000 + vm.vcpus * ap_stack_size;
+    let low_memory = vm.memory_mib << 20;
+    let s3_base = low_memory.checked_sub(s3_size).ok_or_else(|| {
+        format!(
+            "{PCR0_REFUSAL}; {} MiB is too little for the S3 reserved memory of {} vCPUs",
+            vm.memory_mib, vm.vcpus
+        )
+    })?;
+    Ok(vec![
+        (24, 0x29c0u16.to_le_bytes().to_vec()), // HostBridgeDevId: Q35 MCH
+        (39, vec![1]),                          // S3Supported
+        (44, 0x10_0000_0000u64.to_le_bytes().to_vec()), // FirstNonAddress
+        (52, vec![40]),                         // PhysMemAddressWidth
+        (53, 0x8000_0000u32.to_le_bytes().to_vec()), // Uc32Base: 2 GiB (low RAM <= 2 GiB)
+        (70, 0xe0_0000_0000u64.to_le_bytes().to_vec()), // PcdPciMmio64Base
+        (78, 0x20_0000_0000u64.to_le_bytes().to_vec()), // PcdPciMmio64Size
+        (86, 0xc000_0000u32.to_le_bytes().to_vec()), // PcdPciMmio32Base
+        (90, 0x3c00_0000u32.to_le_bytes().to_vec()), // PcdPciMmio32Size
+        (94, 0x6000u64.to_le_bytes().to_vec()), // PcdPciIoBase
+        (102, 0xa000u64.to_le_bytes().to_vec()), // PcdPciIoSize
+        (118, vm.vcpus.to_le_bytes().to_vec()), // PcdCpuBootLogicalProcessorNumber
+        (122, vm.vcpus.to_le_bytes().to_vec()), // PcdCpuMaxLogicalProcessorNumber
+        (126, 64u32.to_le_bytes().to_vec()),    // DefaultMaxCpuNumber
+        (130, s3_base.to_le_bytes().to_vec()),  // S3AcpiReservedMemoryBase
+        (134, s3_size.to_le_bytes().to_vec()),  // S3AcpiReservedMemorySize
+        (138, vec![1]),                         // QemuFwCfgPeiLib mQemuFwCfgSupported
+        (139, vec![1]),                         // QemuFwCfgPeiLib mQemuFwCfgDmaSupported
+    ])
 }
 
 /// Why PCR 1 is refused.
