@@ -32,7 +32,8 @@ fn component(e: &PredictedEvent) -> &'static str {
         | PredictedEventKind::DbAuthority
         | PredictedEventKind::GptTable
         | PredictedEventKind::CrtmVersion
-        | PredictedEventKind::FirmwareVolume(_) => "firmware",
+        | PredictedEventKind::FirmwareVolume(_)
+        | PredictedEventKind::BootVariable(_) => "firmware",
     }
 }
 

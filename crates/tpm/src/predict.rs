@@ -84,6 +84,8 @@ pub mod event_type {
     pub const EV_S_CRTM_VERSION: u32 = 0x0000_0008;
     /// `EV_EFI_PLATFORM_FIRMWARE_BLOB`.
     pub const EV_EFI_PLATFORM_FIRMWARE_BLOB: u32 = 0x8000_0008;
+    /// `EV_EFI_VARIABLE_BOOT`.
+    pub const EV_EFI_VARIABLE_BOOT: u32 = 0x8000_0002;
 }
 use event_type::*;
 
@@ -154,6 +156,8 @@ pub enum PredictedEventKind {
     CrtmVersion,
     /// `EV_EFI_PLATFORM_FIRMWARE_BLOB` in PCR 0: a firmware volume as measured ("PEIFV", "DXEFV").
     FirmwareVolume(&'static str),
+    /// `EV_EFI_VARIABLE_BOOT` in PCR 1: a boot variable (`BootOrder`, `Boot####`).
+    BootVariable(&'static str),
 }
 
 impl PredictedEventKind {
@@ -176,6 +180,7 @@ impl PredictedEventKind {
             PredictedEventKind::GptTable => EV_EFI_GPT_EVENT,
             PredictedEventKind::CrtmVersion => EV_S_CRTM_VERSION,
             PredictedEventKind::FirmwareVolume(_) => EV_EFI_PLATFORM_FIRMWARE_BLOB,
+            PredictedEventKind::BootVariable(_) => EV_EFI_VARIABLE_BOOT,
         }
     }
 
@@ -208,6 +213,7 @@ impl PredictedEventKind {
             PredictedEventKind::GptTable => "GPT of the boot disk".into(),
             PredictedEventKind::CrtmVersion => "S-CRTM version".into(),
             PredictedEventKind::FirmwareVolume(name) => format!("firmware volume {name}"),
+            PredictedEventKind::BootVariable(name) => format!("variable {name}"),
         }
     }
 }

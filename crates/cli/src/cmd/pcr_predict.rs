@@ -8,7 +8,7 @@ use yardstick_common::fs::InputKind;
 use yardstick_common::hash::Algorithm;
 use yardstick_tpm::PcrSpan;
 use yardstick_tpm::predict::firmware::{
-    BootDisk, MachineType, Nic, VmConfig, WholeSet, gpt_event_data, predict_firmware,
+    BootDisk, MachineType, Nic, VmConfig, WholeSet, boot_disk, predict_firmware,
 };
 use yardstick_tpm::predict::{Platform, Prediction, SecureBootVars, predict};
 
@@ -228,10 +228,7 @@ fn run_firmware(a: Args) -> anyhow::Result<ExitCode> {
     };
     let code = read_input(path, InputKind::FIRMWARE)?;
     let disk = match &f.disk {
-        Some(d) => match gpt_event_data(d)? {
-            Some(gpt) => BootDisk::Gpt(gpt),
-            None => BootDisk::NoGpt,
-        },
+        Some(d) => boot_disk(d)?,
         None => BootDisk::Unknown,
     };
     let vm = VmConfig {

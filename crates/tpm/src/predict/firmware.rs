@@ -8,7 +8,7 @@
 //! | PCR | events, in order | here |
 //! |---|---|---|
 //! | 0 | `EV_S_CRTM_VERSION`, `EV_EFI_PLATFORM_FIRMWARE_BLOB` PEIFV, DXEFV, separator | predicted for the firmware builds whose PlatformPei globals are located (PEIFV is measured after PlatformPei wrote them into it: `docs/firmware-pcrs.md`), up to 2048 MiB; refused otherwise |
-//! | 1 | `EV_EFI_VARIABLE_BOOT` BootOrder and each Boot####, separator | refused: the boot options OVMF creates are not modelled |
+//! | 1 | `EV_EFI_VARIABLE_BOOT` BootOrder and each Boot####, separator (2025.02: QEMU's ACPI tables first) | predicted for 2022.11 builds with a fresh VARS, the boot disk a virtio-blk at 00:02.0 with `bootindex=0`, GPT or whole-disk FAT; refused otherwise |
 //! | 2 | separator (no option ROM without a NIC) | predicted; a virtio-net NIC (iPXE's EFI ROM) is refused |
 //! | 3, 6 | separator | predicted |
 //! | 5 | separator; `EV_EFI_GPT_EVENT` when the boot file is on a GPT disk; `EV_EFI_ACTION` "Exit Boot Services Invocation", "... Returned with Success" | predicted |
@@ -20,6 +20,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use yardstick_common::hash::{Algorithm, Digest};
+
+use yardstick_common::guid;
+use yardstick_common::guid::Guid;
 
 use super::ovmf_fv::{FvError, MainVolumes, main_volumes};
 use super::{PredictedEvent, PredictedEventKind, SEPARATOR, action, data_event};
@@ -89,8 +92,10 @@ pub enum BootDisk {
     /// Not given: PCR 5 is not predicted.
     #[default]
     Unknown,
-    /// A disk without GPT (a whole-disk filesystem, MBR): no `EV_EFI_GPT_EVENT`.
+    /// A disk without GPT and not a whole-disk FAT (e.g. MBR): no `EV_EFI_GPT_EVENT`.
     NoGpt,
+    /// A FAT filesystem over the whole disk (no partition table): no `EV_EFI_GPT_EVENT`.
+    WholeDiskFat,
     /// A GPT disk: the `EV_EFI_GPT_EVENT` data ([`gpt_event_data`]).
     Gpt(Vec<u8>),
 }
@@ -173,6 +178,8 @@ struct KnownBuild {
     crtm_version: &'static [u8],
     /// The globals written before the measurement.
     globals: PeiGlobals,
+    /// Whether PCR 1 is only the boot variables (2022.11); 2025.02 also measures QEMU's ACPI tables there.
+    pcr1_boot_variables_only: bool,
 }
 
 /// The PEIM globals in a PEIFV when Tcg2Pei measures it.
@@ -202,6 +209,7 @@ const KNOWN_BUILDS: &[KnownBuild] = &[
             offset: 0xe0c0,
             ap_stack_size: 0x8000,
         },
+        pcr1_boot_variables_only: true,
     },
     KnownBuild {
         name: "Debian 13 ovmf 2025.02-8+deb13u1 OVMF_CODE_4M.fd",
@@ -210,6 +218,7 @@ const KNOWN_BUILDS: &[KnownBuild] = &[
         // PeiCore's BaseAcpiTimerLib `mAcpiTimerIoAddr`: the PM base OVMF programs (0x600) + the ACPI timer's
         // offset (8). PlatformPei keeps its platform info in a HOB in this version, not in PEIFV.
         globals: PeiGlobals::Fixed(&[(0x6e50, &[0x08, 0x06])]),
+        pcr1_boot_variables_only: false,
     },
 ];
 
@@ -312,7 +321,122 @@ fn platform_info_2022(vm: &VmConfig, ap_stack_size: u32) -> Result<Vec<(usize, V
 
 /// Why PCR 1 is refused.
 pub const PCR1_REFUSAL: &str = "PCR 1 measures BootOrder and the Boot#### options OVMF creates for the \
-devices present; those are not modelled";
+devices present";
+
+/// `LOAD_OPTION_ACTIVE`.
+const LOAD_OPTION_ACTIVE: u32 = 0x1;
+/// `LOAD_OPTION_ACTIVE | LOAD_OPTION_HIDDEN | LOAD_OPTION_CATEGORY_APP`, as OVMF registers UiApp.
+const LOAD_OPTION_UIAPP: u32 = 0x109;
+/// MdeModulePkg's UiApp (the setup front page).
+const UI_APP: Guid = guid!("462caa21-7614-4503-836e-8ab6f4662331");
+/// The UEFI Shell OVMF embeds.
+const UEFI_SHELL: Guid = guid!("7c04a583-9e3e-4f1c-ad65-e05268d0b4d1");
+/// UefiBootManagerLib's `mBmAutoCreateBootOptionGuid`: the optional data of the options BDS creates itself.
+const AUTO_CREATED: Guid = guid!("8108ac4e-9f11-4d59-850e-e21a522c59b2");
+
+/// An `EFI_LOAD_OPTION`.
+fn load_option(attributes: u32, description: &str, path: &[u8], optional: &[u8]) -> Vec<u8> {
+    let mut out = attributes.to_le_bytes().to_vec();
+    out.extend_from_slice(&u16::try_from(path.len()).unwrap_or(u16::MAX).to_le_bytes());
+    for u in description.encode_utf16().chain([0]) {
+        out.extend_from_slice(&u.to_le_bytes());
+    }
+    out.extend_from_slice(path);
+    out.extend_from_slice(optional);
+    out
+}
+
+/// Device path end node.
+const END: [u8; 4] = [0x7f, 0xff, 0x04, 0x00];
+
+/// `Fv(volume)/FvFile(file)` with its end node.
+fn fv_file_path(volume: Guid, file: Guid) -> Vec<u8> {
+    let mut p = vec![0x04, 0x07, 0x14, 0x00];
+    p.extend_from_slice(&volume.to_efi_bytes());
+    p.extend_from_slice(&[0x04, 0x06, 0x14, 0x00]);
+    p.extend_from_slice(&file.to_efi_bytes());
+    p.extend_from_slice(&END);
+    p
+}
+
+/// The PCR 1 boot variables (name, data) of a fresh VARS template on q35 with the boot disk a
+/// virtio-blk at PCI 00:02.0 with `bootindex=0` (QEMU's first slot after the VGA at 00:01.0) and no other
+/// bootable device: BDS's auto-created option for the disk (Boot0001, first through the fw_cfg boot order),
+/// then UiApp (Boot0000) and the shell (Boot0002), which OVMF's PlatformBootManagerLib registers from DXEFV.
+fn boot_variables(
+    build: &KnownBuild,
+    dxe: &[u8],
+    disk: &BootDisk,
+) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
+    if !build.pcr1_boot_variables_only {
+        return Err(format!(
+            "{PCR1_REFUSAL}, and in this firmware build ({}) QEMU's ACPI tables too; not modelled",
+            build.name
+        ));
+    }
+    let description = match disk {
+        BootDisk::Gpt(_) => "UEFI Misc Device",
+        BootDisk::WholeDiskFat => "UEFI Non-Block Boot Device",
+        BootDisk::Unknown => {
+            return Err(format!(
+                "{PCR1_REFUSAL}: the disk's boot option depends on its layout: give the boot disk (--disk)"
+            ));
+        }
+        BootDisk::NoGpt => {
+            return Err(format!(
+                "{PCR1_REFUSAL}: the boot option of a disk without GPT or a whole-disk FAT is not modelled"
+            ));
+        }
+    };
+    let volume = super::ovmf_fv::volume_name(dxe)
+        .ok_or_else(|| format!("{PCR1_REFUSAL}: DXEFV has no volume name"))?;
+    let files =
+        super::ovmf_fv::file_names(dxe).map_err(|e| format!("{PCR1_REFUSAL}: DXEFV: {e}"))?;
+    for (g, what) in [(UI_APP, "UiApp"), (UEFI_SHELL, "the UEFI shell")] {
+        if !files.contains(&g) {
+            return Err(format!("{PCR1_REFUSAL}: DXEFV has no {what} ({g})"));
+        }
+    }
+    // PciRoot(0x0)/Pci(0x2,0x0)
+    let mut disk_path = vec![
+        0x02, 0x01, 0x0c, 0x00, 0xd0, 0x41, 0x03, 0x0a, 0, 0, 0, 0, 0x01, 0x01, 0x06, 0x00, 0x00,
+        0x02,
+    ];
+    disk_path.extend_from_slice(&END);
+    // Tcg2Dxe extends EV_EFI_VARIABLE_BOOT with the digest of the variable's data alone (the event carries
+    // the whole UEFI_VARIABLE_DATA).
+    let order: Vec<u8> = [1u16, 0, 2].iter().flat_map(|n| n.to_le_bytes()).collect();
+    Ok(vec![
+        ("BootOrder", order),
+        (
+            "Boot0001",
+            load_option(
+                LOAD_OPTION_ACTIVE,
+                description,
+                &disk_path,
+                &AUTO_CREATED.to_efi_bytes(),
+            ),
+        ),
+        (
+            "Boot0000",
+            load_option(
+                LOAD_OPTION_UIAPP,
+                "UiApp",
+                &fv_file_path(volume, UI_APP),
+                &[],
+            ),
+        ),
+        (
+            "Boot0002",
+            load_option(
+                LOAD_OPTION_ACTIVE,
+                "EFI Internal Shell",
+                &fv_file_path(volume, UEFI_SHELL),
+                &[],
+            ),
+        ),
+    ])
+}
 
 /// Why PCR 5 is refused without the disk.
 pub const PCR5_REFUSAL: &str = "PCR 5 holds the boot disk's GPT when the boot file is on a GPT partition: \
@@ -369,6 +493,28 @@ pub fn predict_firmware(
             banks,
         ));
     }
+    let pcr1 = match &pcr0 {
+        Ok((build, _)) => boot_variables(build, &dxe, &vm.disk),
+        Err(_) => Err(format!(
+            "{PCR1_REFUSAL} (the firmware build is not a known one: see PCR 0)"
+        )),
+    };
+    if let Ok(vars) = &pcr1 {
+        for (name, data) in vars {
+            events.push(data_event(
+                1,
+                PredictedEventKind::BootVariable(name),
+                data,
+                banks,
+            ));
+        }
+        events.push(data_event(
+            1,
+            PredictedEventKind::Separator,
+            &SEPARATOR,
+            banks,
+        ));
+    }
     for pcr in [2, 3, 6] {
         events.push(data_event(
             pcr,
@@ -397,10 +543,9 @@ pub fn predict_firmware(
 
     let mut pcrs = PcrBanks::new();
     for &alg in banks {
-        for pcr in [0, 2, 3, 5, 6]
-            .into_iter()
-            .filter(|&p| (p != 5 || pcr5_known) && (p != 0 || pcr0.is_ok()))
-        {
+        for pcr in [0, 1, 2, 3, 5, 6].into_iter().filter(|&p| {
+            (p != 5 || pcr5_known) && (p != 0 || pcr0.is_ok()) && (p != 1 || pcr1.is_ok())
+        }) {
             pcrs.set(pcr, alg.zero());
         }
     }
@@ -417,7 +562,13 @@ pub fn predict_firmware(
             Err(why) => PcrStatus::Refused(why.clone()),
         },
     );
-    status.insert(1, PcrStatus::Refused(PCR1_REFUSAL.into()));
+    status.insert(
+        1,
+        match &pcr1 {
+            Ok(_) => PcrStatus::Predicted,
+            Err(why) => PcrStatus::Refused(why.clone()),
+        },
+    );
     for pcr in [2, 3, 5, 6] {
         status.insert(pcr, PcrStatus::Predicted);
     }
@@ -429,6 +580,28 @@ pub fn predict_firmware(
         events,
         status,
         volumes,
+    })
+}
+
+/// What the firmware sees of the boot disk image at `path`: its GPT ([`gpt_event_data`]), or a FAT filesystem
+/// over the whole disk (a FAT boot sector at LBA 0: "FAT" at byte 0x36 or 0x52), or neither.
+pub fn boot_disk(path: &Path) -> Result<BootDisk, FirmwareError> {
+    use std::os::unix::fs::FileExt as _;
+    if let Some(gpt) = gpt_event_data(path)? {
+        return Ok(BootDisk::Gpt(gpt));
+    }
+    let f = std::fs::File::open(path).map_err(|source| FirmwareError::Disk {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut lba0 = [0u8; 512];
+    let fat = f.read_exact_at(&mut lba0, 0).is_ok()
+        && lba0.get(510..512) == Some(&[0x55, 0xaa][..])
+        && (lba0.get(0x36..0x39) == Some(b"FAT") || lba0.get(0x52..0x55) == Some(b"FAT"));
+    Ok(if fat {
+        BootDisk::WholeDiskFat
+    } else {
+        BootDisk::NoGpt
     })
 }
 
@@ -718,6 +891,33 @@ mod tests {
         assert!(e.contains("not zero"), "{e}");
         let e = measured_peifv(&pei, d, &vm).unwrap_err();
         assert!(e.contains("outside"), "{e}");
+    }
+
+    /// The boot options' data hash to the digests of the EV_EFI_VARIABLE_BOOT events of a real boot of Debian
+    /// 12's OVMF (2022.11-6+deb12u2, QEMU 7.2 q35, boot disk virtio-blk 00:02.0 bootindex=0; the logs
+    /// `boot_firmware_pcrs.rs` keeps). DXEFV's volume name there is 7cb8bdc9-f8eb-4f34-aaea-3ee4af6516a1.
+    #[test]
+    fn boot_option_encoding_matches_a_real_boot() {
+        let dxe = guid!("7cb8bdc9-f8eb-4f34-aaea-3ee4af6516a1");
+        let sha = |d: &[u8]| Algorithm::Sha256.digest(d).to_hex();
+        assert_eq!(
+            sha(&load_option(
+                LOAD_OPTION_UIAPP,
+                "UiApp",
+                &fv_file_path(dxe, UI_APP),
+                &[]
+            )),
+            "3197be1e300fa1600d1884c3a4bd4a90a15405bfb546cf2e6cf6095f8c362a93"
+        );
+        assert_eq!(
+            sha(&load_option(
+                LOAD_OPTION_ACTIVE,
+                "EFI Internal Shell",
+                &fv_file_path(dxe, UEFI_SHELL),
+                &[]
+            )),
+            "4d387b02d63b2f4cd7f667feb0a387fe47a10a3e26bf3533ddd001c605f3dec5"
+        );
     }
 
     #[test]

@@ -221,6 +221,48 @@ fn has_file_type(fv: &[u8], ftype: u8) -> bool {
         .is_ok_and(|fs| fs.iter().any(|(t, _)| *t == ftype))
 }
 
+/// A volume's name (`FvName` of its extended header), if it has one.
+pub fn volume_name(fv: &[u8]) -> Option<Guid> {
+    let ext = le(fv, 0x34, 2)? as usize;
+    if ext == 0 {
+        return None;
+    }
+    Guid::read_efi(fv, ext)
+}
+
+/// The GUIDs of a volume's files, in order.
+pub fn file_names(fv: &[u8]) -> Result<Vec<Guid>, FvError> {
+    let (v, first) = volume_at(fv, 0)?;
+    let mut out = Vec::new();
+    let mut at = first;
+    while at.saturating_add(24) <= v.len() {
+        let header = v
+            .get(at..at + 24)
+            .ok_or(FvError::Malformed("file header"))?;
+        if header.iter().all(|&b| b == 0xff) {
+            break;
+        }
+        if let Some(g) = Guid::read_efi(header, 0) {
+            out.push(g);
+        }
+        let large = header.get(19).is_some_and(|a| a & 0x01 != 0);
+        let size = if large {
+            usize_of(le(v, at + 24, 8).ok_or(FvError::Malformed("large file header"))?)?
+        } else {
+            le(header, 20, 3).unwrap_or(0) as usize
+        };
+        if size < 24 {
+            return Err(FvError::Malformed("file size smaller than its header"));
+        }
+        at = at
+            .checked_add(size)
+            .and_then(|e| e.checked_add(7))
+            .ok_or(FvError::Malformed("file size"))?
+            & !7;
+    }
+    Ok(out)
+}
+
 /// PEIFV and DXEFV from an OVMF code file, decompressed.
 pub fn main_volumes(code: &[u8]) -> Result<MainVolumes, FvError> {
     let mut found = Vec::new();

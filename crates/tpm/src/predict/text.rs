@@ -20,6 +20,7 @@ pub fn event_type_name(t: u32) -> &'static str {
         EV_EFI_VARIABLE_AUTHORITY => "EV_EFI_VARIABLE_AUTHORITY",
         EV_EFI_GPT_EVENT => "EV_EFI_GPT_EVENT",
         EV_S_CRTM_VERSION => "EV_S_CRTM_VERSION",
+        EV_EFI_VARIABLE_BOOT => "EV_EFI_VARIABLE_BOOT",
         EV_EFI_PLATFORM_FIRMWARE_BLOB => "EV_EFI_PLATFORM_FIRMWARE_BLOB",
         _ => "?",
     }
