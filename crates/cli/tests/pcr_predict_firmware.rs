@@ -180,7 +180,7 @@ fn hostile_inputs_give_one_line() {
     );
     assert!(err.contains("/nonexistent/disk.img"), "{err}");
 
-    // A GPT header claiming a 4 GiB partition entry array.
+    // A GPT header claiming a 4 GiB partition entry array .
     let disk = w.join("disk.img");
     let mut img = vec![0u8; 8192];
     img[512..520].copy_from_slice(b"EFI PART");
@@ -201,5 +201,26 @@ fn hostile_inputs_give_one_line() {
         &["--disk", disk.to_str().unwrap(), "--json", "--pcr", "5"],
     ));
     assert!(v["sha256"].get("5").is_some());
+    // With Debian's fresh VARS (no boot options), the disk of zeros (neither GPT nor a whole-disk FAT) has no
+    // modelled boot option: PCR 1 is refused.
+    let v = json(&with_firmware(
+        OVMF_CODE,
+        &[
+            "--vars",
+            "/usr/share/OVMF/OVMF_VARS_4M.fd",
+            "--disk",
+            disk.to_str().unwrap(),
+            "--json",
+            "--pcr",
+            "1",
+        ],
+    ));
+    assert!(v["sha256"].get("1").is_none());
+    assert!(
+        v["not_predicted"]["1"]
+            .as_str()
+            .unwrap()
+            .contains("without GPT")
+    );
     assert!(Path::new(OVMF_CODE).exists());
 }

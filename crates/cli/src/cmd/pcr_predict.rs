@@ -9,6 +9,7 @@ use yardstick_common::hash::Algorithm;
 use yardstick_tpm::PcrSpan;
 use yardstick_tpm::predict::firmware::{
     BootDisk, MachineType, Nic, VmConfig, WholeSet, boot_disk, predict_firmware,
+    vars_have_boot_options,
 };
 use yardstick_tpm::predict::{Platform, Prediction, SecureBootVars, predict};
 
@@ -48,13 +49,16 @@ The whole PCR set (PCRs 0-15) with --firmware:
   yardstick pcr predict --firmware OVMF_CODE_4M.fd --platform qemu-q35 \\
       --memory 1024 --vcpus 1 --disk disk.img --pcr 0-7 --json
 
-Firmware PCRs (OVMF, edk2 2022.11 checked by real boots): 2, 3 and 6 (a
-separator each; no option ROM without a NIC) and 5 (separator, the boot
-disk's GPT when it has one, the ExitBootServices actions; needs --disk) are
-predicted. PCR 0 is refused: OVMF measures PEIFV after PlatformPei wrote its
-globals (memory map, vCPU counts) into it. PCR 1 is refused: the boot options
-OVMF creates are not modelled. --nic virtio-net (iPXE's option ROM) is
-refused. PCRs 8, 10, 14 and 15 are not measured by the firmware or the stub.";
+Firmware PCRs (QEMU q35 + OVMF, checked by real boots of Debian 12's and 13's
+OVMF_CODE_4M.fd): 0 (S-CRTM version, PEIFV as PlatformPei left it, which
+depends on --memory and --vcpus, DXEFV, separator; for known firmware builds,
+up to 2048 MiB), 2, 3, 6 (a separator each; no option ROM without a NIC) and
+5 (separator, the boot disk's GPT when it has one, the ExitBootServices
+actions; needs --disk). PCR 1 (BootOrder and the Boot#### options OVMF
+creates; Debian 12's build) assumes a fresh VARS and the boot disk as the
+first virtio-blk (PCI 00:02.0) with bootindex=0, and needs --disk. --nic
+virtio-net (iPXE's option ROM) is refused. Whatever is not predicted is named
+with why; PCRs 8, 10, 14 and 15 are not measured by the firmware or the stub.";
 
 /// What a PCR prediction needs: the UKI, the platform it boots on and the banks. Flattened into
 /// `pcr predict` and `refvals create`, so both take the same flags and predict the same way.
@@ -231,19 +235,22 @@ fn run_firmware(a: Args) -> anyhow::Result<ExitCode> {
         Some(d) => boot_disk(d)?,
         None => BootDisk::Unknown,
     };
+    let (mut platform, banks) = a.predict.platform()?;
+    let mut boot_options = false;
+    if let Some(v) = &f.vars {
+        let fd = read_input(v, InputKind::OVMF_VARS)?;
+        platform.secure_boot =
+            SecureBootVars::from_vars_fd(&fd).with_context(|| format!("{}", v.display()))?;
+        boot_options = vars_have_boot_options(&fd).with_context(|| format!("{}", v.display()))?;
+    }
     let vm = VmConfig {
         machine: f.platform.unwrap_or_default(),
         memory_mib: f.memory.unwrap_or_default(),
         vcpus: f.vcpus.unwrap_or_default(),
         nic: f.nic,
         disk,
+        vars_have_boot_options: boot_options,
     };
-    let (mut platform, banks) = a.predict.platform()?;
-    if let Some(v) = &f.vars {
-        let fd = read_input(v, InputKind::OVMF_VARS)?;
-        platform.secure_boot =
-            SecureBootVars::from_vars_fd(&fd).with_context(|| format!("{}", v.display()))?;
-    }
     let firmware =
         predict_firmware(&code, &vm, &banks).with_context(|| format!("{}", path.display()))?;
     let uki = match &a.predict.uki {

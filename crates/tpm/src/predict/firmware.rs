@@ -82,8 +82,23 @@ pub struct VmConfig {
     pub vcpus: u32,
     /// The NIC.
     pub nic: Nic,
-    /// The boot disk, as far as PCR 5 needs it.
+    /// The boot disk, as far as PCRs 1 and 5 need it.
     pub disk: BootDisk,
+    /// The VARS file the VM starts from already holds boot options (BootOrder or Boot####): PCR 1 is then
+    /// refused (the model is OVMF creating them on a fresh VARS such as Debian's `OVMF_VARS_4M.fd`).
+    pub vars_have_boot_options: bool,
+}
+
+/// Whether a VARS file (`OVMF_VARS*.fd`) holds BootOrder or Boot#### variables.
+pub fn vars_have_boot_options(vars_fd: &[u8]) -> Result<bool, super::PredictError> {
+    let vars = super::ovmf_vars::parse_variable_store(vars_fd)?;
+    Ok(vars.iter().any(|v| {
+        v.vendor == crate::guids::EFI_GLOBAL_VARIABLE
+            && (v.name == "BootOrder"
+                || v.name
+                    .strip_prefix("Boot")
+                    .is_some_and(|n| n.len() == 4 && n.chars().all(|c| c.is_ascii_hexdigit())))
+    }))
 }
 
 /// What the firmware measures of the boot disk (PCR 5).
@@ -367,7 +382,13 @@ fn boot_variables(
     build: &KnownBuild,
     dxe: &[u8],
     disk: &BootDisk,
+    vm_vars_have_boot_options: bool,
 ) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
+    if vm_vars_have_boot_options {
+        return Err(format!(
+            "{PCR1_REFUSAL}: the VARS file already holds boot options; modelled for a fresh VARS"
+        ));
+    }
     if !build.pcr1_boot_variables_only {
         return Err(format!(
             "{PCR1_REFUSAL}, and in this firmware build ({}) QEMU's ACPI tables too; not modelled",
@@ -494,7 +515,7 @@ pub fn predict_firmware(
         ));
     }
     let pcr1 = match &pcr0 {
-        Ok((build, _)) => boot_variables(build, &dxe, &vm.disk),
+        Ok((build, _)) => boot_variables(build, &dxe, &vm.disk, vm.vars_have_boot_options),
         Err(_) => Err(format!(
             "{PCR1_REFUSAL} (the firmware build is not a known one: see PCR 0)"
         )),
