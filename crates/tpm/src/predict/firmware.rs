@@ -2,16 +2,16 @@
 //! configuration and the boot disk, where they are bit-exact with a real boot; refused, with the reason,
 //! where they are not.
 //!
-//! What OVMF (edk2's OvmfPkg with Tcg2Pei/Tcg2Dxe, Debian 12's 2022.11 build checked by
+//! What OVMF (edk2's OvmfPkg with Tcg2Pei/Tcg2Dxe; Debian 12's 2022.11 and Debian 13's 2025.02 builds checked by
 //! `crates/cli/tests/boot_firmware_pcrs.rs`) measures there:
 //!
 //! | PCR | events, in order | here |
 //! |---|---|---|
-//! | 0 | `EV_S_CRTM_VERSION`, `EV_EFI_PLATFORM_FIRMWARE_BLOB` PEIFV, DXEFV, separator | predicted for the firmware builds whose PlatformPei globals are located (PEIFV is measured after PlatformPei wrote them into it: `docs/firmware-pcrs.md`), up to 2048 MiB; refused otherwise |
+//! | 0 | `EV_S_CRTM_VERSION`, `EV_EFI_PLATFORM_FIRMWARE_BLOB` PEIFV, DXEFV, separator | predicted for the firmware builds whose PEIM globals in PEIFV are known (PEIFV is measured after PlatformPei wrote them into it: `docs/firmware-pcrs.md`), up to 2048 MiB; refused otherwise |
 //! | 1 | `EV_EFI_VARIABLE_BOOT` BootOrder and each Boot####, separator (2025.02: QEMU's ACPI tables first) | predicted for 2022.11 builds with a fresh VARS, the boot disk a virtio-blk at 00:02.0 with `bootindex=0`, GPT or whole-disk FAT; refused otherwise |
 //! | 2 | separator (no option ROM without a NIC) | predicted; a virtio-net NIC (iPXE's EFI ROM) is refused |
 //! | 3, 6 | separator | predicted |
-//! | 5 | separator; `EV_EFI_GPT_EVENT` when the boot file is on a GPT disk; `EV_EFI_ACTION` "Exit Boot Services Invocation", "... Returned with Success" | predicted |
+//! | 5 | separator; `EV_EFI_GPT_EVENT` when the boot file is on a GPT disk; `EV_EFI_ACTION` "Exit Boot Services Invocation", "... Returned with Success" | predicted with the boot disk ([`boot_disk`]) |
 //!
 //! PCRs 4, 7, 9, 11-13 are [`super::predict`]'s; 8, 10, 14 and 15 are not measured by the firmware or
 //! systemd-stub.
