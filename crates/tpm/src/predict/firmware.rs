@@ -227,6 +227,17 @@ const KNOWN_BUILDS: &[KnownBuild] = &[
         pcr1_boot_variables_only: true,
     },
     KnownBuild {
+        // Captured (512 MiB/2 vCPUs, 1024/1) but not booted in the suite; bookworm-security's build.
+        name: "Debian 12 ovmf 2022.11-6+deb12u1 OVMF_CODE_4M.fd",
+        peifv_sha256: "1440b60c780300e2f89f2e41889c925c67edcb2586fce49d37bf6561b467e9ce",
+        crtm_version: &[0, 0],
+        globals: PeiGlobals::PlatformInfo2022 {
+            offset: 0xe0c0,
+            ap_stack_size: 0x8000,
+        },
+        pcr1_boot_variables_only: true,
+    },
+    KnownBuild {
         name: "Debian 13 ovmf 2025.02-8+deb13u1 OVMF_CODE_4M.fd",
         peifv_sha256: "acc7cc32f3e05161d1620022562909c284f700d73082cf7ac159451a3f7c7212",
         crtm_version: DEB13U1_VERSION,
