@@ -952,6 +952,29 @@ mod tests {
         );
     }
 
+    /// A FAT boot sector at LBA 0 is a whole-disk FAT; zeros are neither GPT nor FAT; Debian's empty VARS
+    /// template holds no boot options.
+    #[test]
+    fn disk_layouts_and_fresh_vars() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = dir.path().join("disk.img");
+        let mut img = vec![0u8; 4096];
+        img[0x52..0x55].copy_from_slice(b"FAT");
+        img[510] = 0x55;
+        img[511] = 0xaa;
+        std::fs::write(&disk, &img).unwrap();
+        assert_eq!(boot_disk(&disk).unwrap(), BootDisk::WholeDiskFat);
+        std::fs::write(&disk, vec![0u8; 4096]).unwrap();
+        assert_eq!(boot_disk(&disk).unwrap(), BootDisk::NoGpt);
+        std::fs::write(&disk, b"short").unwrap();
+        assert_eq!(boot_disk(&disk).unwrap(), BootDisk::NoGpt);
+        assert!(matches!(
+            boot_disk(&dir.path().join("missing")),
+            Err(FirmwareError::Disk { .. })
+        ));
+        assert!(vars_have_boot_options(b"not a VARS file").is_err());
+    }
+
     #[test]
     fn parses_flag_values() {
         assert_eq!("qemu-q35".parse::<MachineType>(), Ok(MachineType::QemuQ35));
