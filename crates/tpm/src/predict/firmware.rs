@@ -161,6 +161,8 @@ pub struct FirmwarePrediction {
     pub status: BTreeMap<u32, PcrStatus>,
     /// The SHA-256 of PEIFV and DXEFV as SEC decompresses them (DXEFV's is its PCR 0 event digest).
     pub volumes: VolumeDigests,
+    /// Why the UKI prediction's PCR 7 does not hold with this firmware when Secure Boot is off, if it does not.
+    pub pcr7_secure_boot_off: Option<String>,
 }
 
 /// The SHA-256 digests of the decompressed main volumes.
@@ -195,6 +197,9 @@ struct KnownBuild {
     globals: PeiGlobals,
     /// Whether PCR 1 is only the boot variables (2022.11); 2025.02 also measures QEMU's ACPI tables there.
     pcr1_boot_variables_only: bool,
+    /// Whether, with Secure Boot off (no PK), Tcg2Dxe measures the then absent SecureBoot variable as empty
+    /// data (2025.02) rather than one zero byte (2022.11, what [`super::predict`] models for PCR 7).
+    secure_boot_off_measured_empty: bool,
 }
 
 /// The PEIM globals in a PEIFV when Tcg2Pei measures it.
@@ -225,6 +230,7 @@ const KNOWN_BUILDS: &[KnownBuild] = &[
             ap_stack_size: 0x8000,
         },
         pcr1_boot_variables_only: true,
+        secure_boot_off_measured_empty: false,
     },
     KnownBuild {
         // Captured (512 MiB/2 vCPUs, 1024/1) but not booted in the suite; bookworm-security's build.
@@ -236,6 +242,7 @@ const KNOWN_BUILDS: &[KnownBuild] = &[
             ap_stack_size: 0x8000,
         },
         pcr1_boot_variables_only: true,
+        secure_boot_off_measured_empty: false,
     },
     KnownBuild {
         name: "Debian 13 ovmf 2025.02-8+deb13u1 OVMF_CODE_4M.fd",
@@ -245,6 +252,7 @@ const KNOWN_BUILDS: &[KnownBuild] = &[
         // offset (8). PlatformPei keeps its platform info in a HOB in this version, not in PEIFV.
         globals: PeiGlobals::Fixed(&[(0x6e50, &[0x08, 0x06])]),
         pcr1_boot_variables_only: false,
+        secure_boot_off_measured_empty: true,
     },
 ];
 
@@ -612,6 +620,17 @@ pub fn predict_firmware(
         events,
         status,
         volumes,
+        pcr7_secure_boot_off: pcr0
+            .as_ref()
+            .ok()
+            .filter(|(b, _)| b.secure_boot_off_measured_empty)
+            .map(|(b, _)| {
+                format!(
+                    "with Secure Boot off this firmware ({}) measures the absent SecureBoot variable as empty \
+                     data, which the UKI prediction's PCR 7 does not model",
+                    b.name
+                )
+            }),
     })
 }
 
@@ -715,11 +734,20 @@ pub struct WholeSet {
 }
 
 impl WholeSet {
+    /// Why the UKI prediction's PCR 7 is withheld with this firmware, if it is.
+    fn pcr7_withheld(&self) -> Option<&String> {
+        self.uki
+            .as_ref()
+            .filter(|u| !u.secure_boot)
+            .and(self.firmware.pcr7_secure_boot_off.as_ref())
+    }
+
     /// The PCR values per bank, for the selected PCRs that are predicted.
     pub fn pcrs(&self) -> PcrBanks {
         let mut all = self.firmware.pcrs.clone();
+        let skip7 = self.pcr7_withheld().is_some();
         if let Some(u) = &self.uki {
-            for (_, pcr, d) in u.pcrs.iter() {
+            for (_, pcr, d) in u.pcrs.iter().filter(|(_, p, _)| !(skip7 && *p == 7)) {
                 all.set(pcr, *d);
             }
         }
@@ -734,6 +762,7 @@ impl WholeSet {
             let why = match self.firmware.status.get(&pcr) {
                 Some(PcrStatus::Refused(r) | PcrStatus::NotMeasured(r)) => Some(r.clone()),
                 Some(PcrStatus::Predicted) => None,
+                None if pcr == 7 && self.pcr7_withheld().is_some() => self.pcr7_withheld().cloned(),
                 None if super::PREDICTED_PCRS.contains(&pcr) => self
                     .uki
                     .is_none()
@@ -749,11 +778,12 @@ impl WholeSet {
 
     /// The predicted events of the selected PCRs: the firmware's, then the UKI's.
     pub fn events(&self) -> Vec<&PredictedEvent> {
+        let skip7 = self.pcr7_withheld().is_some();
         self.firmware
             .events
             .iter()
             .chain(self.uki.iter().flat_map(|u| u.events.iter()))
-            .filter(|e| self.selected.contains(&e.pcr))
+            .filter(|e| self.selected.contains(&e.pcr) && !(skip7 && e.pcr == 7))
             .collect()
     }
 
