@@ -35,7 +35,11 @@ fn component(e: &PredictedEvent) -> &'static str {
         PredictedEventKind::SecureBootVariable(_)
         | PredictedEventKind::Separator
         | PredictedEventKind::Action(_)
-        | PredictedEventKind::DbAuthority => "firmware",
+        | PredictedEventKind::DbAuthority
+        | PredictedEventKind::GptTable
+        | PredictedEventKind::CrtmVersion
+        | PredictedEventKind::FirmwareVolume(_)
+        | PredictedEventKind::BootVariable(_) => "firmware",
     }
 }
 

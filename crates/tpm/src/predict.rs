@@ -15,6 +15,8 @@
 //! | 4 (addons) | each addon systemd-stub 257 loads (`/loader/addons` then `<uki>.extra.d`, sorted) is measured by the firmware's `LoadImage`: its Authenticode hash after the UKI's, before the kernel's |
 
 pub mod authority;
+pub mod firmware;
+pub mod ovmf_fv;
 pub mod ovmf_vars;
 mod text;
 pub use text::event_type_name;
@@ -77,6 +79,14 @@ pub mod event_type {
     pub const EV_EFI_ACTION: u32 = 0x8000_0007;
     /// `EV_EFI_VARIABLE_AUTHORITY`.
     pub const EV_EFI_VARIABLE_AUTHORITY: u32 = 0x8000_00e0;
+    /// `EV_EFI_GPT_EVENT`.
+    pub const EV_EFI_GPT_EVENT: u32 = 0x8000_0006;
+    /// `EV_S_CRTM_VERSION`.
+    pub const EV_S_CRTM_VERSION: u32 = 0x0000_0008;
+    /// `EV_EFI_PLATFORM_FIRMWARE_BLOB`.
+    pub const EV_EFI_PLATFORM_FIRMWARE_BLOB: u32 = 0x8000_0008;
+    /// `EV_EFI_VARIABLE_BOOT`.
+    pub const EV_EFI_VARIABLE_BOOT: u32 = 0x8000_0002;
 }
 use event_type::*;
 
@@ -156,6 +166,15 @@ pub enum PredictedEventKind {
     /// `EV_EVENT_TAG`: the initrd the Linux EFI stub loads when pieces from the ESP (drop-in archives, addons'
     /// `.ucode`/`.initrd`) are part of it, besides `.ucode`, `.initrd` and the archives in the set.
     LinuxInitrdWithEspExtras(StubCpioSet),
+    /// `EV_EFI_GPT_EVENT` in PCR 5: the boot disk's GPT header and used partition entries
+    /// ([`firmware::gpt_event_data`]).
+    GptTable,
+    /// `EV_S_CRTM_VERSION` in PCR 0: the firmware's version string (UTF-16LE with NUL).
+    CrtmVersion,
+    /// `EV_EFI_PLATFORM_FIRMWARE_BLOB` in PCR 0: a firmware volume as measured ("PEIFV", "DXEFV").
+    FirmwareVolume(&'static str),
+    /// `EV_EFI_VARIABLE_BOOT` in PCR 1: a boot variable (`BootOrder`, `Boot####`).
+    BootVariable(&'static str),
 }
 
 impl PredictedEventKind {
@@ -180,6 +199,10 @@ impl PredictedEventKind {
             | PredictedEventKind::AddonInitrd => EV_EVENT_TAG,
             PredictedEventKind::AddonAuthenticode => EV_EFI_BOOT_SERVICES_APPLICATION,
             PredictedEventKind::AddonCmdline | PredictedEventKind::StubDropin(_) => EV_IPL,
+            PredictedEventKind::GptTable => EV_EFI_GPT_EVENT,
+            PredictedEventKind::CrtmVersion => EV_S_CRTM_VERSION,
+            PredictedEventKind::FirmwareVolume(_) => EV_EFI_PLATFORM_FIRMWARE_BLOB,
+            PredictedEventKind::BootVariable(_) => EV_EFI_VARIABLE_BOOT,
         }
     }
 
@@ -223,6 +246,10 @@ impl PredictedEventKind {
                     cpio_names(set)
                 )
             }
+            PredictedEventKind::GptTable => "GPT of the boot disk".into(),
+            PredictedEventKind::CrtmVersion => "S-CRTM version".into(),
+            PredictedEventKind::FirmwareVolume(name) => format!("firmware volume {name}"),
+            PredictedEventKind::BootVariable(name) => format!("variable {name}"),
         }
     }
 }

@@ -143,6 +143,8 @@ pub struct BootConfig {
     pub extra_disks: Vec<PathBuf>,
     /// Guest memory in MiB.
     pub memory_mib: u32,
+    /// vCPUs (`-smp`; QEMU's default, 1, is not passed).
+    pub vcpus: u32,
     /// Put the ESP first in the boot order (`bootindex=0`). Without it q35 OVMF tries other boot options
     /// first and logs "Returning from EFI Application from Boot Option" + another "Calling ..." in PCR 4.
     pub boot_index: bool,
@@ -161,6 +163,7 @@ impl BootConfig {
             smm: false,
             extra_disks: Vec::new(),
             memory_mib: 1024,
+            vcpus: 1,
             boot_index: true,
             timeout: Duration::from_secs(600),
         }
@@ -316,6 +319,9 @@ fn boot(cfg: &BootConfig, keep_tpm: bool) -> Result<(BootOutput, Option<TpmServe
     qemu.args(["-accel", "tcg", "-machine"])
         .arg(if cfg.smm { "q35,smm=on" } else { "q35,smm=off" })
         .args(["-m", &cfg.memory_mib.to_string()]);
+    if cfg.vcpus != 1 {
+        qemu.args(["-smp", &cfg.vcpus.to_string()]);
+    }
     if cfg.smm {
         qemu.args(["-global", "driver=cfi.pflash01,property=secure,value=on"]);
     }

@@ -1,0 +1,315 @@
+//! End-to-end proof of `yardstick pcr predict --firmware`: boot a UKI (Debian's kernel, a busybox initrd,
+//! systemd-stub 252) under QEMU q35 (TCG) + Debian 12's OVMF (`OVMF_CODE_4M.fd`, edk2 2022.11) + swtpm, once from
+//! a whole-disk FAT ESP and once from a GPT disk, and require:
+//!
+//! - every PCR the command predicts (0-3, 5, 6 of the firmware; 4, 7, 9, 11-13 of the UKI) to equal the
+//!   guest's in every bank the guest prints (sha1, sha256, sha384), PCRs 8, 14 and 15 (said to be "not
+//!   measured") to be zero; with Debian 13's OVMF, PCR 1 (QEMU's ACPI tables are measured there) and PCR 7 (an
+//!   absent SecureBoot variable measured as empty data) to be refused;
+//! - every predicted event of PCRs 0-3, 5, 6 to equal the guest's event log entry for entry (type and
+//!   digest in every bank of the log, sha512 included): the S-CRTM version, PEIFV as PlatformPei left it when
+//!   Tcg2Pei measured it (its globals depend on memory and vCPUs: `docs/firmware-pcrs.md`), DXEFV as
+//!   decompressed from the firmware file, the boot variables OVMF creates (BootOrder, the disk's option, UiApp,
+//!   the shell), the GPT disk's `EV_EFI_GPT_EVENT`, the separators and actions;
+//! - PCR 0's DXEFV event to carry the SHA-256 of DXEFV as decompressed, and its PEIFV event not to.
+//!
+//! The guest's event log is kept under `$CARGO_TARGET_TMPDIR/boot-firmware/<case>/`.
+#![allow(clippy::indexing_slicing, clippy::expect_used)] // integration tests: a panic is the failure report
+#![allow(clippy::unwrap_used)] // test helpers: a failed step is a failed test
+
+#[path = "support/boot.rs"]
+mod boot;
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::*;
+use yardstick_common::hash::Algorithm;
+use yardstick_tpm::eventlog::{EventLog, EventType};
+use yardstick_tpm::predict::firmware::{VmConfig, boot_disk, predict_firmware};
+
+const STUB_252: &str = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub";
+const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+
+/// How the UKI reaches the firmware.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Disk {
+    /// A FAT filesystem over the whole disk (no partition table): no GPT event.
+    WholeDiskFat,
+    /// A GPT disk whose first partition is the ESP: the firmware logs the GPT in PCR 5.
+    Gpt,
+}
+
+fn artifacts(case: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("boot-firmware")
+        .join(case);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A GPT disk (sfdisk) with the FAT image `esp` as its only partition, an EFI System Partition at 1 MiB.
+fn gpt_disk(esp: &Path, out: &Path) {
+    let esp_len = std::fs::metadata(esp).unwrap().len();
+    let sectors = esp_len.div_ceil(512);
+    let total = (2048 + sectors + 34) * 512;
+    let f = std::fs::File::create(out).unwrap();
+    f.set_len(total).unwrap();
+    drop(f);
+    let mut sfdisk = Command::new(peer("sfdisk"));
+    sfdisk
+        .arg("--quiet")
+        .arg(out)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null());
+    let mut child = sfdisk.spawn().unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            format!(
+                "label: gpt\nstart=2048, size={sectors}, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "sfdisk failed");
+    let data = std::fs::read(esp).unwrap();
+    use std::os::unix::fs::FileExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(out)
+        .unwrap()
+        .write_all_at(&data, 2048 * 512)
+        .unwrap();
+}
+
+/// Debian 13's OVMF (edk2 2025.02, unpacked by scripts/setup.sh).
+fn trixie_ovmf(name: &str) -> String {
+    peer(&format!("ovmf-trixie/root/usr/share/OVMF/{name}"))
+        .display()
+        .to_string()
+}
+
+fn firmware_case(case: &str, disk: Disk, memory_mib: u32, vcpus: u32) {
+    firmware_case_on(case, OVMF_CODE, OVMF_VARS, true, disk, memory_mib, vcpus);
+}
+
+fn firmware_case_on(
+    case: &str,
+    ovmf_code: &str,
+    ovmf_vars: &str,
+    debian12: bool,
+    disk: Disk,
+    memory_mib: u32,
+    vcpus: u32,
+) {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let initrd = w.join("initrd.cpio");
+    std::fs::write(&initrd, boot::busybox_initrd(&boot::GuestScript::default())).unwrap();
+    let uki = w.join("uki.efi");
+    run_ok(
+        yardstick()
+            .args(["uki", "build", "--stub", STUB_252, "--linux"])
+            .arg(kernel())
+            .arg("--initrd")
+            .arg(&initrd)
+            .args(["--cmdline", "console=ttyS0", "--output"])
+            .arg(&uki),
+    );
+    let esp = w.join("esp.img");
+    boot::make_esp(&uki, &esp).unwrap();
+    let disk_path = match disk {
+        Disk::WholeDiskFat => esp.clone(),
+        Disk::Gpt => {
+            let d = w.join("gpt.img");
+            gpt_disk(&esp, &d);
+            d
+        }
+    };
+
+    // The prediction, through the CLI.
+    let mut cmd = yardstick();
+    cmd.args(["pcr", "predict", "--firmware", ovmf_code])
+        .args(["--platform", "qemu-q35", "--nic", "none"])
+        .args(["--memory", &memory_mib.to_string()])
+        .args(["--vcpus", &vcpus.to_string()])
+        .arg("--disk")
+        .arg(&disk_path)
+        .args(["--bank", "sha1,sha256,sha384", "--json"])
+        .arg("--uki")
+        .arg(&uki);
+    let out = run_ok(&mut cmd);
+    let predicted: serde_json::Value = serde_json::from_str(&out).unwrap();
+
+    let cfg = boot::BootConfig {
+        memory_mib,
+        vcpus,
+        ovmf_code: ovmf_code.into(),
+        ovmf_vars: ovmf_vars.into(),
+        ..boot::BootConfig::disk_image(&disk_path)
+    };
+    let guest = boot::boot_uki(&cfg).unwrap_or_else(|e| panic!("{case}: {e}"));
+    let keep = artifacts(case);
+    std::fs::write(keep.join("eventlog.bin"), &guest.event_log).unwrap();
+    std::fs::write(keep.join("predicted.json"), &out).unwrap();
+
+    // Every predicted PCR equals the guest's, in every bank.
+    let mut compared = Vec::new();
+    for alg in boot::GUEST_BANKS {
+        let bank = predicted[alg.name()].as_object().unwrap();
+        for (pcr, value) in bank {
+            let pcr: u32 = pcr.parse().unwrap();
+            let g = guest.pcrs.get(alg, pcr).unwrap().to_hex();
+            assert_eq!(
+                value.as_str().unwrap(),
+                g,
+                "{case}: {alg} PCR {pcr} predicted vs guest"
+            );
+            compared.push(pcr);
+        }
+    }
+    compared.sort_unstable();
+    compared.dedup();
+    let missing = predicted["not_predicted"].as_object().unwrap();
+    let mut keys: Vec<u32> = missing.keys().map(|k| k.parse().unwrap()).collect();
+    keys.sort_unstable();
+    if debian12 {
+        // Debian 12's OVMF: PCR 1 too.
+        assert_eq!(compared, [0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 12, 13], "{case}");
+        assert_eq!(keys, [8, 10, 14, 15], "{case}");
+    } else {
+        // Debian 13's OVMF: PCR 1 also holds QEMU's ACPI tables, and PCR 7 an empty SecureBoot variable:
+        // both refused, with why.
+        assert_eq!(compared, [0, 2, 3, 4, 5, 6, 9, 11, 12, 13], "{case}");
+        assert_eq!(keys, [1, 7, 8, 10, 14, 15], "{case}");
+        assert!(missing["1"].as_str().unwrap().contains("ACPI"));
+        assert!(missing["7"].as_str().unwrap().contains("SecureBoot"));
+    }
+    for pcr in [8, 14, 15] {
+        assert_eq!(missing[&pcr.to_string()], "not measured by firmware/stub");
+        for alg in boot::GUEST_BANKS {
+            assert_eq!(
+                *guest.pcrs.get(alg, pcr).unwrap(),
+                alg.zero(),
+                "{case}: {alg} PCR {pcr}"
+            );
+        }
+    }
+
+    // The firmware events, entry for entry, in every bank of the log (sha512 too).
+    let log = EventLog::parse(&guest.event_log).unwrap();
+    let log_banks = [
+        Algorithm::Sha1,
+        Algorithm::Sha256,
+        Algorithm::Sha384,
+        Algorithm::Sha512,
+    ];
+    let vm = VmConfig {
+        memory_mib,
+        vcpus,
+        disk: boot_disk(&disk_path).unwrap(),
+        ..VmConfig::default()
+    };
+    let fw = predict_firmware(&std::fs::read(ovmf_code).unwrap(), &vm, &log_banks).unwrap();
+    let firmware_pcrs: &[u32] = if debian12 {
+        &[0, 1, 2, 3, 5, 6]
+    } else {
+        &[0, 2, 3, 5, 6]
+    };
+    for &pcr in firmware_pcrs {
+        let want: Vec<_> = log
+            .events()
+            .iter()
+            .filter(|e| e.pcr() == pcr && e.is_extended())
+            .collect();
+        let got: Vec<_> = fw.events.iter().filter(|e| e.pcr == pcr).collect();
+        assert_eq!(
+            want.len(),
+            got.len(),
+            "{case}: PCR {pcr}: log {:?}, predicted {:?}",
+            want.iter().map(|e| e.summary()).collect::<Vec<_>>(),
+            got.iter().map(|e| e.description()).collect::<Vec<_>>()
+        );
+        for (w, g) in want.iter().zip(&got) {
+            assert_eq!(
+                w.event_type().0,
+                g.event_type(),
+                "{case}: PCR {pcr} {}",
+                g.description()
+            );
+            for (alg, d) in log_banks.iter().zip(&g.digests) {
+                assert_eq!(
+                    w.digest(*alg).as_ref(),
+                    Some(d),
+                    "{case}: PCR {pcr} {} in {alg}",
+                    g.description()
+                );
+            }
+        }
+    }
+    let gpt_events = log
+        .events()
+        .iter()
+        .filter(|e| e.event_type() == EventType::EV_EFI_GPT_EVENT)
+        .count();
+    assert_eq!(gpt_events, usize::from(disk == Disk::Gpt), "{case}");
+
+    // PCR 0: DXEFV is measured as decompressed, PEIFV is not.
+    let blobs: Vec<_> = log
+        .events()
+        .iter()
+        .filter(|e| e.pcr() == 0 && e.event_type() == EventType::EV_EFI_PLATFORM_FIRMWARE_BLOB)
+        .collect();
+    assert_eq!(blobs.len(), 2, "{case}");
+    assert_eq!(
+        blobs[1].digest(Algorithm::Sha256),
+        Some(fw.volumes.dxefv),
+        "{case}: DXEFV"
+    );
+    assert_ne!(
+        blobs[0].digest(Algorithm::Sha256),
+        Some(fw.volumes.peifv),
+        "{case}: PEIFV measured as decompressed (no PlatformPei globals in it)"
+    );
+    eprintln!(
+        "{case}: PCRs {compared:?} equal the guest's in sha1/sha256/sha384; firmware events of PCR {firmware_pcrs:?} \
+         equal the log's in 4 banks ({:?})",
+        guest.duration
+    );
+}
+
+#[test]
+fn boot_whole_disk_esp_1024m_1cpu() {
+    firmware_case("whole-disk-esp", Disk::WholeDiskFat, 1024, 1);
+}
+
+#[test]
+fn boot_gpt_disk_512m_2cpus() {
+    firmware_case("gpt-disk", Disk::Gpt, 512, 2);
+}
+
+#[test]
+fn boot_gpt_disk_2048m_1cpu() {
+    firmware_case("gpt-disk-2048m", Disk::Gpt, 2048, 1);
+}
+
+/// Debian 13's OVMF (edk2 2025.02) on the same QEMU: PCR 1 (ACPI tables) and PCR 7 (it measures the absent
+/// SecureBoot variable as empty data, which the UKI prediction does not model) are refused, the rest equal.
+#[test]
+fn boot_trixie_ovmf_gpt_disk_1024m_2cpus() {
+    firmware_case_on(
+        "trixie-gpt-disk",
+        &trixie_ovmf("OVMF_CODE_4M.fd"),
+        &trixie_ovmf("OVMF_VARS_4M.fd"),
+        false,
+        Disk::Gpt,
+        1024,
+        2,
+    );
+}

@@ -1,0 +1,226 @@
+//! `yardstick pcr predict --firmware`: flags and error paths, without booting (the values are proven by
+//! `boot_firmware_pcrs.rs`). Every refusal is exit 2; errors from the inputs are one line, never a panic.
+#![allow(clippy::indexing_slicing, clippy::expect_used, clippy::unwrap_used)]
+
+mod support;
+
+use std::path::Path;
+use std::process::Output;
+
+use support::*;
+
+const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+
+fn predict(args: &[&str]) -> Output {
+    run(yardstick().args(["pcr", "predict"]).args(args))
+}
+
+fn with_firmware(firmware: &str, extra: &[&str]) -> Output {
+    let mut a = vec![
+        "--firmware",
+        firmware,
+        "--platform",
+        "qemu-q35",
+        "--memory",
+        "1024",
+        "--vcpus",
+        "1",
+    ];
+    a.extend_from_slice(extra);
+    predict(&a)
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn lists_pcrs_0_to_15_with_why_for_the_rest() {
+    let o = with_firmware(OVMF_CODE, &["--bank", "sha256"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    for pcr in 0..16 {
+        assert!(
+            text.contains(&format!("\n  {pcr:>2}: ")),
+            "PCR {pcr} missing:\n{text}"
+        );
+    }
+    for pcr in [8, 10, 14, 15] {
+        assert!(text.contains(&format!("  {pcr:>2}: not measured by firmware/stub")));
+    }
+    assert!(text.contains("# PCR 1 not predicted: "), "{text}");
+    assert!(
+        text.contains("# PCR 5 not predicted: ") && text.contains("--disk"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# PCR 4 not predicted: predicted with the UKI"),
+        "{text}"
+    );
+}
+
+#[test]
+fn json_and_pcr_selection() {
+    let v = json(&with_firmware(
+        OVMF_CODE,
+        &["--bank", "sha1,sha256", "--pcr", "0-3,6", "--json"],
+    ));
+    for bank in ["sha1", "sha256"] {
+        let keys: Vec<&String> = v[bank].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["0", "2", "3", "6"], "{bank}");
+    }
+    let missing: Vec<&String> = v["not_predicted"].as_object().unwrap().keys().collect();
+    assert_eq!(missing, ["1"]);
+    assert!(v.get("pcr11_phases").is_none());
+    // PCR 0 depends on memory and vCPUs (PlatformPei's globals in PEIFV); PCR 2 does not.
+    let other = json(&run(yardstick().args([
+        "pcr",
+        "predict",
+        "--firmware",
+        OVMF_CODE,
+        "--platform",
+        "qemu-q35",
+        "--memory",
+        "512",
+        "--vcpus",
+        "2",
+        "--bank",
+        "sha256",
+        "--pcr",
+        "0,2",
+        "--json",
+    ])));
+    assert_ne!(other["sha256"]["0"], v["sha256"]["0"]);
+    assert_eq!(other["sha256"]["2"], v["sha256"]["2"]);
+}
+
+#[test]
+fn memory_outside_the_model_refuses_pcr0_only() {
+    let o = predict(&[
+        "--firmware",
+        OVMF_CODE,
+        "--platform",
+        "qemu-q35",
+        "--memory",
+        "4096",
+        "--vcpus",
+        "1",
+        "--json",
+    ]);
+    let v = json(&o);
+    assert!(
+        v["not_predicted"]["0"]
+            .as_str()
+            .unwrap()
+            .contains("up to 2048 MiB")
+    );
+    assert!(v["sha256"].get("0").is_none());
+    assert!(v["sha256"].get("2").is_some());
+}
+
+#[test]
+fn refuses_what_is_not_modelled() {
+    let o = with_firmware(OVMF_CODE, &["--nic", "virtio-net"]);
+    let err = assert_clean_failure(&o, 2);
+    assert!(err.contains("iPXE"), "{err}");
+    // Clap refuses unknown values and missing companions (exit 2, its usage text).
+    let o = predict(&[
+        "--firmware",
+        OVMF_CODE,
+        "--platform",
+        "pc",
+        "--memory",
+        "1",
+        "--vcpus",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a modelled platform"));
+    let o = predict(&["--firmware", OVMF_CODE]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--memory"));
+    let o = predict(&["--memory", "1024"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = with_firmware(OVMF_CODE, &["--nic", "e1000"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn hostile_inputs_give_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path();
+    let garbage = w.join("garbage.fd");
+    std::fs::write(&garbage, b"not firmware at all").unwrap();
+    let err = assert_clean_failure(&with_firmware(garbage.to_str().unwrap(), &[]), 2);
+    assert!(err.contains("not an OVMF code file"), "{err}");
+
+    // The real firmware cut short, and with its LZMA stream damaged.
+    let code = std::fs::read(OVMF_CODE).unwrap();
+    let cut = w.join("cut.fd");
+    std::fs::write(&cut, &code[..code.len() / 3]).unwrap();
+    assert_clean_failure(&with_firmware(cut.to_str().unwrap(), &[]), 2);
+    let mut bad = code.clone();
+    for b in &mut bad[0x200..0x2000] {
+        *b ^= 0x5a;
+    }
+    let bad_path = w.join("bad.fd");
+    std::fs::write(&bad_path, &bad).unwrap();
+    assert_clean_failure(&with_firmware(bad_path.to_str().unwrap(), &[]), 2);
+
+    assert_clean_failure(&with_firmware("/nonexistent/OVMF_CODE.fd", &[]), 2);
+    let err = assert_clean_failure(
+        &with_firmware(OVMF_CODE, &["--disk", "/nonexistent/disk.img"]),
+        2,
+    );
+    assert!(err.contains("/nonexistent/disk.img"), "{err}");
+
+    // A GPT header claiming a 4 GiB partition entry array .
+    let disk = w.join("disk.img");
+    let mut img = vec![0u8; 8192];
+    img[512..520].copy_from_slice(b"EFI PART");
+    img[512 + 12..512 + 16].copy_from_slice(&92u32.to_le_bytes());
+    img[512 + 72..512 + 80].copy_from_slice(&2u64.to_le_bytes());
+    img[512 + 80..512 + 84].copy_from_slice(&u32::MAX.to_le_bytes());
+    img[512 + 84..512 + 88].copy_from_slice(&128u32.to_le_bytes());
+    std::fs::write(&disk, &img).unwrap();
+    let err = assert_clean_failure(
+        &with_firmware(OVMF_CODE, &["--disk", disk.to_str().unwrap()]),
+        2,
+    );
+    assert!(err.contains("entry array"), "{err}");
+    // A disk without GPT: PCR 5 is predicted without a GPT event.
+    std::fs::write(&disk, vec![0u8; 8192]).unwrap();
+    let v = json(&with_firmware(
+        OVMF_CODE,
+        &["--disk", disk.to_str().unwrap(), "--json", "--pcr", "5"],
+    ));
+    assert!(v["sha256"].get("5").is_some());
+    // With Debian's fresh VARS (no boot options), the disk of zeros (neither GPT nor a whole-disk FAT) has no
+    // modelled boot option: PCR 1 is refused.
+    let v = json(&with_firmware(
+        OVMF_CODE,
+        &[
+            "--vars",
+            "/usr/share/OVMF/OVMF_VARS_4M.fd",
+            "--disk",
+            disk.to_str().unwrap(),
+            "--json",
+            "--pcr",
+            "1",
+        ],
+    ));
+    assert!(v["sha256"].get("1").is_none());
+    assert!(
+        v["not_predicted"]["1"]
+            .as_str()
+            .unwrap()
+            .contains("without GPT")
+    );
+    assert!(Path::new(OVMF_CODE).exists());
+}

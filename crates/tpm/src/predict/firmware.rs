@@ -1,0 +1,1015 @@
+//! The firmware PCRs (0-3, 5, 6) of QEMU q35 + OVMF + a vTPM, predicted from the firmware file, the VM
+//! configuration and the boot disk, where they are bit-exact with a real boot; refused, with the reason,
+//! where they are not.
+//!
+//! What OVMF (edk2's OvmfPkg with Tcg2Pei/Tcg2Dxe; Debian 12's 2022.11 and Debian 13's 2025.02 builds checked by
+//! `crates/cli/tests/boot_firmware_pcrs.rs`) measures there:
+//!
+//! | PCR | events, in order | here |
+//! |---|---|---|
+//! | 0 | `EV_S_CRTM_VERSION`, `EV_EFI_PLATFORM_FIRMWARE_BLOB` PEIFV, DXEFV, separator | predicted for the firmware builds whose PEIM globals in PEIFV are known (PEIFV is measured after PlatformPei wrote them into it: `docs/firmware-pcrs.md`), up to 2048 MiB; refused otherwise |
+//! | 1 | `EV_EFI_VARIABLE_BOOT` BootOrder and each Boot####, separator (2025.02: QEMU's ACPI tables first) | predicted for 2022.11 builds with a fresh VARS, the boot disk a virtio-blk at 00:02.0 with `bootindex=0`, GPT or whole-disk FAT; refused otherwise |
+//! | 2 | separator (no option ROM without a NIC) | predicted; a virtio-net NIC (iPXE's EFI ROM) is refused |
+//! | 3, 6 | separator | predicted |
+//! | 5 | separator; `EV_EFI_GPT_EVENT` when the boot file is on a GPT disk; `EV_EFI_ACTION` "Exit Boot Services Invocation", "... Returned with Success" | predicted with the boot disk ([`boot_disk`]) |
+//!
+//! PCRs 4, 7, 9, 11-13 are [`super::predict`]'s; 8, 10, 14 and 15 are not measured by the firmware or
+//! systemd-stub.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use yardstick_common::hash::{Algorithm, Digest};
+
+use yardstick_common::guid;
+use yardstick_common::guid::Guid;
+
+use super::ovmf_fv::{FvError, MainVolumes, main_volumes};
+use super::{PredictedEvent, PredictedEventKind, SEPARATOR, action, data_event};
+use crate::pcr::PcrBanks;
+
+/// The machine types modelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MachineType {
+    /// QEMU's `q35` machine.
+    #[default]
+    QemuQ35,
+}
+
+impl std::str::FromStr for MachineType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<MachineType, String> {
+        match s {
+            "qemu-q35" => Ok(MachineType::QemuQ35),
+            other => Err(format!(
+                "{other:?} is not a modelled platform (modelled: qemu-q35)"
+            )),
+        }
+    }
+}
+
+/// The network device of the VM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Nic {
+    /// No NIC (`-nic none` or no network device).
+    #[default]
+    None,
+    /// A virtio-net PCI NIC, whose iPXE EFI option ROM OVMF loads and measures into PCR 2.
+    VirtioNet,
+}
+
+impl std::str::FromStr for Nic {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Nic, String> {
+        match s {
+            "none" => Ok(Nic::None),
+            "virtio-net" => Ok(Nic::VirtioNet),
+            other => Err(format!("{other:?} is not a NIC model (none, virtio-net)")),
+        }
+    }
+}
+
+/// The VM the firmware runs in.
+#[derive(Debug, Clone, Default)]
+pub struct VmConfig {
+    /// The machine type.
+    pub machine: MachineType,
+    /// Guest memory in MiB (`-m`).
+    pub memory_mib: u32,
+    /// vCPUs (`-smp`).
+    pub vcpus: u32,
+    /// The NIC.
+    pub nic: Nic,
+    /// The boot disk, as far as PCRs 1 and 5 need it.
+    pub disk: BootDisk,
+    /// The VARS file the VM starts from already holds boot options (BootOrder or Boot####): PCR 1 is then
+    /// refused (the model is OVMF creating them on a fresh VARS such as Debian's `OVMF_VARS_4M.fd`).
+    pub vars_have_boot_options: bool,
+}
+
+/// Whether a VARS file (`OVMF_VARS*.fd`) holds BootOrder or Boot#### variables.
+pub fn vars_have_boot_options(vars_fd: &[u8]) -> Result<bool, super::PredictError> {
+    let vars = super::ovmf_vars::parse_variable_store(vars_fd)?;
+    Ok(vars.iter().any(|v| {
+        v.vendor == crate::guids::EFI_GLOBAL_VARIABLE
+            && (v.name == "BootOrder"
+                || v.name
+                    .strip_prefix("Boot")
+                    .is_some_and(|n| n.len() == 4 && n.chars().all(|c| c.is_ascii_hexdigit())))
+    }))
+}
+
+/// What the firmware measures of the boot disk (PCR 5).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum BootDisk {
+    /// Not given: PCR 5 is not predicted.
+    #[default]
+    Unknown,
+    /// A disk without GPT and not a whole-disk FAT (e.g. MBR): no `EV_EFI_GPT_EVENT`.
+    NoGpt,
+    /// A FAT filesystem over the whole disk (no partition table): no `EV_EFI_GPT_EVENT`.
+    WholeDiskFat,
+    /// A GPT disk: the `EV_EFI_GPT_EVENT` data ([`gpt_event_data`]).
+    Gpt(Vec<u8>),
+}
+
+/// Why the firmware PCRs could not be predicted at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FirmwareError {
+    /// The firmware file is not an OVMF code file this module reads.
+    #[error(transparent)]
+    Volumes(#[from] FvError),
+    /// The disk image could not be read.
+    #[error("{path}: {source}")]
+    Disk {
+        /// The disk image.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The disk's GPT is not usable.
+    #[error("{0}")]
+    Gpt(String),
+    /// The configuration is outside what is modelled.
+    #[error("{0}")]
+    NotModelled(String),
+}
+
+/// What is known about one PCR.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "status", content = "reason")]
+pub enum PcrStatus {
+    /// Predicted: the value is in the prediction's banks.
+    Predicted,
+    /// Measured by the firmware but not predicted, for the reason given.
+    Refused(String),
+    /// Left at zero by the firmware and systemd-stub (the OS may extend it later).
+    NotMeasured(String),
+}
+
+/// The firmware PCRs of one boot.
+#[derive(Debug, Clone)]
+pub struct FirmwarePrediction {
+    /// The predicted PCRs per bank.
+    pub pcrs: PcrBanks,
+    /// The events of the predicted PCRs, in log order per PCR.
+    pub events: Vec<PredictedEvent>,
+    /// PCRs 0-3, 5, 6: predicted or refused (with the reason).
+    pub status: BTreeMap<u32, PcrStatus>,
+    /// The SHA-256 of PEIFV and DXEFV as SEC decompresses them (DXEFV's is its PCR 0 event digest).
+    pub volumes: VolumeDigests,
+    /// Why the UKI prediction's PCR 7 does not hold with this firmware when Secure Boot is off, if it does not.
+    pub pcr7_secure_boot_off: Option<String>,
+}
+
+/// The SHA-256 digests of the decompressed main volumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VolumeDigests {
+    /// PEIFV as decompressed (not what Tcg2Pei measures: PlatformPei's globals are written by then).
+    pub peifv: Digest,
+    /// DXEFV as decompressed: the digest of its `EV_EFI_PLATFORM_FIRMWARE_BLOB` event.
+    pub dxefv: Digest,
+}
+
+/// The firmware PCRs this module knows of, in order.
+pub const FIRMWARE_PCRS: [u32; 6] = [0, 1, 2, 3, 5, 6];
+
+/// What the PEIFV measurement depends on, as a refusal of PCR 0 says it.
+pub const PCR0_REFUSAL: &str = "PCR 0 measures PEIFV after the PEIMs that run in place from it wrote their \
+globals into it (edk2 2022.11's PlatformPei: memory map, PCI apertures, vCPU counts, S3 reserved memory)";
+
+/// A firmware build whose PEIFV, as Tcg2Pei measures it, is modelled: which globals of the PEIMs that ran in
+/// place from it are set by then, and where. Found by capturing the measured bytes
+/// (`scripts/capture-peifv.py`) and checked by boots.
+#[derive(Debug)]
+struct KnownBuild {
+    /// What it is.
+    name: &'static str,
+    /// SHA-256 of PEIFV as decompressed.
+    peifv_sha256: &'static str,
+    /// The `EV_S_CRTM_VERSION` data: `PcdFirmwareVersionString` (built into Tcg2Pei, so part of PEIFV),
+    /// UTF-16LE with its NUL.
+    crtm_version: &'static [u8],
+    /// The globals written before the measurement.
+    globals: PeiGlobals,
+    /// Whether PCR 1 is only the boot variables (2022.11); 2025.02 also measures QEMU's ACPI tables there.
+    pcr1_boot_variables_only: bool,
+    /// Whether, with Secure Boot off (no PK), Tcg2Dxe measures the then absent SecureBoot variable as empty
+    /// data (2025.02) rather than one zero byte (2022.11, what [`super::predict`] models for PCR 7).
+    secure_boot_off_measured_empty: bool,
+}
+
+/// The PEIM globals in a PEIFV when Tcg2Pei measures it.
+#[derive(Debug)]
+enum PeiGlobals {
+    /// edk2 2022.11: PlatformPei's `mPlatformInfoHob` (the packed `EFI_HOB_PLATFORM_INFO`) at `offset`,
+    /// followed by QemuFwCfgPeiLib's `mQemuFwCfgSupported` and `mQemuFwCfgDmaSupported`; the S3 reserved
+    /// memory is sized with `ap_stack_size` (`PcdCpuApStackSize`) per vCPU.
+    PlatformInfo2022 { offset: usize, ap_stack_size: u32 },
+    /// Bytes that are the same for every memory size and vCPU count: (offset, value).
+    Fixed(&'static [(usize, &'static [u8])]),
+}
+
+/// UTF-16LE of "2025.02-8+deb13u1" with its NUL.
+const DEB13U1_VERSION: &[u8] = &[
+    b'2', 0, b'0', 0, b'2', 0, b'5', 0, b'.', 0, b'0', 0, b'2', 0, b'-', 0, b'8', 0, b'+', 0, b'd',
+    0, b'e', 0, b'b', 0, b'1', 0, b'3', 0, b'u', 0, b'1', 0, 0, 0,
+];
+
+/// The builds whose PEIFV measurement is modelled.
+const KNOWN_BUILDS: &[KnownBuild] = &[
+    KnownBuild {
+        name: "Debian 12 ovmf 2022.11-6+deb12u2 OVMF_CODE_4M.fd",
+        peifv_sha256: "471281a7d197d12ac61a810e5150b9b5ddc47be78ef0c24af7a8192c81b3a808",
+        crtm_version: &[0, 0],
+        globals: PeiGlobals::PlatformInfo2022 {
+            offset: 0xe0c0,
+            ap_stack_size: 0x8000,
+        },
+        pcr1_boot_variables_only: true,
+        secure_boot_off_measured_empty: false,
+    },
+    KnownBuild {
+        // Captured (512 MiB/2 vCPUs, 1024/1) but not booted in the suite; bookworm-security's build.
+        name: "Debian 12 ovmf 2022.11-6+deb12u1 OVMF_CODE_4M.fd",
+        peifv_sha256: "1440b60c780300e2f89f2e41889c925c67edcb2586fce49d37bf6561b467e9ce",
+        crtm_version: &[0, 0],
+        globals: PeiGlobals::PlatformInfo2022 {
+            offset: 0xe0c0,
+            ap_stack_size: 0x8000,
+        },
+        pcr1_boot_variables_only: true,
+        secure_boot_off_measured_empty: false,
+    },
+    KnownBuild {
+        name: "Debian 13 ovmf 2025.02-8+deb13u1 OVMF_CODE_4M.fd",
+        peifv_sha256: "acc7cc32f3e05161d1620022562909c284f700d73082cf7ac159451a3f7c7212",
+        crtm_version: DEB13U1_VERSION,
+        // PeiCore's BaseAcpiTimerLib `mAcpiTimerIoAddr`: the PM base OVMF programs (0x600) + the ACPI timer's
+        // offset (8). PlatformPei keeps its platform info in a HOB in this version, not in PEIFV.
+        globals: PeiGlobals::Fixed(&[(0x6e50, &[0x08, 0x06])]),
+        pcr1_boot_variables_only: false,
+        secure_boot_off_measured_empty: true,
+    },
+];
+
+/// The largest guest memory the PEIFV model covers: all RAM below 2 GiB, so the 32-bit PCI window starts at
+/// 2 GiB and nothing is above 4 GiB (FirstNonAddress and the 64-bit aperture do not move).
+const PEIFV_MAX_MEMORY_MIB: u32 = 2048;
+
+/// PEIFV as Tcg2Pei measures it on a q35 VM with `vm`'s memory and vCPUs (QEMU's defaults otherwise: S3
+/// enabled, `smm=off`, no memory above 4 GiB), for a [`KNOWN_BUILDS`] firmware: the decompressed volume with
+/// PlatformPei's `EFI_HOB_PLATFORM_INFO` as it stands when Tcg2Pei runs. Or why not.
+fn measured_peifv(
+    pei: &[u8],
+    digest: Digest,
+    vm: &VmConfig,
+) -> Result<(&'static KnownBuild, Vec<u8>), String> {
+    let hex = digest.to_hex();
+    let build = KNOWN_BUILDS
+        .iter()
+        .find(|b| b.peifv_sha256 == hex)
+        .ok_or_else(|| {
+            format!(
+                "{PCR0_REFUSAL}; where it is in this firmware build (PEIFV sha256 {hex}) is not known (known: {})",
+                KNOWN_BUILDS
+                    .iter()
+                    .map(|b| b.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?;
+    if vm.memory_mib > PEIFV_MAX_MEMORY_MIB {
+        return Err(format!(
+            "{PCR0_REFUSAL}; modelled for up to {PEIFV_MAX_MEMORY_MIB} MiB (all RAM below 2 GiB, as captured and booted), not {} MiB",
+            vm.memory_mib
+        ));
+    }
+    if vm.vcpus > 64 {
+        return Err(format!(
+            "{PCR0_REFUSAL}; modelled for up to 64 vCPUs (PcdCpuMaxLogicalProcessorNumber), not {}",
+            vm.vcpus
+        ));
+    }
+    let fields: Vec<(usize, Vec<u8>)> = match build.globals {
+        PeiGlobals::Fixed(list) => list.iter().map(|&(o, b)| (o, b.to_vec())).collect(),
+        PeiGlobals::PlatformInfo2022 {
+            offset,
+            ap_stack_size,
+        } => platform_info_2022(vm, ap_stack_size)?
+            .into_iter()
+            .map(|(o, b)| (offset + o, b))
+            .collect(),
+    };
+    let mut out = pei.to_vec();
+    for (at, bytes) in fields {
+        let dst = out
+            .get_mut(at..at + bytes.len())
+            .ok_or_else(|| format!("{PCR0_REFUSAL}; the known offset is outside this PEIFV"))?;
+        if dst.iter().any(|&b| b != 0) {
+            return Err(format!(
+                "{PCR0_REFUSAL}; the bytes at the known offset {at:#x} are not zero in this PEIFV"
+            ));
+        }
+        dst.copy_from_slice(&bytes);
+    }
+    Ok((build, out))
+}
+
+/// edk2 2022.11's `EFI_HOB_PLATFORM_INFO` fields (offset in the struct, bytes) as PlatformPei has set them when
+/// Tcg2Pei measures PEIFV, on q35 with `vm`'s memory (all below 2 GiB) and vCPUs, S3 enabled, no SMM; and the
+/// two QemuFwCfgPeiLib flags after it.
+fn platform_info_2022(vm: &VmConfig, ap_stack_size: u32) -> Result<Vec<(usize, Vec<u8>)>, String> {
+    let s3_size = 0x8_0000 + vm.vcpus * ap_stack_size;
+    let low_memory = vm.memory_mib << 20;
+    let s3_base = low_memory.checked_sub(s3_size).ok_or_else(|| {
+        format!(
+            "{PCR0_REFUSAL}; {} MiB is too little for the S3 reserved memory of {} vCPUs",
+            vm.memory_mib, vm.vcpus
+        )
+    })?;
+    Ok(vec![
+        (24, 0x29c0u16.to_le_bytes().to_vec()), // HostBridgeDevId: Q35 MCH
+        (39, vec![1]),                          // S3Supported
+        (44, 0x10_0000_0000u64.to_le_bytes().to_vec()), // FirstNonAddress
+        (52, vec![40]),                         // PhysMemAddressWidth
+        (53, 0x8000_0000u32.to_le_bytes().to_vec()), // Uc32Base: 2 GiB (low RAM <= 2 GiB)
+        (70, 0xe0_0000_0000u64.to_le_bytes().to_vec()), // PcdPciMmio64Base
+        (78, 0x20_0000_0000u64.to_le_bytes().to_vec()), // PcdPciMmio64Size
+        (86, 0xc000_0000u32.to_le_bytes().to_vec()), // PcdPciMmio32Base
+        (90, 0x3c00_0000u32.to_le_bytes().to_vec()), // PcdPciMmio32Size
+        (94, 0x6000u64.to_le_bytes().to_vec()), // PcdPciIoBase
+        (102, 0xa000u64.to_le_bytes().to_vec()), // PcdPciIoSize
+        (118, vm.vcpus.to_le_bytes().to_vec()), // PcdCpuBootLogicalProcessorNumber
+        (122, vm.vcpus.to_le_bytes().to_vec()), // PcdCpuMaxLogicalProcessorNumber
+        (126, 64u32.to_le_bytes().to_vec()),    // DefaultMaxCpuNumber
+        (130, s3_base.to_le_bytes().to_vec()),  // S3AcpiReservedMemoryBase
+        (134, s3_size.to_le_bytes().to_vec()),  // S3AcpiReservedMemorySize
+        (138, vec![1]),                         // QemuFwCfgPeiLib mQemuFwCfgSupported
+        (139, vec![1]),                         // QemuFwCfgPeiLib mQemuFwCfgDmaSupported
+    ])
+}
+
+/// Why PCR 1 is refused.
+pub const PCR1_REFUSAL: &str = "PCR 1 measures BootOrder and the Boot#### options OVMF creates for the \
+devices present";
+
+/// `LOAD_OPTION_ACTIVE`.
+const LOAD_OPTION_ACTIVE: u32 = 0x1;
+/// `LOAD_OPTION_ACTIVE | LOAD_OPTION_HIDDEN | LOAD_OPTION_CATEGORY_APP`, as OVMF registers UiApp.
+const LOAD_OPTION_UIAPP: u32 = 0x109;
+/// MdeModulePkg's UiApp (the setup front page).
+const UI_APP: Guid = guid!("462caa21-7614-4503-836e-8ab6f4662331");
+/// The UEFI Shell OVMF embeds.
+const UEFI_SHELL: Guid = guid!("7c04a583-9e3e-4f1c-ad65-e05268d0b4d1");
+/// UefiBootManagerLib's `mBmAutoCreateBootOptionGuid`: the optional data of the options BDS creates itself.
+const AUTO_CREATED: Guid = guid!("8108ac4e-9f11-4d59-850e-e21a522c59b2");
+
+/// An `EFI_LOAD_OPTION`.
+fn load_option(attributes: u32, description: &str, path: &[u8], optional: &[u8]) -> Vec<u8> {
+    let mut out = attributes.to_le_bytes().to_vec();
+    out.extend_from_slice(&u16::try_from(path.len()).unwrap_or(u16::MAX).to_le_bytes());
+    for u in description.encode_utf16().chain([0]) {
+        out.extend_from_slice(&u.to_le_bytes());
+    }
+    out.extend_from_slice(path);
+    out.extend_from_slice(optional);
+    out
+}
+
+/// Device path end node.
+const END: [u8; 4] = [0x7f, 0xff, 0x04, 0x00];
+
+/// `Fv(volume)/FvFile(file)` with its end node.
+fn fv_file_path(volume: Guid, file: Guid) -> Vec<u8> {
+    let mut p = vec![0x04, 0x07, 0x14, 0x00];
+    p.extend_from_slice(&volume.to_efi_bytes());
+    p.extend_from_slice(&[0x04, 0x06, 0x14, 0x00]);
+    p.extend_from_slice(&file.to_efi_bytes());
+    p.extend_from_slice(&END);
+    p
+}
+
+/// The PCR 1 boot variables (name, data) of a fresh VARS template on q35 with the boot disk a
+/// virtio-blk at PCI 00:02.0 with `bootindex=0` (QEMU's first slot after the VGA at 00:01.0) and no other
+/// bootable device: BDS's auto-created option for the disk (Boot0001, first through the fw_cfg boot order),
+/// then UiApp (Boot0000) and the shell (Boot0002), which OVMF's PlatformBootManagerLib registers from DXEFV.
+fn boot_variables(
+    build: &KnownBuild,
+    dxe: &[u8],
+    disk: &BootDisk,
+    vm_vars_have_boot_options: bool,
+) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
+    if vm_vars_have_boot_options {
+        return Err(format!(
+            "{PCR1_REFUSAL}: the VARS file already holds boot options; modelled for a fresh VARS"
+        ));
+    }
+    if !build.pcr1_boot_variables_only {
+        return Err(format!(
+            "{PCR1_REFUSAL}, and in this firmware build ({}) QEMU's ACPI tables too; not modelled",
+            build.name
+        ));
+    }
+    let description = match disk {
+        BootDisk::Gpt(_) => "UEFI Misc Device",
+        BootDisk::WholeDiskFat => "UEFI Non-Block Boot Device",
+        BootDisk::Unknown => {
+            return Err(format!(
+                "{PCR1_REFUSAL}: the disk's boot option depends on its layout: give the boot disk (--disk)"
+            ));
+        }
+        BootDisk::NoGpt => {
+            return Err(format!(
+                "{PCR1_REFUSAL}: the boot option of a disk without GPT or a whole-disk FAT is not modelled"
+            ));
+        }
+    };
+    let volume = super::ovmf_fv::volume_name(dxe)
+        .ok_or_else(|| format!("{PCR1_REFUSAL}: DXEFV has no volume name"))?;
+    let files =
+        super::ovmf_fv::file_names(dxe).map_err(|e| format!("{PCR1_REFUSAL}: DXEFV: {e}"))?;
+    for (g, what) in [(UI_APP, "UiApp"), (UEFI_SHELL, "the UEFI shell")] {
+        if !files.contains(&g) {
+            return Err(format!("{PCR1_REFUSAL}: DXEFV has no {what} ({g})"));
+        }
+    }
+    // PciRoot(0x0)/Pci(0x2,0x0)
+    let mut disk_path = vec![
+        0x02, 0x01, 0x0c, 0x00, 0xd0, 0x41, 0x03, 0x0a, 0, 0, 0, 0, 0x01, 0x01, 0x06, 0x00, 0x00,
+        0x02,
+    ];
+    disk_path.extend_from_slice(&END);
+    // Tcg2Dxe extends EV_EFI_VARIABLE_BOOT with the digest of the variable's data alone (the event carries
+    // the whole UEFI_VARIABLE_DATA).
+    let order: Vec<u8> = [1u16, 0, 2].iter().flat_map(|n| n.to_le_bytes()).collect();
+    Ok(vec![
+        ("BootOrder", order),
+        (
+            "Boot0001",
+            load_option(
+                LOAD_OPTION_ACTIVE,
+                description,
+                &disk_path,
+                &AUTO_CREATED.to_efi_bytes(),
+            ),
+        ),
+        (
+            "Boot0000",
+            load_option(
+                LOAD_OPTION_UIAPP,
+                "UiApp",
+                &fv_file_path(volume, UI_APP),
+                &[],
+            ),
+        ),
+        (
+            "Boot0002",
+            load_option(
+                LOAD_OPTION_ACTIVE,
+                "EFI Internal Shell",
+                &fv_file_path(volume, UEFI_SHELL),
+                &[],
+            ),
+        ),
+    ])
+}
+
+/// Why PCR 5 is refused without the disk.
+pub const PCR5_REFUSAL: &str = "PCR 5 holds the boot disk's GPT when the boot file is on a GPT partition: \
+give the boot disk (--disk)";
+
+/// Predicts the firmware PCRs of `code` (an `OVMF_CODE*.fd`) booting in `vm`, in each of `banks`.
+pub fn predict_firmware(
+    code: &[u8],
+    vm: &VmConfig,
+    banks: &[Algorithm],
+) -> Result<FirmwarePrediction, FirmwareError> {
+    if vm.nic == Nic::VirtioNet {
+        return Err(FirmwareError::NotModelled(
+            "--nic virtio-net: the iPXE option ROM OVMF measures into PCR 2 and the boot options it adds to \
+             PCR 1 are not modelled; use --nic none"
+                .into(),
+        ));
+    }
+    if vm.memory_mib == 0 || vm.vcpus == 0 {
+        return Err(FirmwareError::NotModelled(
+            "memory and vCPUs must be at least 1".into(),
+        ));
+    }
+    let MainVolumes { pei, dxe } = main_volumes(code)?;
+    let volumes = VolumeDigests {
+        peifv: Algorithm::Sha256.digest(&pei),
+        dxefv: Algorithm::Sha256.digest(&dxe),
+    };
+    let mut events = Vec::new();
+    let pcr0 = measured_peifv(&pei, volumes.peifv, vm);
+    if let Ok((build, peifv)) = &pcr0 {
+        events.push(data_event(
+            0,
+            PredictedEventKind::CrtmVersion,
+            build.crtm_version,
+            banks,
+        ));
+        events.push(data_event(
+            0,
+            PredictedEventKind::FirmwareVolume("PEIFV"),
+            peifv,
+            banks,
+        ));
+        events.push(data_event(
+            0,
+            PredictedEventKind::FirmwareVolume("DXEFV"),
+            &dxe,
+            banks,
+        ));
+        events.push(data_event(
+            0,
+            PredictedEventKind::Separator,
+            &SEPARATOR,
+            banks,
+        ));
+    }
+    let pcr1 = match &pcr0 {
+        Ok((build, _)) => boot_variables(build, &dxe, &vm.disk, vm.vars_have_boot_options),
+        Err(_) => Err(format!(
+            "{PCR1_REFUSAL} (the firmware build is not a known one: see PCR 0)"
+        )),
+    };
+    if let Ok(vars) = &pcr1 {
+        for (name, data) in vars {
+            events.push(data_event(
+                1,
+                PredictedEventKind::BootVariable(name),
+                data,
+                banks,
+            ));
+        }
+        events.push(data_event(
+            1,
+            PredictedEventKind::Separator,
+            &SEPARATOR,
+            banks,
+        ));
+    }
+    for pcr in [2, 3, 6] {
+        events.push(data_event(
+            pcr,
+            PredictedEventKind::Separator,
+            &SEPARATOR,
+            banks,
+        ));
+    }
+    let pcr5_known = vm.disk != BootDisk::Unknown;
+    if pcr5_known {
+        events.push(data_event(
+            5,
+            PredictedEventKind::Separator,
+            &SEPARATOR,
+            banks,
+        ));
+        if let BootDisk::Gpt(gpt) = &vm.disk {
+            events.push(data_event(5, PredictedEventKind::GptTable, gpt, banks));
+        }
+        events.push(action(5, "Exit Boot Services Invocation", banks));
+        events.push(action(5, "Exit Boot Services Returned with Success", banks));
+    }
+    // By PCR; within a PCR in log order (separator at ReadyToBoot, the GPT when the boot file is loaded,
+    // ExitBootServices).
+    events.sort_by_key(|e| e.pcr);
+
+    let mut pcrs = PcrBanks::new();
+    for &alg in banks {
+        for pcr in [0, 1, 2, 3, 5, 6].into_iter().filter(|&p| {
+            (p != 5 || pcr5_known) && (p != 0 || pcr0.is_ok()) && (p != 1 || pcr1.is_ok())
+        }) {
+            pcrs.set(pcr, alg.zero());
+        }
+    }
+    for e in &events {
+        for d in &e.digests {
+            pcrs.extend(e.pcr, d);
+        }
+    }
+    let mut status = BTreeMap::new();
+    status.insert(
+        0,
+        match &pcr0 {
+            Ok(_) => PcrStatus::Predicted,
+            Err(why) => PcrStatus::Refused(why.clone()),
+        },
+    );
+    status.insert(
+        1,
+        match &pcr1 {
+            Ok(_) => PcrStatus::Predicted,
+            Err(why) => PcrStatus::Refused(why.clone()),
+        },
+    );
+    for pcr in [2, 3, 5, 6] {
+        status.insert(pcr, PcrStatus::Predicted);
+    }
+    if !pcr5_known {
+        status.insert(5, PcrStatus::Refused(PCR5_REFUSAL.into()));
+    }
+    Ok(FirmwarePrediction {
+        pcrs,
+        events,
+        status,
+        volumes,
+        pcr7_secure_boot_off: pcr0
+            .as_ref()
+            .ok()
+            .filter(|(b, _)| b.secure_boot_off_measured_empty)
+            .map(|(b, _)| {
+                format!(
+                    "with Secure Boot off this firmware ({}) measures the absent SecureBoot variable as empty \
+                     data, which the UKI prediction's PCR 7 does not model",
+                    b.name
+                )
+            }),
+    })
+}
+
+/// What the firmware sees of the boot disk image at `path`: its GPT ([`gpt_event_data`]), or a FAT filesystem
+/// over the whole disk (a FAT boot sector at LBA 0: "FAT" at byte 0x36 or 0x52), or neither.
+pub fn boot_disk(path: &Path) -> Result<BootDisk, FirmwareError> {
+    use std::os::unix::fs::FileExt as _;
+    if let Some(gpt) = gpt_event_data(path)? {
+        return Ok(BootDisk::Gpt(gpt));
+    }
+    let f = std::fs::File::open(path).map_err(|source| FirmwareError::Disk {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut lba0 = [0u8; 512];
+    let fat = f.read_exact_at(&mut lba0, 0).is_ok()
+        && lba0.get(510..512) == Some(&[0x55, 0xaa][..])
+        && (lba0.get(0x36..0x39) == Some(b"FAT") || lba0.get(0x52..0x55) == Some(b"FAT"));
+    Ok(if fat {
+        BootDisk::WholeDiskFat
+    } else {
+        BootDisk::NoGpt
+    })
+}
+
+/// The largest partition entry array read (the firmware reads it whole).
+const MAX_ENTRY_ARRAY: u64 = 1 << 20;
+
+/// The data of the `EV_EFI_GPT_EVENT` the firmware logs when it loads the boot file from a partition of the
+/// disk image at `path` (edk2's `Tcg2MeasureGptTable`, `UEFI_GPT_DATA`): the primary GPT header (92 bytes, as
+/// on disk), the number of used entries (64-bit), and each used entry (non-zero type GUID) in table order,
+/// `SizeOfPartitionEntry` bytes each. `None` when LBA 1 holds no GPT header (512-byte sectors). Reads only
+/// the header and the entry array, so a disk image of any size is fine.
+pub fn gpt_event_data(path: &Path) -> Result<Option<Vec<u8>>, FirmwareError> {
+    use std::os::unix::fs::FileExt as _;
+    let io = |source: std::io::Error| FirmwareError::Disk {
+        path: path.to_path_buf(),
+        source,
+    };
+    let f = std::fs::File::open(path).map_err(io)?;
+    let mut header = [0u8; 512];
+    match f.read_exact_at(&mut header, 512) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(io(e)),
+    }
+    if header.get(..8) != Some(b"EFI PART") {
+        return Ok(None);
+    }
+    let le = |off: usize, n: usize| -> u64 {
+        header.get(off..off + n).map_or(0, |s| {
+            s.iter().rev().fold(0u64, |a, &x| (a << 8) | u64::from(x))
+        })
+    };
+    let header_size = le(12, 4);
+    if !(92..=512).contains(&header_size) {
+        return Err(FirmwareError::Gpt(format!(
+            "{}: GPT header size {header_size} is not 92-512",
+            path.display()
+        )));
+    }
+    let entry_lba = le(72, 8);
+    let count = le(80, 4);
+    let entry_size = le(84, 4);
+    if entry_size < 128
+        || !entry_size.is_multiple_of(8)
+        || count.saturating_mul(entry_size) > MAX_ENTRY_ARRAY
+    {
+        return Err(FirmwareError::Gpt(format!(
+            "{}: GPT entry array of {count} x {entry_size} bytes is not supported",
+            path.display()
+        )));
+    }
+    let mut entries = vec![0u8; (count * entry_size) as usize];
+    f.read_exact_at(&mut entries, entry_lba.saturating_mul(512))
+        .map_err(|e| FirmwareError::Gpt(format!("{}: GPT entry array: {e}", path.display())))?;
+    let used: Vec<&[u8]> = entries
+        .chunks_exact(entry_size as usize)
+        .filter(|e| e.get(..16).is_some_and(|t| t.iter().any(|&b| b != 0)))
+        .collect();
+    let mut data = header.get(..92).unwrap_or_default().to_vec();
+    data.extend_from_slice(&(used.len() as u64).to_le_bytes());
+    for e in used {
+        data.extend_from_slice(e);
+    }
+    Ok(Some(data))
+}
+
+/// Why a PCR outside the firmware's and the UKI's is zero after boot.
+const NOT_MEASURED: &str = "not measured by firmware/stub";
+
+/// The whole PCR set 0-15 of a boot: the firmware PCRs and, when a UKI was given, [`super::predict`]'s.
+#[derive(Debug, Clone)]
+pub struct WholeSet {
+    /// The firmware PCRs.
+    pub firmware: FirmwarePrediction,
+    /// The UKI's PCRs (4, 7, 9, 11-13), when a UKI was given.
+    pub uki: Option<super::Prediction>,
+    /// Which PCRs to show (default 0-15).
+    pub selected: Vec<u32>,
+}
+
+impl WholeSet {
+    /// Why the UKI prediction's PCR 7 is withheld with this firmware, if it is.
+    fn pcr7_withheld(&self) -> Option<&String> {
+        self.uki
+            .as_ref()
+            .filter(|u| !u.secure_boot)
+            .and(self.firmware.pcr7_secure_boot_off.as_ref())
+    }
+
+    /// The PCR values per bank, for the selected PCRs that are predicted.
+    pub fn pcrs(&self) -> PcrBanks {
+        let mut all = self.firmware.pcrs.clone();
+        let skip7 = self.pcr7_withheld().is_some();
+        if let Some(u) = &self.uki {
+            for (_, pcr, d) in u.pcrs.iter().filter(|(_, p, _)| !(skip7 && *p == 7)) {
+                all.set(pcr, *d);
+            }
+        }
+        all.retain_pcrs(&self.selected);
+        all
+    }
+
+    /// Each selected PCR that has no value, with why.
+    pub fn not_predicted(&self) -> BTreeMap<u32, String> {
+        let mut out = BTreeMap::new();
+        for &pcr in &self.selected {
+            let why = match self.firmware.status.get(&pcr) {
+                Some(PcrStatus::Refused(r) | PcrStatus::NotMeasured(r)) => Some(r.clone()),
+                Some(PcrStatus::Predicted) => None,
+                None if pcr == 7 && self.pcr7_withheld().is_some() => self.pcr7_withheld().cloned(),
+                None if super::PREDICTED_PCRS.contains(&pcr) => self
+                    .uki
+                    .is_none()
+                    .then(|| "predicted with the UKI: give --uki".to_string()),
+                None => Some(NOT_MEASURED.to_string()),
+            };
+            if let Some(w) = why {
+                out.insert(pcr, w);
+            }
+        }
+        out
+    }
+
+    /// The predicted events of the selected PCRs: the firmware's, then the UKI's.
+    pub fn events(&self) -> Vec<&PredictedEvent> {
+        let skip7 = self.pcr7_withheld().is_some();
+        self.firmware
+            .events
+            .iter()
+            .chain(self.uki.iter().flat_map(|u| u.events.iter()))
+            .filter(|e| self.selected.contains(&e.pcr) && !(skip7 && e.pcr == 7))
+            .collect()
+    }
+
+    /// The text `pcr predict --firmware` prints.
+    pub fn to_text(&self, banks: &[Algorithm], with_events: bool) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        if with_events {
+            let _ = writeln!(
+                s,
+                "# predicted events (digest in {}):",
+                banks.first().map_or("-", |b| b.name())
+            );
+            for e in self.events() {
+                let _ = writeln!(
+                    s,
+                    "  PCR {:>2}  {:<34} {:<38} {}",
+                    e.pcr,
+                    super::event_type_name(e.event_type()),
+                    e.description(),
+                    e.digests.first().map(|d| d.to_hex()).unwrap_or_default()
+                );
+            }
+        }
+        let v = &self.firmware.volumes;
+        let _ = writeln!(
+            s,
+            "# firmware volumes (SHA-256 as decompressed): PEIFV {}, DXEFV {}",
+            v.peifv.to_hex(),
+            v.dxefv.to_hex()
+        );
+        if let Some(u) = &self.uki {
+            let _ = writeln!(
+                s,
+                "# systemd-stub section table {}, Secure Boot {}",
+                u.stub_generation,
+                if u.secure_boot { "on" } else { "off" }
+            );
+        }
+        let pcrs = self.pcrs();
+        let missing = self.not_predicted();
+        for &alg in banks {
+            let _ = writeln!(s, "{alg}:");
+            for &pcr in &self.selected {
+                match (pcrs.get(alg, pcr), missing.get(&pcr)) {
+                    (Some(d), _) => {
+                        let _ = writeln!(s, "  {pcr:>2}: 0x{}", d.to_hex().to_uppercase());
+                    }
+                    (None, Some(w)) if w == NOT_MEASURED => {
+                        let _ = writeln!(s, "  {pcr:>2}: {NOT_MEASURED}");
+                    }
+                    (None, _) => {
+                        let _ = writeln!(s, "  {pcr:>2}: not predicted (see below)");
+                    }
+                }
+            }
+            if self.selected.contains(&11)
+                && let Some(phases) = self.uki.as_ref().and_then(|u| u.pcr11_phases.get(&alg))
+            {
+                for (phase, d) in phases {
+                    let _ = writeln!(s, "  11 after {phase}: 0x{}", d.to_hex().to_uppercase());
+                }
+            }
+        }
+        for (pcr, why) in &missing {
+            if why != NOT_MEASURED {
+                let _ = writeln!(s, "# PCR {pcr} not predicted: {why}");
+            }
+        }
+        s
+    }
+}
+
+/// JSON: `{"<bank>": {"<pcr>": "<hex>"}, "pcr11_phases": {...} (with a UKI), "not_predicted": {"<pcr>":
+/// "<why>"}}`.
+impl serde::Serialize for WholeSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        type Phases<'a> = BTreeMap<&'static str, BTreeMap<&'static str, String>>;
+        #[derive(serde::Serialize)]
+        struct Shape<'a> {
+            #[serde(flatten)]
+            pcrs: &'a PcrBanks,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pcr11_phases: Option<Phases<'a>>,
+            not_predicted: BTreeMap<u32, String>,
+        }
+        let pcrs = self.pcrs();
+        let pcr11_phases = self
+            .uki
+            .as_ref()
+            .filter(|_| self.selected.contains(&11))
+            .map(|u| {
+                u.pcr11_phases
+                    .iter()
+                    .map(|(a, v)| (a.name(), v.iter().map(|(p, d)| (*p, d.to_hex())).collect()))
+                    .collect()
+            });
+        Shape {
+            pcrs: &pcrs,
+            pcr11_phases,
+            not_predicted: self.not_predicted(),
+        }
+        .serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A GPT disk made by sfdisk: the event data has the header's 92 bytes, the count and the used entries.
+    #[test]
+    fn gpt_event_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = dir.path().join("disk.img");
+        let mut img = vec![0u8; 64 * 512];
+        img[512..520].copy_from_slice(b"EFI PART");
+        img[512 + 12..512 + 16].copy_from_slice(&92u32.to_le_bytes());
+        img[512 + 72..512 + 80].copy_from_slice(&2u64.to_le_bytes());
+        img[512 + 80..512 + 84].copy_from_slice(&4u32.to_le_bytes());
+        img[512 + 84..512 + 88].copy_from_slice(&128u32.to_le_bytes());
+        // Entries 0 and 2 used.
+        img[1024] = 1;
+        img[1024 + 256] = 2;
+        std::fs::write(&disk, &img).unwrap();
+        let d = gpt_event_data(&disk).unwrap().unwrap();
+        assert_eq!(d.len(), 92 + 8 + 2 * 128);
+        assert_eq!(&d[..92], &img[512..604]);
+        assert_eq!(&d[92..100], &2u64.to_le_bytes());
+        assert_eq!(d[100], 1);
+        assert_eq!(d[228], 2);
+        // No GPT: no event; an absurd entry array: an error.
+        std::fs::write(&disk, vec![0u8; 4096]).unwrap();
+        assert!(gpt_event_data(&disk).unwrap().is_none());
+        img[512 + 80..512 + 84].copy_from_slice(&u32::MAX.to_le_bytes());
+        std::fs::write(&disk, &img).unwrap();
+        assert!(matches!(gpt_event_data(&disk), Err(FirmwareError::Gpt(_))));
+    }
+
+    /// PEIFV of a build not in the table, or memory above the model's range: PCR 0 is refused with why.
+    #[test]
+    fn pcr0_refusals_name_the_reason() {
+        let vm = VmConfig {
+            memory_mib: 1024,
+            vcpus: 1,
+            ..VmConfig::default()
+        };
+        let pei = vec![0u8; 4096];
+        let e = measured_peifv(&pei, Algorithm::Sha256.digest(&pei), &vm).unwrap_err();
+        assert!(e.contains("is not known"), "{e}");
+        let known = KNOWN_BUILDS[0].peifv_sha256;
+        let d = yardstick_common::hash::Digest::from_bytes(
+            Algorithm::Sha256,
+            &yardstick_common::hex::decode(known).unwrap(),
+        )
+        .unwrap();
+        let big = VmConfig {
+            memory_mib: 4096,
+            ..vm.clone()
+        };
+        let e = measured_peifv(&pei, d, &big).unwrap_err();
+        assert!(e.contains("up to 2048 MiB"), "{e}");
+        // The known offset must hold zeros (a PEIFV that only claims to be the build is refused).
+        let mut odd = vec![0xffu8; 0xe0000];
+        odd[0] = 0;
+        let e = measured_peifv(&odd, d, &vm).unwrap_err();
+        assert!(e.contains("not zero"), "{e}");
+        let e = measured_peifv(&pei, d, &vm).unwrap_err();
+        assert!(e.contains("outside"), "{e}");
+    }
+
+    /// The boot options' data hash to the digests of the EV_EFI_VARIABLE_BOOT events of a real boot of Debian
+    /// 12's OVMF (2022.11-6+deb12u2, QEMU 7.2 q35, boot disk virtio-blk 00:02.0 bootindex=0; the logs
+    /// `boot_firmware_pcrs.rs` keeps). DXEFV's volume name there is 7cb8bdc9-f8eb-4f34-aaea-3ee4af6516a1.
+    #[test]
+    fn boot_option_encoding_matches_a_real_boot() {
+        let dxe = guid!("7cb8bdc9-f8eb-4f34-aaea-3ee4af6516a1");
+        let sha = |d: &[u8]| Algorithm::Sha256.digest(d).to_hex();
+        assert_eq!(
+            sha(&load_option(
+                LOAD_OPTION_UIAPP,
+                "UiApp",
+                &fv_file_path(dxe, UI_APP),
+                &[]
+            )),
+            "3197be1e300fa1600d1884c3a4bd4a90a15405bfb546cf2e6cf6095f8c362a93"
+        );
+        assert_eq!(
+            sha(&load_option(
+                LOAD_OPTION_ACTIVE,
+                "EFI Internal Shell",
+                &fv_file_path(dxe, UEFI_SHELL),
+                &[]
+            )),
+            "4d387b02d63b2f4cd7f667feb0a387fe47a10a3e26bf3533ddd001c605f3dec5"
+        );
+    }
+
+    /// A FAT boot sector at LBA 0 is a whole-disk FAT; zeros are neither GPT nor FAT; Debian's empty VARS
+    /// template holds no boot options.
+    #[test]
+    fn disk_layouts_and_fresh_vars() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = dir.path().join("disk.img");
+        let mut img = vec![0u8; 4096];
+        img[0x52..0x55].copy_from_slice(b"FAT");
+        img[510] = 0x55;
+        img[511] = 0xaa;
+        std::fs::write(&disk, &img).unwrap();
+        assert_eq!(boot_disk(&disk).unwrap(), BootDisk::WholeDiskFat);
+        std::fs::write(&disk, vec![0u8; 4096]).unwrap();
+        assert_eq!(boot_disk(&disk).unwrap(), BootDisk::NoGpt);
+        std::fs::write(&disk, b"short").unwrap();
+        assert_eq!(boot_disk(&disk).unwrap(), BootDisk::NoGpt);
+        assert!(matches!(
+            boot_disk(&dir.path().join("missing")),
+            Err(FirmwareError::Disk { .. })
+        ));
+        assert!(vars_have_boot_options(b"not a VARS file").is_err());
+    }
+
+    #[test]
+    fn parses_flag_values() {
+        assert_eq!("qemu-q35".parse::<MachineType>(), Ok(MachineType::QemuQ35));
+        assert!("pc".parse::<MachineType>().is_err());
+        assert_eq!("virtio-net".parse::<Nic>(), Ok(Nic::VirtioNet));
+        assert!("e1000".parse::<Nic>().is_err());
+    }
+}
