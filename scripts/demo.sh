@@ -6,7 +6,8 @@
 #   2. yardstick image build --layout uki: GPT disk with the UKI on its ESP, root and root-verity partitions
 #   3. print the image's reference-value manifest (yardstick refvals show)
 #   4. boot the disk under QEMU (TCG) + OVMF + swtpm: the guest reads the marker through dm-verity, and the
-#      PCRs it reads equal the manifest's (yardstick pcr compare)
+#      PCRs it reads equal the manifest's and, firmware PCRs 0-7 too, `pcr predict --firmware`'s (pcr compare
+#      exits 1 on any difference, which stops the demo)
 #   5. flip one byte of the marker inside the root partition ("CoCo" -> "DoCo"): yardstick verity verify names
 #      the bad block offline, and booting again the guest gets an I/O error for that same block
 #
@@ -112,6 +113,16 @@ mq 'json.dumps(m["tpm"]["pcrs"])' >"$out/manifest-pcrs.json"
 guest_pcrs "$out/boot1.log" >"$out/guest-pcrs.json"
 echo "   The PCRs the guest read from /sys/class/tpm/tpm0 against the manifest's prediction:"
 show yardstick pcr compare "$out/manifest-pcrs.json" "$out/guest-pcrs.json"
+echo
+echo "   The whole PCR set, firmware PCRs too, predicted from the files and this VM's configuration (the UKI is"
+echo "   the one on the disk's ESP):"
+esp_off=$(mq '[p["offset"] for p in m["image"]["partition_table"]["partitions"] if p["role"] == "esp"][0]')
+mcopy -n -i "$out/disk.img@@$esp_off" ::/EFI/BOOT/BOOTX64.EFI "$out/uki.efi"
+whole=(yardstick pcr predict --firmware /usr/share/OVMF/OVMF_CODE_4M.fd --uki "$out/uki.efi"
+  --platform qemu-q35 --memory 1024 --vcpus 1 --nic none --disk "$out/disk.img")
+show "${whole[@]}" --bank sha256
+"${whole[@]}" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); json.dump({b: v for b, v in d.items() if b.startswith("sha")}, sys.stdout)' >"$out/whole-pcrs.json"
+show yardstick pcr compare "$out/whole-pcrs.json" "$out/guest-pcrs.json"
 
 step "5. Flip one byte of the marker inside the root partition (CoCo -> DoCo)"
 read -r roff rsize < <(mq '" ".join(str(p[k]) for p in m["image"]["partition_table"]["partitions"] if p["role"] == "root" for k in ("offset", "size"))')
