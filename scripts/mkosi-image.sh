@@ -44,7 +44,7 @@ variant=plain
 [ "$secure_boot" = 0 ] || variant=secure-boot
 key=$( {
   echo "variant $variant"
-  sha256sum "$0" "$root/scripts/debian-mirror.sh"
+  cat "$0" "$root/scripts/debian-mirror.sh" | sha256sum
   (cd "$root/scripts/mkosi" && find . \( -type f -o -type l \) -print | LC_ALL=C sort | while read -r f; do
     if [ -L "$f" ]; then echo "link $f -> $(readlink "$f")"; else sha256sum "$f"; fi
   done)
