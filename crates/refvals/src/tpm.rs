@@ -115,6 +115,9 @@ impl TpmRefs {
                 ),
                 "PCR 12 and 13 untouched: no loader command line, credentials, sysexts or addons"
                     .to_string(),
+                "PCR 15 not predicted: systemd (pcrmachine, pcrfs) measures the machine ID and file system \
+                 identities there, which an image can leave to the first boot"
+                    .to_string(),
             ],
         }
     }
