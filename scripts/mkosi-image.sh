@@ -37,6 +37,7 @@ done
 [ -f "$mkc/.yardstick-ready" ] && [ -x "$mkc/usr/bin/mkosi" ] \
   || die "no mkosi chroot at $mkc: run scripts/setup.sh first"
 mkdir -p "$out"
+shown=${out%/}   # messages name OUTDIR as given
 out=$(cd "$out" && pwd)
 
 # The cache key: everything that decides the image, except the mirror's contents (a dated snapshot here).
@@ -52,7 +53,7 @@ key=$( {
   chroot "$mkc" dpkg-query -W mkosi systemd
 } | sha256sum | cut -d' ' -f1)
 if [ -f "$out/image.raw" ] && [ "$(cat "$out/inputs.sha256" 2>/dev/null)" = "$key" ]; then
-  log "$out/image.raw is up to date ($variant, inputs $key)"
+  log "$shown/image.raw is up to date ($variant, inputs $key)"
   exit 0
 fi
 rm -f "$out/inputs.sha256"
@@ -104,12 +105,12 @@ mount --rbind /sys "$mkc/sys"
 mount --bind /dev "$mkc/dev"
 mount --bind /dev/pts "$mkc/dev/pts"
 mount -t tmpfs tmpfs "$mkc/tmp"
-log "building the $variant image with $(chroot "$mkc" mkosi --version) (log: $out/build.log)"
+log "building the $variant image with $(chroot "$mkc" mkosi --version) (log: $shown/build.log)"
 t0=$(date +%s)
 if ! chroot "$mkc" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb SOURCE_DATE_EPOCH=0 \
     sh -c "cd /build && mkosi ${args[*]} build" >>"$out/build.log" 2>&1; then
   tail -n 40 "$out/build.log" >&2
-  die "mkosi failed (whole log: $out/build.log)"
+  die "mkosi failed (whole log: $shown/build.log)"
 fi
 cleanup
 trap - EXIT
@@ -120,4 +121,4 @@ for f in image.raw image.efi; do
 done
 rm -rf "$work"
 echo "$key" >"$out/inputs.sha256"
-log "built $out/image.raw ($variant) in $(( $(date +%s) - t0 )) s"
+log "built $shown/image.raw ($variant) in $(( $(date +%s) - t0 )) s"
