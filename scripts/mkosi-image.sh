@@ -3,12 +3,13 @@
 # (systemd-repart, scripts/mkosi/mkosi.repart/), a UKI made by mkosi at \EFI\BOOT\BOOTX64.EFI on the ESP, and units
 # that print the guest's PCRs and event logs on the serial console at boot, then power off (scripts/mkosi/).
 #
-#   scripts/mkosi-image.sh OUTDIR [--secure-boot]
+#   scripts/mkosi-image.sh OUTDIR [--secure-boot] [--release bookworm|trixie]
 #
 # Writes OUTDIR/image.raw (the disk), OUTDIR/image.efi (mkosi's UKI, as it put it on the ESP), OUTDIR/build.log and
 # OUTDIR/inputs.sha256. --secure-boot builds with mkosi's SecureBoot=yes, signing with Debian's OVMF snakeoil key
 # (the one OVMF_VARS_4M.snakeoil.fd enrolls in db), so the image boots under OVMF with Secure Boot on; mkosi's
-# default SignExpectedPcr=auto then adds .pcrsig and .pcrpkey to the UKI.
+# default SignExpectedPcr=auto then adds .pcrsig and .pcrpkey to the UKI. --release trixie builds Debian 13 instead
+# (its own systemd 257 and systemd-stub 257, which also write systemd's userspace measurement log).
 #
 # mkosi 24.3 and its tools run in the debootstrap chroot scripts/setup.sh makes under .tools/mkosi-chroot (root is
 # needed: bind mounts, chroot). A second run with the same inputs (this script, scripts/mkosi/, the variant, the
@@ -23,16 +24,21 @@ mkc="$tools/mkosi-chroot"
 log() { printf 'mkosi-image: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 
-out="" secure_boot=0
-for a in "$@"; do
-  case "$a" in
+usage="usage: scripts/mkosi-image.sh OUTDIR [--secure-boot] [--release bookworm|trixie]"
+out="" secure_boot=0 release=bookworm
+while [ $# -gt 0 ]; do
+  case "$1" in
     --secure-boot) secure_boot=1 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    -*) die "unknown option $a (usage: scripts/mkosi-image.sh OUTDIR [--secure-boot])" ;;
-    *) [ -z "$out" ] || die "one OUTDIR only"; out="$a" ;;
+    --release) [ $# -ge 2 ] || die "$usage"; release=$2; shift ;;
+    --release=*) release=${1#--release=} ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) die "unknown option $1 ($usage)" ;;
+    *) [ -z "$out" ] || die "one OUTDIR only"; out="$1" ;;
   esac
+  shift
 done
-[ -n "$out" ] || die "usage: scripts/mkosi-image.sh OUTDIR [--secure-boot]"
+[ -n "$out" ] || die "$usage"
+case "$release" in bookworm|trixie) ;; *) die "--release: bookworm or trixie, not $release" ;; esac
 [ "$(id -u)" = 0 ] || die "needs root (bind mounts and chroot for mkosi)"
 [ -f "$mkc/.yardstick-ready" ] && [ -x "$mkc/usr/bin/mkosi" ] \
   || die "no mkosi chroot at $mkc: run scripts/setup.sh first"
@@ -43,6 +49,7 @@ out=$(cd "$out" && pwd)
 # The cache key: everything that decides the image, except the mirror's contents (a dated snapshot here).
 variant=plain
 [ "$secure_boot" = 0 ] || variant=secure-boot
+variant="$release $variant"
 key=$( {
   echo "variant $variant"
   cat "$0" "$root/scripts/debian-mirror.sh" | sha256sum
@@ -76,18 +83,21 @@ mkdir -p "$work/mkosi.pkgmngr/etc/apt/sources.list.d"
 cat >"$work/mkosi.pkgmngr/etc/apt/sources.list.d/mkosi.sources" <<EOF
 Types: deb
 URIs: $mirror
-Suites: bookworm bookworm-updates
+Suites: $release $release-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
-# systemd 254 for the image and its initrd, from bookworm-backports (the chroot's sources have it).
-mkdir -p "$work/mkosi.packages"
-chroot "$mkc" sh -c 'cd /build/mkosi.packages && apt-get download -q -t bookworm-backports \
-  systemd systemd-sysv libsystemd0 libsystemd-shared udev libudev1 systemd-boot-efi libnss-systemd libpam-systemd \
-  systemd-dev systemd-timesyncd systemd-resolved systemd-container' >"$out/build.log" 2>&1 \
-  || { tail -n 20 "$out/build.log" >&2; die "downloading systemd 254 from bookworm-backports failed"; }
+: >"$out/build.log"
+if [ "$release" = bookworm ]; then
+  # systemd 254 for the image and its initrd, from bookworm-backports (the chroot's sources have it).
+  mkdir -p "$work/mkosi.packages"
+  chroot "$mkc" sh -c 'cd /build/mkosi.packages && apt-get download -q -t bookworm-backports \
+    systemd systemd-sysv libsystemd0 libsystemd-shared udev libudev1 systemd-boot-efi libnss-systemd \
+    libpam-systemd systemd-dev systemd-timesyncd systemd-resolved systemd-container' >>"$out/build.log" 2>&1 \
+    || { tail -n 20 "$out/build.log" >&2; die "downloading systemd 254 from bookworm-backports failed"; }
+fi
 
-args=(--force)
+args=(--force --release="$release")
 if [ "$secure_boot" = 1 ]; then
   # Named other than mkosi.key/mkosi.crt, which mkosi would pick up for every build.
   openssl rsa -in /usr/share/ovmf/PkKek-1-snakeoil.key -passin pass:snakeoil -out "$work/sb-snakeoil.key" 2>/dev/null \
