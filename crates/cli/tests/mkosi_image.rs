@@ -1,7 +1,9 @@
 //! A real mkosi image: `scripts/mkosi-image.sh` builds a Debian 12 disk with mkosi 24.3 (systemd 254 from
 //! bookworm-backports, erofs root + dm-verity made by systemd-repart, a UKI made by mkosi on the ESP), once plain and
 //! once with mkosi's `SecureBoot=yes` (signed with Debian's OVMF snakeoil key; mkosi's `SignExpectedPcr=auto` adds
-//! `.pcrsig` + `.pcrpkey`, which systemd-stub turns into cpio archives it appends to the initrd). For each:
+//! `.pcrsig` + `.pcrpkey`, which systemd-stub turns into cpio archives it appends to the initrd); and a Debian 13
+//! image (`--release trixie`: systemd 257, systemd-stub 257, Linux 6.12, the UKI made by mkosi 24.3's ukify 254).
+//! For each:
 //!
 //! - `image inspect` finds the ESP, the UKI and the root hash: the UKI is the file mtools copies out of the ESP,
 //!   the root hash is the one on the `.cmdline` objcopy cuts out of it, and veritysetup verifies the partitions
