@@ -98,6 +98,9 @@ pub struct CelError {
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRecord {
+    /// The TCG CEL's record number (systemd does not write it); read and not used.
+    #[serde(default, rename = "recnum")]
+    _recnum: Option<u64>,
     pcr: u32,
     digests: Vec<RawDigest>,
     content_type: String,
@@ -134,6 +137,10 @@ impl CelLog {
                 offset,
                 reason,
             };
+            // A record is a JSON object (serde would also read a struct from an array).
+            if chunk.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                return Err(err("not a JSON object".into()));
+            }
             let raw: RawRecord = serde_json::from_slice(chunk).map_err(|e| err(e.to_string()))?;
             if raw.pcr > MAX_PCR {
                 return Err(err(format!("PCR {} (a TPM has 0-{MAX_PCR})", raw.pcr)));
@@ -321,6 +328,9 @@ mod tests {
                 Some(&alg.extend(&alg.zero(), alg.digest(b"machine-id:0").as_ref()))
             );
         }
+        // A TCG CEL record number is accepted.
+        let numbered = text.replacen("{\"pcr\"", "{\"recnum\":0,\"pcr\"", 1);
+        assert_eq!(CelLog::parse(numbered.as_bytes()).unwrap().replay(), pcrs);
         // One record per line, without RS, reads the same.
         let lines = text.replace('\u{1e}', "");
         assert_eq!(CelLog::parse(lines.as_bytes()).unwrap().replay(), pcrs);
@@ -347,7 +357,11 @@ mod tests {
                 "\u{1e}{\"pcr\":1,\"digests\":[],\"content_type\":\"x\"}",
                 "no digests",
             ),
-            ("\u{1e}[1,2]", "invalid type"),
+            ("\u{1e}[null,11,[],\"x\",{}]", "not a JSON object"),
+            (
+                "\u{1e}{\"pcr\":1,\"digests\":[],\"content_type\":\"x\",\"extra\":1}",
+                "unknown field",
+            ),
         ];
         for (bad, want) in cases {
             let text = good.clone() + bad;
