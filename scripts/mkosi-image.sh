@@ -106,8 +106,16 @@ if [ "$secure_boot" = 1 ]; then
   args+=(--secure-boot=yes --secure-boot-key=/build/sb-snakeoil.key --secure-boot-certificate=/build/sb-snakeoil.crt)
 fi
 
-# mkosi runs `findmnt --target /`: the chroot must be a mount point.
-cleanup() { umount -R "$mkc" 2>/dev/null || true; }
+# mkosi runs `findmnt --target /`: the chroot must be a mount point. Unmounting takes every mount under it (a busy
+# one lazily); mounts left by an interrupted build (none can be running: we hold the lock) go first.
+cleanup() {
+  local i
+  for i in 1 2 3 4; do
+    mountpoint -q "$mkc" || return 0
+    umount -R "$mkc" 2>/dev/null || umount -R -l "$mkc" 2>/dev/null || true
+  done
+}
+cleanup
 trap cleanup EXIT
 mount --bind "$mkc" "$mkc"
 mount -t proc proc "$mkc/proc"
