@@ -3,12 +3,13 @@
 # Run as root. Safe to run again: every step checks before it acts.
 #
 # Installs:
-#   apt:  peer tools (veritysetup, QEMU, OVMF, swtpm, tpm2-tools, sbsigntool, mkfs tools, busybox) and systemd-stub 252
+#   apt:  debootstrap (the mkosi chroot), peer tools (veritysetup, QEMU, OVMF, swtpm, tpm2-tools, sbsigntool, mkfs tools, busybox) and systemd-stub 252
 #   .tools/ (in the checkout, git-ignored):
 #         venv/            Python venv with sev-snp-measure 0.0.13 (the SNP oracle) and pefile (for ukify)
 #         systemd-254/     bookworm-backports systemd + systemd-boot-efi 254 unpacked (systemd-measure, ukify, stub)
 #         systemd-257/     trixie systemd-boot-efi + systemd-ukify 257 unpacked (stub, ukify)
 #         kernel/          Debian's linux-image (bzImage + modules) for guest boots
+#         mkosi-chroot/    debootstrap'd bookworm with mkosi 24.3 + systemd 254 from backports (scripts/mkosi-image.sh)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,20 +30,8 @@ apt_update() {
 # --- apt sources: bookworm-backports gives QEMU 10 and systemd 254 ---------------------------------------------
 # The mirror is the one this machine already uses for bookworm (deb822 .sources or one-line sources.list), so a
 # local mirror or proxy keeps working; no host is named here.
-debian_mirror() {
-  local f
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    # deb822: the URIs of the first stanza whose Suites name bookworm.
-    awk 'BEGIN{RS=""; FS="\n"} /(^|\n)Suites:[^\n]*[[:space:]]bookworm([[:space:]]|$)/ {
-           for (i = 1; i <= NF; i++) if ($i ~ /^URIs:/) { split($i, a, /[[:space:]]+/); print a[2]; exit } }' "$f"
-  done
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [ -f "$f" ] || continue
-    awk '$1 == "deb" { u = ""; for (i = 2; i <= NF; i++) { if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; continue }
-           if (u == "") u = $i; else { if ($i == "bookworm") print u; break } } }' "$f"
-  done
-}
+# shellcheck source=scripts/debian-mirror.sh
+. "$root/scripts/debian-mirror.sh"
 if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
   mirror=$(debian_mirror | head -n 1)
   if [ -z "$mirror" ]; then
@@ -205,6 +194,47 @@ if [ ! -f "$ktx/vmlinuz" ]; then
   echo "$kver" >"$ktx/version"
   rm -rf "$ktx/root/lib" "$ktx/root/usr/lib/modules"
   rm -rf "$tmp"
+fi
+
+# --- mkosi 24.3 (bookworm-backports) in a debootstrap chroot, for the real mkosi image test -------------------------
+# mkosi 24 needs systemd 254 (systemd-repart, ukify, systemd-measure) as its tools; installing those on the host would
+# replace Debian 12's systemd and systemd-stub 252 that other tests boot, so they live in a minbase chroot under
+# .tools/mkosi-chroot, which scripts/mkosi-image.sh enters. The chroot's apt sources are this machine's mirror.
+mkc="$tools/mkosi-chroot"
+mkosi_pkgs=(
+  mkosi systemd systemd-container systemd-boot systemd-boot-efi bubblewrap fdisk uidmap sbsigntool
+  python3-pefile python3-cryptography openssl cryptsetup-bin dosfstools mtools erofs-utils squashfs-tools
+  e2fsprogs cpio zstd xz-utils kmod debian-archive-keyring apt-utils dpkg-dev reprepro
+  libtss2-esys-3.0.2-0 libtss2-mu0 libtss2-rc0 libtss2-tcti-device0   # systemd-measure (SignExpectedPcr)
+)
+if [ ! -f "$mkc/.yardstick-ready" ] || [ "$(cat "$mkc/.yardstick-ready")" != "${mkosi_pkgs[*]}" ]; then
+  if ! command -v debootstrap >/dev/null; then
+    apt_update
+    log "installing debootstrap"
+    apt-get install -y -q debootstrap >/dev/null
+  fi
+  m=$(debian_mirror | head -n 1)
+  if [ -z "$m" ]; then
+    log "error: no apt source for bookworm found in /etc/apt (needed for the mkosi chroot)"
+    exit 2
+  fi
+  if [ ! -x "$mkc/usr/bin/apt-get" ]; then
+    log "debootstrap bookworm into $mkc"
+    rm -rf "$mkc"
+    debootstrap --variant=minbase bookworm "$mkc" "$m" >/dev/null
+  fi
+  printf 'deb %s bookworm main\ndeb %s bookworm-updates main\ndeb %s bookworm-backports main\n' "$m" "$m" "$m" \
+    >"$mkc/etc/apt/sources.list"
+  log "installing mkosi 24 (bookworm-backports) and its tools into $mkc"
+  mount --bind /proc "$mkc/proc"
+  trap 'umount "$mkc/proc" 2>/dev/null || true' EXIT
+  chroot "$mkc" apt-get update -q >/dev/null
+  chroot "$mkc" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    -t bookworm-backports "${mkosi_pkgs[@]}" >/dev/null
+  chroot "$mkc" apt-get clean
+  umount "$mkc/proc"
+  trap - EXIT
+  echo "${mkosi_pkgs[*]}" >"$mkc/.yardstick-ready"
 fi
 
 log "ok ($tools)"

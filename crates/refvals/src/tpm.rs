@@ -124,6 +124,9 @@ impl TpmRefs {
                     }
                 ),
                 pcr12_13_assumption(p),
+                "PCR 15 not predicted: systemd (pcrmachine, pcrfs) measures the machine ID and file system \
+                 identities there, which an image can leave to the first boot"
+                    .to_string(),
             ],
         }
     }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use yardstick_common::fs::InputKind;
 use yardstick_common::hash::Algorithm;
+use yardstick_tpm::eventlog::cel::CelLog;
 use yardstick_tpm::eventlog::{EventLog, LogView, PartialLog, ShowFilter};
 use yardstick_tpm::replay::replay_stream;
 
@@ -25,6 +26,10 @@ not: its description cannot be trusted.
 A truncated or corrupt log prints the events before the damage, then one error line naming the event and byte \
 offset where parsing stopped (exit status 2).
 
+systemd's userspace measurement log (/run/log/systemd/tpm2-measure.log, CEL-JSON records, systemd 255 and \
+later) is recognised by its first byte and shown record by record (number, PCR, who measured, what); a bad \
+record is one error line naming it (exit status 2).
+
 Examples:
   yardstick eventlog show /sys/kernel/security/tpm0/binary_bios_measurements
   yardstick eventlog show boot.log --pcr 4,7 --bank sha256
@@ -40,10 +45,15 @@ with a note on stderr.
 The text output has tpm2_pcrread's exact format, so `grep -F -x -f` against a tpm2_pcrread output works, and \
 `yardstick pcr compare` reads it back. --json prints {\"<bank>\": {\"<pcr>\": \"<hex>\"}}.
 
+systemd's userspace measurement log (CEL-JSON, /run/log/systemd/tpm2-measure.log) replays the same way: the \
+values its records alone extend from zero (PCR 15: the machine ID and file systems; PCR 11 also holds \
+systemd-stub's measurements, which are in the firmware's log).
+
 Examples:
   yardstick eventlog replay /sys/kernel/security/tpm0/binary_bios_measurements
   yardstick eventlog replay boot.log --json
   yardstick eventlog replay boot.log > replayed.txt
+  yardstick eventlog replay /run/log/systemd/tpm2-measure.log
   tpm2_pcrread | grep -F -x -f replayed.txt")]
     Replay(ReplayArgs),
 }
@@ -51,7 +61,7 @@ Examples:
 /// Flags of `eventlog show`.
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
-    /// The binary event log
+    /// The event log: binary (TCG), or systemd's CEL-JSON userspace log
     #[arg(value_name = "LOG")]
     pub log: PathBuf,
     /// Print JSON instead of text
@@ -68,7 +78,7 @@ pub struct ShowArgs {
 /// Flags of `eventlog replay`.
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
-    /// The binary event log
+    /// The event log: binary (TCG), or systemd's CEL-JSON userspace log
     #[arg(value_name = "LOG")]
     pub log: PathBuf,
     /// Print JSON instead of text
@@ -94,6 +104,9 @@ pub(crate) fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
 
 fn show(a: ShowArgs) -> anyhow::Result<ExitCode> {
     let bytes = read_input(&a.log)?;
+    if CelLog::looks_like(&bytes) {
+        return show_cel(&a, &bytes);
+    }
     let PartialLog { log, error } = EventLog::parse_partial(&bytes);
     let pcrs = yardstick_tpm::PcrSpan::flatten(&a.pcr);
     let filter = ShowFilter {
@@ -114,8 +127,41 @@ fn show(a: ShowArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `eventlog show` of systemd's userspace measurement log (CEL-JSON).
+fn show_cel(a: &ShowArgs, bytes: &[u8]) -> anyhow::Result<ExitCode> {
+    let log = CelLog::parse(bytes).with_context(|| format!("{}", a.log.display()))?;
+    let pcrs = yardstick_tpm::PcrSpan::flatten(&a.pcr);
+    let filter = ShowFilter {
+        pcrs: &pcrs,
+        bank: a.bank,
+    };
+    quiet_broken_pipe(if a.json {
+        ui::print_json(&log.view(&a.log, filter))
+    } else {
+        ui::print_text(&log.show_text(&a.log, filter))
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn replay_cmd(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     let bytes = read_input(&a.log)?;
+    if CelLog::looks_like(&bytes) {
+        let log = CelLog::parse(&bytes).with_context(|| format!("{}", a.log.display()))?;
+        let pcrs = log.replay();
+        if pcrs.is_empty() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "yardstick: note: {}: the log extends no PCR",
+                a.log.display()
+            );
+        }
+        quiet_broken_pipe(if a.json {
+            ui::print_json(&pcrs)
+        } else {
+            ui::print_text(&pcrs.to_pcrread_text())
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
     // Streamed: memory does not grow with the number of events (only the final values are printed).
     let r = replay_stream(&bytes).with_context(|| format!("{}", a.log.display()))?;
     print_notes(&a.log, r.notes());

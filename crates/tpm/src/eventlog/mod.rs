@@ -35,6 +35,7 @@
 //!      (truncated log or corrupt size field)");
 //! ```
 
+pub mod cel;
 mod decode;
 pub mod devpath;
 mod reader;
