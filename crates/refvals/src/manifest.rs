@@ -626,6 +626,11 @@ pub struct TpmRefs {
     /// What the prediction assumes about the platform (firmware, Secure Boot state, boot order).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assumptions: Vec<String>,
+    /// PCRs the firmware or the stub measures that are not in `pcrs`, with why (`{"1": "<why>"}`): written
+    /// with the firmware PCRs (`--firmware`), where what is not modelled for the given firmware and VM is
+    /// refused, never guessed. Absent otherwise.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub not_predicted: BTreeMap<u32, String>,
 }
 
 impl TpmRefs {
@@ -635,6 +640,20 @@ impl TpmRefs {
                 return Err(invalid(
                     format!("tpm.pcr11_phases[{i}].pcrs"),
                     "holds a PCR other than 11",
+                ));
+            }
+        }
+        for pcr in self.not_predicted.keys() {
+            if *pcr > yardstick_tpm::pcr::MAX_PCR {
+                return Err(invalid(
+                    format!("tpm.not_predicted.{pcr}"),
+                    format!("{pcr} is not a PCR index (0..=23)"),
+                ));
+            }
+            if self.pcrs.iter().any(|(_, p, _)| p == *pcr) {
+                return Err(invalid(
+                    format!("tpm.not_predicted.{pcr}"),
+                    "the PCR also has a predicted value",
                 ));
             }
         }

@@ -207,6 +207,7 @@ mod tests {
             ],
             events: vec![],
             assumptions: vec![],
+            not_predicted: Default::default(),
         });
         m
     }

@@ -776,6 +776,14 @@ impl WholeSet {
         out
     }
 
+    /// Each selected PCR the firmware or the stub measures that has no value, with why: [`WholeSet::not_predicted`]
+    /// less the PCRs nothing measures during boot (8, 10, 14, 15).
+    pub fn refused(&self) -> BTreeMap<u32, String> {
+        let mut out = self.not_predicted();
+        out.retain(|_, why| why != NOT_MEASURED);
+        out
+    }
+
     /// The predicted events of the selected PCRs: the firmware's, then the UKI's.
     pub fn events(&self) -> Vec<&PredictedEvent> {
         let skip7 = self.pcr7_withheld().is_some();
