@@ -292,6 +292,15 @@ fn refusals_are_listed_with_why() {
                 "{firmware}"
             );
         }
+        // refvals show lists each refusal.
+        let shown = run_ok(yardstick().args(["refvals", "show"]).arg(&out));
+        for pcr in want {
+            let why = m["tpm"]["not_predicted"][pcr.to_string()].as_str().unwrap();
+            assert!(
+                shown.contains(&format!("pcr        {pcr:>2} not predicted: {why}\n")),
+                "{shown}"
+            );
+        }
         assert_eq!(
             m["tpm"]["pcrs"]["sha256"], predicted["sha256"],
             "{firmware}"

@@ -331,11 +331,8 @@ pub fn tpm_refs(
 ) -> TpmRefs {
     let mut refs = TpmRefs::from_prediction(p);
     refs.assumptions.push(match secure_boot_vars {
-        None => "OVMF (EDK2) as Debian 12 ships it: OVMF_CODE_4M.fd with an empty OVMF_VARS_4M.fd, on QEMU q35"
-            .into(),
-        Some(v) => format!(
-            "OVMF (EDK2) as Debian 12 ships it: OVMF_CODE_4M.fd with the Secure Boot variables of {v}, on QEMU q35"
-        ),
+        None => format!("{DEBIAN12_OVMF}an empty OVMF_VARS_4M.fd, on QEMU q35"),
+        Some(v) => format!("{DEBIAN12_OVMF}the Secure Boot variables of {v}, on QEMU q35"),
     });
     refs.assumptions.push(match platform.boot_retries {
         0 => "the disk is first in the boot order (bootindex=0): the firmware tries no other boot option before the UKI"
@@ -344,6 +341,10 @@ pub fn tpm_refs(
     });
     refs
 }
+
+/// The start of the assumption naming the firmware the UKI prediction assumes; [`add_firmware_pcrs`] replaces
+/// it by the firmware given.
+const DEBIAN12_OVMF: &str = "OVMF (EDK2) as Debian 12 ships it: OVMF_CODE_4M.fd with ";
 
 /// The firmware and the VM of the firmware PCRs (0-3, 5, 6), as `pcr predict --firmware` takes them: read and
 /// checked by [`FirmwarePcrs::read`], used by [`add_firmware_pcrs`].
@@ -414,7 +415,14 @@ pub fn add_firmware_pcrs(
         selected: (0..16).collect(),
     };
     let mut refs = TpmRefs::from_whole_set(&whole);
-    refs.assumptions = std::mem::take(&mut tpm.assumptions);
+    refs.assumptions = std::mem::take(&mut tpm.assumptions)
+        .into_iter()
+        .map(|a| match a.strip_prefix(DEBIAN12_OVMF) {
+            // The firmware is the one given; what stays is the variable store the VM starts from.
+            Some(vars) => format!("OVMF's variable store: {vars}"),
+            None => a,
+        })
+        .collect();
     refs.assumptions.push(format!(
         "firmware PCRs 0-3, 5, 6 of {} (PEIFV sha256 {}, DXEFV sha256 {}) on QEMU q35 (smm=off, S3 on), {} MiB, \
          {} vCPU(s), no NIC, the boot disk the first virtio-blk (PCI 00:02.0, bootindex=0), {} VARS",
