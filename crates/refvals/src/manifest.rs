@@ -771,6 +771,46 @@ mod tests {
         assert_eq!(m.tdx[0].rtmrs(), [None, None, None]);
     }
 
+    /// `tpm.not_predicted`: absent when empty (manifests without the firmware PCRs keep their bytes), read
+    /// back with numeric keys; a PCR above 23, or one that also has a value, is refused.
+    #[test]
+    fn tpm_not_predicted() {
+        let tpm = |not_predicted: BTreeMap<u32, String>| {
+            let mut pcrs = PcrBanks::new();
+            pcrs.set(4, Algorithm::Sha256.digest(b"4"));
+            let mut m = sample();
+            m.tpm = Some(TpmRefs {
+                pcrs,
+                pcr11_phases: vec![],
+                events: vec![],
+                assumptions: vec![],
+                not_predicted,
+            });
+            m
+        };
+        let j = tpm(BTreeMap::new()).to_json();
+        assert!(!j.contains("not_predicted"), "{j}");
+        let m = tpm(BTreeMap::from([(1, "why".to_string())]));
+        let j = m.to_json();
+        assert!(
+            j.contains("\"not_predicted\": {\n      \"1\": \"why\""),
+            "{j}"
+        );
+        assert_eq!(Manifest::from_json(j.as_bytes()).unwrap(), m);
+        let e = Manifest::from_json(j.replace("\"1\": \"why\"", "\"24\": \"why\"").as_bytes())
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "tpm.not_predicted.24: 24 is not a PCR index (0..=23)"
+        );
+        let e = Manifest::from_json(j.replace("\"1\": \"why\"", "\"4\": \"why\"").as_bytes())
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "tpm.not_predicted.4: the PCR also has a predicted value"
+        );
+    }
+
     #[test]
     fn rejects_wrong_version_and_lengths() {
         let mut m = sample();
