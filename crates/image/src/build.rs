@@ -29,7 +29,9 @@ use crate::guid::{self, Guid, types};
 use crate::mbr::{Mbr, MbrPartition, SECTOR};
 use crate::mkfs::{MkfsOptions, mkfs};
 use crate::rootfs::RootfsSource;
-use crate::steps::{self, DirectBoot, SnpParams, TdxBoot, TdxParams, UkiInputs, VerityParams};
+use crate::steps::{
+    self, DirectBoot, FirmwarePcrs, SnpParams, TdxBoot, TdxParams, UkiInputs, VerityParams,
+};
 use yardstick_pe::uki::build::normalize_cmdline_text;
 use yardstick_snp::ovmf::Ovmf;
 
@@ -64,6 +66,9 @@ pub struct BuildOptions {
     pub snp: Option<SnpParams>,
     /// Intel TDX parameters, if MRTD and the RTMRs are wanted (the manifest's `tdx` section).
     pub tdx: Option<TdxParams>,
+    /// The firmware and VM of a QEMU + OVMF boot of the image, if the firmware PCRs (0-3, 5, 6) are wanted in
+    /// the manifest's `tpm` section (`uki` layout only).
+    pub firmware_pcrs: Option<FirmwarePcrParams>,
     /// Output file (disk image, or the cpio for `initrd`).
     pub output: PathBuf,
     /// Timestamp written everywhere (SOURCE_DATE_EPOCH, 0 if unset).
@@ -99,6 +104,7 @@ impl BuildOptions {
             cmdline: String::new(),
             snp: None,
             tdx: None,
+            firmware_pcrs: None,
             output: output.into(),
             source_date_epoch: 0,
             seed: None,
@@ -364,6 +370,17 @@ struct Checked {
     firmware: Option<(Component, Ovmf)>,
     /// The TDX firmware's component and bytes.
     tdx_firmware: Option<(Component, Vec<u8>)>,
+    /// The firmware of the firmware PCRs, read and checked.
+    firmware_pcrs: Option<FirmwarePcrs>,
+}
+
+/// The firmware and VM of the firmware PCRs (`image build --firmware`).
+#[derive(Debug, Clone)]
+pub struct FirmwarePcrParams {
+    /// The OVMF code file (`OVMF_CODE*.fd`).
+    pub firmware: PathBuf,
+    /// The VM (its `disk` is the image built).
+    pub vm: yardstick_tpm::predict::firmware::VmConfig,
 }
 
 /// SHA-256 of bytes already in memory.
@@ -433,6 +450,17 @@ fn preflight(o: &BuildOptions) -> Result<Checked, BuildError> {
         steps::tdx_preflight(p, &bytes, boot)?;
         tdx_firmware = Some((component("tdx-firmware", &p.firmware, &bytes), bytes));
     }
+    let firmware_pcrs = match &o.firmware_pcrs {
+        None => None,
+        Some(_) if o.layout != Layout::Uki => {
+            return Err(BuildError::Usage(
+                "--firmware: the firmware PCRs are modelled for the uki layout (OVMF loads the UKI from the \
+                 disk); kata and initrd images are booted directly, which is not modelled"
+                    .into(),
+            ));
+        }
+        Some(p) => Some(FirmwarePcrs::read(&p.firmware, p.vm.clone())?),
+    };
     Ok(Checked {
         source,
         stub_bytes,
@@ -441,6 +469,7 @@ fn preflight(o: &BuildOptions) -> Result<Checked, BuildError> {
         os_release_bytes,
         firmware,
         tdx_firmware,
+        firmware_pcrs,
     })
 }
 
@@ -479,7 +508,8 @@ fn cmdline_component(cmdline: &str) -> Component {
     c
 }
 
-/// Runs the whole build. Progress phases: `rootfs`, `mkfs`, `verity`, `uki`, `pcrs`, `esp`, `disk`, `snp`,
+/// Runs the whole build. Progress phases: `rootfs`, `mkfs`, `verity`, `uki`, `pcrs`, `esp`, `disk`,
+/// `firmware-pcrs` (with [`BuildOptions::firmware_pcrs`]), `snp`,
 /// `tdx` (`rootfs`, `cpio`, `snp`, `tdx` for the initrd layout).
 pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildError> {
     let mut t = Timer {
@@ -495,6 +525,7 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
         os_release_bytes,
         firmware,
         tdx_firmware,
+        firmware_pcrs,
     } = preflight(o)?;
     let mut kernel_bytes = kernel_bytes;
     let out_dir = o
@@ -602,8 +633,14 @@ pub fn build(o: &BuildOptions, progress: &dyn Progress) -> Result<Built, BuildEr
                 initrd: initrd_bytes.flatten(),
                 os_release: os_release_bytes,
             };
-            let uki = uki_step(o, inputs, &cmdline, &mut manifest, &mut t)?;
-            uki_disk(o, &ids, uki, root, work.path(), &mut t)?
+            let (uki, prediction) = uki_step(o, inputs, &cmdline, &mut manifest, &mut t)?;
+            let disk = uki_disk(o, &ids, uki, root, work.path(), &mut t)?;
+            if let (Some(fw), Some(tpm)) = (&firmware_pcrs, manifest.tpm.as_mut()) {
+                t.phase("firmware-pcrs");
+                // The boot disk is the image just written: its GPT is PCR 5's.
+                steps::add_firmware_pcrs(tpm, &prediction, fw, Some(&disk.0), &steps::IMAGE_BANKS)?;
+            }
+            disk
         }
         Layout::Kata => {
             manifest.components.push(cmdline_component(&cmdline));
@@ -854,7 +891,7 @@ fn uki_step(
     cmdline: &str,
     manifest: &mut Manifest,
     t: &mut Timer<'_>,
-) -> Result<Vec<u8>, BuildError> {
+) -> Result<(Vec<u8>, yardstick_tpm::predict::Prediction), BuildError> {
     let (Some(kernel), Some(stub)) = (&o.kernel, &o.stub) else {
         return Err(uki_needs_kernel_and_stub());
     };
@@ -882,8 +919,9 @@ fn uki_step(
         .components
         .push(Component::from_bytes("uki", Some("BOOTX64.EFI"), &uki));
     t.phase("pcrs");
-    manifest.tpm = Some(steps::predict_pcrs(&uki)?);
-    Ok(uki)
+    let (prediction, tpm) = steps::predict_pcrs_with_prediction(&uki)?;
+    manifest.tpm = Some(tpm);
+    Ok((uki, prediction))
 }
 
 /// One partition of a GPT disk, as written and as the manifest records it.

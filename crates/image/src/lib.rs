@@ -46,5 +46,5 @@ pub mod rootfs;
 mod seed;
 mod steps;
 
-pub use build::{BuildError, BuildOptions, Built, build};
-pub use steps::{SnpParams, StepError};
+pub use build::{BuildError, BuildOptions, Built, FirmwarePcrParams, build};
+pub use steps::{FirmwarePcrs, SnpParams, StepError, add_firmware_pcrs};

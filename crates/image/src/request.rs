@@ -11,7 +11,7 @@ use yardstick_refvals::{FsType, Layout};
 use yardstick_snp::sev_mode::SevMode;
 use yardstick_snp::vmm_types::VmmType;
 
-use crate::build::{BuildError, BuildOptions, Built, build};
+use crate::build::{BuildError, BuildOptions, Built, FirmwarePcrParams, build};
 use crate::steps::{SnpParams, TdxParams};
 use yardstick_common::progress::Progress;
 use yardstick_tdx::{PageOrder, QemuVersion};
@@ -63,8 +63,15 @@ pub struct BuildRequest {
     /// same boot as the SEV-SNP digest (the kernel, initrd and command line for kata and initrd, the firmware
     /// only for a UKI loaded from disk), with `vcpus`.
     pub tdx_firmware: Option<PathBuf>,
-    /// Guest memory in MiB (required with `tdx_firmware`).
+    /// Guest memory in MiB (required with `tdx_firmware` and with `firmware`).
     pub memory: Option<u64>,
+    /// OVMF code file (`OVMF_CODE*.fd`): with it, the firmware PCRs (0-3, 5, 6) of a QEMU + OVMF boot of the
+    /// image with `memory`, `vcpus`, `platform` and `nic` go into the manifest's `tpm` section (`uki` layout).
+    pub firmware: Option<PathBuf>,
+    /// The machine type of the firmware PCRs' VM.
+    pub platform: yardstick_tpm::predict::firmware::MachineType,
+    /// The NIC of the firmware PCRs' VM.
+    pub nic: yardstick_tpm::predict::firmware::Nic,
     /// The QEMU version of the TDX host.
     pub qemu_version: QemuVersion,
     /// The TDX host's MRTD page order.
@@ -111,6 +118,9 @@ pub enum RequestError {
     /// `--tdx-firmware` without `--memory`.
     #[error("--tdx-firmware: needs --memory (the guest memory in MiB)")]
     TdxMemory,
+    /// `--firmware` without `--memory`, or with more than fits 32 bits.
+    #[error("--firmware: needs --memory (the guest memory in MiB, below 4 PiB)")]
+    FirmwareMemory,
     /// `--vcpu-sig` above 32 bits.
     #[error("--vcpu-sig: larger than 32 bits")]
     VcpuSig(#[source] std::num::TryFromIntError),
@@ -182,6 +192,25 @@ impl BuildRequest {
                 acpi_loader: self.tdx_acpi_loader.clone(),
             }),
         };
+        let firmware_pcrs = match &self.firmware {
+            None => None,
+            Some(firmware) => {
+                let memory_mib = self
+                    .memory
+                    .and_then(|m| u32::try_from(m).ok())
+                    .ok_or(RequestError::FirmwareMemory)?;
+                Some(FirmwarePcrParams {
+                    firmware: firmware.clone(),
+                    vm: yardstick_tpm::predict::firmware::VmConfig {
+                        machine: self.platform,
+                        memory_mib,
+                        vcpus: self.vcpus,
+                        nic: self.nic,
+                        ..Default::default()
+                    },
+                })
+            }
+        };
         Ok(BuildOptions {
             rootfs: self.rootfs.clone(),
             layout: self.layout,
@@ -193,6 +222,7 @@ impl BuildRequest {
             cmdline: self.cmdline.clone(),
             snp,
             tdx,
+            firmware_pcrs,
             output: self.output.clone(),
             source_date_epoch: epoch,
             seed: self.seed.clone(),
@@ -225,6 +255,7 @@ pub fn run(req: &BuildRequest, progress: &dyn Progress) -> Result<BuildReport, R
                 req.os_release.as_ref(),
                 req.ovmf.as_ref(),
                 req.tdx_firmware.as_ref(),
+                req.firmware.as_ref(),
                 req.tdx_acpi_tables.as_ref(),
                 req.tdx_acpi_rsdp.as_ref(),
                 req.tdx_acpi_loader.as_ref(),

@@ -1,7 +1,7 @@
 //! The steps of an image build that other yardstick crates own, behind one narrow seam each: dm-verity
 //! ([`verity_format`], [`verity_kernel_params`]: `yardstick-verity`), the kernel and stub checks and the UKI
-//! ([`check_kernel`], [`check_stub`], [`build_uki`]: `yardstick-pe`), the PCR prediction ([`predict_pcrs`]:
-//! `yardstick-tpm`), the SEV-SNP launch digest ([`snp_launch`]: `yardstick-snp`) and the Intel TDX MRTD and
+//! ([`check_kernel`], [`check_stub`], [`build_uki`]: `yardstick-pe`), the PCR prediction ([`predict_pcrs_with_prediction`],
+//! [`add_firmware_pcrs`]: `yardstick-tpm`), the SEV-SNP launch digest ([`snp_launch`]: `yardstick-snp`) and the Intel TDX MRTD and
 //! RTMRs ([`tdx_launch`]: `yardstick-tdx`). The build pipeline only
 //! calls these functions; each error names the file at fault.
 
@@ -21,6 +21,7 @@ use yardstick_snp::sev_mode::SevMode;
 use yardstick_snp::vcpu_types::{self, VcpuSpec};
 use yardstick_snp::vmm_types::VmmType;
 use yardstick_tdx::{Initrd, InputPaths, PageOrder, QemuVersion, TdxGuest, TdxMeasurement};
+use yardstick_tpm::predict::firmware::{BootDisk, VmConfig, WholeSet, boot_disk, predict_firmware};
 use yardstick_verity::kernel::{DmDevices, KernelParams};
 use yardstick_verity::params::Salt;
 use yardstick_verity::volume::{self, Dev, Volume};
@@ -292,46 +293,152 @@ pub fn build_uki(u: UkiInputs<'_>) -> Result<Vec<u8>, StepError> {
     })
 }
 
+/// The banks `image build` predicts.
+pub const IMAGE_BANKS: [Algorithm; 3] = [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha384];
+
 /// Predicts the PCRs (sha1, sha256, sha384) that Debian's OVMF without Secure Boot keys, booting the disk
-/// first (`bootindex=0`), and the UKI's stubs produce, with the measurements behind them.
-pub fn predict_pcrs(uki: &[u8]) -> Result<TpmRefs, StepError> {
-    let banks = [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha384];
-    predict_pcrs_on(
-        uki,
-        &yardstick_tpm::predict::Platform::default(),
-        &banks,
-        None,
-    )
+/// first (`bootindex=0`), and the UKI's stubs produce, with the measurements behind them; also returns the
+/// prediction (for [`add_firmware_pcrs`]).
+pub fn predict_pcrs_with_prediction(
+    uki: &[u8],
+) -> Result<(yardstick_tpm::predict::Prediction, TpmRefs), StepError> {
+    let platform = yardstick_tpm::predict::Platform::default();
+    let p = predict_uki(uki, &platform, &IMAGE_BANKS)?;
+    let refs = tpm_refs(&p, &platform, None);
+    Ok((p, refs))
 }
 
-/// The same on another platform: `secure_boot_vars` names the VARS file the platform's Secure Boot variables
-/// came from (for the manifest's assumptions), `None` when none are enrolled.
-pub fn predict_pcrs_on(
+/// The UKI's PCRs (4, 7, 9, 11-13) on `platform`.
+pub fn predict_uki(
     uki: &[u8],
     platform: &yardstick_tpm::predict::Platform,
     banks: &[Algorithm],
-    secure_boot_vars: Option<&str>,
-) -> Result<TpmRefs, StepError> {
-    let p = yardstick_tpm::predict::predict(uki, platform, banks).map_err(|e| {
+) -> Result<yardstick_tpm::predict::Prediction, StepError> {
+    yardstick_tpm::predict::predict(uki, platform, banks).map_err(|e| {
         step_err(
             "pcr prediction",
             format!("BOOTX64.EFI: {}", yardstick_common::error_chain(&e)),
         )
-    })?;
-    let mut refs = TpmRefs::from_prediction(&p);
+    })
+}
+
+/// The `tpm` section of a UKI prediction with the platform's assumptions (`secure_boot_vars`: the VARS file
+/// the Secure Boot variables came from, `None` when none are enrolled).
+pub fn tpm_refs(
+    p: &yardstick_tpm::predict::Prediction,
+    platform: &yardstick_tpm::predict::Platform,
+    secure_boot_vars: Option<&str>,
+) -> TpmRefs {
+    let mut refs = TpmRefs::from_prediction(p);
     refs.assumptions.push(match secure_boot_vars {
-        None => "OVMF (EDK2) as Debian 12 ships it: OVMF_CODE_4M.fd with an empty OVMF_VARS_4M.fd, on QEMU q35"
-            .into(),
-        Some(v) => format!(
-            "OVMF (EDK2) as Debian 12 ships it: OVMF_CODE_4M.fd with the Secure Boot variables of {v}, on QEMU q35"
-        ),
+        None => format!("{DEBIAN12_OVMF}an empty OVMF_VARS_4M.fd, on QEMU q35"),
+        Some(v) => format!("{DEBIAN12_OVMF}the Secure Boot variables of {v}, on QEMU q35"),
     });
     refs.assumptions.push(match platform.boot_retries {
         0 => "the disk is first in the boot order (bootindex=0): the firmware tries no other boot option before the UKI"
             .into(),
         n => format!("{n} boot option(s) tried before the UKI"),
     });
-    Ok(refs)
+    refs
+}
+
+/// The start of the assumption naming the firmware the UKI prediction assumes; [`add_firmware_pcrs`] replaces
+/// it by the firmware given.
+const DEBIAN12_OVMF: &str = "OVMF (EDK2) as Debian 12 ships it: OVMF_CODE_4M.fd with ";
+
+/// The firmware and the VM of the firmware PCRs (0-3, 5, 6), as `pcr predict --firmware` takes them: read and
+/// checked by [`FirmwarePcrs::read`], used by [`add_firmware_pcrs`].
+#[derive(Debug, Clone)]
+pub struct FirmwarePcrs {
+    /// The OVMF code file's bytes (`OVMF_CODE*.fd`).
+    pub code: Vec<u8>,
+    /// Its file name, for the assumptions.
+    pub file: String,
+    /// The VM (machine type, memory, vCPUs, NIC, whether the VARS holds boot options); its `disk` is replaced
+    /// by the boot disk given to [`add_firmware_pcrs`].
+    pub vm: VmConfig,
+}
+
+impl FirmwarePcrs {
+    /// Reads the firmware at `path` and refuses, before anything is built, what no boot disk can make
+    /// predictable: a firmware file that is not an OVMF code file, a NIC, zero memory or vCPUs.
+    pub fn read(path: &Path, vm: VmConfig) -> Result<FirmwarePcrs, StepError> {
+        let code = read_file(FIRMWARE_STEP, path, InputKind::FIRMWARE)?;
+        let probe = VmConfig {
+            disk: BootDisk::Unknown,
+            ..vm.clone()
+        };
+        predict_firmware(&code, &probe, &[Algorithm::Sha256]).map_err(|e| {
+            step_err(
+                FIRMWARE_STEP,
+                format!("{}: {}", path.display(), yardstick_common::error_chain(&e)),
+            )
+        })?;
+        let file = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |f| f.to_string_lossy().into_owned(),
+        );
+        Ok(FirmwarePcrs { code, file, vm })
+    }
+}
+
+const FIRMWARE_STEP: &str = "firmware pcrs";
+
+/// Adds the firmware PCRs to a `tpm` section made from `uki` ([`TpmRefs::from_prediction`] and its
+/// assumptions): the whole PCR set of a QEMU + OVMF boot of the UKI from `disk` (the boot disk image or
+/// device: its GPT goes into PCR 5, its layout into PCR 1; `None`: both refused), as `pcr predict --firmware
+/// --uki --disk` predicts it ([`TpmRefs::from_whole_set`]), what is refused in `not_predicted`, and the VM in
+/// the assumptions. The one place `image build` and `refvals create` get the firmware PCRs from.
+pub fn add_firmware_pcrs(
+    tpm: &mut TpmRefs,
+    uki: &yardstick_tpm::predict::Prediction,
+    fw: &FirmwarePcrs,
+    disk: Option<&Path>,
+    banks: &[Algorithm],
+) -> Result<(), StepError> {
+    let at = |what: &dyn std::fmt::Display, e: &dyn std::error::Error| {
+        step_err(
+            FIRMWARE_STEP,
+            format!("{what}: {}", yardstick_common::error_chain(e)),
+        )
+    };
+    let mut vm = fw.vm.clone();
+    vm.disk = match disk {
+        Some(d) => boot_disk(d).map_err(|e| at(&d.display(), &e))?,
+        None => BootDisk::Unknown,
+    };
+    let firmware = predict_firmware(&fw.code, &vm, banks).map_err(|e| at(&fw.file, &e))?;
+    let volumes = firmware.volumes;
+    let whole = WholeSet {
+        firmware,
+        uki: Some(uki.clone()),
+        selected: (0..16).collect(),
+    };
+    let mut refs = TpmRefs::from_whole_set(&whole);
+    refs.assumptions = std::mem::take(&mut tpm.assumptions)
+        .into_iter()
+        .map(|a| match a.strip_prefix(DEBIAN12_OVMF) {
+            // The firmware is the one given; what stays is the variable store the VM starts from.
+            Some(vars) => format!("OVMF's variable store: {vars}"),
+            None => a,
+        })
+        .collect();
+    refs.assumptions.push(format!(
+        "firmware PCRs 0-3, 5, 6 of {} (PEIFV sha256 {}, DXEFV sha256 {}) on QEMU q35 (smm=off, S3 on), {} MiB, \
+         {} vCPU(s), no NIC, the boot disk the first virtio-blk (PCI 00:02.0, bootindex=0), {} VARS",
+        fw.file,
+        volumes.peifv.to_hex(),
+        volumes.dxefv.to_hex(),
+        vm.memory_mib,
+        vm.vcpus,
+        if vm.vars_have_boot_options {
+            "a used"
+        } else {
+            "a fresh"
+        },
+    ));
+    *tpm = refs;
+    Ok(())
 }
 
 /// SEV-SNP launch parameters: sev-snp-measure's, as `yardstick snp measure` takes them.

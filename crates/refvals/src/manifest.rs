@@ -626,6 +626,11 @@ pub struct TpmRefs {
     /// What the prediction assumes about the platform (firmware, Secure Boot state, boot order).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assumptions: Vec<String>,
+    /// PCRs the firmware or the stub measures that are not in `pcrs`, with why (`{"1": "<why>"}`): written
+    /// with the firmware PCRs (`--firmware`), where what is not modelled for the given firmware and VM is
+    /// refused, never guessed. Absent otherwise.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub not_predicted: BTreeMap<u32, String>,
 }
 
 impl TpmRefs {
@@ -635,6 +640,20 @@ impl TpmRefs {
                 return Err(invalid(
                     format!("tpm.pcr11_phases[{i}].pcrs"),
                     "holds a PCR other than 11",
+                ));
+            }
+        }
+        for pcr in self.not_predicted.keys() {
+            if *pcr > yardstick_tpm::pcr::MAX_PCR {
+                return Err(invalid(
+                    format!("tpm.not_predicted.{pcr}"),
+                    format!("{pcr} is not a PCR index (0..=23)"),
+                ));
+            }
+            if self.pcrs.iter().any(|(_, p, _)| p == *pcr) {
+                return Err(invalid(
+                    format!("tpm.not_predicted.{pcr}"),
+                    "the PCR also has a predicted value",
                 ));
             }
         }
@@ -750,6 +769,46 @@ mod tests {
             {"mrtd": "00".repeat(48), "memory_mib": 1, "vcpus": 1, "mrtd_order": "single-pass"}]});
         let m = Manifest::from_json(sparse.to_string().as_bytes()).unwrap();
         assert_eq!(m.tdx[0].rtmrs(), [None, None, None]);
+    }
+
+    /// `tpm.not_predicted`: absent when empty (manifests without the firmware PCRs keep their bytes), read
+    /// back with numeric keys; a PCR above 23, or one that also has a value, is refused.
+    #[test]
+    fn tpm_not_predicted() {
+        let tpm = |not_predicted: BTreeMap<u32, String>| {
+            let mut pcrs = PcrBanks::new();
+            pcrs.set(4, Algorithm::Sha256.digest(b"4"));
+            let mut m = sample();
+            m.tpm = Some(TpmRefs {
+                pcrs,
+                pcr11_phases: vec![],
+                events: vec![],
+                assumptions: vec![],
+                not_predicted,
+            });
+            m
+        };
+        let j = tpm(BTreeMap::new()).to_json();
+        assert!(!j.contains("not_predicted"), "{j}");
+        let m = tpm(BTreeMap::from([(1, "why".to_string())]));
+        let j = m.to_json();
+        assert!(
+            j.contains("\"not_predicted\": {\n      \"1\": \"why\""),
+            "{j}"
+        );
+        assert_eq!(Manifest::from_json(j.as_bytes()).unwrap(), m);
+        let e = Manifest::from_json(j.replace("\"1\": \"why\"", "\"24\": \"why\"").as_bytes())
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "tpm.not_predicted.24: 24 is not a PCR index (0..=23)"
+        );
+        let e = Manifest::from_json(j.replace("\"1\": \"why\"", "\"4\": \"why\"").as_bytes())
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "tpm.not_predicted.4: the PCR also has a predicted value"
+        );
     }
 
     #[test]

@@ -105,6 +105,7 @@ mod tests {
             pcr11_phases: vec![],
             events,
             assumptions: vec![],
+            not_predicted: Default::default(),
         });
         m
     }

@@ -347,7 +347,9 @@ fn checks(kind: Evidence) -> Vec<Check> {
 }
 
 /// The claim names of [`POLICY_PCRS`] as Trustee's verifiers write them (`pcr04`).
-const PCR_CLAIMS: [&str; 4] = ["pcr04", "pcr07", "pcr09", "pcr11"];
+const PCR_CLAIMS: [&str; 10] = [
+    "pcr00", "pcr01", "pcr02", "pcr03", "pcr04", "pcr05", "pcr06", "pcr07", "pcr09", "pcr11",
+];
 
 /// `input.a.b` or `input["a-b"].c`: a Rego reference below `input`.
 fn rego_path(path: &[&str]) -> String {

@@ -18,6 +18,7 @@
 //! | `rtmr_1` | `input.tdx.quote.body.rtmr_1` | every `tdx[]` RTMR1 that is predicted |
 //! | `rtmr_2` | `input.tdx.quote.body.rtmr_2` | every `tdx[]` RTMR2 that is predicted |
 //! | `tpm_pcr04`, `tpm_pcr07`, `tpm_pcr09` | `input.tpm.pcr04` ... (the policy of `refvals export --format rego`) | the manifest's PCR 4, 7, 9 (sha256) |
+//! | `tpm_pcr00` ... `tpm_pcr03`, `tpm_pcr05`, `tpm_pcr06` | `input.tpm.pcr00` ... (the same policy) | the firmware PCRs of a manifest written with `--firmware`, those predicted (sha256) |
 //!
 //! PCR 11 values are listed for every phase path because the PCR read at attestation time depends on how far
 //! the guest has booted; a policy accepts any listed value. PCRs 4, 7 and 9 are registered for a plain TPM
@@ -78,8 +79,9 @@ pub mod names {
 }
 
 /// The PCRs the policy of `refvals export --format rego` compares when their values are registered (PCR 11
-/// always; the others when registered), sha256 bank: the one Trustee's TPM and vTPM verifiers report.
-pub const POLICY_PCRS: [u32; 4] = [4, 7, 9, 11];
+/// always; the others when registered), sha256 bank: the one Trustee's TPM and vTPM verifiers report. PCRs
+/// 0-3, 5 and 6 are in a manifest only with the firmware PCRs (`--firmware`).
+pub const POLICY_PCRS: [u32; 10] = [0, 1, 2, 3, 4, 5, 6, 7, 9, 11];
 
 /// An RVPS registration message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,6 +209,7 @@ mod tests {
             ],
             events: vec![],
             assumptions: vec![],
+            not_predicted: Default::default(),
         });
         m
     }

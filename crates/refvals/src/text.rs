@@ -146,7 +146,8 @@ fn write_tdx(s: &mut String, l: &TdxLaunch) {
     }
 }
 
-/// The `tpm` line with its assumptions, then every PCR per bank and PCR 11 after each boot phase.
+/// The `tpm` line with its assumptions, then every PCR per bank, PCR 11 after each boot phase, and each PCR
+/// not predicted with why.
 fn write_tpm(s: &mut String, t: &TpmRefs) {
     let _ = writeln!(
         s,
@@ -169,6 +170,9 @@ fn write_tpm(s: &mut String, t: &TpmRefs) {
             let phase = format!("11 after {}", p.phase);
             let _ = writeln!(s, "pcr        {:<6} {phase:<48} {v}", alg.name());
         }
+    }
+    for (pcr, why) in &t.not_predicted {
+        let _ = writeln!(s, "pcr        {pcr:>2} not predicted: {why}");
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use yardstick_tpm::PcrBanks;
 use yardstick_tpm::eventlog::EventType;
+use yardstick_tpm::predict::firmware::WholeSet;
 use yardstick_tpm::predict::{PredictedEvent, PredictedEventKind, Prediction};
 
 use crate::hexfmt::HexBytes;
@@ -13,9 +14,23 @@ use crate::manifest::{MeasuredEvent, PhaseValue, TpmRefs};
 /// Which boot component makes a predicted measurement, as `refvals export --format pcrlock --component`
 /// groups them: `uki` is what `systemd-pcrlock lock-uki` covers (the UKI's Authenticode in PCR 4, its
 /// sections in PCR 11); `kernel` is the kernel image systemd-stub loads (PCR 4) and what the Linux EFI stub
-/// measures (PCR 9: its command line and initrd); everything else comes from the firmware (PCR 4 actions
-/// and separator, PCR 7 Secure Boot state).
+/// measures (PCR 9: its command line and initrd); of the firmware PCRs (`--firmware`), `firmware-code` is
+/// what `systemd-pcrlock lock-firmware-code` covers (PCR 0's S-CRTM version and firmware volumes, PCR 2's
+/// option ROMs), `firmware-config` what `lock-firmware-config` covers (PCR 1's boot variables, PCR 3) and
+/// `gpt` what `lock-gpt` covers (PCR 5's GPT event); everything else comes from the firmware (`firmware`:
+/// separators, the PCR 4 and PCR 5 actions, PCR 7 Secure Boot state), which systemd's own `500-separator`,
+/// `350-action-efi-application` and `700-action-efi-exit-boot-services` files describe.
 fn component(e: &PredictedEvent) -> &'static str {
+    if !matches!(
+        e.kind,
+        PredictedEventKind::Separator | PredictedEventKind::Action(_)
+    ) {
+        match e.pcr {
+            0 | 2 => return "firmware-code",
+            1 | 3 => return "firmware-config",
+            _ => {}
+        }
+    }
     match e.kind {
         PredictedEventKind::UkiAuthenticode
         | PredictedEventKind::UkiSectionName(_)
@@ -32,11 +47,11 @@ fn component(e: &PredictedEvent) -> &'static str {
         | PredictedEventKind::AddonUcode
         | PredictedEventKind::AddonInitrd
         | PredictedEventKind::StubDropin(_) => "esp-extras",
+        PredictedEventKind::GptTable => "gpt",
         PredictedEventKind::SecureBootVariable(_)
         | PredictedEventKind::Separator
         | PredictedEventKind::Action(_)
         | PredictedEventKind::DbAuthority
-        | PredictedEventKind::GptTable
         | PredictedEventKind::CrtmVersion
         | PredictedEventKind::FirmwareVolume(_)
         | PredictedEventKind::BootVariable(_) => "firmware",
@@ -92,20 +107,7 @@ impl TpmRefs {
                 });
             }
         }
-        let events = p
-            .events
-            .iter()
-            .map(|e| MeasuredEvent {
-                pcr: e.pcr,
-                component: component(e).to_string(),
-                description: format!("{} {}", EventType(e.event_type()), e.description()),
-                digests: e
-                    .digests
-                    .iter()
-                    .map(|d| (d.algorithm(), HexBytes::from(d)))
-                    .collect::<BTreeMap<_, _>>(),
-            })
-            .collect();
+        let events = p.events.iter().map(measured).collect();
         TpmRefs {
             pcrs: p.pcrs.clone(),
             pcr11_phases: phases,
@@ -128,7 +130,45 @@ impl TpmRefs {
                  identities there, which an image can leave to the first boot"
                     .to_string(),
             ],
+            not_predicted: BTreeMap::new(),
         }
+    }
+
+    /// The `tpm` section for the whole PCR set of a QEMU + OVMF boot (`pcr predict --firmware`'s
+    /// [`WholeSet`], PCRs 0-15 selected): the firmware's PCRs 0-3, 5, 6 and the UKI's 4, 7, 9, 11-13 in
+    /// `pcrs`, every predicted event (the firmware's, then the UKI's), PCR 11 after each phase, and in
+    /// `not_predicted` each PCR the firmware or the stub measures that is refused, with why (PCR 7 too when
+    /// the firmware measures Secure Boot off differently from what the UKI prediction models). Without a UKI
+    /// in `w`, the firmware PCRs alone. Callers add their assumptions (VM configuration) to `assumptions`.
+    pub fn from_whole_set(w: &WholeSet) -> TpmRefs {
+        let mut refs = match &w.uki {
+            Some(u) => TpmRefs::from_prediction(u),
+            None => TpmRefs {
+                pcrs: PcrBanks::new(),
+                pcr11_phases: Vec::new(),
+                events: Vec::new(),
+                assumptions: Vec::new(),
+                not_predicted: BTreeMap::new(),
+            },
+        };
+        refs.pcrs = w.pcrs();
+        refs.events = w.events().into_iter().map(measured).collect();
+        refs.not_predicted = w.refused();
+        refs
+    }
+}
+
+/// A predicted event as the manifest records it: its type in the description (`EV_IPL section .cmdline`).
+fn measured(e: &PredictedEvent) -> MeasuredEvent {
+    MeasuredEvent {
+        pcr: e.pcr,
+        component: component(e).to_string(),
+        description: format!("{} {}", EventType(e.event_type()), e.description()),
+        digests: e
+            .digests
+            .iter()
+            .map(|d| (d.algorithm(), HexBytes::from(d)))
+            .collect::<BTreeMap<_, _>>(),
     }
 }
 

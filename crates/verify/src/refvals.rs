@@ -14,7 +14,8 @@
 //! let mut pcrs = PcrBanks::new();
 //! pcrs.set(11, Algorithm::Sha256.digest(b"stub"));
 //! let mut m = Manifest::new();
-//! m.tpm = Some(TpmRefs { pcrs, pcr11_phases: vec![], events: vec![], assumptions: vec![] });
+//! m.tpm = Some(TpmRefs { pcrs, pcr11_phases: vec![], events: vec![], assumptions: vec![],
+//!     not_predicted: Default::default() });
 //! let r = yardstick_verify::refvals::pcr_reference(&m, "m.json", None).unwrap();
 //! assert_eq!(r.values.len(), 1);
 //! assert!(yardstick_verify::refvals::snp_reference(&m, "m.json").is_none());
@@ -326,6 +327,7 @@ mod tests {
             pcr11_phases: vec![],
             events: vec![],
             assumptions: vec![],
+            not_predicted: Default::default(),
         });
         let m = file("m.json", m);
         assert_eq!(m.pcr_reference(None).unwrap().source, "m.json");
@@ -419,6 +421,7 @@ mod tests {
                 ev(11, "phase", b"enter-initrd"),
             ],
             assumptions: vec![],
+            not_predicted: Default::default(),
         });
         let r = pcr_reference(&m, "m", None).unwrap();
         assert_eq!(

@@ -13,6 +13,7 @@ use crate::cmd::tdx::{
 };
 use crate::ui;
 use yardstick_tdx::{PageOrder, QemuVersion};
+use yardstick_tpm::predict::firmware::{MachineType, Nic};
 
 /// Subcommands of `yardstick image`.
 #[derive(Debug, clap::Subcommand)]
@@ -131,7 +132,17 @@ Examples:
   yardstick image build rootfs/ --layout kata --kernel vmlinuz --ovmf OVMF.fd --vcpus 2 \\
       --vcpu-type EPYC-v4 --output kata.img
   yardstick image build rootfs/ --layout kata --kernel vmlinuz --cmdline 'console=ttyS0' \\
-      --tdx-firmware OVMF.fd --memory 2048 --vcpus 2 --output kata.img";
+      --tdx-firmware OVMF.fd --memory 2048 --vcpus 2 --output kata.img
+  yardstick image build rootfs/ --kernel vmlinuz --stub linuxx64.efi.stub --output disk.img \\
+      --firmware /usr/share/OVMF/OVMF_CODE_4M.fd --platform qemu-q35 --memory 1024 --vcpus 1
+
+With --firmware (uki layout), the manifest's tpm section also has the firmware PCRs
+0-3, 5, 6 of a QEMU q35 + OVMF boot of the disk written (--memory, --vcpus; --vcpus
+is 1 unless given), as `yardstick pcr predict --firmware ... --uki --disk` gives
+them: PCR 5 holds the disk's GPT, PCR 1 assumes a fresh VARS and the disk as the
+first virtio-blk with bootindex=0. What is not modelled for that firmware and VM
+(PCR 1 of Debian 13's OVMF, PCR 0 above 2048 MiB) is left out of pcrs and listed
+with why in tpm.not_predicted; a NIC or a firmware file that is not OVMF is refused.";
 
 /// Root filesystem type.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -248,8 +259,41 @@ impl SnpArgs {
     }
 }
 
+/// The firmware PCRs' flags (`pcr predict --firmware`'s names), shared by `image build` and `refvals create`;
+/// the VM's memory and vCPUs are those commands' `--memory` and `--vcpus`.
+#[derive(Debug, clap::Args)]
+pub struct FirmwarePcrArgs {
+    /// OVMF code file (OVMF_CODE*.fd): also predict the firmware PCRs 0-3, 5, 6 of a QEMU + OVMF boot of the
+    /// UKI from the disk with --memory and --vcpus, as `pcr predict --firmware` does, into the tpm section
+    #[arg(
+        long,
+        value_name = "OVMF_CODE.fd",
+        requires_all = ["platform", "memory"],
+        help_heading = "Firmware PCRs (QEMU + OVMF)"
+    )]
+    pub firmware: Option<PathBuf>,
+    /// Machine type (qemu-q35)
+    #[arg(
+        long,
+        value_name = "PLATFORM",
+        requires = "firmware",
+        help_heading = "Firmware PCRs (QEMU + OVMF)"
+    )]
+    pub platform: Option<MachineType>,
+    /// Network device (none, virtio-net)
+    #[arg(
+        long,
+        value_name = "NIC",
+        default_value = "none",
+        requires = "firmware",
+        help_heading = "Firmware PCRs (QEMU + OVMF)"
+    )]
+    pub nic: Nic,
+}
+
 /// Flags of `image build`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("memory_user").multiple(true).args(["tdx_firmware", "firmware"])))]
 pub struct BuildArgs {
     /// Root filesystem: a directory or an uncompressed tar archive
     #[arg(value_name = "ROOTFS")]
@@ -293,11 +337,11 @@ pub struct BuildArgs {
         help_heading = "Intel TDX measurement"
     )]
     pub tdx_firmware: Option<PathBuf>,
-    /// Guest memory in MiB (-m)
+    /// Guest memory in MiB (-m), of the TDX guest and of the firmware PCRs' VM
     #[arg(
         long,
         value_name = "MIB",
-        requires = "tdx_firmware",
+        requires = "memory_user",
         help_heading = "Intel TDX measurement"
     )]
     pub memory: Option<u64>,
@@ -344,6 +388,8 @@ pub struct BuildArgs {
         help_heading = "Intel TDX measurement"
     )]
     pub tdx_acpi_loader: Option<PathBuf>,
+    #[command(flatten)]
+    pub firmware: FirmwarePcrArgs,
     /// Seed for every generated identifier (disk GUID, UUIDs, salt); pin it to keep them across input changes
     /// [default: a digest of every input (rootfs tree, kernel, initrd, stub, os-release, cmdline, layout,
     /// filesystem, SOURCE_DATE_EPOCH), printed]
@@ -422,6 +468,9 @@ fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
         tdx_acpi_tables: a.tdx_acpi_tables,
         tdx_acpi_rsdp: a.tdx_acpi_rsdp,
         tdx_acpi_loader: a.tdx_acpi_loader,
+        firmware: a.firmware.firmware,
+        platform: a.firmware.platform.unwrap_or_default(),
+        nic: a.firmware.nic,
         seed: a.seed,
         salt: a.salt,
         disk_device: a.disk_device,

@@ -8,7 +8,7 @@ use super::{pcr_compare, pcr_predict};
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Predict the PCRs a UKI booted by OVMF produces
-    Predict(pcr_predict::Args),
+    Predict(Box<pcr_predict::Args>),
     /// Compare two PCR lists or event logs and explain the differences
     Compare(pcr_compare::Args),
 }
@@ -16,7 +16,7 @@ pub enum Command {
 /// Runs a `yardstick pcr` subcommand.
 pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
-        Command::Predict(a) => pcr_predict::run(a),
+        Command::Predict(a) => pcr_predict::run(*a),
         Command::Compare(a) => pcr_compare::run(a),
     }
 }

@@ -92,6 +92,14 @@ firmware alone (it loads the UKI from the disk; a Kata disk's direct boot needs
 the kernel and initrd, which are not on it: use `snp measure`). Addons, credentials and extensions on the ESP are
 listed by `image inspect`, not predicted.
 
+With --firmware (either input), the tpm section also has the firmware PCRs 0-3,
+5, 6 of a QEMU q35 + OVMF boot with --memory and --vcpus (1 unless given) as
+`pcr predict --firmware ... --uki --disk` gives them: with --disk the disk is the
+boot disk (its GPT in PCR 5); with --uki PCRs 1 and 5 are refused (no disk). A
+VARS file given with --secure-boot-vars is the one the VM boots with (PCR 1 is
+refused when it holds boot options). What is not modelled for that firmware and
+VM is left out of pcrs and listed with why in tpm.not_predicted.
+
 With --tdx-firmware (either input), also a tdx entry: MRTD as `tdx measure`
 predicts it for that firmware, --memory, --vcpus and --mrtd-order (the UKI is
 loaded from disk: RTMR1/RTMR2 of that boot path are not predicted).
@@ -104,7 +112,9 @@ Examples:
   yardstick refvals create --uki uki.signed.efi \\
       --secure-boot-vars /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd --output m.json
   yardstick refvals create --uki uki.efi --tdx-firmware OVMF.fd --memory 2048 --vcpus 2 \\
-      --output m.json")]
+      --output m.json
+  yardstick refvals create --disk disk.img --firmware /usr/share/OVMF/OVMF_CODE_4M.fd \\
+      --platform qemu-q35 --memory 1024 --vcpus 1 --output m.json")]
     Create(Box<CreateArgs>),
 }
 
@@ -120,6 +130,7 @@ Examples:
     a
 }))]
 #[command(group(clap::ArgGroup::new("input").required(true).args(["uki", "disk"])))]
+#[command(group(clap::ArgGroup::new("memory_user").multiple(true).args(["tdx_firmware", "firmware"])))]
 pub struct CreateArgs {
     #[command(flatten)]
     predict: PredictArgs,
@@ -141,14 +152,16 @@ pub struct CreateArgs {
         help_heading = "Intel TDX measurement"
     )]
     tdx_firmware: Option<PathBuf>,
-    /// Guest memory in MiB (-m)
+    /// Guest memory in MiB (-m), of the TDX guest and of the firmware PCRs' VM
     #[arg(
         long,
         value_name = "MIB",
-        requires = "tdx_firmware",
+        requires = "memory_user",
         help_heading = "Intel TDX measurement"
     )]
     memory: Option<u64>,
+    #[command(flatten)]
+    firmware: super::image::FirmwarePcrArgs,
     /// QEMU version (MAJOR.MINOR[.PATCH])
     #[arg(
         long,
@@ -263,22 +276,58 @@ fn create(a: &CreateArgs) -> anyhow::Result<ExitCode> {
         Some(uki_path),
         a.predict.secure_boot_vars.as_deref(),
         a.tdx_firmware.as_deref(),
+        a.firmware.firmware.as_deref(),
     ]
     .into_iter()
     .flatten()
     .collect();
     refuse_clobber(a.output.as_deref(), &inputs)?;
+    let firmware = firmware_pcrs(a)?;
     let Predicted {
-        uki, prediction, ..
+        uki,
+        prediction,
+        banks,
     } = a.predict.predict()?;
     let file = uki_path
         .file_name()
         .map(|f| f.to_string_lossy().into_owned());
     let mut m = Manifest::for_uki(&uki, file.as_deref(), &prediction, a.predict.boot_retries)
         .with_context(|| format!("{}: manifest", uki_path.display()))?;
+    if let (Some(fw), Some(tpm)) = (&firmware, m.tpm.as_mut()) {
+        yardstick_image::add_firmware_pcrs(tpm, &prediction, fw, None, &banks)?;
+    }
     push_tdx(a, &mut m)?;
     write_or_print(a.output.as_deref(), &m.to_json())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// With --firmware: the firmware read and checked, with the VM the flags describe (--memory, --vcpus, the
+/// boot options of --secure-boot-vars' VARS file).
+fn firmware_pcrs(a: &CreateArgs) -> anyhow::Result<Option<yardstick_image::FirmwarePcrs>> {
+    use yardstick_tpm::predict::firmware::{VmConfig, vars_have_boot_options};
+    let Some(path) = &a.firmware.firmware else {
+        return Ok(None);
+    };
+    let memory_mib = a
+        .memory
+        .and_then(|m| u32::try_from(m).ok())
+        .context("--firmware: needs --memory (the guest memory in MiB, below 4 PiB)")?;
+    let vars_have_boot_options = match &a.predict.secure_boot_vars {
+        Some(v) => {
+            let fd = read_input(v, InputKind::OVMF_VARS)?;
+            vars_have_boot_options(&fd).with_context(|| format!("{}", v.display()))?
+        }
+        None => false,
+    };
+    let vm = VmConfig {
+        machine: a.firmware.platform.unwrap_or_default(),
+        memory_mib,
+        vcpus: a.snp.vcpus,
+        nic: a.firmware.nic,
+        vars_have_boot_options,
+        ..VmConfig::default()
+    };
+    Ok(Some(yardstick_image::FirmwarePcrs::read(path, vm)?))
 }
 
 /// With --tdx-firmware: the tdx entry (MRTD for --memory and --vcpus; the UKI is loaded from disk) and the
@@ -319,6 +368,7 @@ fn create_from_disk(a: &CreateArgs, disk: &Path) -> anyhow::Result<ExitCode> {
         a.predict.secure_boot_vars.as_deref(),
         a.snp.ovmf.as_deref(),
         a.tdx_firmware.as_deref(),
+        a.firmware.firmware.as_deref(),
     ]
     .into_iter()
     .flatten()
@@ -333,6 +383,7 @@ fn create_from_disk(a: &CreateArgs, disk: &Path) -> anyhow::Result<ExitCode> {
     }
     let (platform, banks) = a.predict.platform()?;
     let snp = a.snp.params()?;
+    let firmware = firmware_pcrs(a)?;
     let i = super::image::inspect_disk(disk, &a.disk_args)?;
     if !i.ok() {
         // What failed, on standard output as `image inspect` prints it; no manifest.
@@ -359,6 +410,7 @@ fn create_from_disk(a: &CreateArgs, disk: &Path) -> anyhow::Result<ExitCode> {
             secure_boot_vars: vars.as_deref(),
             disk_device: &a.disk_args.disk_device,
             snp,
+            firmware_pcrs: firmware.map(|f| (f, disk)),
         },
     )
     .with_context(|| format!("{}", disk.display()))?;

@@ -1301,6 +1301,9 @@ pub struct ManifestOptions<'a> {
     pub disk_device: &'a str,
     /// The SEV-SNP launch of the firmware that loads the UKI from the disk, if wanted.
     pub snp: Option<crate::SnpParams>,
+    /// The firmware PCRs (0-3, 5, 6) of a QEMU + OVMF boot of the UKI from this disk, if wanted, and the disk
+    /// as the firmware reads it (the image file or device inspected).
+    pub firmware_pcrs: Option<(crate::steps::FirmwarePcrs, &'a std::path::Path)>,
 }
 
 /// The manifest `image build` would have written for this disk: the UKI's components (kernel, initrd,
@@ -1389,9 +1392,20 @@ pub fn disk_manifest(
         if platform.stub_extras.is_empty() {
             platform.stub_extras = insp.stub_extras.clone();
         }
-        let refs = crate::steps::predict_pcrs_on(uki, &platform, &o.banks, o.secure_boot_vars)
-            .map_err(|e| InspectError::Input(e.to_string()))?;
+        let step = |e: crate::StepError| InspectError::Input(e.to_string());
+        let p = crate::steps::predict_uki(uki, &platform, &o.banks).map_err(step)?;
+        let mut refs = crate::steps::tpm_refs(&p, &platform, o.secure_boot_vars);
+        if let Some((fw, disk)) = &o.firmware_pcrs {
+            crate::steps::add_firmware_pcrs(&mut refs, &p, fw, Some(disk), &o.banks)
+                .map_err(step)?;
+        }
         m.tpm = Some(refs);
+    } else if o.firmware_pcrs.is_some() {
+        return Err(InspectError::Input(
+            "--firmware: the disk has no UKI the firmware boots: the firmware PCRs are modelled for a UKI \
+             loaded from the disk"
+                .into(),
+        ));
     }
     if let Some(s) = &o.snp {
         if layout != Layout::Uki {

@@ -535,8 +535,10 @@ pub fn predict_firmware(
     }
     let pcr1 = match &pcr0 {
         Ok((build, _)) => boot_variables(build, &dxe, &vm.disk, vm.vars_have_boot_options),
+        // Modelled only for the builds and VMs whose PCR 0 is (an unknown build, or memory or vCPUs outside
+        // what was captured and booted).
         Err(_) => Err(format!(
-            "{PCR1_REFUSAL} (the firmware build is not a known one: see PCR 0)"
+            "{PCR1_REFUSAL}; modelled only where PCR 0 is (see PCR 0)"
         )),
     };
     if let Ok(vars) = &pcr1 {
@@ -773,6 +775,14 @@ impl WholeSet {
                 out.insert(pcr, w);
             }
         }
+        out
+    }
+
+    /// Each selected PCR the firmware or the stub measures that has no value, with why: [`WholeSet::not_predicted`]
+    /// less the PCRs nothing measures during boot (8, 10, 14, 15).
+    pub fn refused(&self) -> BTreeMap<u32, String> {
+        let mut out = self.not_predicted();
+        out.retain(|_, why| why != NOT_MEASURED);
         out
     }
 

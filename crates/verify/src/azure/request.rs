@@ -116,6 +116,7 @@ mod tests {
                 pcr11_phases: vec![],
                 events: vec![],
                 assumptions: vec![],
+                not_predicted: Default::default(),
             });
         }
         if snp {
