@@ -27,7 +27,7 @@ use std::process::Command;
 use support::*;
 use yardstick_common::hash::Algorithm;
 use yardstick_tpm::eventlog::{EventLog, EventType};
-use yardstick_tpm::predict::firmware::{VmConfig, boot_disk, predict_firmware};
+use yardstick_tpm::predict::firmware::{Nic, VmConfig, boot_disk, predict_firmware};
 
 const STUB_252: &str = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub";
 const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
@@ -88,6 +88,17 @@ fn gpt_disk(esp: &Path, out: &Path) {
         .unwrap();
 }
 
+/// The NIC's iPXE ROM (package ipxe-qemu, which QEMU depends on; scripts/setup.sh names it too).
+fn rom_file(n: NicCase) -> PathBuf {
+    let p = PathBuf::from(n.rom);
+    assert!(
+        p.is_file(),
+        "{} is missing: run scripts/setup.sh (it installs ipxe-qemu)",
+        p.display()
+    );
+    p
+}
+
 /// Debian 13's OVMF (edk2 2025.02, unpacked by scripts/setup.sh).
 fn trixie_ovmf(name: &str) -> String {
     peer(&format!("ovmf-trixie/root/usr/share/OVMF/{name}"))
@@ -95,19 +106,65 @@ fn trixie_ovmf(name: &str) -> String {
         .to_string()
 }
 
+/// A NIC QEMU adds after the boot disk: its QEMU device, `pcr predict --nic` name and iPXE ROM file.
+#[derive(Clone, Copy)]
+struct NicCase {
+    device: &'static str,
+    flag: &'static str,
+    rom: &'static str,
+}
+
+const VIRTIO_NET: NicCase = NicCase {
+    device: "virtio-net-pci",
+    flag: "virtio-net",
+    rom: "/usr/lib/ipxe/qemu/efi-virtio.rom",
+};
+
+/// q35's default NIC (what QEMU adds unless told `-nic none`).
+const E1000E: NicCase = NicCase {
+    device: "e1000e",
+    flag: "e1000e",
+    rom: "/usr/lib/ipxe/qemu/efi-e1000e.rom",
+};
+
 fn firmware_case(case: &str, disk: Disk, memory_mib: u32, vcpus: u32) {
-    firmware_case_on(case, OVMF_CODE, OVMF_VARS, true, disk, memory_mib, vcpus);
+    firmware_case_on(case, &Ovmf::debian12(), disk, memory_mib, vcpus, None);
+}
+
+/// The firmware files booted, and which model applies (Debian 12's 2022.11 or Debian 13's 2025.02).
+struct Ovmf {
+    code: String,
+    vars: String,
+    debian12: bool,
+}
+
+impl Ovmf {
+    fn debian12() -> Ovmf {
+        Ovmf {
+            code: OVMF_CODE.into(),
+            vars: OVMF_VARS.into(),
+            debian12: true,
+        }
+    }
+
+    fn debian13() -> Ovmf {
+        Ovmf {
+            code: trixie_ovmf("OVMF_CODE_4M.fd"),
+            vars: trixie_ovmf("OVMF_VARS_4M.fd"),
+            debian12: false,
+        }
+    }
 }
 
 fn firmware_case_on(
     case: &str,
-    ovmf_code: &str,
-    ovmf_vars: &str,
-    debian12: bool,
+    ovmf: &Ovmf,
     disk: Disk,
     memory_mib: u32,
     vcpus: u32,
+    nic: Option<NicCase>,
 ) {
+    let (ovmf_code, ovmf_vars, debian12) = (ovmf.code.as_str(), ovmf.vars.as_str(), ovmf.debian12);
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     let initrd = w.join("initrd.cpio");
@@ -136,7 +193,12 @@ fn firmware_case_on(
     // The prediction, through the CLI.
     let mut cmd = yardstick();
     cmd.args(["pcr", "predict", "--firmware", ovmf_code])
-        .args(["--platform", "qemu-q35", "--nic", "none"])
+        .args([
+            "--platform",
+            "qemu-q35",
+            "--nic",
+            nic.map_or("none", |n| n.flag),
+        ])
         .args(["--memory", &memory_mib.to_string()])
         .args(["--vcpus", &vcpus.to_string()])
         .arg("--disk")
@@ -144,12 +206,16 @@ fn firmware_case_on(
         .args(["--bank", "sha1,sha256,sha384", "--json"])
         .arg("--uki")
         .arg(&uki);
+    if let Some(n) = nic {
+        cmd.arg("--nic-rom").arg(rom_file(n));
+    }
     let out = run_ok(&mut cmd);
     let predicted: serde_json::Value = serde_json::from_str(&out).unwrap();
 
     let cfg = boot::BootConfig {
         memory_mib,
         vcpus,
+        nic: nic.map(|n| n.device),
         ovmf_code: ovmf_code.into(),
         ovmf_vars: ovmf_vars.into(),
         ..boot::BootConfig::disk_image(&disk_path)
@@ -213,6 +279,8 @@ fn firmware_case_on(
     let vm = VmConfig {
         memory_mib,
         vcpus,
+        nic: nic.map_or(Nic::None, |n| n.flag.parse().unwrap()),
+        nic_rom: nic.map(|n| std::fs::read(rom_file(n)).unwrap()),
         disk: boot_disk(&disk_path).unwrap(),
         ..VmConfig::default()
     };
@@ -259,6 +327,17 @@ fn firmware_case_on(
         .filter(|e| e.event_type() == EventType::EV_EFI_GPT_EVENT)
         .count();
     assert_eq!(gpt_events, usize::from(disk == Disk::Gpt), "{case}");
+    // With a NIC the firmware loaded its ROM's EFI driver (one event in PCR 2, matched above in 4 banks).
+    let drivers = log
+        .events()
+        .iter()
+        .filter(|e| e.pcr() == 2 && e.event_type() == EventType::EV_EFI_BOOT_SERVICES_DRIVER)
+        .count();
+    assert_eq!(
+        drivers,
+        usize::from(nic.is_some()),
+        "{case}: option ROM drivers"
+    );
 
     // PCR 0: DXEFV is measured as decompressed, PEIFV is not.
     let blobs: Vec<_> = log
@@ -305,11 +384,37 @@ fn boot_gpt_disk_2048m_1cpu() {
 fn boot_trixie_ovmf_gpt_disk_1024m_2cpus() {
     firmware_case_on(
         "trixie-gpt-disk",
-        &trixie_ovmf("OVMF_CODE_4M.fd"),
-        &trixie_ovmf("OVMF_VARS_4M.fd"),
-        false,
+        &Ovmf::debian13(),
         Disk::Gpt,
         1024,
         2,
+        None,
+    );
+}
+
+/// A virtio-net NIC: its iPXE ROM's EFI driver in PCR 2 (and no boot option of its own in PCR 1: the disk is
+/// the one fw_cfg boot order entry).
+#[test]
+fn boot_gpt_disk_virtio_net_1024m_1cpu() {
+    firmware_case_on(
+        "gpt-disk-virtio-net",
+        &Ovmf::debian12(),
+        Disk::Gpt,
+        1024,
+        1,
+        Some(VIRTIO_NET),
+    );
+}
+
+/// q35's default NIC, e1000e, with Debian 13's OVMF.
+#[test]
+fn boot_trixie_ovmf_gpt_disk_e1000e_512m_1cpu() {
+    firmware_case_on(
+        "trixie-gpt-disk-e1000e",
+        &Ovmf::debian13(),
+        Disk::Gpt,
+        512,
+        1,
+        Some(E1000E),
     );
 }

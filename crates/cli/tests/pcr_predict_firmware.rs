@@ -10,6 +10,8 @@ use std::process::Output;
 use support::*;
 
 const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+/// iPXE's ROM for virtio-net (package ipxe-qemu).
+const ROM: &str = "/usr/lib/ipxe/qemu/efi-virtio.rom";
 
 fn predict(args: &[&str]) -> Output {
     run(yardstick().args(["pcr", "predict"]).args(args))
@@ -126,9 +128,29 @@ fn memory_outside_the_model_refuses_pcr0_only() {
 
 #[test]
 fn refuses_what_is_not_modelled() {
-    let o = with_firmware(OVMF_CODE, &["--nic", "virtio-net"]);
-    let err = assert_clean_failure(&o, 2);
-    assert!(err.contains("iPXE"), "{err}");
+    // A NIC without its ROM: PCR 2 refused (naming the flag and QEMU's ROM file), the rest predicted.
+    let v = json(&with_firmware(
+        OVMF_CODE,
+        &["--nic", "virtio-net", "--json", "--pcr", "0-3"],
+    ));
+    assert!(v["sha256"].get("2").is_none());
+    assert!(v["sha256"].get("0").is_some() && v["sha256"].get("3").is_some());
+    let why = v["not_predicted"]["2"].as_str().unwrap();
+    assert!(
+        why.contains("--nic-rom") && why.contains("efi-virtio.rom"),
+        "{why}"
+    );
+    let why = json(&with_firmware(OVMF_CODE, &["--nic", "e1000e", "--json"]))["not_predicted"]["2"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(why.contains("efi-e1000e.rom"), "{why}");
+    // --nic-rom without a NIC.
+    let err = assert_clean_failure(&with_firmware(OVMF_CODE, &["--nic-rom", ROM]), 2);
+    assert!(
+        err.contains("--nic-rom") && err.contains("needs a NIC"),
+        "{err}"
+    );
     // Clap refuses unknown values and missing companions (exit 2, its usage text).
     let o = predict(&[
         "--firmware",
@@ -174,6 +196,65 @@ fn hostile_inputs_give_one_line() {
     assert_clean_failure(&with_firmware(bad_path.to_str().unwrap(), &[]), 2);
 
     assert_clean_failure(&with_firmware("/nonexistent/OVMF_CODE.fd", &[]), 2);
+
+    // A NIC ROM that is no option ROM, or one cut short or with its headers damaged: one line naming it.
+    let nic = |rom: &Path| {
+        with_firmware(
+            OVMF_CODE,
+            &["--nic", "virtio-net", "--nic-rom", rom.to_str().unwrap()],
+        )
+    };
+    let err = assert_clean_failure(&nic(&garbage), 2);
+    assert!(
+        err.contains("garbage.fd") && err.contains("not a PCI option ROM"),
+        "{err}"
+    );
+    let rom = std::fs::read(ROM).unwrap();
+    let rom_path = w.join("efi-virtio.rom");
+    for (cut, what) in [
+        (rom.len() / 2, "cut"),
+        (0x12800 + 0x30, "cut in the EFI header"),
+    ] {
+        std::fs::write(&rom_path, &rom[..cut]).unwrap();
+        let err = assert_clean_failure(&nic(&rom_path), 2);
+        assert!(err.contains("efi-virtio.rom"), "{what}: {err}");
+    }
+    let mut bad = rom.clone();
+    bad[0x12800 + 0x38..0x12800 + 0x3a].copy_from_slice(b"ZZ"); // the PE's MZ
+    std::fs::write(&rom_path, &bad).unwrap();
+    assert_clean_failure(&nic(&rom_path), 2);
+    assert_clean_failure(&nic(Path::new("/dev/null")), 2);
+    // A compressed EFI image is read but not modelled: PCR 2 refused, saying why.
+    let mut compressed = rom.clone();
+    compressed[0x12800 + 0xc] = 1;
+    std::fs::write(&rom_path, &compressed).unwrap();
+    let v = json(&with_firmware(
+        OVMF_CODE,
+        &[
+            "--nic",
+            "virtio-net",
+            "--nic-rom",
+            rom_path.to_str().unwrap(),
+            "--json",
+        ],
+    ));
+    let why = v["not_predicted"]["2"].as_str().unwrap();
+    assert!(why.contains("compression type 1"), "{why}");
+    // The real ROM: PCR 2 is its driver's event and the separator.
+    let v = json(&with_firmware(
+        OVMF_CODE,
+        &[
+            "--nic",
+            "virtio-net",
+            "--nic-rom",
+            ROM,
+            "--json",
+            "--pcr",
+            "2",
+        ],
+    ));
+    assert!(v["sha256"].get("2").is_some(), "{v}");
+    assert!(v["not_predicted"].get("2").is_none(), "{v}");
     let err = assert_clean_failure(
         &with_firmware(OVMF_CODE, &["--disk", "/nonexistent/disk.img"]),
         2,

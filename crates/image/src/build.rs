@@ -381,6 +381,8 @@ pub struct FirmwarePcrParams {
     pub firmware: PathBuf,
     /// The VM (its `disk` is the image built).
     pub vm: yardstick_tpm::predict::firmware::VmConfig,
+    /// The NIC's option ROM file (PCR 2), with a NIC.
+    pub nic_rom: Option<PathBuf>,
 }
 
 /// SHA-256 of bytes already in memory.
@@ -459,7 +461,11 @@ fn preflight(o: &BuildOptions) -> Result<Checked, BuildError> {
                     .into(),
             ));
         }
-        Some(p) => Some(FirmwarePcrs::read(&p.firmware, p.vm.clone())?),
+        Some(p) => Some(FirmwarePcrs::read(
+            &p.firmware,
+            p.vm.clone(),
+            p.nic_rom.as_deref(),
+        )?),
     };
     Ok(Checked {
         source,

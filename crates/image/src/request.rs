@@ -72,6 +72,8 @@ pub struct BuildRequest {
     pub platform: yardstick_tpm::predict::firmware::MachineType,
     /// The NIC of the firmware PCRs' VM.
     pub nic: yardstick_tpm::predict::firmware::Nic,
+    /// The NIC's option ROM file (QEMU's `romfile`), whose EFI drivers go into PCR 2.
+    pub nic_rom: Option<PathBuf>,
     /// The QEMU version of the TDX host.
     pub qemu_version: QemuVersion,
     /// The TDX host's MRTD page order.
@@ -208,6 +210,7 @@ impl BuildRequest {
                         nic: self.nic,
                         ..Default::default()
                     },
+                    nic_rom: self.nic_rom.clone(),
                 })
             }
         };

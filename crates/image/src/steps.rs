@@ -357,13 +357,39 @@ pub struct FirmwarePcrs {
     /// The VM (machine type, memory, vCPUs, NIC, whether the VARS holds boot options); its `disk` is replaced
     /// by the boot disk given to [`add_firmware_pcrs`].
     pub vm: VmConfig,
+    /// The NIC and its option ROM, for the assumptions ("no NIC", "a virtio-net NIC ... (sha256 ...)").
+    pub nic: String,
 }
 
 impl FirmwarePcrs {
     /// Reads the firmware at `path` and refuses, before anything is built, what no boot disk can make
     /// predictable: a firmware file that is not an OVMF code file, a NIC, zero memory or vCPUs.
-    pub fn read(path: &Path, vm: VmConfig) -> Result<FirmwarePcrs, StepError> {
+    pub fn read(
+        path: &Path,
+        mut vm: VmConfig,
+        nic_rom: Option<&Path>,
+    ) -> Result<FirmwarePcrs, StepError> {
         let code = read_file(FIRMWARE_STEP, path, InputKind::FIRMWARE)?;
+        let nic = match nic_rom {
+            Some(p) => {
+                let rom = read_file(FIRMWARE_STEP, p, InputKind::OPTION_ROM)?;
+                yardstick_tpm::predict::option_rom::check_rom(&rom)
+                    .map_err(|e| step_err(FIRMWARE_STEP, format!("{}: {e}", p.display())))?;
+                let described = format!(
+                    "a {} NIC after the boot disk, its option ROM {} (sha256 {})",
+                    vm.nic,
+                    p.file_name().map_or_else(
+                        || p.display().to_string(),
+                        |f| f.to_string_lossy().into_owned()
+                    ),
+                    Algorithm::Sha256.digest(&rom).to_hex()
+                );
+                vm.nic_rom = Some(rom);
+                described
+            }
+            None if vm.nic == yardstick_tpm::predict::firmware::Nic::None => "no NIC".into(),
+            None => format!("a {} NIC after the boot disk", vm.nic),
+        };
         let probe = VmConfig {
             disk: BootDisk::Unknown,
             ..vm.clone()
@@ -378,7 +404,12 @@ impl FirmwarePcrs {
             || path.display().to_string(),
             |f| f.to_string_lossy().into_owned(),
         );
-        Ok(FirmwarePcrs { code, file, vm })
+        Ok(FirmwarePcrs {
+            code,
+            file,
+            vm,
+            nic,
+        })
     }
 }
 
@@ -425,12 +456,13 @@ pub fn add_firmware_pcrs(
         .collect();
     refs.assumptions.push(format!(
         "firmware PCRs 0-3, 5, 6 of {} (PEIFV sha256 {}, DXEFV sha256 {}) on QEMU q35 (smm=off, S3 on), {} MiB, \
-         {} vCPU(s), no NIC, the boot disk the first virtio-blk (PCI 00:02.0, bootindex=0), {} VARS",
+         {} vCPU(s), {}, the boot disk the first virtio-blk (PCI 00:02.0, bootindex=0), {} VARS",
         fw.file,
         volumes.peifv.to_hex(),
         volumes.dxefv.to_hex(),
         vm.memory_mib,
         vm.vcpus,
+        fw.nic,
         if vm.vars_have_boot_options {
             "a used"
         } else {

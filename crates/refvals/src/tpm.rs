@@ -54,7 +54,8 @@ fn component(e: &PredictedEvent) -> &'static str {
         | PredictedEventKind::DbAuthority
         | PredictedEventKind::CrtmVersion
         | PredictedEventKind::FirmwareVolume(_)
-        | PredictedEventKind::BootVariable(_) => "firmware",
+        | PredictedEventKind::BootVariable(_)
+        | PredictedEventKind::OptionRomDriver(..) => "firmware",
     }
 }
 

@@ -16,6 +16,7 @@
 
 pub mod authority;
 pub mod firmware;
+pub mod option_rom;
 pub mod ovmf_fv;
 pub mod ovmf_vars;
 mod text;
@@ -87,6 +88,10 @@ pub mod event_type {
     pub const EV_EFI_PLATFORM_FIRMWARE_BLOB: u32 = 0x8000_0008;
     /// `EV_EFI_VARIABLE_BOOT`.
     pub const EV_EFI_VARIABLE_BOOT: u32 = 0x8000_0002;
+    /// `EV_EFI_BOOT_SERVICES_DRIVER`.
+    pub const EV_EFI_BOOT_SERVICES_DRIVER: u32 = 0x8000_0004;
+    /// `EV_EFI_RUNTIME_SERVICES_DRIVER`.
+    pub const EV_EFI_RUNTIME_SERVICES_DRIVER: u32 = 0x8000_0005;
 }
 use event_type::*;
 
@@ -175,6 +180,9 @@ pub enum PredictedEventKind {
     FirmwareVolume(&'static str),
     /// `EV_EFI_VARIABLE_BOOT` in PCR 1: a boot variable (`BootOrder`, `Boot####`).
     BootVariable(&'static str),
+    /// `EV_EFI_BOOT_SERVICES_DRIVER` or `EV_EFI_RUNTIME_SERVICES_DRIVER` in PCR 2: the Authenticode hash of an
+    /// EFI driver in a NIC's option ROM, at this offset of the ROM ([`option_rom`]).
+    OptionRomDriver(option_rom::RomDriverKind, u32),
 }
 
 impl PredictedEventKind {
@@ -203,6 +211,12 @@ impl PredictedEventKind {
             PredictedEventKind::CrtmVersion => EV_S_CRTM_VERSION,
             PredictedEventKind::FirmwareVolume(_) => EV_EFI_PLATFORM_FIRMWARE_BLOB,
             PredictedEventKind::BootVariable(_) => EV_EFI_VARIABLE_BOOT,
+            PredictedEventKind::OptionRomDriver(option_rom::RomDriverKind::BootServices, _) => {
+                EV_EFI_BOOT_SERVICES_DRIVER
+            }
+            PredictedEventKind::OptionRomDriver(option_rom::RomDriverKind::RuntimeServices, _) => {
+                EV_EFI_RUNTIME_SERVICES_DRIVER
+            }
         }
     }
 
@@ -250,6 +264,9 @@ impl PredictedEventKind {
             PredictedEventKind::CrtmVersion => "S-CRTM version".into(),
             PredictedEventKind::FirmwareVolume(name) => format!("firmware volume {name}"),
             PredictedEventKind::BootVariable(name) => format!("variable {name}"),
+            PredictedEventKind::OptionRomDriver(_, offset) => {
+                format!("Authenticode of the NIC option ROM's EFI driver at ROM offset {offset:#x}")
+            }
         }
     }
 }

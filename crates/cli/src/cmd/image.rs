@@ -280,7 +280,7 @@ pub struct FirmwarePcrArgs {
         help_heading = "Firmware PCRs (QEMU + OVMF)"
     )]
     pub platform: Option<MachineType>,
-    /// Network device (none, virtio-net)
+    /// Network device (none, virtio-net, e1000e)
     #[arg(
         long,
         value_name = "NIC",
@@ -289,6 +289,15 @@ pub struct FirmwarePcrArgs {
         help_heading = "Firmware PCRs (QEMU + OVMF)"
     )]
     pub nic: Nic,
+    /// The NIC's option ROM as QEMU maps it (e.g. /usr/lib/ipxe/qemu/efi-virtio.rom): its EFI drivers go
+    /// into PCR 2
+    #[arg(
+        long,
+        value_name = "ROM",
+        requires = "firmware",
+        help_heading = "Firmware PCRs (QEMU + OVMF)"
+    )]
+    pub nic_rom: Option<PathBuf>,
 }
 
 /// Flags of `image build`.
@@ -431,6 +440,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
+    crate::cmd::pcr_predict::check_nic_rom(a.firmware.nic, a.firmware.nic_rom.as_deref())?;
     let json = a.json;
     let req = BuildRequest {
         rootfs: a.rootfs,
@@ -471,6 +481,7 @@ fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
         firmware: a.firmware.firmware,
         platform: a.firmware.platform.unwrap_or_default(),
         nic: a.firmware.nic,
+        nic_rom: a.firmware.nic_rom,
         seed: a.seed,
         salt: a.salt,
         disk_device: a.disk_device,

@@ -63,8 +63,11 @@ up to 2048 MiB), 2, 3, 6 (a separator each; no option ROM without a NIC) and
 5 (separator, the boot disk's GPT when it has one, the ExitBootServices
 actions; needs --disk). PCR 1 (BootOrder and the Boot#### options OVMF
 creates; Debian 12's build) assumes a fresh VARS and the boot disk as the
-first virtio-blk (PCI 00:02.0) with bootindex=0, and needs --disk. --nic
-virtio-net (iPXE's option ROM) is refused. Whatever is not predicted is named
+first virtio-blk (PCI 00:02.0) with bootindex=0, and needs --disk. With a
+NIC (--nic virtio-net, or e1000e, q35's default when QEMU is not given
+-nic none), PCR 2 also holds the EFI drivers of its option ROM: give the ROM
+file QEMU maps for it with --nic-rom (/usr/lib/ipxe/qemu/efi-virtio.rom,
+efi-e1000e.rom on Debian). Whatever is not predicted is named
 with why; PCRs 8, 10, 14 and 15 are not measured by the firmware or the stub.";
 
 /// What a PCR prediction needs: the UKI, the platform it boots on and the banks. Flattened into
@@ -243,7 +246,7 @@ pub struct FirmwareArgs {
     /// vCPUs
     #[arg(long, value_name = "N", requires = "firmware")]
     vcpus: Option<u32>,
-    /// Network device (none, virtio-net)
+    /// Network device (none, virtio-net, e1000e)
     #[arg(
         long,
         value_name = "NIC",
@@ -251,6 +254,10 @@ pub struct FirmwareArgs {
         requires = "firmware"
     )]
     nic: Nic,
+    /// The NIC's option ROM as QEMU maps it (e.g. /usr/lib/ipxe/qemu/efi-virtio.rom): its EFI drivers go
+    /// into PCR 2
+    #[arg(long, value_name = "ROM", requires = "firmware")]
+    nic_rom: Option<PathBuf>,
     /// The boot disk image (its GPT goes into PCR 5); without it PCR 5 is not predicted
     #[arg(long, value_name = "IMAGE", requires = "firmware")]
     disk: Option<PathBuf>,
@@ -307,6 +314,26 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--nic-rom` needs a NIC.
+pub(crate) fn check_nic_rom(nic: Nic, rom: Option<&std::path::Path>) -> anyhow::Result<()> {
+    if rom.is_some() && nic == Nic::None {
+        anyhow::bail!("--nic-rom: needs a NIC (--nic virtio-net or e1000e)");
+    }
+    Ok(())
+}
+
+/// The bytes of `--nic-rom`, which needs a NIC.
+fn nic_rom(nic: Nic, rom: Option<&std::path::Path>) -> anyhow::Result<Option<Vec<u8>>> {
+    check_nic_rom(nic, rom)?;
+    let Some(p) = rom else {
+        return Ok(None);
+    };
+    let bytes = read_input(p, InputKind::OPTION_ROM)?;
+    yardstick_tpm::predict::option_rom::check_rom(&bytes)
+        .with_context(|| format!("{}", p.display()))?;
+    Ok(Some(bytes))
+}
+
 /// `pcr predict --firmware`: the firmware PCRs, with the UKI's when `--uki` is given, as PCRs 0-15.
 fn run_firmware(a: Args) -> anyhow::Result<ExitCode> {
     let f = &a.firmware;
@@ -331,6 +358,7 @@ fn run_firmware(a: Args) -> anyhow::Result<ExitCode> {
         memory_mib: f.memory.unwrap_or_default(),
         vcpus: f.vcpus.unwrap_or_default(),
         nic: f.nic,
+        nic_rom: nic_rom(f.nic, f.nic_rom.as_deref())?,
         disk,
         vars_have_boot_options: boot_options,
     };

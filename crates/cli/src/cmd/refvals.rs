@@ -327,7 +327,12 @@ fn firmware_pcrs(a: &CreateArgs) -> anyhow::Result<Option<yardstick_image::Firmw
         vars_have_boot_options,
         ..VmConfig::default()
     };
-    Ok(Some(yardstick_image::FirmwarePcrs::read(path, vm)?))
+    crate::cmd::pcr_predict::check_nic_rom(a.firmware.nic, a.firmware.nic_rom.as_deref())?;
+    Ok(Some(yardstick_image::FirmwarePcrs::read(
+        path,
+        vm,
+        a.firmware.nic_rom.as_deref(),
+    )?))
 }
 
 /// With --tdx-firmware: the tdx entry (MRTD for --memory and --vcpus; the UKI is loaded from disk) and the

@@ -148,6 +148,10 @@ pub struct BootConfig {
     /// Put the ESP first in the boot order (`bootindex=0`). Without it q35 OVMF tries other boot options
     /// first and logs "Returning from EFI Application from Boot Option" + another "Calling ..." in PCR 4.
     pub boot_index: bool,
+    /// A NIC after the disks, by QEMU device name (`virtio-net-pci`, `e1000e`; QEMU's first MAC
+    /// 52:54:00:12:34:56, user networking restricted to the host): QEMU maps its iPXE option ROM
+    /// (`efi-virtio.rom`, `efi-e1000e.rom`), which OVMF loads and measures into PCR 2.
+    pub nic: Option<&'static str>,
     /// Give up after this long.
     pub timeout: Duration,
 }
@@ -165,6 +169,7 @@ impl BootConfig {
             memory_mib: 1024,
             vcpus: 1,
             boot_index: true,
+            nic: None,
             timeout: Duration::from_secs(600),
         }
     }
@@ -368,6 +373,10 @@ fn boot(cfg: &BootConfig, keep_tpm: bool) -> Result<(BootOutput, Option<TpmServe
             ))
             .arg("-device")
             .arg(format!("virtio-blk-pci,drive=disk{i}"));
+    }
+    if let Some(nic) = cfg.nic {
+        qemu.args(["-netdev", "user,id=net0,restrict=on", "-device"])
+            .arg(format!("{nic},netdev=net0,mac=52:54:00:12:34:56"));
     }
     qemu_headless(&mut qemu, &serial);
     let start = Instant::now();

@@ -124,6 +124,11 @@ impl InputKind {
         what: "a firmware image",
         limit: 64 * MIB,
     };
+    /// A PCI option ROM, e.g. iPXE's `efi-virtio.rom` (a PCI ROM BAR is at most 16 MiB).
+    pub const OPTION_ROM: InputKind = InputKind {
+        what: "a PCI option ROM",
+        limit: 16 * MIB,
+    };
     /// An OVMF variable store, `OVMF_VARS.fd` (528 KiB in Debian's 4M build).
     pub const OVMF_VARS: InputKind = InputKind {
         what: "an OVMF variable store",

@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | 0 | `EV_S_CRTM_VERSION`, `EV_EFI_PLATFORM_FIRMWARE_BLOB` PEIFV, DXEFV, separator | predicted for the firmware builds whose PEIM globals in PEIFV are known (PEIFV is measured after PlatformPei wrote them into it: `docs/firmware-pcrs.md`), up to 2048 MiB; refused otherwise |
 //! | 1 | `EV_EFI_VARIABLE_BOOT` BootOrder and each Boot####, separator (2025.02: QEMU's ACPI tables first) | predicted for 2022.11 builds with a fresh VARS, the boot disk a virtio-blk at 00:02.0 with `bootindex=0`, GPT or whole-disk FAT; refused otherwise |
-//! | 2 | separator (no option ROM without a NIC) | predicted; a virtio-net NIC (iPXE's EFI ROM) is refused |
+//! | 2 | the EFI drivers of a NIC's option ROM (`EV_EFI_BOOT_SERVICES_DRIVER`, Authenticode: [`super::option_rom`]), separator | predicted; with a NIC, given its ROM file |
 //! | 3, 6 | separator | predicted |
 //! | 5 | separator; `EV_EFI_GPT_EVENT` when the boot file is on a GPT disk; `EV_EFI_ACTION` "Exit Boot Services Invocation", "... Returned with Success" | predicted with the boot disk ([`boot_disk`]) |
 //!
@@ -24,6 +24,7 @@ use yardstick_common::hash::{Algorithm, Digest};
 use yardstick_common::guid;
 use yardstick_common::guid::Guid;
 
+use super::option_rom::{OptionRomError, RomDriver, rom_drivers};
 use super::ovmf_fv::{FvError, MainVolumes, main_volumes};
 use super::{PredictedEvent, PredictedEventKind, SEPARATOR, action, data_event};
 use crate::pcr::PcrBanks;
@@ -56,8 +57,32 @@ pub enum Nic {
     /// No NIC (`-nic none` or no network device).
     #[default]
     None,
-    /// A virtio-net PCI NIC, whose iPXE EFI option ROM OVMF loads and measures into PCR 2.
+    /// A virtio-net PCI NIC (QEMU's ROM for it: iPXE's `efi-virtio.rom`).
     VirtioNet,
+    /// An Intel e1000e PCI NIC, q35's default when no NIC is named (QEMU's ROM: iPXE's `efi-e1000e.rom`).
+    E1000e,
+}
+
+impl Nic {
+    /// The option ROM file QEMU maps for this NIC by default (its `romfile` property), looked up in QEMU's
+    /// firmware path (`/usr/lib/ipxe/qemu` on Debian).
+    pub fn default_rom_file(self) -> Option<&'static str> {
+        match self {
+            Nic::None => None,
+            Nic::VirtioNet => Some("efi-virtio.rom"),
+            Nic::E1000e => Some("efi-e1000e.rom"),
+        }
+    }
+}
+
+impl std::fmt::Display for Nic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Nic::None => "none",
+            Nic::VirtioNet => "virtio-net",
+            Nic::E1000e => "e1000e",
+        })
+    }
 }
 
 impl std::str::FromStr for Nic {
@@ -66,7 +91,10 @@ impl std::str::FromStr for Nic {
         match s {
             "none" => Ok(Nic::None),
             "virtio-net" => Ok(Nic::VirtioNet),
-            other => Err(format!("{other:?} is not a NIC model (none, virtio-net)")),
+            "e1000e" => Ok(Nic::E1000e),
+            other => Err(format!(
+                "{other:?} is not a NIC model (none, virtio-net, e1000e)"
+            )),
         }
     }
 }
@@ -82,6 +110,9 @@ pub struct VmConfig {
     pub vcpus: u32,
     /// The NIC.
     pub nic: Nic,
+    /// The NIC's option ROM as QEMU maps it (the `romfile`, e.g. `/usr/lib/ipxe/qemu/efi-virtio.rom`): its EFI
+    /// drivers are measured into PCR 2. Without it, a NIC's PCR 2 is refused.
+    pub nic_rom: Option<Vec<u8>>,
     /// The boot disk, as far as PCRs 1 and 5 need it.
     pub disk: BootDisk,
     /// The VARS file the VM starts from already holds boot options (BootOrder or Boot####): PCR 1 is then
@@ -136,6 +167,9 @@ pub enum FirmwareError {
     /// The configuration is outside what is modelled.
     #[error("{0}")]
     NotModelled(String),
+    /// The NIC's option ROM is not a PCI option ROM.
+    #[error("the NIC's option ROM: {0}")]
+    OptionRom(OptionRomError),
 }
 
 /// What is known about one PCR.
@@ -482,19 +516,37 @@ fn boot_variables(
 pub const PCR5_REFUSAL: &str = "PCR 5 holds the boot disk's GPT when the boot file is on a GPT partition: \
 give the boot disk (--disk)";
 
+/// PCR 2's option ROM drivers: none without a NIC, the ROM's EFI drivers with one (`Err(why)` refuses PCR 2
+/// when the ROM is not given or holds what is not modelled; a file that is no option ROM is an error).
+fn option_rom_drivers(
+    vm: &VmConfig,
+    banks: &[Algorithm],
+) -> Result<Result<Vec<RomDriver>, String>, FirmwareError> {
+    let Some(default_rom) = vm.nic.default_rom_file() else {
+        return Ok(Ok(Vec::new()));
+    };
+    let Some(rom) = &vm.nic_rom else {
+        return Ok(Err(format!(
+            "PCR 2 holds the EFI drivers of the NIC's option ROM: give the ROM QEMU maps for it (--nic-rom; \
+             QEMU's default for this NIC is {default_rom}, /usr/lib/ipxe/qemu/{default_rom} on Debian)"
+        )));
+    };
+    match rom_drivers(rom, banks) {
+        Ok(d) => Ok(Ok(d)),
+        Err(e @ OptionRomError::NotModelled { .. }) => {
+            Ok(Err(format!("the NIC's option ROM: {e}")))
+        }
+        Err(e) => Err(FirmwareError::OptionRom(e)),
+    }
+}
+
 /// Predicts the firmware PCRs of `code` (an `OVMF_CODE*.fd`) booting in `vm`, in each of `banks`.
 pub fn predict_firmware(
     code: &[u8],
     vm: &VmConfig,
     banks: &[Algorithm],
 ) -> Result<FirmwarePrediction, FirmwareError> {
-    if vm.nic == Nic::VirtioNet {
-        return Err(FirmwareError::NotModelled(
-            "--nic virtio-net: the iPXE option ROM OVMF measures into PCR 2 and the boot options it adds to \
-             PCR 1 are not modelled; use --nic none"
-                .into(),
-        ));
-    }
+    let pcr2 = option_rom_drivers(vm, banks)?;
     if vm.memory_mib == 0 || vm.vcpus == 0 {
         return Err(FirmwareError::NotModelled(
             "memory and vCPUs must be at least 1".into(),
@@ -557,7 +609,22 @@ pub fn predict_firmware(
             banks,
         ));
     }
-    for pcr in [2, 3, 6] {
+    if let Ok(drivers) = &pcr2 {
+        for d in drivers {
+            events.push(PredictedEvent {
+                pcr: 2,
+                kind: PredictedEventKind::OptionRomDriver(d.kind, d.rom_offset),
+                digests: d.digests.clone(),
+            });
+        }
+        events.push(data_event(
+            2,
+            PredictedEventKind::Separator,
+            &SEPARATOR,
+            banks,
+        ));
+    }
+    for pcr in [3, 6] {
         events.push(data_event(
             pcr,
             PredictedEventKind::Separator,
@@ -586,7 +653,10 @@ pub fn predict_firmware(
     let mut pcrs = PcrBanks::new();
     for &alg in banks {
         for pcr in [0, 1, 2, 3, 5, 6].into_iter().filter(|&p| {
-            (p != 5 || pcr5_known) && (p != 0 || pcr0.is_ok()) && (p != 1 || pcr1.is_ok())
+            (p != 5 || pcr5_known)
+                && (p != 0 || pcr0.is_ok())
+                && (p != 1 || pcr1.is_ok())
+                && (p != 2 || pcr2.is_ok())
         }) {
             pcrs.set(pcr, alg.zero());
         }
@@ -611,7 +681,14 @@ pub fn predict_firmware(
             Err(why) => PcrStatus::Refused(why.clone()),
         },
     );
-    for pcr in [2, 3, 5, 6] {
+    status.insert(
+        2,
+        match &pcr2 {
+            Ok(_) => PcrStatus::Predicted,
+            Err(why) => PcrStatus::Refused(why.clone()),
+        },
+    );
+    for pcr in [3, 5, 6] {
         status.insert(pcr, PcrStatus::Predicted);
     }
     if !pcr5_known {
