@@ -47,6 +47,7 @@ pkgs=(
   cryptsetup-bin        # veritysetup 2.6.1: dm-verity oracle
   ovmf                  # OVMF firmware + snakeoil Secure Boot VARS and key
   swtpm swtpm-tools     # software TPM for guest boots and quotes
+  ipxe-qemu             # the NICs' option ROMs (efi-virtio.rom, efi-e1000e.rom) measured into PCR 2
   tpm2-tools            # tpm2_eventlog, tpm2_quote, ... (oracles and quote generation)
   sbsigntool            # signs UKIs for the Secure Boot boot test
   openssl               # keys and PKCS#7 for root-hash signatures
