@@ -9,7 +9,8 @@
 //! - images are walked from the ROM's start: each begins with `0xAA55` and points to its PCI data structure
 //!   (`PCIR`), whose `ImageLength` (in 512-byte units) leads to the next image, until the one whose indicator
 //!   has bit 7 set;
-//! - only images of code type 3 (EFI) whose EFI subsystem is not an application are loaded; the EFI image is the
+//! - only images of code type 3 (EFI) whose EFI subsystem is a boot-services or runtime driver are loaded
+//!   (applications are skipped, anything else is refused here); the EFI image is the
 //!   `InitializationSize × 512 − EfiImageHeaderOffset` bytes at `EfiImageHeaderOffset`, uncompressed
 //!   (compression type 0) or EFI-compressed (type 1);
 //! - `LoadImage` measures each one (`DxeTpm2MeasureBootLib`): its Authenticode digest, edk2's way
@@ -178,6 +179,13 @@ fn efi_driver(
     if subsystem == SUBSYSTEM_APPLICATION {
         return Ok(None);
     }
+    if subsystem != SUBSYSTEM_BOOT_DRIVER && subsystem != SUBSYSTEM_RUNTIME_DRIVER {
+        // edk2 2022.11's LocalLoadFile2 does not hand such an image to LoadImage; other versions may differ.
+        return Err(OptionRomError::NotModelled {
+            offset,
+            why: format!("an EFI image header of subsystem {subsystem}"),
+        });
+    }
     if machine != MACHINE_X64 {
         return Err(OptionRomError::NotModelled {
             offset,
@@ -337,6 +345,12 @@ mod tests {
         ia32[0xa..0xc].copy_from_slice(&0x014cu16.to_le_bytes());
         assert!(matches!(
             rom_drivers(&ia32, &BANKS),
+            Err(OptionRomError::NotModelled { .. })
+        ));
+        // A ROM header subsystem that is neither an application nor a driver.
+        let odd = image(Some((&driver, 13, 0)), true);
+        assert!(matches!(
+            rom_drivers(&odd, &BANKS),
             Err(OptionRomError::NotModelled { .. })
         ));
         // The PE says application in a driver slot.
