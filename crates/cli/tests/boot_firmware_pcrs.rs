@@ -136,6 +136,8 @@ struct Ovmf {
     code: String,
     vars: String,
     debian12: bool,
+    /// Debian's Secure Boot build with the snakeoil keys: SMM on, the UKI signed.
+    secure_boot: bool,
 }
 
 impl Ovmf {
@@ -144,6 +146,16 @@ impl Ovmf {
             code: OVMF_CODE.into(),
             vars: OVMF_VARS.into(),
             debian12: true,
+            secure_boot: false,
+        }
+    }
+
+    fn debian12_secure_boot() -> Ovmf {
+        Ovmf {
+            code: "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd".into(),
+            vars: boot::SNAKEOIL_VARS.into(),
+            debian12: true,
+            secure_boot: true,
         }
     }
 
@@ -152,6 +164,7 @@ impl Ovmf {
             code: trixie_ovmf("OVMF_CODE_4M.fd"),
             vars: trixie_ovmf("OVMF_VARS_4M.fd"),
             debian12: false,
+            secure_boot: false,
         }
     }
 }
@@ -169,7 +182,7 @@ fn firmware_case_on(
     let w = work.path();
     let initrd = w.join("initrd.cpio");
     std::fs::write(&initrd, boot::busybox_initrd(&boot::GuestScript::default())).unwrap();
-    let uki = w.join("uki.efi");
+    let unsigned = w.join("uki-unsigned.efi");
     run_ok(
         yardstick()
             .args(["uki", "build", "--stub", STUB_252, "--linux"])
@@ -177,8 +190,15 @@ fn firmware_case_on(
             .arg("--initrd")
             .arg(&initrd)
             .args(["--cmdline", "console=ttyS0", "--output"])
-            .arg(&uki),
+            .arg(&unsigned),
     );
+    let uki = if ovmf.secure_boot {
+        let signed = w.join("uki.efi");
+        boot::sign_snakeoil(&unsigned, &signed, w);
+        signed
+    } else {
+        unsigned
+    };
     let esp = w.join("esp.img");
     boot::make_esp(&uki, &esp).unwrap();
     let disk_path = match disk {
@@ -209,6 +229,10 @@ fn firmware_case_on(
     if let Some(n) = nic {
         cmd.arg("--nic-rom").arg(rom_file(n));
     }
+    if ovmf.secure_boot {
+        // PCR 7 from the VARS the VM boots with (the snakeoil keys: Secure Boot on).
+        cmd.args(["--vars", ovmf_vars]);
+    }
     let out = run_ok(&mut cmd);
     let predicted: serde_json::Value = serde_json::from_str(&out).unwrap();
 
@@ -216,6 +240,7 @@ fn firmware_case_on(
         memory_mib,
         vcpus,
         nic: nic.map(|n| n.device),
+        smm: ovmf.secure_boot,
         ovmf_code: ovmf_code.into(),
         ovmf_vars: ovmf_vars.into(),
         ..boot::BootConfig::disk_image(&disk_path)
@@ -416,5 +441,20 @@ fn boot_trixie_ovmf_gpt_disk_e1000e_512m_1cpu() {
         512,
         1,
         Some(E1000E),
+    );
+}
+
+/// Debian 12's Secure Boot build (`OVMF_CODE_4M.secboot.fd`, SMM on) with the snakeoil keys enrolled and the UKI
+/// signed: PCR 0's PEIFV with the SMM fields of the platform info and the S3 memory below TSEG, PCR 7 with Secure
+/// Boot on.
+#[test]
+fn boot_secure_boot_gpt_disk_1024m_2cpus() {
+    firmware_case_on(
+        "secure-boot-gpt-disk",
+        &Ovmf::debian12_secure_boot(),
+        Disk::Gpt,
+        1024,
+        2,
+        None,
     );
 }

@@ -34,10 +34,6 @@ const VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 const UKI_ON_ESP: &str = "/EFI/Linux/uki.efi";
 /// Where it lives with Secure Boot on (booted from the firmware's default path, no boot entry).
 const UKI_SECURE_BOOT: &str = "/EFI/BOOT/BOOTX64.EFI";
-/// Debian's Secure Boot VARS with the snakeoil keys enrolled.
-const SNAKEOIL_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd";
-const SNAKEOIL_KEY: &str = "/usr/share/ovmf/PkKek-1-snakeoil.key";
-const SNAKEOIL_CERT: &str = "/usr/share/ovmf/PkKek-1-snakeoil.pem";
 /// The UKI's command line (a trailing newline: the stub's mangling is part of what PCR 9 proves).
 const CMDLINE: &str = "console=ttyS0 panic=-1\n";
 
@@ -246,7 +242,7 @@ fn boot_case(c: Case<'_>) -> Seen {
         .arg(c.uki)
         .args(&c.predict_flags);
     if c.secure_boot {
-        predict_cmd.args(["--secure-boot-vars", SNAKEOIL_VARS]);
+        predict_cmd.args(["--secure-boot-vars", boot::SNAKEOIL_VARS]);
     }
     let predicted_json = run_ok(&mut predict_cmd);
     let predicted: PcrBanks = {
@@ -278,7 +274,7 @@ fn boot_case(c: Case<'_>) -> Seen {
     let mut platform = c.platform.clone();
     if c.secure_boot {
         platform.secure_boot = yardstick_tpm::predict::SecureBootVars::from_vars_fd(
-            &std::fs::read(SNAKEOIL_VARS).unwrap(),
+            &std::fs::read(boot::SNAKEOIL_VARS).unwrap(),
         )
         .unwrap();
     }
@@ -412,31 +408,6 @@ fn marker_cpio(w: &Path, name: &str, extra: usize) -> PathBuf {
     let p = w.join(format!("{name}.cpio"));
     std::fs::write(&p, bytes).unwrap();
     p
-}
-
-/// Signs a PE file with Debian's snakeoil key (its PEM is encrypted with the password "snakeoil") by sbsign.
-fn sign_snakeoil(input: &Path, out: &Path, work: &Path) {
-    let key = work.join("snakeoil.key");
-    run_ok(
-        Command::new(peer("openssl"))
-            .args([
-                "pkey",
-                "-passin",
-                "pass:snakeoil",
-                "-in",
-                SNAKEOIL_KEY,
-                "-out",
-            ])
-            .arg(&key),
-    );
-    run_ok(
-        Command::new(peer("sbsign"))
-            .arg("--key")
-            .arg(&key)
-            .args(["--cert", SNAKEOIL_CERT, "--output"])
-            .arg(out)
-            .arg(input),
-    );
 }
 
 fn esp_file(path: &Path) -> EspFile {
@@ -751,7 +722,7 @@ fn boot_stub257_secure_boot_with_addon() {
     let w = work.path();
     let unsigned = plain_uki(w);
     let uki = w.join("uki.signed.efi");
-    sign_snakeoil(&unsigned, &uki, w);
+    boot::sign_snakeoil(&unsigned, &uki, w);
     let addon_unsigned = w.join("unsigned.addon.efi");
     run_ok(
         ukify_257()
@@ -763,7 +734,7 @@ fn boot_stub257_secure_boot_with_addon() {
             .arg(&addon_unsigned),
     );
     let addon = w.join("sb.addon.efi");
-    sign_snakeoil(&addon_unsigned, &addon, w);
+    boot::sign_snakeoil(&addon_unsigned, &addon, w);
     let seen = boot_case(Case {
         name: "secure-boot-addon",
         secure_boot: true,

@@ -27,9 +27,6 @@ use yardstick_common::hash::Algorithm;
 use yardstick_tpm::PcrBanks;
 
 const STUB_252: &str = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub";
-const SNAKEOIL_KEY: &str = "/usr/share/ovmf/PkKek-1-snakeoil.key";
-const SNAKEOIL_CERT: &str = "/usr/share/ovmf/PkKek-1-snakeoil.pem";
-const SNAKEOIL_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd";
 
 /// The extending events of a crypto-agile TCG log (TCG PC Client PFP §10.2): `(pcr, type, [(alg id, digest)])`,
 /// skipping `EV_NO_ACTION`. A deliberately small reader for this test (the event-log crate is the real one); it
@@ -84,7 +81,7 @@ fn compare_events(
     };
     if secure_boot {
         platform.secure_boot =
-            SecureBootVars::from_vars_fd(&std::fs::read(SNAKEOIL_VARS).unwrap()).unwrap();
+            SecureBootVars::from_vars_fd(&std::fs::read(boot::SNAKEOIL_VARS).unwrap()).unwrap();
     }
     let banks = boot::GUEST_BANKS;
     let p = predict(&std::fs::read(uki).unwrap(), &platform, &banks).unwrap();
@@ -149,31 +146,6 @@ fn artifacts(case: &str) -> PathBuf {
         .join(case);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-/// Signs `uki` with Debian's snakeoil key (its PEM is encrypted with the password "snakeoil").
-fn sign_snakeoil(uki: &Path, out: &Path, work: &Path) {
-    let key = work.join("snakeoil.key");
-    run_ok(
-        Command::new(peer("openssl"))
-            .args([
-                "pkey",
-                "-passin",
-                "pass:snakeoil",
-                "-in",
-                SNAKEOIL_KEY,
-                "-out",
-            ])
-            .arg(&key),
-    );
-    run_ok(
-        Command::new(peer("sbsign"))
-            .arg("--key")
-            .arg(&key)
-            .args(["--cert", SNAKEOIL_CERT, "--output"])
-            .arg(out)
-            .arg(uki),
-    );
 }
 
 /// One boot: which stub, Secure Boot, the UKI's `.cmdline` (None: no section), the ESP first in boot order,
@@ -355,7 +327,7 @@ fn boot_case(c: Case<'_>) {
     }
     let (boot_uki, cfg) = if secure_boot {
         let signed = w.join("uki.signed.efi");
-        sign_snakeoil(&uki, &signed, w);
+        boot::sign_snakeoil(&uki, &signed, w);
         let cfg = boot::BootConfig::snakeoil_secure_boot(&signed);
         (signed, cfg)
     } else {
@@ -367,7 +339,7 @@ fn boot_case(c: Case<'_>) {
         .args(["pcr", "predict", "--json", "--uki"])
         .arg(&boot_uki);
     if secure_boot {
-        predict.args(["--secure-boot-vars", SNAKEOIL_VARS]);
+        predict.args(["--secure-boot-vars", boot::SNAKEOIL_VARS]);
     }
     if !boot_index {
         // q35 OVMF tries the (empty) default CD-ROM first.

@@ -354,7 +354,7 @@ pub struct FirmwarePcrs {
     pub code: Vec<u8>,
     /// Its file name, for the assumptions.
     pub file: String,
-    /// The VM (machine type, memory, vCPUs, NIC, whether the VARS holds boot options); its `disk` is replaced
+    /// The VM (machine type, memory, vCPUs, NIC, the boot options of the VARS it starts from); its `disk` is replaced
     /// by the boot disk given to [`add_firmware_pcrs`].
     pub vm: VmConfig,
     /// The NIC and its option ROM, for the assumptions ("no NIC", "a virtio-net NIC ... (sha256 ...)").
@@ -440,6 +440,11 @@ pub fn add_firmware_pcrs(
     };
     let firmware = predict_firmware(&fw.code, &vm, banks).map_err(|e| at(&fw.file, &e))?;
     let volumes = firmware.volumes;
+    let smm = match firmware.build {
+        Some(b) if b.smm => "smm=on, the flash secure",
+        Some(_) => "smm=off",
+        None => "smm as the firmware needs",
+    };
     let whole = WholeSet {
         firmware,
         uki: Some(uki.clone()),
@@ -455,7 +460,7 @@ pub fn add_firmware_pcrs(
         })
         .collect();
     refs.assumptions.push(format!(
-        "firmware PCRs 0-3, 5, 6 of {} (PEIFV sha256 {}, DXEFV sha256 {}) on QEMU q35 (smm=off, S3 on), {} MiB, \
+        "firmware PCRs 0-3, 5, 6 of {} (PEIFV sha256 {}, DXEFV sha256 {}) on QEMU q35 ({smm}, S3 on), {} MiB, \
          {} vCPU(s), {}, the boot disk the first virtio-blk (PCI 00:02.0, bootindex=0), {} VARS",
         fw.file,
         volumes.peifv.to_hex(),
@@ -463,10 +468,10 @@ pub fn add_firmware_pcrs(
         vm.memory_mib,
         vm.vcpus,
         fw.nic,
-        if vm.vars_have_boot_options {
-            "a used"
-        } else {
+        if vm.vars_boot_options.is_empty() {
             "a fresh"
+        } else {
+            "the given"
         },
     ));
     *tpm = refs;

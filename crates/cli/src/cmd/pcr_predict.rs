@@ -9,8 +9,7 @@ use yardstick_common::hash::Algorithm;
 use yardstick_pe::uki::{EspFile, StubExtras};
 use yardstick_tpm::PcrSpan;
 use yardstick_tpm::predict::firmware::{
-    BootDisk, MachineType, Nic, VmConfig, WholeSet, boot_disk, predict_firmware,
-    vars_have_boot_options,
+    BootDisk, MachineType, Nic, VmConfig, WholeSet, boot_disk, predict_firmware, vars_boot_options,
 };
 use yardstick_tpm::predict::{Platform, Prediction, SecureBootVars, predict};
 
@@ -346,12 +345,12 @@ fn run_firmware(a: Args) -> anyhow::Result<ExitCode> {
         None => BootDisk::Unknown,
     };
     let (mut platform, banks) = a.predict.platform()?;
-    let mut boot_options = false;
+    let mut boot_options = Vec::new();
     if let Some(v) = &f.vars {
         let fd = read_input(v, InputKind::OVMF_VARS)?;
         platform.secure_boot =
             SecureBootVars::from_vars_fd(&fd).with_context(|| format!("{}", v.display()))?;
-        boot_options = vars_have_boot_options(&fd).with_context(|| format!("{}", v.display()))?;
+        boot_options = vars_boot_options(&fd).with_context(|| format!("{}", v.display()))?;
     }
     let vm = VmConfig {
         machine: f.platform.unwrap_or_default(),
@@ -360,7 +359,7 @@ fn run_firmware(a: Args) -> anyhow::Result<ExitCode> {
         nic: f.nic,
         nic_rom: nic_rom(f.nic, f.nic_rom.as_deref())?,
         disk,
-        vars_have_boot_options: boot_options,
+        vars_boot_options: boot_options,
     };
     let firmware =
         predict_firmware(&code, &vm, &banks).with_context(|| format!("{}", path.display()))?;

@@ -97,7 +97,8 @@ With --firmware (either input), the tpm section also has the firmware PCRs 0-3,
 `pcr predict --firmware ... --uki --disk` gives them: with --disk the disk is the
 boot disk (its GPT in PCR 5); with --uki PCRs 1 and 5 are refused (no disk). A
 VARS file given with --secure-boot-vars is the one the VM boots with (PCR 1 is
-refused when it holds boot options). What is not modelled for that firmware and
+refused when it holds boot options other than OVMF's own, as Debian's snakeoil
+VARS does). What is not modelled for that firmware and
 VM is left out of pcrs and listed with why in tpm.not_predicted.
 
 With --tdx-firmware (either input), also a tdx entry: MRTD as `tdx measure`
@@ -304,7 +305,7 @@ fn create(a: &CreateArgs) -> anyhow::Result<ExitCode> {
 /// With --firmware: the firmware read and checked, with the VM the flags describe (--memory, --vcpus, the
 /// boot options of --secure-boot-vars' VARS file).
 fn firmware_pcrs(a: &CreateArgs) -> anyhow::Result<Option<yardstick_image::FirmwarePcrs>> {
-    use yardstick_tpm::predict::firmware::{VmConfig, vars_have_boot_options};
+    use yardstick_tpm::predict::firmware::{VmConfig, vars_boot_options};
     let Some(path) = &a.firmware.firmware else {
         return Ok(None);
     };
@@ -312,19 +313,19 @@ fn firmware_pcrs(a: &CreateArgs) -> anyhow::Result<Option<yardstick_image::Firmw
         .memory
         .and_then(|m| u32::try_from(m).ok())
         .context("--firmware: needs --memory (the guest memory in MiB, below 4 PiB)")?;
-    let vars_have_boot_options = match &a.predict.secure_boot_vars {
+    let vars_boot_options = match &a.predict.secure_boot_vars {
         Some(v) => {
             let fd = read_input(v, InputKind::OVMF_VARS)?;
-            vars_have_boot_options(&fd).with_context(|| format!("{}", v.display()))?
+            vars_boot_options(&fd).with_context(|| format!("{}", v.display()))?
         }
-        None => false,
+        None => Vec::new(),
     };
     let vm = VmConfig {
         machine: a.firmware.platform.unwrap_or_default(),
         memory_mib,
         vcpus: a.snp.vcpus,
         nic: a.firmware.nic,
-        vars_have_boot_options,
+        vars_boot_options,
         ..VmConfig::default()
     };
     crate::cmd::pcr_predict::check_nic_rom(a.firmware.nic, a.firmware.nic_rom.as_deref())?;

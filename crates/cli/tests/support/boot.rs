@@ -187,7 +187,7 @@ impl BootConfig {
     pub fn snakeoil_secure_boot(uki: &Path) -> BootConfig {
         BootConfig {
             ovmf_code: "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd".into(),
-            ovmf_vars: "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd".into(),
+            ovmf_vars: SNAKEOIL_VARS.into(),
             smm: true,
             ..BootConfig::new(uki)
         }
@@ -230,6 +230,44 @@ fn run_tool(cmd: &mut Command) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Debian's snakeoil Secure Boot key pair (package ovmf; the PEM key is encrypted with "snakeoil") and the VARS
+/// file with it enrolled.
+pub const SNAKEOIL_KEY: &str = "/usr/share/ovmf/PkKek-1-snakeoil.key";
+/// The snakeoil certificate (in db of [`SNAKEOIL_VARS`]).
+pub const SNAKEOIL_CERT: &str = "/usr/share/ovmf/PkKek-1-snakeoil.pem";
+/// OVMF's VARS with the snakeoil keys enrolled (Secure Boot on).
+pub const SNAKEOIL_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd";
+
+/// Signs `input` (a UKI or an addon) with Debian's snakeoil key by sbsign, to `out`; `work` holds the
+/// decrypted key.
+pub fn sign_snakeoil(input: &Path, out: &Path, work: &Path) {
+    let key = work.join("snakeoil.key");
+    let ok = |cmd: &mut Command| {
+        let o = cmd.output().unwrap();
+        assert!(
+            o.status.success(),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    ok(Command::new(peer("openssl"))
+        .args([
+            "pkey",
+            "-passin",
+            "pass:snakeoil",
+            "-in",
+            SNAKEOIL_KEY,
+            "-out",
+        ])
+        .arg(&key));
+    ok(Command::new(peer("sbsign"))
+        .arg("--key")
+        .arg(&key)
+        .args(["--cert", SNAKEOIL_CERT, "--output"])
+        .arg(out)
+        .arg(input));
 }
 
 /// Makes a whole-disk FAT image holding `uki` as `\EFI\BOOT\BOOTX64.EFI` (mkfs.vfat + mtools).

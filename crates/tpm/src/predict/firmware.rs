@@ -115,21 +115,27 @@ pub struct VmConfig {
     pub nic_rom: Option<Vec<u8>>,
     /// The boot disk, as far as PCRs 1 and 5 need it.
     pub disk: BootDisk,
-    /// The VARS file the VM starts from already holds boot options (BootOrder or Boot####): PCR 1 is then
-    /// refused (the model is OVMF creating them on a fresh VARS such as Debian's `OVMF_VARS_4M.fd`).
-    pub vars_have_boot_options: bool,
+    /// The BootOrder and Boot#### variables of the VARS file the VM starts from ([`vars_boot_options`]; none
+    /// in a fresh VARS such as Debian's `OVMF_VARS_4M.fd`). PCR 1 is predicted when they are none, or OVMF's
+    /// own UiApp and shell options plus options BDS created for devices this VM does not have (Debian's
+    /// `OVMF_VARS_4M.snakeoil.fd`); refused otherwise.
+    pub vars_boot_options: Vec<(String, Vec<u8>)>,
 }
 
-/// Whether a VARS file (`OVMF_VARS*.fd`) holds BootOrder or Boot#### variables.
-pub fn vars_have_boot_options(vars_fd: &[u8]) -> Result<bool, super::PredictError> {
+/// The BootOrder and Boot#### variables (name, data) a VARS file (`OVMF_VARS*.fd`) holds.
+pub fn vars_boot_options(vars_fd: &[u8]) -> Result<Vec<(String, Vec<u8>)>, super::PredictError> {
     let vars = super::ovmf_vars::parse_variable_store(vars_fd)?;
-    Ok(vars.iter().any(|v| {
-        v.vendor == crate::guids::EFI_GLOBAL_VARIABLE
-            && (v.name == "BootOrder"
-                || v.name
-                    .strip_prefix("Boot")
-                    .is_some_and(|n| n.len() == 4 && n.chars().all(|c| c.is_ascii_hexdigit())))
-    }))
+    Ok(vars
+        .into_iter()
+        .filter(|v| {
+            v.vendor == crate::guids::EFI_GLOBAL_VARIABLE
+                && (v.name == "BootOrder"
+                    || v.name
+                        .strip_prefix("Boot")
+                        .is_some_and(|n| n.len() == 4 && n.chars().all(|c| c.is_ascii_hexdigit())))
+        })
+        .map(|v| (v.name, v.data))
+        .collect())
 }
 
 /// What the firmware measures of the boot disk (PCR 5).
@@ -197,6 +203,17 @@ pub struct FirmwarePrediction {
     pub volumes: VolumeDigests,
     /// Why the UKI prediction's PCR 7 does not hold with this firmware when Secure Boot is off, if it does not.
     pub pcr7_secure_boot_off: Option<String>,
+    /// The known firmware build PCR 0 was predicted for (none when PCR 0 is refused).
+    pub build: Option<BuildInfo>,
+}
+
+/// A known firmware build, as a prediction names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildInfo {
+    /// What it is ("Debian 12 ovmf 2022.11-6+deb12u2 OVMF_CODE_4M.secboot.fd").
+    pub name: &'static str,
+    /// Whether it needs SMM (QEMU `smm=on`): the Secure Boot builds.
+    pub smm: bool,
 }
 
 /// The SHA-256 digests of the decompressed main volumes.
@@ -242,9 +259,25 @@ enum PeiGlobals {
     /// edk2 2022.11: PlatformPei's `mPlatformInfoHob` (the packed `EFI_HOB_PLATFORM_INFO`) at `offset`,
     /// followed by QemuFwCfgPeiLib's `mQemuFwCfgSupported` and `mQemuFwCfgDmaSupported`; the S3 reserved
     /// memory is sized with `ap_stack_size` (`PcdCpuApStackSize`) per vCPU.
-    PlatformInfo2022 { offset: usize, ap_stack_size: u32 },
+    /// `smm`: a Secure Boot build that needs SMM (QEMU `smm=on`).
+    PlatformInfo2022 {
+        offset: usize,
+        ap_stack_size: u32,
+        smm: Option<Smm2022>,
+    },
     /// Bytes that are the same for every memory size and vCPU count: (offset, value).
     Fixed(&'static [(usize, &'static [u8])]),
+}
+
+/// What an SMM build of edk2 2022.11 (Debian's `OVMF_CODE_4M.secboot.fd`) adds to its PEIFV measurement.
+#[derive(Debug)]
+struct Smm2022 {
+    /// `Q35TsegMbytes`: QEMU's default TSEG (16 MiB), which PlatformPei also takes off the top of low RAM
+    /// before the S3 reserved memory.
+    tseg_mbytes: u16,
+    /// Bytes outside the platform info that change, to the same value in every capture: (offset in PEIFV,
+    /// value in the file, value measured).
+    changed: &'static [(usize, &'static [u8], &'static [u8])],
 }
 
 /// UTF-16LE of "2025.02-8+deb13u1" with its NUL.
@@ -262,6 +295,26 @@ const KNOWN_BUILDS: &[KnownBuild] = &[
         globals: PeiGlobals::PlatformInfo2022 {
             offset: 0xe0c0,
             ap_stack_size: 0x8000,
+            smm: None,
+        },
+        pcr1_boot_variables_only: true,
+        secure_boot_off_measured_empty: false,
+    },
+    KnownBuild {
+        // The Secure Boot build (SMM required). Captured at 512, 1024, 2048 MiB with 1 vCPU and 1024 MiB with 2:
+        // the platform info at the same offset with the SMM fields set, the S3 reserved memory below TSEG, and
+        // a 32-bit value at 0xe0a4 that is 0x100 in the file and 0x246 in every capture (not identified: inside
+        // a table of (id, value) pairs before the platform info).
+        name: "Debian 12 ovmf 2022.11-6+deb12u2 OVMF_CODE_4M.secboot.fd",
+        peifv_sha256: "dd099b33f9e54526542b92036e12aed1af73d17f0cdeaa12ab02b1030953ac4c",
+        crtm_version: &[0, 0],
+        globals: PeiGlobals::PlatformInfo2022 {
+            offset: 0xe0c0,
+            ap_stack_size: 0x8000,
+            smm: Some(Smm2022 {
+                tseg_mbytes: 16,
+                changed: &[(0xe0a4, &[0x00, 0x01], &[0x46, 0x02])],
+            }),
         },
         pcr1_boot_variables_only: true,
         secure_boot_off_measured_empty: false,
@@ -274,6 +327,7 @@ const KNOWN_BUILDS: &[KnownBuild] = &[
         globals: PeiGlobals::PlatformInfo2022 {
             offset: 0xe0c0,
             ap_stack_size: 0x8000,
+            smm: None,
         },
         pcr1_boot_variables_only: true,
         secure_boot_off_measured_empty: false,
@@ -333,7 +387,8 @@ fn measured_peifv(
         PeiGlobals::PlatformInfo2022 {
             offset,
             ap_stack_size,
-        } => platform_info_2022(vm, ap_stack_size)?
+            ref smm,
+        } => platform_info_2022(vm, ap_stack_size, smm.as_ref())?
             .into_iter()
             .map(|(o, b)| (offset + o, b))
             .collect(),
@@ -350,22 +405,41 @@ fn measured_peifv(
         }
         dst.copy_from_slice(&bytes);
     }
+    if let PeiGlobals::PlatformInfo2022 { smm: Some(smm), .. } = &build.globals {
+        for &(at, from, to) in smm.changed {
+            let dst = out
+                .get_mut(at..at + from.len())
+                .filter(|d| *d == from && from.len() == to.len())
+                .ok_or_else(|| {
+                    format!(
+                        "{PCR0_REFUSAL}; the bytes at the known offset {at:#x} are not the build's"
+                    )
+                })?;
+            dst.copy_from_slice(to);
+        }
+    }
     Ok((build, out))
 }
 
 /// edk2 2022.11's `EFI_HOB_PLATFORM_INFO` fields (offset in the struct, bytes) as PlatformPei has set them when
 /// Tcg2Pei measures PEIFV, on q35 with `vm`'s memory (all below 2 GiB) and vCPUs, S3 enabled, no SMM; and the
 /// two QemuFwCfgPeiLib flags after it.
-fn platform_info_2022(vm: &VmConfig, ap_stack_size: u32) -> Result<Vec<(usize, Vec<u8>)>, String> {
+fn platform_info_2022(
+    vm: &VmConfig,
+    ap_stack_size: u32,
+    smm: Option<&Smm2022>,
+) -> Result<Vec<(usize, Vec<u8>)>, String> {
     let s3_size = 0x8_0000 + vm.vcpus * ap_stack_size;
     let low_memory = vm.memory_mib << 20;
-    let s3_base = low_memory.checked_sub(s3_size).ok_or_else(|| {
+    // With SMM, PlatformPei's PublishPeiMemory takes TSEG off the top of low RAM first.
+    let tseg = smm.map_or(0, |s| u32::from(s.tseg_mbytes) << 20);
+    let s3_base = low_memory.checked_sub(tseg + s3_size).ok_or_else(|| {
         format!(
             "{PCR0_REFUSAL}; {} MiB is too little for the S3 reserved memory of {} vCPUs",
             vm.memory_mib, vm.vcpus
         )
     })?;
-    Ok(vec![
+    let mut fields = vec![
         (24, 0x29c0u16.to_le_bytes().to_vec()), // HostBridgeDevId: Q35 MCH
         (39, vec![1]),                          // S3Supported
         (44, 0x10_0000_0000u64.to_le_bytes().to_vec()), // FirstNonAddress
@@ -384,7 +458,13 @@ fn platform_info_2022(vm: &VmConfig, ap_stack_size: u32) -> Result<Vec<(usize, V
         (134, s3_size.to_le_bytes().to_vec()),  // S3AcpiReservedMemorySize
         (138, vec![1]),                         // QemuFwCfgPeiLib mQemuFwCfgSupported
         (139, vec![1]),                         // QemuFwCfgPeiLib mQemuFwCfgDmaSupported
-    ])
+    ];
+    if let Some(smm) = smm {
+        fields.push((40, vec![1])); // SmmSmramRequire
+        fields.push((41, vec![1])); // Q35SmramAtDefaultSmbase (QEMU negotiates the SMBASE feature)
+        fields.push((42, smm.tseg_mbytes.to_le_bytes().to_vec())); // Q35TsegMbytes
+    }
+    Ok(fields)
 }
 
 /// Why PCR 1 is refused.
@@ -435,13 +515,8 @@ fn boot_variables(
     build: &KnownBuild,
     dxe: &[u8],
     disk: &BootDisk,
-    vm_vars_have_boot_options: bool,
+    vars_options: &[(String, Vec<u8>)],
 ) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
-    if vm_vars_have_boot_options {
-        return Err(format!(
-            "{PCR1_REFUSAL}: the VARS file already holds boot options; modelled for a fresh VARS"
-        ));
-    }
     if !build.pcr1_boot_variables_only {
         return Err(format!(
             "{PCR1_REFUSAL}, and in this firmware build ({}) QEMU's ACPI tables too; not modelled",
@@ -480,7 +555,7 @@ fn boot_variables(
     // Tcg2Dxe extends EV_EFI_VARIABLE_BOOT with the digest of the variable's data alone (the event carries
     // the whole UEFI_VARIABLE_DATA).
     let order: Vec<u8> = [1u16, 0, 2].iter().flat_map(|n| n.to_le_bytes()).collect();
-    Ok(vec![
+    let model = vec![
         ("BootOrder", order),
         (
             "Boot0001",
@@ -509,7 +584,48 @@ fn boot_variables(
                 &[],
             ),
         ),
-    ])
+    ];
+    check_vars_options(vars_options, &model)?;
+    Ok(model)
+}
+
+/// Whether the boot options a VARS file holds leave PCR 1 as on a fresh VARS (`model`, OVMF's own options in
+/// log order). BDS registers UiApp and the shell under their existing numbers when the VARS holds them as OVMF
+/// creates them, deletes the options it once created itself (optional data [`AUTO_CREATED`]) for devices that
+/// are gone, and gives the disk the lowest free number: the same variables as on a fresh VARS, provided both
+/// of OVMF's options are there (else a stale option could hold their numbers when they are registered) and
+/// there is no BootOrder of its own.
+fn check_vars_options(
+    vars: &[(String, Vec<u8>)],
+    model: &[(&'static str, Vec<u8>)],
+) -> Result<(), String> {
+    if vars.is_empty() {
+        return Ok(());
+    }
+    let refuse = |why: String| {
+        Err(format!(
+            "{PCR1_REFUSAL}: the VARS file {why}; modelled for a fresh VARS or one holding only OVMF's UiApp              and shell options and options BDS created for other devices"
+        ))
+    };
+    if vars.iter().any(|(n, _)| n == "BootOrder") {
+        return refuse("holds a BootOrder".into());
+    }
+    let model_option = |name: &str| model.iter().find(|(n, _)| *n == name).map(|(_, d)| d);
+    for fixed in ["Boot0000", "Boot0002"] {
+        if vars.iter().find(|(n, _)| n == fixed).map(|(_, d)| d) != model_option(fixed) {
+            return refuse(format!("does not hold {fixed} as OVMF creates it"));
+        }
+    }
+    let disk = model_option("Boot0001");
+    for (name, data) in vars {
+        let own = model_option(name) == Some(data);
+        // An option BDS created (its optional data is the auto-created GUID) for another device is deleted.
+        let stale = data.ends_with(&AUTO_CREATED.to_efi_bytes()) && Some(data) != disk;
+        if !own && !stale {
+            return refuse(format!("holds {name}, which OVMF keeps"));
+        }
+    }
+    Ok(())
 }
 
 /// Why PCR 5 is refused without the disk.
@@ -586,7 +702,7 @@ pub fn predict_firmware(
         ));
     }
     let pcr1 = match &pcr0 {
-        Ok((build, _)) => boot_variables(build, &dxe, &vm.disk, vm.vars_have_boot_options),
+        Ok((build, _)) => boot_variables(build, &dxe, &vm.disk, &vm.vars_boot_options),
         // Modelled only for the builds and VMs whose PCR 0 is (an unknown build, or memory or vCPUs outside
         // what was captured and booted).
         Err(_) => Err(format!(
@@ -699,6 +815,10 @@ pub fn predict_firmware(
         events,
         status,
         volumes,
+        build: pcr0.as_ref().ok().map(|(b, _)| BuildInfo {
+            name: b.name,
+            smm: matches!(b.globals, PeiGlobals::PlatformInfo2022 { smm: Some(_), .. }),
+        }),
         pcr7_secure_boot_off: pcr0
             .as_ref()
             .ok()
@@ -1089,7 +1209,72 @@ mod tests {
             boot_disk(&dir.path().join("missing")),
             Err(FirmwareError::Disk { .. })
         ));
-        assert!(vars_have_boot_options(b"not a VARS file").is_err());
+        assert!(vars_boot_options(b"not a VARS file").is_err());
+    }
+
+    /// Which boot options of a VARS file leave PCR 1 as on a fresh VARS (Debian's snakeoil VARS holds UiApp,
+    /// the shell and a stale auto-created SATA disk option).
+    #[test]
+    fn vars_boot_options_that_keep_the_model() {
+        let ui = load_option(LOAD_OPTION_UIAPP, "UiApp", &[1, 2], &[]);
+        let shell = load_option(LOAD_OPTION_ACTIVE, "EFI Internal Shell", &[3, 4], &[]);
+        let disk = load_option(
+            LOAD_OPTION_ACTIVE,
+            "UEFI Misc Device",
+            &[5],
+            &AUTO_CREATED.to_efi_bytes(),
+        );
+        let model = vec![
+            ("BootOrder", vec![1, 0, 0, 0, 2, 0]),
+            ("Boot0001", disk.clone()),
+            ("Boot0000", ui.clone()),
+            ("Boot0002", shell.clone()),
+        ];
+        let stale_sata = load_option(
+            LOAD_OPTION_ACTIVE,
+            "UEFI QEMU HARDDISK QM00001",
+            &[9, 9],
+            &AUTO_CREATED.to_efi_bytes(),
+        );
+        let v = |list: &[(&str, &Vec<u8>)]| -> Vec<(String, Vec<u8>)> {
+            list.iter()
+                .map(|(n, d)| ((*n).to_string(), (*d).clone()))
+                .collect()
+        };
+        assert!(check_vars_options(&[], &model).is_ok());
+        let snakeoil = v(&[
+            ("Boot0000", &ui),
+            ("Boot0001", &stale_sata),
+            ("Boot0002", &shell),
+        ]);
+        assert!(check_vars_options(&snakeoil, &model).is_ok());
+        // The disk's own option already there under its number.
+        let kept = v(&[("Boot0000", &ui), ("Boot0001", &disk), ("Boot0002", &shell)]);
+        assert!(check_vars_options(&kept, &model).is_ok());
+        // Refused: a BootOrder of its own, a missing or different OVMF option, an option OVMF keeps (not
+        // auto-created), the disk's option under another number (it would stay there).
+        let with_order = [snakeoil.clone(), v(&[("BootOrder", &vec![0, 0])])].concat();
+        let e = check_vars_options(&with_order, &model).unwrap_err();
+        assert!(e.contains("BootOrder"), "{e}");
+        let no_shell = v(&[("Boot0000", &ui), ("Boot0001", &stale_sata)]);
+        assert!(
+            check_vars_options(&no_shell, &model)
+                .unwrap_err()
+                .contains("Boot0002")
+        );
+        let other = load_option(LOAD_OPTION_ACTIVE, "My OS", &[7], &[]);
+        let mine = [snakeoil.clone(), v(&[("Boot0003", &other)])].concat();
+        assert!(
+            check_vars_options(&mine, &model)
+                .unwrap_err()
+                .contains("Boot0003")
+        );
+        let moved = [snakeoil, v(&[("Boot0004", &disk)])].concat();
+        assert!(
+            check_vars_options(&moved, &model)
+                .unwrap_err()
+                .contains("Boot0004")
+        );
     }
 
     #[test]
@@ -1097,6 +1282,10 @@ mod tests {
         assert_eq!("qemu-q35".parse::<MachineType>(), Ok(MachineType::QemuQ35));
         assert!("pc".parse::<MachineType>().is_err());
         assert_eq!("virtio-net".parse::<Nic>(), Ok(Nic::VirtioNet));
+        assert_eq!("e1000e".parse::<Nic>(), Ok(Nic::E1000e));
         assert!("e1000".parse::<Nic>().is_err());
+        for n in [Nic::None, Nic::VirtioNet, Nic::E1000e] {
+            assert_eq!(n.to_string().parse::<Nic>(), Ok(n));
+        }
     }
 }
