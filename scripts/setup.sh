@@ -9,6 +9,7 @@
 #         systemd-254/     bookworm-backports systemd + systemd-boot-efi 254 unpacked (systemd-measure, ukify, stub)
 #         systemd-257/     trixie systemd-boot-efi + systemd-ukify 257 unpacked (stub, ukify)
 #         kernel/          Debian's linux-image (bzImage + modules) for guest boots
+#         qemu-7.2/        Debian 12's QEMU 7.2 (bookworm) unpacked, with its ROMs, beside the installed QEMU 10
 #         mkosi-chroot/    debootstrap'd bookworm with mkosi 24.3 + systemd 254 from backports (scripts/mkosi-image.sh)
 set -euo pipefail
 
@@ -81,6 +82,60 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
   apt_update
   log "installing qemu-system-x86 from bookworm-backports"
   apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86 >/dev/null
+fi
+
+# --- Debian 12's own QEMU 7.2, unpacked (not installed) beside backports' QEMU 10 ---------------------------------
+# The firmware-PCR boots run under both. One tree holds qemu-system-x86 7.2, its modules (qemu-system-common: TCG
+# is a module in 7.2), its data files and Debian 12's seabios and ipxe-qemu (the VGA BIOS and NIC option ROMs it
+# maps). QEMU 7.2 looks for ROMs and modules relative to its binary (../share/qemu, ../share/seabios,
+# ../lib/ipxe/qemu, ../lib/x86_64-linux-gnu/qemu), so it never reads QEMU 10's. Libraries it links that this
+# machine lacks are unpacked into the tree too; .tools/qemu-7.2/qemu-system-x86_64 runs it with them.
+q72="$tools/qemu-7.2"
+if [ ! -x "$q72/qemu-system-x86_64" ] || [ ! -x "$q72/root/usr/bin/qemu-system-x86_64" ]; then
+  apt_update
+  # The version a Debian 12 machine without backports gets: the newest of bookworm and bookworm-security (apt's
+  # candidate here is backports' QEMU 10).
+  q72_version='' q72_suite=''
+  while read -r v s; do
+    if [ -z "$q72_version" ] || dpkg --compare-versions "$v" gt "$q72_version"; then q72_version=$v q72_suite=$s; fi
+  done < <(apt-cache madison qemu-system-x86 | awk -F'|' '{ gsub(/ /, "", $2); split($3, a, " "); split(a[2], r, "/");
+             if (r[1] == "bookworm" || r[1] == "bookworm-security") print $2, r[1] }')
+  if [ -z "$q72_version" ]; then
+    log "error: apt knows no qemu-system-x86 in bookworm or bookworm-security"
+    exit 2
+  fi
+  log "unpacking Debian 12's qemu-system-x86 $q72_version ($q72_suite) into $q72"
+  tmp=$(mktemp -d); chmod 755 "$tmp"
+  (cd "$tmp" && apt-get download -q "qemu-system-x86=$q72_version" "qemu-system-common=$q72_version" \
+    "qemu-system-data/$q72_suite" seabios/bookworm ipxe-qemu/bookworm >/dev/null)
+  # Its libraries (lib* in Depends) that are not installed here, from Debian 12 too.
+  libs=()
+  for p in $(dpkg-deb -f "$tmp"/qemu-system-x86_*.deb Depends | tr ',' '\n' | sed 's/^ *//; s/[ (|].*//' | grep '^lib'); do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || libs+=("$p")
+  done
+  if [ ${#libs[@]} -gt 0 ]; then
+    log "unpacking libraries QEMU 7.2 needs and this machine lacks: ${libs[*]}"
+    (cd "$tmp" && apt-get download -q "${libs[@]}" >/dev/null)
+  fi
+  rm -rf "$q72"; mkdir -p "$q72/root"
+  for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$q72/root"; done
+  rm -rf "$q72/root/usr/share/doc" "$q72/root/usr/share/man" "$tmp"
+  cat >"$q72/qemu-system-x86_64.tmp" <<'EOF'
+#!/bin/sh
+# Debian 12's QEMU 7.2, unpacked by scripts/setup.sh: its own ROMs and modules (found next to the binary) and the
+# libraries unpacked beside it.
+d=$(dirname "$(readlink -f "$0")")/root
+LD_LIBRARY_PATH="$d/usr/lib/x86_64-linux-gnu:$d/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export LD_LIBRARY_PATH
+exec "$d/usr/bin/qemu-system-x86_64" "$@"
+EOF
+  chmod 755 "$q72/qemu-system-x86_64.tmp"
+  if ! "$q72/qemu-system-x86_64.tmp" --version >/dev/null; then
+    log "error: the unpacked QEMU 7.2 does not run (a library missing?): $q72"
+    exit 2
+  fi
+  echo "$q72_version" >"$q72/version"
+  mv "$q72/qemu-system-x86_64.tmp" "$q72/qemu-system-x86_64"
 fi
 
 # --- Rust: the test command runs cargo fmt and cargo clippy ---------------------------------------------------------

@@ -2,6 +2,9 @@
 //! systemd-stub 252) under QEMU q35 (TCG) + Debian 12's OVMF (`OVMF_CODE_4M.fd`, edk2 2022.11) + swtpm, once from
 //! a whole-disk FAT ESP and once from a GPT disk, and require:
 //!
+//! - the guest to report the machine type of the QEMU that was run (`pc-q35-10.0`: the installed QEMU 10.0 from
+//!   bookworm-backports; `pc-q35-7.2` in the `qemu72` cases: Debian 12's own QEMU 7.2, unpacked by
+//!   scripts/setup.sh);
 //! - every PCR the command predicts (0-3, 5, 6 of the firmware; 4, 7, 9, 11-13 of the UKI) to equal the
 //!   guest's in every bank the guest prints (sha1, sha256, sha384), PCRs 8, 14 and 15 (said to be "not
 //!   measured") to be zero; with Debian 13's OVMF, PCR 1 (QEMU's ACPI tables are measured there) and PCR 7 (an
@@ -128,7 +131,15 @@ const E1000E: NicCase = NicCase {
 };
 
 fn firmware_case(case: &str, disk: Disk, memory_mib: u32, vcpus: u32) {
-    firmware_case_on(case, &Ovmf::debian12(), disk, memory_mib, vcpus, None);
+    firmware_case_on(
+        case,
+        boot::Qemu::Installed,
+        &Ovmf::debian12(),
+        disk,
+        memory_mib,
+        vcpus,
+        None,
+    );
 }
 
 /// The firmware files booted, and which model applies (Debian 12's 2022.11 or Debian 13's 2025.02).
@@ -171,6 +182,7 @@ impl Ovmf {
 
 fn firmware_case_on(
     case: &str,
+    qemu: boot::Qemu,
     ovmf: &Ovmf,
     disk: Disk,
     memory_mib: u32,
@@ -181,7 +193,12 @@ fn firmware_case_on(
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     let initrd = w.join("initrd.cpio");
-    std::fs::write(&initrd, boot::busybox_initrd(&boot::GuestScript::default())).unwrap();
+    // The guest also prints its SMBIOS system version: QEMU's machine type, hence which QEMU booted it.
+    let script = boot::GuestScript {
+        extra: "echo \"YS-MACHINE $(cat /sys/class/dmi/id/product_version)\"".into(),
+        ..boot::GuestScript::default()
+    };
+    std::fs::write(&initrd, boot::busybox_initrd(&script)).unwrap();
     let unsigned = w.join("uki-unsigned.efi");
     run_ok(
         yardstick()
@@ -243,9 +260,18 @@ fn firmware_case_on(
         smm: ovmf.secure_boot,
         ovmf_code: ovmf_code.into(),
         ovmf_vars: ovmf_vars.into(),
+        qemu,
         ..boot::BootConfig::disk_image(&disk_path)
     };
     let guest = boot::boot_uki(&cfg).unwrap_or_else(|e| panic!("{case}: {e}"));
+    let machine = qemu.q35_machine();
+    assert!(
+        guest
+            .serial
+            .lines()
+            .any(|l| l.trim_end() == format!("YS-MACHINE {machine}")),
+        "{case}: the guest does not report machine {machine}"
+    );
     let keep = artifacts(case);
     std::fs::write(keep.join("eventlog.bin"), &guest.event_log).unwrap();
     std::fs::write(keep.join("predicted.json"), &out).unwrap();
@@ -382,8 +408,9 @@ fn firmware_case_on(
         "{case}: PEIFV measured as decompressed (no PlatformPei globals in it)"
     );
     eprintln!(
-        "{case}: PCRs {compared:?} equal the guest's in sha1/sha256/sha384; firmware events of PCR {firmware_pcrs:?} \
-         equal the log's in 4 banks ({:?})",
+        "{case}: QEMU {} ({machine}): PCRs {compared:?} equal the guest's in sha1/sha256/sha384; firmware events of PCR \
+         {firmware_pcrs:?} equal the log's in 4 banks ({:?})",
+        qemu.version(),
         guest.duration
     );
 }
@@ -409,6 +436,7 @@ fn boot_gpt_disk_2048m_1cpu() {
 fn boot_trixie_ovmf_gpt_disk_1024m_2cpus() {
     firmware_case_on(
         "trixie-gpt-disk",
+        boot::Qemu::Installed,
         &Ovmf::debian13(),
         Disk::Gpt,
         1024,
@@ -423,6 +451,7 @@ fn boot_trixie_ovmf_gpt_disk_1024m_2cpus() {
 fn boot_gpt_disk_virtio_net_1024m_1cpu() {
     firmware_case_on(
         "gpt-disk-virtio-net",
+        boot::Qemu::Installed,
         &Ovmf::debian12(),
         Disk::Gpt,
         1024,
@@ -436,6 +465,7 @@ fn boot_gpt_disk_virtio_net_1024m_1cpu() {
 fn boot_trixie_ovmf_gpt_disk_e1000e_512m_1cpu() {
     firmware_case_on(
         "trixie-gpt-disk-e1000e",
+        boot::Qemu::Installed,
         &Ovmf::debian13(),
         Disk::Gpt,
         512,
@@ -451,10 +481,49 @@ fn boot_trixie_ovmf_gpt_disk_e1000e_512m_1cpu() {
 fn boot_secure_boot_gpt_disk_1024m_2cpus() {
     firmware_case_on(
         "secure-boot-gpt-disk",
+        boot::Qemu::Installed,
         &Ovmf::debian12_secure_boot(),
         Disk::Gpt,
         1024,
         2,
         None,
+    );
+}
+
+/// Debian 12's own QEMU (7.2, unpacked by scripts/setup.sh) instead of backports' 10.0; its version is checked
+/// here and the guest's machine type (`pc-q35-7.2`) in the case.
+fn qemu_7_2() -> boot::Qemu {
+    let q = boot::Qemu::Debian12;
+    let v = q.version();
+    assert!(v.starts_with("7.2."), "{v}: not Debian 12's QEMU 7.2");
+    q
+}
+
+/// Debian 12's OVMF under Debian 12's QEMU 7.2: the same prediction (no QEMU version in it) holds.
+#[test]
+fn boot_qemu72_gpt_disk_1024m_2cpus() {
+    firmware_case_on(
+        "qemu72-gpt-disk",
+        qemu_7_2(),
+        &Ovmf::debian12(),
+        Disk::Gpt,
+        1024,
+        2,
+        None,
+    );
+}
+
+/// `boot_gpt_disk_virtio_net_1024m_1cpu` under QEMU 7.2: the same iPXE ROM (ipxe-qemu is the same package in
+/// Debian 12) in PCR 2, and the same boot options in PCR 1.
+#[test]
+fn boot_qemu72_gpt_disk_virtio_net_1024m_1cpu() {
+    firmware_case_on(
+        "qemu72-gpt-disk-virtio-net",
+        qemu_7_2(),
+        &Ovmf::debian12(),
+        Disk::Gpt,
+        1024,
+        1,
+        Some(VIRTIO_NET),
     );
 }

@@ -56,7 +56,8 @@ The whole PCR set (PCRs 0-15) with --firmware:
       --memory 1024 --vcpus 1 --disk disk.img --pcr 0-7 --json
 
 Firmware PCRs (QEMU q35 + OVMF, checked by real boots of Debian 12's and 13's
-OVMF_CODE_4M.fd): 0 (S-CRTM version, PEIFV as PlatformPei left it, which
+OVMF_CODE_4M.fd under QEMU 10.0 and Debian 12's 7.2, TCG; the QEMU version
+does not enter them): 0 (S-CRTM version, PEIFV as PlatformPei left it, which
 depends on --memory and --vcpus, DXEFV, separator; for known firmware builds,
 up to 2048 MiB), 2, 3, 6 (a separator each; no option ROM without a NIC) and
 5 (separator, the boot disk's GPT when it has one, the ExitBootServices

@@ -152,8 +152,57 @@ pub struct BootConfig {
     /// 52:54:00:12:34:56, user networking restricted to the host): QEMU maps its iPXE option ROM
     /// (`efi-virtio.rom`, `efi-e1000e.rom`), which OVMF loads and measures into PCR 2.
     pub nic: Option<&'static str>,
+    /// The QEMU that boots the guest.
+    pub qemu: Qemu,
     /// Give up after this long.
     pub timeout: Duration,
+}
+
+/// Which QEMU boots the guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Qemu {
+    /// The installed `qemu-system-x86_64` (QEMU 10.0 from bookworm-backports, scripts/setup.sh).
+    #[default]
+    Installed,
+    /// Debian 12's own QEMU 7.2, unpacked by scripts/setup.sh into `.tools/qemu-7.2` beside the installed one;
+    /// its wrapper script runs it with the libraries unpacked there, and it maps its own ROMs (Debian 12's
+    /// seabios VGA BIOS, ipxe-qemu), found next to its binary.
+    Debian12,
+}
+
+impl Qemu {
+    /// The program to run (a missing one fails the test, naming scripts/setup.sh).
+    pub fn program(self) -> PathBuf {
+        match self {
+            Qemu::Installed => peer("qemu-system-x86_64"),
+            Qemu::Debian12 => peer("qemu-7.2/qemu-system-x86_64"),
+        }
+    }
+
+    /// The version QEMU reports, e.g. `7.2.22` (from the first line of `--version`).
+    pub fn version(self) -> String {
+        let out = Command::new(self.program())
+            .arg("--version")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.program().display()));
+        assert!(out.status.success(), "{:?} --version failed", self);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines()
+            .next()
+            .and_then(|l| l.strip_prefix("QEMU emulator version "))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or_else(|| panic!("unexpected `qemu --version` output: {text}"))
+            .to_string()
+    }
+
+    /// The versioned machine type `-machine q35` stands for, `pc-q35-MAJOR.MINOR`: what the guest reads as
+    /// the SMBIOS system version (`/sys/class/dmi/id/product_version`), which tells which QEMU booted it.
+    pub fn q35_machine(self) -> String {
+        let v = self.version();
+        let mut parts = v.split('.');
+        let (major, minor) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        format!("pc-q35-{major}.{minor}")
+    }
 }
 
 impl BootConfig {
@@ -170,6 +219,7 @@ impl BootConfig {
             vcpus: 1,
             boot_index: true,
             nic: None,
+            qemu: Qemu::Installed,
             timeout: Duration::from_secs(600),
         }
     }
@@ -358,7 +408,7 @@ fn boot(cfg: &BootConfig, keep_tpm: bool) -> Result<(BootOutput, Option<TpmServe
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    let mut qemu = Command::new(peer("qemu-system-x86_64"));
+    let mut qemu = Command::new(cfg.qemu.program());
     qemu.args(["-accel", "tcg", "-machine"])
         .arg(if cfg.smm { "q35,smm=on" } else { "q35,smm=off" })
         .args(["-m", &cfg.memory_mib.to_string()]);

@@ -1163,8 +1163,8 @@ mod tests {
     }
 
     /// The boot options' data hash to the digests of the EV_EFI_VARIABLE_BOOT events of a real boot of Debian
-    /// 12's OVMF (2022.11-6+deb12u2, QEMU 7.2 q35, boot disk virtio-blk 00:02.0 bootindex=0; the logs
-    /// `boot_firmware_pcrs.rs` keeps). DXEFV's volume name there is 7cb8bdc9-f8eb-4f34-aaea-3ee4af6516a1.
+    /// 12's OVMF (2022.11-6+deb12u2, q35 of QEMU 10.0.2 and of Debian 12's 7.2 alike, boot disk virtio-blk 00:02.0
+    /// bootindex=0; the logs `boot_firmware_pcrs.rs` keeps). DXEFV's volume name there is 7cb8bdc9-f8eb-4f34-aaea-3ee4af6516a1.
     #[test]
     fn boot_option_encoding_matches_a_real_boot() {
         let dxe = guid!("7cb8bdc9-f8eb-4f34-aaea-3ee4af6516a1");

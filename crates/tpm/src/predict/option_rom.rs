@@ -17,8 +17,8 @@
 //!   ([`yardstick_pe::authenticode`]), as `EV_EFI_BOOT_SERVICES_DRIVER` (or `EV_EFI_RUNTIME_SERVICES_DRIVER`
 //!   for a runtime driver) into PCR 2, in ROM order, before PCR 2's separator.
 //!
-//! Checked by `crates/cli/tests/boot_firmware_pcrs.rs` (a virtio-net NIC with Debian's iPXE ROM under QEMU 10 +
-//! OVMF 2022.11: the log's PCR 2 driver event equals this digest in four banks). What is not modelled is refused
+//! Checked by `crates/cli/tests/boot_firmware_pcrs.rs` (a virtio-net NIC with Debian's iPXE ROM under QEMU 10 and
+//! Debian 12's QEMU 7.2 + OVMF 2022.11: the log's PCR 2 driver event equals this digest in four banks). What is not modelled is refused
 //! rather than guessed: compressed images (the EFI decompressor is not implemented), images for another machine
 //! than x64 (edk2 skips or interprets them depending on the build), a ROM that does not start with an image.
 
