@@ -56,14 +56,16 @@ The whole PCR set (PCRs 0-15) with --firmware:
       --memory 1024 --vcpus 1 --disk disk.img --pcr 0-7 --json
 
 Firmware PCRs (QEMU q35 + OVMF, checked by real boots of Debian 12's and 13's
-OVMF_CODE_4M.fd under QEMU 10.0 and Debian 12's 7.2, TCG; the QEMU version
+OVMF_CODE_4M.fd and Debian 12's OVMF_CODE_4M.secboot.fd (SMM, Secure Boot)
+under QEMU 10.0 and Debian 12's 7.2, TCG; the QEMU version
 does not enter them): 0 (S-CRTM version, PEIFV as PlatformPei left it, which
 depends on --memory and --vcpus, DXEFV, separator; for known firmware builds,
 up to 2048 MiB), 2, 3, 6 (a separator each; no option ROM without a NIC) and
 5 (separator, the boot disk's GPT when it has one, the ExitBootServices
 actions; needs --disk). PCR 1 (BootOrder and the Boot#### options OVMF
-creates; Debian 12's build) assumes a fresh VARS and the boot disk as the
-first virtio-blk (PCI 00:02.0) with bootindex=0, and needs --disk. With a
+creates; Debian 12's builds) assumes a fresh VARS (or one holding only OVMF's
+own options, as Debian's snakeoil VARS) and the boot disk as the first
+virtio-blk (PCI 00:02.0) with bootindex=0, and needs --disk. With a
 NIC (--nic virtio-net, or e1000e, q35's default when QEMU is not given
 -nic none), PCR 2 also holds the EFI drivers of its option ROM: give the ROM
 file QEMU maps for it with --nic-rom (/usr/lib/ipxe/qemu/efi-virtio.rom,
