@@ -8,11 +8,15 @@ The guest is blocked on the TPM while the extend is being answered, so the saved
 instructions of the measured ones; the script also prints the SHA-256 of the saved PEIFV next to the digest the
 guest extended, so a capture that came too late shows.
 
-usage: capture-peifv.py OVMF_CODE.fd OVMF_VARS.fd MEMORY_MIB VCPUS OUTDIR
+usage: capture-peifv.py OVMF_CODE.fd OVMF_VARS.fd MEMORY_MIB VCPUS OUTDIR [smm]
+  smm: SMM on and the flash secure, as a Secure Boot build (OVMF_CODE_4M.secboot.fd) needs
 """
 import json, os, socket, subprocess, sys, time, hashlib, shutil
 
 code, vars_, mem, vcpus, out = sys.argv[1:6]
+smm = sys.argv[6:7] == ["smm"]
+machine = ["-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on"] if smm \
+    else ["-machine", "q35,smm=off"]
 os.makedirs(out, exist_ok=True)
 tpmdir = os.path.join(out, "tpm")
 shutil.rmtree(tpmdir, ignore_errors=True)
@@ -26,7 +30,7 @@ swtpm = subprocess.Popen(["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={tpmd
                           f"type=unixio,path={sock}", "--log", f"file={log},level=20", "--terminate"])
 while not os.path.exists(sock):
     time.sleep(0.05)
-qemu = subprocess.Popen(["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35,smm=off", "-m", mem,
+qemu = subprocess.Popen(["qemu-system-x86_64", "-accel", "tcg", *machine, "-m", mem,
                          "-smp", vcpus, "-nodefaults", "-display", "none", "-serial", "null",
                          "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}",
                          "-drive", f"if=pflash,format=raw,unit=1,file={os.path.join(out, 'vars.fd')}",
