@@ -22,6 +22,8 @@ fn trixie_code() -> PathBuf {
 }
 
 /// The VM flags of every case here.
+/// iPXE's ROM for virtio-net (package ipxe-qemu).
+const ROM: &str = "/usr/lib/ipxe/qemu/efi-virtio.rom";
 const VM: [&str; 6] = ["--platform", "qemu-q35", "--memory", "1024", "--vcpus", "2"];
 
 /// A small uki-layout image of a one-file tree; `extra` flags added (e.g. `--firmware`).
@@ -250,9 +252,9 @@ fn image_build_and_refvals_create_write_what_pcr_predict_gives() {
     assert_eq!(pcrlock("gpt"), [5]);
 }
 
-/// Debian 13's OVMF: PCR 1 (QEMU's ACPI tables) and PCR 7 (Secure Boot off measured as empty data) are
-/// refused, with the reasons `pcr predict --firmware` gives; a build not in the table (Debian 12's SMM
-/// secboot build) has PCR 0 refused.
+/// Debian 13's OVMF: PCR 1 (QEMU's ACPI tables) is refused, with the reason `pcr predict --firmware` gives
+/// (its PCR 7, Secure Boot off measured as an absent variable, is predicted); a build not in the table
+/// (Debian 12's 2 MiB `OVMF_CODE.fd`) has PCR 0 refused, and PCR 1 with it.
 #[test]
 fn refusals_are_listed_with_why() {
     let dir = tempfile::tempdir().unwrap();
@@ -263,11 +265,8 @@ fn refusals_are_listed_with_why() {
     let uki = d.join("uki.efi");
     uki_off_esp(&disk, &plain, &uki);
     for (firmware, want) in [
-        (trixie_code().to_str().unwrap().to_string(), [1, 7]),
-        (
-            "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd".to_string(),
-            [0, 1],
-        ),
+        (trixie_code().to_str().unwrap().to_string(), vec![1]),
+        ("/usr/share/OVMF/OVMF_CODE.fd".to_string(), vec![0, 1]),
     ] {
         let out = d.join("m.json");
         let mut c = yardstick();
@@ -286,7 +285,7 @@ fn refusals_are_listed_with_why() {
             "{firmware}"
         );
         assert_eq!(pcr_keys(&m["tpm"]["not_predicted"]), want, "{firmware}");
-        for pcr in want {
+        for &pcr in &want {
             assert!(
                 m["tpm"]["pcrs"]["sha256"].get(pcr.to_string()).is_none(),
                 "{firmware}"
@@ -294,7 +293,7 @@ fn refusals_are_listed_with_why() {
         }
         // refvals show lists each refusal.
         let shown = run_ok(yardstick().args(["refvals", "show"]).arg(&out));
-        for pcr in want {
+        for &pcr in &want {
             let why = m["tpm"]["not_predicted"][pcr.to_string()].as_str().unwrap();
             assert!(
                 shown.contains(&format!("pcr        {pcr:>2} not predicted: {why}\n")),
@@ -305,7 +304,60 @@ fn refusals_are_listed_with_why() {
             m["tpm"]["pcrs"]["sha256"], predicted["sha256"],
             "{firmware}"
         );
+        // PCR 7 is there, Debian 13's too, as `pcr predict --firmware` gives it (the boots prove that value).
+        assert!(m["tpm"]["pcrs"]["sha256"].get("7").is_some(), "{firmware}");
     }
+}
+
+/// A NIC: `refvals create --nic virtio-net --nic-rom ROM` writes PCR 2 as `pcr predict` gives it and names the
+/// ROM in the assumptions; without the ROM PCR 2 is refused with why.
+#[test]
+fn nic_option_rom_in_pcr2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok_output(&build_image(d, "disk.img", &[]));
+    let disk = d.join("disk.img");
+    let out = d.join("m.json");
+    let create = |nic: &[&str]| {
+        let mut c = yardstick();
+        c.args(["refvals", "create", "--disk"])
+            .arg(&disk)
+            .args(["--firmware", OVMF_CODE])
+            .args(VM)
+            .args(nic)
+            .arg("--output")
+            .arg(&out);
+        run_ok(&mut c);
+        manifest_of(&out)
+    };
+    let with_rom = create(&["--nic", "virtio-net", "--nic-rom", ROM]);
+    let uki = d.join("uki.efi");
+    uki_off_esp(&disk, &manifest_of(&d.join("disk.img.manifest.json")), &uki);
+    let predicted: Value = serde_json::from_str(&run_ok(
+        yardstick()
+            .args(["pcr", "predict", "--firmware", OVMF_CODE])
+            .args(VM)
+            .args(["--nic", "virtio-net", "--nic-rom", ROM, "--uki"])
+            .arg(&uki)
+            .arg("--disk")
+            .arg(&disk)
+            .arg("--json"),
+    ))
+    .unwrap();
+    let pcr2 = &with_rom["tpm"]["pcrs"]["sha256"]["2"];
+    assert_eq!(pcr2, &predicted["sha256"]["2"]);
+    // Not the separator-only value: the ROM's driver is in it.
+    let without = create(&[]);
+    assert_ne!(pcr2, &without["tpm"]["pcrs"]["sha256"]["2"]);
+    let assumptions = with_rom["tpm"]["assumptions"].to_string();
+    assert!(
+        assumptions.contains("a virtio-net NIC") && assumptions.contains("efi-virtio.rom (sha256 "),
+        "{assumptions}"
+    );
+    let refused = create(&["--nic", "virtio-net"]);
+    assert!(refused["tpm"]["pcrs"]["sha256"].get("2").is_none());
+    let why = refused["tpm"]["not_predicted"]["2"].as_str().unwrap();
+    assert!(why.contains("--nic-rom"), "{why}");
 }
 
 #[test]
@@ -323,15 +375,43 @@ fn bad_input_is_one_line_exit_2() {
     );
     assert!(err.contains("not an OVMF code file"), "{err}");
     assert!(!d.join("a.img").exists() && !d.join("a.img.manifest.json").exists());
+    // --nic-rom without a NIC, and a NIC ROM that is no option ROM: exit 2, nothing written.
     let err = assert_clean_failure(
         &build_image(
             d,
             "a.img",
-            &[&["--firmware", OVMF_CODE, "--nic", "virtio-net"][..], &vm].concat(),
+            &[&["--firmware", OVMF_CODE, "--nic-rom", ROM][..], &vm].concat(),
         ),
         2,
     );
-    assert!(err.contains("virtio-net"), "{err}");
+    assert!(
+        err.contains("--nic-rom") && err.contains("needs a NIC"),
+        "{err}"
+    );
+    let err = assert_clean_failure(
+        &build_image(
+            d,
+            "a.img",
+            &[
+                &[
+                    "--firmware",
+                    OVMF_CODE,
+                    "--nic",
+                    "virtio-net",
+                    "--nic-rom",
+                    garbage,
+                ][..],
+                &vm,
+            ]
+            .concat(),
+        ),
+        2,
+    );
+    assert!(
+        err.contains("garbage.fd") && err.contains("not a PCI option ROM"),
+        "{err}"
+    );
+    assert!(!d.join("a.img").exists() && !d.join("a.img.manifest.json").exists());
     let err = assert_clean_failure(
         &build_image(
             d,
@@ -360,10 +440,28 @@ fn bad_input_is_one_line_exit_2() {
     let err = assert_clean_failure(&create(&[&["--firmware", garbage][..], &VM].concat()), 2);
     assert!(err.contains("not an OVMF code file"), "{err}");
     let err = assert_clean_failure(
-        &create(&[&["--firmware", OVMF_CODE, "--nic", "virtio-net"][..], &VM].concat()),
+        &create(&[&["--firmware", OVMF_CODE, "--nic-rom", ROM][..], &VM].concat()),
         2,
     );
-    assert!(err.contains("virtio-net"), "{err}");
+    assert!(err.contains("needs a NIC"), "{err}");
+    let err = assert_clean_failure(
+        &create(
+            &[
+                &[
+                    "--firmware",
+                    OVMF_CODE,
+                    "--nic",
+                    "e1000e",
+                    "--nic-rom",
+                    garbage,
+                ][..],
+                &VM,
+            ]
+            .concat(),
+        ),
+        2,
+    );
+    assert!(err.contains("garbage.fd"), "{err}");
     assert_clean_failure(
         &create(&[&["--firmware", "/nonexistent/OVMF_CODE.fd"][..], &VM].concat()),
         2,

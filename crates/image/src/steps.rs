@@ -445,11 +445,7 @@ pub fn add_firmware_pcrs(
         Some(_) => "smm=off",
         None => "smm as the firmware needs",
     };
-    let whole = WholeSet {
-        firmware,
-        uki: Some(uki.clone()),
-        selected: (0..16).collect(),
-    };
+    let whole = WholeSet::new(firmware, Some(uki.clone()), (0..16).collect());
     let mut refs = TpmRefs::from_whole_set(&whole);
     refs.assumptions = std::mem::take(&mut tpm.assumptions)
         .into_iter()

@@ -241,6 +241,7 @@ mod tests {
             events,
             stub_generation: yardstick_pe::StubGeneration::Systemd254,
             secure_boot: false,
+            secure_boot_variable_absent: false,
         }
     }
 

@@ -322,6 +322,36 @@ pub struct Prediction {
     pub stub_generation: StubGeneration,
     /// Whether Secure Boot was on.
     pub secure_boot: bool,
+    /// Whether PCR 7's SecureBoot event is of the variable measured as empty data, as a firmware that has not
+    /// defined it when Secure Boot is off measures it ([`Prediction::with_secure_boot_variable_absent`]),
+    /// rather than of one zero byte (Debian 12's OVMF, the default).
+    pub secure_boot_variable_absent: bool,
+}
+
+impl Prediction {
+    /// This prediction for a firmware that, with Secure Boot off, measures the SecureBoot variable as absent
+    /// (empty data; edk2 2025.02 with a VARS that does not define it, such as Debian 13's `OVMF_VARS_4M.fd`):
+    /// PCR 7's SecureBoot event and PCR 7 are recomputed. With Secure Boot on, unchanged.
+    #[must_use]
+    pub fn with_secure_boot_variable_absent(mut self) -> Prediction {
+        if self.secure_boot || self.secure_boot_variable_absent {
+            return self;
+        }
+        let data = ovmf_vars::uefi_variable_data(&guids::EFI_GLOBAL_VARIABLE, "SecureBoot", &[]);
+        for e in &mut self.events {
+            if e.kind == PredictedEventKind::SecureBootVariable("SecureBoot") {
+                e.digests = e
+                    .digests
+                    .iter()
+                    .map(|d| d.algorithm().digest(&data))
+                    .collect();
+            }
+        }
+        let banks: Vec<Algorithm> = self.pcrs.algorithms().collect();
+        self.pcrs = replay_events(&self.events, &banks);
+        self.secure_boot_variable_absent = true;
+        self
+    }
 }
 
 /// JSON: `{"<bank>": {"<pcr>": "<hex>", ...}, "pcr11_phases": {"<bank>": {"<phase>": "<hex>"}}}`, banks and
@@ -567,6 +597,7 @@ pub fn predict(
         events,
         stub_generation: generation,
         secure_boot: sb.secure_boot,
+        secure_boot_variable_absent: false,
     })
 }
 

@@ -378,11 +378,7 @@ fn run_firmware(a: Args) -> anyhow::Result<ExitCode> {
     } else {
         PcrSpan::flatten(&f.pcr)
     };
-    let whole = WholeSet {
-        firmware,
-        uki,
-        selected,
-    };
+    let whole = WholeSet::new(firmware, uki, selected);
     if a.verbose {
         ui::print_stream_choices(&banks);
     }

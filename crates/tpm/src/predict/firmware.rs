@@ -201,7 +201,9 @@ pub struct FirmwarePrediction {
     pub status: BTreeMap<u32, PcrStatus>,
     /// The SHA-256 of PEIFV and DXEFV as SEC decompresses them (DXEFV's is its PCR 0 event digest).
     pub volumes: VolumeDigests,
-    /// Why the UKI prediction's PCR 7 does not hold with this firmware when Secure Boot is off, if it does not.
+    /// Why the UKI prediction's PCR 7 does not hold with this firmware when Secure Boot is off, if it does not:
+    /// it measures the absent SecureBoot variable as empty data, so the UKI's prediction must be
+    /// [`super::Prediction::with_secure_boot_variable_absent`] ([`WholeSet::new`] does that).
     pub pcr7_secure_boot_off: Option<String>,
     /// The known firmware build PCR 0 was predicted for (none when PCR 0 is refused).
     pub build: Option<BuildInfo>,
@@ -826,7 +828,7 @@ pub fn predict_firmware(
             .map(|(b, _)| {
                 format!(
                     "with Secure Boot off this firmware ({}) measures the absent SecureBoot variable as empty \
-                     data, which the UKI prediction's PCR 7 does not model",
+                     data, which this UKI prediction's PCR 7 does not take into account",
                     b.name
                 )
             }),
@@ -933,11 +935,30 @@ pub struct WholeSet {
 }
 
 impl WholeSet {
-    /// Why the UKI prediction's PCR 7 is withheld with this firmware, if it is.
+    /// The whole set, the UKI's PCR 7 taken as this firmware measures it (with Secure Boot off, a firmware that
+    /// leaves the SecureBoot variable undefined measures it as empty data).
+    pub fn new(
+        firmware: FirmwarePrediction,
+        uki: Option<super::Prediction>,
+        selected: Vec<u32>,
+    ) -> WholeSet {
+        let uki = match firmware.pcr7_secure_boot_off {
+            Some(_) => uki.map(super::Prediction::with_secure_boot_variable_absent),
+            None => uki,
+        };
+        WholeSet {
+            firmware,
+            uki,
+            selected,
+        }
+    }
+
+    /// Why the UKI prediction's PCR 7 is withheld with this firmware, if it is (a set not made by
+    /// [`WholeSet::new`] whose UKI prediction does not match the firmware's SecureBoot measurement).
     fn pcr7_withheld(&self) -> Option<&String> {
         self.uki
             .as_ref()
-            .filter(|u| !u.secure_boot)
+            .filter(|u| !u.secure_boot && !u.secure_boot_variable_absent)
             .and(self.firmware.pcr7_secure_boot_off.as_ref())
     }
 
