@@ -8,15 +8,23 @@ The guest is blocked on the TPM while the extend is being answered, so the saved
 instructions of the measured ones; the script also prints the SHA-256 of the saved PEIFV next to the digest the
 guest extended, so a capture that came too late shows.
 
-usage: capture-peifv.py OVMF_CODE.fd OVMF_VARS.fd MEMORY_MIB VCPUS OUTDIR [smm]
-  smm: SMM on and the flash secure, as a Secure Boot build (OVMF_CODE_4M.secboot.fd) needs
+usage: capture-peifv.py [--no-reserve] [--smm] OVMF_CODE.fd OVMF_VARS.fd MEMORY_MIB VCPUS OUTDIR
+
+--no-reserve backs guest RAM with a memory-backend-ram object with reserve=off (MAP_NORESERVE), so a guest larger
+than the host's RAM + swap can be started (PEI touches little of it); the guest sees the same memory map.
+--smm turns SMM on and the flash secure, as a Secure Boot build (OVMF_CODE_4M.secboot.fd) needs.
 """
 import json, os, socket, subprocess, sys, time, hashlib, shutil
 
-code, vars_, mem, vcpus, out = sys.argv[1:6]
-smm = sys.argv[6:7] == ["smm"]
-machine = ["-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on"] if smm \
-    else ["-machine", "q35,smm=off"]
+args = sys.argv[1:]
+no_reserve = "--no-reserve" in args
+smm = "--smm" in args
+args = [a for a in args if a not in ("--no-reserve", "--smm")]
+code, vars_, mem, vcpus, out = args[:5]
+ram = ["-object", f"memory-backend-ram,id=ram0,size={mem}M,reserve=off"] if no_reserve else []
+machine = ["-machine", ("q35,smm=on" if smm else "q35,smm=off") + (",memory-backend=ram0" if no_reserve else "")]
+if smm:
+    machine += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
 os.makedirs(out, exist_ok=True)
 tpmdir = os.path.join(out, "tpm")
 shutil.rmtree(tpmdir, ignore_errors=True)
@@ -30,7 +38,7 @@ swtpm = subprocess.Popen(["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={tpmd
                           f"type=unixio,path={sock}", "--log", f"file={log},level=20", "--terminate"])
 while not os.path.exists(sock):
     time.sleep(0.05)
-qemu = subprocess.Popen(["qemu-system-x86_64", "-accel", "tcg", *machine, "-m", mem,
+qemu = subprocess.Popen(["qemu-system-x86_64", "-accel", "tcg", *ram, *machine, "-m", mem,
                          "-smp", vcpus, "-nodefaults", "-display", "none", "-serial", "null",
                          "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}",
                          "-drive", f"if=pflash,format=raw,unit=1,file={os.path.join(out, 'vars.fd')}",

@@ -429,6 +429,27 @@ fn boot_gpt_disk_2048m_1cpu() {
     firmware_case("gpt-disk-2048m", Disk::Gpt, 2048, 1);
 }
 
+/// RAM above 4 GiB (q35: 2 GiB below, 2 GiB from 4 GiB): PlatformPei's FirstNonAddress, Uc32Base and S3 memory
+/// as the 2022.11 model computes them for that layout, and PCR 1 unchanged by memory.
+#[test]
+fn boot_gpt_disk_4096m_1cpu() {
+    firmware_case("gpt-disk-4096m", Disk::Gpt, 4096, 1);
+}
+
+/// Debian 13's OVMF with 6 GiB above 4 GiB: its PEIFV is the same at every memory size.
+#[test]
+fn boot_trixie_ovmf_gpt_disk_8192m_1cpu() {
+    firmware_case_on(
+        "trixie-gpt-disk-8192m",
+        boot::Qemu::Installed,
+        &Ovmf::debian13(),
+        Disk::Gpt,
+        8192,
+        1,
+        None,
+    );
+}
+
 /// Debian 13's OVMF (edk2 2025.02) on the same QEMU: PCR 1 (ACPI tables) is refused, PCR 7 has the absent
 /// SecureBoot variable measured as empty data, the rest equal.
 #[test]

@@ -8,6 +8,10 @@ use std::path::Path;
 use std::process::Output;
 
 use support::*;
+use yardstick_common::hash::Algorithm;
+use yardstick_tpm::predict::PredictedEventKind;
+use yardstick_tpm::predict::firmware::{VmConfig, predict_firmware_volumes};
+use yardstick_tpm::predict::ovmf_fv::main_volumes;
 
 const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 /// iPXE's ROM for virtio-net (package ipxe-qemu).
@@ -104,26 +108,97 @@ fn json_and_pcr_selection() {
 
 #[test]
 fn memory_outside_the_model_refuses_pcr0_only() {
+    // 978 GiB is the largest q35 guest QEMU starts with its default CPU (40 physical address bits).
     let o = predict(&[
         "--firmware",
         OVMF_CODE,
         "--platform",
         "qemu-q35",
         "--memory",
-        "4096",
+        "1001473",
         "--vcpus",
         "1",
         "--json",
     ]);
     let v = json(&o);
+    let why = v["not_predicted"]["0"].as_str().unwrap();
     assert!(
-        v["not_predicted"]["0"]
-            .as_str()
-            .unwrap()
-            .contains("up to 2048 MiB")
+        why.contains("up to 1001472 MiB") && why.contains("40 physical address bits"),
+        "{why}"
     );
     assert!(v["sha256"].get("0").is_none());
     assert!(v["sha256"].get("2").is_some());
+}
+
+/// The SHA-256 digest of the PEIFV event predicted for `firmware`'s volumes at each (memory, vCPUs), the
+/// volumes decompressed once (`pcr predict --firmware` does the same per run).
+fn peifv_event_digests(firmware: &Path, vms: &[(u32, u32)]) -> Vec<String> {
+    let volumes = main_volumes(&std::fs::read(firmware).unwrap()).unwrap();
+    vms.iter()
+        .map(|&(memory_mib, vcpus)| {
+            let vm = VmConfig {
+                memory_mib,
+                vcpus,
+                ..VmConfig::default()
+            };
+            let p = predict_firmware_volumes(&volumes, &vm, &[Algorithm::Sha256]).unwrap();
+            let e = p
+                .events
+                .iter()
+                .find(|e| e.kind == PredictedEventKind::FirmwareVolume("PEIFV"))
+                .unwrap_or_else(|| panic!("no PEIFV event at {memory_mib} MiB: {:?}", p.status));
+            e.digests[0].to_hex()
+        })
+        .collect()
+}
+
+/// PEIFV as the model fills it equals, byte for byte, what the guest measured in every capture
+/// (`scripts/capture-peifv.py`, QEMU 10.0.2 TCG q35 with its default CPU, `smm=off`; above 16 GiB with
+/// `--no-reserve`): the SHA-256 of the saved PEIFV, which is the digest the guest extended into PCR 0. The
+/// sizes cross every boundary of the 2022.11 model (`docs/firmware-pcrs.md`): more than 2 GiB below 4 GiB
+/// (2049-2815 MiB), RAM above 4 GiB (from 2816), past 32 GiB (FirstNonAddress moves), past 864 GiB (the
+/// classic 64-bit aperture) up to QEMU's largest; Debian 13's build is the same at every size.
+#[test]
+fn peifv_matches_every_capture_up_to_978_gib() {
+    let d12 = "4c021933a6f530fb027434476cf80cddade4eb63f7334fa380baf53c4c25ca48";
+    #[rustfmt::skip]
+    let captures: &[(u32, u32, &str)] = &[
+        (2048, 1, d12),
+        (2049, 1, "63e67e41f9fc51ca89c4c997d6e7dbe18a3dfbce5e82ab190e7d0d8cb9ef2d87"),
+        (2560, 1, "d6d50af9c348c23ffaba45cef655020e1d6dffc15905d5e0744c8e1a0c98b55e"),
+        (2815, 1, "b84a25bab76d9c74a56d372ea1188fc840bb2c8d26b6f883e0091c3a117ab945"),
+        (2816, 1, d12),
+        (2817, 1, d12),
+        (3072, 1, d12),
+        (4096, 1, d12),
+        (4096, 2, "76bbfa881e8b9956ce0a732a4866565c5a486c87c94220852eb476b30e5738cc"),
+        (8192, 1, d12),
+        (16384, 1, d12),
+        (30720, 1, d12),
+        (30721, 1, "002b5679fa4b65fb2b48fd6a15b95f2a268ec34ddd6156bd3aec37a790d9ae83"),
+        (65536, 1, "773cb5f87e17b6ba8225698259c42b9641c40bc4d970625986f924ba3ff669b0"),
+        (262144, 1, "b73b60eb58b4105ba9cc530a27e0635bf5917544649ca63281d594c34c4d5540"),
+        (882688, 1, "4380f781e2637c4b0010c1b4c0cc7173f5bd4a5f2f44b564561ba3821650f34a"),
+        (882689, 1, "2d1a4642e8a3f03acf43f76622dde5ab1db8e47d3fc04e558775801900617bb4"),
+        (1001472, 1, "12a291cf8e3da13be66cb1c362f4c5f1bbab9f0b84c6c38d5a8e1466b4d21101"),
+    ];
+    let vms: Vec<(u32, u32)> = captures.iter().map(|&(m, c, _)| (m, c)).collect();
+    let got = peifv_event_digests(Path::new(OVMF_CODE), &vms);
+    for (&(memory, vcpus, want), got) in captures.iter().zip(&got) {
+        assert_eq!(got, want, "Debian 12 at {memory} MiB, {vcpus} vCPUs");
+    }
+    let trixie = [2048, 2560, 4096, 8192, 30721, 65536, 882689, 1001472];
+    let vms: Vec<(u32, u32)> = trixie.iter().map(|&m| (m, 1)).collect();
+    let got = peifv_event_digests(
+        &peer("ovmf-trixie/root/usr/share/OVMF/OVMF_CODE_4M.fd"),
+        &vms,
+    );
+    for (memory, got) in trixie.iter().zip(&got) {
+        assert_eq!(
+            got, "a386f05738e11e7b8c253dc47b96bfc66d3d9ce62ee7b30ee3d4a6c5215e7e4e",
+            "Debian 13 at {memory} MiB"
+        );
+    }
 }
 
 #[test]

@@ -57,20 +57,21 @@ The whole PCR set (PCRs 0-15) with --firmware:
 
 Firmware PCRs (QEMU q35 + OVMF, checked by real boots of Debian 12's and 13's
 OVMF_CODE_4M.fd and Debian 12's OVMF_CODE_4M.secboot.fd (SMM, Secure Boot)
-under QEMU 10.0 and Debian 12's 7.2, TCG; the QEMU version
-does not enter them): 0 (S-CRTM version, PEIFV as PlatformPei left it, which
-depends on --memory and --vcpus, DXEFV, separator; for known firmware builds,
-up to 2048 MiB), 2, 3, 6 (a separator each; no option ROM without a NIC) and
-5 (separator, the boot disk's GPT when it has one, the ExitBootServices
-actions; needs --disk). PCR 1 (BootOrder and the Boot#### options OVMF
-creates; Debian 12's builds) assumes a fresh VARS (or one holding only OVMF's
-own options, as Debian's snakeoil VARS) and the boot disk as the first
-virtio-blk (PCI 00:02.0) with bootindex=0, and needs --disk. With a
-NIC (--nic virtio-net, or e1000e, q35's default when QEMU is not given
--nic none), PCR 2 also holds the EFI drivers of its option ROM: give the ROM
-file QEMU maps for it with --nic-rom (/usr/lib/ipxe/qemu/efi-virtio.rom,
-efi-e1000e.rom on Debian). Whatever is not predicted is named
-with why; PCRs 8, 10, 14 and 15 are not measured by the firmware or the stub.";
+under QEMU 10.0 and Debian 12's 7.2, TCG; the QEMU version does not enter
+them): 0 (S-CRTM version, PEIFV as PlatformPei left it, which depends on
+--memory and --vcpus, DXEFV, separator; for known firmware builds and QEMU's
+default CPU under TCG, up to 978 GiB, the Secure Boot build up to 2048 MiB),
+2, 3, 6 (a separator each; no option ROM without a NIC) and 5 (separator,
+the boot disk's GPT when it has one, the ExitBootServices actions; needs
+--disk). PCR 1 (BootOrder and the Boot#### options OVMF creates; Debian 12's
+builds) assumes a fresh VARS (or one holding only OVMF's own options, as
+Debian's snakeoil VARS) and the boot disk as the first virtio-blk (PCI
+00:02.0) with bootindex=0, and needs --disk. With a NIC (--nic virtio-net,
+or e1000e, q35's default when QEMU is not given -nic none), PCR 2 also holds
+the EFI drivers of its option ROM: give the ROM file QEMU maps for it with
+--nic-rom (/usr/lib/ipxe/qemu/efi-virtio.rom, efi-e1000e.rom on Debian).
+Whatever is not predicted is named with why; PCRs 8, 10, 14 and 15 are not
+measured by the firmware or the stub.";
 
 /// What a PCR prediction needs: the UKI, the platform it boots on and the banks. Flattened into
 /// `pcr predict` and `refvals create`, so both take the same flags and predict the same way.

@@ -2,13 +2,14 @@
 //! configuration and the boot disk, where they are bit-exact with a real boot; refused, with the reason,
 //! where they are not.
 //!
-//! What OVMF (edk2's OvmfPkg with Tcg2Pei/Tcg2Dxe; Debian 12's 2022.11 and Debian 13's 2025.02 builds checked by
+//! What OVMF (edk2's OvmfPkg with Tcg2Pei/Tcg2Dxe; Debian 12's 2022.11 (plain and Secure Boot, SMM) and Debian
+//! 13's 2025.02 builds checked by
 //! `crates/cli/tests/boot_firmware_pcrs.rs`) measures there:
 //!
 //! | PCR | events, in order | here |
 //! |---|---|---|
-//! | 0 | `EV_S_CRTM_VERSION`, `EV_EFI_PLATFORM_FIRMWARE_BLOB` PEIFV, DXEFV, separator | predicted for the firmware builds whose PEIM globals in PEIFV are known (PEIFV is measured after PlatformPei wrote them into it: `docs/firmware-pcrs.md`), up to 2048 MiB; refused otherwise |
-//! | 1 | `EV_EFI_VARIABLE_BOOT` BootOrder and each Boot####, separator (2025.02: QEMU's ACPI tables first) | predicted for 2022.11 builds with a fresh VARS, the boot disk a virtio-blk at 00:02.0 with `bootindex=0`, GPT or whole-disk FAT; refused otherwise |
+//! | 0 | `EV_S_CRTM_VERSION`, `EV_EFI_PLATFORM_FIRMWARE_BLOB` PEIFV, DXEFV, separator | predicted for the firmware builds whose PEIM globals in PEIFV are known (PEIFV is measured after PlatformPei wrote them into it: `docs/firmware-pcrs.md`), with QEMU's default CPU under TCG, up to 978 GiB; refused otherwise |
+//! | 1 | `EV_EFI_VARIABLE_BOOT` BootOrder and each Boot####, separator (2025.02: QEMU's ACPI tables first) | predicted for 2022.11 builds with a fresh VARS (or one holding only OVMF's own options), the boot disk a virtio-blk at 00:02.0 with `bootindex=0`, GPT or whole-disk FAT; refused otherwise |
 //! | 2 | the EFI drivers of a NIC's option ROM (`EV_EFI_BOOT_SERVICES_DRIVER`, Authenticode: [`super::option_rom`]), separator | predicted; with a NIC, given its ROM file |
 //! | 3, 6 | separator | predicted |
 //! | 5 | separator; `EV_EFI_GPT_EVENT` when the boot file is on a GPT disk; `EV_EFI_ACTION` "Exit Boot Services Invocation", "... Returned with Success" | predicted with the boot disk ([`boot_disk`]) |
@@ -259,14 +260,8 @@ struct KnownBuild {
 #[derive(Debug)]
 enum PeiGlobals {
     /// edk2 2022.11: PlatformPei's `mPlatformInfoHob` (the packed `EFI_HOB_PLATFORM_INFO`) at `offset`,
-    /// followed by QemuFwCfgPeiLib's `mQemuFwCfgSupported` and `mQemuFwCfgDmaSupported`; the S3 reserved
-    /// memory is sized with `ap_stack_size` (`PcdCpuApStackSize`) per vCPU.
-    /// `smm`: a Secure Boot build that needs SMM (QEMU `smm=on`).
-    PlatformInfo2022 {
-        offset: usize,
-        ap_stack_size: u32,
-        smm: Option<Smm2022>,
-    },
+    /// followed by QemuFwCfgPeiLib's `mQemuFwCfgSupported` and `mQemuFwCfgDmaSupported` ([`platform_info_2022`]).
+    PlatformInfo2022(PlatformInfo2022),
     /// Bytes that are the same for every memory size and vCPU count: (offset, value).
     Fixed(&'static [(usize, &'static [u8])]),
 }
@@ -280,7 +275,50 @@ struct Smm2022 {
     /// Bytes outside the platform info that change, to the same value in every capture: (offset in PEIFV,
     /// value in the file, value measured).
     changed: &'static [(usize, &'static [u8], &'static [u8])],
+    /// The largest memory captured and booted (above 2 GiB of RAM below 4 GiB the SMRAM layout is not checked).
+    max_memory_mib: u32,
 }
+
+/// Where an edk2 2022.11 build keeps PlatformPei's platform info in PEIFV, and the build-time PCDs its values
+/// are computed from.
+#[derive(Debug)]
+struct PlatformInfo2022 {
+    /// Offset of `mPlatformInfoHob` in PEIFV.
+    offset: usize,
+    /// `PcdCpuApStackSize`: the S3 reserved memory is 512 KiB plus this per vCPU.
+    ap_stack_size: u32,
+    /// `PcdPciExpressBaseAddress`: q35's MMCONFIG base; the 32-bit PCI window starts 256 MiB above it, and
+    /// `Uc32Base` is it when more than 2 GiB of RAM is below 4 GiB.
+    pci_express_base: u32,
+    /// `PcdPciMmio64Size`: the default 64-bit PCI aperture, which places FirstNonAddress.
+    pci_mmio64_size: u64,
+    /// A Secure Boot build that needs SMM (QEMU `smm=on`).
+    smm: Option<Smm2022>,
+}
+
+/// Debian 12's OVMF_CODE_4M.fd builds (OvmfPkgX64.dsc of edk2 2022.11), as the captures show them
+/// (`docs/firmware-pcrs.md`): `Uc32Base` 0xb000_0000 at 2049-2815 MiB, the 32-bit window from 0xc000_0000, a
+/// classic 64-bit aperture of 32 GiB above 862 GiB, 0x90000 bytes of S3 memory with 2 vCPUs.
+const DEBIAN12_PLATFORM_INFO: PlatformInfo2022 = PlatformInfo2022 {
+    offset: 0xe0c0,
+    ap_stack_size: 0x8000,
+    pci_express_base: 0xb000_0000,
+    pci_mmio64_size: 0x8_0000_0000,
+    smm: None,
+};
+
+/// Debian 12's Secure Boot build (OVMF_CODE_4M.secboot.fd: OvmfPkgX64.dsc with SMM), captured at 512, 1024 and
+/// 2048 MiB with 1 vCPU and 1024 MiB with 2: the platform info at the same offset with the SMM fields set, the
+/// S3 reserved memory below TSEG, and a 32-bit value at 0xe0a4 that is 0x100 in the file and 0x246 in every
+/// capture (not identified: inside a table of (id, value) pairs before the platform info).
+const DEBIAN12_SECBOOT_PLATFORM_INFO: PlatformInfo2022 = PlatformInfo2022 {
+    smm: Some(Smm2022 {
+        tseg_mbytes: 16,
+        changed: &[(0xe0a4, &[0x00, 0x01], &[0x46, 0x02])],
+        max_memory_mib: 2048,
+    }),
+    ..DEBIAN12_PLATFORM_INFO
+};
 
 /// UTF-16LE of "2025.02-8+deb13u1" with its NUL.
 const DEB13U1_VERSION: &[u8] = &[
@@ -294,43 +332,26 @@ const KNOWN_BUILDS: &[KnownBuild] = &[
         name: "Debian 12 ovmf 2022.11-6+deb12u2 OVMF_CODE_4M.fd",
         peifv_sha256: "471281a7d197d12ac61a810e5150b9b5ddc47be78ef0c24af7a8192c81b3a808",
         crtm_version: &[0, 0],
-        globals: PeiGlobals::PlatformInfo2022 {
-            offset: 0xe0c0,
-            ap_stack_size: 0x8000,
-            smm: None,
-        },
+        globals: PeiGlobals::PlatformInfo2022(DEBIAN12_PLATFORM_INFO),
         pcr1_boot_variables_only: true,
         secure_boot_off_measured_empty: false,
     },
     KnownBuild {
-        // The Secure Boot build (SMM required). Captured at 512, 1024, 2048 MiB with 1 vCPU and 1024 MiB with 2:
-        // the platform info at the same offset with the SMM fields set, the S3 reserved memory below TSEG, and
-        // a 32-bit value at 0xe0a4 that is 0x100 in the file and 0x246 in every capture (not identified: inside
-        // a table of (id, value) pairs before the platform info).
+        // The Secure Boot build (SMM required): DEBIAN12_SECBOOT_PLATFORM_INFO.
         name: "Debian 12 ovmf 2022.11-6+deb12u2 OVMF_CODE_4M.secboot.fd",
         peifv_sha256: "dd099b33f9e54526542b92036e12aed1af73d17f0cdeaa12ab02b1030953ac4c",
         crtm_version: &[0, 0],
-        globals: PeiGlobals::PlatformInfo2022 {
-            offset: 0xe0c0,
-            ap_stack_size: 0x8000,
-            smm: Some(Smm2022 {
-                tseg_mbytes: 16,
-                changed: &[(0xe0a4, &[0x00, 0x01], &[0x46, 0x02])],
-            }),
-        },
+        globals: PeiGlobals::PlatformInfo2022(DEBIAN12_SECBOOT_PLATFORM_INFO),
         pcr1_boot_variables_only: true,
         secure_boot_off_measured_empty: false,
     },
     KnownBuild {
-        // Captured (512 MiB/2 vCPUs, 1024/1) but not booted in the suite; bookworm-security's build.
+        // Captured (512 MiB/2 vCPUs, 1024/1, 2560/1, 8192/2, 65536/1) but not booted in the suite;
+        // bookworm-security's build.
         name: "Debian 12 ovmf 2022.11-6+deb12u1 OVMF_CODE_4M.fd",
         peifv_sha256: "1440b60c780300e2f89f2e41889c925c67edcb2586fce49d37bf6561b467e9ce",
         crtm_version: &[0, 0],
-        globals: PeiGlobals::PlatformInfo2022 {
-            offset: 0xe0c0,
-            ap_stack_size: 0x8000,
-            smm: None,
-        },
+        globals: PeiGlobals::PlatformInfo2022(DEBIAN12_PLATFORM_INFO),
         pcr1_boot_variables_only: true,
         secure_boot_off_measured_empty: false,
     },
@@ -346,13 +367,59 @@ const KNOWN_BUILDS: &[KnownBuild] = &[
     },
 ];
 
-/// The largest guest memory the PEIFV model covers: all RAM below 2 GiB, so the 32-bit PCI window starts at
-/// 2 GiB and nothing is above 4 GiB (FirstNonAddress and the 64-bit aperture do not move).
-const PEIFV_MAX_MEMORY_MIB: u32 = 2048;
+/// The largest guest memory the PEIFV model covers, 978 GiB: the largest q35 guest QEMU 10.0 starts with its
+/// default CPU's 40 physical address bits (from 979 GiB, RAM above 4 GiB and the 64-bit PCI hole after it reach
+/// the AMD HyperTransport hole below 1 TiB, QEMU moves them past it and refuses: "phys-bits too low"). Both
+/// Debian builds were captured there.
+const PEIFV_MAX_MEMORY_MIB: u32 = 1_001_472;
 
-/// PEIFV as Tcg2Pei measures it on a q35 VM with `vm`'s memory and vCPUs (QEMU's defaults otherwise: S3
-/// enabled, `smm=off`, no memory above 4 GiB), for a [`KNOWN_BUILDS`] firmware: the decompressed volume with
-/// PlatformPei's `EFI_HOB_PLATFORM_INFO` as it stands when Tcg2Pei runs. Or why not.
+/// The guest CPU's physical address bits (CPUID 0x8000_0008) the model assumes: QEMU's default CPU model
+/// (`qemu64`, vendor "AuthenticAMD", no 1 GiB pages) under TCG, which has 40. edk2 2022.11's
+/// `PlatformAddressWidthFromCpuid` takes 40 bits of an AMD CPU as valid, so `PhysMemAddressWidth` is 40 and the
+/// 64-bit PCI aperture is the dynamic one at the top of that space. Another CPU model, `host-phys-bits` or KVM
+/// (the host's vendor and bits) changes them; not modelled.
+const GUEST_PHYS_BITS: u32 = 40;
+
+const GIB: u64 = 1 << 30;
+
+/// QEMU's q35 RAM layout (`pc_q35_init`) for `-m memory_mib` (no `max-ram-below-4g`, no memory hotplug): all RAM
+/// below 4 GiB when there is less than 0xb000_0000 bytes of it, otherwise 2 GiB below 4 GiB and the rest from
+/// 4 GiB. Returns (RAM below 4 GiB, the end of RAM above 4 GiB or 4 GiB when there is none), in bytes.
+fn q35_ram_layout(memory_mib: u32) -> (u64, u64) {
+    let ram = u64::from(memory_mib) << 20;
+    if ram >= 0xb000_0000 {
+        (2 * GIB, 4 * GIB + ram - 2 * GIB)
+    } else {
+        (ram, 4 * GIB)
+    }
+}
+
+/// edk2 2022.11's 64-bit address space on q35 (`PlatformAddressWidthInitialization`): FirstNonAddress as
+/// `PlatformGetFirstNonAddress` computes it (the end of RAM above 4 GiB, rounded up to the aperture's size, plus
+/// the aperture of `PcdPciMmio64Size`; QEMU gives no `etc/reserved-memory-end` without memory hotplug and no
+/// `opt/ovmf/X-PciMmio64Mb` unless told), then `PlatformDynamicMmioWindow`'s aperture: the top eighth of the
+/// [`GUEST_PHYS_BITS`] space when it fits above that, else the classic one. Returns (FirstNonAddress,
+/// PcdPciMmio64Base, PcdPciMmio64Size).
+fn address_space_2022(ram_end: u64, mmio64_size: u64) -> (u64, u64, u64) {
+    let align_up = |x: u64, a: u64| x.div_ceil(a) * a;
+    // Non-zero in every known build (zero would disable the aperture).
+    let size = align_up(mmio64_size, GIB).max(GIB);
+    // GetPowerOfTwo64: the largest power of two not above the size.
+    let natural = 1u64 << (63 - size.leading_zeros());
+    let base = align_up(align_up(ram_end.max(4 * GIB), GIB), natural);
+    let first_non_address = base + size;
+    let space = 1u64 << GUEST_PHYS_BITS;
+    let dynamic = 1u64 << (GUEST_PHYS_BITS - 3);
+    if size < dynamic && base + dynamic < space {
+        (first_non_address, space - dynamic, dynamic)
+    } else {
+        (first_non_address, base, size)
+    }
+}
+
+/// PEIFV as Tcg2Pei measures it on a q35 VM with `vm`'s memory and vCPUs (QEMU's defaults otherwise: its
+/// default CPU under TCG, S3 enabled, `smm=off`, no memory hotplug), for a [`KNOWN_BUILDS`] firmware: the
+/// decompressed volume with PlatformPei's `EFI_HOB_PLATFORM_INFO` as it stands when Tcg2Pei runs. Or why not.
 fn measured_peifv(
     pei: &[u8],
     digest: Digest,
@@ -374,7 +441,8 @@ fn measured_peifv(
         })?;
     if vm.memory_mib > PEIFV_MAX_MEMORY_MIB {
         return Err(format!(
-            "{PCR0_REFUSAL}; modelled for up to {PEIFV_MAX_MEMORY_MIB} MiB (all RAM below 2 GiB, as captured and booted), not {} MiB",
+            "{PCR0_REFUSAL}; modelled for up to {PEIFV_MAX_MEMORY_MIB} MiB (the largest q35 guest QEMU starts with \
+             its default CPU's {GUEST_PHYS_BITS} physical address bits), not {} MiB",
             vm.memory_mib
         ));
     }
@@ -384,15 +452,19 @@ fn measured_peifv(
             vm.vcpus
         ));
     }
+    if let PeiGlobals::PlatformInfo2022(PlatformInfo2022 { smm: Some(smm), .. }) = &build.globals
+        && vm.memory_mib > smm.max_memory_mib
+    {
+        return Err(format!(
+            "{PCR0_REFUSAL}; for this SMM build ({}) modelled for up to {} MiB (as captured and booted), not {} MiB",
+            build.name, smm.max_memory_mib, vm.memory_mib
+        ));
+    }
     let fields: Vec<(usize, Vec<u8>)> = match build.globals {
         PeiGlobals::Fixed(list) => list.iter().map(|&(o, b)| (o, b.to_vec())).collect(),
-        PeiGlobals::PlatformInfo2022 {
-            offset,
-            ap_stack_size,
-            ref smm,
-        } => platform_info_2022(vm, ap_stack_size, smm.as_ref())?
+        PeiGlobals::PlatformInfo2022(ref info) => platform_info_2022(vm, info)?
             .into_iter()
-            .map(|(o, b)| (offset + o, b))
+            .map(|(o, b)| (info.offset + o, b))
             .collect(),
     };
     let mut out = pei.to_vec();
@@ -407,7 +479,7 @@ fn measured_peifv(
         }
         dst.copy_from_slice(&bytes);
     }
-    if let PeiGlobals::PlatformInfo2022 { smm: Some(smm), .. } = &build.globals {
+    if let PeiGlobals::PlatformInfo2022(PlatformInfo2022 { smm: Some(smm), .. }) = &build.globals {
         for &(at, from, to) in smm.changed {
             let dst = out
                 .get_mut(at..at + from.len())
@@ -424,35 +496,51 @@ fn measured_peifv(
 }
 
 /// edk2 2022.11's `EFI_HOB_PLATFORM_INFO` fields (offset in the struct, bytes) as PlatformPei has set them when
-/// Tcg2Pei measures PEIFV, on q35 with `vm`'s memory (all below 2 GiB) and vCPUs, S3 enabled, no SMM; and the
-/// two QemuFwCfgPeiLib flags after it.
+/// Tcg2Pei measures PEIFV, on q35 with `vm`'s memory and vCPUs, S3 enabled, SMM as the build needs, the CPU of
+/// [`GUEST_PHYS_BITS`]; and the two QemuFwCfgPeiLib flags after it. Memory moves four of them: RAM below 4 GiB
+/// places the S3 reserved memory under its top (`PublishPeiMemory`) and `Uc32Base`
+/// (`PlatformQemuUc32BaseInitialization`: 2 GiB up to 2 GiB of it, else `PcdPciExpressBaseAddress`); RAM above
+/// 4 GiB moves FirstNonAddress and, above 862 GiB, the 64-bit aperture ([`address_space_2022`]).
 fn platform_info_2022(
     vm: &VmConfig,
-    ap_stack_size: u32,
-    smm: Option<&Smm2022>,
+    info: &PlatformInfo2022,
 ) -> Result<Vec<(usize, Vec<u8>)>, String> {
-    let s3_size = 0x8_0000 + vm.vcpus * ap_stack_size;
-    let low_memory = vm.memory_mib << 20;
+    let s3_size = 0x8_0000 + vm.vcpus * info.ap_stack_size;
+    let (low_memory, ram_end) = q35_ram_layout(vm.memory_mib);
     // With SMM, PlatformPei's PublishPeiMemory takes TSEG off the top of low RAM first.
-    let tseg = smm.map_or(0, |s| u32::from(s.tseg_mbytes) << 20);
-    let s3_base = low_memory.checked_sub(tseg + s3_size).ok_or_else(|| {
-        format!(
-            "{PCR0_REFUSAL}; {} MiB is too little for the S3 reserved memory of {} vCPUs",
-            vm.memory_mib, vm.vcpus
-        )
-    })?;
+    let tseg = info
+        .smm
+        .as_ref()
+        .map_or(0, |s| u64::from(s.tseg_mbytes) << 20);
+    let s3_base = low_memory
+        .checked_sub(tseg + u64::from(s3_size))
+        .and_then(|b| u32::try_from(b).ok())
+        .ok_or_else(|| {
+            format!(
+                "{PCR0_REFUSAL}; {} MiB is too little for the S3 reserved memory of {} vCPUs",
+                vm.memory_mib, vm.vcpus
+            )
+        })?;
+    let uc32_base = if low_memory <= 2 * GIB {
+        0x8000_0000
+    } else {
+        info.pci_express_base
+    };
+    let (first_non_address, mmio64_base, mmio64_size) =
+        address_space_2022(ram_end, info.pci_mmio64_size);
+    let mmio32_base = info.pci_express_base + 0x1000_0000;
     let mut fields = vec![
         (24, 0x29c0u16.to_le_bytes().to_vec()), // HostBridgeDevId: Q35 MCH
         (39, vec![1]),                          // S3Supported
-        (44, 0x10_0000_0000u64.to_le_bytes().to_vec()), // FirstNonAddress
-        (52, vec![40]),                         // PhysMemAddressWidth
-        (53, 0x8000_0000u32.to_le_bytes().to_vec()), // Uc32Base: 2 GiB (low RAM <= 2 GiB)
-        (70, 0xe0_0000_0000u64.to_le_bytes().to_vec()), // PcdPciMmio64Base
-        (78, 0x20_0000_0000u64.to_le_bytes().to_vec()), // PcdPciMmio64Size
-        (86, 0xc000_0000u32.to_le_bytes().to_vec()), // PcdPciMmio32Base
-        (90, 0x3c00_0000u32.to_le_bytes().to_vec()), // PcdPciMmio32Size
-        (94, 0x6000u64.to_le_bytes().to_vec()), // PcdPciIoBase
-        (102, 0xa000u64.to_le_bytes().to_vec()), // PcdPciIoSize
+        (44, first_non_address.to_le_bytes().to_vec()), // FirstNonAddress
+        (52, vec![GUEST_PHYS_BITS as u8]),      // PhysMemAddressWidth
+        (53, uc32_base.to_le_bytes().to_vec()), // Uc32Base
+        (70, mmio64_base.to_le_bytes().to_vec()), // PcdPciMmio64Base
+        (78, mmio64_size.to_le_bytes().to_vec()), // PcdPciMmio64Size
+        (86, mmio32_base.to_le_bytes().to_vec()), // PcdPciMmio32Base: MMCONFIG + 256 MiB
+        (90, (0xfc00_0000 - mmio32_base).to_le_bytes().to_vec()), // PcdPciMmio32Size: up to 0xfc00_0000
+        (94, 0x6000u64.to_le_bytes().to_vec()),                   // PcdPciIoBase
+        (102, 0xa000u64.to_le_bytes().to_vec()),                  // PcdPciIoSize
         (118, vm.vcpus.to_le_bytes().to_vec()), // PcdCpuBootLogicalProcessorNumber
         (122, vm.vcpus.to_le_bytes().to_vec()), // PcdCpuMaxLogicalProcessorNumber
         (126, 64u32.to_le_bytes().to_vec()),    // DefaultMaxCpuNumber
@@ -461,7 +549,7 @@ fn platform_info_2022(
         (138, vec![1]),                         // QemuFwCfgPeiLib mQemuFwCfgSupported
         (139, vec![1]),                         // QemuFwCfgPeiLib mQemuFwCfgDmaSupported
     ];
-    if let Some(smm) = smm {
+    if let Some(smm) = &info.smm {
         fields.push((40, vec![1])); // SmmSmramRequire
         fields.push((41, vec![1])); // Q35SmramAtDefaultSmbase (QEMU negotiates the SMBASE feature)
         fields.push((42, smm.tseg_mbytes.to_le_bytes().to_vec())); // Q35TsegMbytes
@@ -664,19 +752,29 @@ pub fn predict_firmware(
     vm: &VmConfig,
     banks: &[Algorithm],
 ) -> Result<FirmwarePrediction, FirmwareError> {
+    predict_firmware_volumes(&main_volumes(code)?, vm, banks)
+}
+
+/// [`predict_firmware`] from the firmware's main volumes ([`main_volumes`]), decompressed once for several VM
+/// configurations.
+pub fn predict_firmware_volumes(
+    volumes: &MainVolumes,
+    vm: &VmConfig,
+    banks: &[Algorithm],
+) -> Result<FirmwarePrediction, FirmwareError> {
     let pcr2 = option_rom_drivers(vm, banks)?;
     if vm.memory_mib == 0 || vm.vcpus == 0 {
         return Err(FirmwareError::NotModelled(
             "memory and vCPUs must be at least 1".into(),
         ));
     }
-    let MainVolumes { pei, dxe } = main_volumes(code)?;
+    let MainVolumes { pei, dxe } = volumes;
     let volumes = VolumeDigests {
-        peifv: Algorithm::Sha256.digest(&pei),
-        dxefv: Algorithm::Sha256.digest(&dxe),
+        peifv: Algorithm::Sha256.digest(pei),
+        dxefv: Algorithm::Sha256.digest(dxe),
     };
     let mut events = Vec::new();
-    let pcr0 = measured_peifv(&pei, volumes.peifv, vm);
+    let pcr0 = measured_peifv(pei, volumes.peifv, vm);
     if let Ok((build, peifv)) = &pcr0 {
         events.push(data_event(
             0,
@@ -693,7 +791,7 @@ pub fn predict_firmware(
         events.push(data_event(
             0,
             PredictedEventKind::FirmwareVolume("DXEFV"),
-            &dxe,
+            dxe,
             banks,
         ));
         events.push(data_event(
@@ -704,7 +802,7 @@ pub fn predict_firmware(
         ));
     }
     let pcr1 = match &pcr0 {
-        Ok((build, _)) => boot_variables(build, &dxe, &vm.disk, &vm.vars_boot_options),
+        Ok((build, _)) => boot_variables(build, dxe, &vm.disk, &vm.vars_boot_options),
         // Modelled only for the builds and VMs whose PCR 0 is (an unknown build, or memory or vCPUs outside
         // what was captured and booted).
         Err(_) => Err(format!(
@@ -819,7 +917,10 @@ pub fn predict_firmware(
         volumes,
         build: pcr0.as_ref().ok().map(|(b, _)| BuildInfo {
             name: b.name,
-            smm: matches!(b.globals, PeiGlobals::PlatformInfo2022 { smm: Some(_), .. }),
+            smm: matches!(
+                b.globals,
+                PeiGlobals::PlatformInfo2022(PlatformInfo2022 { smm: Some(_), .. })
+            ),
         }),
         pcr7_secure_boot_off: pcr0
             .as_ref()
@@ -1169,11 +1270,17 @@ mod tests {
         )
         .unwrap();
         let big = VmConfig {
-            memory_mib: 4096,
+            memory_mib: PEIFV_MAX_MEMORY_MIB + 1,
             ..vm.clone()
         };
         let e = measured_peifv(&pei, d, &big).unwrap_err();
-        assert!(e.contains("up to 2048 MiB"), "{e}");
+        assert!(e.contains("up to 1001472 MiB"), "{e}");
+        let many = VmConfig {
+            vcpus: 65,
+            ..vm.clone()
+        };
+        let e = measured_peifv(&pei, d, &many).unwrap_err();
+        assert!(e.contains("up to 64 vCPUs"), "{e}");
         // The known offset must hold zeros (a PEIFV that only claims to be the build is refused).
         let mut odd = vec![0xffu8; 0xe0000];
         odd[0] = 0;
@@ -1181,6 +1288,68 @@ mod tests {
         assert!(e.contains("not zero"), "{e}");
         let e = measured_peifv(&pei, d, &vm).unwrap_err();
         assert!(e.contains("outside"), "{e}");
+    }
+
+    /// One field of [`platform_info_2022`]'s output, as a little-endian number.
+    fn field(fields: &[(usize, Vec<u8>)], offset: usize) -> u64 {
+        let (_, b) = fields.iter().find(|(o, _)| *o == offset).unwrap();
+        b.iter().rev().fold(0, |a, &x| (a << 8) | u64::from(x))
+    }
+
+    /// The fields that move with memory, against the captures of Debian 12's `OVMF_CODE_4M.fd` (2022.11-6+deb12u2)
+    /// under QEMU 10.0.2 TCG (`scripts/capture-peifv.py`, the default CPU; above 16 GiB with `--no-reserve`):
+    /// the bytes each capture differs in from the 2048 MiB one, read as `EFI_HOB_PLATFORM_INFO` fields. Each
+    /// capture's SHA-256 is also the digest the guest extended, and `pcr_predict_firmware.rs` checks the whole
+    /// measured PEIFV against it.
+    #[test]
+    fn platform_info_2022_follows_memory_as_captured() {
+        // (MiB, vCPUs, FirstNonAddress, Uc32Base, PcdPciMmio64Base, PcdPciMmio64Size, S3AcpiReservedMemoryBase)
+        #[rustfmt::skip]
+        let captured: &[(u32, u32, u64, u64, u64, u64, u64)] = &[
+            // All RAM below 2 GiB: the model as it was (captures at 512-2048 MiB).
+            (2048, 1, 0x10_0000_0000, 0x8000_0000, 0xe0_0000_0000, 0x20_0000_0000, 0x7ff7_8000),
+            // More than 2 GiB below 4 GiB (q35 puts up to 0xafff_ffff bytes there): Uc32Base is MMCONFIG.
+            (2049, 1, 0x10_0000_0000, 0xb000_0000, 0xe0_0000_0000, 0x20_0000_0000, 0x8007_8000),
+            (2560, 1, 0x10_0000_0000, 0xb000_0000, 0xe0_0000_0000, 0x20_0000_0000, 0x9ff7_8000),
+            (2815, 1, 0x10_0000_0000, 0xb000_0000, 0xe0_0000_0000, 0x20_0000_0000, 0xafe7_8000),
+            // From 0xb000_0000 bytes on: 2 GiB below 4 GiB, the rest above; same bytes as 2048 MiB up to 30 GiB
+            // (captured at 2816, 2817, 3072, 4096, 8192, 16384, 30720 MiB).
+            (2816, 1, 0x10_0000_0000, 0x8000_0000, 0xe0_0000_0000, 0x20_0000_0000, 0x7ff7_8000),
+            (4096, 2, 0x10_0000_0000, 0x8000_0000, 0xe0_0000_0000, 0x20_0000_0000, 0x7ff7_0000),
+            (30720, 1, 0x10_0000_0000, 0x8000_0000, 0xe0_0000_0000, 0x20_0000_0000, 0x7ff7_8000),
+            // RAM ending past 32 GiB (more than 30 GiB of it): FirstNonAddress moves in 32 GiB steps, the
+            // dynamic aperture stays.
+            (30721, 1, 0x18_0000_0000, 0x8000_0000, 0xe0_0000_0000, 0x20_0000_0000, 0x7ff7_8000),
+            (65536, 1, 0x20_0000_0000, 0x8000_0000, 0xe0_0000_0000, 0x20_0000_0000, 0x7ff7_8000),
+            (262144, 1, 0x50_0000_0000, 0x8000_0000, 0xe0_0000_0000, 0x20_0000_0000, 0x7ff7_8000),
+            (882688, 1, 0xe0_0000_0000, 0x8000_0000, 0xe0_0000_0000, 0x20_0000_0000, 0x7ff7_8000),
+            // RAM ending past 864 GiB (more than 862 GiB): no room for the dynamic aperture; the classic one,
+            // 32 GiB above RAM.
+            (882689, 1, 0xe8_0000_0000, 0x8000_0000, 0xe0_0000_0000, 0x8_0000_0000, 0x7ff7_8000),
+            (1001472, 1, 0x100_0000_0000, 0x8000_0000, 0xf8_0000_0000, 0x8_0000_0000, 0x7ff7_8000),
+        ];
+        for &(mib, vcpus, fna, uc32, base64, size64, s3) in captured {
+            let vm = VmConfig {
+                memory_mib: mib,
+                vcpus,
+                ..VmConfig::default()
+            };
+            let f = platform_info_2022(&vm, &DEBIAN12_PLATFORM_INFO).unwrap();
+            let got = (
+                field(&f, 44),
+                field(&f, 53),
+                field(&f, 70),
+                field(&f, 78),
+                field(&f, 130),
+            );
+            assert_eq!(got, (fna, uc32, base64, size64, s3), "{mib} MiB");
+            // Constant over memory: the address width, the 32-bit window, the S3 size.
+            assert_eq!(field(&f, 52), 40, "{mib} MiB");
+            assert_eq!((field(&f, 86), field(&f, 90)), (0xc000_0000, 0x3c00_0000));
+            assert_eq!(field(&f, 134), 0x8_0000 + u64::from(vcpus) * 0x8000);
+        }
+        assert_eq!(q35_ram_layout(2815), (2815 << 20, 4 * GIB));
+        assert_eq!(q35_ram_layout(2816), (2 * GIB, 4 * GIB + (768 << 20)));
     }
 
     /// The boot options' data hash to the digests of the EV_EFI_VARIABLE_BOOT events of a real boot of Debian
