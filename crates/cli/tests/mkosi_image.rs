@@ -10,8 +10,9 @@
 //!   sfdisk lists with that root hash;
 //! - the disk boots under QEMU q35 + OVMF (Secure Boot on for the signed image) + swtpm; the guest's units
 //!   (scripts/mkosi/mkosi.extra) print its PCRs in every bank, the event log, and PCR 11 after each
-//!   systemd-pcrphase step; every PCR `refvals create --disk` predicts (4, 7, 9, 11 after each phase the guest
-//!   reached, 12, 13) equals the guest's, in every bank both have;
+//!   systemd-pcrphase step; every PCR `refvals create --disk --firmware` predicts (the firmware's 0-3, 5, 6 for
+//!   the OVMF booted, 4, 7, 9, 11 after each phase the guest reached, 12, 13) equals the guest's, in every bank
+//!   both have;
 //! - a byte flipped in the root partition: `refvals create --disk` exits 1 naming the data block veritysetup names.
 //!
 //! The images are built once and reused while their inputs are unchanged (`$CARGO_TARGET_TMPDIR/mkosi-images/`,
@@ -33,6 +34,8 @@ use yardstick_common::hash::Algorithm;
 use yardstick_refvals::Manifest;
 
 const SNAKEOIL_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd";
+/// The guest's memory (MiB): the boot's `-m` and `refvals create --memory`.
+const MEMORY_MIB: u32 = 2048;
 
 /// systemd's PCR 11 phases in boot order, as the manifest names the value after each (`a:b:...`).
 const PHASES: [&str; 4] = ["enter-initrd", "leave-initrd", "sysinit", "ready"];
@@ -251,6 +254,25 @@ fn check_image(variant: &str) -> String {
     if secure_boot {
         create.args(["--secure-boot-vars", SNAKEOIL_VARS]);
     }
+    // The firmware PCRs of the OVMF the boot below uses (Debian 12's, its Secure Boot build for the signed
+    // image), the same VM: q35, MEMORY_MIB, 1 vCPU, no NIC, the disk the first virtio-blk with bootindex=0.
+    let (code, mem) = (
+        if secure_boot {
+            "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd"
+        } else {
+            "/usr/share/OVMF/OVMF_CODE_4M.fd"
+        },
+        MEMORY_MIB.to_string(),
+    );
+    create.args([
+        "--firmware",
+        code,
+        "--platform",
+        "qemu-q35",
+        "--memory",
+        &mem,
+    ]);
+    create.args(["--vcpus", "1", "--nic", "none"]);
     run_ok(&mut create);
     let m = Manifest::from_json(&std::fs::read(&manifest_path).unwrap()).unwrap();
     let tpm = m.tpm.as_ref().expect("a tpm section");
@@ -264,7 +286,8 @@ fn check_image(variant: &str) -> String {
     } else {
         boot::BootConfig::disk_image(&disk)
     };
-    cfg.memory_mib = 2048;
+    cfg.memory_mib = MEMORY_MIB;
+    assert_eq!(cfg.vcpus, 1);
     cfg.timeout = Duration::from_secs(900);
     let out = boot::boot_uki(&cfg).unwrap_or_else(|e| panic!("{variant} boot: {e}"));
     std::fs::write(keep.join("serial.log"), &out.serial).unwrap();
@@ -287,7 +310,7 @@ fn check_image(variant: &str) -> String {
     let mut wrong = Vec::new();
     let mut compared = 0;
     for &alg in &banks {
-        for pcr in [4, 7, 9, 12, 13] {
+        for pcr in [0, 1, 2, 3, 4, 5, 6, 7, 9, 12, 13] {
             let (p, g) = (tpm.pcrs.get(alg, pcr), guest.get(alg, pcr));
             assert!(p.is_some(), "PCR {pcr} {alg} not predicted");
             compared += 1;

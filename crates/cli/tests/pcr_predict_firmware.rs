@@ -2,6 +2,8 @@
 //! `boot_firmware_pcrs.rs`). Every refusal is exit 2; errors from the inputs are one line, never a panic.
 #![allow(clippy::indexing_slicing, clippy::expect_used, clippy::unwrap_used)]
 
+#[path = "support/boot.rs"]
+mod boot;
 mod support;
 
 use std::path::Path;
@@ -379,4 +381,91 @@ fn hostile_inputs_give_one_line() {
             .contains("without GPT")
     );
     assert!(Path::new(OVMF_CODE).exists());
+}
+
+/// A firmware built without Secure Boot support (Debian 13's `OVMF_CODE_4M.fd`: no SecureBootConfigDxe in
+/// DXEFV) measures the SecureBoot variable as absent: PCR 7 is predicted that way (the boots prove the value),
+/// unlike Debian 12's; with a VARS enrolling keys (the UKI prediction has Secure Boot on) PCRs 4 and 7 are
+/// refused, since that firmware enforces nothing.
+#[test]
+fn secure_boot_support_is_read_from_the_firmware() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path();
+    let initrd = w.join("initrd.cpio");
+    std::fs::write(&initrd, boot::busybox_initrd(&boot::GuestScript::default())).unwrap();
+    let unsigned = w.join("uki-unsigned.efi");
+    run_ok(
+        yardstick()
+            .args([
+                "uki",
+                "build",
+                "--stub",
+                "/usr/lib/systemd/boot/efi/linuxx64.efi.stub",
+            ])
+            .arg("--linux")
+            .arg(kernel())
+            .arg("--initrd")
+            .arg(&initrd)
+            .args(["--cmdline", "console=ttyS0", "--output"])
+            .arg(&unsigned),
+    );
+    let signed = w.join("uki.efi");
+    boot::sign_snakeoil(&unsigned, &signed, w);
+    let trixie = peer("ovmf-trixie/root/usr/share/OVMF/OVMF_CODE_4M.fd");
+    let trixie = trixie.to_str().unwrap();
+    let pcr7 = |firmware: &str| {
+        let v = json(&with_firmware(
+            firmware,
+            &[
+                "--uki",
+                unsigned.to_str().unwrap(),
+                "--json",
+                "--pcr",
+                "4,7",
+            ],
+        ));
+        assert!(v["not_predicted"].as_object().unwrap().is_empty(), "{v}");
+        (v["sha256"]["4"].clone(), v["sha256"]["7"].clone())
+    };
+    let (pcr4_12, pcr7_12) = pcr7(OVMF_CODE);
+    let (pcr4_13, pcr7_13) = pcr7(trixie);
+    assert_eq!(pcr4_12, pcr4_13);
+    assert_ne!(pcr7_12, pcr7_13, "the SecureBoot event differs");
+    // Debian 12's VARS with the snakeoil keys on a firmware without Secure Boot support: PCRs 4 and 7 refused.
+    let v = json(&with_firmware(
+        trixie,
+        &[
+            "--uki",
+            signed.to_str().unwrap(),
+            "--vars",
+            boot::SNAKEOIL_VARS,
+            "--json",
+            "--pcr",
+            "4,7,9",
+        ],
+    ));
+    for pcr in ["4", "7"] {
+        assert!(v["sha256"].get(pcr).is_none(), "{v}");
+        let why = v["not_predicted"][pcr].as_str().unwrap();
+        assert!(why.contains("no Secure Boot support"), "{why}");
+    }
+    assert!(v["sha256"].get("9").is_some(), "{v}");
+    // The same VARS with Debian 12's Secure Boot build: all predicted.
+    let v = json(&with_firmware(
+        "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd",
+        &[
+            "--uki",
+            signed.to_str().unwrap(),
+            "--vars",
+            boot::SNAKEOIL_VARS,
+            "--json",
+            "--pcr",
+            "0,1,4,7",
+        ],
+    ));
+    assert!(
+        v["not_predicted"].as_object().unwrap().get("4").is_none(),
+        "{v}"
+    );
+    assert!(v["sha256"].get("7").is_some(), "{v}");
 }

@@ -362,14 +362,21 @@ pub struct FirmwarePcrs {
 }
 
 impl FirmwarePcrs {
-    /// Reads the firmware at `path` and refuses, before anything is built, what no boot disk can make
-    /// predictable: a firmware file that is not an OVMF code file, a NIC, zero memory or vCPUs.
+    /// Reads the firmware at `path` (and the NIC's option ROM at `nic_rom`) and refuses, before anything is
+    /// built, what no boot disk can make predictable: a firmware file that is not an OVMF code file, an option
+    /// ROM file that is not one or without a NIC, zero memory or vCPUs.
     pub fn read(
         path: &Path,
         mut vm: VmConfig,
         nic_rom: Option<&Path>,
     ) -> Result<FirmwarePcrs, StepError> {
         let code = read_file(FIRMWARE_STEP, path, InputKind::FIRMWARE)?;
+        if nic_rom.is_some() && vm.nic == yardstick_tpm::predict::firmware::Nic::None {
+            return Err(step_err(
+                FIRMWARE_STEP,
+                "the NIC's option ROM needs a NIC (--nic virtio-net or e1000e)".to_string(),
+            ));
+        }
         let nic = match nic_rom {
             Some(p) => {
                 let rom = read_file(FIRMWARE_STEP, p, InputKind::OPTION_ROM)?;

@@ -142,8 +142,10 @@ is 1 unless given), as `yardstick pcr predict --firmware ... --uki --disk` gives
 them: PCR 5 holds the disk's GPT, PCR 1 assumes a fresh VARS and the disk as the
 first virtio-blk with bootindex=0. What is not modelled for that firmware and VM
 (PCR 1 of Debian 13's OVMF, PCR 0 of a firmware build it does not know) is left
-out of pcrs and listed with why in tpm.not_predicted; a NIC or a firmware file
-that is not OVMF is refused.";
+out of pcrs and listed with why in tpm.not_predicted; a firmware file that is
+not OVMF, a --nic-rom that is not an option ROM or --nic-rom without --nic is
+refused. With --nic, PCR 2 also holds the EFI drivers of the NIC's option ROM
+(--nic-rom).";
 
 /// Root filesystem type.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -116,24 +116,30 @@ pub struct VmConfig {
     pub nic_rom: Option<Vec<u8>>,
     /// The boot disk, as far as PCRs 1 and 5 need it.
     pub disk: BootDisk,
-    /// The BootOrder and Boot#### variables of the VARS file the VM starts from ([`vars_boot_options`]; none
-    /// in a fresh VARS such as Debian's `OVMF_VARS_4M.fd`). PCR 1 is predicted when they are none, or OVMF's
-    /// own UiApp and shell options plus options BDS created for devices this VM does not have (Debian's
-    /// `OVMF_VARS_4M.snakeoil.fd`); refused otherwise.
+    /// The load-option variables of the VARS file the VM starts from ([`vars_boot_options`]; none in a fresh
+    /// VARS such as Debian's `OVMF_VARS_4M.fd`). PCR 1 is predicted when they are none, or only Boot####
+    /// options that are OVMF's own UiApp and shell options and options BDS created itself (Debian's
+    /// `OVMF_VARS_4M.snakeoil.fd`); refused otherwise. A DriverOrder also refuses PCR 2.
     pub vars_boot_options: Vec<(String, Vec<u8>)>,
 }
 
-/// The BootOrder and Boot#### variables (name, data) a VARS file (`OVMF_VARS*.fd`) holds.
+/// The load-option variables (name, data) a VARS file (`OVMF_VARS*.fd`) holds: BootOrder, BootNext,
+/// DriverOrder, SysPrepOrder and the Boot####, Driver####, SysPrep#### options.
 pub fn vars_boot_options(vars_fd: &[u8]) -> Result<Vec<(String, Vec<u8>)>, super::PredictError> {
     let vars = super::ovmf_vars::parse_variable_store(vars_fd)?;
+    let numbered = |name: &str, prefix: &str| {
+        name.strip_prefix(prefix)
+            .is_some_and(|n| n.len() == 4 && n.chars().all(|c| c.is_ascii_hexdigit()))
+    };
     Ok(vars
         .into_iter()
         .filter(|v| {
             v.vendor == crate::guids::EFI_GLOBAL_VARIABLE
-                && (v.name == "BootOrder"
-                    || v.name
-                        .strip_prefix("Boot")
-                        .is_some_and(|n| n.len() == 4 && n.chars().all(|c| c.is_ascii_hexdigit())))
+                && (["BootOrder", "BootNext", "DriverOrder", "SysPrepOrder"]
+                    .contains(&v.name.as_str())
+                    || ["Boot", "Driver", "SysPrep"]
+                        .iter()
+                        .any(|p| numbered(&v.name, p)))
         })
         .map(|v| (v.name, v.data))
         .collect())
@@ -202,10 +208,12 @@ pub struct FirmwarePrediction {
     pub status: BTreeMap<u32, PcrStatus>,
     /// The SHA-256 of PEIFV and DXEFV as SEC decompresses them (DXEFV's is its PCR 0 event digest).
     pub volumes: VolumeDigests,
-    /// Why the UKI prediction's PCR 7 does not hold with this firmware when Secure Boot is off, if it does not:
-    /// it measures the absent SecureBoot variable as empty data, so the UKI's prediction must be
-    /// [`super::Prediction::with_secure_boot_variable_absent`] ([`WholeSet::new`] does that).
-    pub pcr7_secure_boot_off: Option<String>,
+    /// Whether the firmware was built with Secure Boot support (SecureBootConfigDxe in DXEFV, which edk2's
+    /// `SECURE_BOOT_ENABLE` brings together with AuthVariableLib); `None` when DXEFV's files cannot be listed.
+    /// A build without it (Debian 13's `OVMF_CODE_4M.fd`) leaves the SecureBoot variable undefined, so Tcg2Dxe
+    /// measures it as empty data ([`super::Prediction::with_secure_boot_variable_absent`], which
+    /// [`WholeSet::new`] applies), and does not enforce keys a VARS file enrolls.
+    pub secure_boot_support: Option<bool>,
     /// The known firmware build PCR 0 was predicted for (none when PCR 0 is refused).
     pub build: Option<BuildInfo>,
 }
@@ -251,9 +259,6 @@ struct KnownBuild {
     globals: PeiGlobals,
     /// Whether PCR 1 is only the boot variables (2022.11); 2025.02 also measures QEMU's ACPI tables there.
     pcr1_boot_variables_only: bool,
-    /// Whether, with Secure Boot off (no PK), Tcg2Dxe measures the then absent SecureBoot variable as empty
-    /// data (2025.02) rather than one zero byte (2022.11, what [`super::predict`] models for PCR 7).
-    secure_boot_off_measured_empty: bool,
 }
 
 /// The PEIM globals in a PEIFV when Tcg2Pei measures it.
@@ -309,7 +314,7 @@ const DEBIAN12_PLATFORM_INFO: PlatformInfo2022 = PlatformInfo2022 {
 
 /// Debian 12's Secure Boot build (OVMF_CODE_4M.secboot.fd: OvmfPkgX64.dsc with SMM), captured at 512, 1024 and
 /// 2048 MiB with 1 vCPU and 1024 MiB with 2: the platform info at the same offset with the SMM fields set, the
-/// S3 reserved memory below TSEG, and a 32-bit value at 0xe0a4 that is 0x100 in the file and 0x246 in every
+/// S3 reserved memory below TSEG, and a value at 0xe0a4 whose low 16 bits are 0x100 in the file and 0x246 in every
 /// capture (not identified: inside a table of (id, value) pairs before the platform info).
 const DEBIAN12_SECBOOT_PLATFORM_INFO: PlatformInfo2022 = PlatformInfo2022 {
     smm: Some(Smm2022 {
@@ -334,7 +339,6 @@ const KNOWN_BUILDS: &[KnownBuild] = &[
         crtm_version: &[0, 0],
         globals: PeiGlobals::PlatformInfo2022(DEBIAN12_PLATFORM_INFO),
         pcr1_boot_variables_only: true,
-        secure_boot_off_measured_empty: false,
     },
     KnownBuild {
         // The Secure Boot build (SMM required): DEBIAN12_SECBOOT_PLATFORM_INFO.
@@ -343,7 +347,6 @@ const KNOWN_BUILDS: &[KnownBuild] = &[
         crtm_version: &[0, 0],
         globals: PeiGlobals::PlatformInfo2022(DEBIAN12_SECBOOT_PLATFORM_INFO),
         pcr1_boot_variables_only: true,
-        secure_boot_off_measured_empty: false,
     },
     KnownBuild {
         // Captured (512 MiB/2 vCPUs, 1024/1, 2560/1, 8192/2, 65536/1) but not booted in the suite;
@@ -353,7 +356,6 @@ const KNOWN_BUILDS: &[KnownBuild] = &[
         crtm_version: &[0, 0],
         globals: PeiGlobals::PlatformInfo2022(DEBIAN12_PLATFORM_INFO),
         pcr1_boot_variables_only: true,
-        secure_boot_off_measured_empty: false,
     },
     KnownBuild {
         name: "Debian 13 ovmf 2025.02-8+deb13u1 OVMF_CODE_4M.fd",
@@ -363,7 +365,6 @@ const KNOWN_BUILDS: &[KnownBuild] = &[
         // offset (8). PlatformPei keeps its platform info in a HOB in this version, not in PEIFV.
         globals: PeiGlobals::Fixed(&[(0x6e50, &[0x08, 0x06])]),
         pcr1_boot_variables_only: false,
-        secure_boot_off_measured_empty: true,
     },
 ];
 
@@ -561,6 +562,9 @@ fn platform_info_2022(
 pub const PCR1_REFUSAL: &str = "PCR 1 measures BootOrder and the Boot#### options OVMF creates for the \
 devices present";
 
+/// SecurityPkg's SecureBootConfigDxe: in DXEFV exactly when the build has Secure Boot support.
+const SECURE_BOOT_CONFIG_DXE: Guid = guid!("f0e6a44f-7195-41c3-ac64-54f202cd0a21");
+
 /// `LOAD_OPTION_ACTIVE`.
 const LOAD_OPTION_ACTIVE: u32 = 0x1;
 /// `LOAD_OPTION_ACTIVE | LOAD_OPTION_HIDDEN | LOAD_OPTION_CATEGORY_APP`, as OVMF registers UiApp.
@@ -679,12 +683,15 @@ fn boot_variables(
     Ok(model)
 }
 
-/// Whether the boot options a VARS file holds leave PCR 1 as on a fresh VARS (`model`, OVMF's own options in
-/// log order). BDS registers UiApp and the shell under their existing numbers when the VARS holds them as OVMF
-/// creates them, deletes the options it once created itself (optional data [`AUTO_CREATED`]) for devices that
-/// are gone, and gives the disk the lowest free number: the same variables as on a fresh VARS, provided both
-/// of OVMF's options are there (else a stale option could hold their numbers when they are registered) and
-/// there is no BootOrder of its own.
+/// Whether the load options a VARS file holds leave PCR 1 as on a fresh VARS (`model`, OVMF's own options in
+/// log order). edk2 2022.11's UefiBootManagerLib reads only the Boot#### options BootOrder lists and takes free
+/// option numbers from BootOrder and BootNext alone, so with neither in the VARS, BDS writes UiApp, the disk and
+/// the shell as Boot0000-0002 as on a fresh VARS, over whatever those variables held. What is accepted here is
+/// narrower: Boot0000 and Boot0002 exactly OVMF's options and any other Boot#### one BDS created itself
+/// (optional data [`AUTO_CREATED`]) for another device, as in a VARS OVMF wrote (Debian's snakeoil VARS), so
+/// that nothing depends on how a foreign variable's attributes would meet the write. BootNext (booted first,
+/// and it moves the free numbers), DriverOrder and SysPrepOrder (BDS runs their options before booting) and
+/// Driver#### / SysPrep#### options are refused.
 fn check_vars_options(
     vars: &[(String, Vec<u8>)],
     model: &[(&'static str, Vec<u8>)],
@@ -694,11 +701,14 @@ fn check_vars_options(
     }
     let refuse = |why: String| {
         Err(format!(
-            "{PCR1_REFUSAL}: the VARS file {why}; modelled for a fresh VARS or one holding only OVMF's UiApp              and shell options and options BDS created for other devices"
+            "{PCR1_REFUSAL}: the VARS file {why}; modelled for a fresh VARS or one holding only OVMF's UiApp \
+             and shell options and options BDS created for other devices"
         ))
     };
-    if vars.iter().any(|(n, _)| n == "BootOrder") {
-        return refuse("holds a BootOrder".into());
+    for (name, _) in vars {
+        if !name.starts_with("Boot") || name == "BootNext" || name == "BootOrder" {
+            return refuse(format!("holds {name}"));
+        }
     }
     let model_option = |name: &str| model.iter().find(|(n, _)| *n == name).map(|(_, d)| d);
     for fixed in ["Boot0000", "Boot0002"] {
@@ -709,10 +719,13 @@ fn check_vars_options(
     let disk = model_option("Boot0001");
     for (name, data) in vars {
         let own = model_option(name) == Some(data);
-        // An option BDS created (its optional data is the auto-created GUID) for another device is deleted.
+        // An option BDS created itself (optional data: the auto-created GUID) for another device: not in a
+        // BootOrder, so never read, or overwritten when its number is taken.
         let stale = data.ends_with(&AUTO_CREATED.to_efi_bytes()) && Some(data) != disk;
         if !own && !stale {
-            return refuse(format!("holds {name}, which OVMF keeps"));
+            return refuse(format!(
+                "holds {name}, which is not one of OVMF's own options"
+            ));
         }
     }
     Ok(())
@@ -762,7 +775,15 @@ pub fn predict_firmware_volumes(
     vm: &VmConfig,
     banks: &[Algorithm],
 ) -> Result<FirmwarePrediction, FirmwareError> {
-    let pcr2 = option_rom_drivers(vm, banks)?;
+    let pcr2 = if vm.vars_boot_options.iter().any(|(n, _)| n == "DriverOrder") {
+        Err(
+            "PCR 2: the VARS file holds a DriverOrder, whose Driver#### options BDS loads (and Tcg2Dxe measures \
+             there) before booting; not modelled"
+                .to_string(),
+        )
+    } else {
+        option_rom_drivers(vm, banks)?
+    };
     if vm.memory_mib == 0 || vm.vcpus == 0 {
         return Err(FirmwareError::NotModelled(
             "memory and vCPUs must be at least 1".into(),
@@ -922,17 +943,9 @@ pub fn predict_firmware_volumes(
                 PeiGlobals::PlatformInfo2022(PlatformInfo2022 { smm: Some(_), .. })
             ),
         }),
-        pcr7_secure_boot_off: pcr0
-            .as_ref()
+        secure_boot_support: super::ovmf_fv::file_names(dxe)
             .ok()
-            .filter(|(b, _)| b.secure_boot_off_measured_empty)
-            .map(|(b, _)| {
-                format!(
-                    "with Secure Boot off this firmware ({}) measures the absent SecureBoot variable as empty \
-                     data, which this UKI prediction's PCR 7 does not take into account",
-                    b.name
-                )
-            }),
+            .map(|files| files.contains(&SECURE_BOOT_CONFIG_DXE)),
     })
 }
 
@@ -1036,16 +1049,16 @@ pub struct WholeSet {
 }
 
 impl WholeSet {
-    /// The whole set, the UKI's PCR 7 taken as this firmware measures it (with Secure Boot off, a firmware that
-    /// leaves the SecureBoot variable undefined measures it as empty data).
+    /// The whole set, the UKI's PCR 7 taken as this firmware measures it (a firmware without Secure Boot support
+    /// leaves the SecureBoot variable undefined and measures it as empty data).
     pub fn new(
         firmware: FirmwarePrediction,
         uki: Option<super::Prediction>,
         selected: Vec<u32>,
     ) -> WholeSet {
-        let uki = match firmware.pcr7_secure_boot_off {
-            Some(_) => uki.map(super::Prediction::with_secure_boot_variable_absent),
-            None => uki,
+        let uki = match firmware.secure_boot_support {
+            Some(false) => uki.map(super::Prediction::with_secure_boot_variable_absent),
+            _ => uki,
         };
         WholeSet {
             firmware,
@@ -1054,21 +1067,58 @@ impl WholeSet {
         }
     }
 
-    /// Why the UKI prediction's PCR 7 is withheld with this firmware, if it is (a set not made by
-    /// [`WholeSet::new`] whose UKI prediction does not match the firmware's SecureBoot measurement).
-    fn pcr7_withheld(&self) -> Option<&String> {
-        self.uki
-            .as_ref()
-            .filter(|u| !u.secure_boot && !u.secure_boot_variable_absent)
-            .and(self.firmware.pcr7_secure_boot_off.as_ref())
+    /// The UKI prediction's PCRs that do not hold with this firmware, with why: PCR 7 when the prediction's
+    /// SecureBoot measurement is not the firmware's (a set not made by [`WholeSet::new`], or DXEFV unreadable),
+    /// PCRs 4 and 7 when the prediction has Secure Boot on and the firmware cannot enforce it.
+    fn withheld(&self) -> BTreeMap<u32, String> {
+        let mut out = BTreeMap::new();
+        let Some(u) = &self.uki else {
+            return out;
+        };
+        let support = self.firmware.secure_boot_support;
+        match support {
+            None => {
+                out.insert(
+                    7,
+                    "DXEFV's files could not be listed, so whether this firmware defines the SecureBoot \
+                     variable (measured in PCR 7) is not known"
+                        .to_string(),
+                );
+            }
+            Some(false) if u.secure_boot => {
+                let why = "this firmware has no Secure Boot support (no SecureBootConfigDxe in DXEFV): the keys \
+                           the VARS file enrolls are not enforced and systemd-stub sees Secure Boot off, unlike \
+                           the UKI prediction made with Secure Boot on; not modelled"
+                    .to_string();
+                out.insert(4, why.clone());
+                out.insert(7, why);
+            }
+            Some(false) if !u.secure_boot_variable_absent => {
+                out.insert(
+                    7,
+                    "this firmware has no Secure Boot support and measures the SecureBoot variable as absent \
+                     (empty data), which this UKI prediction does not (see WholeSet::new)"
+                        .to_string(),
+                );
+            }
+            Some(true) if u.secure_boot_variable_absent => {
+                out.insert(
+                    7,
+                    "this firmware defines the SecureBoot variable, which this UKI prediction took as absent"
+                        .to_string(),
+                );
+            }
+            _ => {}
+        }
+        out
     }
 
     /// The PCR values per bank, for the selected PCRs that are predicted.
     pub fn pcrs(&self) -> PcrBanks {
         let mut all = self.firmware.pcrs.clone();
-        let skip7 = self.pcr7_withheld().is_some();
+        let withheld = self.withheld();
         if let Some(u) = &self.uki {
-            for (_, pcr, d) in u.pcrs.iter().filter(|(_, p, _)| !(skip7 && *p == 7)) {
+            for (_, pcr, d) in u.pcrs.iter().filter(|(_, p, _)| !withheld.contains_key(p)) {
                 all.set(pcr, *d);
             }
         }
@@ -1079,11 +1129,12 @@ impl WholeSet {
     /// Each selected PCR that has no value, with why.
     pub fn not_predicted(&self) -> BTreeMap<u32, String> {
         let mut out = BTreeMap::new();
+        let withheld = self.withheld();
         for &pcr in &self.selected {
             let why = match self.firmware.status.get(&pcr) {
                 Some(PcrStatus::Refused(r) | PcrStatus::NotMeasured(r)) => Some(r.clone()),
                 Some(PcrStatus::Predicted) => None,
-                None if pcr == 7 && self.pcr7_withheld().is_some() => self.pcr7_withheld().cloned(),
+                None if withheld.contains_key(&pcr) => withheld.get(&pcr).cloned(),
                 None if super::PREDICTED_PCRS.contains(&pcr) => self
                     .uki
                     .is_none()
@@ -1107,12 +1158,12 @@ impl WholeSet {
 
     /// The predicted events of the selected PCRs: the firmware's, then the UKI's.
     pub fn events(&self) -> Vec<&PredictedEvent> {
-        let skip7 = self.pcr7_withheld().is_some();
+        let withheld = self.withheld();
         self.firmware
             .events
             .iter()
             .chain(self.uki.iter().flat_map(|u| u.events.iter()))
-            .filter(|e| self.selected.contains(&e.pcr) && !(skip7 && e.pcr == 7))
+            .filter(|e| self.selected.contains(&e.pcr) && !withheld.contains_key(&e.pcr))
             .collect()
     }
 
@@ -1459,12 +1510,22 @@ mod tests {
                 .unwrap_err()
                 .contains("Boot0003")
         );
-        let moved = [snakeoil, v(&[("Boot0004", &disk)])].concat();
-        assert!(
-            check_vars_options(&moved, &model)
-                .unwrap_err()
-                .contains("Boot0004")
-        );
+        let moved = [snakeoil.clone(), v(&[("Boot0004", &disk)])].concat();
+        let e = check_vars_options(&moved, &model).unwrap_err();
+        assert!(e.contains("Boot0004"), "{e}");
+        // BootNext (booted first, moves the free numbers), DriverOrder and driver options.
+        for extra in [
+            "BootNext",
+            "DriverOrder",
+            "SysPrepOrder",
+            "Driver0000",
+            "SysPrep0001",
+        ] {
+            let with = [snakeoil.clone(), v(&[(extra, &vec![0, 0])])].concat();
+            let e = check_vars_options(&with, &model).unwrap_err();
+            assert!(e.contains(extra), "{e}");
+            assert!(!e.contains("  "), "{e}");
+        }
     }
 
     #[test]

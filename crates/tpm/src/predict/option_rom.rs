@@ -20,7 +20,9 @@
 //! Checked by `crates/cli/tests/boot_firmware_pcrs.rs` (a virtio-net NIC with Debian's iPXE ROM under QEMU 10 and
 //! Debian 12's QEMU 7.2 + OVMF 2022.11: the log's PCR 2 driver event equals this digest in four banks). What is not modelled is refused
 //! rather than guessed: compressed images (the EFI decompressor is not implemented), images for another machine
-//! than x64 (edk2 skips or interprets them depending on the build), a ROM that does not start with an image.
+//! than x64 (edk2 2022.11 measures them before `LoadImage` checks the machine, then fails to load them; not
+//! checked by a boot), an EFI image first in the ROM (QEMU patches the first image's PCI IDs and checksum byte
+//! when a default romfile's IDs differ from the device's), a ROM that does not start with an image.
 
 use yardstick_common::bytes::{le16, le32};
 use yardstick_common::hash::{Algorithm, Digest};
@@ -144,6 +146,14 @@ pub fn rom_drivers(rom: &[u8], banks: &[Algorithm]) -> Result<Vec<RomDriver>, Op
             .get(..image_len)
             .filter(|_| image_len > 0)
             .ok_or_else(|| malformed(offset, "image length 0 or past the end of the file"))?;
+        if code_type == CODE_TYPE_EFI && offset == 0 {
+            // QEMU rewrites the first image's PCI IDs (and byte 6 as its checksum) when a default romfile's IDs
+            // differ from the device's (`pci_patch_ids`); in an EFI image byte 6 is inside EfiSignature.
+            return Err(OptionRomError::NotModelled {
+                offset,
+                why: "an EFI image first in the ROM (QEMU may patch its header)".into(),
+            });
+        }
         if code_type == CODE_TYPE_EFI
             && let Some(d) = efi_driver(this, offset, banks)?
         {
@@ -318,11 +328,24 @@ mod tests {
         );
     }
 
+    /// A legacy image, then `efi` (the order of Debian's iPXE ROMs).
+    fn after_legacy(efi: Vec<u8>) -> Vec<u8> {
+        [image(None, false), efi].concat()
+    }
+
+    /// The refusal's text, when it is one.
+    fn not_modelled(rom: &[u8]) -> String {
+        match rom_drivers(rom, &BANKS) {
+            Err(OptionRomError::NotModelled { why, .. }) => why,
+            other => panic!("not a refusal: {other:?}"),
+        }
+    }
+
     #[test]
     fn runtime_driver_and_application() {
         let rt = pe(SUBSYSTEM_RUNTIME_DRIVER);
         let app = pe(SUBSYSTEM_APPLICATION);
-        let mut rom = image(Some((&app, SUBSYSTEM_APPLICATION, 0)), false);
+        let mut rom = after_legacy(image(Some((&app, SUBSYSTEM_APPLICATION, 0)), false));
         rom.extend(image(Some((&rt, SUBSYSTEM_RUNTIME_DRIVER, 0)), true));
         let d = rom_drivers(&rom, &BANKS).unwrap();
         assert_eq!(d.len(), 1, "the application is not loaded");
@@ -336,32 +359,23 @@ mod tests {
         let driver = pe(SUBSYSTEM_BOOT_DRIVER);
         assert_eq!(rom_drivers(b"MZ..", &BANKS), Err(OptionRomError::NotRom));
         assert_eq!(rom_drivers(&[], &BANKS), Err(OptionRomError::NotRom));
-        let compressed = image(Some((&driver, SUBSYSTEM_BOOT_DRIVER, 1)), true);
-        assert!(matches!(
-            rom_drivers(&compressed, &BANKS),
-            Err(OptionRomError::NotModelled { .. })
-        ));
+        // An EFI image first: QEMU may patch its header.
+        let first = image(Some((&driver, SUBSYSTEM_BOOT_DRIVER, 0)), true);
+        assert!(not_modelled(&first).contains("first in the ROM"));
+        let compressed = after_legacy(image(Some((&driver, SUBSYSTEM_BOOT_DRIVER, 1)), true));
+        assert!(not_modelled(&compressed).contains("compression type 1"));
         let mut ia32 = image(Some((&driver, SUBSYSTEM_BOOT_DRIVER, 0)), true);
         ia32[0xa..0xc].copy_from_slice(&0x014cu16.to_le_bytes());
-        assert!(matches!(
-            rom_drivers(&ia32, &BANKS),
-            Err(OptionRomError::NotModelled { .. })
-        ));
+        assert!(not_modelled(&after_legacy(ia32)).contains("machine 0x014c"));
         // A ROM header subsystem that is neither an application nor a driver.
-        let odd = image(Some((&driver, 13, 0)), true);
-        assert!(matches!(
-            rom_drivers(&odd, &BANKS),
-            Err(OptionRomError::NotModelled { .. })
-        ));
+        let odd = after_legacy(image(Some((&driver, 13, 0)), true));
+        assert!(not_modelled(&odd).contains("subsystem 13"));
         // The PE says application in a driver slot.
         let app = pe(SUBSYSTEM_APPLICATION);
-        let lying = image(Some((&app, SUBSYSTEM_BOOT_DRIVER, 0)), true);
-        assert!(matches!(
-            rom_drivers(&lying, &BANKS),
-            Err(OptionRomError::NotModelled { .. })
-        ));
+        let lying = after_legacy(image(Some((&app, SUBSYSTEM_BOOT_DRIVER, 0)), true));
+        assert!(not_modelled(&lying).contains("PE image of subsystem 10"));
         // Not the last image, and nothing after it.
-        let open = image(Some((&driver, SUBSYSTEM_BOOT_DRIVER, 0)), false);
+        let open = after_legacy(image(Some((&driver, SUBSYSTEM_BOOT_DRIVER, 0)), false));
         assert!(matches!(
             rom_drivers(&open, &BANKS),
             Err(OptionRomError::Malformed { .. })
@@ -371,13 +385,13 @@ mod tests {
     #[test]
     fn hostile_headers_never_panic() {
         let driver = pe(SUBSYSTEM_BOOT_DRIVER);
-        let rom = image(Some((&driver, SUBSYSTEM_BOOT_DRIVER, 0)), true);
+        let rom = after_legacy(image(Some((&driver, SUBSYSTEM_BOOT_DRIVER, 0)), true));
         // Every truncation and every single-byte corruption of the headers is an error or a result, never a
         // panic.
         for cut in 0..rom.len() {
             let _ = rom_drivers(&rom[..cut], &BANKS);
         }
-        for at in 0..0x60 {
+        for at in (0..0x60).chain(0x200..0x260) {
             for v in [0u8, 0x7f, 0xff] {
                 let mut r = rom.clone();
                 r[at] = v;
