@@ -31,6 +31,7 @@ use support::*;
 use yardstick_common::hash::Algorithm;
 use yardstick_tpm::eventlog::{EventLog, EventType};
 use yardstick_tpm::predict::firmware::{Nic, VmConfig, boot_disk, predict_firmware};
+use yardstick_tpm::predict::fw_cfg_acpi::FwCfgAcpi;
 
 const STUB_252: &str = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub";
 const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
@@ -100,6 +101,51 @@ fn rom_file(n: NicCase) -> PathBuf {
         p.display()
     );
     p
+}
+
+/// The guest's dump of QEMU's ACPI fw_cfg blobs (busybox sh): the kernel's qemu_fw_cfg module exposes them in
+/// /sys/firmware/qemu_fw_cfg/by_name, each printed as hex between markers.
+const FW_CFG_DUMP: &str = r#"insmod /qemu_fw_cfg.ko
+for f in etc/table-loader etc/acpi/rsdp etc/acpi/tables etc/tpm/log; do
+  echo "YS-FWCFG-BEGIN $f"
+  od -A n -v -t x1 /sys/firmware/qemu_fw_cfg/by_name/$f/raw
+  echo "YS-FWCFG-END"
+done
+"#;
+
+/// The qemu_fw_cfg module of the test kernel (Debian's package, unpacked by scripts/setup.sh).
+fn fw_cfg_module() -> PathBuf {
+    let modules = peer("kernel/root/lib/modules");
+    let version = std::fs::read_dir(&modules)
+        .unwrap()
+        .next()
+        .expect("a kernel module tree")
+        .unwrap()
+        .path();
+    version.join("kernel/drivers/firmware/qemu_fw_cfg.ko")
+}
+
+/// Writes the blobs the guest printed as a copy of its `/sys/firmware/qemu_fw_cfg/by_name` (`DIR/<name>/raw`).
+fn fw_cfg_from_serial(serial: &str, dir: &Path) {
+    let mut current: Option<(String, Vec<u8>)> = None;
+    let mut n = 0;
+    for line in serial.lines() {
+        let line = line.trim_end();
+        if let Some(name) = line.strip_prefix("YS-FWCFG-BEGIN ") {
+            current = Some((name.to_string(), Vec::new()));
+        } else if line == "YS-FWCFG-END" {
+            let (name, data) = current.take().expect("YS-FWCFG-END without a begin");
+            let d = dir.join(&name);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("raw"), data).unwrap();
+            n += 1;
+        } else if let Some((_, data)) = current.as_mut() {
+            for byte in line.split_whitespace() {
+                data.push(u8::from_str_radix(byte, 16).expect("a hex byte"));
+            }
+        }
+    }
+    assert_eq!(n, 4, "the guest printed {n} of 4 fw_cfg blobs");
 }
 
 /// Debian 13's OVMF (edk2 2025.02, unpacked by scripts/setup.sh).
@@ -193,12 +239,23 @@ fn firmware_case_on(
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     let initrd = w.join("initrd.cpio");
-    // The guest also prints its SMBIOS system version: QEMU's machine type, hence which QEMU booted it.
+    // The guest also prints its SMBIOS system version: QEMU's machine type, hence which QEMU booted it; and,
+    // for edk2 2025.02 (whose PCR 1 measures them), QEMU's ACPI fw_cfg blobs as it sees them (qemu_fw_cfg).
+    let mut extra = "echo \"YS-MACHINE $(cat /sys/class/dmi/id/product_version)\"\n".to_string();
+    let mut files = Vec::new();
+    if !debian12 {
+        extra.push_str(FW_CFG_DUMP);
+        files.push((
+            "qemu_fw_cfg.ko",
+            std::fs::read(fw_cfg_module()).unwrap(),
+            0o644,
+        ));
+    }
     let script = boot::GuestScript {
-        extra: "echo \"YS-MACHINE $(cat /sys/class/dmi/id/product_version)\"".into(),
+        extra,
         ..boot::GuestScript::default()
     };
-    std::fs::write(&initrd, boot::busybox_initrd(&script)).unwrap();
+    std::fs::write(&initrd, boot::busybox_initrd_with(&script, &files)).unwrap();
     let unsigned = w.join("uki-unsigned.efi");
     run_ok(
         yardstick()
@@ -227,6 +284,26 @@ fn firmware_case_on(
         }
     };
 
+    let cfg = boot::BootConfig {
+        memory_mib,
+        vcpus,
+        nic: nic.map(|n| n.device),
+        smm: ovmf.secure_boot,
+        ovmf_code: ovmf_code.into(),
+        ovmf_vars: ovmf_vars.into(),
+        qemu,
+        ..boot::BootConfig::disk_image(&disk_path)
+    };
+    let guest = boot::boot_uki(&cfg).unwrap_or_else(|e| panic!("{case}: {e}"));
+    let machine = qemu.q35_machine();
+    assert!(
+        guest
+            .serial
+            .lines()
+            .any(|l| l.trim_end() == format!("YS-MACHINE {machine}")),
+        "{case}: the guest does not report machine {machine}"
+    );
+
     // The prediction, through the CLI.
     let mut cmd = yardstick();
     cmd.args(["pcr", "predict", "--firmware", ovmf_code])
@@ -250,28 +327,14 @@ fn firmware_case_on(
         // PCR 7 from the VARS the VM boots with (the snakeoil keys: Secure Boot on).
         cmd.args(["--vars", ovmf_vars]);
     }
+    let fw_cfg = w.join("fw_cfg");
+    if !debian12 {
+        fw_cfg_from_serial(&guest.serial, &fw_cfg);
+        cmd.arg("--fw-cfg").arg(&fw_cfg);
+    }
     let out = run_ok(&mut cmd);
     let predicted: serde_json::Value = serde_json::from_str(&out).unwrap();
 
-    let cfg = boot::BootConfig {
-        memory_mib,
-        vcpus,
-        nic: nic.map(|n| n.device),
-        smm: ovmf.secure_boot,
-        ovmf_code: ovmf_code.into(),
-        ovmf_vars: ovmf_vars.into(),
-        qemu,
-        ..boot::BootConfig::disk_image(&disk_path)
-    };
-    let guest = boot::boot_uki(&cfg).unwrap_or_else(|e| panic!("{case}: {e}"));
-    let machine = qemu.q35_machine();
-    assert!(
-        guest
-            .serial
-            .lines()
-            .any(|l| l.trim_end() == format!("YS-MACHINE {machine}")),
-        "{case}: the guest does not report machine {machine}"
-    );
     let keep = artifacts(case);
     std::fs::write(keep.join("eventlog.bin"), &guest.event_log).unwrap();
     std::fs::write(keep.join("predicted.json"), &out).unwrap();
@@ -296,17 +359,10 @@ fn firmware_case_on(
     let missing = predicted["not_predicted"].as_object().unwrap();
     let mut keys: Vec<u32> = missing.keys().map(|k| k.parse().unwrap()).collect();
     keys.sort_unstable();
-    if debian12 {
-        // Debian 12's OVMF: PCR 1 too.
-        assert_eq!(compared, [0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 12, 13], "{case}");
-        assert_eq!(keys, [8, 10, 14, 15], "{case}");
-    } else {
-        // Debian 13's OVMF: PCR 1 also holds QEMU's ACPI tables: refused, with why. PCR 7 with its SecureBoot
-        // variable measured as absent (empty data) is predicted.
-        assert_eq!(compared, [0, 2, 3, 4, 5, 6, 7, 9, 11, 12, 13], "{case}");
-        assert_eq!(keys, [1, 8, 10, 14, 15], "{case}");
-        assert!(missing["1"].as_str().unwrap().contains("ACPI"));
-    }
+    // Every PCR the firmware and the stub measure (Debian 13's PCR 1 from the ACPI blobs the guest dumped, its
+    // PCR 7 with the SecureBoot variable measured as absent).
+    assert_eq!(compared, [0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 12, 13], "{case}");
+    assert_eq!(keys, [8, 10, 14, 15], "{case}");
     for pcr in [8, 14, 15] {
         assert_eq!(missing[&pcr.to_string()], "not measured by firmware/stub");
         for alg in boot::GUEST_BANKS {
@@ -331,15 +387,12 @@ fn firmware_case_on(
         vcpus,
         nic: nic.map_or(Nic::None, |n| n.flag.parse().unwrap()),
         nic_rom: nic.map(|n| std::fs::read(rom_file(n)).unwrap()),
+        fw_cfg_acpi: (!debian12).then(|| FwCfgAcpi::read_dir(&fw_cfg).unwrap()),
         disk: boot_disk(&disk_path).unwrap(),
         ..VmConfig::default()
     };
     let fw = predict_firmware(&std::fs::read(ovmf_code).unwrap(), &vm, &log_banks).unwrap();
-    let firmware_pcrs: &[u32] = if debian12 {
-        &[0, 1, 2, 3, 5, 6]
-    } else {
-        &[0, 2, 3, 5, 6]
-    };
+    let firmware_pcrs: &[u32] = &[0, 1, 2, 3, 5, 6];
     for &pcr in firmware_pcrs {
         let want: Vec<_> = log
             .events()

@@ -469,3 +469,79 @@ fn secure_boot_support_is_read_from_the_firmware() {
     );
     assert!(v["sha256"].get("7").is_some(), "{v}");
 }
+
+/// `--fw-cfg`: Debian 13's PCR 1 takes QEMU's ACPI blobs from a copy of a guest's
+/// /sys/firmware/qemu_fw_cfg/by_name (the boots prove the values); without it PCR 1 is refused naming the flag;
+/// a missing blob or a loader allocating an unmodelled blob is one error line, exit 2.
+#[test]
+fn fw_cfg_acpi_blobs_for_pcr1() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path();
+    let disk = w.join("disk.img");
+    let mut img = vec![0u8; 4096];
+    img[0x52..0x55].copy_from_slice(b"FAT");
+    img[510] = 0x55;
+    img[511] = 0xaa;
+    std::fs::write(&disk, &img).unwrap();
+    let trixie = peer("ovmf-trixie/root/usr/share/OVMF/OVMF_CODE_4M.fd");
+    let trixie = trixie.to_str().unwrap();
+    let put = |name: &str, data: &[u8]| {
+        let d = w.join("by_name").join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("raw"), data).unwrap();
+    };
+    let loader = |names: &[&str]| {
+        let mut l = vec![0u8; 4096];
+        for (i, n) in names.iter().enumerate() {
+            l[i * 128..i * 128 + 4].copy_from_slice(&1u32.to_le_bytes());
+            l[i * 128 + 4..i * 128 + 4 + n.len()].copy_from_slice(n.as_bytes());
+        }
+        l
+    };
+    put(
+        "etc/table-loader",
+        &loader(&["etc/acpi/rsdp", "etc/tpm/log", "etc/acpi/tables"]),
+    );
+    put("etc/acpi/rsdp", b"RSD PTR \0BOCHS \0\0\0\0\0");
+    put("etc/tpm/log", &[0u8; 65536]);
+    let fw_cfg = w.join("by_name");
+    let args = |extra: &[&str]| {
+        let mut a = vec!["--disk", disk.to_str().unwrap(), "--pcr", "1", "--json"];
+        a.extend_from_slice(extra);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run_with = |a: Vec<String>| {
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        with_firmware(trixie, &refs)
+    };
+    // Without --fw-cfg: refused, naming the flag.
+    let v = json(&run_with(args(&[])));
+    let why = v["not_predicted"]["1"].as_str().unwrap();
+    assert!(why.contains("--fw-cfg"), "{why}");
+    // A blob the loader allocates is missing: an error naming it.
+    let err = assert_clean_failure(&run_with(args(&["--fw-cfg", fw_cfg.to_str().unwrap()])), 2);
+    assert!(err.contains("etc/acpi/tables/raw"), "{err}");
+    put("etc/acpi/tables", &[0x41u8; 4096]);
+    let v = json(&run_with(args(&["--fw-cfg", fw_cfg.to_str().unwrap()])));
+    assert!(v["sha256"].get("1").is_some(), "{v}");
+    assert!(v["not_predicted"].get("1").is_none(), "{v}");
+    // The blobs are measured: another tables blob, another PCR 1.
+    let before = v["sha256"]["1"].clone();
+    put("etc/acpi/tables", &[0x42u8; 4096]);
+    let v = json(&run_with(args(&["--fw-cfg", fw_cfg.to_str().unwrap()])));
+    assert_ne!(v["sha256"]["1"], before);
+    // A loader allocating vmgenid's blob: not modelled, exit 2.
+    put(
+        "etc/table-loader",
+        &loader(&["etc/acpi/rsdp", "etc/vmgenid_guid"]),
+    );
+    let err = assert_clean_failure(&run_with(args(&["--fw-cfg", fw_cfg.to_str().unwrap()])), 2);
+    assert!(
+        err.contains("etc/vmgenid_guid") && err.contains("not modelled"),
+        "{err}"
+    );
+    // Not a loader at all.
+    put("etc/table-loader", b"garbage");
+    assert_clean_failure(&run_with(args(&["--fw-cfg", fw_cfg.to_str().unwrap()])), 2);
+    assert_clean_failure(&run_with(args(&["--fw-cfg", "/nonexistent"])), 2);
+}

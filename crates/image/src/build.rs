@@ -383,6 +383,8 @@ pub struct FirmwarePcrParams {
     pub vm: yardstick_tpm::predict::firmware::VmConfig,
     /// The NIC's option ROM file (PCR 2), with a NIC.
     pub nic_rom: Option<PathBuf>,
+    /// A copy of a guest's `/sys/firmware/qemu_fw_cfg/by_name` (PCR 1 of edk2 2025.02).
+    pub fw_cfg: Option<PathBuf>,
 }
 
 /// SHA-256 of bytes already in memory.
@@ -465,6 +467,7 @@ fn preflight(o: &BuildOptions) -> Result<Checked, BuildError> {
             &p.firmware,
             p.vm.clone(),
             p.nic_rom.as_deref(),
+            p.fw_cfg.as_deref(),
         )?),
     };
     Ok(Checked {

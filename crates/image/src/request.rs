@@ -74,6 +74,8 @@ pub struct BuildRequest {
     pub nic: yardstick_tpm::predict::firmware::Nic,
     /// The NIC's option ROM file (QEMU's `romfile`), whose EFI drivers go into PCR 2.
     pub nic_rom: Option<PathBuf>,
+    /// A copy of a guest's `/sys/firmware/qemu_fw_cfg/by_name` (QEMU's ACPI blobs, PCR 1 of edk2 2025.02).
+    pub fw_cfg: Option<PathBuf>,
     /// The QEMU version of the TDX host.
     pub qemu_version: QemuVersion,
     /// The TDX host's MRTD page order.
@@ -211,6 +213,7 @@ impl BuildRequest {
                         ..Default::default()
                     },
                     nic_rom: self.nic_rom.clone(),
+                    fw_cfg: self.fw_cfg.clone(),
                 })
             }
         };

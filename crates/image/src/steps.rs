@@ -369,8 +369,15 @@ impl FirmwarePcrs {
         path: &Path,
         mut vm: VmConfig,
         nic_rom: Option<&Path>,
+        fw_cfg: Option<&Path>,
     ) -> Result<FirmwarePcrs, StepError> {
         let code = read_file(FIRMWARE_STEP, path, InputKind::FIRMWARE)?;
+        if let Some(dir) = fw_cfg {
+            vm.fw_cfg_acpi = Some(
+                yardstick_tpm::predict::fw_cfg_acpi::FwCfgAcpi::read_dir(dir)
+                    .map_err(|e| step_err(FIRMWARE_STEP, format!("--fw-cfg: {e}")))?,
+            );
+        }
         if nic_rom.is_some() && vm.nic == yardstick_tpm::predict::firmware::Nic::None {
             return Err(step_err(
                 FIRMWARE_STEP,

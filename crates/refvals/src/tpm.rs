@@ -55,7 +55,8 @@ fn component(e: &PredictedEvent) -> &'static str {
         | PredictedEventKind::CrtmVersion
         | PredictedEventKind::FirmwareVolume(_)
         | PredictedEventKind::BootVariable(_)
-        | PredictedEventKind::OptionRomDriver(..) => "firmware",
+        | PredictedEventKind::OptionRomDriver(..)
+        | PredictedEventKind::AcpiData(_) => "firmware",
     }
 }
 

@@ -16,6 +16,7 @@
 
 pub mod authority;
 pub mod firmware;
+pub mod fw_cfg_acpi;
 pub mod option_rom;
 pub mod ovmf_fv;
 pub mod ovmf_vars;
@@ -88,6 +89,8 @@ pub mod event_type {
     pub const EV_EFI_PLATFORM_FIRMWARE_BLOB: u32 = 0x8000_0008;
     /// `EV_EFI_VARIABLE_BOOT`.
     pub const EV_EFI_VARIABLE_BOOT: u32 = 0x8000_0002;
+    /// `EV_PLATFORM_CONFIG_FLAGS`.
+    pub const EV_PLATFORM_CONFIG_FLAGS: u32 = 0x0000_000a;
     /// `EV_EFI_BOOT_SERVICES_DRIVER`.
     pub const EV_EFI_BOOT_SERVICES_DRIVER: u32 = 0x8000_0004;
     /// `EV_EFI_RUNTIME_SERVICES_DRIVER`.
@@ -183,6 +186,9 @@ pub enum PredictedEventKind {
     /// `EV_EFI_BOOT_SERVICES_DRIVER` or `EV_EFI_RUNTIME_SERVICES_DRIVER` in PCR 2: the Authenticode hash of an
     /// EFI driver in a NIC's option ROM, at this offset of the ROM ([`option_rom`]).
     OptionRomDriver(option_rom::RomDriverKind, u32),
+    /// `EV_PLATFORM_CONFIG_FLAGS` "ACPI DATA" in PCR 1: a QEMU ACPI fw_cfg blob as downloaded (edk2 2025.02;
+    /// [`fw_cfg_acpi`]), by its fw_cfg name.
+    AcpiData(&'static str),
 }
 
 impl PredictedEventKind {
@@ -211,6 +217,7 @@ impl PredictedEventKind {
             PredictedEventKind::CrtmVersion => EV_S_CRTM_VERSION,
             PredictedEventKind::FirmwareVolume(_) => EV_EFI_PLATFORM_FIRMWARE_BLOB,
             PredictedEventKind::BootVariable(_) => EV_EFI_VARIABLE_BOOT,
+            PredictedEventKind::AcpiData(_) => EV_PLATFORM_CONFIG_FLAGS,
             PredictedEventKind::OptionRomDriver(option_rom::RomDriverKind::BootServices, _) => {
                 EV_EFI_BOOT_SERVICES_DRIVER
             }
@@ -264,6 +271,7 @@ impl PredictedEventKind {
             PredictedEventKind::CrtmVersion => "S-CRTM version".into(),
             PredictedEventKind::FirmwareVolume(name) => format!("firmware volume {name}"),
             PredictedEventKind::BootVariable(name) => format!("variable {name}"),
+            PredictedEventKind::AcpiData(name) => format!("ACPI DATA {name}"),
             PredictedEventKind::OptionRomDriver(_, offset) => {
                 format!("Authenticode of the NIC option ROM's EFI driver at ROM offset {offset:#x}")
             }

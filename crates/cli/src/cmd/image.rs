@@ -141,7 +141,8 @@ With --firmware (uki layout), the manifest's tpm section also has the firmware P
 is 1 unless given), as `yardstick pcr predict --firmware ... --uki --disk` gives
 them: PCR 5 holds the disk's GPT, PCR 1 assumes a fresh VARS and the disk as the
 first virtio-blk with bootindex=0. What is not modelled for that firmware and VM
-(PCR 1 of Debian 13's OVMF, PCR 0 of a firmware build it does not know) is left
+(PCR 1 of Debian 13's OVMF without --fw-cfg, PCR 0 of a firmware build it does
+not know) is left
 out of pcrs and listed with why in tpm.not_predicted; a firmware file that is
 not OVMF, a --nic-rom that is not an option ROM or --nic-rom without --nic is
 refused. With --nic, PCR 2 also holds the EFI drivers of the NIC's option ROM
@@ -301,6 +302,15 @@ pub struct FirmwarePcrArgs {
         help_heading = "Firmware PCRs (QEMU + OVMF)"
     )]
     pub nic_rom: Option<PathBuf>,
+    /// A copy of /sys/firmware/qemu_fw_cfg/by_name from a guest of this VM booted with this firmware: QEMU's ACPI
+    /// blobs, which edk2 2025.02 measures into PCR 1
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "firmware",
+        help_heading = "Firmware PCRs (QEMU + OVMF)"
+    )]
+    pub fw_cfg: Option<PathBuf>,
 }
 
 /// Flags of `image build`.
@@ -485,6 +495,7 @@ fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
         platform: a.firmware.platform.unwrap_or_default(),
         nic: a.firmware.nic,
         nic_rom: a.firmware.nic_rom,
+        fw_cfg: a.firmware.fw_cfg,
         seed: a.seed,
         salt: a.salt,
         disk_device: a.disk_device,

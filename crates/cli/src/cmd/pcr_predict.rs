@@ -66,7 +66,9 @@ the boot disk's GPT when it has one, the ExitBootServices actions; needs
 --disk). PCR 1 (BootOrder and the Boot#### options OVMF creates; Debian 12's
 builds) assumes a fresh VARS (or one holding only OVMF's own options, as
 Debian's snakeoil VARS) and the boot disk as the first virtio-blk (PCI
-00:02.0) with bootindex=0, and needs --disk. With a NIC (--nic virtio-net,
+00:02.0) with bootindex=0, and needs --disk; edk2 2025.02 (Debian 13) also
+measures QEMU's ACPI blobs there: give --fw-cfg, a copy of a guest's
+/sys/firmware/qemu_fw_cfg/by_name (modprobe qemu_fw_cfg) from this VM. With a NIC (--nic virtio-net,
 or e1000e, q35's default when QEMU is not given -nic none), PCR 2 also holds
 the EFI drivers of its option ROM: give the ROM file QEMU maps for it with
 --nic-rom (/usr/lib/ipxe/qemu/efi-virtio.rom, efi-e1000e.rom on Debian).
@@ -261,6 +263,10 @@ pub struct FirmwareArgs {
     /// into PCR 2
     #[arg(long, value_name = "ROM", requires = "firmware")]
     nic_rom: Option<PathBuf>,
+    /// A copy of /sys/firmware/qemu_fw_cfg/by_name from a guest of this VM booted with this firmware (cp -r;
+    /// module qemu_fw_cfg): QEMU's ACPI blobs, which edk2 2025.02 measures into PCR 1
+    #[arg(long, value_name = "DIR", requires = "firmware")]
+    fw_cfg: Option<PathBuf>,
     /// The boot disk image (its GPT goes into PCR 5); without it PCR 5 is not predicted
     #[arg(long, value_name = "IMAGE", requires = "firmware")]
     disk: Option<PathBuf>,
@@ -317,6 +323,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The ACPI blobs of `--fw-cfg`.
+fn fw_cfg_acpi(
+    dir: Option<&std::path::Path>,
+) -> anyhow::Result<Option<yardstick_tpm::predict::fw_cfg_acpi::FwCfgAcpi>> {
+    dir.map(|d| yardstick_tpm::predict::fw_cfg_acpi::FwCfgAcpi::read_dir(d).context("--fw-cfg"))
+        .transpose()
+}
+
 /// `--nic-rom` needs a NIC.
 pub(crate) fn check_nic_rom(nic: Nic, rom: Option<&std::path::Path>) -> anyhow::Result<()> {
     if rom.is_some() && nic == Nic::None {
@@ -362,6 +376,7 @@ fn run_firmware(a: Args) -> anyhow::Result<ExitCode> {
         vcpus: f.vcpus.unwrap_or_default(),
         nic: f.nic,
         nic_rom: nic_rom(f.nic, f.nic_rom.as_deref())?,
+        fw_cfg_acpi: fw_cfg_acpi(f.fw_cfg.as_deref())?,
         disk,
         vars_boot_options: boot_options,
     };

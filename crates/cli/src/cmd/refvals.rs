@@ -333,6 +333,7 @@ fn firmware_pcrs(a: &CreateArgs) -> anyhow::Result<Option<yardstick_image::Firmw
         path,
         vm,
         a.firmware.nic_rom.as_deref(),
+        a.firmware.fw_cfg.as_deref(),
     )?))
 }
 

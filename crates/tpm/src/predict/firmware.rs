@@ -121,6 +121,9 @@ pub struct VmConfig {
     /// options that are OVMF's own UiApp and shell options and options BDS created itself (Debian's
     /// `OVMF_VARS_4M.snakeoil.fd`); refused otherwise. A DriverOrder also refuses PCR 2.
     pub vars_boot_options: Vec<(String, Vec<u8>)>,
+    /// QEMU's ACPI fw_cfg blobs as a guest of this VM (booted with this firmware) sees them: PCR 1 of edk2
+    /// 2025.02 measures them before the boot variables; without them that PCR 1 is refused.
+    pub fw_cfg_acpi: Option<super::fw_cfg_acpi::FwCfgAcpi>,
 }
 
 /// The load-option variables (name, data) a VARS file (`OVMF_VARS*.fd`) holds: BootOrder, BootNext,
@@ -257,8 +260,9 @@ struct KnownBuild {
     crtm_version: &'static [u8],
     /// The globals written before the measurement.
     globals: PeiGlobals,
-    /// Whether PCR 1 is only the boot variables (2022.11); 2025.02 also measures QEMU's ACPI tables there.
-    pcr1_boot_variables_only: bool,
+    /// Whether PCR 1 also holds QEMU's ACPI fw_cfg blobs before the boot variables (2025.02), or only the
+    /// boot variables (2022.11).
+    pcr1_acpi_data: bool,
 }
 
 /// The PEIM globals in a PEIFV when Tcg2Pei measures it.
@@ -338,7 +342,7 @@ const KNOWN_BUILDS: &[KnownBuild] = &[
         peifv_sha256: "471281a7d197d12ac61a810e5150b9b5ddc47be78ef0c24af7a8192c81b3a808",
         crtm_version: &[0, 0],
         globals: PeiGlobals::PlatformInfo2022(DEBIAN12_PLATFORM_INFO),
-        pcr1_boot_variables_only: true,
+        pcr1_acpi_data: false,
     },
     KnownBuild {
         // The Secure Boot build (SMM required): DEBIAN12_SECBOOT_PLATFORM_INFO.
@@ -346,7 +350,7 @@ const KNOWN_BUILDS: &[KnownBuild] = &[
         peifv_sha256: "dd099b33f9e54526542b92036e12aed1af73d17f0cdeaa12ab02b1030953ac4c",
         crtm_version: &[0, 0],
         globals: PeiGlobals::PlatformInfo2022(DEBIAN12_SECBOOT_PLATFORM_INFO),
-        pcr1_boot_variables_only: true,
+        pcr1_acpi_data: false,
     },
     KnownBuild {
         // Captured (512 MiB/2 vCPUs, 1024/1, 2560/1, 8192/2, 65536/1) but not booted in the suite;
@@ -355,7 +359,7 @@ const KNOWN_BUILDS: &[KnownBuild] = &[
         peifv_sha256: "1440b60c780300e2f89f2e41889c925c67edcb2586fce49d37bf6561b467e9ce",
         crtm_version: &[0, 0],
         globals: PeiGlobals::PlatformInfo2022(DEBIAN12_PLATFORM_INFO),
-        pcr1_boot_variables_only: true,
+        pcr1_acpi_data: false,
     },
     KnownBuild {
         name: "Debian 13 ovmf 2025.02-8+deb13u1 OVMF_CODE_4M.fd",
@@ -364,7 +368,7 @@ const KNOWN_BUILDS: &[KnownBuild] = &[
         // PeiCore's BaseAcpiTimerLib `mAcpiTimerIoAddr`: the PM base OVMF programs (0x600) + the ACPI timer's
         // offset (8). PlatformPei keeps its platform info in a HOB in this version, not in PEIFV.
         globals: PeiGlobals::Fixed(&[(0x6e50, &[0x08, 0x06])]),
-        pcr1_boot_variables_only: false,
+        pcr1_acpi_data: true,
     },
 ];
 
@@ -610,13 +614,24 @@ fn boot_variables(
     dxe: &[u8],
     disk: &BootDisk,
     vars_options: &[(String, Vec<u8>)],
-) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
-    if !build.pcr1_boot_variables_only {
-        return Err(format!(
-            "{PCR1_REFUSAL}, and in this firmware build ({}) QEMU's ACPI tables too; not modelled",
-            build.name
-        ));
-    }
+    acpi: Option<&super::fw_cfg_acpi::FwCfgAcpi>,
+) -> Result<Vec<(PredictedEventKind, Vec<u8>)>, String> {
+    let acpi_events: Vec<(PredictedEventKind, Vec<u8>)> = match (build.pcr1_acpi_data, acpi) {
+        (false, _) => Vec::new(),
+        (true, Some(a)) => a
+            .blobs
+            .iter()
+            .map(|(name, data)| (PredictedEventKind::AcpiData(name), data.clone()))
+            .collect(),
+        (true, None) => {
+            return Err(format!(
+                "{PCR1_REFUSAL}, and in this firmware build ({}) QEMU's ACPI fw_cfg blobs first, as a guest of \
+                 this VM booted with this firmware sees them: give a copy of its /sys/firmware/qemu_fw_cfg/by_name \
+                 (--fw-cfg)",
+                build.name
+            ));
+        }
+    };
     let description = match disk {
         BootDisk::Gpt(_) => "UEFI Misc Device",
         BootDisk::WholeDiskFat => "UEFI Non-Block Boot Device",
@@ -680,7 +695,14 @@ fn boot_variables(
         ),
     ];
     check_vars_options(vars_options, &model)?;
-    Ok(model)
+    Ok(acpi_events
+        .into_iter()
+        .chain(
+            model
+                .into_iter()
+                .map(|(name, data)| (PredictedEventKind::BootVariable(name), data)),
+        )
+        .collect())
 }
 
 /// Whether the load options a VARS file holds leave PCR 1 as on a fresh VARS (`model`, OVMF's own options in
@@ -823,7 +845,13 @@ pub fn predict_firmware_volumes(
         ));
     }
     let pcr1 = match &pcr0 {
-        Ok((build, _)) => boot_variables(build, dxe, &vm.disk, &vm.vars_boot_options),
+        Ok((build, _)) => boot_variables(
+            build,
+            dxe,
+            &vm.disk,
+            &vm.vars_boot_options,
+            vm.fw_cfg_acpi.as_ref(),
+        ),
         // Modelled only for the builds and VMs whose PCR 0 is (an unknown build, or memory or vCPUs outside
         // what was captured and booted).
         Err(_) => Err(format!(
@@ -831,13 +859,8 @@ pub fn predict_firmware_volumes(
         )),
     };
     if let Ok(vars) = &pcr1 {
-        for (name, data) in vars {
-            events.push(data_event(
-                1,
-                PredictedEventKind::BootVariable(name),
-                data,
-                banks,
-            ));
+        for (kind, data) in vars {
+            events.push(data_event(1, *kind, data, banks));
         }
         events.push(data_event(
             1,
