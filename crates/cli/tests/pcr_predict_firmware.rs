@@ -525,6 +525,20 @@ fn fw_cfg_acpi_blobs_for_pcr1() {
     let v = json(&run_with(args(&["--fw-cfg", fw_cfg.to_str().unwrap()])));
     assert!(v["sha256"].get("1").is_some(), "{v}");
     assert!(v["not_predicted"].get("1").is_none(), "{v}");
+    // Debian 12's OVMF does not measure the blobs: giving them is an error.
+    let err = assert_clean_failure(
+        &with_firmware(
+            OVMF_CODE,
+            &[
+                "--disk",
+                disk.to_str().unwrap(),
+                "--fw-cfg",
+                fw_cfg.to_str().unwrap(),
+            ],
+        ),
+        2,
+    );
+    assert!(err.contains("does not measure them"), "{err}");
     // The blobs are measured: another tables blob, another PCR 1.
     let before = v["sha256"]["1"].clone();
     put("etc/acpi/tables", &[0x42u8; 4096]);

@@ -484,6 +484,19 @@ pub fn add_firmware_pcrs(
             "the given"
         },
     ));
+    if let Some(acpi) = &vm.fw_cfg_acpi {
+        refs.assumptions.push(format!(
+            "QEMU's ACPI fw_cfg blobs (PCR 1) as a guest of this VM saw them: {}",
+            acpi.blobs
+                .iter()
+                .map(|(name, data)| format!(
+                    "{name} sha256 {}",
+                    Algorithm::Sha256.digest(data).to_hex()
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     *tpm = refs;
     Ok(())
 }

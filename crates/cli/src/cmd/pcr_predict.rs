@@ -68,7 +68,8 @@ builds) assumes a fresh VARS (or one holding only OVMF's own options, as
 Debian's snakeoil VARS) and the boot disk as the first virtio-blk (PCI
 00:02.0) with bootindex=0, and needs --disk; edk2 2025.02 (Debian 13) also
 measures QEMU's ACPI blobs there: give --fw-cfg, a copy of a guest's
-/sys/firmware/qemu_fw_cfg/by_name (modprobe qemu_fw_cfg) from this VM. With a NIC (--nic virtio-net,
+/sys/firmware/qemu_fw_cfg/by_name from this VM booted with this firmware
+(modprobe qemu_fw_cfg; cp -rL /sys/firmware/qemu_fw_cfg/by_name DIR, as root). With a NIC (--nic virtio-net,
 or e1000e, q35's default when QEMU is not given -nic none), PCR 2 also holds
 the EFI drivers of its option ROM: give the ROM file QEMU maps for it with
 --nic-rom (/usr/lib/ipxe/qemu/efi-virtio.rom, efi-e1000e.rom on Debian).
@@ -263,8 +264,8 @@ pub struct FirmwareArgs {
     /// into PCR 2
     #[arg(long, value_name = "ROM", requires = "firmware")]
     nic_rom: Option<PathBuf>,
-    /// A copy of /sys/firmware/qemu_fw_cfg/by_name from a guest of this VM booted with this firmware (cp -r;
-    /// module qemu_fw_cfg): QEMU's ACPI blobs, which edk2 2025.02 measures into PCR 1
+    /// A copy of /sys/firmware/qemu_fw_cfg/by_name from a guest of this VM booted with this firmware (cp -rL,
+    /// as root; module qemu_fw_cfg): QEMU's ACPI blobs, which edk2 2025.02 measures into PCR 1
     #[arg(long, value_name = "DIR", requires = "firmware")]
     fw_cfg: Option<PathBuf>,
     /// The boot disk image (its GPT goes into PCR 5); without it PCR 5 is not predicted

@@ -98,7 +98,9 @@ With --firmware (either input), the tpm section also has the firmware PCRs 0-3,
 boot disk (its GPT in PCR 5); with --uki PCRs 1 and 5 are refused (no disk). A
 VARS file given with --secure-boot-vars is the one the VM boots with (PCR 1 is
 refused when it holds boot options other than OVMF's own, as Debian's snakeoil
-VARS does). What is not modelled for that firmware and
+VARS does). Debian 13's OVMF also measures QEMU's ACPI blobs into PCR 1: give
+--fw-cfg, a copy (cp -rL, as root) of /sys/firmware/qemu_fw_cfg/by_name from a
+guest of the same VM booted with that firmware. What is not modelled for that firmware and
 VM is left out of pcrs and listed with why in tpm.not_predicted.
 
 With --tdx-firmware (either input), also a tdx entry: MRTD as `tdx measure`

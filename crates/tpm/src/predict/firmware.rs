@@ -844,6 +844,15 @@ pub fn predict_firmware_volumes(
             banks,
         ));
     }
+    if let Ok((build, _)) = &pcr0
+        && !build.pcr1_acpi_data
+        && vm.fw_cfg_acpi.is_some()
+    {
+        return Err(FirmwareError::NotModelled(format!(
+            "QEMU's ACPI blobs were given (--fw-cfg), but this firmware build ({}) does not measure them",
+            build.name
+        )));
+    }
     let pcr1 = match &pcr0 {
         Ok((build, _)) => boot_variables(
             build,

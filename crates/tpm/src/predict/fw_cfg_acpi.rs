@@ -71,44 +71,74 @@ pub struct FwCfgAcpi {
 }
 
 impl FwCfgAcpi {
-    /// Reads a copy of a guest's `/sys/firmware/qemu_fw_cfg/by_name`: `DIR/etc/table-loader/raw`, then the
-    /// `raw` file of each blob its ALLOCATE commands name. An unreadable file, a loader that is not QEMU's or
-    /// one allocating a blob outside [`ALLOCATED`] is an error.
+    /// Reads a copy of a guest's `/sys/firmware/qemu_fw_cfg/by_name` (`cp -rL`: its entries are symbolic
+    /// links): `DIR/etc/table-loader/raw`, then the `raw` file of each blob its ALLOCATE commands name, and
+    /// replays the checks edk2's first pass over the loader makes ([`check_commands`]), since a loader that
+    /// fails them stops OVMF after measuring only some blobs. An unreadable or empty file, a loader that is not
+    /// QEMU's or fails those checks, or one allocating a blob outside [`ALLOCATED`], is an error.
     pub fn read_dir(dir: &Path) -> Result<FwCfgAcpi, FwCfgError> {
         let read = |name: &str| {
             let path = dir.join(name).join("raw");
-            read_input(&path, InputKind::ACPI_BLOB).map_err(|e| FwCfgError::Read {
-                path,
+            let data = read_input(&path, InputKind::ACPI_BLOB).map_err(|e| FwCfgError::Read {
+                path: path.clone(),
                 source: e.into_io(),
-            })
-        };
-        let loader = read(LOADER)?;
-        let names = match allocations(&loader) {
-            Ok(n) => n,
-            Err(why) => {
-                return Err(FwCfgError::Loader {
-                    path: dir.join(LOADER).join("raw"),
-                    why,
+            })?;
+            if data.is_empty() {
+                // OVMF cannot allocate an empty blob and stops there; an empty copy is also what tar makes of
+                // sysfs files.
+                return Err(FwCfgError::Read {
+                    path,
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "empty (copy the blobs with cp -rL, as root)",
+                    ),
                 });
             }
+            Ok(data)
         };
+        let loader_path = dir.join(LOADER).join("raw");
+        let loader = read(LOADER)?;
+        let names = allocations(&loader).map_err(|why| FwCfgError::Loader {
+            path: loader_path.clone(),
+            why,
+        })?;
         let mut blobs = vec![(LOADER, loader)];
         for name in names {
             let Some(&known) = ALLOCATED.iter().find(|&&k| k == name) else {
                 return Err(FwCfgError::NotModelled {
-                    path: dir.join(LOADER).join("raw"),
+                    path: loader_path,
                     name,
                     modelled: ALLOCATED.join(", "),
                 });
             };
             blobs.push((known, read(known)?));
         }
+        if let Some((_, loader)) = blobs.first() {
+            check_commands(loader, blobs.get(1..).unwrap_or_default()).map_err(|why| FwCfgError::Loader {
+                path: dir.join(LOADER).join("raw"),
+                why: format!("{why}: OVMF would stop after measuring only part of the blobs; not modelled"),
+            })?;
+        }
         Ok(FwCfgAcpi { blobs })
     }
 }
 
+/// At most this many allocations (QEMU's q35 loader has three).
+const MAX_ALLOCATIONS: usize = 16;
+
+/// A file-name field of a loader command; its last byte must be NUL, as edk2 checks.
+fn file_name(field: &[u8]) -> Result<&str, String> {
+    if field.len() != FILE_NAME_LEN || field.last() != Some(&0) {
+        return Err("a file name without its NUL".to_string());
+    }
+    let len = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    std::str::from_utf8(field.get(..len).unwrap_or_default())
+        .map_err(|_| "a file name that is not UTF-8".to_string())
+}
+
 /// The file names of a loader's ALLOCATE commands, in order. A loader is 128-byte commands, zero-padded (a
-/// command of kind 0 is padding); the first must be an allocation, and there must be one.
+/// command of kind 0 is padding); the first must be an allocation, and there are at most
+/// [`MAX_ALLOCATIONS`], each with an alignment edk2 accepts (at most a page).
 pub fn allocations(loader: &[u8]) -> Result<Vec<String>, String> {
     if loader.is_empty() || !loader.len().is_multiple_of(COMMAND_LEN) {
         return Err(format!(
@@ -122,24 +152,100 @@ pub fn allocations(loader: &[u8]) -> Result<Vec<String>, String> {
     if le32(loader, 0) != Some(ALLOCATE) {
         return Err("its first command is not an allocation".into());
     }
-    let mut names = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     for cmd in loader.chunks_exact(COMMAND_LEN) {
         if le32(cmd, 0) != Some(ALLOCATE) {
             continue;
         }
-        let field = cmd.get(4..4 + FILE_NAME_LEN).unwrap_or_default();
-        let len = field.iter().position(|&b| b == 0).unwrap_or(field.len());
-        let name = std::str::from_utf8(field.get(..len).unwrap_or_default())
-            .map_err(|_| "an allocation's file name is not UTF-8".to_string())?;
+        let name = file_name(cmd.get(4..4 + FILE_NAME_LEN).unwrap_or_default())?;
         if name.is_empty() {
             return Err("an allocation names no file".into());
+        }
+        if names.len() == MAX_ALLOCATIONS {
+            return Err(format!("more than {MAX_ALLOCATIONS} allocations"));
         }
         if names.iter().any(|n| n == name) {
             return Err(format!("{name:?} is allocated twice"));
         }
+        let alignment = le32(cmd, 4 + FILE_NAME_LEN).unwrap_or_default();
+        if alignment > 4096 {
+            return Err(format!("{name:?} asks for a {alignment}-byte alignment"));
+        }
         names.push(name.to_string());
     }
     Ok(names)
+}
+
+/// The checks edk2's first pass over the loader makes while it downloads the blobs (`ProcessCmdAddPointer`,
+/// `ProcessCmdAddChecksum` in edk2 2025.02's `QemuFwCfgAcpi.c`), against the allocated blobs: file names
+/// NUL-terminated and allocated before the command, pointer sizes 1, 2, 4 or 8, pointers and checksums inside
+/// their blobs, a pointer's value (an offset into the pointee) inside the pointee. WRITE_POINTER (a pointer
+/// written back to a QEMU fw_cfg file, e.g. vmgenid's) is not modelled. Other command kinds are skipped, as edk2
+/// skips them.
+fn check_commands(loader: &[u8], blobs: &[(&'static str, Vec<u8>)]) -> Result<(), String> {
+    let mut allocated: Vec<&[u8]> = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
+    let blob = |names: &[&str], allocated: &[&[u8]], at: &[u8]| -> Result<usize, String> {
+        let name = file_name(at)?;
+        names
+            .iter()
+            .position(|n| *n == name)
+            .ok_or_else(|| format!("a command refers to {name:?} before it is allocated"))
+            .map(|i| i.min(allocated.len()))
+    };
+    let field =
+        |cmd: &[u8], at: usize| cmd.get(at..at + FILE_NAME_LEN).unwrap_or_default().to_vec();
+    let u32_at = |cmd: &[u8], at: usize| le32(cmd, at).unwrap_or_default() as usize;
+    for cmd in loader.chunks_exact(COMMAND_LEN) {
+        match le32(cmd, 0).unwrap_or_default() {
+            ALLOCATE => {
+                let name = file_name(cmd.get(4..4 + FILE_NAME_LEN).unwrap_or_default())?;
+                if let Some((n, data)) = blobs.iter().find(|(n, _)| *n == name) {
+                    names.push(n);
+                    allocated.push(data);
+                }
+            }
+            // ADD_POINTER: pointer file, pointee file, offset, size.
+            2 => {
+                let dst = blob(&names, &allocated, &field(cmd, 4))?;
+                let src = blob(&names, &allocated, &field(cmd, 60))?;
+                let (dst, src) = (
+                    allocated.get(dst).copied().unwrap_or_default(),
+                    allocated.get(src).copied().unwrap_or_default(),
+                );
+                let (offset, size) = (
+                    u32_at(cmd, 116),
+                    usize::from(cmd.get(120).copied().unwrap_or_default()),
+                );
+                let value = dst
+                    .get(offset..offset.saturating_add(size))
+                    .filter(|_| [1, 2, 4, 8].contains(&size))
+                    .ok_or_else(|| {
+                        format!("a pointer of {size} bytes at {offset:#x} outside its blob")
+                    })?
+                    .iter()
+                    .rev()
+                    .fold(0u64, |v, &b| (v << 8) | u64::from(b));
+                if value >= src.len() as u64 {
+                    return Err(format!(
+                        "a pointer value {value:#x} outside the blob it points into"
+                    ));
+                }
+            }
+            // ADD_CHECKSUM: file, result offset, start, length.
+            3 => {
+                let b = blob(&names, &allocated, &field(cmd, 4))?;
+                let len = allocated.get(b).map_or(0, |d| d.len());
+                let (result, start, length) = (u32_at(cmd, 60), u32_at(cmd, 64), u32_at(cmd, 68));
+                if result >= len || length > len || start > len - length {
+                    return Err("a checksum outside its blob".into());
+                }
+            }
+            4 => return Err("a WRITE_POINTER command (a pointer written back to QEMU)".into()),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -188,6 +294,107 @@ mod tests {
         assert!(allocations(&bad).unwrap_err().contains("UTF-8"));
     }
 
+    /// A command of `kind` with its fields at their byte offsets.
+    fn raw(kind: u32, fields: &[(usize, &[u8])]) -> Vec<u8> {
+        let mut c = vec![0u8; COMMAND_LEN];
+        c[..4].copy_from_slice(&kind.to_le_bytes());
+        for (at, b) in fields {
+            c[*at..*at + b.len()].copy_from_slice(b);
+        }
+        c
+    }
+
+    #[test]
+    fn first_pass_checks_as_edk2() {
+        let tables = vec![0u8; 256];
+        let rsdp = {
+            let mut r = vec![0u8; 20];
+            r[16..20].copy_from_slice(&200u32.to_le_bytes()); // RSDT at 200 in the tables
+            r
+        };
+        let blobs: Vec<(&'static str, Vec<u8>)> =
+            vec![("etc/acpi/rsdp", rsdp), ("etc/acpi/tables", tables)];
+        let alloc = |n: &str| raw(1, &[(4, n.as_bytes())]);
+        let pointer = |offset: u32, size: u8| {
+            raw(
+                2,
+                &[
+                    (4, b"etc/acpi/rsdp"),
+                    (60, b"etc/acpi/tables"),
+                    (116, &offset.to_le_bytes()),
+                    (120, &[size]),
+                ],
+            )
+        };
+        let checksum = |result: u32, start: u32, length: u32| {
+            raw(
+                3,
+                &[
+                    (4, b"etc/acpi/tables"),
+                    (60, &result.to_le_bytes()),
+                    (64, &start.to_le_bytes()),
+                    (68, &length.to_le_bytes()),
+                ],
+            )
+        };
+        let run = |cmds: &[Vec<u8>]| check_commands(&cmds.concat(), &blobs);
+        let base = [alloc("etc/acpi/rsdp"), alloc("etc/acpi/tables")];
+        assert!(
+            run(&[
+                base[0].clone(),
+                base[1].clone(),
+                pointer(16, 4),
+                checksum(8, 0, 20)
+            ])
+            .is_ok()
+        );
+        // A pointer outside its blob, of an odd size, or whose value is outside the pointee.
+        assert!(run(&[base[0].clone(), base[1].clone(), pointer(18, 4)]).is_err());
+        assert!(run(&[base[0].clone(), base[1].clone(), pointer(16, 3)]).is_err());
+        let mut far = blobs.clone();
+        far[0].1[16..20].copy_from_slice(&300u32.to_le_bytes());
+        let cmds = [base[0].clone(), base[1].clone(), pointer(16, 4)].concat();
+        assert!(
+            check_commands(&cmds, &far)
+                .unwrap_err()
+                .contains("pointer value")
+        );
+        // A command before its blob is allocated.
+        assert!(
+            run(&[base[0].clone(), pointer(16, 4), base[1].clone()])
+                .unwrap_err()
+                .contains("before it is allocated")
+        );
+        // A checksum outside its blob.
+        assert!(run(&[base[0].clone(), base[1].clone(), checksum(256, 0, 1)]).is_err());
+        assert!(run(&[base[0].clone(), base[1].clone(), checksum(0, 200, 57)]).is_err());
+        // WRITE_POINTER is not modelled; a name filling its field without a NUL is malformed.
+        assert!(run(&[base[0].clone(), raw(4, &[(4, b"etc/vmgenid_addr")])]).is_err());
+        let long = [b'a'; FILE_NAME_LEN];
+        assert!(run(&[base[0].clone(), raw(1, &[(4, &long)])]).is_err());
+        // Allocations: an alignment above a page, more than MAX_ALLOCATIONS.
+        let big = raw(1, &[(4, b"etc/acpi/rsdp"), (60, &8192u32.to_le_bytes())]);
+        assert!(
+            allocations(&loader_of(&[big]))
+                .unwrap_err()
+                .contains("alignment")
+        );
+        let many: Vec<Vec<u8>> = (0..=MAX_ALLOCATIONS)
+            .map(|i| alloc(&format!("f{i}")))
+            .collect();
+        assert!(
+            allocations(&loader_of(&many))
+                .unwrap_err()
+                .contains("more than")
+        );
+    }
+
+    fn loader_of(cmds: &[Vec<u8>]) -> Vec<u8> {
+        let mut l = cmds.concat();
+        l.resize(l.len().div_ceil(4096) * 4096, 0);
+        l
+    }
+
     #[test]
     fn reads_a_by_name_copy_and_refuses_unknown_blobs() {
         let dir = tempfile::tempdir().unwrap();
@@ -202,6 +409,10 @@ mod tests {
         // A missing blob is an error naming it.
         let e = FwCfgAcpi::read_dir(dir.path()).unwrap_err().to_string();
         assert!(e.contains("etc/acpi/tables/raw"), "{e}");
+        // An empty blob (what tar makes of sysfs files) is refused.
+        put("etc/acpi/tables", b"");
+        let e = FwCfgAcpi::read_dir(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("empty"), "{e}");
         put("etc/acpi/tables", b"tables");
         let a = FwCfgAcpi::read_dir(dir.path()).unwrap();
         let names: Vec<&str> = a.blobs.iter().map(|(n, _)| *n).collect();
