@@ -73,7 +73,7 @@ pub struct FwCfgAcpi {
 impl FwCfgAcpi {
     /// Reads a copy of a guest's `/sys/firmware/qemu_fw_cfg/by_name` (`cp -rL`: its entries are symbolic
     /// links): `DIR/etc/table-loader/raw`, then the `raw` file of each blob its ALLOCATE commands name, and
-    /// replays the checks edk2's first pass over the loader makes ([`check_commands`]), since a loader that
+    /// replays the checks edk2's first pass over the loader makes, since a loader that
     /// fails them stops OVMF after measuring only some blobs. An unreadable or empty file, a loader that is not
     /// QEMU's or fails those checks, or one allocating a blob outside [`ALLOCATED`], is an error.
     pub fn read_dir(dir: &Path) -> Result<FwCfgAcpi, FwCfgError> {
@@ -138,7 +138,7 @@ fn file_name(field: &[u8]) -> Result<&str, String> {
 
 /// The file names of a loader's ALLOCATE commands, in order. A loader is 128-byte commands, zero-padded (a
 /// command of kind 0 is padding); the first must be an allocation, and there are at most
-/// [`MAX_ALLOCATIONS`], each with an alignment edk2 accepts (at most a page).
+/// 16, each with an alignment edk2 accepts (at most a page).
 pub fn allocations(loader: &[u8]) -> Result<Vec<String>, String> {
     if loader.is_empty() || !loader.len().is_multiple_of(COMMAND_LEN) {
         return Err(format!(
