@@ -17,6 +17,7 @@
 //! PCRs 4, 7, 9, 11-13 are [`super::predict`]'s; 8, 10, 14 and 15 are not measured by the firmware or
 //! systemd-stub.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -605,23 +606,33 @@ fn fv_file_path(volume: Guid, file: Guid) -> Vec<u8> {
     p
 }
 
-/// The PCR 1 boot variables (name, data) of a fresh VARS template on q35 with the boot disk a
+/// A PCR 1 event: what it measures and the measured data.
+type Pcr1Event<'a> = (PredictedEventKind, Cow<'a, [u8]>);
+
+/// PCR 1's events: QEMU's ACPI blobs for a build that measures them, then the boot variables of a fresh VARS
+/// template on q35 with the boot disk a
 /// virtio-blk at PCI 00:02.0 with `bootindex=0` (QEMU's first slot after the VGA at 00:01.0) and no other
 /// bootable device: BDS's auto-created option for the disk (Boot0001, first through the fw_cfg boot order),
 /// then UiApp (Boot0000) and the shell (Boot0002), which OVMF's PlatformBootManagerLib registers from DXEFV.
-fn boot_variables(
+fn boot_variables<'a>(
     build: &KnownBuild,
     dxe: &[u8],
     disk: &BootDisk,
     vars_options: &[(String, Vec<u8>)],
-    acpi: Option<&super::fw_cfg_acpi::FwCfgAcpi>,
-) -> Result<Vec<(PredictedEventKind, Vec<u8>)>, String> {
-    let acpi_events: Vec<(PredictedEventKind, Vec<u8>)> = match (build.pcr1_acpi_data, acpi) {
+    acpi: Option<&'a super::fw_cfg_acpi::FwCfgAcpi>,
+) -> Result<Vec<Pcr1Event<'a>>, String> {
+    // The ACPI blobs (up to 16 MiB each) are hashed where they are, not copied.
+    let acpi_events: Vec<Pcr1Event<'a>> = match (build.pcr1_acpi_data, acpi) {
         (false, _) => Vec::new(),
         (true, Some(a)) => a
             .blobs
             .iter()
-            .map(|(name, data)| (PredictedEventKind::AcpiData(name), data.clone()))
+            .map(|(name, data)| {
+                (
+                    PredictedEventKind::AcpiData(name),
+                    Cow::Borrowed(data.as_slice()),
+                )
+            })
             .collect(),
         (true, None) => {
             return Err(format!(
@@ -700,7 +711,7 @@ fn boot_variables(
         .chain(
             model
                 .into_iter()
-                .map(|(name, data)| (PredictedEventKind::BootVariable(name), data)),
+                .map(|(name, data)| (PredictedEventKind::BootVariable(name), Cow::Owned(data))),
         )
         .collect())
 }

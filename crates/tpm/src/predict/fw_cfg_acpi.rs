@@ -182,37 +182,31 @@ pub fn allocations(loader: &[u8]) -> Result<Vec<String>, String> {
 /// their blobs, a pointer's value (an offset into the pointee) inside the pointee. WRITE_POINTER (a pointer
 /// written back to a QEMU fw_cfg file, e.g. vmgenid's) is not modelled. Other command kinds are skipped, as edk2
 /// skips them.
-fn check_commands(loader: &[u8], blobs: &[(&'static str, Vec<u8>)]) -> Result<(), String> {
-    let mut allocated: Vec<&[u8]> = Vec::new();
-    let mut names: Vec<&str> = Vec::new();
-    let blob = |names: &[&str], allocated: &[&[u8]], at: &[u8]| -> Result<usize, String> {
-        let name = file_name(at)?;
-        names
-            .iter()
-            .position(|n| *n == name)
-            .ok_or_else(|| format!("a command refers to {name:?} before it is allocated"))
-            .map(|i| i.min(allocated.len()))
-    };
-    let field =
-        |cmd: &[u8], at: usize| cmd.get(at..at + FILE_NAME_LEN).unwrap_or_default().to_vec();
+fn check_commands<'a>(loader: &[u8], blobs: &'a [(&'static str, Vec<u8>)]) -> Result<(), String> {
+    // The blobs allocated so far, as edk2's tracker holds them.
+    let mut allocated: Vec<(&str, &[u8])> = Vec::new();
+    let blob =
+        |allocated: &[(&str, &'a [u8])], cmd: &[u8], at: usize| -> Result<&'a [u8], String> {
+            let name = file_name(cmd.get(at..at + FILE_NAME_LEN).unwrap_or_default())?;
+            allocated
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|&(_, d)| d)
+                .ok_or_else(|| format!("a command refers to {name:?} before it is allocated"))
+        };
     let u32_at = |cmd: &[u8], at: usize| le32(cmd, at).unwrap_or_default() as usize;
     for cmd in loader.chunks_exact(COMMAND_LEN) {
         match le32(cmd, 0).unwrap_or_default() {
             ALLOCATE => {
                 let name = file_name(cmd.get(4..4 + FILE_NAME_LEN).unwrap_or_default())?;
                 if let Some((n, data)) = blobs.iter().find(|(n, _)| *n == name) {
-                    names.push(n);
-                    allocated.push(data);
+                    allocated.push((n, data));
                 }
             }
             // ADD_POINTER: pointer file, pointee file, offset, size.
             2 => {
-                let dst = blob(&names, &allocated, &field(cmd, 4))?;
-                let src = blob(&names, &allocated, &field(cmd, 60))?;
-                let (dst, src) = (
-                    allocated.get(dst).copied().unwrap_or_default(),
-                    allocated.get(src).copied().unwrap_or_default(),
-                );
+                let dst = blob(&allocated, cmd, 4)?;
+                let src = blob(&allocated, cmd, 60)?;
                 let (offset, size) = (
                     u32_at(cmd, 116),
                     usize::from(cmd.get(120).copied().unwrap_or_default()),
@@ -234,8 +228,7 @@ fn check_commands(loader: &[u8], blobs: &[(&'static str, Vec<u8>)]) -> Result<()
             }
             // ADD_CHECKSUM: file, result offset, start, length.
             3 => {
-                let b = blob(&names, &allocated, &field(cmd, 4))?;
-                let len = allocated.get(b).map_or(0, |d| d.len());
+                let len = blob(&allocated, cmd, 4)?.len();
                 let (result, start, length) = (u32_at(cmd, 60), u32_at(cmd, 64), u32_at(cmd, 68));
                 if result >= len || length > len || start > len - length {
                     return Err("a checksum outside its blob".into());
