@@ -193,8 +193,8 @@ struct Ovmf {
     code: String,
     vars: String,
     debian12: bool,
-    /// Debian's Secure Boot build with the snakeoil keys: SMM on, the UKI signed.
-    secure_boot: bool,
+    /// Debian's Secure Boot build with the snakeoil keys: SMM on, the UKI signed with this certificate.
+    secure_boot: Option<String>,
 }
 
 impl Ovmf {
@@ -203,7 +203,7 @@ impl Ovmf {
             code: OVMF_CODE.into(),
             vars: OVMF_VARS.into(),
             debian12: true,
-            secure_boot: false,
+            secure_boot: None,
         }
     }
 
@@ -212,7 +212,7 @@ impl Ovmf {
             code: "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd".into(),
             vars: boot::SNAKEOIL_VARS.into(),
             debian12: true,
-            secure_boot: true,
+            secure_boot: Some(boot::SNAKEOIL_CERT.into()),
         }
     }
 
@@ -221,7 +221,21 @@ impl Ovmf {
             code: trixie_ovmf("OVMF_CODE_4M.fd"),
             vars: trixie_ovmf("OVMF_VARS_4M.fd"),
             debian12: false,
-            secure_boot: false,
+            secure_boot: None,
+        }
+    }
+
+    /// Debian 13's Secure Boot build (SMM) with its snakeoil VARS; its certificate of the snakeoil key.
+    fn debian13_secure_boot() -> Ovmf {
+        Ovmf {
+            code: trixie_ovmf("OVMF_CODE_4M.secboot.fd"),
+            vars: trixie_ovmf("OVMF_VARS_4M.snakeoil.fd"),
+            debian12: false,
+            secure_boot: Some(
+                peer("ovmf-trixie/root/usr/share/ovmf/PkKek-1-snakeoil.pem")
+                    .display()
+                    .to_string(),
+            ),
         }
     }
 }
@@ -266,9 +280,9 @@ fn firmware_case_on(
             .args(["--cmdline", "console=ttyS0", "--output"])
             .arg(&unsigned),
     );
-    let uki = if ovmf.secure_boot {
+    let uki = if let Some(cert) = &ovmf.secure_boot {
         let signed = w.join("uki.efi");
-        boot::sign_snakeoil(&unsigned, &signed, w);
+        boot::sign_snakeoil_with(&unsigned, &signed, w, cert);
         signed
     } else {
         unsigned
@@ -288,7 +302,7 @@ fn firmware_case_on(
         memory_mib,
         vcpus,
         nic: nic.map(|n| n.device),
-        smm: ovmf.secure_boot,
+        smm: ovmf.secure_boot.is_some(),
         ovmf_code: ovmf_code.into(),
         ovmf_vars: ovmf_vars.into(),
         qemu,
@@ -315,6 +329,7 @@ fn firmware_case_on(
         ])
         .args(["--memory", &memory_mib.to_string()])
         .args(["--vcpus", &vcpus.to_string()])
+        .args(["--qemu-version", &qemu.version()])
         .arg("--disk")
         .arg(&disk_path)
         .args(["--bank", "sha1,sha256,sha384", "--json"])
@@ -323,7 +338,7 @@ fn firmware_case_on(
     if let Some(n) = nic {
         cmd.arg("--nic-rom").arg(rom_file(n));
     }
-    if ovmf.secure_boot {
+    if ovmf.secure_boot.is_some() {
         // PCR 7 from the VARS the VM boots with (the snakeoil keys: Secure Boot on).
         cmd.args(["--vars", ovmf_vars]);
     }
@@ -389,6 +404,7 @@ fn firmware_case_on(
         nic_rom: nic.map(|n| std::fs::read(rom_file(n)).unwrap()),
         fw_cfg_acpi: (!debian12).then(|| FwCfgAcpi::read_dir(&fw_cfg).unwrap()),
         disk: boot_disk(&disk_path).unwrap(),
+        qemu_version: qemu.version().parse().unwrap(),
         ..VmConfig::default()
     };
     let fw = predict_firmware(&std::fs::read(ovmf_code).unwrap(), &vm, &log_banks).unwrap();
@@ -572,7 +588,39 @@ fn qemu_7_2() -> boot::Qemu {
     q
 }
 
-/// Debian 12's OVMF under Debian 12's QEMU 7.2: the same prediction (no QEMU version in it) holds.
+/// Debian 13's Secure Boot build (`OVMF_CODE_4M.secboot.fd` of edk2 2025.02, SMM on) with its snakeoil VARS
+/// and the UKI signed: PCR 0's PEIFV with SmmRelocationLib's state (QEMU 10's SMI delivery point), PCR 1 with
+/// the guest's ACPI blobs, PCR 7 with Secure Boot on.
+#[test]
+fn boot_trixie_secure_boot_gpt_disk_1024m_2cpus() {
+    firmware_case_on(
+        "trixie-secure-boot-gpt-disk",
+        boot::Qemu::Installed,
+        &Ovmf::debian13_secure_boot(),
+        Disk::Gpt,
+        1024,
+        2,
+        None,
+    );
+}
+
+/// The same build under Debian 12's QEMU 7.2, whose TCG delivers the relocation SMI later (another PCR 0),
+/// with a virtio-net NIC, 3 vCPUs.
+#[test]
+fn boot_qemu72_trixie_secure_boot_gpt_disk_virtio_net_1536m_3cpus() {
+    firmware_case_on(
+        "qemu72-trixie-secure-boot-gpt-disk-virtio-net",
+        qemu_7_2(),
+        &Ovmf::debian13_secure_boot(),
+        Disk::Gpt,
+        1536,
+        3,
+        Some(VIRTIO_NET),
+    );
+}
+
+/// Debian 12's OVMF under Debian 12's QEMU 7.2: the same prediction (Debian 12's OVMF does not depend on
+/// the QEMU version) holds.
 #[test]
 fn boot_qemu72_gpt_disk_1024m_2cpus() {
     firmware_case_on(

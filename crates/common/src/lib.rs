@@ -10,6 +10,7 @@
 //!   extents (`SEEK_DATA`/`SEEK_HOLE`) so that holes cost no reading.
 //! * [`scratch`]: temporary files and directories named for their owner, removed on SIGINT/SIGTERM/SIGHUP,
 //!   and swept by the next run after a SIGKILL.
+//! * [`qemu`]: QEMU versions (`--qemu-version`), for the measurements that depend on them.
 //! * [`time`]: Unix time to and from calendar dates (UTC).
 //!
 //! ```
@@ -26,6 +27,7 @@ pub mod guid;
 pub mod hash;
 pub mod hex;
 pub mod progress;
+pub mod qemu;
 pub mod scratch;
 pub mod time;
 

@@ -210,6 +210,7 @@ impl BuildRequest {
                         memory_mib,
                         vcpus: self.vcpus,
                         nic: self.nic,
+                        qemu_version: self.qemu_version,
                         ..Default::default()
                     },
                     nic_rom: self.nic_rom.clone(),

@@ -25,11 +25,9 @@
 //! * RTMR3: zero at boot, no events.
 //! * Without a kernel, RTMR1 and RTMR2 depend on the boot path the firmware finds and are `None`.
 
-use std::fmt;
 use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::Path;
-use std::str::FromStr;
 
 use yardstick_common::fs::{InputError, InputFile, InputKind};
 use yardstick_common::hash::{Algorithm, Digest};
@@ -43,68 +41,7 @@ use crate::rtmr::{self, PredictedEvent, Rtmr};
 use crate::rtmr0::{FirmwareModel, Rtmr0Error, firmware_model};
 use crate::tdvf::{TdvfError, TdvfMetadata};
 
-/// A QEMU version, as `--qemu-version` gives it (`MAJOR.MINOR[.PATCH]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub struct QemuVersion {
-    /// Major version.
-    pub major: u32,
-    /// Minor version.
-    pub minor: u32,
-    /// Patch level (0 when not given).
-    pub patch: u32,
-}
-
-impl QemuVersion {
-    /// The first QEMU that publishes the unmodified kernel (`etc/boot/kernel`).
-    pub const UNMODIFIED_KERNEL: QemuVersion = QemuVersion {
-        major: 10,
-        minor: 0,
-        patch: 0,
-    };
-
-    /// Whether the firmware gets the kernel file as given (≥ 10.0) or with QEMU's patched setup header.
-    pub fn passes_unmodified_kernel(self) -> bool {
-        self >= QemuVersion::UNMODIFIED_KERNEL
-    }
-}
-
-impl fmt::Display for QemuVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
-    }
-}
-
-/// A `--qemu-version` that is not `MAJOR.MINOR[.PATCH]`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid QEMU version {0:?} (expected MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. 10.0 or 8.2.2)"
-)]
-pub struct BadQemuVersion(pub String);
-
-impl FromStr for QemuVersion {
-    type Err = BadQemuVersion;
-    fn from_str(s: &str) -> Result<QemuVersion, BadQemuVersion> {
-        let bad = || BadQemuVersion(s.to_string());
-        let parts: Vec<&str> = s.split('.').collect();
-        if !(2..=3).contains(&parts.len()) {
-            return Err(bad());
-        }
-        let num = |p: Option<&&str>| -> Result<u32, BadQemuVersion> {
-            match p {
-                None => Ok(0),
-                Some(t) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
-                    t.parse().map_err(|_| bad())
-                }
-                Some(_) => Err(bad()),
-            }
-        };
-        Ok(QemuVersion {
-            major: num(parts.first())?,
-            minor: num(parts.get(1))?,
-            patch: num(parts.get(2))?,
-        })
-    }
-}
+pub use yardstick_common::qemu::{BadQemuVersion, QemuVersion};
 
 /// An initrd: in memory, or a file that is hashed as it is read (an initrd can be hundreds of MiB; only its
 /// SHA-384 and size enter the measurement).

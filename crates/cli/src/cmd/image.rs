@@ -367,13 +367,14 @@ pub struct BuildArgs {
         help_heading = "Intel TDX measurement"
     )]
     pub memory: Option<u64>,
-    /// QEMU version (MAJOR.MINOR[.PATCH]); decides how the kernel reaches the firmware
+    /// The QEMU that boots the VM (MAJOR.MINOR[.PATCH]): how the kernel reaches TDX's firmware, and PCR 0 of
+    /// edk2 2025.02's Secure Boot build (where QEMU delivered an SMI)
     #[arg(
         long,
         value_name = "V",
         default_value = DEFAULT_QEMU_VERSION,
         value_parser = parse_qemu_version,
-        help_heading = "Intel TDX measurement"
+        help_heading = "QEMU"
     )]
     pub qemu_version: QemuVersion,
     /// MRTD page order: single-pass or two-pass

@@ -268,6 +268,15 @@ pub struct FirmwareArgs {
     /// as root; module qemu_fw_cfg): QEMU's ACPI blobs, which edk2 2025.02 measures into PCR 1
     #[arg(long, value_name = "DIR", requires = "firmware")]
     fw_cfg: Option<PathBuf>,
+    /// The QEMU that boots the VM (MAJOR.MINOR[.PATCH]): the Secure Boot build of edk2 2025.02 measures
+    /// where QEMU delivered an SMI into PCR 0 (7.2 and 10.0 modelled)
+    #[arg(
+        long,
+        value_name = "V",
+        default_value = crate::cmd::tdx::DEFAULT_QEMU_VERSION,
+        value_parser = crate::cmd::tdx::parse_qemu_version
+    )]
+    qemu_version: yardstick_common::qemu::QemuVersion,
     /// The boot disk image (its GPT goes into PCR 5); without it PCR 5 is not predicted
     #[arg(long, value_name = "IMAGE", requires = "firmware")]
     disk: Option<PathBuf>,
@@ -380,6 +389,7 @@ fn run_firmware(a: Args) -> anyhow::Result<ExitCode> {
         fw_cfg_acpi: fw_cfg_acpi(f.fw_cfg.as_deref())?,
         disk,
         vars_boot_options: boot_options,
+        qemu_version: f.qemu_version,
     };
     let firmware =
         predict_firmware(&code, &vm, &banks).with_context(|| format!("{}", path.display()))?;

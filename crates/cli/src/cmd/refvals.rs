@@ -165,13 +165,14 @@ pub struct CreateArgs {
     memory: Option<u64>,
     #[command(flatten)]
     firmware: super::image::FirmwarePcrArgs,
-    /// QEMU version (MAJOR.MINOR[.PATCH])
+    /// The QEMU that boots the VM (MAJOR.MINOR[.PATCH]): TDX's RTMRs and the Secure Boot build of edk2
+    /// 2025.02's PCR 0 depend on it
     #[arg(
         long,
         value_name = "V",
         default_value = DEFAULT_QEMU_VERSION,
         value_parser = parse_qemu_version,
-        help_heading = "Intel TDX measurement"
+        help_heading = "QEMU"
     )]
     qemu_version: QemuVersion,
     /// MRTD page order: single-pass or two-pass
@@ -328,6 +329,7 @@ fn firmware_pcrs(a: &CreateArgs) -> anyhow::Result<Option<yardstick_image::Firmw
         vcpus: a.snp.vcpus,
         nic: a.firmware.nic,
         vars_boot_options,
+        qemu_version: a.qemu_version,
         ..VmConfig::default()
     };
     crate::cmd::pcr_predict::check_nic_rom(a.firmware.nic, a.firmware.nic_rom.as_deref())?;

@@ -293,6 +293,12 @@ pub const SNAKEOIL_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd";
 /// Signs `input` (a UKI or an addon) with Debian's snakeoil key by sbsign, to `out`; `work` holds the
 /// decrypted key.
 pub fn sign_snakeoil(input: &Path, out: &Path, work: &Path) {
+    sign_snakeoil_with(input, out, work, SNAKEOIL_CERT);
+}
+
+/// [`sign_snakeoil`] with another certificate of the same key (Debian 13's ovmf re-issued it: its
+/// `PkKek-1-snakeoil.pem`, which its snakeoil VARS enrolls).
+pub fn sign_snakeoil_with(input: &Path, out: &Path, work: &Path, cert: &str) {
     let key = work.join("snakeoil.key");
     let ok = |cmd: &mut Command| {
         let o = cmd.output().unwrap();
@@ -315,7 +321,7 @@ pub fn sign_snakeoil(input: &Path, out: &Path, work: &Path) {
     ok(Command::new(peer("sbsign"))
         .arg("--key")
         .arg(&key)
-        .args(["--cert", SNAKEOIL_CERT, "--output"])
+        .args(["--cert", cert, "--output"])
         .arg(out)
         .arg(input));
 }

@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use yardstick_common::hash::{Algorithm, Digest};
+use yardstick_common::qemu::QemuVersion;
 
 use yardstick_common::guid;
 use yardstick_common::guid::Guid;
@@ -125,6 +126,10 @@ pub struct VmConfig {
     /// QEMU's ACPI fw_cfg blobs as a guest of this VM (booted with this firmware) sees them: PCR 1 of edk2
     /// 2025.02 measures them before the boot variables; without them that PCR 1 is refused.
     pub fw_cfg_acpi: Option<super::fw_cfg_acpi::FwCfgAcpi>,
+    /// The QEMU that boots the VM (`--qemu-version`; default 10.0). Only edk2 2025.02's Secure Boot build
+    /// depends on it: its PEIFV measurement holds where the boot processor was when QEMU's TCG delivered the
+    /// SMM relocation's self-SMI, which moved between QEMU 7.2 and 10.0 (`docs/firmware-pcrs.md`).
+    pub qemu_version: QemuVersion,
 }
 
 /// The load-option variables (name, data) a VARS file (`OVMF_VARS*.fd`) holds: BootOrder, BootNext,
@@ -274,6 +279,59 @@ enum PeiGlobals {
     PlatformInfo2022(PlatformInfo2022),
     /// Bytes that are the same for every memory size and vCPU count: (offset, value).
     Fixed(&'static [(usize, &'static [u8])]),
+    /// edk2 2025.02 with SMM: the fixed bytes, and UefiCpuPkg's SmmRelocationLib, which PlatformPei runs in
+    /// place from PEIFV before Tcg2Pei measures it ([`smm_relocation_2025`]).
+    SmmRelocation2025(&'static [(usize, &'static [u8])], SmmRelocation2025),
+}
+
+/// Where edk2 2025.02's SmmRelocationLib (`UefiCpuPkg/Library/SmmRelocationLib`, linked into PlatformPei of an
+/// SMM build) leaves its state in PEIFV, and how the values follow the VM. `SmmRelocationInit` patches the
+/// immediates of its SMI entry template (`SmmInit.nasm`: CR0, CR3, CR4, the long-mode jump, the stack, the
+/// semaphore addresses), keeps the processor counts, the last SMBASE, the relocation IDT's descriptor and the
+/// return address it hooked in globals, all inside the running PEIM, so all of it is in the measured volume.
+///
+/// The addresses that move are below TSEG (the top `tseg_mbytes` of RAM below 4 GiB, QEMU's default 16 MiB):
+/// the stack page (`AllocatePages` from the top of PEI memory, below the S3 and MP buffers, which grow with
+/// the vCPUs) and the IDT (`AllocateZeroPool`, in the HOB list at the bottom of PEI memory, after one
+/// resource HOB more when there is RAM above 4 GiB). Every field was read from captures
+/// (`scripts/capture-peifv.py --smm`, QEMU 10.0.2 and 7.2.22 TCG, the default CPU): every vCPU count from 1
+/// to 64, memory from 256 MiB to 978 GiB, 94 captures, all reproduced byte for byte.
+#[derive(Debug)]
+struct SmmRelocation2025 {
+    /// `Q35TsegMbytes`: QEMU's default TSEG.
+    tseg_mbytes: u32,
+    /// The `mov rsp, imm64` immediate (`gPatchSmmInitStack`): the last 8 bytes of the stack page.
+    stack_at: usize,
+    /// How far below TSEG that stack top is with one vCPU.
+    stack_below_tseg: u64,
+    /// How much lower it is per further vCPU (the S3 reserved memory's and MpInitLib's AP stacks).
+    stack_per_vcpu: u64,
+    /// The vCPU counts from which it is one page lower again (page-rounded buffers of per-vCPU entries),
+    /// read from the captures of 1 to 64 vCPUs.
+    stack_extra_page_from: &'static [u32],
+    /// `mMaxNumberOfCpus` and `mNumberOfCpus` (UINTN; 1 in the file): the vCPUs (no CPU hotplug, so the
+    /// maximum is the count QEMU starts with).
+    vcpu_counts_at: [usize; 2],
+    /// `mSmmRelocationOriginalAddress` (UINTN): the return address `SemaphoreHook` took from the boot
+    /// processor's save state, where it was when its own SMI arrived.
+    resume_at: usize,
+    /// That address per QEMU (major, minor): QEMU 10.0's TCG takes the SMI right after the store to the local
+    /// APIC's ICR (inside `SendSmiIpi`'s register write), 7.2's only at the end of the translation block,
+    /// after that write function returned.
+    resume: &'static [((u32, u32), u64)],
+    /// `mSmBase` (UINT64): the boot processor's new SMBASE, `SmmRelocationStart - 0x8000` (processor 0),
+    /// the relocation area starting one page (OVMF's reserved first TSEG page) into TSEG.
+    sm_base_at: usize,
+    /// `gcSmmInitIdtr` (packed `IA32_DESCRIPTOR`): limit (32 gates - 1) and base.
+    idtr_at: usize,
+    /// How far below TSEG the IDT base is with one vCPU and no RAM above 4 GiB.
+    idt_below_tseg: u64,
+    /// How much lower it is per further vCPU.
+    idt_per_vcpu: u64,
+    /// How much higher it is with RAM above 4 GiB (one more `EFI_HOB_RESOURCE_DESCRIPTOR` before it).
+    idt_high_memory_hob: u64,
+    /// The smallest memory captured.
+    min_memory_mib: u32,
 }
 
 /// What an SMM build of edk2 2022.11 (Debian's `OVMF_CODE_4M.secboot.fd`) adds to its PEIFV measurement.
@@ -336,6 +394,51 @@ const DEB13U1_VERSION: &[u8] = &[
     0, b'e', 0, b'b', 0, b'1', 0, b'3', 0, b'u', 0, b'1', 0, 0, 0,
 ];
 
+/// Debian 13's Secure Boot build (OVMF_CODE_4M.secboot.fd of edk2 2025.02, SMM): the bytes its PEIM globals
+/// and SmmRelocationLib's patched template hold in every capture. PEIFV runs at 0x820000, so the code and data
+/// addresses in it are fixed.
+const DEBIAN13_SECBOOT_FIXED: &[(usize, &[u8])] = &[
+    // PeiCore's BaseAcpiTimerLib `mAcpiTimerIoAddr` (as in the build without SMM).
+    (0x6e50, &[0x08, 0x06]),
+    // gPatchSmmInitCr3: PEI's page tables, built by SEC at 0x800000 (PcdOvmfSecPageTablesBase).
+    (0x16c6d, &[0x00, 0x00, 0x80, 0x00]),
+    // gPatchSmmInitCr4: 0x660 (PAE, MCE, OSFXSR, OSXMMEXCPT).
+    (0x16c80, &[0x60, 0x06, 0x00, 0x00]),
+    // gPatchSmmInitCr0: 0x8000_0033 (PG, NE, ET, MP, PE).
+    (0x16ca5, &[0x33, 0x00, 0x00, 0x80]),
+    // The far jump's offset: @LongMode (0x836cb4).
+    (0x16cae, &[0xb4, 0x6c, 0x83, 0x00]),
+    // gcSmmInitTemplate's @L1: SmmStartup (0x836c60).
+    (0x16d54, &[0x60, 0x6c, 0x83, 0x00, 0x00, 0x00, 0x00, 0x00]),
+    // gPatchRebasedFlagAddr32: &mRebased (0x838140).
+    (0x16d72, &[0x40, 0x81, 0x83, 0x00]),
+    // gPatchSmmRelocationOriginalAddressPtr32: &mSmmRelocationOriginalAddress (0x838130).
+    (0x16d7c, &[0x30, 0x81, 0x83, 0x00]),
+    // mRebasedFlag: &mRebased.
+    (0x18138, &[0x40, 0x81, 0x83, 0x00, 0x00, 0x00, 0x00, 0x00]),
+    // mRebased: TRUE after the boot processor's relocation.
+    (0x18140, &[0x01]),
+];
+
+/// Debian 13's Secure Boot build: SmmRelocationLib's moving fields ([`SmmRelocation2025`]).
+const DEBIAN13_SECBOOT_SMM: SmmRelocation2025 = SmmRelocation2025 {
+    tseg_mbytes: 16,
+    stack_at: 0x16cb6,
+    stack_below_tseg: 0xb_e008,
+    stack_per_vcpu: 0x1_0000,
+    stack_extra_page_from: &[9, 26, 33, 43, 61],
+    vcpu_counts_at: [0x18060, 0x18068],
+    resume_at: 0x18130,
+    // Inside LocalApicLib's register write (after `mov [rsi], ebx`) and after its call in SendSmiIpi.
+    resume: &[((10, 0), 0x83_00cd), ((7, 2), 0x83_0160)],
+    sm_base_at: 0x18148,
+    idtr_at: 0x19188,
+    idt_below_tseg: 0x447_08a8,
+    idt_per_vcpu: 0xffc8,
+    idt_high_memory_hob: 0x30,
+    min_memory_mib: 256,
+};
+
 /// The builds whose PEIFV measurement is modelled.
 const KNOWN_BUILDS: &[KnownBuild] = &[
     KnownBuild {
@@ -369,6 +472,13 @@ const KNOWN_BUILDS: &[KnownBuild] = &[
         // PeiCore's BaseAcpiTimerLib `mAcpiTimerIoAddr`: the PM base OVMF programs (0x600) + the ACPI timer's
         // offset (8). PlatformPei keeps its platform info in a HOB in this version, not in PEIFV.
         globals: PeiGlobals::Fixed(&[(0x6e50, &[0x08, 0x06])]),
+        pcr1_acpi_data: true,
+    },
+    KnownBuild {
+        name: "Debian 13 ovmf 2025.02-8+deb13u1 OVMF_CODE_4M.secboot.fd",
+        peifv_sha256: "98cf2a7e49cbca9a9b7796d1edf9ac412db5b4541865f1953017f74041ef4358",
+        crtm_version: DEB13U1_VERSION,
+        globals: PeiGlobals::SmmRelocation2025(DEBIAN13_SECBOOT_FIXED, DEBIAN13_SECBOOT_SMM),
         pcr1_acpi_data: true,
     },
 ];
@@ -468,6 +578,9 @@ fn measured_peifv(
     }
     let fields: Vec<(usize, Vec<u8>)> = match build.globals {
         PeiGlobals::Fixed(list) => list.iter().map(|&(o, b)| (o, b.to_vec())).collect(),
+        PeiGlobals::SmmRelocation2025(list, _) => {
+            list.iter().map(|&(o, b)| (o, b.to_vec())).collect()
+        }
         PeiGlobals::PlatformInfo2022(ref info) => platform_info_2022(vm, info)?
             .into_iter()
             .map(|(o, b)| (info.offset + o, b))
@@ -484,6 +597,19 @@ fn measured_peifv(
             ));
         }
         dst.copy_from_slice(&bytes);
+    }
+    if let PeiGlobals::SmmRelocation2025(_, smm) = &build.globals {
+        for (at, from, to) in smm_relocation_2025(vm, smm, build.name)? {
+            let dst = out
+                .get_mut(at..at + to.len())
+                .filter(|d| *d == from.as_slice())
+                .ok_or_else(|| {
+                    format!(
+                        "{PCR0_REFUSAL}; the bytes at the known offset {at:#x} are not the build's"
+                    )
+                })?;
+            dst.copy_from_slice(&to);
+        }
     }
     if let PeiGlobals::PlatformInfo2022(PlatformInfo2022 { smm: Some(smm), .. }) = &build.globals {
         for &(at, from, to) in smm.changed {
@@ -563,6 +689,83 @@ fn platform_info_2022(
     Ok(fields)
 }
 
+/// A field a PEIM changed in PEIFV: (offset, the bytes in the file, the bytes measured).
+type PatchedField = (usize, Vec<u8>, Vec<u8>);
+
+/// SmmRelocationLib's moving fields in an edk2 2025.02 SMM build's PEIFV (offset, bytes) for `vm`: the
+/// relocation stack, the vCPU counts, the boot processor's return address (per QEMU version), its new SMBASE
+/// and the relocation IDT's descriptor ([`SmmRelocation2025`]), each with the bytes the file holds there (the
+/// vCPU counts' initial 1, zeros elsewhere): (offset, in the file, measured). Or why not.
+fn smm_relocation_2025(
+    vm: &VmConfig,
+    smm: &SmmRelocation2025,
+    build: &str,
+) -> Result<Vec<PatchedField>, String> {
+    if vm.memory_mib < smm.min_memory_mib {
+        return Err(format!(
+            "{PCR0_REFUSAL}; for this SMM build ({build}) modelled from {} MiB (as captured), not {} MiB",
+            smm.min_memory_mib, vm.memory_mib
+        ));
+    }
+    let v = vm.qemu_version;
+    let resume = smm
+        .resume
+        .iter()
+        .find(|((major, minor), _)| v.is(*major, *minor))
+        .map(|&(_, a)| a)
+        .ok_or_else(|| {
+            format!(
+                "{PCR0_REFUSAL}, and this SMM build ({build}) also measures where QEMU's TCG delivered its SMM \
+                 relocation's self-SMI, captured under QEMU {} only, not QEMU {v} (--qemu-version)",
+                smm.resume
+                    .iter()
+                    .map(|((major, minor), _)| format!("{major}.{minor}"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            )
+        })?;
+    let (low_memory, ram_end) = q35_ram_layout(vm.memory_mib);
+    let high_memory = ram_end > 4 * GIB;
+    let tseg = low_memory - (u64::from(smm.tseg_mbytes) << 20);
+    let more = u64::from(vm.vcpus.saturating_sub(1));
+    let extra_pages = smm
+        .stack_extra_page_from
+        .iter()
+        .filter(|&&from| vm.vcpus >= from)
+        .count() as u64;
+    let too_small = || {
+        format!(
+            "{PCR0_REFUSAL}; {} MiB is too little for this SMM build's PEI memory with {} vCPUs",
+            vm.memory_mib, vm.vcpus
+        )
+    };
+    let stack = tseg
+        .checked_sub(smm.stack_below_tseg + more * smm.stack_per_vcpu + extra_pages * 0x1000)
+        .ok_or_else(too_small)?;
+    let idt = (tseg
+        + if high_memory {
+            smm.idt_high_memory_hob
+        } else {
+            0
+        })
+    .checked_sub(smm.idt_below_tseg + more * smm.idt_per_vcpu)
+    .ok_or_else(too_small)?;
+    let sm_base = tseg + 0x1000 - 0x8000;
+    let vcpus = u64::from(vm.vcpus).to_le_bytes().to_vec();
+    let one = 1u64.to_le_bytes().to_vec();
+    let zero = |n: usize| vec![0u8; n];
+    let mut idtr = (32u16 * 16 - 1).to_le_bytes().to_vec();
+    idtr.extend_from_slice(&idt.to_le_bytes());
+    Ok(vec![
+        (smm.stack_at, zero(8), stack.to_le_bytes().to_vec()),
+        (smm.vcpu_counts_at[0], one.clone(), vcpus.clone()),
+        (smm.vcpu_counts_at[1], one, vcpus),
+        (smm.resume_at, zero(8), resume.to_le_bytes().to_vec()),
+        (smm.sm_base_at, zero(8), sm_base.to_le_bytes().to_vec()),
+        (smm.idtr_at, zero(10), idtr),
+    ])
+}
+
 /// Why PCR 1 is refused.
 pub const PCR1_REFUSAL: &str = "PCR 1 measures BootOrder and the Boot#### options OVMF creates for the \
 devices present";
@@ -613,7 +816,8 @@ type Pcr1Event<'a> = (PredictedEventKind, Cow<'a, [u8]>);
 /// template on q35 with the boot disk a
 /// virtio-blk at PCI 00:02.0 with `bootindex=0` (QEMU's first slot after the VGA at 00:01.0) and no other
 /// bootable device: BDS's auto-created option for the disk (Boot0001, first through the fw_cfg boot order),
-/// then UiApp (Boot0000) and the shell (Boot0002), which OVMF's PlatformBootManagerLib registers from DXEFV.
+/// then UiApp (Boot0000) and the shell (Boot0002, when DXEFV holds it), which OVMF's PlatformBootManagerLib
+/// registers from DXEFV.
 fn boot_variables<'a>(
     build: &KnownBuild,
     dxe: &[u8],
@@ -661,11 +865,12 @@ fn boot_variables<'a>(
         .ok_or_else(|| format!("{PCR1_REFUSAL}: DXEFV has no volume name"))?;
     let files =
         super::ovmf_fv::file_names(dxe).map_err(|e| format!("{PCR1_REFUSAL}: DXEFV: {e}"))?;
-    for (g, what) in [(UI_APP, "UiApp"), (UEFI_SHELL, "the UEFI shell")] {
-        if !files.contains(&g) {
-            return Err(format!("{PCR1_REFUSAL}: DXEFV has no {what} ({g})"));
-        }
+    if !files.contains(&UI_APP) {
+        return Err(format!("{PCR1_REFUSAL}: DXEFV has no UiApp ({UI_APP})"));
     }
+    // PlatformBootManagerLib registers the shell's option only when DXEFV holds the shell: Secure Boot builds
+    // such as Debian 13's OVMF_CODE_4M.secboot.fd leave it out (BootOrder 0001,0000).
+    let shell = files.contains(&UEFI_SHELL);
     // PciRoot(0x0)/Pci(0x2,0x0)
     let mut disk_path = vec![
         0x02, 0x01, 0x0c, 0x00, 0xd0, 0x41, 0x03, 0x0a, 0, 0, 0, 0, 0x01, 0x01, 0x06, 0x00, 0x00,
@@ -674,8 +879,9 @@ fn boot_variables<'a>(
     disk_path.extend_from_slice(&END);
     // Tcg2Dxe extends EV_EFI_VARIABLE_BOOT with the digest of the variable's data alone (the event carries
     // the whole UEFI_VARIABLE_DATA).
-    let order: Vec<u8> = [1u16, 0, 2].iter().flat_map(|n| n.to_le_bytes()).collect();
-    let model = vec![
+    let numbers: &[u16] = if shell { &[1, 0, 2] } else { &[1, 0] };
+    let order: Vec<u8> = numbers.iter().flat_map(|n| n.to_le_bytes()).collect();
+    let mut model = vec![
         ("BootOrder", order),
         (
             "Boot0001",
@@ -695,7 +901,9 @@ fn boot_variables<'a>(
                 &[],
             ),
         ),
-        (
+    ];
+    if shell {
+        model.push((
             "Boot0002",
             load_option(
                 LOAD_OPTION_ACTIVE,
@@ -703,8 +911,8 @@ fn boot_variables<'a>(
                 &fv_file_path(volume, UEFI_SHELL),
                 &[],
             ),
-        ),
-    ];
+        ));
+    }
     check_vars_options(vars_options, &model)?;
     Ok(acpi_events
         .into_iter()
@@ -984,6 +1192,7 @@ pub fn predict_firmware_volumes(
             smm: matches!(
                 b.globals,
                 PeiGlobals::PlatformInfo2022(PlatformInfo2022 { smm: Some(_), .. })
+                    | PeiGlobals::SmmRelocation2025(..)
             ),
         }),
         secure_boot_support: super::ovmf_fv::file_names(dxe)
