@@ -295,7 +295,7 @@ enum PeiGlobals {
 /// the vCPUs) and the IDT (`AllocateZeroPool`, in the HOB list at the bottom of PEI memory, after one
 /// resource HOB more when there is RAM above 4 GiB). Every field was read from captures
 /// (`scripts/capture-peifv.py --smm`, QEMU 10.0.2 and 7.2.22 TCG, the default CPU): every vCPU count from 1
-/// to 64, memory from 256 MiB to 978 GiB, 94 captures, all reproduced byte for byte.
+/// to 64, memory from 256 MiB to 978 GiB, 86 captures, all reproduced byte for byte.
 #[derive(Debug)]
 struct SmmRelocation2025 {
     /// `Q35TsegMbytes`: QEMU's default TSEG.
