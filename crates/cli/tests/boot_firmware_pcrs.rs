@@ -563,6 +563,20 @@ fn boot_trixie_ovmf_gpt_disk_e1000e_512m_1cpu() {
     );
 }
 
+/// A virtio-net NIC with Debian 13's OVMF, 2 GiB (all of it below 4 GiB).
+#[test]
+fn boot_trixie_ovmf_gpt_disk_virtio_net_2048m_1cpu() {
+    firmware_case_on(
+        "trixie-gpt-disk-virtio-net",
+        boot::Qemu::Installed,
+        &Ovmf::debian13(),
+        Disk::Gpt,
+        2048,
+        1,
+        Some(VIRTIO_NET),
+    );
+}
+
 /// Debian 12's Secure Boot build (`OVMF_CODE_4M.secboot.fd`, SMM on) with the snakeoil keys enrolled and the UKI
 /// signed: PCR 0's PEIFV with the SMM fields of the platform info and the S3 memory below TSEG, PCR 7 with Secure
 /// Boot on.

@@ -143,38 +143,6 @@ fn make_esp(files: &[(String, PathBuf)], esp: &Path) {
     }
 }
 
-/// `(pcr, event type, [(TPM_ALG_ID, digest)])` of each extending event of a crypto-agile TCG log.
-type LogEvent = (u32, u32, Vec<(u16, Vec<u8>)>);
-
-fn log_events(log: &[u8]) -> Vec<LogEvent> {
-    let u32_at = |o: usize| u32::from_le_bytes(log[o..o + 4].try_into().unwrap());
-    let u16_at = |o: usize| u16::from_le_bytes(log[o..o + 2].try_into().unwrap());
-    let mut off = 32 + u32_at(28) as usize;
-    let mut out = Vec::new();
-    while off + 12 <= log.len() {
-        let (pcr, etype, count) = (u32_at(off), u32_at(off + 4), u32_at(off + 8));
-        let mut o = off + 12;
-        let mut digests = Vec::new();
-        for _ in 0..count {
-            let alg = u16_at(o);
-            let len = match alg {
-                0x0004 => 20,
-                0x000b => 32,
-                0x000c => 48,
-                0x000d => 64,
-                other => panic!("unexpected algorithm {other:#x} in the guest's log"),
-            };
-            digests.push((alg, log[o + 2..o + 2 + len].to_vec()));
-            o += 2 + len;
-        }
-        off = o + 4 + u32_at(o) as usize;
-        if etype != 3 {
-            out.push((pcr, etype, digests));
-        }
-    }
-    out
-}
-
 /// One case: the UKI, the load options of the boot entry, the files beside the UKI (`(path on the ESP,
 /// host file)`), the `pcr predict` flags that describe them and the same as a library `Platform`.
 struct Case<'a> {
@@ -284,7 +252,7 @@ fn boot_case(c: Case<'_>) -> Seen {
         &boot::GUEST_BANKS,
     )
     .unwrap();
-    let actual = log_events(&out.event_log);
+    let actual = boot::log_events(&out.event_log);
     let mut n = 0;
     for pcr in [4u32, 7, 9, 11, 12, 13] {
         let want: Vec<_> = actual.iter().filter(|e| e.0 == pcr).collect();

@@ -28,43 +28,6 @@ use yardstick_tpm::PcrBanks;
 
 const STUB_252: &str = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub";
 
-/// The extending events of a crypto-agile TCG log (TCG PC Client PFP §10.2): `(pcr, type, [(alg id, digest)])`,
-/// skipping `EV_NO_ACTION`. A deliberately small reader for this test (the event-log crate is the real one); it
-/// lets a PCR mismatch be explained event by event.
-/// `(pcr, event type, [(TPM_ALG_ID, digest)])`.
-type LogEvent = (u32, u32, Vec<(u16, Vec<u8>)>);
-
-fn log_events(log: &[u8]) -> Vec<LogEvent> {
-    let u32_at = |o: usize| u32::from_le_bytes(log[o..o + 4].try_into().unwrap());
-    let u16_at = |o: usize| u16::from_le_bytes(log[o..o + 2].try_into().unwrap());
-    // First record: legacy TCG_PCClientPCREvent (pcr, type, sha1[20], size, data).
-    let mut off = 32 + u32_at(28) as usize;
-    let mut out = Vec::new();
-    while off + 12 <= log.len() {
-        let (pcr, etype, count) = (u32_at(off), u32_at(off + 4), u32_at(off + 8));
-        let mut o = off + 12;
-        let mut digests = Vec::new();
-        for _ in 0..count {
-            let alg = u16_at(o);
-            let len = match alg {
-                0x0004 => 20,
-                0x000b | 0x0012 => 32,
-                0x000c => 48,
-                0x000d => 64,
-                other => panic!("unknown algorithm {other:#x} in the guest's log"),
-            };
-            digests.push((alg, log[o + 2..o + 2 + len].to_vec()));
-            o += 2 + len;
-        }
-        let size = u32_at(o) as usize;
-        off = o + 4 + size;
-        if etype != 3 {
-            out.push((pcr, etype, digests));
-        }
-    }
-    out
-}
-
 /// Checks the prediction's event list (library API, same inputs as the CLI run) against the guest's log: for
 /// each predicted PCR the same events in the same order, with equal digests in every bank. Returns the count.
 fn compare_events(
@@ -85,7 +48,7 @@ fn compare_events(
     }
     let banks = boot::GUEST_BANKS;
     let p = predict(&std::fs::read(uki).unwrap(), &platform, &banks).unwrap();
-    let actual = log_events(log);
+    let actual = boot::log_events(log);
     let mut n = 0;
     for pcr in [4u32, 7, 9, 11, 12, 13] {
         let want: Vec<_> = actual.iter().filter(|e| e.0 == pcr).collect();
@@ -619,7 +582,7 @@ fn captured_boot_logs_replay_to_the_guest_pcrs() {
                 replay.set(pcr, alg.zero());
             }
         }
-        for (pcr, _, digests) in log_events(&log) {
+        for (pcr, _, digests) in boot::log_events(&log) {
             for alg in boot::GUEST_BANKS {
                 let d = digests.iter().find(|d| d.0 == alg.tpm_alg_id()).unwrap();
                 replay.extend(

@@ -56,11 +56,12 @@ The whole PCR set (PCRs 0-15) with --firmware:
       --memory 1024 --vcpus 1 --disk disk.img --pcr 0-7 --json
 
 Firmware PCRs (QEMU q35 + OVMF, checked by real boots of Debian 12's and 13's
-OVMF_CODE_4M.fd and Debian 12's OVMF_CODE_4M.secboot.fd (SMM, Secure Boot)
-under QEMU 10.0 and Debian 12's 7.2, TCG; the QEMU version does not enter
-them): 0 (S-CRTM version, PEIFV as PlatformPei left it, which depends on
---memory and --vcpus, DXEFV, separator; for known firmware builds and QEMU's
-default CPU under TCG, up to 978 GiB, the Secure Boot build up to 2048 MiB),
+OVMF_CODE_4M.fd and OVMF_CODE_4M.secboot.fd (SMM, Secure Boot) under QEMU
+10.0 and Debian 12's 7.2, TCG): 0 (S-CRTM version, PEIFV as the PEIMs left
+it, which depends on --memory and --vcpus, DXEFV, separator; for known
+firmware builds and QEMU's default CPU under TCG, up to 978 GiB, Debian 12's
+Secure Boot build up to 2048 MiB; Debian 13's Secure Boot build also holds
+where QEMU delivered its SMM relocation's SMI: --qemu-version 7.2 or 10.0),
 2, 3, 6 (a separator each; no option ROM without a NIC) and 5 (separator,
 the boot disk's GPT when it has one, the ExitBootServices actions; needs
 --disk). PCR 1 (BootOrder and the Boot#### options OVMF creates; Debian 12's

@@ -610,3 +610,39 @@ pub fn parse_serial(text: &str) -> Result<(PcrBanks, Vec<u8>), String> {
     }
     Ok((pcrs, log))
 }
+
+/// `(pcr, event type, [(TPM_ALG_ID, digest)])`.
+pub type LogEvent = (u32, u32, Vec<(u16, Vec<u8>)>);
+
+/// The extending events of a crypto-agile TCG log (TCG PC Client PFP §10.2), skipping `EV_NO_ACTION`. A
+/// deliberately small reader, independent of the event-log crate it checks (the first record, the legacy
+/// `TCG_PCClientPCREvent` spec ID event, is skipped by its size); it lets a PCR mismatch be explained event by
+/// event.
+pub fn log_events(log: &[u8]) -> Vec<LogEvent> {
+    let u32_at = |o: usize| u32::from_le_bytes(log[o..o + 4].try_into().unwrap());
+    let u16_at = |o: usize| u16::from_le_bytes(log[o..o + 2].try_into().unwrap());
+    let mut off = 32 + u32_at(28) as usize;
+    let mut out = Vec::new();
+    while off + 12 <= log.len() {
+        let (pcr, etype, count) = (u32_at(off), u32_at(off + 4), u32_at(off + 8));
+        let mut o = off + 12;
+        let mut digests = Vec::new();
+        for _ in 0..count {
+            let alg = u16_at(o);
+            let len = match alg {
+                0x0004 => 20,
+                0x000b | 0x0012 => 32,
+                0x000c => 48,
+                0x000d => 64,
+                other => panic!("unknown algorithm {other:#x} in the guest's log"),
+            };
+            digests.push((alg, log[o + 2..o + 2 + len].to_vec()));
+            o += 2 + len;
+        }
+        off = o + 4 + u32_at(o) as usize;
+        if etype != 3 {
+            out.push((pcr, etype, digests));
+        }
+    }
+    out
+}
