@@ -470,11 +470,13 @@ pub fn add_firmware_pcrs(
         })
         .collect();
     refs.assumptions.push(format!(
-        "firmware PCRs 0-3, 5, 6 of {} (PEIFV sha256 {}, DXEFV sha256 {}) on QEMU q35 ({smm}, S3 on), {} MiB, \
-         {} vCPU(s), {}, the boot disk the first virtio-blk (PCI 00:02.0, bootindex=0), {} VARS",
+        "firmware PCRs 0-3, 5, 6 of {} (PEIFV sha256 {}, DXEFV sha256 {}) on QEMU {} q35 under TCG with its \
+         default CPU ({smm}, S3 on), {} MiB, {} vCPU(s), {}, the boot disk the first virtio-blk (PCI 00:02.0, \
+         bootindex=0), {} VARS",
         fw.file,
         volumes.peifv.to_hex(),
         volumes.dxefv.to_hex(),
+        vm.qemu_version,
         vm.memory_mib,
         vm.vcpus,
         fw.nic,
