@@ -2,14 +2,14 @@
 //! configuration and the boot disk, where they are bit-exact with a real boot; refused, with the reason,
 //! where they are not.
 //!
-//! What OVMF (edk2's OvmfPkg with Tcg2Pei/Tcg2Dxe; Debian 12's 2022.11 (plain and Secure Boot, SMM) and Debian
-//! 13's 2025.02 builds checked by
+//! What OVMF (edk2's OvmfPkg with Tcg2Pei/Tcg2Dxe; Debian 12's 2022.11 and Debian 13's 2025.02 builds, plain
+//! and Secure Boot (SMM), checked by
 //! `crates/cli/tests/boot_firmware_pcrs.rs`) measures there:
 //!
 //! | PCR | events, in order | here |
 //! |---|---|---|
-//! | 0 | `EV_S_CRTM_VERSION`, `EV_EFI_PLATFORM_FIRMWARE_BLOB` PEIFV, DXEFV, separator | predicted for the firmware builds whose PEIM globals in PEIFV are known (PEIFV is measured after PlatformPei wrote them into it: `docs/firmware-pcrs.md`), with QEMU's default CPU under TCG, up to 978 GiB; refused otherwise |
-//! | 1 | `EV_EFI_VARIABLE_BOOT` BootOrder and each Boot####, separator (2025.02: QEMU's ACPI tables first) | predicted for 2022.11 builds with a fresh VARS (or one holding only OVMF's own options), the boot disk a virtio-blk at 00:02.0 with `bootindex=0`, GPT or whole-disk FAT; refused otherwise |
+//! | 0 | `EV_S_CRTM_VERSION`, `EV_EFI_PLATFORM_FIRMWARE_BLOB` PEIFV, DXEFV, separator | predicted for the firmware builds whose PEIM globals in PEIFV are known (PEIFV is measured after PlatformPei, and in edk2 2025.02's SMM builds its SMM relocation, wrote them into it: `docs/firmware-pcrs.md`), with QEMU's default CPU under TCG, up to 978 GiB (for 2025.02's SMM build, under QEMU 7.2 or 10.0); refused otherwise |
+//! | 1 | `EV_EFI_VARIABLE_BOOT` BootOrder and each Boot####, separator (2025.02: QEMU's ACPI tables first) | predicted with a fresh VARS (or one holding only OVMF's own options), the boot disk a virtio-blk at 00:02.0 with `bootindex=0`, GPT or whole-disk FAT, and for 2025.02 builds QEMU's ACPI blobs as a guest saw them; refused otherwise |
 //! | 2 | the EFI drivers of a NIC's option ROM (`EV_EFI_BOOT_SERVICES_DRIVER`, Authenticode: [`super::option_rom`]), separator | predicted; with a NIC, given its ROM file |
 //! | 3, 6 | separator | predicted |
 //! | 5 | separator; `EV_EFI_GPT_EVENT` when the boot file is on a GPT disk; `EV_EFI_ACTION` "Exit Boot Services Invocation", "... Returned with Success" | predicted with the boot disk ([`boot_disk`]) |
