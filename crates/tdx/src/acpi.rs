@@ -16,17 +16,16 @@
 //! `etc/table-loader` and passes them as they are ([`AcpiBlobs::given`]).
 
 use yardstick_common::bytes::le32;
+use yardstick_tpm::predict::fw_cfg_acpi::{
+    ADD_CHECKSUM, ADD_POINTER, ALLOCATE, COMMAND_LEN, FILE_NAME_LEN, LOADER as LOADER_FILE_NAME,
+};
 
 /// The loader's fw_cfg name of the tables blob.
-pub const TABLES_FILE: &str = "etc/acpi/tables";
+pub const TABLES_FILE: &str = yardstick_tpm::predict::fw_cfg_acpi::TABLES;
 /// The loader's fw_cfg name of the RSDP blob.
-pub const RSDP_FILE: &str = "etc/acpi/rsdp";
+pub const RSDP_FILE: &str = yardstick_tpm::predict::fw_cfg_acpi::RSDP;
 /// QEMU pads the loader's command list to a multiple of this.
 const LOADER_ALIGN: usize = 4096;
-/// One loader command (`BiosLinkerLoaderEntry`).
-const COMMAND_LEN: usize = 128;
-/// The file-name field of a loader command (`BIOS_LINKER_LOADER_FILESZ`).
-const FILE_NAME_LEN: usize = 56;
 /// An ACPI table header (signature to creator revision).
 const HEADER_LEN: u32 = 36;
 /// More tables than any QEMU machine emits; bounds the work of a hostile blob.
@@ -248,7 +247,7 @@ fn check_rsdp(r: &[u8]) -> Result<(), AcpiError> {
 fn check_loader(l: &[u8]) -> Result<(), AcpiError> {
     let problem = if l.is_empty() || !l.len().is_multiple_of(LOADER_ALIGN) {
         format!("{} bytes, not a multiple of 4096", l.len())
-    } else if l.get(..4) != Some(&1u32.to_le_bytes()[..]) {
+    } else if le32(l, 0) != Some(ALLOCATE) {
         "its first command is not an allocation".to_string()
     } else {
         return Ok(());
@@ -258,9 +257,6 @@ fn check_loader(l: &[u8]) -> Result<(), AcpiError> {
         problem,
     })
 }
-
-/// The fw_cfg name of the table loader.
-const LOADER_FILE_NAME: &str = "etc/table-loader";
 
 /// The layout the loader derivation models, with the tables it names.
 struct Layout<'a> {
@@ -365,7 +361,7 @@ impl Command {
 }
 
 fn allocate(file: &str, align: u32, zone: u8) -> Command {
-    let mut c = Command::new(1);
+    let mut c = Command::new(ALLOCATE);
     c.name(file);
     c.put(&align.to_le_bytes());
     c.put(&[zone]);
@@ -373,7 +369,7 @@ fn allocate(file: &str, align: u32, zone: u8) -> Command {
 }
 
 fn add_pointer(dest: &str, src: &str, offset: u32, size: u8) -> Command {
-    let mut c = Command::new(2);
+    let mut c = Command::new(ADD_POINTER);
     c.name(dest);
     c.name(src);
     c.put(&offset.to_le_bytes());
@@ -382,7 +378,7 @@ fn add_pointer(dest: &str, src: &str, offset: u32, size: u8) -> Command {
 }
 
 fn add_checksum(file: &str, t: &AcpiTable) -> Command {
-    let mut c = Command::new(3);
+    let mut c = Command::new(ADD_CHECKSUM);
     c.name(file);
     // The checksum byte is at offset 9 of the header.
     c.put(&(t.offset + 9).to_le_bytes());
@@ -430,7 +426,7 @@ fn derive_loader(list: &[AcpiTable], l: &Layout<'_>) -> Vec<u8> {
     }
     cmds.push(add_checksum(TABLES_FILE, l.rsdt));
     cmds.push(add_pointer(RSDP_FILE, TABLES_FILE, 16, 4));
-    let mut rsdp_sum = Command::new(3);
+    let mut rsdp_sum = Command::new(ADD_CHECKSUM);
     rsdp_sum.name(RSDP_FILE);
     for v in [8u32, 0, 20] {
         rsdp_sum.put(&v.to_le_bytes());

@@ -65,36 +65,38 @@ pub enum PredictError {
     NotAuthorized(&'static str),
 }
 
-/// TCG PC Client event types used here.
+/// TCG PC Client event types used here, as `u32` (the numbers are [`crate::eventlog::EventType`]'s).
 pub mod event_type {
+    use crate::eventlog::EventType;
+
     /// `EV_IPL` (systemd-stub's PCR 11 events).
-    pub const EV_IPL: u32 = 0x0000_000d;
+    pub const EV_IPL: u32 = EventType::EV_IPL.0;
     /// `EV_SEPARATOR`.
-    pub const EV_SEPARATOR: u32 = 0x0000_0004;
+    pub const EV_SEPARATOR: u32 = EventType::EV_SEPARATOR.0;
     /// `EV_EVENT_TAG` (Linux EFI stub's PCR 9 events).
-    pub const EV_EVENT_TAG: u32 = 0x0000_0006;
+    pub const EV_EVENT_TAG: u32 = EventType::EV_EVENT_TAG.0;
     /// `EV_EFI_VARIABLE_DRIVER_CONFIG`.
-    pub const EV_EFI_VARIABLE_DRIVER_CONFIG: u32 = 0x8000_0001;
+    pub const EV_EFI_VARIABLE_DRIVER_CONFIG: u32 = EventType::EV_EFI_VARIABLE_DRIVER_CONFIG.0;
     /// `EV_EFI_BOOT_SERVICES_APPLICATION`.
-    pub const EV_EFI_BOOT_SERVICES_APPLICATION: u32 = 0x8000_0003;
+    pub const EV_EFI_BOOT_SERVICES_APPLICATION: u32 = EventType::EV_EFI_BOOT_SERVICES_APPLICATION.0;
     /// `EV_EFI_ACTION`.
-    pub const EV_EFI_ACTION: u32 = 0x8000_0007;
+    pub const EV_EFI_ACTION: u32 = EventType::EV_EFI_ACTION.0;
     /// `EV_EFI_VARIABLE_AUTHORITY`.
-    pub const EV_EFI_VARIABLE_AUTHORITY: u32 = 0x8000_00e0;
+    pub const EV_EFI_VARIABLE_AUTHORITY: u32 = EventType::EV_EFI_VARIABLE_AUTHORITY.0;
     /// `EV_EFI_GPT_EVENT`.
-    pub const EV_EFI_GPT_EVENT: u32 = 0x8000_0006;
+    pub const EV_EFI_GPT_EVENT: u32 = EventType::EV_EFI_GPT_EVENT.0;
     /// `EV_S_CRTM_VERSION`.
-    pub const EV_S_CRTM_VERSION: u32 = 0x0000_0008;
+    pub const EV_S_CRTM_VERSION: u32 = EventType::EV_S_CRTM_VERSION.0;
     /// `EV_EFI_PLATFORM_FIRMWARE_BLOB`.
-    pub const EV_EFI_PLATFORM_FIRMWARE_BLOB: u32 = 0x8000_0008;
+    pub const EV_EFI_PLATFORM_FIRMWARE_BLOB: u32 = EventType::EV_EFI_PLATFORM_FIRMWARE_BLOB.0;
     /// `EV_EFI_VARIABLE_BOOT`.
-    pub const EV_EFI_VARIABLE_BOOT: u32 = 0x8000_0002;
+    pub const EV_EFI_VARIABLE_BOOT: u32 = EventType::EV_EFI_VARIABLE_BOOT.0;
     /// `EV_PLATFORM_CONFIG_FLAGS`.
-    pub const EV_PLATFORM_CONFIG_FLAGS: u32 = 0x0000_000a;
+    pub const EV_PLATFORM_CONFIG_FLAGS: u32 = EventType::EV_PLATFORM_CONFIG_FLAGS.0;
     /// `EV_EFI_BOOT_SERVICES_DRIVER`.
-    pub const EV_EFI_BOOT_SERVICES_DRIVER: u32 = 0x8000_0004;
+    pub const EV_EFI_BOOT_SERVICES_DRIVER: u32 = EventType::EV_EFI_BOOT_SERVICES_DRIVER.0;
     /// `EV_EFI_RUNTIME_SERVICES_DRIVER`.
-    pub const EV_EFI_RUNTIME_SERVICES_DRIVER: u32 = 0x8000_0005;
+    pub const EV_EFI_RUNTIME_SERVICES_DRIVER: u32 = EventType::EV_EFI_RUNTIME_SERVICES_DRIVER.0;
 }
 use event_type::*;
 

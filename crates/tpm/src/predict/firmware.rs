@@ -290,7 +290,7 @@ enum PeiGlobals {
 /// semaphore addresses), keeps the processor counts, the last SMBASE, the relocation IDT's descriptor and the
 /// return address it hooked in globals, all inside the running PEIM, so all of it is in the measured volume.
 ///
-/// The addresses that move are below TSEG (the top `tseg_mbytes` of RAM below 4 GiB, QEMU's default 16 MiB):
+/// The addresses that move are below TSEG (the top [`QEMU_TSEG_MBYTES`] of RAM below 4 GiB):
 /// the stack page (`AllocatePages` from the top of PEI memory, below the S3 and MP buffers, which grow with
 /// the vCPUs) and the IDT (`AllocateZeroPool`, in the HOB list at the bottom of PEI memory, after one
 /// resource HOB more when there is RAM above 4 GiB). Every field was read from captures
@@ -298,8 +298,6 @@ enum PeiGlobals {
 /// to 64, memory from 256 MiB to 978 GiB, 86 captures, all reproduced byte for byte.
 #[derive(Debug)]
 struct SmmRelocation2025 {
-    /// `Q35TsegMbytes`: QEMU's default TSEG.
-    tseg_mbytes: u32,
     /// The `mov rsp, imm64` immediate (`gPatchSmmInitStack`): the last 8 bytes of the stack page.
     stack_at: usize,
     /// How far below TSEG that stack top is with one vCPU.
@@ -334,12 +332,14 @@ struct SmmRelocation2025 {
     min_memory_mib: u32,
 }
 
+/// TSEG, the SMRAM at the top of RAM below 4 GiB, in MiB: QEMU's default (`mch.extended-tseg-mbytes`), which
+/// PlatformPei reads as `Q35TsegMbytes` and takes off the top of low RAM before its PEI and S3 memory. Another
+/// size is not modelled.
+const QEMU_TSEG_MBYTES: u16 = 16;
+
 /// What an SMM build of edk2 2022.11 (Debian's `OVMF_CODE_4M.secboot.fd`) adds to its PEIFV measurement.
 #[derive(Debug)]
 struct Smm2022 {
-    /// `Q35TsegMbytes`: QEMU's default TSEG (16 MiB), which PlatformPei also takes off the top of low RAM
-    /// before the S3 reserved memory.
-    tseg_mbytes: u16,
     /// Bytes outside the platform info that change, to the same value in every capture: (offset in PEIFV,
     /// value in the file, value measured).
     changed: &'static [(usize, &'static [u8], &'static [u8])],
@@ -381,7 +381,6 @@ const DEBIAN12_PLATFORM_INFO: PlatformInfo2022 = PlatformInfo2022 {
 /// capture (not identified: inside a table of (id, value) pairs before the platform info).
 const DEBIAN12_SECBOOT_PLATFORM_INFO: PlatformInfo2022 = PlatformInfo2022 {
     smm: Some(Smm2022 {
-        tseg_mbytes: 16,
         changed: &[(0xe0a4, &[0x00, 0x01], &[0x46, 0x02])],
         max_memory_mib: 2048,
     }),
@@ -422,7 +421,6 @@ const DEBIAN13_SECBOOT_FIXED: &[(usize, &[u8])] = &[
 
 /// Debian 13's Secure Boot build: SmmRelocationLib's moving fields ([`SmmRelocation2025`]).
 const DEBIAN13_SECBOOT_SMM: SmmRelocation2025 = SmmRelocation2025 {
-    tseg_mbytes: 16,
     stack_at: 0x16cb6,
     stack_below_tseg: 0xb_e008,
     stack_per_vcpu: 0x1_0000,
@@ -576,53 +574,42 @@ fn measured_peifv(
             build.name, smm.max_memory_mib, vm.memory_mib
         ));
     }
-    let fields: Vec<(usize, Vec<u8>)> = match build.globals {
-        PeiGlobals::Fixed(list) => list.iter().map(|&(o, b)| (o, b.to_vec())).collect(),
-        PeiGlobals::SmmRelocation2025(list, _) => {
-            list.iter().map(|&(o, b)| (o, b.to_vec())).collect()
-        }
+    // Every field as (offset, in the file, measured): the globals are zero in the file unless listed with
+    // their initial bytes.
+    let zero = |(at, bytes): (usize, Vec<u8>)| (at, vec![0u8; bytes.len()], bytes);
+    let patches: Vec<PatchedField> = match build.globals {
+        PeiGlobals::Fixed(list) => list.iter().map(|&(o, b)| zero((o, b.to_vec()))).collect(),
+        PeiGlobals::SmmRelocation2025(list, ref smm) => list
+            .iter()
+            .map(|&(o, b)| zero((o, b.to_vec())))
+            .chain(smm_relocation_2025(vm, smm, build.name)?)
+            .collect(),
         PeiGlobals::PlatformInfo2022(ref info) => platform_info_2022(vm, info)?
             .into_iter()
-            .map(|(o, b)| (info.offset + o, b))
+            .map(|(o, b)| zero((info.offset + o, b)))
+            .chain(info.smm.iter().flat_map(|smm| {
+                smm.changed
+                    .iter()
+                    .map(|&(at, from, to)| (at, from.to_vec(), to.to_vec()))
+            }))
             .collect(),
     };
     let mut out = pei.to_vec();
-    for (at, bytes) in fields {
+    for (at, from, to) in patches {
         let dst = out
-            .get_mut(at..at + bytes.len())
+            .get_mut(at..at + to.len())
+            .filter(|_| from.len() == to.len())
             .ok_or_else(|| format!("{PCR0_REFUSAL}; the known offset is outside this PEIFV"))?;
-        if dst.iter().any(|&b| b != 0) {
-            return Err(format!(
-                "{PCR0_REFUSAL}; the bytes at the known offset {at:#x} are not zero in this PEIFV"
-            ));
+        if *dst != *from {
+            return Err(if from.iter().all(|&b| b == 0) {
+                format!(
+                    "{PCR0_REFUSAL}; the bytes at the known offset {at:#x} are not zero in this PEIFV"
+                )
+            } else {
+                format!("{PCR0_REFUSAL}; the bytes at the known offset {at:#x} are not the build's")
+            });
         }
-        dst.copy_from_slice(&bytes);
-    }
-    if let PeiGlobals::SmmRelocation2025(_, smm) = &build.globals {
-        for (at, from, to) in smm_relocation_2025(vm, smm, build.name)? {
-            let dst = out
-                .get_mut(at..at + to.len())
-                .filter(|d| *d == from.as_slice())
-                .ok_or_else(|| {
-                    format!(
-                        "{PCR0_REFUSAL}; the bytes at the known offset {at:#x} are not the build's"
-                    )
-                })?;
-            dst.copy_from_slice(&to);
-        }
-    }
-    if let PeiGlobals::PlatformInfo2022(PlatformInfo2022 { smm: Some(smm), .. }) = &build.globals {
-        for &(at, from, to) in smm.changed {
-            let dst = out
-                .get_mut(at..at + from.len())
-                .filter(|d| *d == from && from.len() == to.len())
-                .ok_or_else(|| {
-                    format!(
-                        "{PCR0_REFUSAL}; the bytes at the known offset {at:#x} are not the build's"
-                    )
-                })?;
-            dst.copy_from_slice(to);
-        }
+        dst.copy_from_slice(&to);
     }
     Ok((build, out))
 }
@@ -640,10 +627,11 @@ fn platform_info_2022(
     let s3_size = 0x8_0000 + vm.vcpus * info.ap_stack_size;
     let (low_memory, ram_end) = q35_ram_layout(vm.memory_mib);
     // With SMM, PlatformPei's PublishPeiMemory takes TSEG off the top of low RAM first.
-    let tseg = info
-        .smm
-        .as_ref()
-        .map_or(0, |s| u64::from(s.tseg_mbytes) << 20);
+    let tseg = if info.smm.is_some() {
+        u64::from(QEMU_TSEG_MBYTES) << 20
+    } else {
+        0
+    };
     let s3_base = low_memory
         .checked_sub(tseg + u64::from(s3_size))
         .and_then(|b| u32::try_from(b).ok())
@@ -681,10 +669,10 @@ fn platform_info_2022(
         (138, vec![1]),                         // QemuFwCfgPeiLib mQemuFwCfgSupported
         (139, vec![1]),                         // QemuFwCfgPeiLib mQemuFwCfgDmaSupported
     ];
-    if let Some(smm) = &info.smm {
+    if info.smm.is_some() {
         fields.push((40, vec![1])); // SmmSmramRequire
         fields.push((41, vec![1])); // Q35SmramAtDefaultSmbase (QEMU negotiates the SMBASE feature)
-        fields.push((42, smm.tseg_mbytes.to_le_bytes().to_vec())); // Q35TsegMbytes
+        fields.push((42, QEMU_TSEG_MBYTES.to_le_bytes().to_vec())); // Q35TsegMbytes
     }
     Ok(fields)
 }
@@ -726,7 +714,7 @@ fn smm_relocation_2025(
         })?;
     let (low_memory, ram_end) = q35_ram_layout(vm.memory_mib);
     let high_memory = ram_end > 4 * GIB;
-    let tseg = low_memory - (u64::from(smm.tseg_mbytes) << 20);
+    let tseg = low_memory - (u64::from(QEMU_TSEG_MBYTES) << 20);
     let more = u64::from(vm.vcpus.saturating_sub(1));
     let extra_pages = smm
         .stack_extra_page_from

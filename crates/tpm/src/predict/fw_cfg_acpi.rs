@@ -15,17 +15,31 @@ use std::path::Path;
 use yardstick_common::bytes::le32;
 use yardstick_common::fs::{InputKind, read_input};
 
+// QEMU's table-loader format (`hw/acpi/bios-linker-loader.c`), also written by `yardstick_tdx::acpi`.
+
 /// The fw_cfg name of the table loader.
 pub const LOADER: &str = "etc/table-loader";
+/// The fw_cfg name of QEMU's RSDP blob.
+pub const RSDP: &str = "etc/acpi/rsdp";
+/// The fw_cfg name of QEMU's ACPI tables blob.
+pub const TABLES: &str = "etc/acpi/tables";
+/// The fw_cfg name of the TPM2 table's log area.
+pub const TPM_LOG: &str = "etc/tpm/log";
 /// The fw_cfg files a loader may allocate that are modelled (QEMU q35 with or without a vTPM); others (e.g.
 /// vmgenid's) are refused.
-pub const ALLOCATED: [&str; 3] = ["etc/acpi/rsdp", "etc/acpi/tables", "etc/tpm/log"];
+pub const ALLOCATED: [&str; 3] = [RSDP, TABLES, TPM_LOG];
 /// One loader command (`BiosLinkerLoaderEntry`).
-const COMMAND_LEN: usize = 128;
+pub const COMMAND_LEN: usize = 128;
 /// The file-name field of a loader command (`BIOS_LINKER_LOADER_FILESZ`).
-const FILE_NAME_LEN: usize = 56;
+pub const FILE_NAME_LEN: usize = 56;
 /// `BIOS_LINKER_LOADER_COMMAND_ALLOCATE`.
-const ALLOCATE: u32 = 1;
+pub const ALLOCATE: u32 = 1;
+/// `BIOS_LINKER_LOADER_COMMAND_ADD_POINTER`.
+pub const ADD_POINTER: u32 = 2;
+/// `BIOS_LINKER_LOADER_COMMAND_ADD_CHECKSUM`.
+pub const ADD_CHECKSUM: u32 = 3;
+/// `BIOS_LINKER_LOADER_COMMAND_WRITE_POINTER`.
+pub const WRITE_POINTER: u32 = 4;
 /// The largest loader read (QEMU's is 4 KiB per 32 commands; bounded like the other ACPI blobs).
 const MAX_COMMANDS: usize = 64 * 1024;
 
@@ -102,7 +116,7 @@ impl FwCfgAcpi {
             path: loader_path.clone(),
             why,
         })?;
-        let mut blobs = vec![(LOADER, loader)];
+        let mut allocated = Vec::new();
         for name in names {
             let Some(&known) = ALLOCATED.iter().find(|&&k| k == name) else {
                 return Err(FwCfgError::NotModelled {
@@ -111,14 +125,16 @@ impl FwCfgAcpi {
                     modelled: ALLOCATED.join(", "),
                 });
             };
-            blobs.push((known, read(known)?));
+            allocated.push((known, read(known)?));
         }
-        if let Some((_, loader)) = blobs.first() {
-            check_commands(loader, blobs.get(1..).unwrap_or_default()).map_err(|why| FwCfgError::Loader {
-                path: dir.join(LOADER).join("raw"),
-                why: format!("{why}: OVMF would stop after measuring only part of the blobs; not modelled"),
-            })?;
-        }
+        check_commands(&loader, &allocated).map_err(|why| FwCfgError::Loader {
+            path: loader_path,
+            why: format!(
+                "{why}: OVMF would stop after measuring only part of the blobs; not modelled"
+            ),
+        })?;
+        let mut blobs = vec![(LOADER, loader)];
+        blobs.extend(allocated);
         Ok(FwCfgAcpi { blobs })
     }
 }
@@ -181,8 +197,11 @@ pub fn allocations(loader: &[u8]) -> Result<Vec<String>, String> {
 /// NUL-terminated and allocated before the command, pointer sizes 1, 2, 4 or 8, pointers and checksums inside
 /// their blobs, a pointer's value (an offset into the pointee) inside the pointee. WRITE_POINTER (a pointer
 /// written back to a QEMU fw_cfg file, e.g. vmgenid's) is not modelled. Other command kinds are skipped, as edk2
-/// skips them.
-fn check_commands<'a>(loader: &[u8], blobs: &'a [(&'static str, Vec<u8>)]) -> Result<(), String> {
+/// skips them. `blobs` are the allocated files (fw_cfg name, contents); [`FwCfgAcpi::read_dir`] runs this.
+pub fn check_commands<'a>(
+    loader: &[u8],
+    blobs: &'a [(&'static str, Vec<u8>)],
+) -> Result<(), String> {
     // The blobs allocated so far, as edk2's tracker holds them.
     let mut allocated: Vec<(&str, &[u8])> = Vec::new();
     let blob =
@@ -203,8 +222,8 @@ fn check_commands<'a>(loader: &[u8], blobs: &'a [(&'static str, Vec<u8>)]) -> Re
                     allocated.push((n, data));
                 }
             }
-            // ADD_POINTER: pointer file, pointee file, offset, size.
-            2 => {
+            // Pointer file, pointee file, offset, size.
+            ADD_POINTER => {
                 let dst = blob(&allocated, cmd, 4)?;
                 let src = blob(&allocated, cmd, 60)?;
                 let (offset, size) = (
@@ -226,15 +245,17 @@ fn check_commands<'a>(loader: &[u8], blobs: &'a [(&'static str, Vec<u8>)]) -> Re
                     ));
                 }
             }
-            // ADD_CHECKSUM: file, result offset, start, length.
-            3 => {
+            // File, result offset, start, length.
+            ADD_CHECKSUM => {
                 let len = blob(&allocated, cmd, 4)?.len();
                 let (result, start, length) = (u32_at(cmd, 60), u32_at(cmd, 64), u32_at(cmd, 68));
                 if result >= len || length > len || start > len - length {
                     return Err("a checksum outside its blob".into());
                 }
             }
-            4 => return Err("a WRITE_POINTER command (a pointer written back to QEMU)".into()),
+            WRITE_POINTER => {
+                return Err("a WRITE_POINTER command (a pointer written back to QEMU)".into());
+            }
             _ => {}
         }
     }

@@ -5,28 +5,11 @@ use std::fmt::Write as _;
 
 use yardstick_common::hash::Algorithm;
 
-use super::event_type::*;
 use super::{PREDICTED_PCRS, Prediction};
 
-/// The TCG name of an event type the prediction produces ("?" for others).
+/// The TCG name of an event type the prediction produces ("?" for a number the PFP does not define).
 pub fn event_type_name(t: u32) -> &'static str {
-    match t {
-        EV_IPL => "EV_IPL",
-        EV_SEPARATOR => "EV_SEPARATOR",
-        EV_EVENT_TAG => "EV_EVENT_TAG",
-        EV_EFI_VARIABLE_DRIVER_CONFIG => "EV_EFI_VARIABLE_DRIVER_CONFIG",
-        EV_EFI_BOOT_SERVICES_APPLICATION => "EV_EFI_BOOT_SERVICES_APPLICATION",
-        EV_EFI_ACTION => "EV_EFI_ACTION",
-        EV_EFI_VARIABLE_AUTHORITY => "EV_EFI_VARIABLE_AUTHORITY",
-        EV_EFI_GPT_EVENT => "EV_EFI_GPT_EVENT",
-        EV_S_CRTM_VERSION => "EV_S_CRTM_VERSION",
-        EV_EFI_VARIABLE_BOOT => "EV_EFI_VARIABLE_BOOT",
-        EV_EFI_PLATFORM_FIRMWARE_BLOB => "EV_EFI_PLATFORM_FIRMWARE_BLOB",
-        EV_EFI_BOOT_SERVICES_DRIVER => "EV_EFI_BOOT_SERVICES_DRIVER",
-        EV_PLATFORM_CONFIG_FLAGS => "EV_PLATFORM_CONFIG_FLAGS",
-        EV_EFI_RUNTIME_SERVICES_DRIVER => "EV_EFI_RUNTIME_SERVICES_DRIVER",
-        _ => "?",
-    }
+    crate::eventlog::EventType(t).name().unwrap_or("?")
 }
 
 impl Prediction {
