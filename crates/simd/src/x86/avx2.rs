@@ -10,6 +10,8 @@ rs_kernel!("avx2");
 
 /// Eight 32-bit words.
 type U32s = __m256i;
+/// Whether `sha256`'s rounds are written out one by one (16 registers: the schedule spills anyway).
+const UNROLL: bool = false;
 /// SHA-256 messages per vector.
 const LANES: usize = 8;
 

@@ -10,6 +10,8 @@ rs_kernel!("avx512f,avx512bw");
 
 /// Sixteen 32-bit words.
 type U32s = __m512i;
+/// Whether `sha256`'s rounds are written out one by one (32 registers hold the schedule).
+const UNROLL: bool = true;
 /// SHA-256 messages per vector.
 const LANES: usize = 16;
 

@@ -72,29 +72,53 @@ macro_rules! sha256_kernel {
         #[target_feature(enable = $feature)]
         fn compress(st: &mut [U32s; 8], w: &mut [U32s; 16]) {
             let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *st;
-            // Four passes of 16 rounds: with the inner loop unrolled, the schedule window's indices are
-            // constants and it can live in registers.
+            // Four passes of 16 rounds. With 32 vector registers (UNROLL), each round is written out with a
+            // constant schedule index so that the 16 schedule words stay in registers (measured on an AMD EPYC
+            // Zen 4: 3% faster); with 16 (AVX2) they spill either way and the loop measured 8% faster.
             for pass in 0..4 {
-                for i in 0..16 {
-                    let t = pass * 16 + i;
-                    if pass > 0 {
-                        let s0 = small_sigma0(w[(i + 1) & 15]);
-                        let s1 = small_sigma1(w[(i + 14) & 15]);
-                        w[i] = add(add(w[i], s0), add(w[(i + 9) & 15], s1));
+                macro_rules! round {
+                    ($i:expr) => {{
+                        if pass > 0 {
+                            let s0 = small_sigma0(w[($i + 1) & 15]);
+                            let s1 = small_sigma1(w[($i + 14) & 15]);
+                            w[$i] = add(add(w[$i], s0), add(w[($i + 9) & 15], s1));
+                        }
+                        let t1 = add(
+                            add(h, big_sigma1(e)),
+                            add(ch(e, f, g), add(w[$i], splat($crate::sha256::K256[pass * 16 + $i]))),
+                        );
+                        let t2 = add(big_sigma0(a), maj(a, b, c));
+                        h = g;
+                        g = f;
+                        f = e;
+                        e = add(d, t1);
+                        d = c;
+                        c = b;
+                        b = a;
+                        a = add(t1, t2);
+                    }};
+                }
+                if UNROLL {
+                    round!(0);
+                    round!(1);
+                    round!(2);
+                    round!(3);
+                    round!(4);
+                    round!(5);
+                    round!(6);
+                    round!(7);
+                    round!(8);
+                    round!(9);
+                    round!(10);
+                    round!(11);
+                    round!(12);
+                    round!(13);
+                    round!(14);
+                    round!(15);
+                } else {
+                    for i in 0..16 {
+                        round!(i);
                     }
-                    let t1 = add(
-                        add(h, big_sigma1(e)),
-                        add(ch(e, f, g), add(w[i], splat($crate::sha256::K256[t]))),
-                    );
-                    let t2 = add(big_sigma0(a), maj(a, b, c));
-                    h = g;
-                    g = f;
-                    f = e;
-                    e = add(d, t1);
-                    d = c;
-                    c = b;
-                    b = a;
-                    a = add(t1, t2);
                 }
             }
             for (s, v) in st.iter_mut().zip([a, b, c, d, e, f, g, h]) {
