@@ -73,9 +73,21 @@ fn build_inputs(dir: &Path) -> Vec<Vec<String>> {
     };
     let initrd_a = w("a.cpio", &vec![0x5a; 65_537]);
     let initrd_b = w("b.cpio", b"second initrd, odd length");
+    let initrd_b_again = initrd_b.clone();
     let cmdline = w("cmdline", b"console=ttyS0 quiet\n");
     let osrel = w("os-release", b"ID=debian\nVERSION_ID=12\n");
     let dtb = w("x.dtb", &[0xd0, 0x0d, 0xfe, 0xed, 1, 2, 3]);
+    // Large enough that `pcr predict` streams `.initrd` from the file instead of loading it.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let big: Vec<u8> = (0..(5 << 20) + 3)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let initrd_big = w("big.cpio", &big);
     vec![
         vec![
             "--linux".into(),
@@ -100,9 +112,18 @@ fn build_inputs(dir: &Path) -> Vec<Vec<String>> {
         ],
         vec![
             "--linux".into(),
-            kernel,
+            kernel.clone(),
             format!("--os-release=@{osrel}"),
             "--uname=".into(),
+        ],
+        vec![
+            "--linux".into(),
+            kernel,
+            "--initrd".into(),
+            initrd_big,
+            "--initrd".into(),
+            initrd_b_again,
+            format!("--cmdline=@{cmdline}"),
         ],
     ]
 }

@@ -8,7 +8,8 @@
 //! ring's code reaches 0.89-0.92 GB/s and RustCrypto's `sha2` (AVX2) 0.78-0.83 GB/s: SHA-384 is the one bank
 //! without CPU hash instructions, so it bounds PCR prediction, TDX and SNP measurement. Bulk, many-message
 //! hashing (dm-verity) goes through [`multi`], which adds multi-buffer SHA-256 (the AVX2/AVX-512 kernels of
-//! `yardstick-simd`) where it is faster; several long messages at once go through [`streams`].
+//! `yardstick-simd`) where it is faster; several long messages at once go through [`streams`], and many digests of
+//! ranges of one file, the file read once, through [`file_jobs`].
 //!
 //! The rule: every digest the workspace computes over data (measurements, tree blocks, fingerprints, the
 //! digests that signatures are made or checked over) comes from here. Elsewhere, RustCrypto's `sha1`/`sha2`
@@ -19,6 +20,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+pub mod file_jobs;
 pub mod multi;
 pub mod streams;
 

@@ -50,6 +50,9 @@ pub enum PredictError {
     /// The UKI's signature could not be read.
     #[error("Authenticode signature: {0}")]
     Signature(String),
+    /// An input file could not be read (or is too large for what it should be).
+    #[error(transparent)]
+    Input(#[from] yardstick_common::fs::InputError),
     /// A file could not be read.
     #[error("{path}")]
     Io {
@@ -444,18 +447,155 @@ fn data_event(
 }
 
 /// [`predict`] for a UKI file (e.g. the one `image build` just wrote to the ESP).
+///
+/// Reads the file once for hashing, streamed ([`yardstick_common::hash::file_jobs`]): the headers and small
+/// sections are loaded to be parsed, but a large `.initrd` (whose bytes are only ever hashed) is not, when the
+/// loader would map it as stored (no zero fill, no other section overlapping it). Same result as [`predict`]
+/// of the file's bytes.
 pub fn predict_file(
     uki: impl AsRef<std::path::Path>,
     platform: &Platform,
     banks: &[Algorithm],
 ) -> Result<Prediction, PredictError> {
+    use std::os::unix::fs::FileExt as _;
+    use yardstick_common::fs::{InputError, InputFile, InputKind};
     let path = uki.as_ref();
-    let bytes = yardstick_common::fs::read_input(path, yardstick_common::fs::InputKind::UKI)
-        .map_err(|e| PredictError::Io {
-            path: path.to_path_buf(),
-            source: e.into_io(),
-        })?;
-    predict(&bytes, platform, banks)
+    let io = |e: std::io::Error| PredictError::Input(InputError::from_read(path, e));
+    let input = InputFile::open(path, InputKind::UKI)?;
+    let (file, size) = match input.into_seekable() {
+        Ok(f) => f,
+        Err(stream) => return predict(&stream.read_all()?, platform, banks),
+    };
+    let len = usize::try_from(size).map_err(|_| io(std::io::ErrorKind::FileTooLarge.into()))?;
+    // Zeroed lazily by the allocator: pages never read or written cost nothing.
+    let mut buf = vec![0u8; len];
+    let (buf, unloaded) = std::thread::scope(|s| {
+        // How the banks' streams are best hashed is measured (once per process) while the UKI is read.
+        if size >= STREAMED_SECTION_MIN as u64 {
+            s.spawn(|| yardstick_common::hash::streams::PairChoice::prepare(banks));
+        }
+        let head = len.min(HEADERS_READ);
+        file.read_exact_at(buf.get_mut(..head).unwrap_or_default(), 0)
+            .map_err(io)?;
+        let unloaded = PeHeaders::parse(&buf)
+            .ok()
+            .filter(|h| h.size_of_headers as usize <= head && h.section_table_end() <= head)
+            .map(|h| streamed_sections(&h))
+            .unwrap_or_default();
+        let mut at = head;
+        for r in unloaded.iter().cloned().chain(std::iter::once(len..len)) {
+            if let Some(b) = buf.get_mut(at..r.start) {
+                file.read_exact_at(b, at as u64).map_err(io)?;
+            }
+            at = at.max(r.end);
+        }
+        Ok::<_, PredictError>((buf, unloaded))
+    })?;
+    let mut buf = buf;
+    let source = HashSource::File {
+        file: &file,
+        path,
+        buf: &buf,
+    };
+    match predict_with(&buf, platform, banks, &source, &unloaded)? {
+        Some(p) => Ok(p),
+        None => {
+            // The parsed UKI reads an unloaded section some other way than by hashing it: load everything.
+            for r in &unloaded {
+                if let Some(b) = buf.get_mut(r.clone()) {
+                    file.read_exact_at(b, r.start as u64).map_err(io)?;
+                }
+            }
+            let source = HashSource::File {
+                file: &file,
+                path,
+                buf: &buf,
+            };
+            predict_with(&buf, platform, banks, &source, &[])?
+                .ok_or_else(|| io(std::io::Error::other("UKI sections read twice")))
+        }
+    }
+}
+
+/// Bytes `predict_file` reads first, to find the sections it need not load (any real UKI's headers fit).
+const HEADERS_READ: usize = 64 << 10;
+/// Sections at least this large are hashed from the file without being loaded.
+const STREAMED_SECTION_MIN: usize = 1 << 20;
+
+/// The stored ranges (sorted) of the `.initrd` sections `predict_file` leaves unloaded (but for what the first
+/// read of the headers covered): large, mapped by the loader exactly as stored (`VirtualSize <= SizeOfRawData`) and overlapped by no
+/// other section's virtual range, so that no other section's loaded bytes include them.
+fn streamed_sections(h: &PeHeaders) -> Vec<std::ops::Range<usize>> {
+    let virt = |s: &yardstick_pe::pe::Section| {
+        let a = u64::from(s.virtual_address);
+        a..a + u64::from(s.virtual_size.max(s.size_of_raw_data))
+    };
+    let mut out: Vec<std::ops::Range<usize>> = h
+        .sections
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| {
+            let v = virt(s);
+            s.name == Section::Initrd.name()
+                && s.size_of_raw_data as usize >= STREAMED_SECTION_MIN
+                && s.virtual_size <= s.size_of_raw_data
+                && s.raw_range().end <= h.file_len
+                && !h.sections.iter().enumerate().any(|(j, o)| {
+                    let w = virt(o);
+                    j != *i && w.start < v.end && v.start < w.end
+                })
+        })
+        .map(|(_, s)| s.raw_range())
+        .collect();
+    out.sort_by_key(|r| r.start);
+    out
+}
+
+/// Where the big hashes read the UKI's bytes: the buffer, or, for [`predict_file`], the file the buffer was
+/// read from (slices of the buffer name byte ranges of the file; the buffer may lack some of them).
+enum HashSource<'b> {
+    Memory,
+    File {
+        file: &'b std::fs::File,
+        path: &'b std::path::Path,
+        buf: &'b [u8],
+    },
+}
+
+impl HashSource<'_> {
+    /// Digests of independent jobs, in job order.
+    fn digest_jobs(&self, jobs: &[(Algorithm, &[&[u8]])]) -> Result<Vec<Digest>, PredictError> {
+        use yardstick_common::hash::file_jobs::{Part, digest_file_jobs};
+        match self {
+            HashSource::Memory => Ok(yardstick_common::hash::streams::digest_jobs(jobs)),
+            HashSource::File { file, path, buf } => {
+                // A slice's address tells whether it is a piece of the buffer, hence of the file.
+                let base = buf.as_ptr() as usize;
+                fn part<'p>(base: usize, buf_len: usize, p: &'p [u8]) -> Part<'p> {
+                    let a = p.as_ptr() as usize;
+                    if !p.is_empty() && a >= base && a - base + p.len() <= buf_len {
+                        Part::File {
+                            offset: (a - base) as u64,
+                            len: p.len() as u64,
+                        }
+                    } else {
+                        Part::Mem(p)
+                    }
+                }
+                let parts: Vec<Vec<Part<'_>>> = jobs
+                    .iter()
+                    .map(|(_, s)| s.iter().map(|p| part(base, buf.len(), p)).collect())
+                    .collect();
+                let refs: Vec<(Algorithm, &[Part<'_>])> = jobs
+                    .iter()
+                    .zip(&parts)
+                    .map(|((alg, _), p)| (*alg, &p[..]))
+                    .collect();
+                digest_file_jobs(file, &refs)
+                    .map_err(|e| yardstick_common::fs::InputError::from_read(path, e).into())
+            }
+        }
+    }
 }
 
 /// The per-bank results of the expensive hashes.
@@ -476,7 +616,38 @@ pub fn predict(
     platform: &Platform,
     banks: &[Algorithm],
 ) -> Result<Prediction, PredictError> {
+    predict_with(uki, platform, banks, &HashSource::Memory, &[])?
+        .ok_or_else(|| UkiError::Extra("UKI sections read twice".into()).into())
+}
+
+/// [`predict`], the big hashes read from `source`; `unloaded` are byte ranges of `uki` that only `source`
+/// holds. `None` when the UKI would be read in an unloaded range other than by those hashes.
+fn predict_with(
+    uki: &[u8],
+    platform: &Platform,
+    banks: &[Algorithm],
+    source: &HashSource<'_>,
+    unloaded: &[std::ops::Range<usize>],
+) -> Result<Option<Prediction>, PredictError> {
     let parsed = Uki::parse_with(uki, platform.stub_generation)?.with_profile(platform.profile)?;
+    if !unloaded.is_empty() {
+        // The `.initrd` in use must be borrowed from an unloaded range (every other section is loaded).
+        let base = uki.as_ptr() as usize;
+        let inside = |b: &[u8]| {
+            let a = (b.as_ptr() as usize).wrapping_sub(base);
+            unloaded
+                .iter()
+                .any(|r| r.start <= a && a.saturating_add(b.len()) <= r.end)
+        };
+        let ok = match parsed.payload(Section::Initrd) {
+            None => false,
+            Some(std::borrow::Cow::Owned(_)) => false,
+            Some(std::borrow::Cow::Borrowed(b)) => inside(b),
+        };
+        if !ok {
+            return Ok(None);
+        }
+    }
     let generation = parsed.generation();
     if generation == StubGeneration::Systemd257
         && parsed
@@ -513,9 +684,17 @@ pub fn predict(
             }
         });
     let addon_cmdline = mangle_stub_cmdline(&addon_cmdline);
-    let per_bank = bank_digests(uki, &parsed, &kernel, !sb.secure_boot, &initrd, banks)?;
+    let per_bank = bank_digests(
+        uki,
+        &parsed,
+        &kernel,
+        !sb.secure_boot,
+        &initrd,
+        banks,
+        source,
+    )?;
     let uki_sha256 = if sb.secure_boot {
-        Some(uki_sha256(uki, banks, &per_bank)?)
+        Some(uki_sha256(uki, &parsed, banks, &per_bank, source)?)
     } else {
         None
     };
@@ -597,18 +776,19 @@ pub fn predict(
         &initrd,
         &per_bank,
         banks,
-    );
+        source,
+    )?;
 
     let pcrs = replay_events(&events, banks);
     let pcr11_phases = pcr11_after_phases(&pcrs, banks);
-    Ok(Prediction {
+    Ok(Some(Prediction {
         pcrs,
         pcr11_phases,
         events,
         stub_generation: generation,
         secure_boot: sb.secure_boot,
         secure_boot_variable_absent: false,
-    })
+    }))
 }
 
 /// The big hashes: Authenticode of the UKI, of the kernel (when `kernel_measured`, i.e. Secure Boot off), and
@@ -626,6 +806,7 @@ fn bank_digests(
     kernel_measured: bool,
     initrd: &CombinedInitrd<'_>,
     banks: &[Algorithm],
+    source: &HashSource<'_>,
 ) -> Result<Vec<BankDigests>, PredictError> {
     if banks.is_empty() {
         return Ok(Vec::new());
@@ -654,7 +835,7 @@ fn bank_digests(
         .iter()
         .flat_map(|&alg| streams.iter().map(move |s| (alg, &s[..])))
         .collect();
-    let digests = yardstick_common::hash::streams::digest_jobs(&jobs);
+    let digests = source.digest_jobs(&jobs)?;
 
     // One digest per job: `n` per bank, in job order (n >= 1: the UKI's stream).
     let n = streams.len().max(1);
@@ -695,8 +876,10 @@ fn slices<'a>(data: &'a [u8], ranges: &[std::ops::Range<usize>]) -> Vec<&'a [u8]
 /// not requested.
 fn uki_sha256(
     uki: &[u8],
+    parsed: &Uki<'_>,
     banks: &[Algorithm],
     per_bank: &[BankDigests],
+    source: &HashSource<'_>,
 ) -> Result<Digest, PredictError> {
     let in_bank = banks
         .iter()
@@ -704,7 +887,14 @@ fn uki_sha256(
         .and_then(|i| per_bank.get(i));
     Ok(match in_bank {
         Some(b) => b.uki_auth,
-        None => authenticode_digest(uki, Algorithm::Sha256).map_err(UkiError::from)?,
+        None => {
+            let ranges = hashed_ranges(uki, parsed.headers()).map_err(UkiError::from)?;
+            let parts = slices(uki, &ranges);
+            let d = source.digest_jobs(&[(Algorithm::Sha256, &parts[..])])?;
+            d.into_iter()
+                .next()
+                .unwrap_or_else(|| Algorithm::Sha256.digest(&[]))
+        }
     })
 }
 
@@ -857,7 +1047,8 @@ fn push_linux_stub_events(
     initrd: &CombinedInitrd<'_>,
     per_bank: &[BankDigests],
     banks: &[Algorithm],
-) {
+    source: &HashSource<'_>,
+) -> Result<(), PredictError> {
     // settle_command_line() then cmdline_append_and_measure_addons(): `.cmdline` mangled, the addons' appended.
     let cmdline = match (
         parsed.cmdline().map(|c| mangle_stub_cmdline(&c)),
@@ -878,7 +1069,8 @@ fn push_linux_stub_events(
             digests
         } else {
             let parts = initrd.parts();
-            banks.iter().map(|a| a.digest_parts(&parts)).collect()
+            let jobs: Vec<(Algorithm, &[&[u8]])> = banks.iter().map(|&a| (a, &parts[..])).collect();
+            source.digest_jobs(&jobs)?
         };
         events.push(PredictedEvent {
             pcr: 9,
@@ -891,7 +1083,7 @@ fn push_linux_stub_events(
             },
             digests,
         });
-        return;
+        return Ok(());
     }
     if let Some(initrd) = parsed.payload(Section::Initrd).filter(|i| !i.is_empty()) {
         // Same bytes as the `.initrd` PCR 11 event (every stub table measures `.initrd`): reuse its digests.
@@ -905,14 +1097,22 @@ fn push_linux_stub_events(
                     .map(|(_, d)| *d)
             })
             .collect();
-        let digests =
-            from_pcr11.unwrap_or_else(|| banks.iter().map(|a| a.digest(&initrd)).collect());
+        let digests = match from_pcr11 {
+            Some(d) => d,
+            None => {
+                let parts = [&initrd[..]];
+                let jobs: Vec<(Algorithm, &[&[u8]])> =
+                    banks.iter().map(|&a| (a, &parts[..])).collect();
+                source.digest_jobs(&jobs)?
+            }
+        };
         events.push(PredictedEvent {
             pcr: 9,
             kind: PredictedEventKind::LinuxInitrd,
             digests,
         });
     }
+    Ok(())
 }
 
 /// The predicted PCRs (all of [`PREDICTED_PCRS`] per bank, from zero) after `events`.

@@ -11,7 +11,7 @@ use yardstick_tpm::PcrSpan;
 use yardstick_tpm::predict::firmware::{
     BootDisk, MachineType, Nic, VmConfig, WholeSet, boot_disk, predict_firmware, vars_boot_options,
 };
-use yardstick_tpm::predict::{Platform, Prediction, SecureBootVars, predict};
+use yardstick_tpm::predict::{Platform, Prediction, SecureBootVars, predict, predict_file};
 
 use super::read_input;
 use crate::ui;
@@ -228,6 +228,35 @@ impl PredictArgs {
             banks,
         })
     }
+
+    /// [`PredictArgs::predict`] without keeping the UKI's bytes: its large sections are hashed straight from
+    /// the file (`predict_file`).
+    pub fn predict_streamed(&self) -> anyhow::Result<(Prediction, Vec<Algorithm>)> {
+        let Some(path) = &self.uki else {
+            anyhow::bail!("--uki is required");
+        };
+        let (platform, banks) = self.platform()?;
+        let prediction = predict_uki_file(path, &platform, &banks)?;
+        Ok((prediction, banks))
+    }
+}
+
+/// `predict_file`, its errors in the CLI's words: a file that cannot be read as `read_input` says it, any
+/// other error after the file's name.
+fn predict_uki_file(
+    path: &std::path::Path,
+    platform: &Platform,
+    banks: &[Algorithm],
+) -> anyhow::Result<Prediction> {
+    use yardstick_common::fs::InputError;
+    use yardstick_tpm::predict::PredictError;
+    predict_file(path, platform, banks).map_err(|e| match e {
+        PredictError::Input(
+            InputError::Open { path, source } | InputError::Read { path, source },
+        ) => anyhow::Error::new(source).context(format!("{}: cannot read", path.display())),
+        PredictError::Input(e) => e.into(),
+        e => anyhow::Error::new(e).context(format!("{}", path.display())),
+    })
 }
 
 /// The firmware and the VM it runs in, for the firmware PCRs.
@@ -318,11 +347,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if a.firmware.firmware.is_some() {
         return run_firmware(a);
     }
-    let Predicted {
-        prediction: p,
-        banks,
-        ..
-    } = a.predict.predict()?;
+    let (p, banks) = a.predict.predict_streamed()?;
     if a.verbose {
         ui::print_stream_choices(&banks);
     }
@@ -395,10 +420,7 @@ fn run_firmware(a: Args) -> anyhow::Result<ExitCode> {
     let firmware =
         predict_firmware(&code, &vm, &banks).with_context(|| format!("{}", path.display()))?;
     let uki = match &a.predict.uki {
-        Some(u) => {
-            let bytes = read_input(u, InputKind::UKI)?;
-            Some(predict(&bytes, &platform, &banks).with_context(|| format!("{}", u.display()))?)
-        }
+        Some(u) => Some(predict_uki_file(u, &platform, &banks)?),
         None => None,
     };
     let selected = if f.pcr.is_empty() {

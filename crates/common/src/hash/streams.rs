@@ -128,7 +128,7 @@ fn one_at_a_time(alg: Algorithm, streams: &[Stream<'_>]) -> Vec<Digest> {
 }
 
 /// The pair kernel's compression function for `alg`.
-fn function(alg: Algorithm) -> Function {
+pub(super) fn function(alg: Algorithm) -> Function {
     match alg {
         Algorithm::Sha1 => Function::Sha1,
         Algorithm::Sha256 => Function::Sha256,
@@ -169,12 +169,37 @@ impl PairChoice {
         slot.get_or_init(|| PairChoice::decide(alg))
     }
 
+    /// Makes the choices for `algs` (each once per process), SHA-384/SHA-512 on a second thread while this
+    /// one measures the others: the measurements take a few milliseconds each, which would otherwise add up
+    /// before any work starts.
+    pub fn prepare(algs: &[Algorithm]) {
+        let (wide, narrow): (Vec<Algorithm>, Vec<Algorithm>) = algs
+            .iter()
+            .partition(|a| matches!(a, Algorithm::Sha384 | Algorithm::Sha512));
+        std::thread::scope(|s| {
+            if !wide.is_empty() && !narrow.is_empty() {
+                s.spawn(|| {
+                    wide.iter().for_each(|&a| {
+                        PairChoice::get(a);
+                    })
+                });
+                narrow.iter().for_each(|&a| {
+                    PairChoice::get(a);
+                });
+            } else {
+                algs.iter().for_each(|&a| {
+                    PairChoice::get(a);
+                });
+            }
+        });
+    }
+
     /// [`PairChoice::get`] when `worth_it` (enough work to pay for a measurement), else `None`.
     fn get_if(alg: Algorithm, worth_it: bool) -> Option<&'static PairChoice> {
         worth_it.then(|| PairChoice::get(alg))
     }
 
-    fn kernel(&self) -> Option<Kernel> {
+    pub(super) fn kernel(&self) -> Option<Kernel> {
         if self.pair {
             Kernel::new(function(self.algorithm)).ok()
         } else {
@@ -454,27 +479,32 @@ impl<'a> Cursor<'a> {
     }
 
     fn digest(&self) -> Digest {
-        let mut bytes = [0u8; 64];
-        let n = match self.state {
-            State::Words32(w) => {
-                for (dst, word) in bytes.chunks_exact_mut(4).zip(w) {
-                    dst.copy_from_slice(&word.to_be_bytes());
-                }
-                self.alg.digest_len()
-            }
-            State::Words64(w) => {
-                for (dst, word) in bytes.chunks_exact_mut(8).zip(w) {
-                    dst.copy_from_slice(&word.to_be_bytes());
-                }
-                self.alg.digest_len()
-            }
-        };
-        Digest::from_raw(self.alg, bytes.get(..n).unwrap_or(&[]))
+        state_digest(self.alg, &self.state)
     }
 }
 
+/// The digest a final compression state gives (big-endian words, truncated to the algorithm's length).
+pub(super) fn state_digest(alg: Algorithm, state: &State) -> Digest {
+    let mut bytes = [0u8; 64];
+    let n = match *state {
+        State::Words32(w) => {
+            for (dst, word) in bytes.chunks_exact_mut(4).zip(w) {
+                dst.copy_from_slice(&word.to_be_bytes());
+            }
+            alg.digest_len()
+        }
+        State::Words64(w) => {
+            for (dst, word) in bytes.chunks_exact_mut(8).zip(w) {
+                dst.copy_from_slice(&word.to_be_bytes());
+            }
+            alg.digest_len()
+        }
+    };
+    Digest::from_raw(alg, bytes.get(..n).unwrap_or(&[]))
+}
+
 /// The initial hash value (FIPS 180-4 §5.3).
-fn initial(alg: Algorithm) -> State {
+pub(super) fn initial(alg: Algorithm) -> State {
     match alg {
         Algorithm::Sha1 => State::Words32([
             0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0, 0, 0, 0,
