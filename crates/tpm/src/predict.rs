@@ -523,8 +523,9 @@ const HEADERS_READ: usize = 64 << 10;
 const STREAMED_SECTION_MIN: usize = 1 << 20;
 
 /// The stored ranges (sorted) of the `.initrd` sections `predict_file` leaves unloaded (but for what the first
-/// read of the headers covered): large, mapped by the loader exactly as stored (`VirtualSize <= SizeOfRawData`) and overlapped by no
-/// other section's virtual range, so that no other section's loaded bytes include them.
+/// read of the headers covered): large, mapped by the loader exactly as stored (`VirtualSize <= SizeOfRawData`),
+/// overlapped by no other section's virtual range (so that no other section's loaded bytes include them) and
+/// not holding the certificate table (which the Secure Boot checks read wherever it is).
 fn streamed_sections(h: &PeHeaders) -> Vec<std::ops::Range<usize>> {
     let virt = |s: &yardstick_pe::pe::Section| {
         let a = u64::from(s.virtual_address);
@@ -540,6 +541,14 @@ fn streamed_sections(h: &PeHeaders) -> Vec<std::ops::Range<usize>> {
                 && s.size_of_raw_data as usize >= STREAMED_SECTION_MIN
                 && s.virtual_size <= s.size_of_raw_data
                 && s.raw_range().end <= h.file_len
+                && h.security_dir().is_none_or(|d| {
+                    let (a, b) = (
+                        u64::from(d.address),
+                        u64::from(d.address) + u64::from(d.size),
+                    );
+                    let r = s.raw_range();
+                    b <= r.start as u64 || a >= r.end as u64
+                })
                 && !h.sections.iter().enumerate().any(|(j, o)| {
                     let w = virt(o);
                     j != *i && w.start < v.end && v.start < w.end

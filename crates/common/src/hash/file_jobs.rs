@@ -9,21 +9,22 @@
 //!
 //! The jobs are spread over the cores as tasks (one job, or two jobs of an algorithm whose pairing pays, see
 //! [`PairChoice`]), longest-processing-time first onto the least loaded worker by their measured rates. The
-//! least loaded worker also reads the file (no extra thread competes for the cores). The workers walk through
-//! the chunks in lockstep (the reader stays at most [`DEPTH`] chunks ahead of the slowest), each hashing its
-//! tasks' share of every chunk; a pair hashes the equal-length stretches its two
+//! workers share a window of chunks: whoever first needs a chunk reads it (no extra thread competes for the
+//! cores), at most [`DEPTH`] chunks ahead of the slowest worker, and each hashes its tasks' share of every
+//! chunk; a pair hashes the equal-length stretches its two
 //! jobs have in a chunk together (`Kernel::compress2`) and the rest one at a time.
 //!
 //! A job's file ranges must run forward (each starts at or after the end of the previous one), as Authenticode
-//! and section contents do; a job whose ranges go backwards has them read into memory first. The digests are
+//! and section contents do; ranges that would make a job go backwards are read into memory first (the small
+//! ones around the large ranges that run forward, each range once for all jobs). The digests are
 //! those of the concatenated parts, exactly as [`Algorithm::digest_parts`] would give (checked by the tests
 //! against it on random layouts).
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt as _;
-use std::sync::Arc;
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
 
 use yardstick_simd::pair::{Kernel, State};
 
@@ -63,39 +64,37 @@ impl Part<'_> {
 /// Digests of `jobs` (an algorithm and a message made of parts each), in job order, reading `file` once.
 /// An error is the file's read error (e.g. the file is shorter than a range).
 pub fn digest_file_jobs(file: &File, jobs: &[(Algorithm, &[Part<'_>])]) -> io::Result<Vec<Digest>> {
-    // Jobs whose file ranges go backwards: their ranges read into memory now.
-    let mut owned: Vec<Option<Vec<Vec<u8>>>> = Vec::with_capacity(jobs.len());
-    for (_, parts) in jobs {
-        if runs_forward(parts) {
-            owned.push(None);
-            continue;
-        }
-        let mut bufs = Vec::new();
-        for p in parts.iter() {
-            if let Part::File { offset, len } = *p {
+    // File ranges that would make a job go backwards are read into memory first: the small ones around the
+    // large ranges that run forward (systemd-stub 257's `.ucode` stored after `.initrd` but hashed first).
+    // A range is read once whatever the number of jobs that need it, so memory stays within the file's size.
+    let keep: Vec<Vec<bool>> = jobs.iter().map(|(_, parts)| streamable(parts)).collect();
+    let mut owned: std::collections::HashMap<(u64, u64), Vec<u8>> = Default::default();
+    for ((_, parts), keep) in jobs.iter().zip(&keep) {
+        for (p, &k) in parts.iter().zip(keep) {
+            if let (Part::File { offset, len }, false) = (*p, k)
+                && !owned.contains_key(&(offset, len))
+            {
                 let mut b = vec![0u8; usize::try_from(len).map_err(|_| too_long())?];
                 file.read_exact_at(&mut b, offset)?;
-                bufs.push(b);
+                owned.insert((offset, len), b);
             }
         }
-        owned.push(Some(bufs));
     }
     let jobs: Vec<(Algorithm, Vec<Part<'_>>)> = jobs
         .iter()
-        .zip(&owned)
-        .map(|((alg, parts), own)| match own {
-            None => (*alg, parts.to_vec()),
-            Some(bufs) => {
-                let mut it = bufs.iter();
-                let parts = parts
-                    .iter()
-                    .map(|p| match p {
-                        Part::Mem(m) => Part::Mem(m),
-                        Part::File { .. } => Part::Mem(it.next().map_or(&[][..], |b| &b[..])),
-                    })
-                    .collect();
-                (*alg, parts)
-            }
+        .zip(&keep)
+        .map(|((alg, parts), keep)| {
+            let parts = parts
+                .iter()
+                .zip(keep)
+                .map(|(p, &k)| match *p {
+                    Part::File { offset, len } if !k => {
+                        Part::Mem(owned.get(&(offset, len)).map_or(&[][..], |b| &b[..]))
+                    }
+                    p => p,
+                })
+                .collect();
+            (*alg, parts)
         })
         .collect();
 
@@ -107,36 +106,24 @@ pub fn digest_file_jobs(file: &File, jobs: &[(Algorithm, &[Part<'_>])]) -> io::R
         .map(|tasks| tasks.iter().map(|t| TaskState::new(t, jobs)).collect())
         .collect();
 
-    // The least loaded worker reads the file and sends every chunk to the others; the last worker done with a
-    // chunk hands its buffer back for the next read.
-    let mut read_error = None;
+    // The workers share a window of chunks: whoever first needs a chunk not yet read reads it, at most DEPTH
+    // chunks ahead of the slowest worker; a chunk every worker is done with hands its buffer to the next read.
+    let ring = Ring::new(file, lo, hi, states.len());
     std::thread::scope(|s| {
-        let (back_tx, back_rx) = mpsc::channel::<Arc<Chunk>>();
-        let Some((reader_tasks, others)) = states.split_last_mut() else {
-            return;
-        };
-        let mut txs = Vec::new();
-        let mut handles = Vec::new();
-        for st in others.iter_mut() {
-            let (tx, rx) = mpsc::sync_channel::<Arc<Chunk>>(DEPTH);
-            txs.push(tx);
-            let back = back_tx.clone();
-            handles.push(s.spawn(move || run_worker(st, jobs, rx, back)));
+        let ring = &ring;
+        let mut all = states.iter_mut().enumerate();
+        let mine = all.next();
+        let handles: Vec<_> = all
+            .map(|(w, st)| s.spawn(move || ring.work(w, st, jobs)))
+            .collect();
+        if let Some((w, st)) = mine {
+            ring.work(w, st, jobs);
         }
-        let reader = Reader {
-            file,
-            lo,
-            hi,
-            txs,
-            back: back_rx,
-            back_tx,
-        };
-        read_error = reader.run(reader_tasks, jobs).err();
         for h in handles {
             h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         }
     });
-    if let Some(e) = read_error {
+    if let Some(e) = ring.into_error() {
         return Err(e);
     }
     let mut out: Vec<Option<Digest>> = vec![None; jobs.len()];
@@ -161,21 +148,55 @@ fn internal(alg: Algorithm) -> io::Error {
     io::Error::other(format!("{alg} job left unfinished"))
 }
 
-/// Whether every file range starts at or after the end of the previous one.
-fn runs_forward(parts: &[Part<'_>]) -> bool {
+/// File ranges of at least this many bytes are streamed whenever their order allows.
+const LARGE: u64 = 1 << 20;
+
+/// Which of a job's parts are read from the file in the one pass (`true`), the others being read into memory
+/// first: the large ranges that run forward (in order, each kept if it starts at or after the end of the last
+/// one kept), then every small range that fits in order between its kept neighbours. The kept ranges run
+/// forward, as the pass needs.
+fn streamable(parts: &[Part<'_>]) -> Vec<bool> {
+    let range = |p: &Part<'_>| match *p {
+        Part::File { offset, len } => offset.checked_add(len).map(|end| (offset, end)),
+        Part::Mem(_) => None,
+    };
+    let mut keep = vec![false; parts.len()];
     let mut end = 0u64;
-    for p in parts {
-        if let Part::File { offset, len } = *p {
-            if offset < end {
-                return false;
-            }
-            match offset.checked_add(len) {
-                Some(e) => end = e,
-                None => return false,
-            }
+    for (p, k) in parts.iter().zip(keep.iter_mut()) {
+        if let Some((s, e)) = range(p)
+            && e - s >= LARGE
+            && s >= end
+        {
+            *k = true;
+            end = e;
         }
     }
-    true
+    // The start of the next kept range after each part (u64::MAX when none).
+    let mut next_start = vec![u64::MAX; parts.len()];
+    let mut next = u64::MAX;
+    for i in (0..parts.len()).rev() {
+        if let Some(slot) = next_start.get_mut(i) {
+            *slot = next;
+        }
+        if keep.get(i).copied().unwrap_or(false) {
+            next = parts.get(i).and_then(range).map_or(next, |(s, _)| s);
+        }
+    }
+    let mut prev_end = 0u64;
+    for i in 0..parts.len() {
+        let Some((s, e)) = parts.get(i).and_then(range) else {
+            continue;
+        };
+        if keep.get(i).copied().unwrap_or(false) {
+            prev_end = e;
+        } else if s >= prev_end && e <= next_start.get(i).copied().unwrap_or(0) {
+            if let Some(k) = keep.get_mut(i) {
+                *k = true;
+            }
+            prev_end = e;
+        }
+    }
+    keep
 }
 
 /// The smallest and largest file offsets any job reads (`(0, 0)` when none).
@@ -257,8 +278,6 @@ fn plan(jobs: &[(Algorithm, Vec<Part<'_>>)]) -> Vec<Vec<Task>> {
             w.1.push(t);
         }
     }
-    // Most loaded first: the last, least loaded worker also reads the file.
-    workers.sort_by(|a, b| b.0.total_cmp(&a.0));
     workers.into_iter().map(|(_, t)| t).collect()
 }
 
@@ -268,56 +287,155 @@ struct Chunk {
     data: Vec<u8>,
 }
 
-/// The worker that reads: `[lo, hi)` of `file` in chunks, each sent to every other worker and hashed by its
-/// own tasks, into buffers the workers hand back when possible.
-struct Reader<'f> {
+/// The chunks of `[lo, hi)` the workers share.
+struct Ring<'f> {
     file: &'f File,
     lo: u64,
+    count: usize,
     hi: u64,
-    txs: Vec<mpsc::SyncSender<Arc<Chunk>>>,
-    back: mpsc::Receiver<Arc<Chunk>>,
-    back_tx: mpsc::Sender<Arc<Chunk>>,
+    state: Mutex<RingState>,
+    changed: Condvar,
 }
 
-impl Reader<'_> {
-    fn run(self, tasks: &mut [TaskState], jobs: &[(Algorithm, Vec<Part<'_>>)]) -> io::Result<()> {
-        let mut at = self.lo;
-        while at < self.hi {
-            let n = usize::try_from((self.hi - at).min(CHUNK as u64)).unwrap_or(CHUNK);
-            let mut data = self
-                .back
-                .try_iter()
-                .find_map(|c| Arc::into_inner(c).map(|c| c.data))
-                .unwrap_or_default();
-            data.resize(n, 0);
-            // On an error the other workers see their channels close and stop; the error is reported.
-            self.file.read_exact_at(&mut data, at)?;
-            let chunk = Arc::new(Chunk { offset: at, data });
-            for tx in &self.txs {
-                // A worker that has gone (it panicked) is reported when it is joined.
-                let _ = tx.send(Arc::clone(&chunk));
+struct RingState {
+    /// Index of `chunks[0]`.
+    first: usize,
+    chunks: VecDeque<Arc<Chunk>>,
+    /// The next chunk each worker needs.
+    next: Vec<usize>,
+    /// A worker is reading the chunk after the last one.
+    reading: bool,
+    /// Buffers of chunks every worker is done with.
+    spare: Vec<Vec<u8>>,
+    /// A read failed, or a worker panicked: everyone stops.
+    stop: bool,
+    error: Option<io::Error>,
+}
+
+impl<'f> Ring<'f> {
+    fn new(file: &'f File, lo: u64, hi: u64, workers: usize) -> Ring<'f> {
+        let count =
+            usize::try_from(hi.saturating_sub(lo).div_ceil(CHUNK as u64)).unwrap_or(usize::MAX);
+        Ring {
+            file,
+            lo,
+            count,
+            hi,
+            state: Mutex::new(RingState {
+                first: 0,
+                chunks: VecDeque::new(),
+                next: vec![0; workers],
+                reading: false,
+                spare: Vec::new(),
+                stop: false,
+                error: None,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RingState> {
+        // A worker that panicked while holding the lock left consistent state (it only ever sets fields).
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wait<'g>(
+        &self,
+        g: std::sync::MutexGuard<'g, RingState>,
+    ) -> std::sync::MutexGuard<'g, RingState> {
+        self.changed.wait(g).unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Worker `w`: every chunk in order, hashed by its tasks.
+    fn work(&self, w: usize, tasks: &mut [TaskState], jobs: &[(Algorithm, Vec<Part<'_>>)]) {
+        // Unwinding out of here (a panic in a kernel) stops the others instead of leaving them waiting.
+        struct StopOnPanic<'a, 'f>(&'a Ring<'f>);
+        impl Drop for StopOnPanic<'_, '_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.lock().stop = true;
+                    self.0.changed.notify_all();
+                }
             }
+        }
+        let _guard = StopOnPanic(self);
+        for k in 0..self.count {
+            let Some(chunk) = self.get(k) else {
+                return;
+            };
             for t in tasks.iter_mut() {
                 t.feed_chunk(jobs, Some(&chunk));
             }
-            let _ = self.back_tx.send(chunk);
-            at += n as u64;
+            drop(chunk);
+            self.done(w, k);
         }
-        Ok(())
     }
-}
 
-fn run_worker(
-    tasks: &mut [TaskState],
-    jobs: &[(Algorithm, Vec<Part<'_>>)],
-    rx: mpsc::Receiver<Arc<Chunk>>,
-    back: mpsc::Sender<Arc<Chunk>>,
-) {
-    for chunk in rx {
-        for t in tasks.iter_mut() {
-            t.feed_chunk(jobs, Some(&chunk));
+    /// Chunk `k`, read by this worker if nobody has yet; `None` when the work stopped.
+    fn get(&self, k: usize) -> Option<Arc<Chunk>> {
+        let mut g = self.lock();
+        loop {
+            if g.stop {
+                return None;
+            }
+            let have = g.first + g.chunks.len();
+            if k < have {
+                return g.chunks.get(k.checked_sub(g.first)?).cloned();
+            }
+            let slowest = g.next.iter().copied().min().unwrap_or(k);
+            if !g.reading && k == have && k.saturating_sub(slowest) < DEPTH {
+                g.reading = true;
+                let buf = g.spare.pop().unwrap_or_default();
+                drop(g);
+                let read = self.read(k, buf);
+                g = self.lock();
+                g.reading = false;
+                match read {
+                    Ok(c) => g.chunks.push_back(Arc::new(c)),
+                    Err(e) => {
+                        g.stop = true;
+                        g.error = Some(e);
+                    }
+                }
+                self.changed.notify_all();
+                continue;
+            }
+            g = self.wait(g);
         }
-        let _ = back.send(chunk);
+    }
+
+    fn read(&self, k: usize, mut data: Vec<u8>) -> io::Result<Chunk> {
+        let offset = self.lo + (k as u64) * CHUNK as u64;
+        let n = usize::try_from((self.hi - offset).min(CHUNK as u64)).unwrap_or(CHUNK);
+        data.resize(n, 0);
+        self.file.read_exact_at(&mut data, offset)?;
+        Ok(Chunk { offset, data })
+    }
+
+    /// Worker `w` is done with chunk `k`: chunks every worker is done with give their buffers back.
+    fn done(&self, w: usize, k: usize) {
+        let mut g = self.lock();
+        if let Some(n) = g.next.get_mut(w) {
+            *n = k + 1;
+        }
+        let slowest = g.next.iter().copied().min().unwrap_or(0);
+        while g.first < slowest {
+            let Some(c) = g.chunks.pop_front() else {
+                break;
+            };
+            g.first += 1;
+            if let Some(c) = Arc::into_inner(c) {
+                g.spare.push(c.data);
+            }
+        }
+        self.changed.notify_all();
+    }
+
+    fn into_error(self) -> Option<io::Error> {
+        self.state
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .error
     }
 }
 
@@ -721,6 +839,26 @@ mod tests {
                 assert_eq!(b.finish(), alg.digest_parts(&[y, x]), "{alg} split {split}");
             }
         }
+    }
+
+    /// systemd-stub 257's initrd: `.ucode` (small, stored after `.initrd`) first, then `.initrd` (large), then
+    /// archives in memory: only `.ucode` is read into memory. A small range in order between large ones stays
+    /// in the pass; a large range going backwards does not.
+    #[test]
+    fn only_what_breaks_the_order_is_read_into_memory() {
+        let mem = [0u8; 4];
+        let f = |offset: u64, len: u64| Part::File { offset, len };
+        let parts = [f(60 << 20, 4096), f(10 << 20, 48 << 20), Part::Mem(&mem)];
+        assert_eq!(streamable(&parts), [false, true, false]);
+        let parts = [
+            f(0, 2 << 20),
+            f(3 << 20, 10),
+            f(4 << 20, 2 << 20),
+            f(1 << 20, 2 << 20),
+        ];
+        assert_eq!(streamable(&parts), [true, true, true, false]);
+        let parts = [f(0, 100), f(50, 100), f(u64::MAX, 2)];
+        assert_eq!(streamable(&parts), [true, false, false]);
     }
 
     #[test]
