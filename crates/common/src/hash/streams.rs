@@ -169,29 +169,14 @@ impl PairChoice {
         slot.get_or_init(|| PairChoice::decide(alg))
     }
 
-    /// Makes the choices for `algs` (each once per process), SHA-384/SHA-512 on a second thread while this
-    /// one measures the others: the measurements take a few milliseconds each, which would otherwise add up
-    /// before any work starts.
+    /// Makes the choices for `algs` (each once per process), one after the other on this thread: a caller
+    /// can run this on a second thread while it reads its input, so that the few milliseconds each measurement
+    /// takes do not add up before the work starts. (Not two measurements at once: with other work running,
+    /// two measuring threads on two cores would time each other's interruptions.)
     pub fn prepare(algs: &[Algorithm]) {
-        let (wide, narrow): (Vec<Algorithm>, Vec<Algorithm>) = algs
-            .iter()
-            .partition(|a| matches!(a, Algorithm::Sha384 | Algorithm::Sha512));
-        std::thread::scope(|s| {
-            if !wide.is_empty() && !narrow.is_empty() {
-                s.spawn(|| {
-                    wide.iter().for_each(|&a| {
-                        PairChoice::get(a);
-                    })
-                });
-                narrow.iter().for_each(|&a| {
-                    PairChoice::get(a);
-                });
-            } else {
-                algs.iter().for_each(|&a| {
-                    PairChoice::get(a);
-                });
-            }
-        });
+        for &a in algs {
+            PairChoice::get(a);
+        }
     }
 
     /// [`PairChoice::get`] when `worth_it` (enough work to pay for a measurement), else `None`.
