@@ -71,6 +71,8 @@ fuzz_target!(|data: &[u8]| {
                     .iter()
                     .map(|p| match *p {
                         Part::Mem(m) => m,
+                        // An empty range is empty wherever it points (even past the end).
+                        Part::File { len: 0, .. } => &[],
                         Part::File { offset, len } => {
                             &bytes[offset as usize..(offset + len) as usize]
                         }
