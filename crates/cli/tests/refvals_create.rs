@@ -18,16 +18,7 @@ fn build_uki(dir: &Path) -> PathBuf {
     // 3 MiB: `pcr predict` hashes an `.initrd` this large straight from the file without loading it, while
     // `refvals create` predicts from the UKI's bytes in memory; the two must agree.
     let initrd = dir.join("initrd");
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    let bytes: Vec<u8> = (0..3 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    std::fs::write(&initrd, bytes).unwrap();
+    std::fs::write(&initrd, noise(3 << 20, 0x2545_f491_4f6c_dd1d)).unwrap();
     let uki = dir.join("uki.efi");
     run_ok(
         yardstick()

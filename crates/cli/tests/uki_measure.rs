@@ -78,16 +78,7 @@ fn build_inputs(dir: &Path) -> Vec<Vec<String>> {
     let osrel = w("os-release", b"ID=debian\nVERSION_ID=12\n");
     let dtb = w("x.dtb", &[0xd0, 0x0d, 0xfe, 0xed, 1, 2, 3]);
     // Large enough that `pcr predict` streams `.initrd` from the file instead of loading it.
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let big: Vec<u8> = (0..(5 << 20) + 3)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    let initrd_big = w("big.cpio", &big);
+    let initrd_big = w("big.cpio", &noise((5 << 20) + 3, 0x9e37_79b9_7f4a_7c15));
     vec![
         vec![
             "--linux".into(),

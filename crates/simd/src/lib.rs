@@ -41,6 +41,29 @@
 // constants or loop counters bounded by those sizes; the public entry points check every caller length first.
 #![allow(clippy::indexing_slicing)]
 
+/// `$round!(0); $round!(1); ... $round!(15);`: sixteen SHA-2 rounds written out, each with a constant message
+/// schedule index, so that the 16 schedule words can live in registers.
+macro_rules! unroll16 {
+    ($round:ident) => {
+        $round!(0);
+        $round!(1);
+        $round!(2);
+        $round!(3);
+        $round!(4);
+        $round!(5);
+        $round!(6);
+        $round!(7);
+        $round!(8);
+        $round!(9);
+        $round!(10);
+        $round!(11);
+        $round!(12);
+        $round!(13);
+        $round!(14);
+        $round!(15);
+    };
+}
+
 pub mod gf256;
 pub mod pair;
 pub mod sha256;

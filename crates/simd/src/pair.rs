@@ -543,22 +543,7 @@ mod x86 {
                         a = _mm_add_epi64(t1, _mm_add_epi64(s0, maj));
                     }};
                 }
-                round!(0);
-                round!(1);
-                round!(2);
-                round!(3);
-                round!(4);
-                round!(5);
-                round!(6);
-                round!(7);
-                round!(8);
-                round!(9);
-                round!(10);
-                round!(11);
-                round!(12);
-                round!(13);
-                round!(14);
-                round!(15);
+                unroll16!(round);
             }
             let out = [a, b, c, d, e, f, g, h];
             for i in 0..8 {

@@ -53,14 +53,6 @@ pub enum PredictError {
     /// An input file could not be read (or is too large for what it should be).
     #[error(transparent)]
     Input(#[from] yardstick_common::fs::InputError),
-    /// A file could not be read.
-    #[error("{path}")]
-    Io {
-        /// The file.
-        path: std::path::PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
     /// With Secure Boot on, nothing in db would let the firmware start this UKI.
     #[error(
         "Secure Boot is on but no db entry verifies the UKI ({0}); the firmware would refuse to boot it"
@@ -578,22 +570,19 @@ impl HashSource<'_> {
         match self {
             HashSource::Memory => Ok(yardstick_common::hash::streams::digest_jobs(jobs)),
             HashSource::File { file, path, buf } => {
-                // A slice's address tells whether it is a piece of the buffer, hence of the file.
-                let base = buf.as_ptr() as usize;
-                fn part<'p>(base: usize, buf_len: usize, p: &'p [u8]) -> Part<'p> {
-                    let a = p.as_ptr() as usize;
-                    if !p.is_empty() && a >= base && a - base + p.len() <= buf_len {
-                        Part::File {
-                            offset: (a - base) as u64,
+                // A piece of the buffer is a piece of the file.
+                fn part<'p>(buf: &[u8], p: &'p [u8]) -> Part<'p> {
+                    match offset_in(buf, p) {
+                        Some(at) if !p.is_empty() => Part::File {
+                            offset: at as u64,
                             len: p.len() as u64,
-                        }
-                    } else {
-                        Part::Mem(p)
+                        },
+                        _ => Part::Mem(p),
                     }
                 }
                 let parts: Vec<Vec<Part<'_>>> = jobs
                     .iter()
-                    .map(|(_, s)| s.iter().map(|p| part(base, buf.len(), p)).collect())
+                    .map(|(_, s)| s.iter().map(|p| part(buf, p)).collect())
                     .collect();
                 let refs: Vec<(Algorithm, &[Part<'_>])> = jobs
                     .iter()
@@ -605,6 +594,12 @@ impl HashSource<'_> {
             }
         }
     }
+}
+
+/// Where `part` starts in `buf`, if it is a piece of it (its address says so).
+fn offset_in(buf: &[u8], part: &[u8]) -> Option<usize> {
+    let a = (part.as_ptr() as usize).checked_sub(buf.as_ptr() as usize)?;
+    (a.checked_add(part.len())? <= buf.len()).then_some(a)
 }
 
 /// The per-bank results of the expensive hashes.
@@ -641,12 +636,12 @@ fn predict_with(
     let parsed = Uki::parse_with(uki, platform.stub_generation)?.with_profile(platform.profile)?;
     if !unloaded.is_empty() {
         // The `.initrd` in use must be borrowed from an unloaded range (every other section is loaded).
-        let base = uki.as_ptr() as usize;
         let inside = |b: &[u8]| {
-            let a = (b.as_ptr() as usize).wrapping_sub(base);
-            unloaded
-                .iter()
-                .any(|r| r.start <= a && a.saturating_add(b.len()) <= r.end)
+            offset_in(uki, b).is_some_and(|a| {
+                unloaded
+                    .iter()
+                    .any(|r| r.start <= a && a + b.len() <= r.end)
+            })
         };
         let ok = match parsed.payload(Section::Initrd) {
             None => false,

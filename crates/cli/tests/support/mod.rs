@@ -7,6 +7,19 @@ use std::process::Command;
 
 pub use yardstick_testkit::*;
 
+/// `n` pseudo-random bytes (xorshift64 from `seed`): test data whose content does not matter, only its size.
+pub fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 /// A `Command` for the `yardstick` binary under test.
 pub fn yardstick() -> Command {
     Command::new(env!("CARGO_BIN_EXE_yardstick"))

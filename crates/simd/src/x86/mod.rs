@@ -99,22 +99,7 @@ macro_rules! sha256_kernel {
                     }};
                 }
                 if UNROLL {
-                    round!(0);
-                    round!(1);
-                    round!(2);
-                    round!(3);
-                    round!(4);
-                    round!(5);
-                    round!(6);
-                    round!(7);
-                    round!(8);
-                    round!(9);
-                    round!(10);
-                    round!(11);
-                    round!(12);
-                    round!(13);
-                    round!(14);
-                    round!(15);
+                    unroll16!(round);
                 } else {
                     for i in 0..16 {
                         round!(i);
